@@ -62,6 +62,9 @@ class SearchHit(Record):
 
     kind: Literal["search_hit"] = "search_hit"
     url: str
+    docid: str | None = None
+    """The page's external document id where its corpus has one (e.g. BrowseComp-Plus ``docid``); tools that
+    speak a docid-based protocol show it, and a local web's ``fetch`` accepts it in place of the url."""
     title: str
     snippet: str = ""
     score: float = 0.0

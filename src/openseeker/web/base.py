@@ -22,6 +22,8 @@ class Web(Protocol):
     async def fetch(self, url: str) -> Page | None:
         """The page at ``url`` (full text), or ``None`` when it is unknown/unreachable.
 
+        A local web whose pages carry an external document id (``SearchHit.docid``) accepts that id here too.
+
         Live backends may raise ``ToolError`` with a message fit to show the agent (blocked address, too big).
         """
         ...
