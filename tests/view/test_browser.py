@@ -127,7 +127,9 @@ def walk_through(p: Page, base: str) -> None:
 
 
 def test_live_page(run_dir, browser, shots):
-    with ViewServer(Catalog.open([run_dir]), port=0) as srv:
+    cat = Catalog.open([run_dir])
+    cat.warm(background=True)  # as the CLI does: pages are served while the rows are indexed
+    with ViewServer(cat, port=0) as srv:
         walk_through(Page(browser, shots, "live"), srv.url)
 
 

@@ -145,3 +145,19 @@ def test_bad_paths_are_clear_errors(run_dir, tmp_path):
         Catalog.open([tmp_path / "empty"])
     with pytest.raises(UserError, match="not a local web"):
         Catalog.open([run_dir / "qa.jsonl"], web=tmp_path)
+
+
+def test_background_index_serves_pages_meanwhile(run_dir):
+    import time
+
+    cat = Catalog.open([run_dir / "qa.jsonl"])
+    qa = ds_of(cat, "qa")
+    counts = cat.warm(background=True)
+    assert counts["qa.jsonl"] == len(qa.index)
+    first = qa.rows(limit=2)  # answered whether or not the background parse has finished
+    assert first["total"] == len(qa.index) and len(first["rows"]) == 2
+    deadline = time.monotonic() + 30
+    while qa.indexing and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not qa.indexing and qa.summary()["facets"]["language"]
+    assert qa.rows(limit=2)["rows"] == first["rows"]  # the same rows either way

@@ -60,3 +60,28 @@ def test_cli_export_and_errors(run_dir, tmp_path, capsys):
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "f.txt").write_text("x")
     assert main(["view", str(run_dir), "--export", str(tmp_path / "other")]) == 2  # not a previous export
+
+
+def test_cli_serves_and_stops_on_ctrl_c(run_dir):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "openseeker.cli.main", "view", str(run_dir), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("openseeker view: http://127.0.0.1:"), line + proc.stderr.read()
+        url = line.split()[2]
+        status, m = get(url + "api/manifest")
+        assert status == 200 and {d["kind"] for d in m["datasets"]} == {"qa", "rejected", "traj", "sft", "eval"}
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0 and "stopped" in out, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()

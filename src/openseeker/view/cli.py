@@ -44,12 +44,12 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         t0 = time.perf_counter()
         catalog = Catalog.open(list(paths), web=web)
-        counts = catalog.warm()
+        counts = catalog.warm(background=export is None)
         for name, n in counts.items():
             console.print(f"  {name:48s} {n:>8,d} records", highlight=False)
         for s in catalog.found.skipped:
             console.print(f"  [dim]skipped {s}[/]", highlight=False)
-        console.print(f"[dim]indexed in {time.perf_counter() - t0:.1f}s[/]")
+        console.print(f"[dim]line offsets indexed in {time.perf_counter() - t0:.1f}s[/]")
         if export is not None:
             from openseeker.view.export import export_site
 
@@ -62,5 +62,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"openseeker view: {server.url}  (Ctrl-C to stop)")
         try:
             server.serve_forever()
+        except KeyboardInterrupt:
+            typer.echo("stopped")
         finally:
             server.close()

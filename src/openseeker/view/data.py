@@ -169,7 +169,9 @@ class Dataset:
         limit = max(1, min(int(limit), MAX_LIMIT))
         offset = max(0, int(offset))
         filters = {k: v for k, v in (filters or {}).items() if k in FACETS[self.kind] and v}
-        if self.kind in LAZY:
+        if self.kind in LAZY or (self._rows is None and not q and not filters and self.kind == "qa"):
+            # lazy kinds always; a QA file still being indexed in the background: its first pages come straight
+            # from the records by line offset, so the list shows before the whole file has been parsed
             if q:
                 qf = q.casefold()
                 hits = [i for i in range(len(self.index)) if qf in " ".join(self.index.head(i).values()).casefold()]
@@ -180,8 +182,13 @@ class Dataset:
         rows = [r for r in self.all_rows() if matches(r, filters, q)] if (q or filters) else self.all_rows()
         return {"total": len(rows), "offset": offset, "rows": rows[offset:offset + limit]}
 
+    @property
+    def indexing(self) -> bool:
+        """True while the rows of a QA file are still being built in the background (facets not known yet)."""
+        return self.kind == "qa" and self._rows is None and self.catalog.background
+
     def facets(self) -> dict[str, dict[str, int]]:
-        if self.kind in LAZY:
+        if self.kind in LAZY or self.indexing:
             return {}
         rows = self.all_rows()
         return {f: dict(Counter(str(r.get(f)) for r in rows if not r.get("bad")).most_common())
@@ -238,7 +245,8 @@ class Dataset:
     # -- summaries
     def summary(self) -> dict[str, Any]:
         base = {"id": self.id, "kind": self.kind, "name": self.source.name, "path": str(self.source.path),
-                "count": len(self.index), "facets": self.facets(), "bad_lines": self.bad_lines[:20]}
+                "count": len(self.index), "facets": self.facets(), "bad_lines": self.bad_lines[:20],
+                "indexing": self.indexing}
         if self.kind == "rejected":
             base["yield"] = self._yield()
         if self.kind == "qa":
@@ -272,10 +280,11 @@ class Dataset:
             accepted = len(qa.index) if qa is not None else None
             candidates = (accepted or 0) + sum(reasons.values())
             remaining, funnel = candidates, []
-            order = list(STAGES) + sorted({s for s, _ in reasons} - set(STAGES))
+            qa_stages = any(s in STAGES for s, _ in reasons) or qa is not None
+            order = (list(STAGES) if qa_stages else []) + sorted({s for s, _ in reasons} - set(STAGES))
             for s in order:
                 dropped = sum(n for (st, _), n in reasons.items() if st == s)
-                if dropped or s in STAGES:
+                if dropped or (qa_stages and s in STAGES):
                     funnel.append({"stage": s, "in": remaining, "out": remaining - dropped})
                     remaining -= dropped
         return {"candidates": candidates, "accepted": accepted, "funnel": funnel,
@@ -387,6 +396,7 @@ class Catalog:
         self._paths = {ds.source.path.resolve(): ds for ds in self.datasets.values()}
         self._web = None
         self._web_lock = threading.Lock()
+        self.background = False
 
     @classmethod
     def open(cls, paths: list[str | Path], web: str | Path | None = None) -> "Catalog":
@@ -406,10 +416,18 @@ class Catalog:
     def traj_of(self, ds: Dataset) -> Dataset | None:
         return self.by_path(ds.source.trajectories) if ds.source.trajectories else None
 
-    def warm(self) -> dict[str, int]:
-        """Build every non-lazy row list now (so the first page is fast and bad lines are known); returns counts."""
-        for ds in self.datasets.values():
-            if ds.kind not in LAZY:
+    def warm(self, *, background: bool = False) -> dict[str, int]:
+        """Build every non-lazy row list (facets, filters, search, bad lines); returns the record counts.
+
+        ``background=True`` builds them in a daemon thread and returns at once: the server answers meanwhile
+        (QA list pages by line offset, summaries that need every row wait for it)."""
+        todo = [ds for ds in self.datasets.values() if ds.kind not in LAZY]
+        if background:
+            self.background = True
+            threading.Thread(target=lambda: [ds.all_rows() for ds in todo], name="openseeker-view-index",
+                             daemon=True).start()
+        else:
+            for ds in todo:
                 ds.all_rows()
         return {ds.source.name: len(ds.index) for ds in self.datasets.values()}
 

@@ -211,9 +211,22 @@ async function listView(ds, summary, params, columns, onRow, { extraTop } = {}) 
 
 /* ------------------------------------------------------------------ home */
 
+function detailOf(s) {
+  const facets = (f) => Object.entries((s.facets || {})[f] || {}).slice(0, 4).map(([k, n]) => `${k} ${fmt(n)}`).join(", ");
+  if (s.kind === "qa") return `languages: ${facets("language")} · difficulty: ${facets("difficulty")} · hops: ${facets("hops")}`;
+  if (s.kind === "rejected" && s.yield) return `${fmt(s.yield.candidates)} candidates → ${fmt(s.yield.accepted)} accepted · top reasons: ${(s.yield.reasons || []).slice(0, 3).map((r) => `${r.reason} ${r.count}`).join(", ")}`;
+  if (s.kind === "eval" && s.report) return `${s.report.benchmark} · accuracy ${pct(s.report.accuracy)} [${pct((s.report.ci95 || [0, 0])[0])}, ${pct((s.report.ci95 || [0, 0])[1])}] · ${s.report.n_questions} questions × ${s.report.runs} run(s)`;
+  if (s.kind === "traj" && s.summary_file && s.summary_file.summary) {
+    const f = s.summary_file.summary, c = s.summary_file.config || {};
+    return `teacher ${c.teacher || "-"}${c.summarize ? " (summaries on)" : ""} · mean tool calls ${f.mean_tool_calls ?? "-"} · stop ${Object.entries(f.stop_reasons || {}).map(([k, n]) => `${k} ${n}`).join(", ")}`;
+  }
+  return "";
+}
+
 async function home() {
   setCrumbs();
   const m = await call("manifest");
+  const sums = Object.fromEntries((await Promise.all(m.datasets.map((d) => call("summary", { ds: d.id })))).map((s) => [s.id, s]));
   const byKind = {};
   m.datasets.forEach((d) => (byKind[d.kind] = byKind[d.kind] || []).push(d));
   const names = { qa: "QA samples", rejected: "Rejections & yield", traj: "Trajectories", sft: "SFT exports", eval: "Evaluation runs" };
@@ -221,15 +234,17 @@ async function home() {
   for (const kind of ["qa", "rejected", "traj", "sft", "eval"]) {
     if (!byKind[kind]) continue;
     out.push(h("h2", {}, names[kind]));
-    out.push(h("table", {}, h("tbody", {}, byKind[kind].map((d) =>
-      h("tr", { class: "click", "data-testid": "ds-" + d.id, onclick: () => go(["ds", d.id]) },
-        h("td", {}, h("a", { href: hashFor(["ds", d.id]) }, d.name)), h("td", { class: "muted" }, fmt(d.count) + " records"))))));
+    out.push(h("table", { style: "table-layout:fixed" }, h("colgroup", {}, h("col", { style: "width:32%" }), h("col", { style: "width:12%" }), h("col", {})),
+      h("tbody", {}, byKind[kind].map((d) =>
+        h("tr", { class: "click", "data-testid": "ds-" + d.id, onclick: () => go(["ds", d.id]) },
+          h("td", {}, h("a", { href: hashFor(["ds", d.id]) }, d.name)), h("td", { class: "muted" }, fmt(d.count) + " records"),
+          h("td", { class: "small" }, detailOf(sums[d.id])))))));
   }
-  if (m.compare.length >= 2) {
-    out.push(h("h2", {}, "Accuracy per run (95% CI)"));
-    const sums = await Promise.all(m.compare.map((id) => call("summary", { ds: id })));
-    out.push(h("div", { class: "card" }, barChart(sums.map((s) => ({ label: s.name, value: s.report.accuracy || 0, ci: s.report.ci95 || [0, 0], id: s.id })),
-      { ci: (d) => d.ci, text: (d) => `${pct(d.value)} [${pct(d.ci[0])}, ${pct(d.ci[1])}]`, onclick: (d) => go(["ds", d.id]) })));
+  const evals = m.compare.map((id) => sums[id]);
+  if (evals.length) {
+    out.push(h("h2", {}, "Accuracy per run and benchmark (95% CI)"));
+    out.push(h("div", { class: "card" }, barChart(evals.flatMap((s) => Object.entries(s.by_benchmark || {}).map(([b, x]) => ({ label: `${s.name} · ${b}`, value: x.accuracy, ci: x.ci95, id: s.id }))),
+      { ci: (d) => d.ci, cls: () => "ok", text: (d) => `${pct(d.value)} [${pct(d.ci[0])}, ${pct(d.ci[1])}]`, onclick: (d) => go(["ds", d.id]), width: 640 })));
   }
   if (m.web) out.push(h("p", { class: "muted small" }, "cited page text from the local web " + m.web));
   if (m.skipped.length) out.push(h("details", {}, h("summary", {}, `${m.skipped.length} file(s) not shown`), h("ul", {}, m.skipped.map((s) => h("li", {}, s)))));
@@ -242,7 +257,18 @@ async function qaList(ds, s, params) {
   setCrumbs([s.name]);
   const top = h("div", {}, h("h1", {}, `QA samples · ${s.name}`),
     h("p", { class: "muted" }, `${fmt(s.count)} accepted samples`, s.rejected_ds ? [" · ", h("a", { href: hashFor(["ds", s.rejected_ds]), "data-testid": "to-yield" }, "yield & rejections →")] : null),
-    s.bad_lines.length ? h("div", { class: "err" }, `${s.bad_lines.length} malformed line(s): ${s.bad_lines[0]}`) : null);
+    s.bad_lines.length ? h("div", { class: "err" }, `${s.bad_lines.length} malformed line(s): ${s.bad_lines[0]}`) : null,
+    s.indexing ? h("p", { class: "small muted", "data-testid": "indexing" }, "Indexing the whole file for filters and search… (pages are served meanwhile)") : null);
+  if (s.indexing) {
+    const here = location.hash;
+    const poll = async () => {
+      if (location.hash !== here) return;
+      const again = await call("summary", { ds });
+      if (location.hash !== here) return;
+      if (again.indexing) setTimeout(poll, 700); else render();
+    };
+    setTimeout(poll, 700);
+  }
   const cols = [["question", (r) => r.question], ["answer", (r) => r.answer], ["lang", (r) => r.language],
     ["difficulty", (r) => r.difficulty], ["hops", (r) => r.hops], ["selector", (r) => r.selector]];
   app().replaceChildren(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
