@@ -161,3 +161,28 @@ def test_background_index_serves_pages_meanwhile(run_dir):
         time.sleep(0.05)
     assert not qa.indexing and qa.summary()["facets"]["language"]
     assert qa.rows(limit=2)["rows"] == first["rows"]  # the same rows either way
+
+
+def test_static_export_chunks_and_malformed_lines(run_dir, tmp_path):
+    from openseeker.view.export import export_site
+
+    lines = (run_dir / "qa.jsonl").read_text().splitlines()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "qa.jsonl").write_text(lines[0] + "\n{broken\n" + "\n".join(lines[1:]) + "\n")
+    cat = Catalog.open([tmp_path / "in" / "qa.jsonl"])
+    info = export_site(cat, tmp_path / "site", progress=False)
+    ds = ds_of(cat, "qa")
+
+    def load(key: str):
+        text = (tmp_path / "site" / "data" / f"{key}.js").read_text()
+        prefix = f"OSV.put({json.dumps(key)},"
+        assert text.startswith(prefix) and text.rstrip().endswith(");")
+        return json.loads(text[len(prefix):].rstrip().rstrip(";")[:-1])
+
+    manifest = load("manifest")
+    entry = manifest["datasets"][0]
+    assert entry["count"] == len(lines) + 1 == info["datasets"]["qa.jsonl"]
+    items = load(f"{ds.id}/items-0")
+    assert items[0]["record"]["id"] == json.loads(lines[0])["id"] and "qa.jsonl:2:" in items[1]["error"]
+    rows = load(f"{ds.id}/rows-0")
+    assert rows[1]["bad"] and [r["i"] for r in rows] == list(range(len(lines) + 1))

@@ -210,10 +210,11 @@ class Dataset:
         return self._ids.get(record_id)
 
     # -- items
-    def item(self, i: int) -> dict[str, Any]:
+    def item(self, i: int, rec: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Record ``i`` shaped for display (``rec``: the record, when the caller has already parsed it)."""
         if not 0 <= i < len(self.index):
             raise LookupError(f"{self.source.name} has {len(self.index)} records; no record #{i}")
-        rec = self.index.read(i)
+        rec = self.index.read(i) if rec is None else rec
         shape = getattr(self, f"_item_{self.kind}")
         return {"i": i, "line": self.index.linenos[i], "total": len(self.index), **shape(rec)}
 

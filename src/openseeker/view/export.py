@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
-from openseeker.view.data import LAZY, Catalog
+from openseeker.view.data import LAZY, ROWS, Catalog
 from openseeker.view.server import static_dir
 
 log = logging.getLogger(__name__)
@@ -65,24 +65,25 @@ def export_site(catalog: Catalog, out: str | Path, *, progress: bool = True) -> 
         for entry in manifest["datasets"]:
             ds = catalog.get(entry["id"])
             task = bar.add_task(f"export {ds.source.name}", total=len(ds.index))
-            if ds.kind in LAZY:
-                rows = [ds.lazy_row(i) for i in range(len(ds.index))]
-                ds._lazy_rows.clear()
-            else:
-                rows = ds.all_rows()
-            for k in range(0, max(len(rows), 1), ROW_CHUNK):
-                _write(out, f"{ds.id}/rows-{k // ROW_CHUNK}", rows[k:k + ROW_CHUNK])
+            lazy_rows: list[dict[str, Any]] = []
             size = ITEM_CHUNK[ds.kind]
             chunk: list[Any] = []
-            for i in range(len(ds.index)):
-                try:
-                    chunk.append(ds.item(i))
-                except UserError as exc:  # a malformed line: the page shows the message for that record
-                    chunk.append({"i": i, "error": str(exc)})
+            for i, rec, err in ds.index.iter_records():  # one pass, one parse per record
+                if rec is None:  # a malformed line: the page shows the message for that record
+                    chunk.append({"i": i, "error": err})
+                    lazy_rows.append({"i": i, "id": f"(line {ds.index.linenos[i]})", "bad": True,
+                                      "question": "malformed line: " + err[:160]})
+                else:
+                    chunk.append(ds.item(i, rec))
+                    if ds.kind in LAZY:
+                        lazy_rows.append(ROWS[ds.kind](i, rec))
                 if len(chunk) == size or i == len(ds.index) - 1:
                     _write(out, f"{ds.id}/items-{i // size}", chunk)
                     chunk = []
                 bar.advance(task)
+            rows = lazy_rows if ds.kind in LAZY else ds.all_rows()
+            for k in range(0, max(len(rows), 1), ROW_CHUNK):
+                _write(out, f"{ds.id}/rows-{k // ROW_CHUNK}", rows[k:k + ROW_CHUNK])
             _write(out, f"{ds.id}/summary", ds.summary())
             entry.update(row_chunks=-(-len(rows) // ROW_CHUNK), row_chunk=ROW_CHUNK, item_chunk=size)
             counts[ds.source.name] = len(ds.index)

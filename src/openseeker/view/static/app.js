@@ -139,7 +139,8 @@ const go = (parts, params) => { location.hash = hashFor(parts, params); };
 /* ------------------------------------------------------------------ charts (plain SVG) */
 
 function barChart(items, { width = 520, label = (d) => d.label, value = (d) => d.value, text, onclick, cls, ci } = {}) {
-  const rowH = 22, left = 190, right = ci ? 150 : 90, H = items.length * rowH + 8;
+  const longest = Math.max(4, ...items.map((d) => Math.min(32, String(label(d)).length)));
+  const rowH = 22, left = Math.min(200, 12 + 6.2 * longest), right = ci ? 150 : 90, H = items.length * rowH + 8;
   const max = Math.max(1e-9, ...items.map((d) => (ci ? 1 : value(d))));
   const svg = S("svg", { width, height: H, viewBox: `0 0 ${width} ${H}`, role: "img", style: "max-width:100%;height:auto" });
   items.forEach((d, k) => {
@@ -542,7 +543,7 @@ async function evalPage(ds, s, params) {
   const m = await call("manifest");
   const others = m.compare.filter((x) => x !== ds);
   const ciChart = (blocks) => barChart(Object.entries(blocks || {}).map(([g, b]) => ({ label: g, value: b.accuracy, ci: b.ci95 })),
-    { ci: (d) => d.ci, cls: () => "ok", text: (d) => `${pct(d.value)} [${pct(d.ci[0])}, ${pct(d.ci[1])}]`, width: 460 });
+    { ci: (d) => d.ci, cls: () => "ok", text: (d) => `${pct(d.value)} [${pct(d.ci[0])}, ${pct(d.ci[1])}]`, width: 400 });
   const top = h("div", {},
     h("h1", {}, `Evaluation · ${s.name}`),
     h("div", { class: "card", "data-testid": "eval-summary" }, h("span", { class: "q" }, `Accuracy ${pct(rep.accuracy)}`),
