@@ -26,6 +26,19 @@ from typing import Any
 from openseeker.records import EvalItem
 
 
+def _arun(coro: Any) -> Any:
+    """``asyncio.run``, in a worker thread when this thread already runs an event loop (a notebook, Playwright's
+    sync API in the same test session)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _synth_qa(out: Path) -> None:
     from openseeker.llm.config import endpoint_config
     from openseeker.llm.pool import LLMPool
@@ -54,7 +67,7 @@ def _synth_qa(out: Path) -> None:
                                               # a failing oracle never reaches n: it stops after its candidates
                                               max_candidates=9 if seed == 0 else n)
 
-    asyncio.run(go())
+    _arun(go())
 
 
 def _teacher(request: dict[str, Any]) -> Any:
@@ -116,10 +129,10 @@ def _synth_traj(qa: Path, out: Path, web: Path) -> tuple[Path, Path]:
     teacher, reference = out / "trajectories.teacher.jsonl", out / "trajectories.reference.jsonl"
     with ScriptedChatServer(_teacher) as srv:
         cfg = endpoint_config(srv.base_url, "scripted-model", cache=False, max_retries=0, timeout_s=10)
-        asyncio.run(synthesize_trajectories(qa, _world_web(web), teacher, teacher="llm", llm_config=cfg, judge=False,
+        _arun(synthesize_trajectories(qa, _world_web(web), teacher, teacher="llm", llm_config=cfg, judge=False,
                                             progress=False, settings={"extract": False, "protocol": "text",
                                                                       "concurrency": 1}))
-    asyncio.run(synthesize_trajectories(qa, _world_web(web), reference, teacher="reference", progress=False))
+    _arun(synthesize_trajectories(qa, _world_web(web), reference, teacher="reference", progress=False))
     return teacher, reference
 
 
@@ -157,7 +170,7 @@ def _evaluate(qa: Path, out: Path, web: Path) -> None:
         settings = EvalSettings(benchmark="synth", path="", web="fake", runs=1, concurrency=1, judge="none",
                                 max_tool_calls=4)
         roles = Roles(student=FakeLLM(student(guess_first), model=f"student-{name}"))
-        asyncio.run(evaluate_async(settings, out / name, roles=roles, progress=False, items=items,
+        _arun(evaluate_async(settings, out / name, roles=roles, progress=False, items=items,
                                    web_obj=_world_web(web)))
 
 
