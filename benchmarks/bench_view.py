@@ -108,7 +108,20 @@ def wait_ready(page, timeout_ms: int = 300_000) -> None:
     page.wait_for_function("document.body.dataset.ready === '1'", timeout=timeout_ms)
 
 
+def open_timed(ctx, url: str, selector: str, at_least: int) -> tuple[float, float, object]:
+    """A new tab: (start, time when ``at_least`` elements matching ``selector`` are rendered, the page)."""
+    page = ctx.new_page()
+    t0 = time.perf_counter()
+    page.goto(url)
+    wait_ready(page)
+    n = page.locator(selector).count()
+    assert n >= at_least, (url, n)
+    return t0, time.perf_counter(), page
+
+
 def bench_view(ctx, qa: Path, traj: Path, traj_index: int) -> dict[str, float]:
+    import urllib.request
+
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
@@ -118,25 +131,14 @@ def bench_view(ctx, qa: Path, traj: Path, traj_index: int) -> dict[str, float]:
         line = proc.stdout.readline()
         assert "http://127.0.0.1" in line, line
         t_url = time.perf_counter()
-        import urllib.request
-
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/manifest", timeout=30) as r:
             ids = {d["kind"]: d["id"] for d in json.load(r)["datasets"]}
-        page = ctx.new_page()
-        page.goto(f"http://127.0.0.1:{port}/#/ds/{ids['qa']}")
-        wait_ready(page)
-        assert page.locator("[data-testid=row]").count() == 50
-        t_list = time.perf_counter()
+        _, t_list, page = open_timed(ctx, f"http://127.0.0.1:{port}/#/ds/{ids['qa']}", "[data-testid=row]", 50)
         page.wait_for_selector("[data-testid=filter-language]", timeout=300_000)  # background index done
         t_filters = time.perf_counter()
         page.close()
-        page = ctx.new_page()
-        t1 = time.perf_counter()
-        page.goto(f"http://127.0.0.1:{port}/#/ds/{ids['traj']}/{traj_index}")
-        wait_ready(page)
-        n = page.locator("[data-testid=step]").count()
-        assert n >= 40, n
-        t_traj = time.perf_counter()
+        t1, t_traj, page = open_timed(ctx, f"http://127.0.0.1:{port}/#/ds/{ids['traj']}/{traj_index}",
+                                      "[data-testid=step]", 40)
         page.close()
     finally:
         proc.terminate()
@@ -147,20 +149,10 @@ def bench_view(ctx, qa: Path, traj: Path, traj_index: int) -> dict[str, float]:
 
 
 def bench_static(ctx, site: Path, qa_id: str, traj_id: str, traj_index: int) -> dict[str, float]:
-    page = ctx.new_page()
     url = (site / "index.html").resolve().as_uri()
-    t0 = time.perf_counter()
-    page.goto(f"{url}#/ds/{qa_id}")
-    wait_ready(page)
-    assert page.locator("[data-testid=row]").count() == 50
-    t_list = time.perf_counter()
+    t0, t_list, page = open_timed(ctx, f"{url}#/ds/{qa_id}", "[data-testid=row]", 50)
     page.close()
-    page = ctx.new_page()
-    t1 = time.perf_counter()
-    page.goto(f"{url}#/ds/{traj_id}/{traj_index}")
-    wait_ready(page)
-    assert page.locator("[data-testid=step]").count() >= 40
-    t_traj = time.perf_counter()
+    t1, t_traj, page = open_timed(ctx, f"{url}#/ds/{traj_id}/{traj_index}", "[data-testid=step]", 40)
     page.close()
     return {"qa_list_s": round(t_list - t0, 3), "trajectory_s": round(t_traj - t1, 3)}
 
@@ -172,17 +164,10 @@ def bench_whole_file(ctx, workdir: Path, qa: Path, traj: Path, traj_index: int) 
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(1.0)
-        page = ctx.new_page()
-        t0 = time.perf_counter()
-        page.goto(f"http://127.0.0.1:{port}/naive.html?file={qa.name}")
-        wait_ready(page)
-        t_list = time.perf_counter()
+        base = f"http://127.0.0.1:{port}/naive.html"
+        t0, t_list, page = open_timed(ctx, f"{base}?file={qa.name}", "tr", 50)
         page.close()
-        page = ctx.new_page()
-        t1 = time.perf_counter()
-        page.goto(f"http://127.0.0.1:{port}/naive.html?file={traj.name}&i={traj_index}")
-        wait_ready(page)
-        t_traj = time.perf_counter()
+        t1, t_traj, page = open_timed(ctx, f"{base}?file={traj.name}&i={traj_index}", ".step", 40)
         page.close()
     finally:
         proc.terminate()
