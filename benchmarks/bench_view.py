@@ -163,7 +163,15 @@ def bench_whole_file(ctx, workdir: Path, qa: Path, traj: Path, traj_index: int) 
     proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=workdir,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(1.0)
+        deadline = time.monotonic() + 60
+        while True:  # until the server accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         base = f"http://127.0.0.1:{port}/naive.html"
         t0, t_list, page = open_timed(ctx, f"{base}?file={qa.name}", "tr", 50)
         page.close()

@@ -145,3 +145,37 @@ def test_bad_route_shows_a_message(run_dir, browser, shots):
         p.page.goto(srv.url + "#/ds/nope")
         p.page.wait_for_function("document.body.dataset.ready === '1'")
         assert "no dataset" in p.text("[data-testid=error]")
+
+
+def test_long_trajectory_renders_incrementally(run_dir, browser, shots, tmp_path):
+    """A 200-step trajectory: the first 40 steps render at once, the rest on scroll or on "go to step"; j / k
+    step through records."""
+    import json
+
+    base = [json.loads(x) for x in (run_dir / "trajectories.teacher.jsonl").read_text().splitlines() if x.strip()]
+    steps = [s for t in base for s in t["steps"] if s["tool_calls"]]
+    long = dict(base[0], id="long", steps=[dict(steps[k % len(steps)], index=k) for k in range(200)])
+    (tmp_path / "long.jsonl").write_text(json.dumps(long) + "\n" + json.dumps(base[1]) + "\n")
+    with ViewServer(Catalog.open([tmp_path / "long.jsonl"]), port=0) as srv:
+        p = Page(browser, shots, "long")
+        p.goto(srv.url + "#/ds/traj-long-jsonl/0")
+        assert p.page.locator("[data-testid=step]").count() == 40
+        p.page.fill("[data-testid=goto-step]", "150")
+        p.page.press("[data-testid=goto-step]", "Enter")
+        card = p.page.locator("[data-testid=step][data-index='150']")
+        card.wait_for()
+        assert "sel" in card.get_attribute("class") and card.is_visible()
+        assert p.page.locator("[data-testid=step]").count() >= 151
+        for _ in range(20):  # scrolling down renders the rest, a chunk at a time
+            p.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            p.page.wait_for_timeout(150)
+            if p.page.locator("[data-testid=step]").count() == 200:
+                break
+        assert p.page.locator("[data-testid=step]").count() == 200
+        p.shot("trajectory-200-steps")
+        p.page.evaluate("document.activeElement.blur()")  # keys typed into the step box are not shortcuts
+        p.page.keyboard.press("j")
+        p.page.wait_for_function("location.hash.endsWith('/1')")
+        p.ready()
+        assert base[1]["question"] in p.text("[data-testid=traj-question]")
+        assert p.errors == [], p.errors

@@ -363,7 +363,7 @@ async function qaItem(ds, s, i, params) {
   const nav = h("div", { class: "toolbar" },
     h("button", { disabled: i <= 0, onclick: () => go(["ds", ds, i - 1], params), "data-testid": "prev" }, "‹ previous"),
     h("button", { disabled: i + 1 >= it.total, onclick: () => go(["ds", ds, i + 1], params), "data-testid": "next" }, "next ›"),
-    h("span", { class: "muted small" }, `record ${i + 1} of ${fmt(it.total)} · line ${it.line} · ${r.id}`));
+    h("span", { class: "muted small" }, `record ${i + 1} of ${fmt(it.total)} · line ${it.line} · ${r.id} · keys j / k`));
   app().replaceChildren(
     nav,
     h("div", { class: "card" }, h("div", { class: "q", "data-testid": "question" }, r.question),
@@ -481,9 +481,23 @@ function trajView(t, { mode = "raw", onMode } = {}) {
   list.appendChild(sentinel);
   more();
   if (shown < t.steps.length) {
-    const io = new IntersectionObserver((ents) => { if (ents.some((e) => e.isIntersecting)) more(); if (shown >= t.steps.length) io.disconnect(); }, { rootMargin: "800px" });
+    const io = new IntersectionObserver((ents) => {
+      if (!ents.some((e) => e.isIntersecting)) return;
+      more();
+      io.unobserve(sentinel);  // observing again reports the sentinel's new state: keeps filling a tall screen
+      if (shown < t.steps.length) io.observe(sentinel);
+    }, { rootMargin: "800px" });
     io.observe(sentinel);
   }
+  function jump(k) {  // render up to step k, then bring it into view
+    while (shown <= k && shown < t.steps.length) more();
+    const card = list.querySelector(`[data-index="${t.steps[Math.min(k, t.steps.length - 1)].index}"]`);
+    if (card) { list.querySelectorAll(".step.sel").forEach((c) => c.classList.remove("sel")); card.classList.add("sel", "open"); card.scrollIntoView({ block: "start" }); }
+  }
+  const jumper = t.steps.length > 12 ? h("span", { class: "small" }, "go to step ",
+    h("input", { type: "number", min: 0, max: t.steps.length - 1, style: "width:5em", "data-testid": "goto-step",
+      onchange: (e) => jump(Math.max(0, +e.target.value || 0)) }), ` of ${t.steps.length}`) : null;
+  if (jumper) toggle.appendChild(jumper);
   return h("div", {}, head, toggle, t.system ? h("details", {}, h("summary", {}, "system prompt"), pre(t.system)) : null, list);
 }
 
@@ -501,8 +515,8 @@ async function trajItem(ds, s, i, params) {
   setCrumbs([s.name, hashFor(["ds", ds])], [`#${i}`]);
   const mode = params.view === "teacher" ? "teacher" : "raw";
   const nav = h("div", { class: "toolbar" },
-    h("button", { disabled: i <= 0, onclick: () => go(["ds", ds, i - 1], params) }, "‹ previous"),
-    h("button", { disabled: i + 1 >= it.total, onclick: () => go(["ds", ds, i + 1], params) }, "next ›"),
+    h("button", { disabled: i <= 0, onclick: () => go(["ds", ds, i - 1], params), "data-testid": "prev" }, "‹ previous"),
+    h("button", { disabled: i + 1 >= it.total, onclick: () => go(["ds", ds, i + 1], params), "data-testid": "next" }, "next ›"),
     h("span", { class: "muted small" }, `record ${i + 1} of ${fmt(it.total)} · line ${it.line} · ${it.record.id}`));
   app().replaceChildren(nav, trajView(it.record, { mode, onMode: (m) => go(["ds", ds, i], { ...params, view: m }) }));
   document.body.dataset.rendered = String(Math.round(performance.now() - t0));
@@ -623,6 +637,13 @@ async function render() {
   if (seq === renderSeq) document.body.dataset.ready = "1";
 }
 
+// j / k (or the arrow keys) step through records on an item page
+window.addEventListener("keydown", (e) => {
+  if (e.target.closest && e.target.closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
+  const which = { j: "next", ArrowRight: "next", k: "prev", ArrowLeft: "prev" }[e.key];
+  const btn = which && document.querySelector(`[data-testid=${which}]`);
+  if (btn && !btn.disabled) btn.click();
+});
 document.getElementById("mode").textContent = STATIC ? "static export" : "live · 127.0.0.1";
 window.addEventListener("hashchange", () => { window.scrollTo(0, 0); render(); });
 render();
