@@ -166,11 +166,12 @@ def test_long_trajectory_renders_incrementally(run_dir, browser, shots, tmp_path
         card.wait_for()
         assert "sel" in card.get_attribute("class") and card.is_visible()
         assert p.page.locator("[data-testid=step]").count() >= 151
-        for _ in range(20):  # scrolling down renders the rest, a chunk at a time
-            p.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-            p.page.wait_for_timeout(150)
-            if p.page.locator("[data-testid=step]").count() == 200:
-                break
+        import time
+
+        deadline = time.monotonic() + 30  # a loaded machine renders slowly: poll, do not assume a pace
+        while p.page.locator("[data-testid=step]").count() < 200 and time.monotonic() < deadline:
+            p.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # scrolling down renders the rest
+            p.page.wait_for_timeout(200)
         assert p.page.locator("[data-testid=step]").count() == 200
         p.shot("trajectory-200-steps")
         p.page.evaluate("document.activeElement.blur()")  # keys typed into the step box are not shortcuts
