@@ -186,3 +186,12 @@ def test_static_export_chunks_and_malformed_lines(run_dir, tmp_path):
     assert items[0]["record"]["id"] == json.loads(lines[0])["id"] and "qa.jsonl:2:" in items[1]["error"]
     rows = load(f"{ds.id}/rows-0")
     assert rows[1]["bad"] and [r["i"] for r in rows] == list(range(len(lines) + 1))
+
+
+def test_histogram_bins():
+    from openseeker.view.data import histogram
+
+    assert histogram([]) == []
+    assert histogram([1, 2, 2, 3]) == [{"lo": 1, "hi": 1, "n": 1}, {"lo": 2, "hi": 2, "n": 2}, {"lo": 3, "hi": 3, "n": 1}]
+    wide = histogram(list(range(100)), bins=10)
+    assert len(wide) == 10 and all(b["n"] == 10 for b in wide) and wide[-1]["hi"] == 99

@@ -317,20 +317,18 @@ class Dataset:
                                                        "by_category", "by_language", "stop_reasons", "tool_calls",
                                                        "tokens")},
                 "by_benchmark": per_bench, "config": (report.get("config") or {}),
-                "hist_tool_calls": histogram([r["tool_calls"] for r in rows], integer=True),
+                "hist_tool_calls": histogram([r["tool_calls"] for r in rows]),
                 "hist_tokens": histogram([r["tokens"] for r in rows]),
                 "traj_ds": (self.catalog.traj_of(self).id if self.catalog.traj_of(self) else None)}
 
 
-def histogram(values: list[int], *, bins: int = 12, integer: bool = False) -> list[dict[str, Any]]:
-    """Counts per bin as ``[{lo, hi, n}]`` (integer bins of width >= 1 for counts like tool calls)."""
+def histogram(values: list[int], *, bins: int = 12) -> list[dict[str, Any]]:
+    """Counts per bin as ``[{lo, hi, n}]``: at most ``bins`` integer bins of equal width >= 1 (so tool-call
+    counts get one bin per value when they fit)."""
     if not values:
         return []
     lo, hi = min(values), max(values)
-    if integer:
-        width = max(1, -(-(hi - lo + 1) // bins))
-    else:
-        width = max(1, -(-(hi - lo + 1) // bins))
+    width = max(1, -(-(hi - lo + 1) // bins))
     edges = list(range(lo, hi + 1, width))
     counts = Counter((v - lo) // width for v in values)
     return [{"lo": e, "hi": e + width - 1, "n": counts.get(k, 0)} for k, e in enumerate(edges)]
