@@ -38,8 +38,8 @@ class Page:
         self.page.click(selector)
         self.ready()
 
-    def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(self.shots / f"{self.prefix}-{name}.png"), full_page=True)
+    def shot(self, name: str, full_page: bool = True) -> None:
+        self.page.screenshot(path=str(self.shots / f"{self.prefix}-{name}.png"), full_page=full_page)
 
     def text(self, selector: str) -> str:
         return self.page.inner_text(selector)
@@ -164,7 +164,10 @@ def test_long_trajectory_renders_incrementally(run_dir, browser, shots, tmp_path
         p.page.press("[data-testid=goto-step]", "Enter")
         card = p.page.locator("[data-testid=step][data-index='150']")
         card.wait_for()
-        assert "sel" in card.get_attribute("class") and card.is_visible()
+        assert "sel" in card.get_attribute("class")
+        p.page.wait_for_function("""() => { const r = document.querySelector("[data-testid=step][data-index='150']")
+            .getBoundingClientRect(); return r.top >= 36 && r.top < innerHeight / 2; }""")  # in view, below the header
+        p.shot("trajectory-step-150", full_page=False)  # off-screen cards are not painted (content-visibility)
         assert p.page.locator("[data-testid=step]").count() >= 151
         import time
 
@@ -173,7 +176,6 @@ def test_long_trajectory_renders_incrementally(run_dir, browser, shots, tmp_path
             p.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # scrolling down renders the rest
             p.page.wait_for_timeout(200)
         assert p.page.locator("[data-testid=step]").count() == 200
-        p.shot("trajectory-200-steps")
         p.page.evaluate("document.activeElement.blur()")  # keys typed into the step box are not shortcuts
         p.page.keyboard.press("j")
         p.page.wait_for_function("location.hash.endsWith('/1')")

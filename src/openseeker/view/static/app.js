@@ -492,7 +492,9 @@ function trajView(t, { mode = "raw", onMode } = {}) {
   function jump(k) {  // render up to step k, then bring it into view
     while (shown <= k && shown < t.steps.length) more();
     const card = list.querySelector(`[data-index="${t.steps[Math.min(k, t.steps.length - 1)].index}"]`);
-    if (card) { list.querySelectorAll(".step.sel").forEach((c) => c.classList.remove("sel")); card.classList.add("sel", "open"); card.scrollIntoView({ block: "start" }); }
+    if (card) { list.querySelectorAll(".step.sel").forEach((c) => c.classList.remove("sel")); card.classList.add("sel", "open"); card.scrollIntoView({ block: "start" });
+      // cards painted on the way have their real heights only now: settle on the target again
+      requestAnimationFrame(() => requestAnimationFrame(() => card.scrollIntoView({ block: "start" }))); }
   }
   const jumper = t.steps.length > 12 ? h("span", { class: "small" }, "go to step ",
     h("input", { type: "number", min: 0, max: t.steps.length - 1, style: "width:5em", "data-testid": "goto-step",
