@@ -195,3 +195,16 @@ def test_histogram_bins():
     assert histogram([1, 2, 2, 3]) == [{"lo": 1, "hi": 1, "n": 1}, {"lo": 2, "hi": 2, "n": 2}, {"lo": 3, "hi": 3, "n": 1}]
     wide = histogram(list(range(100)), bins=10)
     assert len(wide) == 10 and all(b["n"] == 10 for b in wide) and wide[-1]["hi"] == 99
+
+
+def test_run_with_nothing_accepted_still_shows_the_funnel(run_dir, tmp_path):
+    """The embedded demo often accepts nothing: qa.jsonl is empty, the rejections and the report are the story."""
+    (tmp_path / "qa.jsonl").write_text("")
+    (tmp_path / "qa.rejected.jsonl").write_bytes((run_dir / "qa.rejected.jsonl").read_bytes())
+    report = json.loads((run_dir / "qa.report.json").read_text())
+    (tmp_path / "qa.report.json").write_text(json.dumps(report))
+    cat = Catalog.open([tmp_path])
+    assert [d.kind for d in cat.datasets.values()] == ["rejected"]
+    assert "qa.jsonl: empty" in cat.found.skipped
+    y = ds_of(cat, "rejected").summary()["yield"]
+    assert y["candidates"] == report["candidates"] and y["funnel"][0]["in"] == report["candidates"]

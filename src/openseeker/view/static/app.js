@@ -118,6 +118,7 @@ const verdictBadge = (c) => badge(c === true || c === "yes" ? "correct" : c === 
   c === true || c === "yes" ? "yes" : c === false || c === "no" ? "no" : "ungraded");
 const pre = (x) => h("pre", {}, typeof x === "string" ? x : JSON.stringify(x, null, 2));
 const app = () => document.getElementById("app");
+const show = (...kids) => app().replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
 
 function setCrumbs(...parts) {
   const c = document.getElementById("crumbs");
@@ -249,7 +250,7 @@ async function home() {
   }
   if (m.web) out.push(h("p", { class: "muted small" }, "cited page text from the local web " + m.web));
   if (m.skipped.length) out.push(h("details", {}, h("summary", {}, `${m.skipped.length} file(s) not shown`), h("ul", {}, m.skipped.map((s) => h("li", {}, s)))));
-  app().replaceChildren(...out);
+  show(...out);
 }
 
 /* ------------------------------------------------------------------ QA */
@@ -272,13 +273,14 @@ async function qaList(ds, s, params) {
   }
   const cols = [["question", (r) => r.question], ["answer", (r) => r.answer], ["lang", (r) => r.language],
     ["difficulty", (r) => r.difficulty], ["hops", (r) => r.hops], ["selector", (r) => r.selector]];
-  app().replaceChildren(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
+  show(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
 }
 
 function chainNames(rec) {
   const chain = rec.chain || [];
   const names = [];
-  chain.forEach((e) => (Array.isArray(e) ? e : [e.src || e[0], e.dst || e[1]]).forEach((n) => { if (n && names[names.length - 1] !== n) names.push(String(n)); }));
+  // a chain is [[a, b], [b, c]] (accepted samples), [a, b, c] (a proposed chain) or [{src, dst}, ...]
+  chain.forEach((e) => (typeof e === "string" ? [e] : Array.isArray(e) ? e : [e.src, e.dst]).forEach((n) => { if (n && names[names.length - 1] !== n) names.push(String(n)); }));
   return names;
 }
 
@@ -308,7 +310,8 @@ function drawGraph(container, rec) {
   const sub = rec.subgraph || {}, eg = rec.entity_graph || {};
   const urls = sub.urls || [], titles = sub.titles || [], hops = sub.hops || {};
   const byName = {};
-  (eg.nodes || []).forEach((n) => { byName[String(n.name).toLowerCase()] = n.page_url; });
+  titles.forEach((t, k) => { byName[String(t).toLowerCase()] = urls[k]; });  // a page stands for its title entity
+  (eg.nodes || []).forEach((n) => { if (n.page_url) byName[String(n.name).toLowerCase()] = n.page_url; });
   const chainUrls = chainNames(rec).map((n) => byName[n.toLowerCase()]).filter(Boolean);
   const answerUrl = ((eg.nodes || []).find((n) => n.is_answer) || {}).page_url;
   const els = urls.map((u, k) => ({ data: { id: u, label: `${titles[k] || u.split("/").pop()}\nhop ${hops[u] ?? "?"}` + (chainUrls.includes(u) ? ` · #${chainUrls.indexOf(u) + 1}` : "") },
@@ -364,7 +367,7 @@ async function qaItem(ds, s, i, params) {
     h("button", { disabled: i <= 0, onclick: () => go(["ds", ds, i - 1], params), "data-testid": "prev" }, "‹ previous"),
     h("button", { disabled: i + 1 >= it.total, onclick: () => go(["ds", ds, i + 1], params), "data-testid": "next" }, "next ›"),
     h("span", { class: "muted small" }, `record ${i + 1} of ${fmt(it.total)} · line ${it.line} · ${r.id} · keys j / k`));
-  app().replaceChildren(
+  show(
     nav,
     h("div", { class: "card" }, h("div", { class: "q", "data-testid": "question" }, r.question),
       h("p", {}, h("b", {}, "Answer: "), h("span", { "data-testid": "answer" }, r.answer)),
@@ -418,7 +421,7 @@ async function rejectedList(ds, s, params) {
       h("div", { class: "card", "data-testid": "reasons" }, h("h3", {}, "Rejection reasons (click for examples)"), reasons)),
     h("h2", {}, params["f.reason"] ? `Examples: ${params["f.stage"] || ""} / ${params["f.reason"]}` : "All rejected candidates"));
   const cols = [["stage", (r) => r.stage], ["reason", (r) => badge(r.reason, "bad")], ["seed page", (r) => r.seed], ["question", (r) => r.question || h("span", { class: "muted" }, "(none yet at this stage)")]];
-  app().replaceChildren(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
+  show(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
 }
 
 async function rejectedItem(ds, s, i, params) {
@@ -426,13 +429,21 @@ async function rejectedItem(ds, s, i, params) {
   const r = it.record, d = r.detail || {};
   setCrumbs([s.name, hashFor(["ds", ds], params)], [`#${i}`]);
   const keys = Object.keys(d).filter((k) => !["subgraph", "usage", "extraction"].includes(k));
-  app().replaceChildren(
+  const graphBox = h("div", { id: "graph", "data-testid": "graph" });
+  show(
     h("div", { class: "card", "data-testid": "rejection" }, h("h1", {}, `Rejected at ${r.stage}: `, badge(r.reason, "bad")),
       h("div", { class: "kv" }, h("div", {}, "id"), h("div", {}, r.id), h("div", {}, "seed"), h("div", {}, d.seed_title || "", " ", h("span", { class: "muted small" }, d.seed_url || "")),
-        keys.filter((k) => !["seed_title", "seed_url"].includes(k)).flatMap((k) => [h("div", {}, k), h("div", {}, typeof d[k] === "object" ? pre(d[k]) : String(d[k]))]))),
-    d.subgraph ? h("div", { class: "card" }, h("h3", {}, "Subgraph pages"), (d.subgraph.titles || d.subgraph.urls || []).join(" · ")) : null,
+        keys.filter((k) => !["seed_title", "seed_url"].includes(k)).flatMap((k) => [h("div", {}, k), h("div", {},
+          Array.isArray(d[k]) && d[k].length && d[k].every((x) => typeof x === "string") && k.includes("raw")
+            ? pre(d[k].join("\n--- next reply ---\n"))  // the model's raw replies, as it wrote them
+            : typeof d[k] === "object" ? pre(d[k]) : String(d[k]))]))),
+    d.q_init && d.question ? h("div", { class: "grid2" },
+      h("div", { class: "card" }, h("div", { class: "role" }, "q_init"), markText(d.q_init, Object.keys(d.obfuscation || {}).map((k, n) => [k, "from", n + 1]))),
+      h("div", { class: "card" }, h("div", { class: "role" }, "obfuscated question"), markText(d.question, Object.values(d.obfuscation || {}).map((v, n) => [v, "to", n + 1])))) : null,
+    d.subgraph ? h("div", {}, h("h2", {}, "Subgraph"), graphBox) : null,
     d.usage ? h("details", {}, h("summary", {}, "LLM usage spent on this candidate"), pre(d.usage)) : null,
     h("details", {}, h("summary", {}, "full record (JSON)"), pre(r)));
+  if (d.subgraph) drawGraph(graphBox, { subgraph: d.subgraph, entity_graph: {}, chain: d.chain || d.proposed_chain || [] });
 }
 
 /* ------------------------------------------------------------------ trajectories */
@@ -508,7 +519,7 @@ async function trajList(ds, s, params) {
   const top = h("div", {}, h("h1", {}, `Trajectories · ${s.name}`), h("p", { class: "muted" }, `${fmt(s.count)} trajectories`));
   const cols = [["question", (r) => r.question], ["steps", (r) => r.steps], ["tool calls", (r) => r.tool_calls],
     ["final answer", (r) => r.final_answer], ["verdict", (r) => verdictBadge(r.correct)], ["stop", (r) => r.stop_reason], ["teacher", (r) => r.teacher]];
-  app().replaceChildren(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
+  show(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
 }
 
 async function trajItem(ds, s, i, params) {
@@ -520,7 +531,7 @@ async function trajItem(ds, s, i, params) {
     h("button", { disabled: i <= 0, onclick: () => go(["ds", ds, i - 1], params), "data-testid": "prev" }, "‹ previous"),
     h("button", { disabled: i + 1 >= it.total, onclick: () => go(["ds", ds, i + 1], params), "data-testid": "next" }, "next ›"),
     h("span", { class: "muted small" }, `record ${i + 1} of ${fmt(it.total)} · line ${it.line} · ${it.record.id}`));
-  app().replaceChildren(nav, trajView(it.record, { mode, onMode: (m) => go(["ds", ds, i], { ...params, view: m }) }));
+  show(nav, trajView(it.record, { mode, onMode: (m) => go(["ds", ds, i], { ...params, view: m }) }));
   document.body.dataset.rendered = String(Math.round(performance.now() - t0));
 }
 
@@ -530,14 +541,14 @@ async function sftList(ds, s, params) {
   setCrumbs([s.name]);
   const top = h("div", {}, h("h1", {}, `SFT examples · ${s.name}`), h("p", { class: "muted" }, `${fmt(s.count)} examples (what the student trains on: raw observations)`));
   const cols = [["question", (r) => r.question], ["messages", (r) => r.messages], ["tool calls", (r) => r.tool_calls], ["verdict", (r) => verdictBadge(r.correct)], ["teacher", (r) => r.teacher]];
-  app().replaceChildren(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
+  show(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
 }
 
 async function sftItem(ds, s, i, params) {
   const it = await call("item", { ds, i });
   const r = it.record;
   setCrumbs([s.name, hashFor(["ds", ds], params)], [`#${i}`]);
-  app().replaceChildren(h("h1", {}, r.id), h("p", { class: "muted small" }, JSON.stringify(r.metadata || {})),
+  show(h("h1", {}, r.id), h("p", { class: "muted small" }, JSON.stringify(r.metadata || {})),
     h("div", { "data-testid": "messages" }, (r.messages || []).map((m) => h("div", { class: "msg " + m.role },
       h("div", { class: "role" }, m.role + (m.name ? ` · ${m.name}` : "")),
       m.reasoning_content ? h("div", { class: "reasoning" }, m.reasoning_content) : null,
@@ -581,7 +592,7 @@ async function evalPage(ds, s, params) {
     h("h2", {}, "Items"));
   const cols = [["question", (r) => r.question], ["gold", (r) => r.gold], ["answer", (r) => r.answer], ["verdict", (r) => verdictBadge(r.correct)],
     ["run", (r) => r.run], ["tool calls", (r) => r.tool_calls], ["tokens", (r) => fmt(r.tokens)], ["stop", (r) => r.stop_reason]];
-  app().replaceChildren(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
+  show(await listView(ds, s, params, cols, (r) => go(["ds", ds, r.i], params), { extraTop: top }));
 }
 
 async function evalItem(ds, s, i, params) {
@@ -589,7 +600,7 @@ async function evalItem(ds, s, i, params) {
   const r = it.record;
   setCrumbs([s.name, hashFor(["ds", ds], params)], [r.key || `#${i}`]);
   const mode = params.view === "teacher" ? "teacher" : "raw";
-  app().replaceChildren(
+  show(
     h("div", { class: "card", "data-testid": "eval-item" }, h("div", { class: "q" }, r.question),
       h("div", { class: "kv", style: "margin-top:6px" }, h("div", {}, "gold"), h("div", {}, (r.gold || []).join(" | ")),
         h("div", {}, "answer"), h("div", {}, h("b", {}, r.answer || "(none)"), " ", verdictBadge(r.correct)),
@@ -605,7 +616,7 @@ async function comparePage(a, b) {
   const c = await call("compare", { a, b });
   setCrumbs([c.a.name, hashFor(["ds", a])], ["vs " + c.b.name]);
   const card = (x) => h("div", { class: "card" }, h("h3", {}, x.name), h("span", { class: "q" }, pct(x.accuracy)), ` (${x.correct}/${x.n}; 95% CI ${pct(x.ci95[0])} – ${pct(x.ci95[1])})`);
-  app().replaceChildren(h("h1", {}, "Two runs side by side"),
+  show(h("h1", {}, "Two runs side by side"),
     h("div", { class: "grid2" }, card(c.a), card(c.b)),
     h("p", { "data-testid": "flip-summary" }, `${c.shared} shared question-runs: ${c.flips.length} flipped (${c.gained} wrong → right, ${c.lost} right → wrong)`,
       c.only_a || c.only_b ? `; only in A ${c.only_a}, only in B ${c.only_b}` : ""),
@@ -634,7 +645,7 @@ async function render() {
       else await LISTS[s.kind](parts[1], s, params);
     } else throw new Error("unknown page " + location.hash);
   } catch (e) {
-    if (seq === renderSeq) app().replaceChildren(h("div", { class: "err", "data-testid": "error" }, String(e.message || e)), h("p", {}, h("a", { href: "#/" }, "back to the start page")));
+    if (seq === renderSeq) show(h("div", { class: "err", "data-testid": "error" }, String(e.message || e)), h("p", {}, h("a", { href: "#/" }, "back to the start page")));
   }
   if (seq === renderSeq) document.body.dataset.ready = "1";
 }
