@@ -456,7 +456,7 @@ function trajView(t, { mode = "raw", onMode } = {}) {
         t.gold ? h("span", { class: "muted" }, ` gold: ${Array.isArray(t.gold) ? t.gold.join(" | ") : t.gold}`) : null),
       h("div", {}, "stop"), h("div", {}, t.stop_reason, ` · ${t.num_tool_calls} tool calls · ${t.num_turns} turns · ${t.steps.length} steps · ${(t.wall_s || 0).toFixed ? (t.wall_s || 0).toFixed(1) : t.wall_s} s`),
       h("div", {}, "tokens"), h("div", {}, `prompt ${fmt(totalP)} · completion ${fmt(totalC)} (sum over steps)`),
-      h("div", {}, "teacher"), h("div", {}, `${t.metadata.teacher || "-"} ${t.metadata.teacher_model || t.metadata.model || ""}`)),
+      h("div", {}, t.metadata.teacher ? "teacher" : "model"), h("div", {}, t.metadata.teacher ? `${t.metadata.teacher} ${t.metadata.teacher_model || t.metadata.model || ""}` : (t.metadata.model || "-"))),
     t.verdict ? h("details", {}, h("summary", {}, "verdict (judge reply)"), pre(t.verdict)) : null);
   const toggle = h("div", { class: "toolbar", "data-testid": "mode-toggle" },
     h("button", { class: mode === "raw" ? "on" : "", "data-testid": "mode-raw", onclick: () => onMode && onMode("raw") }, "Student view: raw observations (H^train)"),
