@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from openseeker.view.data import Catalog
 from openseeker.view.export import export_site
 from openseeker.view.server import ViewServer

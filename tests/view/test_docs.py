@@ -7,7 +7,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "view.md"
 
 
 def test_doc_python_example_runs(tmp_path, monkeypatch):
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL)
     assert blocks, "docs/view.md lost its Python example"
     monkeypatch.chdir(tmp_path)
     exec(compile(blocks[0], str(DOC), "exec"), {"__name__": "__doc_example__"})  # noqa: S102

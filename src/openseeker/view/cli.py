@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,9 +27,9 @@ def register(app: typer.Typer) -> None:
                                                     "messages files, or eval run folders.")],
         port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 8765,
         host: Annotated[str, typer.Option("--host", help="Loopback only: 127.0.0.1, localhost or ::1.")] = "127.0.0.1",
-        export: Annotated[Optional[Path], typer.Option("--export", help="Write a static site into this folder "
+        export: Annotated[Path | None, typer.Option("--export", help="Write a static site into this folder "
                                                        "instead of serving (opens from disk, no server).")] = None,
-        web: Annotated[Optional[Path], typer.Option("--web", help="Local web directory for the text of cited pages "
+        web: Annotated[Path | None, typer.Option("--web", help="Local web directory for the text of cited pages "
                                                     "(default: a web/ folder found under PATHS).")] = None,
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bars.")] = True,
     ) -> None:

@@ -130,7 +130,7 @@ def matches(row: dict[str, Any], filters: dict[str, str], q: str) -> bool:
 class Dataset:
     """One file (or eval folder) of the catalog, indexed by line offsets; rows cached for non-lazy kinds."""
 
-    def __init__(self, source: Source, ds_id: str, catalog: "Catalog"):
+    def __init__(self, source: Source, ds_id: str, catalog: Catalog):
         self.source, self.id, self.kind, self.catalog = source, ds_id, source.kind, catalog
         self.index = LineIndex(source.path, keep_heads=source.kind in LAZY)
         self._rows: list[dict[str, Any]] | None = None
@@ -334,8 +334,8 @@ def histogram(values: list[int], *, bins: int = 12) -> list[dict[str, Any]]:
     return [{"lo": e, "hi": e + width - 1, "n": counts.get(k, 0)} for k, e in enumerate(edges)]
 
 
-_THINK = re.compile(r"<think>.*?</think>", re.S)
-_TOOL_CALL = re.compile(r"<tool_call>.*?</tool_call>", re.S)
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+_TOOL_CALL = re.compile(r"<tool_call>.*?</tool_call>", re.DOTALL)
 
 
 def shape_trajectory(r: dict[str, Any]) -> dict[str, Any]:
@@ -398,7 +398,7 @@ class Catalog:
         self.background = False
 
     @classmethod
-    def open(cls, paths: list[str | Path], web: str | Path | None = None) -> "Catalog":
+    def open(cls, paths: list[str | Path], web: str | Path | None = None) -> Catalog:
         from openseeker.view.sources import discover
 
         return cls(discover(paths, web))

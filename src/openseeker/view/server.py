@@ -85,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"),
                    "application/json; charset=utf-8")
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         try:
             if url.path.startswith("/api/"):
@@ -99,14 +99,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"error": str(exc)})
         except (BrokenPipeError, ConnectionResetError):
             pass
-        except Exception as exc:  # noqa: BLE001 - a bug must show as a message in the page, not kill the server
+        except Exception as exc:
             log.exception("view: %s failed", self.path)
             self._json(400, {"error": f"{type(exc).__name__}: {exc}"})
 
     def _static(self, path: str) -> None:
         name = "index.html" if path in ("/", "/index.html") else path.lstrip("/")
-        if name.startswith("static/"):
-            name = name[len("static/"):]
+        name = name.removeprefix("static/")
         if ".." in name.split("/"):
             raise LookupError(path)
         f = static_dir().joinpath(*name.split("/"))
@@ -139,7 +138,7 @@ class ViewServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}/"
 
-    def start(self) -> "ViewServer":
+    def start(self) -> ViewServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="openseeker-view", daemon=True)
         self._thread.start()
         return self
@@ -152,8 +151,8 @@ class ViewServer:
         self.httpd.server_close()
         self.catalog.close()
 
-    def __enter__(self) -> "ViewServer":
+    def __enter__(self) -> ViewServer:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
