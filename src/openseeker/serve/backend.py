@@ -63,11 +63,17 @@ def classify(exc: BaseException) -> BackendFailure:
     from openseeker.web.live.search_backends import BackendError
 
     message = str(exc) if isinstance(exc, (ToolError, UserError)) else f"{type(exc).__name__}: {exc}"
-    for link in _chain(exc):
-        if isinstance(link, BackendError):
-            if link.retryable:
-                return BackendFailure(TRANSIENT, message, link.retry_after)
-            return BackendFailure(PERMANENT, message)
+    links = list(_chain(exc))
+    # LiveWeb re-raises a retryable error it gave up on as a new BackendError (context: the original), so every
+    # BackendError in the chain counts: any retryable one (or a 429 / 5xx status) makes the failure transient.
+    backend_errors = [link for link in links if isinstance(link, BackendError)]
+    if backend_errors:
+        transient = [b for b in backend_errors if b.retryable or b.status == 429 or b.status >= 500]
+        if transient:
+            after = next((b.retry_after for b in transient if b.retry_after is not None), None)
+            return BackendFailure(TRANSIENT, message, after)
+        return BackendFailure(PERMANENT, message)
+    for link in links:
         if isinstance(link, UserError):
             return BackendFailure(PERMANENT, message)
         if isinstance(link, (asyncio.TimeoutError, TimeoutError, ConnectionError)):
