@@ -177,7 +177,10 @@ def test_streamable_http_and_sse_with_and_without_token(token):
             out = {}
             for label, transport in (("streamable /mcp", streamable_transport(f"{base}/mcp", token)),
                                      ("sse /sse", sse_transport(f"{base}/sse", token)),
-                                     ("sse /mcp", sse_transport(f"{base}/mcp", token))):
+                                     ("sse /mcp", sse_transport(f"{base}/mcp", token)),
+                                     # fastmcp 2.x (verl, BrowseComp-Plus) asks for the SSE url with a "/"
+                                     ("sse /sse/", sse_transport(f"{base}/sse/", token)),
+                                     ("sse /mcp/", sse_transport(f"{base}/mcp/", token))):
                 out[label] = await asyncio.wait_for(session(transport), 60)
             async with httpx.AsyncClient(base_url=base) as c:
                 out["no token"] = (await c.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
@@ -187,7 +190,7 @@ def test_streamable_http_and_sse_with_and_without_token(token):
             return out
 
         out = asyncio.run(go())
-    for label in ("streamable /mcp", "sse /sse", "sse /mcp"):
+    for label in ("streamable /mcp", "sse /sse", "sse /mcp", "sse /sse/", "sse /mcp/"):
         names, found, page, bad_is_error = out[label]
         assert names == ["search", "visit"], label
         assert "Eiffel Tower" in found and page.startswith("Page: [Eiffel Tower]"), label

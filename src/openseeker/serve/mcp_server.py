@@ -265,6 +265,9 @@ class _BothTransports:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             p = scope.get("path", "")
+            if p.rstrip("/") == self.sse_path.rstrip("/") and p != self.sse_path:  # fastmcp asks for "/sse/"
+                scope = dict(scope, path=self.sse_path, raw_path=self.sse_path.encode())
+                p = self.sse_path
             if p == self.sse_path or p.startswith(self.message_path):
                 return await self.sse(scope, receive, send)
             if (p.rstrip("/") == self.path and scope.get("method") == "GET"
