@@ -56,3 +56,56 @@ class DocidWeb(FakeWeb):
 
     async def fetch(self, url):
         return await super().fetch(self.url_of.get(url, url))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def small_web(tmp_path, n: int = 30):
+    """A real local web (SQLite graph + tantivy index) built from a JSONL corpus made here."""
+    import json
+
+    from openseeker.web.build import build_web
+
+    rows = [{"title": f"Tower {i}", "url": f"https://example.org/wiki/Tower_{i}",
+             "text": f"Tower {i} is a lattice tower in city {i % 7}, designed by engineer {i % 5} and completed in "
+                     f"{1880 + i}. " * 3} for i in range(n)]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "web"
+    build_web(corpus, out, progress=False)
+    return out
+
+
+@contextmanager
+def cli_server(args: list[str], port: int, ready_path: str = "/health", timeout: float = 60):
+    """``python -m openseeker.cli.main ARGS`` as a subprocess (this tree's code), until ``ready_path`` answers."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "openseeker.cli.main", "-q", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=dict(os.environ))
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                with httpx.stream("GET", f"http://127.0.0.1:{port}{ready_path}", timeout=2) as r:
+                    if r.status_code < 500:
+                        break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
+from serve_helpers import call
 
 from openseeker.errors import ToolError, UserError
 from openseeker.serve.backend import BackendHealth, classify
 from openseeker.serve.http import create_app
-from openseeker.testing.fake_search_apis import Fault, FakeSearchAPI
+from openseeker.testing.fake_search_apis import FakeSearchAPI, Fault
 from openseeker.testing.fake_web import FakeWeb, tiny_pages
 from openseeker.web.live import LiveWeb
 from openseeker.web.live.search_backends import BackendError
-from serve_helpers import call
 
 # verl/tools/utils/search_r1_like_utils.py `call_search_api`: these statuses are retried (10 attempts, 45 s of
 # sleeps); any other error status fails the tool call at once.
@@ -71,7 +69,7 @@ def test_rate_limit_passes_its_retry_after_on(monkeypatch):
 
 @pytest.mark.parametrize("exc,kind", [
     (BackendError("x", status=401), "permanent"), (BackendError("x", status=429, retryable=True), "transient"),
-    (UserError("live web: backend needs a base_url"), "permanent"), (asyncio.TimeoutError(), "transient"),
+    (UserError("live web: backend needs a base_url"), "permanent"), (TimeoutError(), "transient"),
     (ConnectionResetError(), "transient"), (ToolError("search for 'q' failed (KeyError: 'x')"), "unexpected"),
     (RuntimeError("bug"), "unexpected"),
 ])

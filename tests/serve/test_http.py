@@ -8,14 +8,13 @@ import time
 
 import httpx
 import pytest
+from serve_helpers import call, running
 
 from openseeker.cli.main import main
-from openseeker.errors import ToolError
 from openseeker.serve.http import create_app
 from openseeker.testing.fake_search_apis import FakeSearchAPI, FakeSite, Route
 from openseeker.testing.fake_web import FakeWeb, tiny_pages
 from openseeker.web.live import LiveWeb
-from serve_helpers import call, running
 
 
 def search_r1_bm25_document(contents: str) -> dict:

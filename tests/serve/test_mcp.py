@@ -12,15 +12,15 @@ import pytest
 
 mcp = pytest.importorskip("mcp")
 
-from mcp import Client  # noqa: E402
-from mcp.client.stdio import StdioServerParameters  # noqa: E402
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from serve_helpers import running
 
-from openseeker.errors import ToolError  # noqa: E402
-from openseeker.serve.mcp_server import build_mcp_server, mcp_asgi_app  # noqa: E402
-from openseeker.testing.fake_search_apis import FakeSearchAPI, FakeSite, Route  # noqa: E402
-from openseeker.testing.fake_web import FakeWeb, tiny_pages  # noqa: E402
-from openseeker.web.tools import SearchTool, VisitTool  # noqa: E402
-from serve_helpers import running  # noqa: E402
+from openseeker.errors import ToolError
+from openseeker.serve.mcp_server import build_mcp_server, mcp_asgi_app
+from openseeker.testing.fake_search_apis import FakeSearchAPI, FakeSite, Route
+from openseeker.testing.fake_web import FakeWeb, tiny_pages
+from openseeker.web.tools import SearchTool, VisitTool
 
 
 def text_of(result) -> str:

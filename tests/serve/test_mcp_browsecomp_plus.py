@@ -13,11 +13,11 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from mcp import Client  # noqa: E402
+from mcp import Client
+from serve_helpers import DocidWeb, running
 
-from openseeker.errors import UserError  # noqa: E402
-from openseeker.serve.mcp_server import Snippeter, build_mcp_server, mcp_asgi_app  # noqa: E402
-from serve_helpers import DocidWeb, running  # noqa: E402
+from openseeker.errors import UserError
+from openseeker.serve.mcp_server import Snippeter, build_mcp_server, mcp_asgi_app
 
 LONG = " ".join(f"word{i}" for i in range(2000))  # 2,000 words, ~15,000 characters
 
@@ -138,3 +138,25 @@ def test_cli_options(tmp_path, capsys):
 
     assert main(["mcp", "--web", str(tmp_path / "missing"), "--tools", "browsecomp-plus", "--extract"]) == 2
     assert "--extract applies to the openseeker tools" in capsys.readouterr().err
+
+
+def test_cli_browsecomp_plus_over_sse_with_token(tmp_path):
+    """`openseeker mcp --tools browsecomp-plus --transport sse --token T` as their docs run their server; a client
+    connects with SSE to http://127.0.0.1:PORT/mcp, as their clients' --mcp-url."""
+    from mcp.client.sse import sse_client
+    from serve_helpers import cli_server, free_port, small_web
+
+    web_dir = small_web(tmp_path)
+    port = free_port()
+    args = ["mcp", "--web", str(web_dir), "--tools", "browsecomp-plus", "--transport", "sse", "--port", str(port),
+            "--k", "3", "--snippet-max-tokens", "10", "--token", "tk"]
+
+    async def go():
+        transport = sse_client(f"http://127.0.0.1:{port}/mcp", headers={"Authorization": "Bearer tk"}, timeout=30)
+        async with Client(transport, read_timeout_seconds=30) as client:
+            return await their_way(client)
+
+    with cli_server(args, port, ready_path="/nothing-here"):
+        out = asyncio.run(asyncio.wait_for(go(), 60))
+    assert len(out["hits"]) == 3 and all(len(h["snippet"]) <= 40 for h in out["hits"])
+    assert out["doc"]["docid"].startswith("https://example.org/wiki/Tower_") and "lattice tower" in out["doc"]["text"]

@@ -8,11 +8,11 @@ import json
 import socket
 
 import pytest
+from serve_helpers import call, running
 
 from openseeker.serve.http import create_app
 from openseeker.serve.limits import DEFAULT_MAX_BODY, RETRIEVE_MAX_QUERIES, TOP_K_MAX
 from openseeker.testing.fake_web import FakeWeb, tiny_pages
-from serve_helpers import call, running
 
 NESTED = b"[" * 1000 + b"]" * 1000
 NESTED_OBJ = b'{"query": ' + b'{"a": ' * 1000 + b"1" + b"}" * 1001
@@ -118,16 +118,16 @@ def test_inputs_that_used_to_500_are_4xx_and_the_connection_stays_usable(path, b
 
 
 def test_a_stalled_body_gets_408_instead_of_holding_the_connection():
-    with running(create_app(FakeWeb(tiny_pages()), body_timeout_s=0.5)) as port:
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-            s.sendall(b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      b"Content-Length: 100\r\n\r\n{\"query\":")
-            data = b""
-            while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
+    with running(create_app(FakeWeb(tiny_pages()), body_timeout_s=0.5)) as port, \
+            socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100\r\n\r\n{\"query\":")
+        data = b""
+        while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408")
     assert b"9 of 100 bytes" in body
@@ -158,3 +158,26 @@ def test_openapi_declares_request_bodies_and_errors(web):
     topk = schemas["SearchRequest"]["properties"]["top_k"]
     assert topk["minimum"] == 1 and topk["maximum"] == TOP_K_MAX
     assert set(schemas["RetrieveDocument"]["properties"]) == {"id", "title", "text", "contents"}
+
+
+def test_search_r1_client_against_the_cli_server_on_a_real_local_web(tmp_path):
+    """`openseeker serve --web DIR` (tantivy index) answers Search-R1's 2,560-query request as its generation loop
+    sends it (requests.post(json=payload); httpx where requests is absent) with 2,560 result lists."""
+    try:
+        import requests
+    except ImportError:  # pragma: no cover - requests is a transitive dependency almost everywhere
+        import httpx as requests
+
+    from serve_helpers import cli_server, free_port, small_web
+
+    web_dir = small_web(tmp_path)
+    port = free_port()
+    queries = [f"lattice tower in city {i % 7} designed by engineer {i % 5} " * 8 for i in range(2560)]
+    with cli_server(["serve", "--web", str(web_dir), "--port", str(port)], port):
+        r = requests.post(f"http://127.0.0.1:{port}/retrieve", json={"queries": [q[:400] for q in queries],
+                                                                      "topk": 3, "return_scores": True}, timeout=300)
+    assert r.status_code == 200
+    result = r.json()["result"]
+    assert len(result) == 2560 and all(len(per) == 3 for per in result)
+    first = result[0][0]["document"]
+    assert first["title"].startswith("Tower ") and first["contents"] == f'"{first["title"]}"\n{first["text"]}'

@@ -6,7 +6,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 HostOpt = Annotated[str, typer.Option("--host", help="Address to bind. Default loopback only; anything else "
                                       "should come with --token.")]
-TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="OPENSEEKER_SERVE_TOKEN",
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="OPENSEEKER_SERVE_TOKEN",
                                                  help="Require 'Authorization: Bearer TOKEN' (env "
                                                  "OPENSEEKER_SERVE_TOKEN).")]
 MaxBodyOpt = Annotated[int, typer.Option("--max-body", help="Largest request body in bytes (413 above). The "
@@ -205,7 +205,7 @@ def register(app: typer.Typer) -> None:
         k: Annotated[int, typer.Option("--k", help="browsecomp-plus: hits per search, fixed by the server.")] = 5,
         snippet_max_tokens: Annotated[int, typer.Option("--snippet-max-tokens", help="browsecomp-plus: snippet = "
                                                         "the document's first N tokens; -1 = whole text.")] = 512,
-        snippet_tokenizer: Annotated[Optional[str], typer.Option(
+        snippet_tokenizer: Annotated[str | None, typer.Option(
             "--snippet-tokenizer", help="browsecomp-plus: Hugging Face tokenizer (directory or cached name; "
             "theirs: Qwen/Qwen3-0.6B) for the snippet; default: 4 characters per token, offline.")] = None,
         get_document: Annotated[bool, typer.Option("--get-document/--no-get-document",

@@ -23,7 +23,8 @@ import json
 import logging
 import secrets
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -54,7 +55,7 @@ from openseeker.web.tools import Extractor, VisitTool
 
 log = logging.getLogger(__name__)
 
-__all__ = ["create_app", "serve_http", "BodyLimit", "BearerAuth", "DEFAULT_MAX_BODY", "RETRIEVE_TOPK"]
+__all__ = ["DEFAULT_MAX_BODY", "RETRIEVE_TOPK", "BearerAuth", "BodyLimit", "create_app", "serve_http"]
 
 
 # --------------------------------------------------------------------------- models (OpenAPI)
@@ -287,7 +288,7 @@ class KeepServing:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception as exc:  # noqa: BLE001 - the point of this guard
+        except Exception as exc:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not started:
                 await _send_json(send, 500, {"detail": f"internal error ({type(exc).__name__}); see the server log"})
@@ -323,7 +324,7 @@ def create_app(web: Web, *, token: str | None = None, extractor: Extractor | Non
     async def _search(queries: list[str], top_k: int):
         try:
             results = await web.search(queries, top_k)
-        except Exception as exc:  # noqa: BLE001 - every backend failure becomes a classified answer
+        except Exception as exc:
             failure = classify(exc)
             backend.failure(failure)
             counts["errors"] += 1

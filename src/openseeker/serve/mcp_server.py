@@ -119,7 +119,7 @@ class Snippeter:
                 raise UserError("--snippet-tokenizer needs the transformers package (pip install "
                                 "'openseeker[train]')") from None
             try:
-                self._tok = AutoTokenizer.from_pretrained(self.tokenizer)
+                self._tok = AutoTokenizer.from_pretrained(self.tokenizer, local_files_only=True)
             except (OSError, ValueError) as exc:
                 raise UserError(f"cannot load the snippet tokenizer {self.tokenizer!r} (a local directory, or a "
                                 f"name already in the Hugging Face cache): {exc}") from None
