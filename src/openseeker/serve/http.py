@@ -30,8 +30,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from openseeker.records import SearchHit
 from openseeker.serve.backend import BackendHealth, classify
 from openseeker.serve.limits import (
     BODY_TIMEOUT_S,
@@ -83,14 +84,9 @@ class RetrieveRequest(BaseModel):
     return_scores: bool = False
 
 
-class Hit(BaseModel):
-    url: str
-    docid: str | None = None
-    title: str
-    snippet: str = ""
-    score: float = 0.0
-    date: str | None = None
-    source: str | None = None
+# ``SearchHit`` without the record envelope (kind, schema_version): the fields a client of /search sees
+Hit = create_model("Hit", **{name: (field.annotation, field) for name, field in SearchHit.model_fields.items()
+                             if name not in ("kind", "schema_version")})
 
 
 class SearchResponse(BaseModel):
