@@ -23,6 +23,7 @@ Usage:
     python benchmarks/bench_serve.py --live-fake                      # `serve --web live`: fake SearXNG + site
     python benchmarks/bench_serve.py --live-fake --no-cache           # ... every request a cache miss
     python benchmarks/bench_serve.py --bad-fraction 0.01 --clients 8 --duration 10   # robustness under bad input
+    python benchmarks/bench_serve.py --search-r1-batch 2560           # one Search-R1 rollout batch vs direct search
 
 ``--live-fake`` measures the live path (LiveWeb: rate limiter, SQLite cache, SSRF guard, httpx, trafilatura)
 against a fake SearXNG and a fake site on 127.0.0.1 serving the same wiki-offline pages as HTML; the web's own
@@ -341,6 +342,46 @@ def start_server(web_dir: Path | str, port: int, extra: list[str] | None = None,
     raise SystemExit("server did not come up within 60 s")
 
 
+def search_r1_batch(web_dir: Path, n: int, out: Path) -> None:
+    """One Search-R1 ``/retrieve`` request of ``n`` 400-character queries (topk 3, scores) through ``openseeker
+    serve`` as a subprocess, against the obvious alternative: the same queries through ``LocalWeb.search_sync``
+    in-process (no HTTP, no JSON, no validation). Repeated twice, best time kept."""
+    from openseeker.web.local import LocalWeb
+
+    work = workload(web_dir, 500, 0)
+    queries = [(" ".join(work["queries"][i % 500:] + work["queries"]) * 2)[:400] for i in range(n)]
+    web = LocalWeb.open(web_dir)
+    web.search_sync(queries[:50], 3)  # warm the index
+    direct = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        web.search_sync(queries, 3)
+        direct.append(time.perf_counter() - t0)
+    web.close()
+    port = free_port()
+    proc = start_server(web_dir, port)
+    served, sizes = [], {}
+    try:
+        for _ in range(2):
+            payload = json.dumps({"queries": queries, "topk": 3, "return_scores": True}).encode()
+            t0 = time.perf_counter()
+            r = httpx.post(f"http://127.0.0.1:{port}/retrieve", content=payload,
+                           headers={"content-type": "application/json"}, timeout=600)
+            served.append(time.perf_counter() - t0)
+            assert r.status_code == 200 and len(r.json()["result"]) == n, r.text[:200]
+            sizes = {"request_bytes": len(payload), "response_bytes": len(r.content)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    report = {"benchmark": "serve_search_r1_batch", "queries": n, "query_chars": 400, "topk": 3, **sizes,
+              "direct_search_s": round(min(direct), 2), "served_retrieve_s": round(min(served), 2),
+              "ratio_served_over_direct": round(min(served) / min(direct), 2),
+              "loadavg": [round(x, 2) for x in os.getloadavg()], "machine": {"cpus": os.cpu_count()}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--web", type=Path, help="an existing web directory (default: build wiki-offline in --workdir)")
@@ -354,6 +395,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="serve --workers N (server processes)")
     ap.add_argument("--bad-fraction", type=float, default=0.0, help="share of bad requests mixed in (e.g. 0.01)")
     ap.add_argument("--server-src", type=Path, help="run the server from this source tree (PYTHONPATH)")
+    ap.add_argument("--search-r1-batch", type=int, help="time one Search-R1 /retrieve request of N queries "
+                    "against direct LocalWeb search, then exit")
     ap.add_argument("--out", type=Path, help="default: benchmarks/results/serve.json (serve_live.json with "
                     "--live-fake, serve_badmix.json with --bad-fraction)")
     args = ap.parse_args()
@@ -364,6 +407,9 @@ def main() -> None:
     if args.serve_fakes:
         return serve_fakes(args.web, 500, args.seed)
     web_dir = args.web or ensure_web(args.workdir)
+    if args.search_r1_batch:
+        return search_r1_batch(web_dir, args.search_r1_batch, args.out if args.out != ROOT / "benchmarks" / "results"
+                               / f"{name}.json" else ROOT / "benchmarks" / "results" / "serve_search_r1_batch.json")
     port = free_port()
     fakes = ()
     if args.live_fake:

@@ -43,10 +43,11 @@ TOP_K_HELP = f"Results per query, 1-{TOP_K_MAX}."
 
 def surrogate_problem(text: str) -> str | None:
     """A message naming the first lone surrogate in ``text``, or ``None`` when ``text`` is valid Unicode."""
-    for i, ch in enumerate(text):
-        if "\ud800" <= ch <= "\udfff":
-            return (f"contains a lone UTF-16 surrogate (\\u{ord(ch):04x}) at character {i}; "
-                    "send valid Unicode (UTF-8, or paired \\ud83d\\ude00-style escapes)")
+    try:
+        text.encode("utf-8")  # C speed; only a lone surrogate makes a str unencodable
+    except UnicodeEncodeError as exc:
+        return (f"contains a lone UTF-16 surrogate (\\u{ord(text[exc.start]):04x}) at character {exc.start}; "
+                "send valid Unicode (UTF-8, or paired \\ud83d\\ude00-style escapes)")
     return None
 
 
