@@ -199,3 +199,45 @@ def test_streamable_http_and_sse_with_and_without_token(token):
         assert out["no token"] == 401 and out["sse no token"] == 401
     else:
         assert out["no token"] != 401
+
+
+@pytest.mark.parametrize("tools", ["openseeker", "browsecomp-plus"])
+def test_serve_with_mcp_on_the_same_port(tmp_path, tools):
+    """`openseeker serve --mcp TOOLS --token T`: /retrieve and MCP (SSE and streamable HTTP at /mcp) on one port,
+    one web, one token; /health stays open."""
+    from serve_helpers import small_web
+
+    from openseeker.serve.cli import build_app_from_spec
+
+    app = build_app_from_spec({"web": str(small_web(tmp_path)), "token": "tk", "mcp": tools})
+    auth = {"Authorization": "Bearer tk"}
+    with running(app, lifespan="on") as port:
+        base = f"http://127.0.0.1:{port}"
+
+        async def go():
+            names = []
+            for transport in (sse_transport(f"{base}/mcp", "tk"), streamable_transport(f"{base}/mcp", "tk")):
+                async with Client(transport, read_timeout_seconds=30) as client:
+                    names.append(sorted(t.name for t in (await client.list_tools()).tools))
+                    found = await client.call_tool("search", {"query": "lattice tower"})
+                    assert not is_error(found) and "Tower" in text_of(found)
+            async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+                retrieve = await c.post("/retrieve", json={"queries": ["lattice tower"]}, headers=auth)
+                health = await c.get("/health")
+                unauthorized = await c.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+            return names, retrieve, health, unauthorized
+
+        names, retrieve, health, unauthorized = asyncio.run(asyncio.wait_for(go(), 90))
+    expected = ["search", "visit"] if tools == "openseeker" else ["get_document", "search"]
+    assert names == [expected, expected]
+    assert retrieve.status_code == 200 and retrieve.json()["result"][0][0]["title"].startswith("Tower")
+    assert health.status_code == 200 and unauthorized.status_code == 401
+
+
+def test_serve_mcp_flag_errors(tmp_path, capsys):
+    from openseeker.cli.main import main
+
+    assert main(["serve", "--web", str(tmp_path / "missing"), "--mcp", "nope"]) == 2
+    assert "--mcp must be one of" in capsys.readouterr().err
+    assert main(["serve", "--web", str(tmp_path / "missing"), "--mcp", "openseeker", "--workers", "2"]) == 2
+    assert "--mcp needs --workers 1" in capsys.readouterr().err

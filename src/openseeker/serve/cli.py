@@ -36,6 +36,8 @@ SERVE_EPILOG = """Examples:
   curl -s localhost:8000/retrieve -d '{"queries": ["Eiffel Tower architect"], "topk": 3, "return_scores": true}'
 
   curl -s localhost:8000/health          # 503 + "failing" when the search backend keeps failing
+
+  openseeker serve --web webs/wiki --mcp openseeker --token s3cret   # + MCP at /mcp (streamable) and /sse
 """
 
 MCP_EPILOG = """Examples:
@@ -111,8 +113,9 @@ SPEC_ENV = "OPENSEEKER_SERVE_SPEC"
 
 def build_app_from_spec(spec: dict[str, Any]) -> Any:
     """The HTTP app for the ``serve`` flags in ``spec`` (web, web_config, config, token, max_body, extract, llm,
-    base_url, model); the web and the extractor's LLM pool are closed at shutdown (or by ``state["close"]``)."""
-    from contextlib import asynccontextmanager
+    base_url, model, mcp); the web and the extractor's LLM pool are closed at shutdown (or by ``state["close"]``).
+    With ``mcp`` the MCP server with that tool set shares the port (``/mcp``, ``/sse``) and the web."""
+    from contextlib import AsyncExitStack, asynccontextmanager
 
     from openseeker.serve.http import DEFAULT_MAX_BODY, create_app
 
@@ -120,7 +123,21 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
     web_config = Path(spec["web_config"]) if spec.get("web_config") else None
     extractor = _extractor(spec.get("extract", False), spec.get("llm"), spec.get("base_url"), spec.get("model"),
                            config)
+    mcp_tools = spec.get("mcp")
+    if mcp_tools:
+        from openseeker.serve.mcp_server import TOOL_SETS
+
+        if mcp_tools not in TOOL_SETS:
+            raise UserError(f"--mcp must be one of {', '.join(TOOL_SETS)}; got {mcp_tools!r}")
     the_web = open_serving_web(spec["web"], web_config, config)
+    max_body = int(spec.get("max_body") or DEFAULT_MAX_BODY)
+    mcp_app = None
+    if mcp_tools:
+        from openseeker.serve.mcp_server import build_mcp_server, mcp_http_app
+
+        options: dict[str, Any] = {"extractor": extractor} if mcp_tools == "openseeker" else {}
+        mcp_app = mcp_http_app(build_mcp_server(the_web, tools=mcp_tools, **options),
+                               host=spec.get("host") or "127.0.0.1", max_body_bytes=max_body)
     closed = False
 
     def close() -> None:
@@ -131,7 +148,10 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
 
     @asynccontextmanager
     async def lifespan(_app):
-        yield
+        async with AsyncExitStack() as stack:
+            if mcp_app is not None:  # the streamable-HTTP session manager runs for the server's lifetime
+                await stack.enter_async_context(mcp_app.streamable.router.lifespan_context(mcp_app.streamable))
+            yield
         if extractor is not None:
             await extractor.aclose()
         aclose = getattr(the_web, "aclose", None)
@@ -139,8 +159,8 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
             await aclose()
         close()
 
-    app_obj = create_app(the_web, token=spec.get("token"), extractor=extractor,
-                         max_body_bytes=int(spec.get("max_body") or DEFAULT_MAX_BODY), lifespan=lifespan)
+    app_obj = create_app(the_web, token=spec.get("token"), extractor=extractor, max_body_bytes=max_body,
+                         lifespan=lifespan, mcp_app=mcp_app)
     app_obj.fastapi.state.openseeker["close"] = close
     return app_obj
 
@@ -166,6 +186,10 @@ def register(app: typer.Typer) -> None:
         llm: LLMOpt = None,
         base_url: BaseUrlOpt = None,
         model: ModelOpt = None,
+        mcp: Annotated[str | None, typer.Option("--mcp", help="Also serve MCP on the same port (streamable HTTP "
+                                                "at /mcp, SSE at /sse) with this tool set: openseeker | "
+                                                "browsecomp-plus (default k and snippets; `openseeker mcp` has "
+                                                "every option). Needs --workers 1.")] = None,
     ) -> None:
         """Serve a web over HTTP: /search and /visit (our tool formats), /retrieve (Search-R1), /health."""
         import uvicorn
@@ -174,12 +198,15 @@ def register(app: typer.Typer) -> None:
 
         spec = {"web": web, "web_config": str(web_config) if web_config else None,
                 "config": str(config) if config else None, "token": token, "max_body": max_body,
-                "extract": extract, "llm": llm, "base_url": base_url, "model": model}
+                "extract": extract, "llm": llm, "base_url": base_url, "model": model, "mcp": mcp, "host": host}
+        if mcp and workers > 1:
+            raise UserError("--mcp needs --workers 1: an MCP session lives in one server process")
         if host not in ("127.0.0.1", "localhost", "::1") and not token:
             log.warning("serving on %s without --token: anyone who can reach it can use the web tools", host)
         level = "info" if os.environ.get("OPENSEEKER_DEBUG") else "warning"
         app_obj = build_app_from_spec(spec)  # opens the web: bad flags/configs fail here, before any worker starts
-        typer.echo(f"serving {web} on http://{host}:{port} (/search /visit /retrieve /health)"
+        typer.echo(f"serving {web} on http://{host}:{port} (/search /visit /retrieve /health"
+                   f"{f'; MCP ({mcp}) at /mcp and /sse' if mcp else ''})"
                    f"{' with bearer token' if token else ''}{f', {workers} workers' if workers > 1 else ''}",
                    err=True)
         if workers == 1:

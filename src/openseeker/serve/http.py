@@ -302,8 +302,10 @@ def _retrieve_document(hit) -> dict[str, Any]:
 def create_app(web: Web, *, token: str | None = None, extractor: Extractor | None = None,
                max_body_bytes: int = DEFAULT_MAX_BODY, retrieve_topk: int = RETRIEVE_TOPK, max_chars: int = 20_000,
                body_timeout_s: float | None = BODY_TIMEOUT_S, retrieve_batch: int = RETRIEVE_BATCH,
-               lifespan=None) -> Any:
+               lifespan=None, mcp_app: Any = None) -> Any:
     """The ASGI app serving ``web``. ``extractor`` (optional) makes ``/visit`` goal-conditioned, as in the agent.
+    ``mcp_app`` (optional, from ``mcp_server.mcp_http_app``) is served beside it at ``/mcp``, ``/sse`` and
+    ``/messages/`` (its lifespan must be entered by ``lifespan``).
 
     Returns the app wrapped in the body-limit, (when ``token`` is set) bearer-auth and keep-serving middleware;
     the FastAPI object itself is at ``app.fastapi`` for tests.
@@ -414,12 +416,28 @@ def create_app(web: Web, *, token: str | None = None, extractor: Extractor | Non
                    "msg": e.get("msg", "invalid")} for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
 
-    app: Any = BodyLimit(api, max_body_bytes, timeout_s=body_timeout_s)
+    app: Any = BodyLimit(api if mcp_app is None else WithMCP(api, mcp_app), max_body_bytes, timeout_s=body_timeout_s)
     if token:
         app = BearerAuth(app, token)
     app = KeepServing(app)
     app.fastapi = api
     return app
+
+
+class WithMCP:
+    """Routes the MCP transports' paths to ``mcp_app`` and everything else (and the lifespan) to ``app``."""
+
+    PATHS = ("/mcp", "/sse")
+
+    def __init__(self, app, mcp_app):
+        self.app, self.mcp_app = app, mcp_app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            if path.rstrip("/") in self.PATHS or path.startswith("/messages/"):
+                return await self.mcp_app(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 class _BackendFailed(Exception):
