@@ -71,13 +71,14 @@ def message_tool_calls(message: dict[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-def assistant_body(message: dict[str, Any], *, final: bool = True) -> str:
-    """The text of one assistant turn in the student's format.
+def split_assistant(message: dict[str, Any], *, final: bool = True) -> tuple[str, str, list[tuple[str, Any]]]:
+    """``(reasoning, visible text, calls)`` of one assistant turn, the pieces every export format is built from.
 
     Reasoning comes from ``reasoning_content``/``reasoning`` or a leading ``<think>`` block in the content;
-    native tool calls become ``<tool_call>`` blocks (text-protocol calls already in the content are kept as they
-    are); a final turn without tags is wrapped in ``<answer>`` (``final=False``: kept verbatim, e.g. a turn the
-    agent answered with a "no action" nudge).
+    native tool calls are returned as ``(name, arguments)`` and their text-protocol copies removed from the text
+    (text-protocol calls of a turn without native ``tool_calls`` stay in the text, as the teacher wrote them); a
+    final turn without tags is wrapped in ``<answer>`` (``final=False``: kept verbatim, e.g. a turn the agent
+    answered with a "no action" nudge).
     """
     content = message.get("content") or ""
     if not isinstance(content, str):  # list-of-parts content
@@ -88,21 +89,29 @@ def assistant_body(message: dict[str, Any], *, final: bool = True) -> str:
         reasoning = (reasoning + "\n" + m.group(1)).strip() if reasoning else m.group(1).strip()
         content = content[m.end():]
     calls = message_tool_calls(message)
-    parts: list[str] = []
-    if reasoning.strip():
-        parts.append(f"<think>\n{reasoning.strip()}\n</think>")
     if calls:
-        text = _TOOL_CALL_RE.sub("", content).strip()
-        if text:
-            parts.append(text)
-        parts.extend(format_tool_call(n, a) for n, a in calls)
-    else:
-        text = content.strip()
-        if final and text and not _TOOL_CALL_RE.search(text) and not _ANSWER_RE.search(text):
-            text = f"<answer>{text}</answer>"  # an untagged last turn is the answer; earlier ones stay verbatim
-        if text:
-            parts.append(text)
-    return "\n\n".join(parts)  # the agent's canonical assistant text (openseeker.agent.protocol)
+        return reasoning.strip(), _TOOL_CALL_RE.sub("", content).strip(), calls
+    text = content.strip()
+    if final and text and not _TOOL_CALL_RE.search(text) and not _ANSWER_RE.search(text):
+        text = f"<answer>{text}</answer>"  # an untagged last turn is the answer; earlier ones stay verbatim
+    return reasoning.strip(), text, calls
+
+
+def think_block(reasoning: str) -> str:
+    """``<think>\\n{r}\\n</think>\\n\\n`` (Qwen3's, and LLaMA-Factory's ``thought_words``), or "" without reasoning."""
+    return f"<think>\n{reasoning}\n</think>\n\n" if reasoning else ""
+
+
+def assistant_body(message: dict[str, Any], *, final: bool = True) -> str:
+    """The text of one assistant turn in the student's format: Qwen3's layout, byte for byte.
+
+    ``<think>\\n{r}\\n</think>\\n\\n`` when there is reasoning, then the visible text, then the calls, each on
+    the line after the previous piece (one newline, as Qwen3's chat template and LLaMA-Factory's ``qwen`` tool
+    format join them). A turn without reasoning has no ``<think>`` block (**ours**: Qwen3 writes an empty one).
+    """
+    reasoning, text, calls = split_assistant(message, final=final)
+    body = "\n".join(([text] if text else []) + [format_tool_call(n, a) for n, a in calls])
+    return think_block(reasoning) + body if body else think_block(reasoning).rstrip("\n")
 
 
 def tool_response_block(content: Any) -> str:
