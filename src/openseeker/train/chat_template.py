@@ -6,7 +6,7 @@ turns of a typical trajectory come out empty, and ``assistant_only_loss=True`` r
 no ``{% generation %}`` markers. ``CHATML_TOOLS_TEMPLATE`` renders the HF messages of ``messages.jsonl`` into
 the very text ``openseeker.train.render.render_messages`` produces (Qwen3's ChatML layout: ``<think>`` block,
 visible text, one ``<tool_call>`` per call, consecutive tool results in one user turn of ``<tool_response>``
-blocks), and marks each assistant body plus its ``<|im_end|>`` as ``{% generation %}``, so TRL's
+blocks), and marks each assistant body plus its ``<|im_end|>\\n`` as ``{% generation %}``, so TRL's
 ``assistant_only_loss`` trains the same tokens as our loss mask. ``export sft`` writes it next to the data as
 ``chat_template.jinja`` (pass ``SFTConfig(chat_template_path=...)``).
 
@@ -27,7 +27,7 @@ from openseeker.errors import UserError
 TEMPLATE_FILE = "chat_template.jinja"
 
 CHATML_TOOLS_TEMPLATE = r"""{#- openseeker ChatML-with-tools training template: the text of openseeker.train.render, byte for byte,
-    with {% generation %} around each assistant body and its <|im_end|> (TRL assistant_only_loss). -#}
+    with {% generation %} around each assistant body and its <|im_end|>\n (TRL assistant_only_loss). -#}
 {%- for message in messages %}
     {%- set content = message.content if message.content is string else '' %}
     {%- if message.role == 'assistant' %}
@@ -44,9 +44,8 @@ CHATML_TOOLS_TEMPLATE = r"""{#- openseeker ChatML-with-tools training template: 
         {%- set body = think + ns.parts | join('\n') if ns.parts else think.rstrip('\n') %}
         {{- '<|im_start|>assistant\n' }}
         {%- generation %}
-        {{- body + '<|im_end|>' }}
+        {{- body + '<|im_end|>\n' }}
         {%- endgeneration %}
-        {{- '\n' }}
     {%- elif message.role == 'tool' %}
         {%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}
             {{- '<|im_start|>user' }}

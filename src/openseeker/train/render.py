@@ -5,18 +5,21 @@ Format (METHOD.md section 4, ChatML as SmolLM2 and Qwen use it)::
     <|im_start|>system\\n{system}<|im_end|>\\n
     <|im_start|>user\\n{question}<|im_end|>\\n
     <|im_start|>assistant\\n<think>\\n{r1}\\n</think>\\n\\n<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>
-        <|im_end|>\\n          (one line; wrapped here)
+        <|im_end|>\\n          (one line; wrapped here; parallel calls: one more <tool_call> block per line)
     <|im_start|>user\\n<tool_response>\\n{o1}\\n</tool_response><|im_end|>\\n
     ...
     <|im_start|>assistant\\n<think>\\n{rT}\\n</think>\\n\\n<answer>{y}</answer><|im_end|>\\n
 
-This is byte for byte the text-protocol input the agent sends at inference (``openseeker.agent.protocol``).
+This is byte for byte the text-protocol input the agent sends at inference (``openseeker.agent.protocol``), and
+byte for byte what Qwen3's chat template writes for the same messages when every assistant turn has reasoning
+(Qwen3 adds an empty ``<think>`` block to a turn without; we add none, as the agent sends none).
 
-Loss mask (**ours**; the paper only says "assistant tokens"): the trained characters are the body of every
-assistant turn (reasoning, tool calls, answer) plus its closing ``<|im_end|>``, so the student learns to stop.
-The ``<|im_start|>assistant\\n`` header, the trailing newline, and every system, user and tool-response character
-are masked. The mask is computed on characters and mapped to tokens through the fast tokenizer's offsets, so it
-is exact for the tokenization of the whole string (the one the model sees at inference), not an approximation
+Loss mask (the paper only says "assistant tokens"): the trained characters are the body of every assistant turn
+(reasoning, tool calls, answer) plus its closing ``<|im_end|>\\n``, so the student learns to stop; the
+``<|im_start|>assistant\\n`` header and every system, user and tool-response character are masked. This is the
+mask LLaMA-Factory (``qwen`` template), ms-swift (``hermes`` agent template) and TRL (``assistant_only_loss`` with
+``chat_template.CHATML_TOOLS_TEMPLATE``) compute on our exports, token for token (tests/train/test_trainers.py).
+The mask is computed on characters and mapped to tokens through the fast tokenizer's offsets, so it is exact for the tokenization of the whole string (the one the model sees at inference), not an approximation
 built from separately tokenized pieces.
 """
 
@@ -155,8 +158,9 @@ def render_messages(messages: list[dict[str, Any]], *, system: str | None = None
             continue
         if role == "assistant":
             emit(f"{IM_START}assistant\n")
-            emit(assistant_body(m, final=i == last_assistant) + IM_END, trained=True)
-            emit("\n")
+            # trained: the body, <|im_end|> and the newline after it, as LLaMA-Factory, ms-swift and TRL's
+            # training templates all train it (one token per turn; the model stops at <|im_end|> anyway)
+            emit(assistant_body(m, final=i == last_assistant) + IM_END + "\n", trained=True)
             n_assistant += 1
         elif role in ("system", "user"):
             content = m.get("content") or ""
