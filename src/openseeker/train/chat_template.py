@@ -10,8 +10,9 @@ blocks), and marks each assistant body plus its ``<|im_end|>\\n`` as ``{% genera
 ``assistant_only_loss`` trains the same tokens as our loss mask. ``export sft`` writes it next to the data as
 ``chat_template.jinja`` (pass ``SFTConfig(chat_template_path=...)``).
 
-The template ignores the ``tools`` argument: with ``--system student`` the system prompt already lists the tools
-(one tools block, as at inference), and the export then writes no ``tools`` column.
+Tools: with ``--system student`` the system prompt already lists the tools (one tools block, as at inference) and
+the export writes no ``tools`` column; otherwise TRL passes the ``tools`` column and the template appends Qwen's
+tools block to the system prompt, exactly as ``render.tools_system_prompt`` does for ``tokenized.jsonl``.
 
 ``template_problems`` renders a probe conversation with a template and names what it loses; ``require_tool_aware``
 turns that into a refusal that names the template that works.
@@ -28,9 +29,23 @@ TEMPLATE_FILE = "chat_template.jinja"
 
 CHATML_TOOLS_TEMPLATE = r"""{#- openseeker ChatML-with-tools training template: the text of openseeker.train.render, byte for byte,
     with {% generation %} around each assistant body and its <|im_end|>\n (TRL assistant_only_loss). -#}
+{%- if tools %}
+    {#- only when the system prompt does not list the tools (export sft writes no tools column otherwise) #}
+    {{- '<|im_start|>system\n' }}
+    {%- if messages[0].role == 'system' and messages[0].content %}
+        {{- messages[0].content + '\n\n' }}
+    {%- endif %}
+    {{- "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>" }}
+    {%- for tool in tools %}
+        {{- '\n' + tool | tojson }}
+    {%- endfor %}
+    {{- "\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n" }}
+{%- endif %}
 {%- for message in messages %}
     {%- set content = message.content if message.content is string else '' %}
-    {%- if message.role == 'assistant' %}
+    {%- if loop.first and message.role == 'system' and tools %}
+        {#- written above, with the tools block #}
+    {%- elif message.role == 'assistant' %}
         {%- set reasoning = (message.reasoning_content if message.reasoning_content is string else '').strip() %}
         {%- set think = '<think>\n' + reasoning + '\n</think>\n\n' if reasoning else '' %}
         {%- set ns = namespace(parts=[]) %}

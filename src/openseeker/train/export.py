@@ -1,16 +1,24 @@
-"""SFT export: trajectories -> training examples in three formats, with explicit filters and length policy.
+"""SFT export: trajectories -> training examples in four formats, with explicit filters and length policy.
 
 ``export_sft(traj_path, out_dir, ...)`` writes into ``out_dir``:
 
-* ``messages.jsonl``: the canonical form, ``{"id", "messages", "tools", "metadata"}`` in OpenAI/HF chat format
-  (assistant ``reasoning_content`` + structured ``tool_calls`` with dict arguments, ``tool`` messages), trainable by
-  TRL's ``SFTTrainer`` directly with a tool-aware chat template.
-* ``sharegpt.jsonl`` + ``dataset_info.json``: LLaMA-Factory's ShareGPT format with ``function_call`` /
-  ``observation`` turns and a ``tools`` column.
+* ``messages.jsonl`` + ``chat_template.jinja``: ``{"id", "messages", ["tools"], "metadata"}`` in OpenAI/HF chat
+  format (assistant ``reasoning_content``, visible ``content``, structured ``tool_calls`` with dict arguments,
+  ``tool`` messages), for TRL's ``SFTTrainer`` with ``chat_template_path=chat_template.jinja`` and
+  ``assistant_only_loss=True`` (``openseeker.train.chat_template``).
+* ``sharegpt.jsonl`` + ``dataset_info.json``: LLaMA-Factory's ShareGPT format (``function_call`` /
+  ``observation`` turns) for its ``qwen`` template.
+* ``swift.jsonl``: ms-swift's agent format (``tool_call`` / ``tool_response`` messages) for
+  ``--template chatml --agent_template hermes``.
 * ``tokenized.jsonl``: ``{"id", "input_ids", "labels"}`` rendered with the student's ChatML template and our
   assistant-only loss mask (``openseeker.train.render``), what ``openseeker train sft`` consumes.
 * ``rejected.jsonl``: every trajectory not exported, with the reason (never dropped silently).
-* ``stats.json``: counts, filters, reasons, token-length statistics, teacher mix, the resolved configuration.
+* ``stats.json``: counts, filters, reasons, token-length statistics, teacher mix, the resolved configuration and
+  what to pass to each trainer (``trainers``).
+
+Each trainer reads its file into the tokens and loss mask of ``tokenized.jsonl`` (tests/train/test_trainers.py;
+docs/train.md, "Comparable with"). A separate ``tools`` column is written only when the system prompt does not
+already list the tools, so no trainer adds a second tools block.
 
 Every example is the training view H^train (raw observations, summaries discarded), checked by
 ``openseeker.synth.traj.view``.
@@ -32,7 +40,14 @@ from openseeker.records import Rejection, Trajectory
 from openseeker.synth.traj.filters import Gates, apply_gates
 from openseeker.synth.traj.view import ViewError, training_view
 from openseeker.train.chat_template import CHATML_TOOLS_TEMPLATE, TEMPLATE_FILE, template_problems
-from openseeker.train.render import Rendered, render_messages, split_assistant, think_block, tokenize_rendered
+from openseeker.train.render import (
+    Rendered,
+    render_messages,
+    split_assistant,
+    think_block,
+    tokenize_rendered,
+    tools_system_prompt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -418,18 +433,25 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
                 reject(t, "no-assistant-turn")
                 continue
             system = student_system_prompt(t.tools) if cfg.system == "student" else None
+            sys_text = system if system is not None else next(
+                (m.get("content") for m in messages if m.get("role") == "system"), None)
+            tools = None if not t.tools or system_lists_tools(sys_text, t.tools) else t.tools
+            tool_columns += tools is not None
+            # the system text every trainer ends up with: the trainers add Qwen's tools block from the tools
+            # column, so the tokenized rendering adds the same block (one tools block in every format)
+            render_system = system if tools is None else tools_system_prompt(sys_text, tools)
             rendered = None
             meta = {"teacher": teacher_of(t), "correct": t.metadata.get("correct"),
                     "num_tool_calls": t.num_tool_calls, "stop_reason": t.stop_reason, "truncated": False,
                     **{k: t.metadata[k] for k in ("qa_id", "summarize", "teacher_model") if k in t.metadata}}
             if cfg.max_tokens is not None:
-                rendered = render_messages(messages, system=system)
+                rendered = render_messages(messages, system=render_system)
                 n = len(tokenizer(rendered.text, add_special_tokens=False)["input_ids"])
                 if n > cfg.max_tokens:
                     if cfg.overlength == "drop":
                         reject(t, "overlength", tokens=n, max_tokens=cfg.max_tokens)
                         continue
-                    fit = _truncate_to_fit(messages, tokenizer, cfg.max_tokens, system)
+                    fit = _truncate_to_fit(messages, tokenizer, cfg.max_tokens, render_system)
                     if fit is None:
                         reject(t, "overlength-untruncatable", tokens=n, max_tokens=cfg.max_tokens)
                         continue
@@ -441,9 +463,6 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
                 messages = [m for m in messages if m.get("role") != "system"]
                 messages.insert(0, {"role": "system", "content": system})
             hf = to_hf_messages(messages)
-            sys_text = next((m.get("content") for m in messages if m.get("role") == "system"), None)
-            tools = None if system_lists_tools(sys_text, t.tools) else t.tools  # one tools block, never two
-            tool_columns += tools is not None
             if "messages" in rows:
                 rows["messages"].append({"id": t.id, "messages": hf, **({"tools": tools} if tools else {}),
                                          "metadata": meta})
@@ -452,7 +471,7 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
             if "swift" in rows:
                 rows["swift"].append({"id": t.id, **to_swift(hf, tools), "metadata": meta})
             if "tokenized" in rows:
-                rendered = rendered or render_messages(messages)
+                rendered = rendered or render_messages(messages, system=render_system)
                 tok = tokenize_rendered(rendered, tokenizer)
                 straddling += tok.straddling
                 token_lengths.append(len(tok.input_ids))

@@ -19,8 +19,9 @@ Loss mask (the paper only says "assistant tokens"): the trained characters are t
 ``<|im_start|>assistant\\n`` header and every system, user and tool-response character are masked. This is the
 mask LLaMA-Factory (``qwen`` template), ms-swift (``hermes`` agent template) and TRL (``assistant_only_loss`` with
 ``chat_template.CHATML_TOOLS_TEMPLATE``) compute on our exports, token for token (tests/train/test_trainers.py).
-The mask is computed on characters and mapped to tokens through the fast tokenizer's offsets, so it is exact for the tokenization of the whole string (the one the model sees at inference), not an approximation
-built from separately tokenized pieces.
+The mask is computed on characters and mapped to tokens through the fast tokenizer's offsets, so it is exact
+for the tokenization of the whole string (the one the model sees at inference), not an approximation built from
+separately tokenized pieces.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from typing import Any
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 IGNORE_INDEX = -100
 
-_THINK_RE = re.compile(r"^\s*<think>(.*?)</think>\s*", re.S)
-_TOOL_CALL_RE = re.compile(r"<tool_call>.*?</tool_call>", re.S)
-_ANSWER_RE = re.compile(r"<answer>.*?</answer>", re.S)
+_THINK_RE = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
+_TOOL_CALL_RE = re.compile(r"<tool_call>.*?</tool_call>", re.DOTALL)
+_ANSWER_RE = re.compile(r"<answer>.*?</answer>", re.DOTALL)
 
 
 @dataclass
@@ -120,6 +121,22 @@ def assistant_body(message: dict[str, Any], *, final: bool = True) -> str:
 def tool_response_block(content: Any) -> str:
     text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
     return f"<tool_response>\n{text}\n</tool_response>"
+
+
+def tools_system_prompt(system: str | None, tools: list[dict[str, Any]]) -> str:
+    """``system`` followed by Qwen's tools block, as Qwen3's chat template writes it when given ``tools``.
+
+    LLaMA-Factory (``tool_utils.QWEN_TOOL_PROMPT``) and ms-swift (``agent_template/hermes.py``) write the same
+    text after a system prompt. Used for ``--system keep`` when the teacher's prompt does not list the tools (the
+    teacher's server added this block from the ``tools`` parameter), so every export format has one tools block.
+    """
+    listing = "".join("\n" + json.dumps(t, ensure_ascii=False) for t in tools)
+    block = ("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+             "You are provided with function signatures within <tools></tools> XML tags:\n<tools>" + listing +
+             "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+             "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
+             "<args-json-object>}\n</tool_call>")
+    return f"{system}\n\n{block}" if system else block
 
 
 def render_messages(messages: list[dict[str, Any]], *, system: str | None = None) -> Rendered:
