@@ -287,3 +287,17 @@ def test_byte_for_byte_qwen3_chatml(student_tokenizer, tmp_path):
         ours = student_tokenizer.apply_chat_template(row["messages"], chat_template=CHATML_TOOLS_TEMPLATE,
                                                      tokenize=False)
         assert theirs == ours, row["id"]
+
+
+def test_unanswered_rollouts_end_on_an_assistant_turn_in_every_format(tmp_path, student_tokenizer):
+    """A rollout stopped at the tool-call budget ends on tool results; LLaMA-Factory would skip it (odd turn count),
+    so every format ends on the last assistant turn (the cut results carried no loss anyway)."""
+    write_jsonl(tmp_path / "t.jsonl", [make_trajectory("noans", n_calls=2, answer=None)])
+    export_sft(tmp_path / "t.jsonl", tmp_path / "o", ExportConfig(require_answer=False), tokenizer=student_tokenizer)
+    share = read_jsonl(tmp_path / "o" / "sharegpt.jsonl")[0]
+    assert [c["from"] for c in share["conversations"]] == ["human", "function_call", "observation", "function_call"]
+    info = json.loads((tmp_path / "o" / "dataset_info.json").read_text())["openseeker_sft"]
+    ids, labels = llamafactory_encode(share, info, student_tokenizer)
+    _assert_same(student_tokenizer, ids, labels, read_jsonl(tmp_path / "o" / "tokenized.jsonl")[0], "LLaMA-Factory")
+    assert read_jsonl(tmp_path / "o" / "swift.jsonl")[0]["messages"][-1]["role"] == "tool_call"
+    assert read_jsonl(tmp_path / "o" / "messages.jsonl")[0]["messages"][-1]["role"] == "assistant"

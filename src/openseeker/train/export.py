@@ -432,6 +432,8 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
             if not any(m.get("role") == "assistant" for m in messages):
                 reject(t, "no-assistant-turn")
                 continue
+            while messages[-1].get("role") != "assistant":  # an unanswered rollout ends on tool results: they carry
+                messages = messages[:-1]  # no loss, and LLaMA-Factory skips a conversation that does not end on one
             system = student_system_prompt(t.tools) if cfg.system == "student" else None
             sys_text = system if system is not None else next(
                 (m.get("content") for m in messages if m.get("role") == "system"), None)
