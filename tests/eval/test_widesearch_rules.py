@@ -24,50 +24,68 @@ from openseeker.eval.widesearch import (
     url_match,
 )
 
-EN_GOLD = '''Name,Country,Population,Founded,Website,Code,Share
+EN_GOLD = """Name,Country,Population,Founded,Website,Code,Share
 Alpha City,France,"1,200,000",1999-05-10,https://www.alpha.fr/home,A-1,12.5%
 Beta Town,Germany,350000,2001-01-01,http://beta.de,B.2,30%
 Gamma Village,Spain,NA,2010-07-20,https://gamma.es,C 3,5%
 Delta Port,Italy,42000,1985-12-31,https://www.delta.it,O'Neil,7%
 Epsilon Bay,Portugal,98000,March 2003,https://epsilon.pt/x,E*5,1%
-'''
-EN_EVAL = {"unique_columns": ["name"], "required": ["name", "country", "population", "founded", "website", "code", "share"],
-  "eval_pipeline": {"name": {"preprocess": ["norm_str"], "metric": ["exact_match"]},
-    "country": {"preprocess": ["norm_str"], "metric": ["llm_judge"], "criterion": "same country"},
-    "population": {"preprocess": ["extract_number"], "metric": ["number_near"], "criterion": 0.05},
-    "founded": {"preprocess": ["norm_date"], "metric": ["date_near"]},
-    "website": {"preprocess": ["norm_str"], "metric": ["url_match"]},
-    "code": {"preprocess": ["norm_str"], "metric": ["exact_match"]},
-    "share": {"metric": ["number_near"], "criterion": 0.1}}}
-ZH_GOLD = '''城市,人口（万）,设立日期
+"""
+EN_EVAL = {
+    "unique_columns": ["name"],
+    "required": ["name", "country", "population", "founded", "website", "code", "share"],
+    "eval_pipeline": {
+        "name": {"preprocess": ["norm_str"], "metric": ["exact_match"]},
+        "country": {"preprocess": ["norm_str"], "metric": ["llm_judge"], "criterion": "same country"},
+        "population": {"preprocess": ["extract_number"], "metric": ["number_near"], "criterion": 0.05},
+        "founded": {"preprocess": ["norm_date"], "metric": ["date_near"]},
+        "website": {"preprocess": ["norm_str"], "metric": ["url_match"]},
+        "code": {"preprocess": ["norm_str"], "metric": ["exact_match"]},
+        "share": {"metric": ["number_near"], "criterion": 0.1},
+    },
+}
+ZH_GOLD = """城市,人口（万）,设立日期
 北京,2185,1949年10月1日
 上海,2487,1949年5月27日
 广州,1882,1949年10月14日
-'''
-ZH_EVAL = {"unique_columns": ["城市"], "required": ["城市", "人口（万）", "设立日期"],
-  "eval_pipeline": {"城市": {"preprocess": ["norm_str"], "metric": ["llm_judge"], "criterion": "同一城市"},
-    "人口（万）": {"preprocess": ["extract_number"], "metric": ["number_near"], "criterion": 0.05},
-    "设立日期": {"preprocess": ["norm_date"], "metric": ["date_near"]}}}
+"""
+ZH_EVAL = {
+    "unique_columns": ["城市"],
+    "required": ["城市", "人口（万）", "设立日期"],
+    "eval_pipeline": {
+        "城市": {"preprocess": ["norm_str"], "metric": ["llm_judge"], "criterion": "同一城市"},
+        "人口（万）": {"preprocess": ["extract_number"], "metric": ["number_near"], "criterion": 0.05},
+        "设立日期": {"preprocess": ["norm_date"], "metric": ["date_near"]},
+    },
+}
 H = ["Name", "Country", "Population", "Founded", "Website", "Code", "Share"]
-R = [["Alpha City", "France", "1,200,000", "1999-05-10", "https://www.alpha.fr/home", "A-1", "12.5%"],
-     ["Beta Town", "Germany", "350000", "2001-01-01", "http://beta.de", "B.2", "30%"],
-     ["Gamma Village", "Spain", "NA", "2010-07-20", "https://gamma.es", "C 3", "5%"],
-     ["Delta Port", "Italy", "42000", "1985-12-31", "https://www.delta.it", "O'Neil", "7%"],
-     ["Epsilon Bay", "Portugal", "98000", "March 2003", "https://epsilon.pt/x", "E*5", "1%"]]
+R = [
+    ["Alpha City", "France", "1,200,000", "1999-05-10", "https://www.alpha.fr/home", "A-1", "12.5%"],
+    ["Beta Town", "Germany", "350000", "2001-01-01", "http://beta.de", "B.2", "30%"],
+    ["Gamma Village", "Spain", "NA", "2010-07-20", "https://gamma.es", "C 3", "5%"],
+    ["Delta Port", "Italy", "42000", "1985-12-31", "https://www.delta.it", "O'Neil", "7%"],
+    ["Epsilon Bay", "Portugal", "98000", "March 2003", "https://epsilon.pt/x", "E*5", "1%"],
+]
 ZH = ["城市", "人口（万）", "设立日期"]
 ZR = [["北京", "2185", "1949年10月1日"], ["上海", "2487", "1949年5月27日"], ["广州", "1882", "1949年10月14日"]]
+
 
 def table(h, rows, lead=True):
     line = (lambda cs: "| " + " | ".join(cs) + " |") if lead else (lambda cs: " | ".join(cs))
     return "\n".join([line(h), line(["---"] * len(h))] + [line(r) for r in rows])
 
+
 def fenced(h, rows):
     return "```markdown\n" + table(h, rows) + "\n```"
 
+
 def edit(col, fn, rows=None, which=None):
     j = H.index(col)
-    return [[fn(c) if k == j and (which is None or i in which) else c for k, c in enumerate(r)]
-            for i, r in enumerate(rows or R)]
+    return [
+        [fn(c) if k == j and (which is None or i in which) else c for k, c in enumerate(r)]
+        for i, r in enumerate(rows or R)
+    ]
+
 
 def cases():
     c = {}
@@ -85,10 +103,16 @@ def cases():
     c["dropped_row"] = fenced(H, R[1:])
     c["extra_invented_row"] = fenced(H, R + [["Zeta", "Chile", "1", "2000-01-01", "https://z.cl", "Z", "1%"]])
     c["duplicated_row"] = fenced(H, R + [R[0]])
-    c["duplicate_key_second_wrong"] = fenced(H, R + [["Alpha City", "Peru", "1", "1900-01-01", "https://x.pe", "Q", "99%"]])
-    c["duplicate_key_first_wrong"] = fenced(H, [["Alpha City", "Peru", "1", "1900-01-01", "https://x.pe", "Q", "99%"]] + R)
+    c["duplicate_key_second_wrong"] = fenced(
+        H, R + [["Alpha City", "Peru", "1", "1900-01-01", "https://x.pe", "Q", "99%"]]
+    )
+    c["duplicate_key_first_wrong"] = fenced(
+        H, [["Alpha City", "Peru", "1", "1900-01-01", "https://x.pe", "Q", "99%"]] + R
+    )
     c["shuffled_rows"] = fenced(H, [R[3], R[0], R[4], R[2], R[1]])
-    c["shuffled_columns"] = fenced([H[6], H[0], H[3], H[1], H[5], H[2], H[4]], [[r[6], r[0], r[3], r[1], r[5], r[2], r[4]] for r in R])
+    c["shuffled_columns"] = fenced(
+        [H[6], H[0], H[3], H[1], H[5], H[2], H[4]], [[r[6], r[0], r[3], r[1], r[5], r[2], r[4]] for r in R]
+    )
     c["dropped_column"] = fenced(H[:-1], [r[:-1] for r in R])
     c["extra_column"] = fenced(H + ["Notes"], [r + ["-"] for r in R])
     c["header_case_and_spaces"] = fenced(["NAME", "Coun try", "POPULATION", "Founded", "Web Site", "Code", "share"], R)
@@ -101,9 +125,13 @@ def cases():
     c["exact_punct_removed"] = fenced(H, edit("Code", lambda s: s.replace("-", "").replace(".", "").replace("'", "")))
     c["exact_spaces_removed"] = fenced(H, edit("Code", lambda s: s.replace(" ", "")))
     c["num_thousands_removed"] = fenced(H, edit("Population", lambda s: s.replace(",", "")))
-    c["num_thousands_added"] = fenced(H, edit("Population", lambda s: "{:,}".format(int(s)) if s.isdigit() else s))
-    c["num_within_5pct"] = fenced(H, edit("Population", lambda s: str(int(int(s.replace(",", "")) * 1.04)) if s[0].isdigit() else s))
-    c["num_outside_5pct"] = fenced(H, edit("Population", lambda s: str(int(int(s.replace(",", "")) * 1.06)) if s[0].isdigit() else s))
+    c["num_thousands_added"] = fenced(H, edit("Population", lambda s: f"{int(s):,}" if s.isdigit() else s))
+    c["num_within_5pct"] = fenced(
+        H, edit("Population", lambda s: str(int(int(s.replace(",", "")) * 1.04)) if s[0].isdigit() else s)
+    )
+    c["num_outside_5pct"] = fenced(
+        H, edit("Population", lambda s: str(int(int(s.replace(",", "")) * 1.06)) if s[0].isdigit() else s)
+    )
     c["num_with_unit_words"] = fenced(H, edit("Population", lambda s: s + " people" if s[0].isdigit() else s))
     c["num_in_millions_text"] = fenced(H, edit("Population", lambda s: "1.2 million", which={0}))
     c["num_na_as_dash"] = fenced(H, edit("Population", lambda s: "—" if s == "NA" else s))
@@ -119,7 +147,9 @@ def cases():
     c["date_unparseable_answer"] = fenced(H, edit("Founded", lambda s: "sometime", which={4}))
     c["url_www_dropped"] = fenced(H, edit("Website", lambda s: s.replace("://www.", "://")))
     c["url_www_added"] = fenced(H, edit("Website", lambda s: s.replace("://", "://www.") if "www." not in s else s))
-    c["url_path_and_query_changed"] = fenced(H, edit("Website", lambda s: s.split("/")[0] + "//" + s.split("/")[2] + "/other?q=1"))
+    c["url_path_and_query_changed"] = fenced(
+        H, edit("Website", lambda s: s.split("/")[0] + "//" + s.split("/")[2] + "/other?q=1")
+    )
     c["url_scheme_changed"] = fenced(H, edit("Website", lambda s: s.replace("https://", "http://")))
     c["url_bare_domain"] = fenced(H, edit("Website", lambda s: s.split("//")[1]))
     c["url_markdown_link"] = fenced(H, edit("Website", lambda s: f"[home]({s})"))
@@ -129,82 +159,104 @@ def cases():
     c["quoted_cell"] = fenced(H, edit("Country", lambda s: '"' + s + '" (EU)', which={0}))
     return c
 
+
 def zh_cases():
     c = {}
     c["zh_gold"] = fenced(ZH, ZR)
-    c["zh_units_and_fullwidth"] = fenced(ZH, [["北京", "2185万人", "1949年10月1日"], ["上海", "约2,487万", "1949年5月27日"], ["广州", "１８８２", "1949年10月14日"]])
-    c["zh_iso_dates"] = fenced(ZH, [["北京", "2185", "1949-10-01"], ["上海", "2487", "1949-05-27"], ["广州", "1882", "1949-10-14"]])
-    c["zh_month_only_dates"] = fenced(ZH, [["北京", "2185", "1949年10月"], ["上海", "2487", "1949年5月"], ["广州", "1882", "1949年10月"]])
-    c["zh_key_suffix"] = fenced(ZH, [["北京市", "2185", "1949年10月1日"], ["上海市", "2487", "1949年5月27日"], ["广州市", "1882", "1949年10月14日"]])
+    c["zh_units_and_fullwidth"] = fenced(
+        ZH,
+        [
+            ["北京", "2185万人", "1949年10月1日"],
+            ["上海", "约2,487万", "1949年5月27日"],
+            ["广州", "１８８２", "1949年10月14日"],
+        ],
+    )
+    c["zh_iso_dates"] = fenced(
+        ZH, [["北京", "2185", "1949-10-01"], ["上海", "2487", "1949-05-27"], ["广州", "1882", "1949-10-14"]]
+    )
+    c["zh_month_only_dates"] = fenced(
+        ZH, [["北京", "2185", "1949年10月"], ["上海", "2487", "1949年5月"], ["广州", "1882", "1949年10月"]]
+    )
+    c["zh_key_suffix"] = fenced(
+        ZH,
+        [
+            ["北京市", "2185", "1949年10月1日"],
+            ["上海市", "2487", "1949年5月27日"],
+            ["广州市", "1882", "1949年10月14日"],
+        ],
+    )
     c["zh_fullwidth_pipes"] = "```markdown\n" + table(ZH, ZR).replace("|", "｜") + "\n```"
-    c["zh_wan_vs_raw"] = fenced(ZH, [["北京", "21850000", "1949年10月1日"], ["上海", "2487", "1949年5月27日"], ["广州", "1882", "1949年10月14日"]])
+    c["zh_wan_vs_raw"] = fenced(
+        ZH,
+        [["北京", "21850000", "1949年10月1日"], ["上海", "2487", "1949年5月27日"], ["广州", "1882", "1949年10月14日"]],
+    )
     return c
 
 
 EXPECTED = {
-    'gold_fenced': (1.0, 1.0, 1.0),
-    'gold_unfenced_with_prose': (1.0, 1.0, 1.0),
-    'plain_fence_no_language': (1.0, 1.0, 1.0),
-    'no_outer_pipes': (1.0, 1.0, 1.0),
-    'indented_unfenced_table': (0.0, 0.0, 0.0),
-    'prose_pipe_before_unfenced_table': (0.0, 0.0, 0.0),
-    'first_of_two_fenced_is_partial': (0.0, 0.571429, 0.571429),
-    'first_of_two_fenced_is_full': (1.0, 1.0, 1.0),
-    'no_table': (0.0, 0.0, 0.0),
-    'header_only': (0.0, 0.0, 0.0),
-    'row_with_extra_cell': (0.0, 0.0, 0.0),
-    'dropped_row': (0.0, 0.888889, 0.888889),
-    'extra_invented_row': (0.0, 0.909091, 0.909091),
-    'duplicated_row': (1.0, 1.0, 1.0),
-    'duplicate_key_second_wrong': (1.0, 1.0, 1.0),
-    'duplicate_key_first_wrong': (0.0, 0.828571, 0.8),
-    'shuffled_rows': (1.0, 1.0, 1.0),
-    'shuffled_columns': (1.0, 1.0, 1.0),
-    'dropped_column': (0.0, 0.0, 0.0),
-    'extra_column': (0.0, 0.0, 0.0),
-    'header_case_and_spaces': (1.0, 1.0, 1.0),
-    'header_punctuation': (0.0, 0.0, 0.0),
-    'key_case_and_spaces': (1.0, 1.0, 1.0),
-    'key_bold': (1.0, 1.0, 1.0),
-    'key_punctuation': (0.0, 0.0, 0.0),
-    'exact_bold': (1.0, 1.0, 1.0),
-    'exact_case': (1.0, 1.0, 1.0),
-    'exact_punct_removed': (0.0, 0.914286, 0.4),
-    'exact_spaces_removed': (1.0, 1.0, 1.0),
-    'num_thousands_removed': (1.0, 1.0, 1.0),
-    'num_thousands_added': (1.0, 1.0, 1.0),
-    'num_within_5pct': (1.0, 1.0, 1.0),
-    'num_outside_5pct': (0.0, 0.885714, 0.2),
-    'num_with_unit_words': (1.0, 1.0, 1.0),
-    'num_in_millions_text': (0.0, 0.971429, 0.8),
-    'num_na_as_dash': (1.0, 1.0, 1.0),
-    'num_na_as_unknown': (1.0, 1.0, 1.0),
-    'num_na_as_empty': (1.0, 1.0, 1.0),
-    'pct_as_fraction': (1.0, 1.0, 1.0),
-    'pct_sign_dropped': (0.0, 0.857143, 0.0),
-    'pct_with_space': (1.0, 1.0, 1.0),
-    'date_plus_10_days': (1.0, 1.0, 1.0),
-    'date_plus_40_days': (0.0, 0.971429, 0.8),
-    'date_long_form': (1.0, 1.0, 1.0),
-    'date_month_only': (1.0, 1.0, 1.0),
-    'date_unparseable_answer': (0.0, 0.971429, 0.8),
-    'url_www_dropped': (0.0, 0.942857, 0.6),
-    'url_www_added': (0.0, 0.914286, 0.4),
-    'url_path_and_query_changed': (1.0, 1.0, 1.0),
-    'url_scheme_changed': (1.0, 1.0, 1.0),
-    'url_bare_domain': (0.0, 0.857143, 0.0),
-    'url_markdown_link': (0.0, 0.914286, 0.4),
-    'llm_col_variant': (1.0, 1.0, 1.0),
-    'llm_col_wrong': (0.0, 0.942857, 0.6),
-    'escaped_pipe_in_cell': (0.0, 0.0, 0.0),
-    'quoted_cell': (1.0, 1.0, 1.0),
-    'zh_gold': (1.0, 1.0, 1.0),
-    'zh_units_and_fullwidth': (1.0, 1.0, 1.0),
-    'zh_iso_dates': (1.0, 1.0, 1.0),
-    'zh_month_only_dates': (1.0, 1.0, 1.0),
-    'zh_key_suffix': (0.0, 0.0, 0.0),
-    'zh_fullwidth_pipes': (0.0, 0.0, 0.0),
-    'zh_wan_vs_raw': (0.0, 0.888889, 0.666667),
+    "gold_fenced": (1.0, 1.0, 1.0),
+    "gold_unfenced_with_prose": (1.0, 1.0, 1.0),
+    "plain_fence_no_language": (1.0, 1.0, 1.0),
+    "no_outer_pipes": (1.0, 1.0, 1.0),
+    "indented_unfenced_table": (0.0, 0.0, 0.0),
+    "prose_pipe_before_unfenced_table": (0.0, 0.0, 0.0),
+    "first_of_two_fenced_is_partial": (0.0, 0.571429, 0.571429),
+    "first_of_two_fenced_is_full": (1.0, 1.0, 1.0),
+    "no_table": (0.0, 0.0, 0.0),
+    "header_only": (0.0, 0.0, 0.0),
+    "row_with_extra_cell": (0.0, 0.0, 0.0),
+    "dropped_row": (0.0, 0.888889, 0.888889),
+    "extra_invented_row": (0.0, 0.909091, 0.909091),
+    "duplicated_row": (1.0, 1.0, 1.0),
+    "duplicate_key_second_wrong": (1.0, 1.0, 1.0),
+    "duplicate_key_first_wrong": (0.0, 0.828571, 0.8),
+    "shuffled_rows": (1.0, 1.0, 1.0),
+    "shuffled_columns": (1.0, 1.0, 1.0),
+    "dropped_column": (0.0, 0.0, 0.0),
+    "extra_column": (0.0, 0.0, 0.0),
+    "header_case_and_spaces": (1.0, 1.0, 1.0),
+    "header_punctuation": (0.0, 0.0, 0.0),
+    "key_case_and_spaces": (1.0, 1.0, 1.0),
+    "key_bold": (1.0, 1.0, 1.0),
+    "key_punctuation": (0.0, 0.0, 0.0),
+    "exact_bold": (1.0, 1.0, 1.0),
+    "exact_case": (1.0, 1.0, 1.0),
+    "exact_punct_removed": (0.0, 0.914286, 0.4),
+    "exact_spaces_removed": (1.0, 1.0, 1.0),
+    "num_thousands_removed": (1.0, 1.0, 1.0),
+    "num_thousands_added": (1.0, 1.0, 1.0),
+    "num_within_5pct": (1.0, 1.0, 1.0),
+    "num_outside_5pct": (0.0, 0.885714, 0.2),
+    "num_with_unit_words": (1.0, 1.0, 1.0),
+    "num_in_millions_text": (0.0, 0.971429, 0.8),
+    "num_na_as_dash": (1.0, 1.0, 1.0),
+    "num_na_as_unknown": (1.0, 1.0, 1.0),
+    "num_na_as_empty": (1.0, 1.0, 1.0),
+    "pct_as_fraction": (1.0, 1.0, 1.0),
+    "pct_sign_dropped": (0.0, 0.857143, 0.0),
+    "pct_with_space": (1.0, 1.0, 1.0),
+    "date_plus_10_days": (1.0, 1.0, 1.0),
+    "date_plus_40_days": (0.0, 0.971429, 0.8),
+    "date_long_form": (1.0, 1.0, 1.0),
+    "date_month_only": (1.0, 1.0, 1.0),
+    "date_unparseable_answer": (0.0, 0.971429, 0.8),
+    "url_www_dropped": (0.0, 0.942857, 0.6),
+    "url_www_added": (0.0, 0.914286, 0.4),
+    "url_path_and_query_changed": (1.0, 1.0, 1.0),
+    "url_scheme_changed": (1.0, 1.0, 1.0),
+    "url_bare_domain": (0.0, 0.857143, 0.0),
+    "url_markdown_link": (0.0, 0.914286, 0.4),
+    "llm_col_variant": (1.0, 1.0, 1.0),
+    "llm_col_wrong": (0.0, 0.942857, 0.6),
+    "escaped_pipe_in_cell": (0.0, 0.0, 0.0),
+    "quoted_cell": (1.0, 1.0, 1.0),
+    "zh_gold": (1.0, 1.0, 1.0),
+    "zh_units_and_fullwidth": (1.0, 1.0, 1.0),
+    "zh_iso_dates": (1.0, 1.0, 1.0),
+    "zh_month_only_dates": (1.0, 1.0, 1.0),
+    "zh_key_suffix": (0.0, 0.0, 0.0),
+    "zh_fullwidth_pipes": (0.0, 0.0, 0.0),
+    "zh_wan_vs_raw": (0.0, 0.888889, 0.666667),
 }
 
 

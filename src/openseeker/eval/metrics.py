@@ -36,8 +36,11 @@ _CJK_LANGUAGES = ("zh", "ja", "ko")
 def style_for_language(language: str | None) -> str:
     """The answer-metric style of a benchmark item's language: ``cjk`` for zh/ja/ko, else ``hotpot``."""
     lang = (language or "").lower()
-    return CJK if any(lang == c or lang.startswith(c + "-") or lang.startswith(c + "_") for c in _CJK_LANGUAGES) \
+    return (
+        CJK
+        if any(lang == c or lang.startswith(c + "-") or lang.startswith(c + "_") for c in _CJK_LANGUAGES)
         else HOTPOT
+    )
 
 
 def _golds(golds: str | Iterable[str]) -> list[str]:

@@ -119,7 +119,7 @@ def table_text(response: str | None) -> str | None:
     first run of ``|``-lines starting at the response's first ``|`` (needs at least 4 ``|``)."""
     if not response:
         return None
-    fenced = re.search(r"```markdown(.*?)```", response, re.S)
+    fenced = re.search(r"```markdown(.*?)```", response, re.DOTALL)
     if fenced:
         return fenced.group(1)
     if response.count("|") < 4:
