@@ -349,3 +349,34 @@ def test_parser_reads_cells_as_pandas_does():
     header, rows = parse_markdown_table("| A | B |\n|---|---|\n| 1.50 | N/A |\n| 2 | |")
     assert rows == [["1.5", "nan"], ["2.0", "nan"]]  # an all-number column with a float prints floats
     assert parse_markdown_table("a | b") is None
+
+
+def test_llm_steps_go_to_the_judge_role(golds):
+    """Column alignment, key alignment and llm_judge columns are the judge role's (our prompts, JSON output)."""
+    import json
+
+    from openseeker.testing.fakes import FakeLLM
+
+    def fn(messages, kwargs):
+        content = messages[0]["content"]
+        if content.startswith("Align two vocabularies"):
+            values = json.loads(content.split("[to align]: ", 1)[1].split("\n\n[reference]", 1)[0])
+            names = {"nation": "country"}
+            return json.dumps({"pairs": [{"origin": v, "transform": names.get(v, v)} for v in values]
+                               + [{"origin": "invented", "transform": "nowhere"}]})  # ignored: not in the lists
+        return json.dumps({"results": [True] * content.count("[response]:")})
+
+    answer = fenced(["Name", "Nation", *H[2:]], R)
+    offline = asyncio.run(evaluate_table(answer, golds / "en.csv", EN_EVAL))
+    assert offline["score"] == 0.0 and offline["missing_columns"] == ["country"]
+    r = asyncio.run(evaluate_table(answer, golds / "en.csv", EN_EVAL, FakeLLM(fn)))
+    assert r["score"] == 1.0 and r["llm_aligned"] == ["<columns>", "name"] and r["offline_aligned"] == []
+    assert r["llm_judged_columns"] == ["country"] and r["offline_judged_columns"] == []
+
+    def failing(messages, kwargs):
+        from openseeker.errors import LLMError
+
+        raise LLMError("judge down")
+
+    r = asyncio.run(evaluate_table(ALL["gold_fenced"], golds / "en.csv", EN_EVAL, FakeLLM(failing)))
+    assert r["score"] == 1.0 and r["offline_judged_columns"] == ["country"] and r["offline_aligned"] == ["name"]

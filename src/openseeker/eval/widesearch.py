@@ -420,14 +420,12 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
 
     # 2. columns must equal the required set (after alignment)
     if set(p_header) != set(required):
-        if llm is not None:
-            cmap = await _align_llm(llm, p_header, required)
-            result["llm_aligned"].append("<columns>") if cmap is not None else None
-        else:
-            cmap = None
+        cmap = await _align_llm(llm, p_header, required) if llm is not None else None
         if cmap is None:
             cmap = offline_align(p_header, required)
             result["offline_aligned"].append("<columns>")
+        else:
+            result["llm_aligned"].append("<columns>")
         p_header = [cmap.get(c, c) for c in p_header]
     result["missing_columns"] = [c for c in required if c not in p_header]
     result["extra_columns"] = [c for c in p_header if c not in required]
