@@ -362,6 +362,14 @@ async def _align_llm(llm: LLM, values: list[str], reference: list[str]) -> dict[
 # --------------------------------------------------------------------------- table score
 
 
+async def _off_loop(fn: Callable[[], Any]) -> Any:
+    """Run a CPU-bound step (dateparser takes ~20-100 ms a call) in a worker thread, so an
+    ``eval run`` scoring a big table does not stall the other questions' agents on the event loop."""
+    import asyncio
+
+    return await asyncio.to_thread(fn)
+
+
 def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r > 1e-9 else 0.0
 
@@ -472,8 +480,9 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
             if name not in PREPROCESS:
                 raise InputError(f"unknown WideSearch preprocess {name!r} for column {c!r}", path=str(gold_path))
             fn = PREPROCESS[name]
-            for r in pr + gr:
-                r[j] = fn(r[j])
+            values = await _off_loop(lambda fn=fn, j=j: [fn(r[j]) for r in pr + gr])  # dateparser is slow
+            for r, v in zip(pr + gr, values, strict=True):
+                r[j] = v
 
     # 6 (part). identical tables (same shape and column order, rows in any order, no key alignment)
     identical = (not aligned_keys and len(pr) == len(gr) and p_header == required
@@ -509,7 +518,8 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
                 if cells:
                     result["offline_judged_columns"].append(c)
             try:
-                columns_scores.append([cell_score(p, g, metric, crit) for p, g in cells])
+                columns_scores.append(await _off_loop(
+                    lambda m=metric, cl=cells, cr=crit: [cell_score(p, g, m, cr) for p, g in cl]))
             except (ValueError, TypeError) as exc:
                 raise InputError(f"column {c!r}: {exc}", path=str(gold_path)) from None
 
