@@ -296,6 +296,19 @@ def test_rejections_say_why(golds):
     assert asyncio.run(evaluate_table(None, golds / "en.csv", EN_EVAL))["msg"] == "no markdown table in the response"
 
 
+def test_bad_task_definitions_name_the_file(golds):
+    from openseeker.errors import InputError
+
+    bad = {**EN_EVAL, "unique_columns": ["nickname"]}
+    with pytest.raises(InputError, match="en.csv.*nickname|nickname.*en.csv"):
+        asyncio.run(evaluate_table(ALL["gold_fenced"], golds / "en.csv", bad))
+    bad = {**EN_EVAL, "eval_pipeline": {**EN_EVAL["eval_pipeline"], "code": {"metric": ["fuzzy"]}}}
+    with pytest.raises(InputError, match="fuzzy"):
+        asyncio.run(evaluate_table(ALL["gold_fenced"], golds / "en.csv", bad))
+    with pytest.raises(InputError, match="gold table not found"):
+        asyncio.run(evaluate_table(ALL["gold_fenced"], golds / "missing.csv", EN_EVAL))
+
+
 def test_offline_llm_steps_are_reported(golds):
     r = asyncio.run(evaluate_table(ALL["gold_fenced"], golds / "en.csv", EN_EVAL))
     assert r["offline_judged_columns"] == ["country"] and r["offline_aligned"] == ["name"]

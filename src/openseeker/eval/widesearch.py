@@ -413,6 +413,9 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
     required: list[str] = list(ev["required"])
     unique: list[str] = list(ev["unique_columns"])
     pipeline: dict[str, dict[str, Any]] = ev["eval_pipeline"]
+    if not set(unique) <= set(required):
+        raise InputError(f"unique_columns {sorted(set(unique) - set(required))} are not required columns",
+                         path=str(gold_path))
     g_header, g_rows = read_gold(gold_path, required)
     result = _empty_result(len(g_rows))
     try:
