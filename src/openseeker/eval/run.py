@@ -29,9 +29,9 @@ from typing import Any
 
 from openseeker.errors import LLMError, UserError
 from openseeker.eval import judge as judge_mod
-from openseeker.eval.metrics import style_for_language
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM, DomainBlocklist, GuardedWeb
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
+from openseeker.eval.metrics import style_for_language
 from openseeker.io import ResumableWriter, iter_jsonl
 from openseeker.records import EvalItem, Trajectory
 
