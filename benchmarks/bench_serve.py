@@ -10,12 +10,20 @@ a floor, not a ceiling). Each client loops for ``--duration`` seconds over a fix
 
 Per level and endpoint it reports requests, queries/s, p50/p99 latency and errors (non-200 or transport errors).
 
+``--bad-fraction 0.01`` mixes in 1 % bad requests (JSON nested 1,000 deep, lone surrogates on /search, /visit and
+/retrieve, invalid JSON, top_k 0, 17 queries) on the same keep-alive connections as the valid ones; it reports
+how each bad request was answered (4xx / 5xx / dropped connection) and how many VALID requests failed (the
+acceptance figure: 0). ``--server-src DIR`` runs the server from another source tree (e.g. the code before the
+fix, ``git archive <commit> src | tar -x -C DIR``) for a side-by-side run.
+
 Usage:
     python benchmarks/bench_serve.py                                  # builds the web once into --workdir
     python benchmarks/bench_serve.py --clients 1,8,32 --duration 15 --out benchmarks/results/serve.json
     python benchmarks/bench_serve.py --web path/to/web                # an existing web directory
     python benchmarks/bench_serve.py --live-fake                      # `serve --web live`: fake SearXNG + site
     python benchmarks/bench_serve.py --live-fake --no-cache           # ... every request a cache miss
+    python benchmarks/bench_serve.py --bad-fraction 0.01 --clients 8 --duration 10   # robustness under bad input
+    python benchmarks/bench_serve.py --search-r1-batch 2560           # one Search-R1 rollout batch vs direct search
 
 ``--live-fake`` measures the live path (LiveWeb: rate limiter, SQLite cache, SSRF guard, httpx, trafilatura)
 against a fake SearXNG and a fake site on 127.0.0.1 serving the same wiki-offline pages as HTML; the web's own
@@ -104,12 +112,18 @@ class RawConn:
         if self.writer is None:
             await self._open()
         assert self.reader is not None and self.writer is not None
-        body = json.dumps(payload).encode() if payload is not None else b""
+        if isinstance(payload, bytes):  # sent as is (bad requests)
+            body = payload
+        else:
+            body = json.dumps(payload).encode() if payload is not None else b""
         head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
         self.writer.write(head + body)
         await self.writer.drain()
-        status = int((await self.reader.readline()).split()[1])
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("server closed the connection")
+        status = int(status_line.split()[1])
         length, chunked = 0, False
         while True:
             line = await self.reader.readline()
@@ -139,9 +153,23 @@ class RawConn:
                 pass
 
 
-async def run_level(base: str, clients: int, duration: float, work: dict[str, list], seed: int) -> dict:
+BAD_REQUESTS: list[tuple[str, str, bytes]] = [
+    ("nested JSON", "/search", b"[" * 1000 + b"]" * 1000),
+    ("nested JSON", "/retrieve", b'{"queries": ' + b"[" * 1000 + b"]" * 1000 + b"}"),
+    ("lone surrogate", "/search", b'{"query": ["caf\\ud800"]}'),
+    ("lone surrogate", "/visit", b'{"url": "https://en.wikipedia.org/wiki/\\udc00", "goal": "g"}'),
+    ("lone surrogate", "/retrieve", b'{"queries": ["\\ud800"], "topk": 3}'),
+    ("invalid JSON", "/search", b'{"query": '),
+    ("top_k 0", "/search", b'{"query": "x", "top_k": 0}'),
+    ("17 queries", "/search", json.dumps({"query": ["q"] * 17}).encode()),
+]
+
+
+async def run_level(base: str, clients: int, duration: float, work: dict[str, list], seed: int,
+                    bad_fraction: float = 0.0) -> dict:
     lat: dict[str, list[float]] = {"search": [], "retrieve": [], "visit": []}
     errors: dict[str, int] = {k: 0 for k in lat}
+    bad = {"sent": 0, "4xx": 0, "5xx": 0, "other": 0, "dropped": 0}
     error_samples: list[str] = []
     host, port = base.rsplit("//", 1)[1].split(":")
     stop_at = time.perf_counter() + duration
@@ -152,6 +180,17 @@ async def run_level(base: str, clients: int, duration: float, work: dict[str, li
         conn = RawConn(host, int(port))
         step = 0
         while time.perf_counter() < stop_at:
+            if bad_fraction and rng.random() < bad_fraction:
+                _label, path, raw = BAD_REQUESTS[bad["sent"] % len(BAD_REQUESTS)]
+                bad["sent"] += 1
+                try:
+                    status, _ = await asyncio.wait_for(conn.request("POST", path, raw), 60)
+                    bad["4xx" if 400 <= status < 500 else "5xx" if status >= 500 else "other"] += 1
+                except Exception:  # noqa: BLE001 - a dropped connection is what is being counted
+                    bad["dropped"] += 1
+                    await conn.close()
+                    conn = RawConn(host, int(port))
+                continue
             kind = ("search", "retrieve", "visit")[step % 3]
             step += 1
             if kind == "search":
@@ -194,7 +233,11 @@ async def run_level(base: str, clients: int, duration: float, work: dict[str, li
                    "mean_ms": round(statistics.fmean(everything) * 1000, 1) if everything else None}
     # queries/s counts search queries (1 per /search, 3 per /retrieve)
     rows["queries_per_s"] = round((len(lat["search"]) + 3 * len(lat["retrieve"])) / wall, 1)
-    return {"clients": clients, "duration_s": round(wall, 2), "endpoints": rows, "error_samples": error_samples}
+    out = {"clients": clients, "duration_s": round(wall, 2), "endpoints": rows, "error_samples": error_samples}
+    if bad_fraction:
+        out["bad_requests"] = bad
+        out["valid_failed"] = sum(errors.values())
+    return out
 
 
 async def health_baseline(base: str, clients: int, duration: float) -> dict:
@@ -280,14 +323,16 @@ def start_live_fakes(web_dir: Path, workdir: Path, n: int, seed: int, cache: boo
     return (_FakesProcess(proc),), cfg, {"queries": [f"{c['title']}" for c in corpus], "urls": [c["url"] for c in corpus]}
 
 
-def start_server(web_dir: Path | str, port: int, extra: list[str] | None = None) -> subprocess.Popen:
+def start_server(web_dir: Path | str, port: int, extra: list[str] | None = None,
+                 src: Path | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "openseeker.cli.main", "-q", "serve", "--web", str(web_dir), "--port", str(port),
            *(extra or [])]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    env = dict(os.environ, PYTHONPATH=str(src)) if src else None
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            raise SystemExit("server exited before answering /health")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return proc
@@ -295,6 +340,46 @@ def start_server(web_dir: Path | str, port: int, extra: list[str] | None = None)
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("server did not come up within 60 s")
+
+
+def search_r1_batch(web_dir: Path, n: int, out: Path) -> None:
+    """One Search-R1 ``/retrieve`` request of ``n`` 400-character queries (topk 3, scores) through ``openseeker
+    serve`` as a subprocess, against the obvious alternative: the same queries through ``LocalWeb.search_sync``
+    in-process (no HTTP, no JSON, no validation). Repeated twice, best time kept."""
+    from openseeker.web.local import LocalWeb
+
+    work = workload(web_dir, 500, 0)
+    queries = [(" ".join(work["queries"][i % 500:] + work["queries"]) * 2)[:400] for i in range(n)]
+    web = LocalWeb.open(web_dir)
+    web.search_sync(queries[:50], 3)  # warm the index
+    direct = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        web.search_sync(queries, 3)
+        direct.append(time.perf_counter() - t0)
+    web.close()
+    port = free_port()
+    proc = start_server(web_dir, port)
+    served, sizes = [], {}
+    try:
+        for _ in range(2):
+            payload = json.dumps({"queries": queries, "topk": 3, "return_scores": True}).encode()
+            t0 = time.perf_counter()
+            r = httpx.post(f"http://127.0.0.1:{port}/retrieve", content=payload,
+                           headers={"content-type": "application/json"}, timeout=600)
+            served.append(time.perf_counter() - t0)
+            assert r.status_code == 200 and len(r.json()["result"]) == n, r.text[:200]
+            sizes = {"request_bytes": len(payload), "response_bytes": len(r.content)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    report = {"benchmark": "serve_search_r1_batch", "queries": n, "query_chars": 400, "topk": 3, **sizes,
+              "direct_search_s": round(min(direct), 2), "served_retrieve_s": round(min(served), 2),
+              "ratio_served_over_direct": round(min(served) / min(direct), 2),
+              "loadavg": [round(x, 2) for x in os.getloadavg()], "machine": {"cpus": os.cpu_count()}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report))
 
 
 def main() -> None:
@@ -308,15 +393,23 @@ def main() -> None:
     ap.add_argument("--serve-fakes", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-cache", action="store_true", help="with --live-fake: cache off (every request is a miss)")
     ap.add_argument("--workers", type=int, default=1, help="serve --workers N (server processes)")
+    ap.add_argument("--bad-fraction", type=float, default=0.0, help="share of bad requests mixed in (e.g. 0.01)")
+    ap.add_argument("--server-src", type=Path, help="run the server from this source tree (PYTHONPATH)")
+    ap.add_argument("--search-r1-batch", type=int, help="time one Search-R1 /retrieve request of N queries "
+                    "against direct LocalWeb search, then exit")
     ap.add_argument("--out", type=Path, help="default: benchmarks/results/serve.json (serve_live.json with "
-                    "--live-fake)")
+                    "--live-fake, serve_badmix.json with --bad-fraction)")
     args = ap.parse_args()
     name = ("serve_live_nocache" if args.no_cache else "serve_live") if args.live_fake else "serve"
+    name = "serve_badmix" if args.bad_fraction else name
     args.out = args.out or ROOT / "benchmarks" / "results" / f"{name}.json"
 
     if args.serve_fakes:
         return serve_fakes(args.web, 500, args.seed)
     web_dir = args.web or ensure_web(args.workdir)
+    if args.search_r1_batch:
+        return search_r1_batch(web_dir, args.search_r1_batch, args.out if args.out != ROOT / "benchmarks" / "results"
+                               / f"{name}.json" else ROOT / "benchmarks" / "results" / "serve_search_r1_batch.json")
     port = free_port()
     fakes = ()
     if args.live_fake:
@@ -324,7 +417,7 @@ def main() -> None:
         proc = start_server("live", port, ["--web-config", str(cfg), "--workers", str(args.workers)])
     else:
         work = workload(web_dir, 500, args.seed)
-        proc = start_server(web_dir, port, ["--workers", str(args.workers)])
+        proc = start_server(web_dir, port, ["--workers", str(args.workers)], src=args.server_src)
     base = f"http://127.0.0.1:{port}"
     # warm-up (index open, page cache)
     httpx.post(f"{base}/search", json={"query": work["queries"][:3]}, timeout=60)
@@ -332,13 +425,17 @@ def main() -> None:
     load_before = os.getloadavg()
     try:
         for n in [int(x) for x in args.clients.split(",") if x.strip()]:
-            res = asyncio.run(run_level(base, n, args.duration, work, args.seed))
+            res = asyncio.run(run_level(base, n, args.duration, work, args.seed, args.bad_fraction))
             res["web_stats_after"] = httpx.get(f"{base}/health", timeout=30).json().get("stats", {})
             res["health_baseline"] = asyncio.run(health_baseline(base, n, min(args.duration, 5.0)))
             levels.append(res)
             a = res["endpoints"]["all"]
             print(f"clients={n:3d}  req/s={a['per_s']:7.1f}  queries/s={res['endpoints']['queries_per_s']:7.1f}  "
                   f"p50={a['p50_ms']:7.1f} ms  p99={a['p99_ms']:7.1f} ms  errors={a['errors']}")
+            if args.bad_fraction:
+                b = res["bad_requests"]
+                print(f"    bad requests: {b['sent']} sent -> {b['4xx']} 4xx, {b['5xx']} 5xx, {b['dropped']} dropped "
+                      f"connections;  valid requests failed: {res['valid_failed']}")
             for kind in ("search", "retrieve", "visit"):
                 e = res["endpoints"][kind]
                 print(f"    {kind:8s} {e['per_s']:7.1f}/s  p50={e['p50_ms']:7.1f} ms  p99={e['p99_ms']:7.1f} ms  "
@@ -363,6 +460,7 @@ def main() -> None:
               "loadavg_after": [round(x, 2) for x in os.getloadavg()],
               "note": "server and load generator share the machine's cores with whatever else runs",
               "duration_per_level_s": args.duration, "server_workers": args.workers, "mix": "search:retrieve(3 queries):visit = 1:1:1",
+              "bad_fraction": args.bad_fraction, "server_src": str(args.server_src or "this tree"),
               "levels": levels}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

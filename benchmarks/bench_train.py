@@ -3,7 +3,7 @@
     python benchmarks/bench_train.py [--trajectories 200] [--steps 4] [--seq 512] [--out benchmarks/results/train.json]
 
 * export: synthetic trajectories shaped like the paper's (``--calls`` tool calls, ``--obs-words`` words per raw
-  observation), exported to all three formats with the SmolLM2 tokenizer; reports trajectories/s and tokens/s.
+  observation), exported to all formats with the SmolLM2 tokenizer; reports trajectories/s and tokens/s.
 * training: ``openseeker.train.sft.train_sft`` on the 135M student (fp32, CPU), micro-batch 1, examples of about
   ``--seq`` tokens, ``--steps`` optimizer steps, LoRA (r=16, all linear layers) and full fine-tuning; tokens/s is
   TRL's count of non-padding tokens divided by the wall time of ``trainer.train()`` (first step included).
@@ -60,7 +60,7 @@ def main() -> int:
     ap.add_argument("--obs-words", type=int, default=300)
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--seq", type=int, default=512)
-    ap.add_argument("--modes", default="lora,full")
+    ap.add_argument("--modes", default="lora,full", help="training modes to measure ('' = export only)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "train.json"))
     a = ap.parse_args()
 
@@ -82,7 +82,7 @@ def main() -> int:
         t0 = time.perf_counter()
         res = export_sft(tmp / "traj.jsonl", tmp / "sft", ExportConfig(system="keep"), tokenizer=tok)
         dt = time.perf_counter() - t0
-        result["export"] = {"trajectories": a.trajectories, "formats": ["messages", "sharegpt", "tokenized"],
+        result["export"] = {"trajectories": a.trajectories, "formats": res.stats["config"]["formats"],
                             "seconds": round(dt, 3), "trajectories_per_s": round(a.trajectories / dt, 1),
                             "tokens_per_s": round(res.stats["tokens"]["total"] / dt),
                             "mean_tokens_per_example": res.stats["tokens"]["mean"]}
@@ -94,7 +94,7 @@ def main() -> int:
         r2 = export_sft(tmp / "short.jsonl", tmp / "short", ExportConfig(formats=("tokenized",), system="keep"),
                         tokenizer=tok)
         result["train"] = {"example_tokens_mean": r2.stats["tokens"]["mean"]}
-        for mode in a.modes.split(","):
+        for mode in [m for m in a.modes.split(",") if m]:
             s = train_sft(TrainConfig(data=str(tmp / "short"), out=str(tmp / f"run-{mode}"), lora=mode == "lora",
                                       max_steps=a.steps, save_steps=10_000, logging_steps=1))
             result["train"][mode] = {"steps": s["steps"], "tokens": s["train_tokens"], "wall_s": s["wall_s"],

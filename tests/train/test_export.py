@@ -33,8 +33,9 @@ def test_all_formats_and_filters(trajs, tmp_path, student_tokenizer):
     out = tmp_path / "sft"
     cfg = ExportConfig(only_correct=True, min_tool_calls=2)
     res = export_sft(path, out, cfg, tokenizer=student_tokenizer)
-    assert sorted(p.name for p in out.iterdir()) == ["dataset_info.json", "messages.jsonl", "rejected.jsonl",
-                                                     "sharegpt.jsonl", "stats.json", "tokenized.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["chat_template.jinja", "dataset_info.json", "messages.jsonl",
+                                                     "rejected.jsonl", "sharegpt.jsonl", "stats.json", "swift.jsonl",
+                                                     "tokenized.jsonl"]
     assert res.exported == 3
     rejected = {r["id"]: r["reason"] for r in read_jsonl(out / "rejected.jsonl")}
     assert rejected == {"wrong": "not-correct", "few": "too-few-tool-calls", "noans": "no-final-answer"}
@@ -50,7 +51,8 @@ def test_all_formats_and_filters(trajs, tmp_path, student_tokenizer):
     assert a0["reasoning_content"] == "reason 0" and a0["content"] == ""
     assert a0["tool_calls"][0]["function"] == {"name": "search", "arguments": {"query": ["query 0"]}}
     assert ok1["messages"][3]["content"] == rows[0].steps[0].observations[0]
-    assert ok1["messages"][-1]["content"] == "<answer>Paris</answer>" and ok1["tools"] == rows[0].tools
+    # the student system prompt lists the tools: no second tools block from a tools column, in any format
+    assert ok1["messages"][-1]["content"] == "<answer>Paris</answer>" and "tools" not in ok1
     assert "SUMMARY" not in json.dumps(msgs)  # summaries are discarded (H^train)
 
     share = read_jsonl(out / "sharegpt.jsonl")[0]
@@ -58,9 +60,11 @@ def test_all_formats_and_filters(trajs, tmp_path, student_tokenizer):
     assert froms == ["human", "function_call", "observation", "function_call", "observation", "gpt"]
     call = json.loads(share["conversations"][1]["value"].split("</think>\n\n", 1)[1])
     assert call == {"name": "search", "arguments": {"query": ["query 0"]}}
-    assert json.loads(share["tools"]) == rows[0].tools and share["system"]
+    assert "tools" not in share and share["system"].count("# Tools") == 1
     info = json.loads((out / "dataset_info.json").read_text())
-    assert info["openseeker_sft"]["formatting"] == "sharegpt"
+    assert info["openseeker_sft"]["formatting"] == "sharegpt" and "tools" not in info["openseeker_sft"]["columns"]
+    assert stats["trainers"]["llamafactory"]["cutoff_len"] == stats["tokens"]["max"]
+    assert stats["trainers"]["trl"]["model_chat_template_problems"]  # SmolLM2's own template drops tool calls
 
     tok = read_jsonl(out / "tokenized.jsonl")
     for row in tok:

@@ -39,3 +39,39 @@ def make_trajectory(tid: str = "t1", *, correct: bool | None = True, teacher: st
                       final_answer=answer, stop_reason="answered" if answer else "max_tool_calls",
                       num_tool_calls=n_calls, num_turns=len(steps),
                       metadata={"teacher": teacher, "correct": correct, "qa_id": tid})
+
+
+def make_rich_trajectory(tid: str = "rich") -> Trajectory:
+    """A native-protocol rollout with every shape an assistant turn can take: reasoning + visible text + two
+    parallel calls; reasoning + one call; a call without reasoning; then a reasoned answer."""
+    calls = [ToolCall(id="p0", name="search", arguments={"query": ["capital of France"]}),
+             ToolCall(id="p1", name="visit", arguments={"url": ["https://fr.example/paris"], "goal": "capital"}),
+             ToolCall(id="s2", name="search", arguments={"query": ["Paris population"]}),
+             ToolCall(id="s3", name="visit", arguments={"url": ["https://fr.example/pop"], "goal": "population"})]
+    obs = [f"RAW-OBS-{tid}-{i} " + " ".join(f"o{i}_{k}" for k in range(4)) for i in range(4)]
+
+    def native(c: ToolCall) -> dict:
+        return {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+
+    def tool(c: ToolCall, o: str) -> dict:
+        return {"role": "tool", "tool_call_id": c.id, "name": c.name, "content": o}
+
+    msgs = [{"role": "system", "content": "You are the teacher."},
+            {"role": "user", "content": f"Question {tid}: which city, and how many people?"},
+            {"role": "assistant", "content": "Let me look this up in two places.",
+             "reasoning_content": "Two sources at once.", "tool_calls": [native(calls[0]), native(calls[1])]},
+            tool(calls[0], obs[0]), tool(calls[1], obs[1]),
+            {"role": "assistant", "content": "", "reasoning_content": "Now the population.",
+             "tool_calls": [native(calls[2])]},
+            tool(calls[2], obs[2]),
+            {"role": "assistant", "content": None, "tool_calls": [native(calls[3])]},
+            tool(calls[3], obs[3]),
+            {"role": "assistant", "content": "<answer>Paris, 2.1 million</answer>",
+             "reasoning_content": "Both facts found."}]
+    steps = [Step(index=0, reasoning="Two sources at once.", tool_calls=calls[:2], observations=obs[:2]),
+             Step(index=1, reasoning="Now the population.", tool_calls=[calls[2]], observations=[obs[2]]),
+             Step(index=2, tool_calls=[calls[3]], observations=[obs[3]]),
+             Step(index=3, reasoning="Both facts found.", content="<answer>Paris, 2.1 million</answer>")]
+    return Trajectory(id=tid, question=msgs[1]["content"], messages=msgs, tools=TOOLS, steps=steps,
+                      final_answer="Paris, 2.1 million", stop_reason="answered", num_tool_calls=4, num_turns=4,
+                      metadata={"teacher": "llm", "correct": True, "qa_id": tid})

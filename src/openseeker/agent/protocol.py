@@ -391,12 +391,12 @@ def render_call(call: ToolCall) -> str:
 def assistant_message(reasoning: str, calls: list[ToolCall], answer: str | None,
                       raw: str | None = None) -> dict[str, Any]:
     """The canonical assistant message. ``raw`` is kept as content when the turn had no action at all."""
-    parts = [f"<think>\n{reasoning}\n</think>"] if reasoning else []
-    parts += [render_call(c) for c in calls]
-    if answer is not None:
-        parts.append(f"<answer>{answer}</answer>")
-    msg: dict[str, Any] = {"role": "assistant", "content": "\n\n".join(parts) if (calls or answer is not None)
-                           else (raw if raw is not None else "\n\n".join(parts))}
+    # Qwen3's layout (what the student is trained on, openseeker.train.render): a blank line after </think>,
+    # one newline between parallel calls
+    body = "\n".join([render_call(c) for c in calls] + ([f"<answer>{answer}</answer>"] if answer is not None else []))
+    think = f"<think>\n{reasoning}\n</think>" if reasoning else ""
+    msg: dict[str, Any] = {"role": "assistant", "content": "\n\n".join(p for p in (think, body) if p)
+                           if (calls or answer is not None) else (raw if raw is not None else think)}
     if calls:
         msg["tool_calls"] = [
             {"id": c.id, "type": "function",

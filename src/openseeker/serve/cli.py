@@ -6,7 +6,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -17,10 +17,12 @@ log = logging.getLogger(__name__)
 
 HostOpt = Annotated[str, typer.Option("--host", help="Address to bind. Default loopback only; anything else "
                                       "should come with --token.")]
-TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="OPENSEEKER_SERVE_TOKEN",
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="OPENSEEKER_SERVE_TOKEN",
                                                  help="Require 'Authorization: Bearer TOKEN' (env "
                                                  "OPENSEEKER_SERVE_TOKEN).")]
-MaxBodyOpt = Annotated[int, typer.Option("--max-body", help="Largest request body in bytes (413 above).")]
+MaxBodyOpt = Annotated[int, typer.Option("--max-body", help="Largest request body in bytes (413 above). The "
+                                         "default, 8 MiB, fits a Search-R1 batch of 2,560 queries of 400 "
+                                         "characters even with every character \\u-escaped.")]
 ExtractOpt = Annotated[bool, typer.Option("--extract/--no-extract", help="Goal-conditioned /visit with the "
                                           "extractor LLM role (--llm/--base-url/--model/--config); default: raw "
                                           "page text.")]
@@ -32,13 +34,21 @@ SERVE_EPILOG = """Examples:
   openseeker serve --web live --web-config live.yaml --token s3cret --extract --base-url http://localhost:8001/v1
 
   curl -s localhost:8000/retrieve -d '{"queries": ["Eiffel Tower architect"], "topk": 3, "return_scores": true}'
+
+  curl -s localhost:8000/health          # 503 + "failing" when the search backend keeps failing
+
+  openseeker serve --web webs/wiki --mcp openseeker --token s3cret   # + MCP at /mcp (streamable) and /sse
 """
 
 MCP_EPILOG = """Examples:
 
   openseeker mcp --web webs/wiki                       # stdio (for Claude Desktop, IDEs, agents)
 
-  openseeker mcp --web live --web-config live.yaml --transport http --port 8765   # http://127.0.0.1:8765/mcp
+  openseeker mcp --web live --web-config live.yaml --transport http --port 8765 --token s3cret
+      # streamable HTTP at http://127.0.0.1:8765/mcp, SSE at /sse (and GET /mcp)
+
+  openseeker mcp --web webs/bcp --tools browsecomp-plus --transport sse --port 8080
+      # BrowseComp-Plus's tools: their clients take --mcp-url http://127.0.0.1:8080/mcp
 """
 
 
@@ -103,16 +113,31 @@ SPEC_ENV = "OPENSEEKER_SERVE_SPEC"
 
 def build_app_from_spec(spec: dict[str, Any]) -> Any:
     """The HTTP app for the ``serve`` flags in ``spec`` (web, web_config, config, token, max_body, extract, llm,
-    base_url, model); the web and the extractor's LLM pool are closed at shutdown (or by ``state["close"]``)."""
-    from contextlib import asynccontextmanager
+    base_url, model, mcp); the web and the extractor's LLM pool are closed at shutdown (or by ``state["close"]``).
+    With ``mcp`` the MCP server with that tool set shares the port (``/mcp``, ``/sse``) and the web."""
+    from contextlib import AsyncExitStack, asynccontextmanager
 
-    from openseeker.serve.http import create_app
+    from openseeker.serve.http import DEFAULT_MAX_BODY, create_app
 
     config = Path(spec["config"]) if spec.get("config") else None
     web_config = Path(spec["web_config"]) if spec.get("web_config") else None
     extractor = _extractor(spec.get("extract", False), spec.get("llm"), spec.get("base_url"), spec.get("model"),
                            config)
+    mcp_tools = spec.get("mcp")
+    if mcp_tools:
+        from openseeker.serve.mcp_server import TOOL_SETS
+
+        if mcp_tools not in TOOL_SETS:
+            raise UserError(f"--mcp must be one of {', '.join(TOOL_SETS)}; got {mcp_tools!r}")
     the_web = open_serving_web(spec["web"], web_config, config)
+    max_body = int(spec.get("max_body") or DEFAULT_MAX_BODY)
+    mcp_app = None
+    if mcp_tools:
+        from openseeker.serve.mcp_server import build_mcp_server, mcp_http_app
+
+        options: dict[str, Any] = {"extractor": extractor} if mcp_tools == "openseeker" else {}
+        mcp_app = mcp_http_app(build_mcp_server(the_web, tools=mcp_tools, **options),
+                               host=spec.get("host") or "127.0.0.1", max_body_bytes=max_body)
     closed = False
 
     def close() -> None:
@@ -123,7 +148,10 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
 
     @asynccontextmanager
     async def lifespan(_app):
-        yield
+        async with AsyncExitStack() as stack:
+            if mcp_app is not None:  # the streamable-HTTP session manager runs for the server's lifetime
+                await stack.enter_async_context(mcp_app.streamable.router.lifespan_context(mcp_app.streamable))
+            yield
         if extractor is not None:
             await extractor.aclose()
         aclose = getattr(the_web, "aclose", None)
@@ -131,8 +159,8 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
             await aclose()
         close()
 
-    app_obj = create_app(the_web, token=spec.get("token"), extractor=extractor,
-                         max_body_bytes=int(spec.get("max_body") or 1_000_000), lifespan=lifespan)
+    app_obj = create_app(the_web, token=spec.get("token"), extractor=extractor, max_body_bytes=max_body,
+                         lifespan=lifespan, mcp_app=mcp_app)
     app_obj.fastapi.state.openseeker["close"] = close
     return app_obj
 
@@ -151,13 +179,17 @@ def register(app: typer.Typer) -> None:
         host: HostOpt = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
         token: TokenOpt = None,
-        max_body: MaxBodyOpt = 1_000_000,
+        max_body: MaxBodyOpt = 8 * 1024 * 1024,
         workers: Annotated[int, typer.Option("--workers", min=1, help="Server processes (uvicorn workers), each "
                                              "with its own web handle; 1 = in-process.")] = 1,
         extract: ExtractOpt = False,
         llm: LLMOpt = None,
         base_url: BaseUrlOpt = None,
         model: ModelOpt = None,
+        mcp: Annotated[str | None, typer.Option("--mcp", help="Also serve MCP on the same port (streamable HTTP "
+                                                "at /mcp, SSE at /sse) with this tool set: openseeker | "
+                                                "browsecomp-plus (default k and snippets; `openseeker mcp` has "
+                                                "every option). Needs --workers 1.")] = None,
     ) -> None:
         """Serve a web over HTTP: /search and /visit (our tool formats), /retrieve (Search-R1), /health."""
         import uvicorn
@@ -166,12 +198,15 @@ def register(app: typer.Typer) -> None:
 
         spec = {"web": web, "web_config": str(web_config) if web_config else None,
                 "config": str(config) if config else None, "token": token, "max_body": max_body,
-                "extract": extract, "llm": llm, "base_url": base_url, "model": model}
+                "extract": extract, "llm": llm, "base_url": base_url, "model": model, "mcp": mcp, "host": host}
+        if mcp and workers > 1:
+            raise UserError("--mcp needs --workers 1: an MCP session lives in one server process")
         if host not in ("127.0.0.1", "localhost", "::1") and not token:
             log.warning("serving on %s without --token: anyone who can reach it can use the web tools", host)
         level = "info" if os.environ.get("OPENSEEKER_DEBUG") else "warning"
         app_obj = build_app_from_spec(spec)  # opens the web: bad flags/configs fail here, before any worker starts
-        typer.echo(f"serving {web} on http://{host}:{port} (/search /visit /retrieve /health)"
+        typer.echo(f"serving {web} on http://{host}:{port} (/search /visit /retrieve /health"
+                   f"{f'; MCP ({mcp}) at /mcp and /sse' if mcp else ''})"
                    f"{' with bearer token' if token else ''}{f', {workers} workers' if workers > 1 else ''}",
                    err=True)
         if workers == 1:
@@ -188,30 +223,52 @@ def register(app: typer.Typer) -> None:
     @app.command("mcp", epilog=MCP_EPILOG)
     def mcp(
         web: WebOpt,
-        transport: Annotated[str, typer.Option("--transport", help="stdio | http (streamable HTTP at /mcp).")]
-        = "stdio",
+        transport: Annotated[str, typer.Option("--transport", help="stdio | http: both HTTP transports on one port "
+                                               "(streamable HTTP at /mcp, SSE at /sse and GET /mcp); 'sse' and "
+                                               "'streamable-http' are accepted as names for http.")] = "stdio",
+        tools: Annotated[str, typer.Option("--tools", help="openseeker: search(query, top_k) + visit(url, goal), "
+                                           "the agent's tools | browsecomp-plus: search(query) -> [{docid, score, "
+                                           "snippet}] + get_document(docid) -> {docid, text}.")] = "openseeker",
+        k: Annotated[int, typer.Option("--k", help="browsecomp-plus: hits per search, fixed by the server.")] = 5,
+        snippet_max_tokens: Annotated[int, typer.Option("--snippet-max-tokens", help="browsecomp-plus: snippet = "
+                                                        "the document's first N tokens; -1 = whole text.")] = 512,
+        snippet_tokenizer: Annotated[str | None, typer.Option(
+            "--snippet-tokenizer", help="browsecomp-plus: Hugging Face tokenizer (directory or cached name; "
+            "theirs: Qwen/Qwen3-0.6B) for the snippet; default: 4 characters per token, offline.")] = None,
+        get_document: Annotated[bool, typer.Option("--get-document/--no-get-document",
+                                                   help="browsecomp-plus: register get_document.")] = True,
         web_config: WebConfigOpt = None,
         config: ConfigOpt = None,
         host: HostOpt = "127.0.0.1",
-        port: Annotated[int, typer.Option("--port", help="Port for --transport http.")] = 8765,
+        port: Annotated[int, typer.Option("--port", help="Port for the HTTP transports.")] = 8765,
         token: TokenOpt = None,
-        max_body: MaxBodyOpt = 1_000_000,
+        max_body: MaxBodyOpt = 8 * 1024 * 1024,
         extract: ExtractOpt = False,
         llm: LLMOpt = None,
         base_url: BaseUrlOpt = None,
         model: ModelOpt = None,
     ) -> None:
-        """Serve the search and visit tools over MCP (official SDK; stdio or streamable HTTP)."""
-        from openseeker.serve.mcp_server import run_mcp
+        """Serve the web's tools over MCP (official SDK; stdio, streamable HTTP and SSE)."""
+        from openseeker.serve.mcp_server import HTTP_TRANSPORTS, TOOL_SETS, Snippeter, run_mcp
 
-        if transport not in ("stdio", "http"):
-            raise UserError(f"--transport must be 'stdio' or 'http', got {transport!r}")
-        extractor = _extractor(extract, llm, base_url, model, config)
+        if transport not in ("stdio", *HTTP_TRANSPORTS):
+            raise UserError(f"--transport must be one of stdio, {', '.join(HTTP_TRANSPORTS)}; got {transport!r}")
+        if tools not in TOOL_SETS:
+            raise UserError(f"--tools must be one of {', '.join(TOOL_SETS)}; got {tools!r}")
+        if tools == "browsecomp-plus" and extract:
+            raise UserError("--extract applies to the openseeker tools' visit; browsecomp-plus has get_document")
+        options: dict[str, Any] = {"tools": tools}
+        if tools == "browsecomp-plus":
+            options.update(k=k, get_document=get_document,
+                           snippet=Snippeter(max_tokens=snippet_max_tokens, tokenizer=snippet_tokenizer))
+        else:
+            options["extractor"] = _extractor(extract, llm, base_url, model, config)
         the_web = open_serving_web(web, web_config, config)
-        if transport == "http":  # stdout belongs to the protocol under stdio: say nothing there
-            typer.echo(f"MCP (streamable HTTP) on http://{host}:{port}/mcp", err=True)
+        if transport != "stdio":  # stdout belongs to the protocol under stdio: say nothing there
+            typer.echo(f"MCP ({tools} tools) on http://{host}:{port}: streamable HTTP at /mcp, SSE at /sse "
+                       f"(and GET /mcp){' with bearer token' if token else ''}", err=True)
         try:
-            run_mcp(the_web, transport=transport, host=host, port=port, token=token, extractor=extractor,
-                    max_body_bytes=max_body)
+            run_mcp(the_web, transport=transport, host=host, port=port, token=token, max_body_bytes=max_body,
+                    **options)
         finally:
             the_web.close()

@@ -1,85 +1,233 @@
 """HTTP server over any ``Web`` (local directory or live): our tool formats plus a Search-R1-compatible retriever.
 
-Endpoints:
+Endpoints (request and response models are declared, so ``/openapi.json`` describes them):
     ``POST /search``   ``{"query": [..], "top_k": 10}`` -> ``{"result": <search tool text>, "hits": [[SearchHit]]}``
     ``POST /visit``    ``{"url": "..." | [..], "goal": "..."}`` -> ``{"result": <visit tool text>}``
     ``POST /retrieve`` Search-R1 retrieval server: ``{"queries": [..], "topk": 3, "return_scores": true}`` ->
-                       ``{"result": [[{"document": {"id", "contents": "\\"Title\\"\\ntext"}, "score"}, ..], ..]}``
+                       ``{"result": [[{"document": {"id", "title", "text", "contents"}, "score"}, ..], ..]}``
                        (without ``return_scores`` each inner item is the document itself, as in Search-R1)
-    ``GET  /health``   ``{"status": "ok", "web": name, "requests": {...}, "stats": {...}}`` (no token needed)
+    ``GET|HEAD /health`` backend status (503 when the backend is failing), request counters, web stats; no token
+
+Limits and rules: ``openseeker.serve.limits`` (one ``top_k`` rule for every door). Bad input is a 4xx with a
+JSON ``detail``; a failing backend is 503 (transient, ``Retry-After``), 424 (permanent) or 502 (unexpected), see
+``openseeker.serve.backend``. The connection stays usable after any of them.
 
 Safety: bind 127.0.0.1 unless told otherwise; optional bearer token (401 without it, compared in constant time);
-request bodies over ``max_body_bytes`` get 413 (checked on Content-Length and while streaming the body).
+request bodies over ``max_body_bytes`` get 413 and bodies that stall get 408 (``body_timeout_s``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from openseeker.errors import ToolError, UserError
+from openseeker.records import SearchHit
+from openseeker.serve.backend import BackendHealth, classify
+from openseeker.serve.limits import (
+    BODY_TIMEOUT_S,
+    DEFAULT_MAX_BODY,
+    RETRIEVE_BATCH,
+    RETRIEVE_MAX_QUERIES,
+    RETRIEVE_MAX_QUERY_CHARS,
+    RETRIEVE_TOPK,
+    SEARCH_MAX_QUERIES,
+    SEARCH_MAX_QUERY_CHARS,
+    SEARCH_TOP_K,
+    TOP_K_HELP,
+    VISIT_MAX_URLS,
+    TopK,
+    UText,
+    check_queries,
+)
 from openseeker.web.base import Web
 from openseeker.web.format import format_search
-from openseeker.web.tools import MAX_QUERIES, MAX_QUERY_CHARS, MAX_URLS, Extractor, VisitTool
+from openseeker.web.tools import Extractor, VisitTool
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BODY = 1_000_000
-RETRIEVE_TOPK = 3  # Search-R1's retrieval server default (--topk 3)
+__all__ = ["DEFAULT_MAX_BODY", "RETRIEVE_TOPK", "BearerAuth", "BodyLimit", "create_app", "serve_http"]
+
+
+# --------------------------------------------------------------------------- models (OpenAPI)
 
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: str | list[str]
-    top_k: int = Field(10, ge=1, le=50)
+    query: UText | list[UText] = Field(description=f"One query or a list (at most {SEARCH_MAX_QUERIES}, each at "
+                                       f"most {SEARCH_MAX_QUERY_CHARS} characters).")
+    top_k: TopK = SEARCH_TOP_K
 
 
 class VisitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str | list[str]
-    goal: str = ""
+    url: UText | list[UText] = Field(description=f"One url or a list (at most {VISIT_MAX_URLS}).")
+    goal: UText = Field("", description="What to look for (used by the extractor with --extract).")
 
 
 class RetrieveRequest(BaseModel):
     """Search-R1's ``QueryRequest`` (extra keys tolerated, as frameworks add their own)."""
 
-    queries: list[str]
-    topk: int | None = None
+    queries: list[UText] = Field(description=f"At most {RETRIEVE_MAX_QUERIES} queries, each at most "
+                               f"{RETRIEVE_MAX_QUERY_CHARS} characters; blank ones get an empty result list.")
+    topk: TopK | None = Field(None, description=f"{TOP_K_HELP} Default {RETRIEVE_TOPK} (Search-R1's --topk).")
     return_scores: bool = False
 
 
-class BodyLimit:
-    """ASGI middleware: 413 for request bodies over ``limit`` bytes (declared or streamed)."""
+# ``SearchHit`` without the record envelope (kind, schema_version): the fields a client of /search sees
+Hit = create_model("Hit", **{name: (field.annotation, field) for name, field in SearchHit.model_fields.items()
+                             if name not in ("kind", "schema_version")})
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+
+class SearchResponse(BaseModel):
+    result: str = Field(description="The search tool's text block, exactly as the agent sees it.")
+    hits: list[list[Hit]]
+
+
+class VisitResponse(BaseModel):
+    result: str
+
+
+class RetrieveDocument(BaseModel):
+    id: str = Field(description="The page's docid where its corpus has one, else its url.")
+    title: str
+    text: str
+    contents: str = Field(description="'\"Title\"\\ntext', what Search-R1's clients split on.")
+
+
+class ScoredDocument(BaseModel):
+    document: RetrieveDocument
+    score: float
+
+
+class RetrieveResponse(BaseModel):
+    result: list[list[ScoredDocument] | list[RetrieveDocument]]
+
+
+class ErrorBody(BaseModel):
+    detail: str | list[dict[str, Any]]
+    error: dict[str, Any] | None = Field(None, description="For backend failures: kind (transient / permanent / "
+                                         "unexpected) and retryable.")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Bad input: invalid or too deeply nested JSON, empty / too many / "
+          "too long queries, too many urls."},
+    401: {"model": ErrorBody, "description": "Missing or wrong bearer token (only with --token)."},
+    408: {"model": ErrorBody, "description": "The request body did not arrive in time."},
+    413: {"model": ErrorBody, "description": "The request body is over the size limit."},
+    422: {"model": ErrorBody, "description": "The body does not match the schema (e.g. top_k outside 1-50, a "
+          "lone UTF-16 surrogate)."},
+}
+BACKEND_ERRORS: dict[int | str, dict[str, Any]] = {
+    424: {"model": ErrorBody, "description": "Permanent backend failure (bad API key, misconfiguration): do not "
+          "retry."},
+    502: {"model": ErrorBody, "description": "Unexpected backend failure."},
+    503: {"model": ErrorBody, "description": "Transient backend failure (rate limit, upstream 5xx, timeout): retry "
+          "after Retry-After seconds."},
+}
+
+
+# --------------------------------------------------------------------------- JSON bodies
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise HTTPException(400, "the request body is JSON nested too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise HTTPException(400, f"the request body is not UTF-8 (byte {exc.start})") from None
+    except ValueError as exc:
+        raise HTTPException(400, f"the request body is not valid JSON ({exc})") from None
+
+
+class _JSONBodyRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = _parse_json(await self.body())
+        return self._json
+
+
+_JSON_CT = (b"content-type", b"application/json")
+
+
+class LenientJSONRoute(APIRoute):
+    """Reads the body as JSON whatever its Content-Type (``curl -d`` sends a form type) and turns JSON errors,
+    including ``RecursionError`` on deeply nested input, into a 400 with a clear message."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            scope = request.scope
+            if scope.get("method") in ("POST", "PUT", "PATCH"):
+                headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+                content_types = [v for k, v in scope["headers"] if k == b"content-type"]
+                if not content_types or not content_types[0].split(b";")[0].strip().endswith(b"json"):
+                    scope = dict(scope, headers=headers + [_JSON_CT])
+            return await handler(_JSONBodyRequest(scope, request.receive))
+
+        return route
+
+
+# --------------------------------------------------------------------------- ASGI middleware
+
+
+async def _send_json(send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": data})
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for request bodies over ``limit`` bytes (declared or streamed); 408 when the body does
+    not arrive within ``timeout_s`` (a short body under a long Content-Length would otherwise hold the
+    connection forever)."""
+
+    def __init__(self, app, limit: int, timeout_s: float | None = BODY_TIMEOUT_S):
+        self.app, self.limit, self.timeout_s = app, limit, timeout_s
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        declared = None
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                return await self._reject(send)
+            if name == b"content-length" and value.isdigit():
+                declared = int(value)
+                if declared > self.limit:
+                    return await self._too_large(send)
         # Buffer the body (at most ``limit`` bytes) before the app sees it: frameworks turn errors raised from
         # ``receive`` into 400s, so the limit is enforced here, then the body is replayed to the app.
         chunks, seen, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # client went away
-                return
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.limit:
-                return await self._reject(send)
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                while more:
+                    message = await receive()
+                    if message["type"] != "http.request":  # client went away
+                        return
+                    chunk = message.get("body", b"")
+                    seen += len(chunk)
+                    if seen > self.limit:
+                        return await self._too_large(send)
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            of = f" of {declared}" if declared is not None else ""
+            return await _send_json(send, 408, {"detail": f"request body incomplete: {seen}{of} bytes arrived in "
+                                                          f"{self.timeout_s:g} s"}, [(b"connection", b"close")])
         replayed = False
 
         async def replay():
@@ -91,11 +239,9 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, send):
-        body = b'{"detail":"request body too large (limit %d bytes)"}' % self.limit
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+    async def _too_large(self, send):
+        await _send_json(send, 413, {"detail": f"request body too large (limit {self.limit} bytes; see --max-body)"},
+                         [(b"connection", b"close")])
 
 
 class BearerAuth:
@@ -112,118 +258,192 @@ class BearerAuth:
             if name == b"authorization" and value[:7].lower() == b"bearer ":
                 given = value[7:].strip()
         if not secrets.compare_digest(given, self.token):
-            body = b'{"detail":"missing or wrong bearer token"}'
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-            return
+            return await _send_json(send, 401, {"detail": "missing or wrong bearer token"},
+                                    [(b"www-authenticate", b"Bearer")])
         await self.app(scope, receive, send)
 
 
-def _queries(value: str | list[str]) -> list[str]:
-    queries = [value] if isinstance(value, str) else list(value)
-    queries = [q.strip() for q in queries if q and q.strip()]
-    if not queries:
-        raise HTTPException(400, "empty query")
-    if len(queries) > MAX_QUERIES:
-        raise HTTPException(400, f"{len(queries)} queries given; at most {MAX_QUERIES} per request")
-    long = [q for q in queries if len(q) > MAX_QUERY_CHARS]
-    if long:
-        raise HTTPException(400, f"a query is {len(long[0])} characters; at most {MAX_QUERY_CHARS}")
-    return queries
+class KeepServing:
+    """Outermost ASGI guard: an exception that escapes the app is logged and answered (500 when nothing was sent
+    yet) without re-raising, so the server does not drop the keep-alive connection and the client's next request
+    still works. Bad input never gets here (it is a 4xx inside the app); this is for bugs."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await _send_json(send, 500, {"detail": f"internal error ({type(exc).__name__}); see the server log"})
 
 
-async def _body(request: Request, model: type[BaseModel]) -> Any:
-    """Parse the JSON body whatever the Content-Type (``curl -d`` sends form-encoded headers) into ``model``."""
-    raw = await request.body()
-    try:
-        data = json.loads(raw or b"null")
-    except ValueError:
-        raise HTTPException(400, "the request body is not valid JSON") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise HTTPException(422, [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]) from None
+# --------------------------------------------------------------------------- app
+
+
+def _retrieve_document(hit) -> dict[str, Any]:
+    """A document as Search-R1's BM25 server returns it: ``title`` / ``text`` / ``contents = '"title"\\ntext'``."""
+    title = " ".join(hit.title.split())  # a newline in a title would shift Search-R1's split of contents
+    return {"id": hit.docid or hit.url, "title": title, "text": hit.snippet, "contents": f'"{title}"\n{hit.snippet}'}
 
 
 def create_app(web: Web, *, token: str | None = None, extractor: Extractor | None = None,
                max_body_bytes: int = DEFAULT_MAX_BODY, retrieve_topk: int = RETRIEVE_TOPK, max_chars: int = 20_000,
-               lifespan=None) -> Any:
+               body_timeout_s: float | None = BODY_TIMEOUT_S, retrieve_batch: int = RETRIEVE_BATCH,
+               lifespan=None, mcp_app: Any = None) -> Any:
     """The ASGI app serving ``web``. ``extractor`` (optional) makes ``/visit`` goal-conditioned, as in the agent.
+    ``mcp_app`` (optional, from ``mcp_server.mcp_http_app``) is served beside it at ``/mcp``, ``/sse`` and
+    ``/messages/`` (its lifespan must be entered by ``lifespan``).
 
-    Returns the app wrapped in the body-limit and (when ``token`` is set) bearer-auth middleware; the FastAPI
-    object itself is at ``app.fastapi`` for tests.
+    Returns the app wrapped in the body-limit, (when ``token`` is set) bearer-auth and keep-serving middleware;
+    the FastAPI object itself is at ``app.fastapi`` for tests.
     """
-    api = FastAPI(title="openseeker web", version="1", lifespan=lifespan,
-                  description="search / visit over an openseeker web; /retrieve speaks Search-R1's protocol")
+    api = FastAPI(title="openseeker web", version="2", lifespan=lifespan,
+                  description="search / visit over an openseeker web; /retrieve speaks Search-R1's protocol. "
+                  "Errors: 4xx for bad input, 503 (retry) / 424 (permanent) / 502 for backend failures.")
+    api.router.route_class = LenientJSONRoute
     counts: Counter[str] = Counter()
-    state = {"extractor": extractor}
+    backend = BackendHealth()
+    state = {"extractor": extractor, "backend": backend}
     api.state.openseeker = state
 
     async def _search(queries: list[str], top_k: int):
         try:
-            return await web.search(queries, top_k)
-        except (ToolError, UserError) as exc:
+            results = await web.search(queries, top_k)
+        except Exception as exc:
+            failure = classify(exc)
+            backend.failure(failure)
             counts["errors"] += 1
-            raise HTTPException(502, f"search backend failed: {exc}") from None
-        except Exception as exc:  # backend bug: report, keep serving
-            counts["errors"] += 1
-            log.exception("search failed")
-            raise HTTPException(502, f"search backend failed: {type(exc).__name__}: {exc}") from None
+            if failure.kind == "unexpected":
+                log.exception("search failed")
+            raise _BackendFailed(failure) from None
+        backend.success()
+        return results
 
-    @api.post("/search")
-    async def search(request: Request) -> dict[str, Any]:
+    def _bad(exc: ValueError) -> HTTPException:
+        return HTTPException(400, str(exc))
+
+    @api.post("/search", response_model=SearchResponse, responses={**ERRORS, **BACKEND_ERRORS})
+    async def search(req: SearchRequest) -> Any:
+        """Our search tool: its text block plus the structured hits, one list per query."""
         counts["search"] += 1
-        req = await _body(request, SearchRequest)
-        queries = _queries(req.query)
+        try:
+            queries = check_queries(req.query, max_queries=SEARCH_MAX_QUERIES, max_chars=SEARCH_MAX_QUERY_CHARS)
+        except ValueError as exc:
+            raise _bad(exc) from None
         results = await _search(queries, req.top_k)
         return {"result": format_search(queries, results),
-                "hits": [[h.model_dump(include={"url", "title", "snippet", "score", "date", "source"})
-                          for h in hits] for hits in results]}
+                "hits": [[h.model_dump(include=set(Hit.model_fields)) for h in hits] for hits in results]}
 
-    @api.post("/visit")
-    async def visit(request: Request) -> dict[str, Any]:
+    @api.post("/visit", response_model=VisitResponse, responses=ERRORS)
+    async def visit(req: VisitRequest) -> Any:
+        """Our visit tool: page text (or the extractor's answer); page errors are part of the text."""
         counts["visit"] += 1
-        req = await _body(request, VisitRequest)
         urls = [req.url] if isinstance(req.url, str) else req.url
-        if len(urls) > MAX_URLS:
-            raise HTTPException(400, f"{len(urls)} urls given; at most {MAX_URLS} per request")
+        if len(urls) > VISIT_MAX_URLS:
+            raise HTTPException(400, f"{len(urls)} urls given; at most {VISIT_MAX_URLS} per request")
+        if not any(u.strip() for u in urls):
+            raise HTTPException(400, "no url given")
         tool = VisitTool(web, extractor=state["extractor"], max_chars=max_chars)
         return {"result": await tool.execute({"url": urls, "goal": req.goal})}
 
-    @api.post("/retrieve")
-    async def retrieve(request: Request) -> dict[str, Any]:
+    @api.post("/retrieve", response_model=RetrieveResponse, responses={**ERRORS, **BACKEND_ERRORS})
+    async def retrieve(req: RetrieveRequest) -> Any:
+        """Search-R1's retrieval server protocol; a whole rollout batch per request is fine (batched inside)."""
         counts["retrieve"] += 1
-        req = await _body(request, RetrieveRequest)
-        topk = min(50, max(1, req.topk)) if req.topk else retrieve_topk
         if not req.queries:
             return {"result": []}
-        if len(req.queries) > 256:
-            raise HTTPException(400, "at most 256 queries per request")
-        results = await _search([q if q.strip() else " " for q in req.queries], topk)
+        try:
+            queries = check_queries(req.queries, max_queries=RETRIEVE_MAX_QUERIES,
+                                    max_chars=RETRIEVE_MAX_QUERY_CHARS, keep_blank=True)
+        except ValueError as exc:
+            raise _bad(exc) from None
+        topk = req.topk or retrieve_topk
+        results = []
+        for start in range(0, len(queries), retrieve_batch):
+            results.extend(await _search(queries[start:start + retrieve_batch], topk))
         out = []
         for hits in results:
-            docs = [{"id": h.url, "contents": f'"{h.title}"\n{h.snippet}'} for h in hits]
+            docs = [_retrieve_document(h) for h in hits]
             out.append([{"document": d, "score": h.score} for d, h in zip(docs, hits)] if req.return_scores
                        else docs)
         return {"result": out}
 
-    @api.get("/health")
-    async def health() -> dict[str, Any]:
+    @api.head("/health", include_in_schema=False)
+    async def health_head() -> Any:
+        return await health()
+
+    @api.get("/health", responses={503: {"description": "The backend is failing."}})
+    async def health(probe: bool = False) -> Any:
+        """Server and backend status: ``ok``, ``degraded`` (recent transient failures) or ``failing`` (HTTP 503:
+        repeated or permanent failures). ``?probe=true`` first runs one search through the backend (a billed call
+        on a paid live backend)."""
+        if probe:
+            try:
+                await _search(["health check"], 1)
+            except _BackendFailed:
+                pass
         stats = web.stats() if callable(getattr(web, "stats", None)) else {}
-        return {"status": "ok", "web": getattr(web, "name", type(web).__name__), "requests": dict(counts),
-                "stats": stats}
+        report = backend.report()
+        body = {"status": report["status"], "web": getattr(web, "name", type(web).__name__),
+                "backend": report, "requests": dict(counts), "stats": stats}
+        return JSONResponse(body, status_code=503 if report["status"] == "failing" else 200)
+
+    @api.exception_handler(_BackendFailed)
+    async def _backend_error(request: Request, exc: _BackendFailed):
+        return JSONResponse(exc.failure.body(), status_code=exc.failure.status, headers=exc.failure.headers())
 
     @api.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    app: Any = BodyLimit(api, max_body_bytes)
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        # loc + msg only: echoing the rejected input back could itself fail (a lone surrogate cannot be encoded)
+        detail = [{"loc": [p for p in e.get("loc", ()) if p != "body" and not (isinstance(p, str) and "[" in p)],
+                   "msg": e.get("msg", "invalid")} for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    app: Any = BodyLimit(api if mcp_app is None else WithMCP(api, mcp_app), max_body_bytes, timeout_s=body_timeout_s)
     if token:
         app = BearerAuth(app, token)
+    app = KeepServing(app)
     app.fastapi = api
     return app
+
+
+class WithMCP:
+    """Routes the MCP transports' paths to ``mcp_app`` and everything else (and the lifespan) to ``app``."""
+
+    PATHS = ("/mcp", "/sse")
+
+    def __init__(self, app, mcp_app):
+        self.app, self.mcp_app = app, mcp_app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            if path.rstrip("/") in self.PATHS or path.startswith("/messages/"):
+                return await self.mcp_app(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+class _BackendFailed(Exception):
+    def __init__(self, failure):
+        super().__init__(failure.message)
+        self.failure = failure
 
 
 def nodelay_h11_protocol() -> type:

@@ -25,7 +25,8 @@ TRAIN_EPILOG = """Examples:
 def export_command(
     traj: Annotated[Path, typer.Option("--traj", help="Trajectories JSONL (from `openseeker synth traj`).")],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
-    format: Annotated[str, typer.Option("--format", help="messages | sharegpt | tokenized | all (comma list ok).")]
+    format: Annotated[str, typer.Option("--format", help="messages | sharegpt | swift | tokenized | all (comma "
+                                        "list ok).")]
     = "all",
     only_correct: Annotated[bool, typer.Option("--only-correct", help="Keep only trajectories judged correct.")]
     = False,
@@ -45,7 +46,7 @@ def export_command(
                                                   "ended without a final answer.")] = False,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip malformed input lines (counted).")] = False,
 ) -> None:
-    """Export trajectories as an SFT dataset: OpenAI messages, ShareGPT (LLaMA-Factory) and tokenized + mask."""
+    """Export trajectories as an SFT dataset: messages (TRL), ShareGPT (LLaMA-Factory), ms-swift, tokenized + mask."""
     from openseeker.train.export import FORMATS, ExportConfig, export_sft
 
     formats = FORMATS if format.strip() == "all" else tuple(f.strip() for f in format.split(",") if f.strip())
@@ -64,7 +65,11 @@ def export_command(
         t = s["tokens"]
         typer.echo(f"tokens per example: min {t['min']} p50 {t['p50']} p90 {t['p90']} max {t['max']} "
                    f"(trained tokens total {s['trained_tokens']['total']})")
-    typer.echo(f"teachers: {s['teachers']}  stats: {out}/stats.json")
+    trl = s.get("trainers", {}).get("trl") or {}
+    if trl.get("model_chat_template_problems"):
+        typer.echo(f"note: the model's own chat template {'; '.join(trl['model_chat_template_problems'])}; train "
+                   f"messages.jsonl with TRL using {out}/{trl['chat_template_path']} (docs/train.md)")
+    typer.echo(f"teachers: {s['teachers']}  stats (incl. what to pass each trainer): {out}/stats.json")
 
 
 def sft_command(

@@ -1,16 +1,24 @@
-"""SFT export: trajectories -> training examples in three formats, with explicit filters and length policy.
+"""SFT export: trajectories -> training examples in four formats, with explicit filters and length policy.
 
 ``export_sft(traj_path, out_dir, ...)`` writes into ``out_dir``:
 
-* ``messages.jsonl``: the canonical form, ``{"id", "messages", "tools", "metadata"}`` in OpenAI/HF chat format
-  (assistant ``reasoning_content`` + structured ``tool_calls`` with dict arguments, ``tool`` messages), trainable by
-  TRL's ``SFTTrainer`` directly with a tool-aware chat template.
-* ``sharegpt.jsonl`` + ``dataset_info.json``: LLaMA-Factory's ShareGPT format with ``function_call`` /
-  ``observation`` turns and a ``tools`` column.
+* ``messages.jsonl`` + ``chat_template.jinja``: ``{"id", "messages", ["tools"], "metadata"}`` in OpenAI/HF chat
+  format (assistant ``reasoning_content``, visible ``content``, structured ``tool_calls`` with dict arguments,
+  ``tool`` messages), for TRL's ``SFTTrainer`` with ``chat_template_path=chat_template.jinja`` and
+  ``assistant_only_loss=True`` (``openseeker.train.chat_template``).
+* ``sharegpt.jsonl`` + ``dataset_info.json``: LLaMA-Factory's ShareGPT format (``function_call`` /
+  ``observation`` turns) for its ``qwen`` template.
+* ``swift.jsonl``: ms-swift's agent format (``tool_call`` / ``tool_response`` messages) for
+  ``--template chatml --agent_template hermes``.
 * ``tokenized.jsonl``: ``{"id", "input_ids", "labels"}`` rendered with the student's ChatML template and our
   assistant-only loss mask (``openseeker.train.render``), what ``openseeker train sft`` consumes.
 * ``rejected.jsonl``: every trajectory not exported, with the reason (never dropped silently).
-* ``stats.json``: counts, filters, reasons, token-length statistics, teacher mix, the resolved configuration.
+* ``stats.json``: counts, filters, reasons, token-length statistics, teacher mix, the resolved configuration and
+  what to pass to each trainer (``trainers``).
+
+Each trainer reads its file into the tokens and loss mask of ``tokenized.jsonl`` (tests/train/test_trainers.py;
+docs/train.md, "Comparable with"). A separate ``tools`` column is written only when the system prompt does not
+already list the tools, so no trainer adds a second tools block.
 
 Every example is the training view H^train (raw observations, summaries discarded), checked by
 ``openseeker.synth.traj.view``.
@@ -31,11 +39,19 @@ from openseeker.io import iter_jsonl, write_jsonl
 from openseeker.records import Rejection, Trajectory
 from openseeker.synth.traj.filters import Gates, apply_gates
 from openseeker.synth.traj.view import ViewError, training_view
-from openseeker.train.render import Rendered, message_tool_calls, render_messages, tokenize_rendered
+from openseeker.train.chat_template import CHATML_TOOLS_TEMPLATE, TEMPLATE_FILE, template_problems
+from openseeker.train.render import (
+    Rendered,
+    render_messages,
+    split_assistant,
+    think_block,
+    tokenize_rendered,
+    tools_system_prompt,
+)
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("messages", "sharegpt", "tokenized")
+FORMATS = ("messages", "sharegpt", "swift", "tokenized")
 OVERLENGTH_POLICIES = ("drop", "truncate")
 REFERENCE_TEACHER = "reference-replay"
 DATASET_NAME = "openseeker_sft"
@@ -105,24 +121,29 @@ def student_system_prompt(tools: list[dict[str, Any]]) -> str | None:
 # --------------------------------------------------------------------------- formats
 
 
-def to_hf_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """OpenAI messages -> HF chat-template messages (``reasoning_content``, dict arguments, no tag duplication)."""
-    from openseeker.train.render import _THINK_RE, _TOOL_CALL_RE
+def system_lists_tools(system: str | None, tools: list[dict[str, Any]]) -> bool:
+    """True when the system prompt already holds the tool list (the student's text-protocol prompt does).
 
+    Then no format may carry a separate ``tools`` column: LLaMA-Factory, ms-swift and tool-aware chat templates
+    would each add a second tools block to the system turn (and the training prompt would no longer be the one
+    the student sees at inference).
+    """
+    if not system or not tools or "<tools>" not in system:
+        return False
+    names = [(t.get("function") or t).get("name", "") for t in tools]
+    return all(f'"{n}"' in system for n in names)
+
+
+def to_hf_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI messages -> HF chat-template messages (``reasoning_content``, visible ``content``, structured
+    ``tool_calls`` with dict arguments, ``tool`` messages), split exactly as ``render.split_assistant`` splits."""
     out = []
-    for m in messages:
+    last = max((k for k, m in enumerate(messages) if m.get("role") == "assistant"), default=-1)
+    for k, m in enumerate(messages):
         role = m.get("role")
         if role == "assistant":
-            content = m.get("content") or ""
-            reasoning = m.get("reasoning_content") or m.get("reasoning") or ""
-            t = _THINK_RE.match(content)
-            if t:
-                reasoning = (reasoning + "\n" + t.group(1)).strip() if reasoning else t.group(1).strip()
-                content = content[t.end():]
-            calls = message_tool_calls(m)
-            if calls:
-                content = _TOOL_CALL_RE.sub("", content).strip()
-            msg: dict[str, Any] = {"role": "assistant", "content": content.strip()}
+            reasoning, text, calls = split_assistant(m, final=k == last)
+            msg: dict[str, Any] = {"role": "assistant", "content": text}
             if reasoning:
                 msg["reasoning_content"] = reasoning
             if calls:
@@ -141,13 +162,26 @@ def to_hf_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def to_sharegpt(hf_messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
-    """LLaMA-Factory ShareGPT: human/gpt/function_call/observation turns, ``system`` and ``tools`` columns.
+def _call_json(calls: list[dict[str, Any]]) -> str:
+    objs = [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in calls]
+    return json.dumps(objs[0] if len(objs) == 1 else objs, ensure_ascii=False)
 
-    Reasoning is kept as a ``<think>...</think>`` prefix of the gpt / function_call value (LLaMA-Factory strips
-    it from the function-call JSON with its ``thought_words``); several calls of one turn form a JSON list, and
-    their observations are one ``observation`` turn (joined by a blank line), as LLaMA-Factory requires turns to
-    alternate.
+
+def to_sharegpt(hf_messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """LLaMA-Factory ShareGPT: human/gpt/function_call/observation turns, a ``system`` and (optionally) ``tools``.
+
+    Written for LLaMA-Factory's ``qwen`` template (``src/llamafactory/data/template.py``, ``formatter.py``,
+    ``tool_utils.py``), so that its rendering is our ``tokenized.jsonl`` text byte for byte:
+
+    * a ``function_call`` value is ``<think>\\n{r}\\n</think>\\n\\n`` (its ``thought_words``) + the call JSON (a
+      list for parallel calls); its ``FunctionFormatter`` keeps the thought and writes one ``<tool_call>`` block
+      per call, joined by one newline. A turn that also has visible text wraps the JSON in ``<tool_call>`` tags
+      (its ``tool_call_words``, LLaMA-Factory >= 0.9.5): everything around the tags is kept as written, so the
+      value is ``think + text + "\\n<tool_call>\\n[...]\\n</tool_call>"``;
+    * the results of parallel calls form one ``observation`` turn (turns must alternate) whose value is
+      ``o1\\n</tool_response>\\n<tool_response>\\no2``: the template wraps it into the same consecutive
+      ``<tool_response>`` blocks the agent sends;
+    * ``tools`` is None when the system prompt already lists the tools: no second tools block.
     """
     system = ""
     conv: list[dict[str, str]] = []
@@ -155,7 +189,7 @@ def to_sharegpt(hf_messages: list[dict[str, Any]], tools: list[dict[str, Any]]) 
 
     def flush() -> None:
         if pending_obs:
-            conv.append({"from": "observation", "value": "\n\n".join(pending_obs)})
+            conv.append({"from": "observation", "value": "\n</tool_response>\n<tool_response>\n".join(pending_obs)})
             pending_obs.clear()
 
     for m in hf_messages:
@@ -172,27 +206,64 @@ def to_sharegpt(hf_messages: list[dict[str, Any]], tools: list[dict[str, Any]]) 
             else:
                 conv.append({"from": "human", "value": m["content"]})
         elif role == "assistant":
-            think = f"<think>\n{m['reasoning_content']}\n</think>\n\n" if m.get("reasoning_content") else ""
+            think = think_block(m.get("reasoning_content", ""))
             if m.get("tool_calls"):
-                calls = [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]}
-                         for c in m["tool_calls"]]
-                value = json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)
+                value = _call_json(m["tool_calls"])
+                if m["content"]:
+                    value = f"{m['content']}\n<tool_call>\n{value}\n</tool_call>"
                 conv.append({"from": "function_call", "value": think + value})
             else:
-                conv.append({"from": "gpt", "value": think + m["content"]})
+                conv.append({"from": "gpt", "value": (think + m["content"]) if m["content"] else think.rstrip("\n")})
     flush()
-    return {"conversations": conv, "system": system, "tools": json.dumps(tools, ensure_ascii=False)}
+    row: dict[str, Any] = {"conversations": conv, "system": system}
+    if tools is not None:
+        row["tools"] = json.dumps(tools, ensure_ascii=False)
+    return row
 
 
-SHAREGPT_DATASET_INFO = {
-    DATASET_NAME: {
-        "file_name": "sharegpt.jsonl",
-        "formatting": "sharegpt",
-        "columns": {"messages": "conversations", "system": "system", "tools": "tools"},
+def sharegpt_dataset_info(with_tools: bool) -> dict[str, Any]:
+    """LLaMA-Factory's ``dataset_info.json`` entry; ``tools`` is mapped only when the rows carry a tools column."""
+    columns = {"messages": "conversations", "system": "system", **({"tools": "tools"} if with_tools else {})}
+    return {DATASET_NAME: {
+        "file_name": "sharegpt.jsonl", "formatting": "sharegpt", "columns": columns,
         "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
                  "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"},
-    }
-}
+    }}
+
+
+def to_swift(hf_messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """ms-swift's agent format (``docs/source_en/Instruction/Agent-support.md``) for ``--agent_template hermes``.
+
+    ms-swift keeps only ``role``/``content`` of a message (``swift/dataset/preprocessor/core.py``
+    ``_check_messages``: ``reasoning_content`` would be dropped) and parses each ``tool_call`` content as bare JSON
+    (``swift/agent_template/base.py`` ``_parse_tool_call``: a ``<think>`` prefix fails). So reasoning and visible
+    text go into an ``assistant`` message that ends where the first ``<tool_call>`` block starts
+    (``<think>\\n{r}\\n</think>\\n\\n{text}\\n``), followed by one ``tool_call`` message per call, then one
+    ``tool_response`` message per result. ms-swift merges consecutive assistant pieces by concatenation and its
+    ``hermes`` agent template joins calls and results with one newline (``swift/agent_template/hermes.py``),
+    which is our text byte for byte.
+    """
+    out: list[dict[str, str]] = []
+    for m in hf_messages:
+        role = m["role"]
+        if role == "assistant":
+            think = think_block(m.get("reasoning_content", ""))
+            if m.get("tool_calls"):
+                lead = think + (m["content"] + "\n" if m["content"] else "")
+                if lead:
+                    out.append({"role": "assistant", "content": lead})
+                out.extend({"role": "tool_call", "content": _call_json([c])} for c in m["tool_calls"])
+            else:
+                out.append({"role": "assistant",
+                            "content": (think + m["content"]) if m["content"] else think.rstrip("\n")})
+        elif role == "tool":
+            out.append({"role": "tool_response", "content": m["content"]})
+        else:
+            out.append({"role": role, "content": m["content"]})
+    row: dict[str, Any] = {"messages": out}
+    if tools is not None:
+        row["tools"] = json.dumps(tools, ensure_ascii=False)
+    return row
 
 
 # --------------------------------------------------------------------------- length policy
@@ -220,6 +291,32 @@ def _length_stats(lengths: list[int]) -> dict[str, Any]:
 
     return {"count": len(s), "min": s[0], "mean": round(statistics.fmean(s), 1), "p50": pct(0.5), "p90": pct(0.9),
             "p99": pct(0.99), "max": s[-1], "total": sum(s)}
+
+
+# --------------------------------------------------------------------------- what to pass to each trainer
+
+
+def trainer_settings(token_lengths: list[int], formats: tuple[str, ...], tool_columns: int,
+                     tokenizer: Any) -> dict[str, Any]:
+    """The settings each trainer needs to read this export as we mean it (docs/train.md, "comparable with").
+
+    The length budget is the longest example in the student's tokens (``None`` without ``tokenized``): below it,
+    LLaMA-Factory (``cutoff_len``), TRL (``max_length``) and ms-swift (``max_length``) cut examples silently or
+    drop them. ``chat_template_problems`` says what the tokenizer's own template would lose of ``messages.jsonl``.
+    """
+    budget = max(token_lengths) if token_lengths else None
+    out: dict[str, Any] = {}
+    if "messages" in formats:
+        problems = template_problems(tokenizer) if tokenizer is not None else None
+        out["trl"] = {"file": "messages.jsonl", "chat_template_path": TEMPLATE_FILE, "assistant_only_loss": True,
+                      "max_length": budget, "model_chat_template_problems": problems}
+    if "sharegpt" in formats:
+        out["llamafactory"] = {"dataset": DATASET_NAME, "dataset_dir": ".", "template": "qwen",
+                               "cutoff_len": budget, "tools_column": tool_columns > 0}
+    if "swift" in formats:
+        out["ms-swift"] = {"dataset": "swift.jsonl", "template": "chatml", "agent_template": "hermes",
+                           "max_length": budget, "loss_scale": "default"}
+    return out
 
 
 # --------------------------------------------------------------------------- main entry
@@ -298,6 +395,7 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
     trained_lengths: list[int] = []
     truncated = 0
     straddling = 0
+    tool_columns = 0  # examples that carry a separate tools column (their system prompt does not list the tools)
     seen: set[str] = set()
 
     def reject(t: Trajectory, reason: str, **detail: Any) -> None:
@@ -334,19 +432,28 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
             if not any(m.get("role") == "assistant" for m in messages):
                 reject(t, "no-assistant-turn")
                 continue
+            while messages[-1].get("role") != "assistant":  # an unanswered rollout ends on tool results: they carry
+                messages = messages[:-1]  # no loss, and LLaMA-Factory skips a conversation that does not end on one
             system = student_system_prompt(t.tools) if cfg.system == "student" else None
+            sys_text = system if system is not None else next(
+                (m.get("content") for m in messages if m.get("role") == "system"), None)
+            tools = None if not t.tools or system_lists_tools(sys_text, t.tools) else t.tools
+            tool_columns += tools is not None
+            # the system text every trainer ends up with: the trainers add Qwen's tools block from the tools
+            # column, so the tokenized rendering adds the same block (one tools block in every format)
+            render_system = system if tools is None else tools_system_prompt(sys_text, tools)
             rendered = None
             meta = {"teacher": teacher_of(t), "correct": t.metadata.get("correct"),
                     "num_tool_calls": t.num_tool_calls, "stop_reason": t.stop_reason, "truncated": False,
                     **{k: t.metadata[k] for k in ("qa_id", "summarize", "teacher_model") if k in t.metadata}}
             if cfg.max_tokens is not None:
-                rendered = render_messages(messages, system=system)
+                rendered = render_messages(messages, system=render_system)
                 n = len(tokenizer(rendered.text, add_special_tokens=False)["input_ids"])
                 if n > cfg.max_tokens:
                     if cfg.overlength == "drop":
                         reject(t, "overlength", tokens=n, max_tokens=cfg.max_tokens)
                         continue
-                    fit = _truncate_to_fit(messages, tokenizer, cfg.max_tokens, system)
+                    fit = _truncate_to_fit(messages, tokenizer, cfg.max_tokens, render_system)
                     if fit is None:
                         reject(t, "overlength-untruncatable", tokens=n, max_tokens=cfg.max_tokens)
                         continue
@@ -359,11 +466,14 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
                 messages.insert(0, {"role": "system", "content": system})
             hf = to_hf_messages(messages)
             if "messages" in rows:
-                rows["messages"].append({"id": t.id, "messages": hf, "tools": t.tools, "metadata": meta})
+                rows["messages"].append({"id": t.id, "messages": hf, **({"tools": tools} if tools else {}),
+                                         "metadata": meta})
             if "sharegpt" in rows:
-                rows["sharegpt"].append({"id": t.id, **to_sharegpt(hf, t.tools), "metadata": meta})
+                rows["sharegpt"].append({"id": t.id, **to_sharegpt(hf, tools), "metadata": meta})
+            if "swift" in rows:
+                rows["swift"].append({"id": t.id, **to_swift(hf, tools), "metadata": meta})
             if "tokenized" in rows:
-                rendered = rendered or render_messages(messages)
+                rendered = rendered or render_messages(messages, system=render_system)
                 tok = tokenize_rendered(rendered, tokenizer)
                 straddling += tok.straddling
                 token_lengths.append(len(tok.input_ids))
@@ -378,9 +488,12 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
     exported = len(next(iter(rows.values())))
     if "messages" in rows:
         write_jsonl(out / "messages.jsonl", rows["messages"])
+        (out / TEMPLATE_FILE).write_text(CHATML_TOOLS_TEMPLATE)
     if "sharegpt" in rows:
         write_jsonl(out / "sharegpt.jsonl", rows["sharegpt"])
-        (out / "dataset_info.json").write_text(json.dumps(SHAREGPT_DATASET_INFO, indent=2) + "\n")
+        (out / "dataset_info.json").write_text(json.dumps(sharegpt_dataset_info(tool_columns > 0), indent=2) + "\n")
+    if "swift" in rows:
+        write_jsonl(out / "swift.jsonl", rows["swift"])
     if "tokenized" in rows:
         write_jsonl(out / "tokenized.jsonl", rows["tokenized"])
     write_jsonl(out / "rejected.jsonl", rejections)
@@ -403,6 +516,7 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
         "straddling_tokens": straddling,
         "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer is not None else None,
         "config": {**asdict(cfg), "formats": list(cfg.formats)},
+        "trainers": trainer_settings(token_lengths, cfg.formats, tool_columns, tokenizer),
         "elapsed_s": round(elapsed, 3),
         "trajectories_per_s": round(len(trajs) / elapsed, 2) if elapsed > 0 else None,
     }

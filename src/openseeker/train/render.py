@@ -5,19 +5,23 @@ Format (METHOD.md section 4, ChatML as SmolLM2 and Qwen use it)::
     <|im_start|>system\\n{system}<|im_end|>\\n
     <|im_start|>user\\n{question}<|im_end|>\\n
     <|im_start|>assistant\\n<think>\\n{r1}\\n</think>\\n\\n<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>
-        <|im_end|>\\n          (one line; wrapped here)
+        <|im_end|>\\n          (one line; wrapped here; parallel calls: one more <tool_call> block per line)
     <|im_start|>user\\n<tool_response>\\n{o1}\\n</tool_response><|im_end|>\\n
     ...
     <|im_start|>assistant\\n<think>\\n{rT}\\n</think>\\n\\n<answer>{y}</answer><|im_end|>\\n
 
-This is byte for byte the text-protocol input the agent sends at inference (``openseeker.agent.protocol``).
+This is byte for byte the text-protocol input the agent sends at inference (``openseeker.agent.protocol``), and
+byte for byte what Qwen3's chat template writes for the same messages when every assistant turn has reasoning
+(Qwen3 adds an empty ``<think>`` block to a turn without; we add none, as the agent sends none).
 
-Loss mask (**ours**; the paper only says "assistant tokens"): the trained characters are the body of every
-assistant turn (reasoning, tool calls, answer) plus its closing ``<|im_end|>``, so the student learns to stop.
-The ``<|im_start|>assistant\\n`` header, the trailing newline, and every system, user and tool-response character
-are masked. The mask is computed on characters and mapped to tokens through the fast tokenizer's offsets, so it
-is exact for the tokenization of the whole string (the one the model sees at inference), not an approximation
-built from separately tokenized pieces.
+Loss mask (the paper only says "assistant tokens"): the trained characters are the body of every assistant turn
+(reasoning, tool calls, answer) plus its closing ``<|im_end|>\\n``, so the student learns to stop; the
+``<|im_start|>assistant\\n`` header and every system, user and tool-response character are masked. This is the
+mask LLaMA-Factory (``qwen`` template), ms-swift (``hermes`` agent template) and TRL (``assistant_only_loss`` with
+``chat_template.CHATML_TOOLS_TEMPLATE``) compute on our exports, token for token (tests/train/test_trainers.py).
+The mask is computed on characters and mapped to tokens through the fast tokenizer's offsets, so it is exact
+for the tokenization of the whole string (the one the model sees at inference), not an approximation built from
+separately tokenized pieces.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from typing import Any
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 IGNORE_INDEX = -100
 
-_THINK_RE = re.compile(r"^\s*<think>(.*?)</think>\s*", re.S)
-_TOOL_CALL_RE = re.compile(r"<tool_call>.*?</tool_call>", re.S)
-_ANSWER_RE = re.compile(r"<answer>.*?</answer>", re.S)
+_THINK_RE = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
+_TOOL_CALL_RE = re.compile(r"<tool_call>.*?</tool_call>", re.DOTALL)
+_ANSWER_RE = re.compile(r"<answer>.*?</answer>", re.DOTALL)
 
 
 @dataclass
@@ -71,13 +75,14 @@ def message_tool_calls(message: dict[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-def assistant_body(message: dict[str, Any], *, final: bool = True) -> str:
-    """The text of one assistant turn in the student's format.
+def split_assistant(message: dict[str, Any], *, final: bool = True) -> tuple[str, str, list[tuple[str, Any]]]:
+    """``(reasoning, visible text, calls)`` of one assistant turn, the pieces every export format is built from.
 
     Reasoning comes from ``reasoning_content``/``reasoning`` or a leading ``<think>`` block in the content;
-    native tool calls become ``<tool_call>`` blocks (text-protocol calls already in the content are kept as they
-    are); a final turn without tags is wrapped in ``<answer>`` (``final=False``: kept verbatim, e.g. a turn the
-    agent answered with a "no action" nudge).
+    native tool calls are returned as ``(name, arguments)`` and their text-protocol copies removed from the text
+    (text-protocol calls of a turn without native ``tool_calls`` stay in the text, as the teacher wrote them); a
+    final turn without tags is wrapped in ``<answer>`` (``final=False``: kept verbatim, e.g. a turn the agent
+    answered with a "no action" nudge).
     """
     content = message.get("content") or ""
     if not isinstance(content, str):  # list-of-parts content
@@ -88,26 +93,50 @@ def assistant_body(message: dict[str, Any], *, final: bool = True) -> str:
         reasoning = (reasoning + "\n" + m.group(1)).strip() if reasoning else m.group(1).strip()
         content = content[m.end():]
     calls = message_tool_calls(message)
-    parts: list[str] = []
-    if reasoning.strip():
-        parts.append(f"<think>\n{reasoning.strip()}\n</think>")
     if calls:
-        text = _TOOL_CALL_RE.sub("", content).strip()
-        if text:
-            parts.append(text)
-        parts.extend(format_tool_call(n, a) for n, a in calls)
-    else:
-        text = content.strip()
-        if final and text and not _TOOL_CALL_RE.search(text) and not _ANSWER_RE.search(text):
-            text = f"<answer>{text}</answer>"  # an untagged last turn is the answer; earlier ones stay verbatim
-        if text:
-            parts.append(text)
-    return "\n\n".join(parts)  # the agent's canonical assistant text (openseeker.agent.protocol)
+        return reasoning.strip(), _TOOL_CALL_RE.sub("", content).strip(), calls
+    text = content.strip()
+    if final and text and not _TOOL_CALL_RE.search(text) and not _ANSWER_RE.search(text):
+        text = f"<answer>{text}</answer>"  # an untagged last turn is the answer; earlier ones stay verbatim
+    return reasoning.strip(), text, calls
+
+
+def think_block(reasoning: str) -> str:
+    """``<think>\\n{r}\\n</think>\\n\\n`` (Qwen3's, and LLaMA-Factory's ``thought_words``), or "" without reasoning."""
+    return f"<think>\n{reasoning}\n</think>\n\n" if reasoning else ""
+
+
+def assistant_body(message: dict[str, Any], *, final: bool = True) -> str:
+    """The text of one assistant turn in the student's format: Qwen3's layout, byte for byte.
+
+    ``<think>\\n{r}\\n</think>\\n\\n`` when there is reasoning, then the visible text, then the calls, each on
+    the line after the previous piece (one newline, as Qwen3's chat template and LLaMA-Factory's ``qwen`` tool
+    format join them). A turn without reasoning has no ``<think>`` block (**ours**: Qwen3 writes an empty one).
+    """
+    reasoning, text, calls = split_assistant(message, final=final)
+    body = "\n".join(([text] if text else []) + [format_tool_call(n, a) for n, a in calls])
+    return think_block(reasoning) + body if body else think_block(reasoning).rstrip("\n")
 
 
 def tool_response_block(content: Any) -> str:
     text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
     return f"<tool_response>\n{text}\n</tool_response>"
+
+
+def tools_system_prompt(system: str | None, tools: list[dict[str, Any]]) -> str:
+    """``system`` followed by Qwen's tools block, as Qwen3's chat template writes it when given ``tools``.
+
+    LLaMA-Factory (``tool_utils.QWEN_TOOL_PROMPT``) and ms-swift (``agent_template/hermes.py``) write the same
+    text after a system prompt. Used for ``--system keep`` when the teacher's prompt does not list the tools (the
+    teacher's server added this block from the ``tools`` parameter), so every export format has one tools block.
+    """
+    listing = "".join("\n" + json.dumps(t, ensure_ascii=False) for t in tools)
+    block = ("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+             "You are provided with function signatures within <tools></tools> XML tags:\n<tools>" + listing +
+             "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+             "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
+             "<args-json-object>}\n</tool_call>")
+    return f"{system}\n\n{block}" if system else block
 
 
 def render_messages(messages: list[dict[str, Any]], *, system: str | None = None) -> Rendered:
@@ -146,8 +175,9 @@ def render_messages(messages: list[dict[str, Any]], *, system: str | None = None
             continue
         if role == "assistant":
             emit(f"{IM_START}assistant\n")
-            emit(assistant_body(m, final=i == last_assistant) + IM_END, trained=True)
-            emit("\n")
+            # trained: the body, <|im_end|> and the newline after it, as LLaMA-Factory, ms-swift and TRL's
+            # training templates all train it (one token per turn; the model stops at <|im_end|> anyway)
+            emit(assistant_body(m, final=i == last_assistant) + IM_END + "\n", trained=True)
             n_assistant += 1
         elif role in ("system", "user"):
             content = m.get("content") or ""
