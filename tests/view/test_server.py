@@ -43,6 +43,17 @@ def test_api_over_http(run_dir):
         assert get(srv.url + "static/vendor/cytoscape.min.js")[0] == 200
 
 
+def test_foreign_host_header_is_refused(run_dir):
+    with ViewServer(Catalog.open([run_dir / "qa.jsonl"]), port=0) as srv:
+        req = urllib.request.Request(srv.url + "api/manifest", headers={"Host": "evil.example:80"})
+        try:
+            urllib.request.urlopen(req, timeout=10)
+            raise AssertionError("expected 403")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 403 and "Host" in json.loads(exc.read())["error"]
+        assert get(srv.url.replace("127.0.0.1", "localhost") + "api/manifest")[0] == 200
+
+
 def test_loopback_only(run_dir):
     with pytest.raises(UserError, match="loopback only"):
         ViewServer(Catalog.open([run_dir / "qa.jsonl"]), host="0.0.0.0", port=0)

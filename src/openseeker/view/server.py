@@ -9,7 +9,9 @@ API (all ``GET``, JSON; errors are ``{"error": ...}`` with 400/404, never a 500 
     /api/find?ds=ID&id=RECORD_ID          the record number of an id (or an eval key ``id#run``)
     /api/compare?a=ID&b=ID                two eval runs side by side (flipped questions)
 
-Only loopback addresses are accepted for binding: the viewer shows research data and has no authentication.
+Only loopback addresses are accepted for binding, and requests must name a loopback host (``Host`` header: a
+web page elsewhere cannot reach the viewer through DNS rebinding): the viewer shows research data and has no
+authentication.
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
+        if host not in LOOPBACK:  # a page elsewhere reaching us through DNS rebinding gets nothing
+            self._json(403, {"error": f"unexpected Host header {host!r}: open the viewer at 127.0.0.1"})
+            return
         try:
             if url.path.startswith("/api/"):
                 params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
