@@ -17,6 +17,7 @@ OUT = ROOT / "docs" / "img"
 PAGES = [  # (file name, route, clip height)
     ("view-qa-sample", "#/ds/{qa}/0", 1120),
     ("view-yield", "#/ds/{rejected}", 640),
+    ("view-rejection", "#/ds/{rejected}?f.reason=answer_leak", 900),
     ("view-trajectory", "#/ds/{traj}/0?view=teacher", 760),
     ("view-eval", "#/ds/{eval}", 700),
     ("view-compare", "#/compare/{eval}/{eval_b}", 420),
@@ -51,6 +52,9 @@ def main() -> None:
                 page.wait_for_function("document.body.dataset.ready === '1'")
                 if name == "view-qa-sample":
                     page.click("[data-testid=cite] >> nth=0")
+                if name == "view-rejection":  # the first example of the reason, one click away
+                    page.click("[data-testid=row] >> nth=0")
+                    page.wait_for_function("document.body.dataset.ready === '1'")
                 page.wait_for_timeout(400)
                 raw = Path(tmp) / f"{name}.png"
                 page.screenshot(path=str(raw), full_page=True)

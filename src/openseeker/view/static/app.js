@@ -439,7 +439,9 @@ async function rejectedItem(ds, s, i, params) {
             : typeof d[k] === "object" ? pre(d[k]) : String(d[k]))]))),
     d.q_init && d.question ? h("div", { class: "grid2" },
       h("div", { class: "card" }, h("div", { class: "role" }, "q_init"), markText(d.q_init, Object.keys(d.obfuscation || {}).map((k, n) => [k, "from", n + 1]))),
-      h("div", { class: "card" }, h("div", { class: "role" }, "obfuscated question"), markText(d.question, Object.values(d.obfuscation || {}).map((v, n) => [v, "to", n + 1])))) : null,
+      h("div", { class: "card" }, h("div", { class: "role" }, "obfuscated question"), markText(d.question,
+        Object.values(d.obfuscation || {}).map((v, n) => [v, "to", n + 1])
+          .concat([].concat(d.leaked || []).map((x) => [String(x), "leak", "leak"]))))) : null,  // what gave the answer away
     d.subgraph ? h("div", {}, h("h2", {}, "Subgraph"), graphBox) : null,
     d.usage ? h("details", {}, h("summary", {}, "LLM usage spent on this candidate"), pre(d.usage)) : null,
     h("details", {}, h("summary", {}, "full record (JSON)"), pre(r)));
