@@ -25,9 +25,12 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium driven by Playwright through the system binary (no browser download)."""
+    """Headless Chromium driven by Playwright through the system binary (no browser download).
+
+    Module-scoped on purpose: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, which would break ``asyncio.run`` in every test collected after it."""
     exe = chromium_path()
     if exe is None:
         pytest.skip("no chromium binary (install Debian's `chromium`: scripts/install.sh --dev does it as root)")
