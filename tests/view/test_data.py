@@ -134,6 +134,11 @@ def test_malformed_line_is_shown_not_fatal(run_dir, tmp_path):
         qa.item(1)
 
 
+def test_a_yield_report_opens_its_qa_file(run_dir):
+    cat = Catalog.open([run_dir / "qa.report.json"])
+    assert sorted(d.kind for d in cat.datasets.values()) == ["qa", "rejected"]
+
+
 def test_bad_paths_are_clear_errors(run_dir, tmp_path):
     with pytest.raises(UserError, match="no such file"):
         Catalog.open([tmp_path / "nope"])

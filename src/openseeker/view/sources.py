@@ -79,6 +79,11 @@ def is_web_dir(d: Path) -> bool:
 
 def classify_file(path: Path, root: Path, found: Found, seen: set[Path], explicit: bool) -> None:
     name = _display(path, root)
+    if explicit and path.name.endswith(".report.json"):  # a yield report stands for the QA file it reports on
+        owner = path.with_name(path.name[: -len(".report.json")] + ".jsonl")
+        if owner.exists():
+            classify_file(owner, root, found, seen, explicit=True)
+            return
     if path.suffix != ".jsonl":
         if explicit:
             raise UserError(f"{path}: not a JSONL pipeline output (give a .jsonl file or a run/eval folder)")
