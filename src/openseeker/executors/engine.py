@@ -202,7 +202,9 @@ async def _drive(stage: Stage, todo: list[Any], writers: dict[str, ResumableWrit
                 continue
             batch = finished[:]
             finished.clear()
-            await loop.run_in_executor(io_pool, commit, batch)
+            # shielded: a cancel (Ctrl-C tears every task down) must not drop a batch queued to the writer thread;
+            # the thread finishes it and io_pool.shutdown(wait=True) below waits for it
+            await asyncio.shield(loop.run_in_executor(io_pool, commit, batch))
             account(batch)
 
     flush_task = asyncio.create_task(flusher())
@@ -236,10 +238,10 @@ async def _drive(stage: Stage, todo: list[Any], writers: dict[str, ResumableWrit
         try:
             await flush_task
         finally:
-            if finished:  # the writer task died: last chance, synchronously
+            if finished:  # the writer task was cancelled or died: last chance, after what it queued (same thread)
                 batch = finished[:]
                 finished.clear()
-                commit(batch)
+                io_pool.submit(commit, batch).result()
                 account(batch)
             io_pool.shutdown(wait=True)  # finish the write in progress: never a torn line on Ctrl-C
             if sharded:
