@@ -99,7 +99,7 @@ def test_sigkill_a_worker_then_rerun_finishes_every_id_once(tiny_web, tmp_path):
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 1 and b"rank 0" in err and b"killed by signal 9" in err
         assert not out.exists() or len(records(out)) < 40  # not merged: rank 0 is incomplete
-        rerun = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+        rerun = subprocess.run(cmd, check=False, env=env, capture_output=True, timeout=120)
         assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
     ids = [r["id"] for r in records(out)]
     assert len(ids) == len(set(ids)) == 40 and ids == [f"q{i:03d}" for i in range(40)]

@@ -10,8 +10,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebConfigOpt, WebOpt
-from openseeker.cli.options import ExecutorOpt, RayAddressOpt, WorkersOpt
+from openseeker.cli.options import (
+    BaseUrlOpt,
+    ConfigOpt,
+    ExecutorOpt,
+    LLMOpt,
+    ModelOpt,
+    RayAddressOpt,
+    WebConfigOpt,
+    WebOpt,
+    WorkersOpt,
+)
 
 TRAJ_EPILOG = """Examples:
 
