@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import LLMError, UserError
+from openseeker.executors.base import Outcome, Stage, Stream
 from openseeker.io import ResumableWriter, iter_jsonl
 from openseeker.records import QASample, Rejection, content_id
 from openseeker.synth.qa import prompts
@@ -282,79 +283,71 @@ async def synthesize_qa_async(
     return report
 
 
+class QAStage(Stage):
+    """QA synthesis candidates on the executor: each seed through ``run_candidate``, accepted samples to ``out``
+    and rejections to ``<out>.rejected.jsonl`` (both mark a candidate done); stops at ``n`` accepted."""
+
+    name = "synth qa"
+
+    def __init__(self, run: _Run, out: Path, n: int):
+        self.run, self.out, self.n = run, Path(out), n
+        self.start_accepted = run.accepted
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        return {"accepted": Stream(self.out), "rejected": Stream(rejected_path(self.out))}
+
+    def should_stop(self) -> bool:
+        return self.run.accepted >= self.n
+
+    async def process(self, entry: dict[str, Any]) -> Outcome:
+        run = self.run
+        if run.accepted >= self.n:
+            return Outcome()
+        try:
+            result = await run_candidate(run, entry["index"], entry["page"])
+        except LLMError as exc:
+            run.llm_errors += 1
+            run.consecutive_errors += 1
+            run.last_error = str(exc)
+            log.warning("candidate %d: LLM error (%s); not recorded, a re-run retries it", entry["index"], exc)
+            if run.consecutive_errors >= MAX_CONSECUTIVE_LLM_ERRORS:
+                raise LLMError(f"{run.consecutive_errors} LLM failures in a row; last: {exc}") from None
+            return Outcome(stats={"llm_errors": 1})
+        run.consecutive_errors = 0
+        if isinstance(result, QASample):
+            if run.accepted >= self.n:  # a concurrent candidate reached the target first: not written
+                return Outcome()
+            run.accepted += 1
+            run.new_accepted += 1
+            return Outcome(records={"accepted": [result]}, stats={"accepted": 1})
+        run.new_rejected += 1
+        key = f"{result.stage}:{result.reason}"
+        run.rejections[key] = run.rejections.get(key, 0) + 1
+        return Outcome(records={"rejected": [result]}, stats={"rejected": 1, "rejections": {key: 1}})
+
+    def progress_text(self, stats: dict[str, Any]) -> str:
+        text = f"accepted {self.start_accepted + stats.get('accepted', 0)}/{self.n}"
+        rejections = stats.get("rejections") or {}
+        if rejections:
+            top = max(rejections, key=rejections.get)
+            text += f", top rejection {top} ({rejections[top]})"
+        return text
+
+
 async def _run_all(run: _Run, seeds: list, n: int, max_candidates: int, concurrency: int,
                    acc_w: ResumableWriter, rej_w: ResumableWriter, progress: bool) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from openseeker.executors.local import LocalExecutor
 
     done_ids = acc_w.done | rej_w.done
     todo = []
     for i in range(max_candidates):
         page = seeds[i % len(seeds)]
-        if candidate_id(run.seed, i, page.url, run.controls) not in done_ids:
-            todo.append((i, page))
-    queue = iter(todo)
-    finished = asyncio.Event()
-    fatal: list[BaseException] = []
-
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[info]}"), TimeElapsedColumn())
-    with Progress(*columns, disable=not progress, transient=False) as bar:
-        acc_task = bar.add_task("accepted", total=n, completed=run.accepted, info="")
-        cand_task = bar.add_task("candidates", total=max_candidates, completed=max_candidates - len(todo), info="")
-
-        async def worker() -> None:
-            while run.accepted < n:
-                try:
-                    index, page = next(queue)
-                except StopIteration:
-                    return
-                try:
-                    result = await run_candidate(run, index, page)
-                except LLMError as exc:
-                    run.llm_errors += 1
-                    run.consecutive_errors += 1
-                    run.last_error = str(exc)
-                    log.warning("candidate %d: LLM error (%s); not recorded, a re-run retries it", index, exc)
-                    if run.consecutive_errors >= MAX_CONSECUTIVE_LLM_ERRORS:
-                        fatal.append(LLMError(f"{run.consecutive_errors} LLM failures in a row; last: {exc}"))
-                        finished.set()
-                        return
-                    bar.advance(cand_task)
-                    continue
-                run.consecutive_errors = 0
-                if isinstance(result, QASample):
-                    if run.accepted >= n:
-                        return
-                    acc_w.write(result)
-                    run.accepted += 1
-                    run.new_accepted += 1
-                    bar.update(acc_task, completed=run.accepted)
-                    if run.accepted >= n:
-                        finished.set()
-                else:
-                    rej_w.write(result)
-                    run.new_rejected += 1
-                    key = f"{result.stage}:{result.reason}"
-                    run.rejections[key] = run.rejections.get(key, 0) + 1
-                    top = max(run.rejections, key=run.rejections.get)
-                    bar.update(cand_task, info=f"top rejection {top} ({run.rejections[top]})")
-                bar.advance(cand_task)
-
-        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
-        all_done = asyncio.ensure_future(asyncio.gather(*workers))
-        stop = asyncio.ensure_future(finished.wait())
-        try:
-            await asyncio.wait({all_done, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in workers:
-                w.cancel()
-            stop.cancel()
-            await asyncio.gather(all_done, stop, return_exceptions=True)
-    if fatal:
-        raise fatal[0]
-    for w in workers:
-        if w.done() and not w.cancelled() and w.exception() is not None:
-            raise w.exception()
+        cid = candidate_id(run.seed, i, page.url, run.controls)
+        if cid not in done_ids:
+            todo.append({"id": cid, "index": i, "page": page})
+    stage = QAStage(run, acc_w.path, n)
+    await LocalExecutor(1, concurrency=concurrency, progress=progress).arun(stage, todo)
 
 
 def synthesize_qa(
