@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
 class _Counter(list):
     """Keeps no request bodies (a long-running replica would grow without bound), only their number."""
 
-    def append(self, item: Any) -> None:  # noqa: ARG002
+    def append(self, item: Any) -> None:
         self.n = getattr(self, "n", 0) + 1
 
 
