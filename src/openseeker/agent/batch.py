@@ -364,7 +364,7 @@ class AgentFactory:
     async def open(self) -> AsyncIterator[AgentContext]:
         from openseeker.agent.runtime import Agent
         from openseeker.llm.pool import LLMPool
-        from openseeker.web.open import open_web
+        from openseeker.web.open import close_web, open_web
 
         s, web = self.settings, self.web
         opened = isinstance(web, (str, os.PathLike))
@@ -391,7 +391,7 @@ class AgentFactory:
                 yield AgentContext(lambda item: agent, stats, info)
         finally:
             if opened:
-                web_obj.close()
+                await close_web(web_obj)
 
 
 def sized_llm_config(llm_config: Any, roles: Iterable[str], concurrency: int) -> Any:

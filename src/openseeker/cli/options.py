@@ -19,7 +19,10 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name for
 ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", help="YAML config mapping roles to endpoints (see docs/config.md).")
 ]
-WebOpt = Annotated[str, typer.Option("--web", help="A local web directory (from `web build`) or 'live'.")]
+WebOpt = Annotated[
+    str, typer.Option("--web", help="A local web directory (from `web build`), 'live', or http://host:port (an "
+                      "`openseeker serve` server; several comma-separated).")
+]
 WebConfigOpt = Annotated[
     Optional[Path],
     typer.Option("--web-config", help="Live-web YAML for --web live (backend, key env vars, cache; see "

@@ -90,7 +90,7 @@ class TeacherFactory:
     @asynccontextmanager
     async def open(self) -> AsyncIterator[Any]:
         from openseeker.agent.batch import AgentContext
-        from openseeker.web.open import open_web
+        from openseeker.web.open import close_web, open_web
 
         opened = isinstance(self.web, (str, os.PathLike))
         web_obj = open_web(self.web, config=self.web_config) if opened else self.web
@@ -103,7 +103,7 @@ class TeacherFactory:
                     yield ctx
         finally:
             if opened:
-                web_obj.close()
+                await close_web(web_obj)
 
     @asynccontextmanager
     async def _llm(self, web_obj: Any) -> AsyncIterator[Any]:
