@@ -163,6 +163,7 @@ def batch_summary(run: dict[str, Any], out_path: str | os.PathLike) -> dict[str,
         "llm_s": round(st.get("llm_s", 0.0), 3), "tool_s": round(st.get("tool_s", 0.0), 3),
         "wall_s": wall, "rollouts_per_s": round(done / wall, 3) if wall > 0 else 0.0,
         "failed": run["failed"], "workers": run["workers"], "executor": run["executor"],
+        "rank_wall_s": run.get("rank_wall_s", []),
     }
     if run["failed"]:
         summary["failed_ids"] = run["failed_ids"]

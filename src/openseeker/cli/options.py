@@ -41,3 +41,8 @@ RayAddressOpt = Annotated[
     Optional[str], typer.Option("--ray-address", help="A running Ray cluster (host:6379, ray://host:10001, auto); "
                                 "default: start a local one.")
 ]
+RankOpt = Annotated[
+    Optional[int], typer.Option("--rank", min=0, help="Run only this rank of --workers, in this process (one task "
+                                "of a Slurm job array: --rank $SLURM_ARRAY_TASK_ID); the same command without "
+                                "--rank then finishes what is missing and merges.")
+]

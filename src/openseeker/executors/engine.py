@@ -356,4 +356,5 @@ def summarize(results: list[ShardResult], *, total: int, skipped: int, wall_s: f
         "failed_ids": failed_ids, "failed_first_error": first_error, "complete": all(r.complete for r in results),
         "wall_s": round(wall_s, 3), "items_per_s": round(done / wall_s, 3) if wall_s > 0 else 0.0,
         "workers": workers, "executor": backend, "stats": stats, "info": info,
+        "rank_wall_s": [r.wall_s for r in sorted(results, key=lambda r: r.rank)],
     }

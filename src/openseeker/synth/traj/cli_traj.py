@@ -16,6 +16,7 @@ from openseeker.cli.options import (
     ExecutorOpt,
     LLMOpt,
     ModelOpt,
+    RankOpt,
     RayAddressOpt,
     WebConfigOpt,
     WebOpt,
@@ -66,6 +67,7 @@ def traj_cmd(
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
+    rank: RankOpt = None,
 ) -> None:
     """Teacher rollouts on QA records (retrospective summarization), labelled against the gold answers."""
     from openseeker.synth.traj.pipeline import synthesize_trajectories
@@ -93,7 +95,8 @@ def traj_cmd(
     from openseeker.executors import get_executor
 
     exe = get_executor(executor, workers=workers or (2 if executor == "ray" else 1), ray_address=ray_address,
-                       concurrency=settings.get("concurrency") or 8, progress=not no_progress, limit=limit)
+                       rank=rank, concurrency=settings.get("concurrency") or 8, progress=not no_progress,
+                       limit=limit)
     summary = asyncio.run(synthesize_trajectories(
         qa, web, out, teacher=teacher, llm_config=llm_config, summarize=not no_summarize, settings=settings,
         judge=not no_judge and teacher == "llm", progress=not no_progress, limit=limit,
