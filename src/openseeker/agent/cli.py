@@ -121,7 +121,7 @@ def run_cmd(
         live_cfg = live_config_source(web_config, config)
     from openseeker.executors import get_executor
 
-    exe = get_executor(executor, workers=workers or (2 if executor == "ray" else 1), ray_address=ray_address,
+    exe = get_executor(executor, workers=workers, ray_address=ray_address,
                        rank=rank, concurrency=settings["concurrency"], progress=not no_progress, limit=limit)
     summary = asyncio.run(run_questions(web, llm_config, items, out, settings=settings, progress=not no_progress,
                                         limit=limit, web_config=live_cfg, executor=exe))

@@ -94,7 +94,7 @@ def traj_cmd(
     settings = {k: v for k, v in settings.items() if v is not None and k != "role"}
     from openseeker.executors import get_executor
 
-    exe = get_executor(executor, workers=workers or (2 if executor == "ray" else 1), ray_address=ray_address,
+    exe = get_executor(executor, workers=workers, ray_address=ray_address,
                        rank=rank, concurrency=settings.get("concurrency") or 8, progress=not no_progress,
                        limit=limit)
     summary = asyncio.run(synthesize_trajectories(
