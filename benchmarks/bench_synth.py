@@ -6,8 +6,9 @@ Run:  python benchmarks/bench_synth.py [--latency 0.2] [--qa-concurrency 8 32] [
 Endpoints: ``ScriptedChatServer`` (real HTTP, one process per endpoint, ``--latency`` s per call, like a remote
 vLLM answering a short completion). QA synthesis: the rule-based ``Oracle`` answers every prompt of METHOD §2
 (extract, generate, obfuscate, closed-book and with-graph verification, judge) over ``tiny_world()``; the
-candidate count is fixed (``--qa-candidates``), so the figure is candidates/s and LLM calls/s, and the fraction of
-the ideal ``concurrency / (calls per candidate x latency)``. Trajectory synthesis: the LLM teacher (search ->
+candidate count is fixed (``--qa-candidates``), so the figure is candidates/s, LLM calls/s and the calls kept in
+flight on average (a candidate runs some of its calls concurrently, so there is no simple ideal); one process
+and ``--qa-workers N`` (each worker its own pool, an equal share of the target). Trajectory synthesis: the LLM teacher (search ->
 visit -> answer, text protocol) with retrospective summarization and the LLM judge, over ``FakeWeb`` tools, on one
 process and on ``--workers N`` (the executor's local backend); rollouts/s against the ideal
 ``concurrency / (calls per rollout x latency)``.
@@ -82,31 +83,37 @@ def start(kind: str, latency: float) -> tuple[subprocess.Popen, str]:
     return p, p.stdout.readline().decode().strip()
 
 
-def qa_run(url: str, concurrency: int, candidates: int, latency: float, tmp: Path) -> dict:
+def qa_run(url: str, concurrency: int, candidates: int, latency: float, tmp: Path, workers: int = 1) -> dict:
+    from openseeker.executors import get_executor
     from openseeker.llm.config import endpoint_config
     from openseeker.llm.pool import LLMPool
     from openseeker.synth.qa import QAControls, synthesize_qa_async
     from openseeker.synth.qa.fixtures import tiny_world
 
     cfg = endpoint_config(url, "scripted", cache=False, max_retries=0, concurrency=concurrency * 4, timeout_s=120)
-    out = tmp / f"qa_c{concurrency}.jsonl"
+    out = tmp / f"qa_w{workers}_c{concurrency}.jsonl"
+    per = max(1, concurrency // workers)
+    exe = get_executor("local", workers=workers, concurrency=per, progress=False)
 
     async def go():
         async with LLMPool(cfg) as pool:
             t0 = time.perf_counter()
             report = await synthesize_qa_async(tiny_world(), candidates, out, pool=pool, controls=QAControls(),
-                                               seed=0, concurrency=concurrency, max_candidates=candidates,
-                                               progress=False)
+                                               seed=0, concurrency=per, max_candidates=candidates,
+                                               progress=False, executor=exe, llm_config=cfg)
             return report, time.perf_counter() - t0, pool.usage()
 
     report, wall, usage = asyncio.run(go())
-    calls = sum(u.calls for u in usage.values())
+    if workers > 1:
+        calls = sum(u["calls"] for u in report["last_run"]["pool_usage"].values())
+    else:
+        calls = sum(u.calls for u in usage.values())
     n = report["candidates"]
-    per = calls / n
+    calls_per = calls / n
     # a candidate runs some calls concurrently (per-page extraction, verification attempts), so there is no
     # simple ideal: report the LLM calls kept in flight on average (calls/s x latency) against the candidates
-    return {"stage": "synth qa", "workers": 1, "concurrency": concurrency, "candidates": n,
-            "accepted": report["accepted"], "llm_calls": calls, "calls_per_candidate": round(per, 2),
+    return {"stage": "synth qa", "workers": workers, "concurrency": concurrency, "candidates": n,
+            "accepted": report["accepted"], "llm_calls": calls, "calls_per_candidate": round(calls_per, 2),
             "wall_s": round(wall, 2), "candidates_per_s": round(n / wall, 2), "llm_calls_per_s": round(calls / wall, 1),
             "mean_calls_in_flight": round(calls / wall * latency, 1), "load_avg_1m": round(os.getloadavg()[0], 2)}
 
@@ -150,6 +157,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--qa-concurrency", type=int, nargs="*", default=[8, 32])
     ap.add_argument("--qa-candidates", type=int, default=96)
+    ap.add_argument("--qa-workers", type=int, nargs="*", default=[1])
     ap.add_argument("--traj-concurrency", type=int, nargs="*", default=[64])
     ap.add_argument("--traj-workers", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--traj-rollouts", type=int, default=384)
@@ -171,8 +179,9 @@ def main() -> None:
             try:
                 if kind == "qa":
                     for c in args.qa_concurrency:
-                        results.append(qa_run(url, c, args.qa_candidates, args.latency, tmp))
-                        print(json.dumps(results[-1]), flush=True)
+                        for w in args.qa_workers:
+                            results.append(qa_run(url, c, args.qa_candidates, args.latency, tmp, w))
+                            print(json.dumps(results[-1]), flush=True)
                 else:
                     for c in args.traj_concurrency:
                         for w in args.traj_workers:

@@ -432,13 +432,47 @@ async def _run_all(run: _Run, seeds: list, n: int, max_candidates: int, concurre
     workers = executor.workers
     quota = -(-(n - run.accepted) // workers)
     stage = QAStage(None, acc_w.path, quota, factory=_SeededFactory(factory, acc_w.path))
+    before = set(acc_w.done)
     summary = await executor.arun(stage, todo)
     st = summary["stats"]
+    dropped = _dedup_across_workers(acc_w.path, before, run.controls.dedup) if summary.get("merged") else 0
+    st["accepted"], st["rejected"] = st.get("accepted", 0) - dropped, st.get("rejected", 0) + dropped
+    if dropped:
+        key = "dedup:near_duplicate"
+        st.setdefault("rejections", {})[key] = st.get("rejections", {}).get(key, 0) + dropped
     run.new_accepted, run.new_rejected = st.get("accepted", 0), st.get("rejected", 0)
     run.llm_errors = st.get("llm_errors", 0)
     run.rejections.update(st.get("rejections") or {})
     run.accepted += run.new_accepted
     run.worker_usage = st.get("usage") or {}
+
+
+def _dedup_across_workers(out: Path, before: set[str], threshold: float) -> int:
+    """After a multi-worker merge: a question accepted by one worker while another accepted a near-duplicate is
+    moved, in merge (input) order, from ``out`` to the rejected sidecar as ``dedup:near_duplicate``; records that
+    were accepted before this run are never touched. Returns how many were moved."""
+    from openseeker.io import read_jsonl, write_jsonl
+
+    rows = read_jsonl(out) if out.exists() else []
+    deduper = Deduper(threshold=threshold)
+    keep, moved = [], []
+    for row in rows:
+        qid, question = str(row.get("id")), row.get("question", "")
+        fail = deduper.check(question) if qid not in before else None
+        if fail is not None:
+            moved.append(Rejection(id=qid, stage=fail.stage, reason=fail.reason,
+                                   detail={"seed_url": row.get("seed_url"), **fail.detail, "across_workers": True,
+                                           "question": question, "usage": row.get("usage") or {}}))
+            continue
+        deduper.add(qid, question)
+        keep.append(row)
+    if moved:
+        with ResumableWriter(rejected_path(out)) as rej:  # rejected first: a crash in between leaves no gap
+            rej.write_many(moved)
+        write_jsonl(out, keep)  # atomic (tmp + rename)
+        log.info("%d question(s) accepted by two workers at once were near-duplicates: moved to %s", len(moved),
+                 rejected_path(out))
+    return len(moved)
 
 
 class _SeededFactory:
