@@ -22,14 +22,18 @@ from openseeker.testing.chat_server import ScriptedChatServer
 
 
 def synth(oracle: Oracle, out: Path, n: int = 3, *, graph=None, max_candidates: int = 9, concurrency: int = 3,
-          **controls) -> dict:
+          workers: int = 1, **controls) -> dict:
+    from openseeker.executors import get_executor
+
     async def go():
         with ScriptedChatServer(oracle.reply) as srv:
             cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)
             async with LLMPool(cfg) as pool:
                 return await synthesize_qa_async(graph or tiny_world(), n, out, pool=pool,
                                                  controls=QAControls(**controls), seed=0, concurrency=concurrency,
-                                                 max_candidates=max_candidates, progress=False)
+                                                 max_candidates=max_candidates, progress=False, llm_config=cfg,
+                                                 executor=get_executor("local", workers=workers, progress=False,
+                                                                       concurrency=concurrency))
     return asyncio.run(go())
 
 
@@ -184,20 +188,8 @@ def test_live_web_without_seed_urls_is_refused_clearly_before_any_llm_starts():
 def test_two_worker_processes_share_the_target(tmp_path):
     """--workers 2: each worker process opens its own pool on the scripted endpoint; the shards merge into one
     file with the target count, no candidate twice, every accepted sample a full QASample."""
-    from openseeker.executors import get_executor
-
     out = tmp_path / "qa.jsonl"
-    oracle = Oracle()
-
-    async def go():
-        with ScriptedChatServer(oracle.reply) as srv:
-            cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)
-            async with LLMPool(cfg) as pool:
-                return await synthesize_qa_async(tiny_world(), 4, out, pool=pool, controls=QAControls(), seed=0,
-                                                 concurrency=2, max_candidates=12, progress=False, llm_config=cfg,
-                                                 executor=get_executor("local", workers=2, progress=False))
-
-    report = asyncio.run(go())
+    report = synth(Oracle(), out, n=4, max_candidates=12, concurrency=2, workers=2)
     accepted, rejected = read_jsonl(out), read_jsonl(rejected_path(out))
     ids = [r["id"] for r in accepted + rejected]
     assert len(ids) == len(set(ids)) and not (tmp_path / "qa.jsonl.shards").exists()
@@ -215,20 +207,9 @@ def test_two_worker_processes_share_the_target(tmp_path):
 
 
 def test_near_duplicates_accepted_by_two_workers_at_once_are_moved_to_rejected(tmp_path):
-    from openseeker.executors import get_executor
-
     out = tmp_path / "qa.jsonl"
-    oracle = Oracle(same_question=True)  # every candidate writes the same question
-
-    async def go():
-        with ScriptedChatServer(oracle.reply) as srv:
-            cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)
-            async with LLMPool(cfg) as pool:
-                return await synthesize_qa_async(tiny_world(), 3, out, pool=pool, controls=QAControls(), seed=0,
-                                                 concurrency=1, max_candidates=9, progress=False, llm_config=cfg,
-                                                 executor=get_executor("local", workers=2, progress=False))
-
-    report = asyncio.run(go())
+    # every candidate writes the same question
+    report = synth(Oracle(same_question=True), out, n=3, max_candidates=9, concurrency=1, workers=2)
     accepted = read_jsonl(out)
     assert len(accepted) == 1 == report["accepted"]  # as with one process (test_near_duplicates_are_dropped)
     dups = [r for r in read_jsonl(rejected_path(out)) if r["reason"] == "near_duplicate"]
