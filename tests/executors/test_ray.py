@@ -62,3 +62,52 @@ def test_missing_ray_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(UserError, match=r"openseeker\[ray\]"):
         import_ray()
+
+
+def test_a_ray_worker_killed_mid_run_is_retried_and_resumes_its_shard(ray_cluster, tiny_web, tmp_path,
+                                                                        monkeypatch, capsys):
+    import os
+    import signal
+    import threading
+    import time
+
+    from exec_helpers import agent_responder
+
+    from openseeker.testing.chat_server import ScriptedChatServer
+
+    def slow(req):
+        reply = agent_responder(req)
+        reply.delay = 0.05
+        return reply
+
+    monkeypatch.setenv("OPENSEEKER_NO_CACHE", "1")
+    qfile = questions(tmp_path / "q.jsonl", 30)
+    out = tmp_path / "out.jsonl"
+    progress = tmp_path / "out.jsonl.shards" / "progress" / "00000.json"
+    killed = {}
+
+    def killer():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                p = json.loads(progress.read_text())
+            except (OSError, ValueError):
+                p = {}
+            if p.get("done", 0) >= 2:
+                killed["pid"] = p["pid"]
+                os.kill(p["pid"], signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    with ScriptedChatServer(slow) as srv:
+        t = threading.Thread(target=killer, daemon=True)
+        t.start()
+        rc = main(["agent", "run", "--web", str(tiny_web), "--base-url", srv.base_url, "--model", "m", "--questions",
+                   str(qfile), "--out", str(out), "--no-progress", "--json", "--workers", "2", "--executor", "ray",
+                   "--concurrency", "2"])
+        t.join(timeout=5)
+    assert killed, "rank 0 finished before it could be killed"
+    assert rc == 0  # Ray re-ran rank 0's task; it resumed from its shard
+    ids = [r["id"] for r in records(out)]
+    assert ids == [f"q{i:03d}" for i in range(30)]  # every id exactly once, in input order
+    assert not (tmp_path / "out.jsonl.shards").exists()
