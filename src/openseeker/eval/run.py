@@ -258,6 +258,7 @@ async def evaluate_async(
     items: list[EvalItem] | None = None,
     web_obj: Any = None,
     grade_only: dict[str, Any] | None = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Run an evaluation; returns the report dict (also written to ``out_dir``).
 
@@ -272,6 +273,8 @@ async def evaluate_async(
         web_obj: a ready ``Web`` (default: opened from ``settings.web``).
         grade_only: regrade mode (see ``regrade``): ``{"source": dir, "models": {...}}``; only question-runs with
             a saved trajectory are graded, the agent never runs.
+        executor: an ``openseeker.executors.Executor``; with several workers (``--workers``/``--executor ray``)
+            each opens the web and its own LLM pool from ``llm_config`` (not with ready ``roles``).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -304,18 +307,14 @@ async def evaluate_async(
         cfg = llm_config if llm_config is not None else resolve_llm_config()
         if settings.runs > 1 and "student" in cfg.roles:  # n sampled runs must not be collapsed by the cache
             cfg.roles["student"].cache = False
-        async with LLMPool(cfg) as pool:
-            from openseeker.agent.extract import LLMExtractor
+        factory = None
+        if executor is not None and executor.workers > 1 and grade_only is None:
+            from openseeker.eval.stage import EvalFactory
 
-            pool_roles = Roles(
-                student=pool.role("student"),
-                judge=pool.role("judge") if settings.judge == "llm" else None,
-                extractor=LLMExtractor(pool.role("extractor")),
-                describe=pool.describe(),
-                usage=lambda: {k: v.model_dump() for k, v in pool.usage().items()},
-            )
+            factory = EvalFactory(cfg, settings.judge, settings.web or str(out / "web"), settings.web_config)
+        async with LLMPool(cfg) as pool:
             return await _run(settings, out, spec, data_path, items, web_obj, web_desc, guard, blocklist,
-                              pool_roles, progress, grade_only)
+                              pool_roles(pool, settings.judge), progress, grade_only, executor, factory)
     finally:
         if owns_web and web_obj is not None:
             try:
@@ -324,9 +323,18 @@ async def evaluate_async(
                 log.debug("closing web: %s", exc)
 
 
+def pool_roles(pool: Any, judge: str) -> Roles:
+    """The ``Roles`` of an evaluation from an open ``LLMPool`` (the judge role only for ``judge == "llm"``)."""
+    from openseeker.agent.extract import LLMExtractor
+
+    return Roles(student=pool.role("student"), judge=pool.role("judge") if judge == "llm" else None,
+                 extractor=LLMExtractor(pool.role("extractor")), describe=pool.describe(),
+                 usage=lambda: {k: v.model_dump() for k, v in pool.usage().items()})
+
+
 async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, items: list[EvalItem], web: Any,
                web_desc: str, guard: bool, blocklist: DomainBlocklist, roles: Roles, progress: bool,
-               grade_only: dict[str, Any] | None = None) -> dict:
+               grade_only: dict[str, Any] | None = None, executor: Any = None, factory: Any = None) -> dict:
     from dataclasses import asdict
 
     if settings.judge == "none":
@@ -367,11 +375,15 @@ async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, it
     from openseeker.executors.local import LocalExecutor
 
     stage = EvalStage(out, bench=spec.name, roles=roles, web=web, settings=settings, guard=guard,
-                      blocklist=blocklist, grade_only=grade_only)
+                      blocklist=blocklist, grade_only=grade_only, factory=factory)
     todo = stage.prepare(items)
     log.info("%s: %d question-runs to do (%d already done)", spec.name, len(todo),
              len(items) * settings.runs - len(todo))
-    run = await LocalExecutor(1, concurrency=settings.concurrency, progress=progress).arun(stage, todo)
+    if factory is None:
+        executor = LocalExecutor(1, concurrency=settings.concurrency, progress=progress)
+    run = await executor.arun(stage, todo)
+    if factory is not None and run["stats"].get("usage"):
+        roles.usage = lambda: run["stats"]["usage"]  # the workers' pools made the calls
     web_stats = getattr(web, "stats", None)  # live backends: calls, cache hits/misses, errors, blocked, cost
     if callable(web_stats):
         cfg["web_stats"] = web_stats()
@@ -411,6 +423,7 @@ def evaluate(
     progress: bool = True,
     agent_options: dict[str, Any] | None = None,
     web_config: str | Path | None = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Evaluate the agent on a benchmark (synchronous wrapper of ``evaluate_async``); returns the report.
 
@@ -424,7 +437,8 @@ def evaluate(
         blocklist=list(blocklist) if blocklist is not None else list(DEFAULT_BLOCKLIST),
         agent_options=dict(agent_options or {}), web_config=str(web_config) if web_config else None,
     )
-    return asyncio.run(evaluate_async(settings, out_dir, roles=roles, llm_config=llm_config, progress=progress))
+    return asyncio.run(evaluate_async(settings, out_dir, roles=roles, llm_config=llm_config, progress=progress,
+                                      executor=executor))
 
 
 def regrade(source: str | Path, out_dir: str | Path, *, judge: str = "llm", llm_config: Any = None,

@@ -8,6 +8,9 @@ and the next run retries it. The per-question work is ``openseeker.eval.run.run_
 
 from __future__ import annotations
 
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +23,10 @@ class EvalStage(Stage):
     """Run and grade every (question, run) of an evaluation; see ``openseeker.eval.run.evaluate_async``."""
 
     def __init__(self, out: Path, *, bench: str, roles: Any, web: Any, settings: Any, guard: bool, blocklist: Any,
-                 grade_only: dict[str, Any] | None = None):
+                 grade_only: dict[str, Any] | None = None, factory: Any = None):
         from openseeker.eval.run import RESULTS, TRAJECTORIES
 
+        self.factory = factory
         self.out, self.name = Path(out), f"eval {bench}"
         self.roles, self.web, self.settings, self.guard, self.blocklist = roles, web, settings, guard, blocklist
         self.grade_only = grade_only
@@ -34,6 +38,24 @@ class EvalStage(Stage):
     @property
     def streams(self) -> dict[str, Stream]:
         return self._streams
+
+    def __getstate__(self) -> dict[str, Any]:  # to worker processes: the recipe, not the parent's open roles/web
+        return {**self.__dict__, "roles": None, "web": None}
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[EvalStage]:
+        if self.factory is None:
+            yield self
+            return
+        async with self.factory.open() as (roles, web):
+            ready = copy.copy(self)
+            ready.roles, ready.web = roles, web
+            yield ready
+
+    def worker_stats(self) -> dict[str, Any]:
+        if self.factory is None or self.roles is None or self.roles.usage is None:
+            return {}
+        return {"usage": self.roles.usage()}
 
     @property
     def shard_dir(self) -> Path:
@@ -86,3 +108,24 @@ class EvalStage(Stage):
 
     def progress_text(self, stats: dict[str, Any]) -> str:
         return f"acc {stats.get('ok', 0)}/{stats.get('n', 0)}" if stats.get("n") else ""
+
+
+class EvalFactory:
+    """Picklable recipe of an eval worker: opens the web (a directory, ``live``, or a remote server) and an LLM
+    pool, and builds the run's ``Roles`` exactly as one process does (``openseeker.eval.run.pool_roles``)."""
+
+    def __init__(self, llm_config: Any, judge: str, web: str, web_config: Any = None):
+        self.llm_config, self.judge, self.web, self.web_config = llm_config, judge, web, web_config
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[tuple[Any, Any]]:
+        from openseeker.eval.run import pool_roles
+        from openseeker.llm.pool import LLMPool
+        from openseeker.web.open import close_web, open_web
+
+        web = open_web(self.web, config=self.web_config)
+        try:
+            async with LLMPool(self.llm_config) as pool:
+                yield pool_roles(pool, self.judge), web
+        finally:
+            await close_web(web)
