@@ -8,10 +8,10 @@ vLLM answering a short completion). QA synthesis: the rule-based ``Oracle`` answ
 (extract, generate, obfuscate, closed-book and with-graph verification, judge) over ``tiny_world()``; the
 candidate count is fixed (``--qa-candidates``), so the figure is candidates/s, LLM calls/s and the calls kept in
 flight on average (a candidate runs some of its calls concurrently, so there is no simple ideal); one process
-and ``--qa-workers N`` (each worker its own pool, an equal share of the target). Trajectory synthesis: the LLM teacher (search ->
-visit -> answer, text protocol) with retrospective summarization and the LLM judge, over ``FakeWeb`` tools, on one
-process and on ``--workers N`` (the executor's local backend); rollouts/s against the ideal
-``concurrency / (calls per rollout x latency)``.
+and ``--qa-workers N`` (each worker its own pool, an equal share of the target). Trajectory synthesis: the LLM
+teacher (search -> visit -> answer, text protocol) with retrospective summarization and the LLM judge, over
+``FakeWeb`` tools, on one process and on ``--workers N`` (the executor's local backend); rollouts/s against the
+ideal ``concurrency / (calls per rollout x latency)``.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def qa_run(url: str, concurrency: int, candidates: int, latency: float, tmp: Pat
     # simple ideal: report the LLM calls kept in flight on average (calls/s x latency) against the candidates
     return {"stage": "synth qa", "workers": workers, "concurrency": concurrency, "candidates": n,
             "accepted": report["accepted"], "llm_calls": calls, "calls_per_candidate": round(calls_per, 2),
-            "wall_s": round(wall, 2), "candidates_per_s": round(n / wall, 2), "llm_calls_per_s": round(calls / wall, 1),
+            "wall_s": round(wall, 2), "candidates_per_s": round(n / wall, 2),
+            "llm_calls_per_s": round(calls / wall, 1),
             "mean_calls_in_flight": round(calls / wall * latency, 1), "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 

@@ -29,7 +29,8 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise UserError("--executor ray needs Ray: pip install 'openseeker[ray]' (or pip install 'ray>=2.9')") from None
+        raise UserError("--executor ray needs Ray: pip install 'openseeker[ray]' (or pip install 'ray>=2.9')") \
+            from None
     return ray
 
 
