@@ -129,8 +129,10 @@ async def run_shard(
     t0 = time.perf_counter()
     res = ShardResult(rank=rank, world_size=world_size, assigned=len(items))
     paths = stream_paths(stage, rank, world_size)
-    writers = {name: ResumableWriter(paths[name], key=s.key) for name, s in stage.streams.items()}
     sharded = world_size > 1
+    if sharded:  # a marker from an earlier plan (another --limit) must not count for this one
+        completion_marker(stage.shard_dir, rank).unlink(missing_ok=True)
+    writers = {name: ResumableWriter(paths[name], key=s.key) for name, s in stage.streams.items()}
     try:
         done = set().union(*(writers[n].done for n, s in stage.streams.items() if s.marks_done))
         todo = [it for it in items if stage.item_id(it) not in done]
@@ -273,12 +275,9 @@ def _write_progress(stage: Stage, res: ShardResult) -> None:
 # --------------------------------------------------------------------------- the parent: merge and summary
 
 
-def all_complete(stage: Stage, world_size: int, per_rank: list[list[Any]]) -> bool:
-    for r in range(world_size):
-        marker = completion_marker(stage.shard_dir, r)
-        if not marker.exists():
-            return False
-    return True
+def all_complete(stage: Stage, world_size: int) -> bool:
+    """Every rank wrote ``completions/{rank:05d}`` (each rank removes its own marker when it starts)."""
+    return all(completion_marker(stage.shard_dir, r).exists() for r in range(world_size))
 
 
 def merge_shards(stage: Stage, items: Iterable[Any], world_size: int) -> dict[str, int]:

@@ -133,7 +133,7 @@ def finish_run(stage: Stage, items: list[Any], results: list[ShardResult], *, sk
     """Merge the shards when every rank is complete; the engine summary of the run."""
     merged = None
     if workers > 1 and merge:
-        if all_complete(stage, workers, []):
+        if all_complete(stage, workers):
             merged = merge_shards(stage, items, workers)
             log.info("merged %s shards into %s", workers, {n: str(s.path) for n, s in stage.streams.items()})
         else:
