@@ -62,8 +62,9 @@ class RayExecutor(Executor):
             if self.address:
                 ray.init(address=self.address, **kw)
             else:
+                # a private cluster for this run: loopback only, no dashboard
                 ray.init(num_cpus=max(2, int(self.workers * self.cpus_per_worker)), include_dashboard=False,
-                         **kw)
+                         _node_ip_address="127.0.0.1", **kw)
         return ray
 
     def run(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
