@@ -458,11 +458,14 @@ def _rankings(workdir: Path, name: str, corpus: list[tuple[str, str, str]], quer
         if dense_dir is not None and (dense_dir / "dense.json").exists():
             didx = DenseIndex.open(dense_dir)  # the latency run's web: same pages, keyed by url
         else:
-            shutil.rmtree(d, ignore_errors=True)
+            # kept in --workdir: a re-run (or a run resumed after a kill) reuses finished embedding chunks
             t0 = time.perf_counter()
             didx = DenseIndex.build(d, iter(corpus), progress=False)
-            build_s = time.perf_counter() - t0
-            out["_dense_build_s_per_10k"] = [[round(build_s / len(corpus) * 10_000, 1)]]
+            if didx.meta["embedded_this_run"] == len(corpus):
+                (d / "bench_build_s.json").write_text(json.dumps(time.perf_counter() - t0))
+            if (d / "bench_build_s.json").exists():
+                build_s = json.loads((d / "bench_build_s.json").read_text())
+                out["_dense_build_s_per_10k"] = [[round(build_s / len(corpus) * 10_000, 1)]]
         out["dense (all-MiniLM-L6-v2, faiss flat IP)"] = [[pos[h.key] for h in hs]
                                                           for hs in didx.search(queries, depth)]
         lexical = out["BM25 (tantivy, combined title+text: default)"]
@@ -470,7 +473,6 @@ def _rankings(workdir: Path, name: str, corpus: list[tuple[str, str, str]], quer
             [corpus_key for corpus_key, _s in rrf([lx, dn])]
             for lx, dn in zip(lexical, out["dense (all-MiniLM-L6-v2, faiss flat IP)"])
         ]
-        shutil.rmtree(d, ignore_errors=True)
     return out
 
 
@@ -498,7 +500,9 @@ def quality(workdir: Path, dense: bool = True, wiki_dense: Path | None = None) -
     pos = {d["url"]: i for i, d in enumerate(wiki)}
     sets = descriptive_sets()
     allq = [q for qs in sets.values() for q, _ in qs]
-    ranks = _rankings(workdir, "wiki", docs, allq, dense, dense_dir=wiki_dense)
+    # dense on the 10k wiki pages only when the latency run embedded them (about 10 CPU-minutes)
+    wiki_has_dense = wiki_dense is not None and (wiki_dense / "dense.json").exists()
+    ranks = _rankings(workdir, "wiki", docs, allq, dense and wiki_has_dense, dense_dir=wiki_dense)
     desc: dict = {"corpus_docs": len(docs), "queries": {k: len(v) for k, v in sets.items()}}
     for sys_name, rk in ranks.items():
         if sys_name.startswith("_"):
@@ -511,7 +515,7 @@ def quality(workdir: Path, dense: bool = True, wiki_dense: Path | None = None) -
             i += len(qs)
         desc[sys_name] = res
     out["descriptive"] = desc
-    out["examples"] = _examples(workdir, docs, dense, wiki_dense)
+    out["examples"] = _examples(workdir, docs, dense and wiki_has_dense, wiki_dense)
     print("  quality descriptive: " + json.dumps({k: v for k, v in desc.items() if isinstance(v, dict)}), flush=True)
     return out
 
@@ -703,6 +707,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-quality", action="store_true")
     p.add_argument("--skip-latency", action="store_true", help="skip the bm25/dense/hybrid LocalWeb latency run")
     p.add_argument("--no-dense", action="store_true", help="BM25 systems only (no sentence-transformers needed)")
+    p.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads for embedding (0: torch's)")
     p.add_argument("--skip-wiki", action="store_true")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
@@ -748,12 +753,16 @@ def main(argv: list[str] | None = None) -> int:
             for n in sizes:
                 gc.collect()
                 results["speed"].append(speed_case("synthetic", synth, n, workdir, queries_file))
-    wiki_dense = None
-    if not a.skip_latency and not a.no_dense:
-        results["latency"] = latency(workdir)
-        wiki_dense = workdir / "web-wiki" / "dense"
+    if a.torch_threads:
+        import torch
+
+        torch.set_num_threads(a.torch_threads)
+        results["torch_threads"] = a.torch_threads
+    wiki_dense = workdir / "web-wiki" / "dense"
     if not a.skip_quality:
         results["quality"] = quality(workdir, dense=not a.no_dense, wiki_dense=wiki_dense)
+    if not a.skip_latency and not a.no_dense:
+        results["latency"] = latency(workdir)
     results["total_s"] = round(time.time() - t_start, 1)
     results["loadavg_end"] = os.getloadavg()
     out = Path(a.out)

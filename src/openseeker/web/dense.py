@@ -2,7 +2,7 @@
 
 Layout (``<web>/dense/``, or any directory for a standalone corpus):
 
-- ``chunk-000000.npy`` ... float32, L2-normalised embeddings of ``chunk_size`` documents each, and
+- ``chunk-000000.npy`` ... float32, L2-normalised embeddings of ``chunk_size`` (1,024) documents each, and
   ``chunk-000000.keys.json`` their keys (page urls), written atomically (tmp + rename) one chunk at a time;
 - ``dense.json`` (model, dimension, count, corpus fingerprint), written last: an index without it is incomplete.
   Re-running :meth:`DenseIndex.build` on the same corpus and model skips every chunk already on disk, so an
@@ -40,7 +40,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 META_FILE = "dense.json"
 FAISS_FILE = "dense.faiss"
 DENSE_FORMAT = 1
-CHUNK = 4096
+CHUNK = 1024  # pages per resumable unit: at most this much embedding is redone after a kill
 HNSW_FROM = 200_000
 MAX_CHARS = 2_000  # MiniLM reads 256 word pieces; tokenizing whole long pages only costs time
 RRF_K = 60
