@@ -114,3 +114,15 @@ def test_missing_extra_names_it(monkeypatch):
 def test_unknown_model_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="cannot load embedding model"):
         dense_mod.load_encoder(str(tmp_path / "no-such-model"))
+
+
+def test_cli_embed_and_search_per_call(web_dir, capsys):
+    from openseeker.cli.main import main
+
+    assert main(["web", "embed", str(web_dir), "--no-progress"]) == 0  # complete: every chunk reused
+    assert "0 embedded this run" in capsys.readouterr().out
+    assert main(["web", "search", "--web", str(web_dir), "--retrieval", "dense", "--json", "--top-k", "1",
+                 "tallest", "peak", "on", "the", "planet"]) == 0
+    hits = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert hits[0]["title"] == "Mount Everest"
+    assert main(["web", "search", "--web", str(web_dir), "--retrieval", "fuzzy", "x"]) == 2
