@@ -32,6 +32,8 @@ BUILD_EPILOG = """Examples:
   openseeker web build --source corpus.jsonl --out webs/mine --skip-bad
 
   openseeker web build --source enwiki-pages-articles.xml.bz2 --out webs/enwiki
+
+  openseeker web build --source browsecomp_plus_corpus.parquet --out webs/bcp --no-derive-links
 """
 
 
@@ -42,7 +44,8 @@ def build_cmd(
         typer.Option(
             "--source",
             help="wiki-offline[:en|es|fr], or a .jsonl / .xml / .xml.bz2 / .zim file, a directory of .html "
-            "files, or a multihop corpus .json (format detected).",
+            "files, a multihop corpus .json, or a BrowseComp-Plus corpus (.parquet, or .jsonl of {docid, text, "
+            "url}) (format detected).",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The web directory to write.")],
