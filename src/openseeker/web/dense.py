@@ -232,10 +232,9 @@ class DenseIndex:
         if plan_file.exists():
             old = json.loads(plan_file.read_text(encoding="utf-8"))
             if old != plan:
-                raise UserError(
-                    f"{d}: holds embeddings of another corpus or model ({old.get('model')}, fingerprint "
-                    f"{old.get('fingerprint')!r}); delete the directory or choose another one"
-                )
+                what = ", ".join(f"{k} {old.get(k)!r} (now {v!r})" for k, v in plan.items() if old.get(k) != v)
+                raise UserError(f"{d}: holds embeddings of another corpus or model or made with other settings "
+                                f"({what}); delete the directory or choose another one")
         else:
             if any(d.glob("chunk-*.npy")):
                 raise UserError(f"{d}: holds embedding chunks without a plan; delete the directory first")
