@@ -155,7 +155,9 @@ def test_judge_protocol_is_pinned(tmp_path):
 def test_grade_runs_grades_completed_answers_only():
     class Judge:
         model = "Qwen/Qwen3-32B"
-        prompts: list = []
+
+        def __init__(self):
+            self.prompts = []
 
         async def chat(self, messages, **kw):
             self.prompts.append((messages[0]["content"], kw))

@@ -106,8 +106,8 @@ def load_grader_template(repo: str | Path, protocol: JudgeProtocol) -> str:
     raise UserError(f"{path}: no GRADER_TEMPLATE string found")
 
 
-_FIELD = {name: [re.compile(rf"\*\*{name}:\*\*\s*{pat}", re.I), re.compile(rf"\*\*{name}\*\*:\s*{pat}", re.I),
-                 re.compile(rf"{name}:\s*{pat}", re.I)]
+_FIELD = {name: [re.compile(rf"\*\*{name}:\*\*\s*{pat}", re.IGNORECASE), re.compile(rf"\*\*{name}\*\*:\s*{pat}", re.IGNORECASE),
+                 re.compile(rf"{name}:\s*{pat}", re.IGNORECASE)]
           for name, pat in (("extracted_final_answer", r"(.*?)(?=\n|$)"), ("correct", r"(yes|no)"),
                             ("confidence", r"(\d+(?:\.\d+)?)\s*%?"))}
 

@@ -24,7 +24,7 @@ import json
 import random
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -192,7 +192,7 @@ def freeze(qa_path: str | Path, web_dir: str | Path, out: str | Path, *, name: s
         shutil.copytree(web_dir, out / WEB_COPY, ignore=shutil.ignore_patterns("*.tmp", "*-wal", "*-shm"))
     meta = {
         "kind": "localcomp", "format": FORMAT, "name": name or out.name,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "questions": len(items), "with_gold_page": sum(1 for v in gold.values() if v),
         "qa": {"path": str(qa_path.resolve()), "sha256": _sha256_file(qa_path)},
         "web": {"path": str(web_dir.resolve()), "copied": copy_web, "content_sha256": web_content_hash(web_dir),

@@ -21,7 +21,7 @@ from typing import Any
 from openseeker.errors import InputError, UserError
 
 # One search hit line of the agent's search tool block (web.format.format_search_block): "3. [title](url)".
-_HIT_LINE = re.compile(r"^\d+\. \[.*\]\((\S+?)\)\s*$", re.M)
+_HIT_LINE = re.compile(r"^\d+\. \[.*\]\((\S+?)\)\s*$", re.MULTILINE)
 
 
 def load_qrels(path: str | Path) -> dict[str, list[str]]:

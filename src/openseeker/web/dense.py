@@ -34,7 +34,7 @@ from openseeker.errors import UserError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_MODEL", "DenseIndex", "DenseHit", "require", "resolve_model", "load_encoder", "rrf"]
+__all__ = ["DEFAULT_MODEL", "DenseHit", "DenseIndex", "load_encoder", "require", "resolve_model", "rrf"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 META_FILE = "dense.json"
@@ -259,8 +259,9 @@ class DenseIndex:
                 if max_chunks is not None and new_chunks >= max_chunks:
                     return None  # type: ignore[return-value]  # deliberately stopped (incomplete)
                 vecs = encode(encoder, [doc_text(t, x) for _k, t, x in chunk], batch_size)
-                _write_atomic(vec_path, lambda fh: np.save(fh, vecs))
-                _write_atomic(key_path, lambda fh: fh.write(json.dumps([k for k, _t, _x in chunk]).encode()))
+                keys_blob = json.dumps([k for k, _t, _x in chunk]).encode()
+                _write_atomic(vec_path, lambda fh, v=vecs: np.save(fh, v))
+                _write_atomic(key_path, lambda fh, b=keys_blob: fh.write(b))
                 new_chunks += 1
                 embedded += len(chunk)
                 rate = embedded / max(1e-9, time.perf_counter() - t0)
