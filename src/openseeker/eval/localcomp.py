@@ -24,7 +24,7 @@ import json
 import random
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timezone, UTC
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
