@@ -181,3 +181,18 @@ def test_their_published_queries_and_qrels_load():
     assert len(items) == 830 and len({i.id for i in items}) == 830
     assert all(i.metadata["evidence_docids"] for i in items)  # every query has evidence (their script needs it)
     assert sum(bool(i.metadata["gold_docids"]) for i in items) > 800
+
+
+def test_cli_bcp_no_judge_writes_their_summary(tmp_path, capsys):
+    from openseeker.cli.main import main
+
+    (tmp_path / "q").mkdir()
+    (tmp_path / "q" / "qrel_evidence.txt").write_text(EVIDENCE)
+    (tmp_path / "q" / "qrel_golds.txt").write_text(GOLD)
+    bcp.write_run_dir(tmp_path / "runs", [bcp.RunRecord(**run_file("1", ["10", "11"])),
+                                          bcp.RunRecord(**run_file("2", ["20"]))])
+    assert main(["eval", "bcp", str(tmp_path / "runs"), "--qrels-dir", str(tmp_path / "q"), "--no-judge"]) == 0
+    summary = json.loads((tmp_path / "runs_eval" / "evaluation_summary.json").read_text())
+    assert summary["Recall (%)"] == 75.0 and summary["Gold Recall (%)"] == 50.0 and summary["judge_protocol"] is None
+    assert main(["eval", "bcp", str(tmp_path / "runs"), "--qrels-dir", str(tmp_path / "q")]) == 2  # needs answers
+    assert "--ground-truth" in capsys.readouterr().err

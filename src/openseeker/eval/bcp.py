@@ -265,6 +265,8 @@ def read_run_dir(path: str | Path) -> list[RunRecord]:
         raise UserError(f"{d}: not a directory of run files")
     out = []
     for f in sorted(d.glob("*.json")):
+        if f.name == "evaluation_summary.json":  # a summary saved into the run directory is not a run file
+            continue
         try:
             obj = json.loads(f.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

@@ -154,8 +154,9 @@ def register(sub: typer.Typer) -> None:
         model: ModelOpt = None,
         config: ConfigOpt = None,
         concurrency: Annotated[int, typer.Option("--concurrency", help="Judge calls in flight.")] = 4,
-        out: Annotated[Optional[Path], typer.Option("--out", help="Summary JSON (default: RUNS/"
-                                                    "evaluation_summary.json).")] = None,
+        out: Annotated[Optional[Path], typer.Option("--out", help="Summary JSON (default: RUNS_eval/"
+                                                    "evaluation_summary.json, outside RUNS: their script reads "
+                                                    "every .json in RUNS).")] = None,
     ) -> None:
         """Grade BrowseComp-Plus run files under their protocol; print and write their summary (+ gold recall)."""
         from openseeker.eval import bcp
@@ -190,7 +191,9 @@ def register(sub: typer.Typer) -> None:
                            "accuracy is not comparable with their leaderboard", err=True)
         summary = bcp.summarize(records, grades, evidence=evidence, gold=gold,
                                 protocol=None if no_judge else proto.name, judge_model=judge_model)
-        target = out or runs / "evaluation_summary.json"
+        target = out or runs.with_name(runs.name + "_eval") / "evaluation_summary.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         short = {k: v for k, v in summary.items() if k != "per_query_metrics"}
         typer.echo(json.dumps(short, indent=2, ensure_ascii=False))
+        typer.echo(f"summary: {target}")
