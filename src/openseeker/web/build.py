@@ -187,13 +187,14 @@ def _build_index(graph: WebGraph, out: Path, bar: _Bar) -> dict[str, Any]:
         shutil.rmtree(target)
     t0 = time.perf_counter()
 
-    def docs() -> Iterator[tuple[str, str, str]]:
+    def docs() -> Iterator[tuple[str, str, str, str]]:
         for page in graph.iter_pages():
             bar()
-            yield page.url, page.title, page.text
+            yield page.url, page.title, page.text, str(page.metadata.get("docid") or "")
 
     index = SearchIndex.build(target, docs(), progress=False, total=len(graph))
-    return {"status": "built", "path": INDEX_DIR, "docs": len(index), "seconds": round(time.perf_counter() - t0, 2)}
+    return {"status": "built", "path": INDEX_DIR, "docs": len(index), "docids": index.meta.get("docids", 0),
+            "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def build_web(

@@ -32,6 +32,8 @@ BUILD_EPILOG = """Examples:
   openseeker web build --source corpus.jsonl --out webs/mine --skip-bad
 
   openseeker web build --source enwiki-pages-articles.xml.bz2 --out webs/enwiki
+
+  openseeker web build --source browsecomp_plus_corpus.parquet --out webs/bcp --no-derive-links
 """
 
 
@@ -42,7 +44,8 @@ def build_cmd(
         typer.Option(
             "--source",
             help="wiki-offline[:en|es|fr], or a .jsonl / .xml / .xml.bz2 / .zim file, a directory of .html "
-            "files, or a multihop corpus .json (format detected).",
+            "files, a multihop corpus .json, or a BrowseComp-Plus corpus (.parquet, or .jsonl of {docid, text, "
+            "url}) (format detected).",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The web directory to write.")],
@@ -119,6 +122,9 @@ def search_cmd(
         Optional[Path], typer.Option("--queries", help="JSONL file with a `query` field per line (a batch).")
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=100, help="Results per query.")] = 10,
+    retrieval: Annotated[
+        Optional[str], typer.Option("--retrieval", help="bm25 | dense | hybrid (default: the web's).")
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON list of {url,title,score,snippet} per query, one per line.")
     ] = False,
@@ -138,12 +144,13 @@ def search_cmd(
             qs.append(obj["query"])
     if not qs or not any(q.strip() for q in qs):
         raise UserError("give a QUERY or --queries FILE")
-    with LocalWeb.open(web) as lw:
+    with LocalWeb.open(web, retrieval=retrieval) as lw:
         results = lw.search_sync(qs, top_k)
     if as_json:
         for hits in results:
-            typer.echo(json.dumps([{"url": h.url, "title": h.title, "score": round(h.score, 4),
-                                    "snippet": h.snippet} for h in hits], ensure_ascii=False))
+            typer.echo(json.dumps([{"url": h.url, **({"docid": h.docid} if h.docid else {}), "title": h.title,
+                                    "score": round(h.score, 4), "snippet": h.snippet} for h in hits],
+                                  ensure_ascii=False))
         return
     typer.echo(format_search(qs, results))
 
@@ -163,6 +170,30 @@ def visit_cmd(
             raise UserError(f"{url}: no such page in {web}")
         text = asyncio.run(VisitTool(lw, extractor=None, max_chars=max_chars).visit_one(url, ""))
     typer.echo(text)
+
+
+@web_app.command("embed", epilog="Examples:\n\n  openseeker web embed webs/wiki --default hybrid\n\n"
+                 "  openseeker web embed webs/mine --model /models/bge-small-en --batch-size 128\n")
+def embed_cmd(
+    web: Annotated[Path, typer.Argument(help="A web directory made by `openseeker web build`.")],
+    model: Annotated[
+        Optional[str],
+        typer.Option("--model", help="A sentence-transformers model directory (default: the packaged "
+                     "all-MiniLM-L6-v2, offline)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per encoder batch.")] = 64,
+    default: Annotated[
+        Optional[str], typer.Option("--default", help="Make bm25 | dense | hybrid this web's default retrieval.")
+    ] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+) -> None:
+    """Embed every page for dense and hybrid search (resumable: re-run to continue an interrupted run)."""
+    from openseeker.web.dense import embed_web
+
+    meta = embed_web(web, model=model, batch_size=batch_size, default=default, progress=not no_progress)
+    assert meta is not None
+    typer.echo(f"embedded {meta['docs']} pages of {web} with {meta['model']} (dim {meta['dim']}, "
+               f"{meta['index']}, {meta['embedded_this_run']} embedded this run, {meta['build_seconds']:.1f}s)")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ format             SOURCE                                                       
 ``zim``            ``*.zim`` (Kiwix)                                             ``zim``
 ``html``           a directory of ``*.html`` / ``*.htm`` files                   ``html_dir``
 ``multihop``       ``*.json``: a list of ``{title, text}``                       ``multihop``
+``browsecomp-plus`` ``*.parquet``, or ``*.jsonl`` of ``{docid, text, url}``      ``browsecomp_plus``
 =================  ===========================================================  ==========================
 """
 
@@ -34,11 +35,13 @@ IMPORTERS: dict[str, str] = {
     "zim": "openseeker.web.importers.zim:ZimImporter",
     "html": "openseeker.web.importers.html_dir:HtmlDirImporter",
     "multihop": "openseeker.web.importers.multihop:MultihopImporter",
+    "browsecomp-plus": "openseeker.web.importers.browsecomp_plus:BrowseCompPlusImporter",
 }
 
 FORMATS_HELP = (
     "wiki-offline[:en|es|fr], a .jsonl file, a MediaWiki .xml/.xml.bz2 dump, a Kiwix .zim file, "
-    "a directory of .html files, or a multihop corpus .json (list of {title, text})"
+    "a directory of .html files, a multihop corpus .json (list of {title, text}), or a BrowseComp-Plus corpus "
+    "(.parquet or .jsonl of {docid, text, url})"
 )
 
 
@@ -55,8 +58,12 @@ def detect_format(source: str | os.PathLike) -> str:
             return "html"
         raise UserError(f"{p}: directory has no .html/.htm files (SOURCE is {FORMATS_HELP})")
     name = p.name.lower()
+    if name.endswith(".parquet"):
+        return "browsecomp-plus"
     if name.endswith(".jsonl") or name.endswith(".jsonl.gz"):
-        return "jsonl"
+        from openseeker.web.importers.browsecomp_plus import looks_like_bcp_jsonl
+
+        return "browsecomp-plus" if name.endswith(".jsonl") and looks_like_bcp_jsonl(s) else "jsonl"
     if name.endswith(".xml") or name.endswith(".xml.bz2") or name.endswith(".bz2"):
         return "mediawiki"
     if name.endswith(".zim"):
