@@ -22,7 +22,7 @@ import platform
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,7 +46,7 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "store": str(STORE_VERSION)}
-    for pkg in ("openseeker", "tantivy", "pyahocorasick", "mwparserfromhell", "libzim", "trafilatura"):
+    for pkg in ("openseeker", "tantivy", "pyahocorasick", "mwparserfromhell", "libzim", "trafilatura", "fastwarc", "resiliparse"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -153,25 +153,71 @@ class _Bar:
             self.prog.update(self.task, total=t.completed)
 
 
-def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = None) -> dict[str, Any]:
+class _Dedup:
+    """Drops repeated pages: the same url (always), the same text under another url (``dedup_text``: crawls
+    hold mirrors and http/https twins). Memory: 8 bytes of hash per page and kind (a set of ints)."""
+
+    def __init__(self, dedup_text: bool):
+        self.dedup_text = dedup_text
+        self.urls: set[int] = set()
+        self.texts: set[int] = set()
+        self.counts: dict[str, int] = {}
+
+    @staticmethod
+    def _h(s: str) -> int:
+        return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+    def reason(self, page: Page) -> str | None:
+        """``None`` for a new page (remembered), else why it is a duplicate (counted)."""
+        u = self._h(page.url)
+        if u in self.urls:
+            why = "duplicate url"
+        elif self.dedup_text and (t := self._h(" ".join(page.text.split()).casefold())) in self.texts:
+            why = "duplicate text"
+        else:
+            self.urls.add(u)
+            if self.dedup_text:
+                self.texts.add(t)
+            return None
+        self.counts[why] = self.counts.get(why, 0) + 1
+        return why
+
+
+def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = None,
+            records: Iterable[Page | Link | Redirect] | None = None,
+            source_stats: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Store the records of ``importer`` (or the merged shard stream ``records`` with its ``source_stats``).
+
+    Duplicate pages are dropped here, in the one sequential pass, with the hyperlinks that follow them (an
+    importer yields a page's links right after the page), so 1 and N workers give the same graph."""
+    dedup = _Dedup(importer.dedup_text)
+    dropped: str | None = None
     with graph.writer() as w:
         n = 0
-        for rec in importer:
+        for rec in (importer if records is None else records):
             if isinstance(rec, Page):
                 if limit is not None and n >= limit:
                     break
+                if dedup.reason(rec):
+                    dropped = rec.url
+                    continue
+                dropped = None
                 n += 1
                 w.add_page(rec)
                 bar()
             elif isinstance(rec, Link):
-                w.add_link(rec)
+                if rec.src != dropped:
+                    w.add_link(rec)
             elif isinstance(rec, Redirect):
                 w.add_redirect(rec.title, rec.target)
-    stats = importer.stats.as_dict()
+    stats = importer.stats.as_dict() if source_stats is None else source_stats
     stats["imported"] = w.pages_added
-    if w.duplicate_urls:
-        stats["skipped_by_reason"]["duplicate url"] = w.duplicate_urls
-        stats["skipped"] += w.duplicate_urls
+    dups = dict(dedup.counts)
+    if w.duplicate_urls:  # a url already in the graph (an incremental build)
+        dups["duplicate url"] = dups.get("duplicate url", 0) + w.duplicate_urls
+    for why, count in dups.items():
+        stats["skipped_by_reason"][why] = stats["skipped_by_reason"].get(why, 0) + count
+        stats["skipped"] += count
     stats["redirects_stored"] = w.redirects_added
     return stats
 

@@ -71,6 +71,10 @@ CREATE TABLE IF NOT EXISTS redirects (
     norm_title TEXT PRIMARY KEY,
     target     TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS url_redirects (
+    url    TEXT PRIMARY KEY,
+    target TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -379,12 +383,22 @@ class WebGraph:
             con.execute("DROP TABLE IF EXISTS temp.rl")
             con.execute(
                 "CREATE TEMP TABLE rl(rid INTEGER PRIMARY KEY, src_id INTEGER, dst_id INTEGER, dst_norm TEXT, "
-                "anchor TEXT)"
+                "anchor TEXT, dst_url TEXT)"
             )
             con.execute(
                 "INSERT INTO rl SELECT r.rowid, (SELECT id FROM pages WHERE url = r.src_url), "
-                "(SELECT id FROM pages WHERE url = r.dst_url), r.dst_norm, r.anchor FROM raw_links r"
+                "(SELECT id FROM pages WHERE url = r.dst_url), r.dst_norm, r.anchor, r.dst_url FROM raw_links r"
             )
+            has_url_redirects = con.execute("SELECT 1 FROM url_redirects LIMIT 1").fetchone() is not None
+            for _hop in range(3 if has_url_redirects else 0):  # url redirects recorded in a crawl (a chain of at most a few hops)
+                con.execute(
+                    "UPDATE rl SET dst_url = (SELECT target FROM url_redirects WHERE url = rl.dst_url) "
+                    "WHERE dst_id IS NULL AND dst_url IN (SELECT url FROM url_redirects)"
+                )
+                con.execute(
+                    "UPDATE rl SET dst_id = (SELECT id FROM pages WHERE url = rl.dst_url) "
+                    "WHERE dst_id IS NULL AND dst_url IS NOT NULL"
+                )
             con.execute(
                 "UPDATE rl SET dst_id = (SELECT min(id) FROM pages WHERE norm_title = rl.dst_norm) "
                 "WHERE dst_id IS NULL AND dst_norm IS NOT NULL"
@@ -462,6 +476,7 @@ class GraphWriter:
         self._pages: list[tuple] = []
         self._links: list[tuple] = []
         self._redirects: list[tuple] = []
+        self._url_redirects: list[tuple] = []
         self.pages_added = 0
         self.duplicate_urls = 0
         self.links_staged = 0
@@ -506,6 +521,13 @@ class GraphWriter:
             self.add_link(link)
 
     def add_redirect(self, title: str, target: str) -> None:
+        """``title`` is another name of the page titled ``target``; with two urls, a url redirect."""
+        if is_url(title) and is_url(target):
+            if title != target:
+                self._url_redirects.append((title, target))
+                if len(self._url_redirects) >= self.batch:
+                    self.flush()
+            return
         key, tgt = normalize_title(title), normalize_title(target)
         if key and tgt and key != tgt:
             self._redirects.append((key, tgt))
@@ -513,7 +535,7 @@ class GraphWriter:
                 self.flush()
 
     def flush(self) -> None:
-        if not (self._pages or self._links or self._redirects):
+        if not (self._pages or self._links or self._redirects or self._url_redirects):
             return
         con = self.graph._con
         with self.graph._lock:
@@ -535,10 +557,16 @@ class GraphWriter:
                 before = con.total_changes
                 con.executemany("INSERT OR IGNORE INTO redirects(norm_title, target) VALUES (?,?)", self._redirects)
                 self.redirects_added += con.total_changes - before
+            if self._url_redirects:
+                before = con.total_changes
+                con.executemany("INSERT OR IGNORE INTO url_redirects(url, target) VALUES (?,?)",
+                                self._url_redirects)
+                self.redirects_added += con.total_changes - before
             con.execute("COMMIT")
         self._pages.clear()
         self._links.clear()
         self._redirects.clear()
+        self._url_redirects.clear()
         self._batch_urls.clear()
 
     def __enter__(self) -> "GraphWriter":
