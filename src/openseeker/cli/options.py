@@ -25,3 +25,16 @@ WebConfigOpt = Annotated[
     typer.Option("--web-config", help="Live-web YAML for --web live (backend, key env vars, cache; see "
                  "docs/live-web.md). Default: the `live:` section of --config, else $OPENSEEKER_LIVE_CONFIG."),
 ]
+WorkersOpt = Annotated[
+    Optional[int],
+    typer.Option("--workers", min=1, help="Worker processes (ranks); each runs --concurrency items in flight, "
+                 "writes its own shard, and the shards are merged in input order at the end (docs/scale.md)."),
+]
+ExecutorOpt = Annotated[
+    str, typer.Option("--executor", help="local (this machine: --workers processes) or ray (Ray tasks; needs "
+                      "the ray extra).")
+]
+RayAddressOpt = Annotated[
+    Optional[str], typer.Option("--ray-address", help="A running Ray cluster (host:6379, ray://host:10001, auto); "
+                                "default: start a local one.")
+]
