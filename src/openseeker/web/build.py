@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 GRAPH_FILE = "graph.sqlite"
 INDEX_DIR = "index"
 INFO_FILE = "web.json"
+PARTS_DIR = "import-parts"  # openseeker.web.parallel keeps the parsed parts of a parallel import here
 OUR_FILES = {GRAPH_FILE, GRAPH_FILE + "-wal", GRAPH_FILE + "-shm", GRAPH_FILE + "-journal", INDEX_DIR, INFO_FILE,
-             INFO_FILE + ".tmp"}
+             INFO_FILE + ".tmp", PARTS_DIR}
 
 
 def _versions() -> dict[str, str]:
@@ -54,8 +55,8 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _remove_ours(out: Path) -> None:
-    for name in OUR_FILES:
+def _remove_ours(out: Path, keep: tuple[str, ...] = ()) -> None:
+    for name in OUR_FILES - set(keep):
         p = out / name
         if p.is_dir():
             shutil.rmtree(p)
@@ -101,7 +102,7 @@ def _plan(out: Path, fingerprint: str, source: str, force: bool, corpus_fp: str 
         return "up_to_date"
     if status == "indexing" and not force:
         return "index"
-    _remove_ours(out)
+    _remove_ours(out, keep=() if force else (PARTS_DIR,))  # same corpus: parts parsed so far are reused
     return "rebuild"
 
 
@@ -251,6 +252,10 @@ def build_web(
     progress: bool = True,
     derive_links: bool | None = None,
     limit: int | None = None,
+    workers: int = 1,
+    parts: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Build a local web from SOURCE into directory OUT and return its stats (also written to ``web.json``).
 
@@ -263,6 +268,9 @@ def build_web(
         progress: show rich progress bars on stderr.
         derive_links: add links from title mentions; ``None`` = only when the source has no hyperlinks.
         limit: import only the first ``limit`` pages (a quick look at a big dump).
+        workers: parse with this many workers (``openseeker.web.parallel``); the graph is the same as with 1.
+        parts: shards of the source (default: one per worker; more balance a Ray cluster).
+        executor: ``local`` (processes on this machine) or ``ray``; ``ray_address`` an existing Ray cluster.
 
     Returns:
         The ``web.json`` content; ``up_to_date`` is True when nothing had to be done.
@@ -293,8 +301,21 @@ def build_web(
             graph.set_meta("options", options)
             graph.set_meta("status", "importing")
             t0 = time.perf_counter()
-            bar = _Bar(prog, f"import {importer.name}")
-            import_stats = _import(graph, importer, bar, limit)
+            parallel = (workers > 1 or (parts or 1) > 1) and importer.supports_sharding
+            if (workers > 1 or (parts or 1) > 1) and not parallel:
+                log.info("the %s importer reads its source in one process (--workers ignored)", importer.name)
+            records, source_stats, run = None, None, None
+            if parallel:
+                from openseeker.web.parallel import run_parts
+
+                records, source_stats, run = run_parts(
+                    str(source), importer.name, out=out, fingerprint=fingerprint, workers=workers, parts=parts,
+                    executor=executor, ray_address=ray_address, skip_bad=skip_bad, progress=progress)
+                timings["parse"] = round(time.perf_counter() - t0, 2)
+            bar = _Bar(prog, f"import {importer.name}" + (" (merge)" if parallel else ""))
+            import_stats = _import(graph, importer, bar, limit, records=records, source_stats=source_stats)
+            if run:
+                import_stats["parallel"] = run
             bar.done()
             timings["import"] = round(time.perf_counter() - t0, 2)
             if import_stats["imported"] == 0:
@@ -341,6 +362,8 @@ def build_web(
         }
         graph.set_meta("status", info["status"])
         graph.checkpoint()
+    if info["status"] == "complete":
+        shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
     tmp = out / (INFO_FILE + ".tmp")
     tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
     tmp.replace(out / INFO_FILE)

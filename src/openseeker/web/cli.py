@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from openseeker.cli.options import ExecutorOpt, RayAddressOpt
 from openseeker.errors import UserError
 
 web_app = typer.Typer(
@@ -31,7 +32,11 @@ BUILD_EPILOG = """Examples:
 
   openseeker web build --source corpus.jsonl --out webs/mine --skip-bad
 
-  openseeker web build --source enwiki-pages-articles.xml.bz2 --out webs/enwiki
+  openseeker web build --source enwiki-pages-articles.xml.bz2 --out webs/enwiki --workers 2
+
+  openseeker web build --source 'crawl/*.warc.gz' --out webs/crawl --workers 8 --skip-bad
+
+  openseeker web build --source crawl/ --out webs/crawl --executor ray --ray-address auto --workers 64
 """
 
 
@@ -42,7 +47,8 @@ def build_cmd(
         typer.Option(
             "--source",
             help="wiki-offline[:en|es|fr], or a .jsonl / .xml / .xml.bz2 / .zim file, a directory of .html "
-            "files, or a multihop corpus .json (format detected).",
+            "files, a multihop corpus .json, or WARC/WET archives (a .warc[.gz] file, a directory or a quoted "
+            "glob of them); the format is detected.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The web directory to write.")],
@@ -56,12 +62,19 @@ def build_cmd(
     limit: Annotated[Optional[int], typer.Option("--limit", help="Import only the first N pages.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build stats (web.json) as JSON.")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parse the source with N workers (the graph "
+                                         "is the same as with 1; an interrupted run resumes).")] = 1,
+    parts: Annotated[Optional[int], typer.Option("--parts", min=1, help="Shards of the source (default: one "
+                                                 "per worker).")] = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Import a corpus into a web graph and build its search index."""
     from openseeker.web.build import build_web
 
     info = build_web(source, out, skip_bad=skip_bad, force=force, progress=not no_progress,
-                     derive_links=derive_links, limit=limit)
+                     derive_links=derive_links, limit=limit, workers=workers, parts=parts, executor=executor,
+                     ray_address=ray_address)
     if as_json:
         typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return

@@ -83,6 +83,7 @@ class Importer:
     """
 
     name = "base"
+    supports_sharding = False  # records() honours mine()/seq (see above); otherwise imported by one worker
     dedup_text = False  # drop pages whose text is the same as an earlier page's (crawls); urls always dedup
 
     def __init__(self, source: str | os.PathLike, *, skip_bad: bool = False):

@@ -49,6 +49,7 @@ def _first_upper(title: str) -> str:
 
 class MediaWikiImporter(Importer):
     name = "mediawiki"
+    supports_sharding = True
 
     def __init__(self, source: str, *, skip_bad: bool = False, parser: str = "fast"):
         super().__init__(source, skip_bad=skip_bad)
@@ -135,6 +136,7 @@ class MediaWikiImporter(Importer):
             root = None
             page: dict[str, Any] = {}
             in_revision = False
+            n_pages = 0
             try:
                 for event, elem in context:
                     tag = _local(elem.tag)
@@ -166,7 +168,10 @@ class MediaWikiImporter(Importer):
                     elif tag == "text" and in_revision:
                         page["text"] = elem.text or ""
                     elif tag == "page":
-                        yield from self._page(page)
+                        if self.mine(n_pages):  # item = <page> (the XML is read by every shard, parsed by one)
+                            self.seq = n_pages
+                            yield from self._page(page)
+                        n_pages += 1
                         if root is not None:
                             root.clear()
             except ET.ParseError as exc:

@@ -192,6 +192,7 @@ def _tail_problem(path: Path, last: int | None) -> str | None:
 
 class WarcImporter(Importer):
     name = "warc"
+    supports_sharding = True
     dedup_text = True
 
     def __init__(self, source: str, *, skip_bad: bool = False):
