@@ -154,3 +154,47 @@ def test_interrupted_parallel_import_resumes_without_duplicates(tmp_path):
     ref = build_web(src, tmp_path / "ref", progress=False)
     assert dump(out) == dump(tmp_path / "ref")
     assert info["import"]["imported"] == ref["import"]["imported"] == 39_999
+
+
+def _multistream(tmp_path: Path, per_stream: int = 4) -> Path:
+    """A dump laid out like the ``pages-articles-multistream`` files: a header stream, then a few pages per
+    stream, the closing tag in the last one."""
+    import bz2
+    import re
+
+    xml = _mediawiki(tmp_path).read_text()
+    xml = xml.replace('xml:lang="en">', 'xml:lang="en"><siteinfo><base>https://xx.example.org/wiki/Main</base>'
+                      "<namespaces><namespace key='6'>Datei</namespace></namespaces></siteinfo>")
+    head, rest = xml.split("</siteinfo>", 1)
+    pages = re.findall(r"<page>.*?</page>", rest, flags=re.S)
+    streams = [bz2.compress((head + "</siteinfo>\n").encode())]
+    for i in range(0, len(pages), per_stream):
+        streams.append(bz2.compress("".join(pages[i:i + per_stream]).encode()))
+    streams.append(bz2.compress(b"</mediawiki>\n"))
+    p = tmp_path / "dump-multistream.xml.bz2"
+    p.write_bytes(b"".join(streams))
+    return p
+
+
+def test_multistream_bz2_byte_ranges(tmp_path):
+    src = _multistream(tmp_path)
+    imp = get_importer(src).shard(1, 3)
+    assert imp._stream_range() is not None  # split by byte ranges of streams, not by reading everything
+    recs = list(imp)
+    assert recs and all(isinstance(imp.seq, list) for _ in recs[:1])
+    one = build_web(src, tmp_path / "w1", progress=False)
+    many = build_web(src, tmp_path / "w3", progress=False, workers=2, parts=3)
+    assert dump(tmp_path / "w1") == dump(tmp_path / "w3")
+    assert one["import"]["imported"] == many["import"]["imported"] == 30
+    assert dump(tmp_path / "w1")["pages"][0][1] == "https://xx.example.org/wiki/Article_0"  # siteinfo read
+
+
+def test_multistream_truncated(tmp_path):
+    src = _multistream(tmp_path)
+    data = src.read_bytes()
+    src.write_bytes(data[: len(data) - 40])
+    from openseeker.errors import InputError
+
+    with pytest.raises(InputError, match="truncated"):
+        for rank in range(2):
+            list(get_importer(src).shard(rank, 2))

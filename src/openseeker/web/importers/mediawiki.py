@@ -47,6 +47,78 @@ def _first_upper(title: str) -> str:
     return t[:1].upper() + t[1:]
 
 
+_BZ2_MAGIC = re.compile(rb"BZh[1-9]1AY&SY")  # a bz2 stream header followed by its first block's magic
+
+
+def _next_stream(path: Any, pos: int, limit: int | None = None) -> int | None:
+    """Offset of the first bz2 stream header at or after ``pos`` (searching at most ``limit`` bytes)."""
+    chunk = 4 << 20
+    with open(path, "rb") as fh:
+        fh.seek(pos)
+        searched, tail = 0, b""
+        while limit is None or searched < limit:
+            data = fh.read(chunk)
+            if not data:
+                return None
+            buf = tail + data
+            m = _BZ2_MAGIC.search(buf)
+            if m:
+                return pos + searched - len(tail) + m.start()
+            tail = buf[-9:]
+            searched += len(data)
+    return None
+
+
+class _Bz2Range:
+    """A read-only file of the decompressed bytes of the bz2 streams in ``[lo, hi)`` (``prefix``/``suffix``
+    added, ``drop`` removed), for ``ET.iterparse``. Memory: one compressed chunk and one stream's output."""
+
+    def __init__(self, path: Any, lo: int, hi: int, *, prefix: bytes = b"", suffix: bytes = b"", drop: bytes = b""):
+        self.path, self.lo, self.hi = path, lo, hi
+        self.prefix, self.suffix, self.drop = prefix, suffix, drop
+        self._gen = self._chunks()
+        self._buf = b""
+
+    def _chunks(self) -> Iterator[bytes]:
+        yield self.prefix
+        with open(self.path, "rb") as fh:
+            fh.seek(self.lo)
+            left = self.hi - self.lo
+            dec, fed = bz2.BZ2Decompressor(), False
+            while left > 0:
+                raw = fh.read(min(1 << 20, left))
+                if not raw:
+                    break
+                left -= len(raw)
+                while raw:
+                    fed = True
+                    out = dec.decompress(raw)
+                    yield out.replace(self.drop, b"") if self.drop else out
+                    if dec.eof:
+                        raw = dec.unused_data
+                        dec, fed = bz2.BZ2Decompressor(), False
+                    else:
+                        raw = b""
+            if fed:  # the range ends inside a stream: the file is truncated
+                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+        yield self.suffix
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buf) < n:
+            try:
+                self._buf += next(self._gen)
+            except StopIteration:
+                break
+        if n < 0:
+            out, self._buf = self._buf, b""
+        else:
+            out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def close(self) -> None:
+        self._gen.close()
+
+
 class MediaWikiImporter(Importer):
     name = "mediawiki"
     supports_sharding = True
@@ -130,7 +202,32 @@ class MediaWikiImporter(Importer):
 
     def records(self) -> Iterator[Page | Link | Redirect]:
         self.lang = "en"
-        fh = self._open()
+        split = self._stream_range() if self.world_size > 1 and self.source.endswith(".bz2") else None
+        if split is not None:  # multistream: this shard decompresses only its byte range of bz2 streams
+            header_end, lo, hi = split
+            yield from self._parse(_Bz2Range(self.path, 0, header_end, suffix=b"</mediawiki>"), ranged=False)
+            body = _Bz2Range(self.path, lo, hi, prefix=b"<mediawiki>", suffix=b"</mediawiki>",
+                             drop=b"</mediawiki>")
+            yield from self._parse(body, ranged=True)
+            return
+        yield from self._parse(self._open(), ranged=False)
+
+    def _stream_range(self) -> tuple[int, int, int] | None:
+        """``(end of the header stream, start, end)`` of this shard's bz2 streams in a multistream dump (the
+        dumps' ``pages-articles-multistream`` files: a header stream, then ~100 pages per stream); ``None``
+        for a single-stream file (then every shard reads the whole file and parses its share of pages)."""
+        size = self.path.stat().st_size
+        second = _next_stream(self.path, 4, limit=16 << 20)
+        if second is None:
+            return None
+        lo = second if self.rank == 0 else _next_stream(self.path, max(second, size * self.rank // self.world_size))
+        hi = size if self.rank == self.world_size - 1 else _next_stream(
+            self.path, max(second, size * (self.rank + 1) // self.world_size))
+        return second, lo if lo is not None else size, hi if hi is not None else size
+
+    def _parse(self, fh: Any, *, ranged: bool) -> Iterator[Page | Link | Redirect]:
+        """Pages of an XML stream; ``ranged``: every page is this shard's (a byte range), numbered
+        ``[rank, i]`` so that shards merge in file order; else pages are numbered and picked by ``mine``."""
         try:
             context = ET.iterparse(fh, events=("start", "end"))
             root = None
@@ -168,7 +265,10 @@ class MediaWikiImporter(Importer):
                     elif tag == "text" and in_revision:
                         page["text"] = elem.text or ""
                     elif tag == "page":
-                        if self.mine(n_pages):  # item = <page> (the XML is read by every shard, parsed by one)
+                        if ranged:
+                            self.seq = [self.rank, n_pages]
+                            yield from self._page(page)
+                        elif self.mine(n_pages):  # item = <page> (the XML is read by every shard, parsed by one)
                             self.seq = n_pages
                             yield from self._page(page)
                         n_pages += 1
