@@ -23,6 +23,7 @@ import heapq
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -98,7 +99,7 @@ class ImportStage(Stage):
         importer = get_importer(self.source, skip_bad=self.skip_bad, fmt=self.fmt).shard(part, parts)
         final = self.parts_dir / f"part-{part:05d}-of-{parts:05d}.jsonl"
         tmp = final.with_name(final.name + ".tmp")
-        n = 0
+        n, cpu0 = 0, time.process_time()
         try:
             with tmp.open("w", encoding="utf-8") as fh:
                 for rec in importer:
@@ -109,7 +110,9 @@ class ImportStage(Stage):
             return Outcome(failed={"id": item["id"], "error": str(exc)}, error=str(exc))
         os.replace(tmp, final)
         stats = importer.stats.as_dict()
-        return Outcome(records={"parts": [{"id": item["id"], "file": final.name, "records": n, "stats": stats}]},
+        cpu = round(time.process_time() - cpu0, 3)
+        return Outcome(records={"parts": [{"id": item["id"], "file": final.name, "records": n, "stats": stats,
+                                           "cpu_s": cpu}]},
                        stats={"pages": stats["pages"], "links": stats["links"]})
 
 
@@ -148,6 +151,7 @@ def run_parts(source: str, fmt: str, *, out: Path, fingerprint: str, workers: in
     files = [pdir / done[it["id"]]["file"] for it in items]
     summary = {k: summary.get(k) for k in ("workers", "executor", "wall_s", "done", "skipped")}
     summary["parts"] = parts
+    summary["part_cpu_s"] = [done[it["id"]].get("cpu_s") for it in items]  # parse CPU of each part
     return merge_parts(files), stats, summary
 
 

@@ -223,19 +223,17 @@ class WarcImporter(Importer):
                 "bytes": sum(f.stat().st_size for f in files)}
 
     def records(self) -> Iterator[Page | Link | Redirect]:
-        seq = 0
+        self._item = 0  # items = response/conversion/revisit records of all files, in order
         for f in self.files():
             for item in self._items(f):
-                if self.mine(seq):
-                    self.seq = seq
-                    yield from self._record(*item)
-                seq += 1
+                yield from self._record(*item)
 
     # ------------------------------------------------------------------ reading
 
     def _items(self, path: Path) -> Iterator[tuple[str, str, int, dict[str, str], bytes, str]]:
-        """``(file, record type, offset, http headers + status, body, target url)`` of every response,
-        conversion and revisit record; truncated/corrupt data -> ``bad()`` with the file and byte offset."""
+        """``(file, record type, offset, http headers + status, body, target url)`` of this shard's response,
+        conversion and revisit records (others are skipped unread: only decompressed); truncated/corrupt data
+        -> ``bad()`` with the file and byte offset. Sets ``self.seq`` to the item number."""
         from fastwarc.warc import ArchiveIterator, WarcRecordType
 
         wanted = (WarcRecordType.response, WarcRecordType.conversion, WarcRecordType.revisit)
@@ -246,6 +244,10 @@ class WarcImporter(Importer):
                     offset = last = rec.stream_pos
                     if rec.record_type not in wanted:
                         continue
+                    item, self._item = self._item, self._item + 1
+                    if not self.mine(item):
+                        continue
+                    self.seq = item
                     http: dict[str, str] = {}
                     if rec.record_type != WarcRecordType.conversion and rec.is_http:
                         rec.parse_http()
