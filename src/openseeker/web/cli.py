@@ -103,25 +103,41 @@ def _echo_degrees(deg: dict) -> None:
 def stats_cmd(
     web: WebDirOpt,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the degree distribution (log-log CCDF "
+                                                 "of in- and out-degree) to this PNG.")] = None,
+    components: Annotated[bool, typer.Option("--components/--no-components", help="Compute the largest "
+                                             "connected component (reads every link).")] = True,
 ) -> None:
-    """Pages, links, out-degree mean/median/max, pages without links, degree histogram."""
+    """Pages, languages, links, degrees, pages with out-links, largest component, duplicate rate."""
     from openseeker.web.local import LocalWeb
+    from openseeker.web.report import web_report
 
     with LocalWeb.open(web) as lw:
-        deg = lw.graph.degree_stats()
+        rep = web_report(lw.graph, lw.info, components=components, plot=plot)
         topics = lw.graph.topics()
-        out = {"web": str(web), "source": lw.info.get("source") or lw.graph.get_meta("source"), **deg,
+        out = {"web": str(web), "source": lw.info.get("source") or lw.graph.get_meta("source"), **rep,
                "topics": topics}
     if as_json:
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
+    deg = rep
     typer.echo(f"{web} (source: {out['source']})")
     _echo_degrees(deg)
-    typer.echo(f"  pages with no in-links {deg['pages_no_in_links']}, isolated {deg['isolated_pages']}, "
-               f"max in-degree {deg['max_in_degree']}")
+    typer.echo(f"  pages with out-links {rep['fraction_with_out_links']:.1%}, with no in-links "
+               f"{deg['pages_no_in_links']}, isolated {deg['isolated_pages']}, max in-degree {deg['max_in_degree']}")
     typer.echo("  out-degree histogram: " + ", ".join(f"{k}: {v}" for k, v in deg["histogram"].items()))
+    typer.echo("  languages: " + ", ".join(f"{k}: {v}" for k, v in rep["languages"].items()))
+    if "components" in rep:
+        c = rep["components"]
+        typer.echo(f"  largest connected component {c['largest']} pages ({c['largest_fraction']:.1%}), "
+                   f"{c['components']} components")
+    d = rep["duplicate_rate"]
+    typer.echo(f"  duplicates dropped at import {sum(d['duplicates'].values())} ({d['rate']:.1%})"
+               + (f": {', '.join(f'{k} {v}' for k, v in d['duplicates'].items())}" if d["duplicates"] else ""))
     if len(topics) > 1:
         typer.echo("  topics: " + ", ".join(f"{k or '(none)'}: {v}" for k, v in list(topics.items())[:12]))
+    if plot is not None:
+        typer.echo(f"  degree plot: {rep['degree_plot']}")
 
 
 @web_app.command("search")
