@@ -154,7 +154,7 @@ def bench_scaling(tmp: Path, html, copies: int) -> dict:
         wall = time.perf_counter() - t
         child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - c0
         out[f"workers_{workers}"] = {"wall_s": round(wall, 2), "import_s": info["timings_s"]["import"],
-                                    "parse_s": info["timings_s"].get("parse"), "worker_cpu_s": round(child, 2),
+                                    "parse_s": info["import"].get("parallel", {}).get("parse_s"), "worker_cpu_s": round(child, 2),
                                     "pages": info["import"]["imported"], "load_avg_1m_before": round(load, 2)}
         if workers > 1:
             out[f"workers_{workers}"]["part_cpu_s"] = info["import"]["parallel"]["part_cpu_s"]

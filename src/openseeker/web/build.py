@@ -22,7 +22,7 @@ import platform
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -158,8 +158,8 @@ class _Dedup:
     """Drops repeated pages: the same url (always), the same text under another url (``dedup_text``: crawls
     hold mirrors and http/https twins). Memory: 8 bytes of hash per page and kind (a set of ints)."""
 
-    def __init__(self, dedup_text: bool):
-        self.dedup_text = dedup_text
+    def __init__(self, dedup_text: bool, known: Callable[[str], bool] | None = None):
+        self.dedup_text, self.known = dedup_text, known  # known(url): already in the web (incremental builds)
         self.urls: set[int] = set()
         self.texts: set[int] = set()
         self.counts: dict[str, int] = {}
@@ -171,7 +171,7 @@ class _Dedup:
     def reason(self, page: Page) -> str | None:
         """``None`` for a new page (remembered), else why it is a duplicate (counted)."""
         u = self._h(page.url)
-        if u in self.urls:
+        if u in self.urls or (self.known is not None and self.known(page.url)):
             why = "duplicate url"
         elif self.dedup_text and (t := self._h(" ".join(page.text.split()).casefold())) in self.texts:
             why = "duplicate text"
@@ -186,12 +186,12 @@ class _Dedup:
 
 def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = None,
             records: Iterable[Page | Link | Redirect] | None = None,
-            source_stats: dict[str, Any] | None = None) -> dict[str, Any]:
+            source_stats: dict[str, Any] | None = None, known: Callable[[str], bool] | None = None) -> dict[str, Any]:
     """Store the records of ``importer`` (or the merged shard stream ``records`` with its ``source_stats``).
 
     Duplicate pages are dropped here, in the one sequential pass, with the hyperlinks that follow them (an
     importer yields a page's links right after the page), so 1 and N workers give the same graph."""
-    dedup = _Dedup(importer.dedup_text)
+    dedup = _Dedup(importer.dedup_text, known)
     dropped: str | None = None
     with graph.writer() as w:
         n = 0
@@ -220,6 +220,32 @@ def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = 
         stats["skipped_by_reason"][why] = stats["skipped_by_reason"].get(why, 0) + count
         stats["skipped"] += count
     stats["redirects_stored"] = w.redirects_added
+    return stats
+
+
+def import_source(graph: WebGraph, importer: Importer, *, out: Path, fingerprint: str, prog: Any = None,
+                  limit: int | None = None, workers: int = 1, parts: int | None = None, executor: str = "local",
+                  ray_address: str | None = None, progress: bool = False,
+                  known: Callable[[str], bool] | None = None) -> dict[str, Any]:
+    """Parse ``importer``'s source (in parallel when asked and the importer can be sharded) and store its
+    records in ``graph``; returns the import stats (``parse_s``/``parallel`` when parallel)."""
+    t0 = time.perf_counter()
+    parallel = (workers > 1 or (parts or 1) > 1) and importer.supports_sharding
+    if (workers > 1 or (parts or 1) > 1) and not parallel:
+        log.info("the %s importer reads its source in one process (--workers ignored)", importer.name)
+    records, source_stats, run = None, None, None
+    if parallel:
+        from openseeker.web.parallel import run_parts
+
+        records, source_stats, run = run_parts(
+            importer.source, importer.name, out=out, fingerprint=fingerprint, workers=workers, parts=parts,
+            executor=executor, ray_address=ray_address, skip_bad=importer.skip_bad, progress=progress)
+        run["parse_s"] = round(time.perf_counter() - t0, 2)
+    bar = _Bar(prog, f"import {importer.name}" + (" (merge)" if parallel else ""))
+    stats = _import(graph, importer, bar, limit, records=records, source_stats=source_stats, known=known)
+    if run:
+        stats["parallel"] = run
+    bar.done()
     return stats
 
 
@@ -256,6 +282,7 @@ def build_web(
     parts: int | None = None,
     executor: str = "local",
     ray_address: str | None = None,
+    keep_unresolved: bool = False,
 ) -> dict[str, Any]:
     """Build a local web from SOURCE into directory OUT and return its stats (also written to ``web.json``).
 
@@ -271,6 +298,8 @@ def build_web(
         workers: parse with this many workers (``openseeker.web.parallel``); the graph is the same as with 1.
         parts: shards of the source (default: one per worker; more balance a Ray cluster).
         executor: ``local`` (processes on this machine) or ``ray``; ``ray_address`` an existing Ray cluster.
+        keep_unresolved: keep links to pages not (yet) in the web, so that ``web add`` links old pages to the
+            pages it adds (costs disk: a crawl's external links are most of its links).
 
     Returns:
         The ``web.json`` content; ``up_to_date`` is True when nothing had to be done.
@@ -300,30 +329,18 @@ def build_web(
             graph.set_meta("corpus_fingerprint", corpus_fp)
             graph.set_meta("options", options)
             graph.set_meta("status", "importing")
+            graph.set_meta("keep_unresolved", keep_unresolved)
             t0 = time.perf_counter()
-            parallel = (workers > 1 or (parts or 1) > 1) and importer.supports_sharding
-            if (workers > 1 or (parts or 1) > 1) and not parallel:
-                log.info("the %s importer reads its source in one process (--workers ignored)", importer.name)
-            records, source_stats, run = None, None, None
-            if parallel:
-                from openseeker.web.parallel import run_parts
-
-                records, source_stats, run = run_parts(
-                    str(source), importer.name, out=out, fingerprint=fingerprint, workers=workers, parts=parts,
-                    executor=executor, ray_address=ray_address, skip_bad=skip_bad, progress=progress)
-                timings["parse"] = round(time.perf_counter() - t0, 2)
-            bar = _Bar(prog, f"import {importer.name}" + (" (merge)" if parallel else ""))
-            import_stats = _import(graph, importer, bar, limit, records=records, source_stats=source_stats)
-            if run:
-                import_stats["parallel"] = run
-            bar.done()
+            import_stats = import_source(graph, importer, out=out, fingerprint=fingerprint, prog=prog, limit=limit,
+                                         workers=workers, parts=parts, executor=executor, ray_address=ray_address,
+                                         progress=progress)
             timings["import"] = round(time.perf_counter() - t0, 2)
             if import_stats["imported"] == 0:
                 raise UserError(f"{source}: no pages could be imported ({import_stats['skipped']} skipped)")
             graph.set_meta("import", import_stats)
             graph.set_meta("status", "linking")
             t0 = time.perf_counter()
-            link_stats: dict[str, Any] = {"resolved": graph.resolve_links()}
+            link_stats: dict[str, Any] = {"resolved": graph.resolve_links(keep_unresolved)}
             should_derive = derive_links if derive_links is not None else import_stats["links"] == 0
             if should_derive:
                 from openseeker.web.importers.links import derive_title_links

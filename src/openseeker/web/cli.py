@@ -60,6 +60,8 @@ def build_cmd(
                      help="Add links from title mentions (default: only when the source has no hyperlinks)."),
     ] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Import only the first N pages.")] = None,
+    keep_unresolved: Annotated[bool, typer.Option("--keep-unresolved", help="Keep links whose target is not in "
+                                                  "the web, so that `web add` links old pages to added ones.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build stats (web.json) as JSON.")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Parse the source with N workers (the graph "
@@ -74,7 +76,7 @@ def build_cmd(
 
     info = build_web(source, out, skip_bad=skip_bad, force=force, progress=not no_progress,
                      derive_links=derive_links, limit=limit, workers=workers, parts=parts, executor=executor,
-                     ray_address=ray_address)
+                     ray_address=ray_address, keep_unresolved=keep_unresolved)
     if as_json:
         typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
@@ -97,6 +99,34 @@ def _echo_degrees(deg: dict) -> None:
         f"median {deg['median_out_degree']:g} max {deg['max_out_degree']}, "
         f"pages with no out-links {deg['pages_no_out_links']}"
     )
+
+
+@web_app.command("add")
+def add_cmd(
+    web: WebDirOpt,
+    source: Annotated[str, typer.Option("--source", help="The corpus to add (any `web build` SOURCE).")],
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip and count malformed records.")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parse the source with N workers.")] = 1,
+    parts: Annotated[Optional[int], typer.Option("--parts", min=1, help="Shards of the source.")] = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was added as JSON.")] = False,
+) -> None:
+    """Add a corpus (a new WARC, a dump delta) to a built web without rebuilding it (docs/web.md)."""
+    from openseeker.web.incremental import add_to_web
+
+    res = add_to_web(web, source, skip_bad=skip_bad, progress=not no_progress, workers=workers, parts=parts,
+                     executor=executor, ray_address=ray_address)
+    if as_json:
+        typer.echo(json.dumps(res, indent=2, ensure_ascii=False))
+    elif res["up_to_date"]:
+        typer.echo(f"{source} is already in {web}")
+    else:
+        imp = res["import"]
+        typer.echo(f"added {imp['imported']} pages from {source} to {web} in {res['seconds']:.1f}s "
+                   f"(skipped {imp['skipped']}); links added {res['links']['links_added']}, "
+                   f"unresolved {res['links']['unresolved']}")
 
 
 @web_app.command("stats")

@@ -244,6 +244,30 @@ class SearchIndex:
         index.register_tokenizer(ANALYZER, _analyzer(settings))
         return cls(directory, index, settings, meta)
 
+    def add(self, docs: Iterable[tuple[str, str, str]], *, heap_mb: int = 128) -> int:
+        """Add (or replace, by url) ``(url, title, text)`` documents in one commit; returns how many.
+
+        Idempotent: a url indexed before is deleted first, so re-running an interrupted incremental build
+        never indexes a page twice. Used by ``openseeker.web.incremental``."""
+        import tantivy
+
+        writer = self._index.writer(heap_size=max(heap_mb, 15) * 1_000_000, num_threads=1)
+        n = 0
+        for n, (url, title, text) in enumerate(docs, 1):
+            writer.delete_documents_by_term("url", str(url))
+            try:
+                writer.add_document(tantivy.Document(url=str(url), title=title or "", text=text or ""))
+            except (ValueError, UnicodeEncodeError):
+                writer.add_document(tantivy.Document(url=_valid_utf8(str(url)), title=_valid_utf8(title or ""),
+                                                     text=_valid_utf8(text or "")))
+        writer.commit()
+        writer.wait_merging_threads()
+        self._index.reload()
+        self._searcher = self._index.searcher()
+        self.meta["docs"] = len(self)
+        (self.directory / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n", encoding="utf-8")
+        return n
+
     # ------------------------------------------------------------------ search
 
     def __len__(self) -> int:

@@ -395,11 +395,13 @@ class WebGraph:
             raise UserError(f"{self.path}: opened read-only")
         return GraphWriter(self, batch)
 
-    def resolve_links(self) -> dict[str, int]:
+    def resolve_links(self, keep_unresolved: bool = False) -> dict[str, int]:
         """Turn staged ``raw_links`` into ``links`` (by url, then title, then redirect); returns counts.
 
         Self-links and duplicates (same source and target) are dropped; a link whose target is not a page of
-        this web is counted as ``unresolved``. The staging table is emptied afterwards.
+        this web is counted as ``unresolved``. The staging table is emptied afterwards, except, with
+        ``keep_unresolved``, for the unresolved links of known pages: an incremental build
+        (``openseeker.web.incremental``) resolves them again once their targets are added.
         """
         con = self._con
         with self._lock:
@@ -443,7 +445,11 @@ class WebGraph:
                 "INSERT OR IGNORE INTO links(src_id, dst_id, anchor) SELECT src_id, dst_id, anchor FROM rl "
                 "WHERE src_id IS NOT NULL AND dst_id IS NOT NULL AND src_id != dst_id ORDER BY rid"
             )
-            con.execute("DELETE FROM raw_links")
+            if keep_unresolved:
+                con.execute("DELETE FROM raw_links WHERE rowid NOT IN "
+                            "(SELECT rid FROM rl WHERE src_id IS NOT NULL AND dst_id IS NULL)")
+            else:
+                con.execute("DELETE FROM raw_links")
             con.execute("DROP TABLE temp.rl")
             con.execute("COMMIT")
             after = con.execute("SELECT count(*) FROM links").fetchone()[0]
