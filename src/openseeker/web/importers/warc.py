@@ -223,8 +223,15 @@ class WarcImporter(Importer):
                 "bytes": sum(f.stat().st_size for f in files)}
 
     def records(self) -> Iterator[Page | Link | Redirect]:
+        files = self.files()
+        # shards: whole files when there are enough of them (a crawl is many files: nothing is read twice),
+        # else records round-robin (every shard decompresses the file, each extracts its share)
+        self._by_file = self.world_size > 1 and len(files) >= self.world_size
         self._item = 0  # items = response/conversion/revisit records of all files, in order
-        for f in self.files():
+        for i, f in enumerate(files):
+            if self._by_file and not self.mine(i):
+                continue
+            self._file_no = i
             for item in self._items(f):
                 yield from self._record(*item)
 
@@ -245,9 +252,12 @@ class WarcImporter(Importer):
                     if rec.record_type not in wanted:
                         continue
                     item, self._item = self._item, self._item + 1
-                    if not self.mine(item):
+                    if self._by_file:
+                        self.seq = [self._file_no, item]
+                    elif not self.mine(item):
                         continue
-                    self.seq = item
+                    else:
+                        self.seq = item
                     http: dict[str, str] = {}
                     if rec.record_type != WarcRecordType.conversion and rec.is_http:
                         rec.parse_http()
