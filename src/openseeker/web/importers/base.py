@@ -143,13 +143,18 @@ class Importer:
         """What goes into ``web.json`` and the source fingerprint."""
         return {"format": self.name, "source": self.source}
 
+    def fingerprint_files(self) -> list[tuple[str, Path]]:
+        """``(name, path)`` of the files that make up the corpus (names relative to a source directory)."""
+        p = self.path
+        if p.is_dir():
+            return [(str(f.relative_to(p)), f) for f in sorted(f for f in p.rglob("*") if f.is_file())]
+        return [(p.name, p)]
+
     def fingerprint(self) -> str:
         """Identity of the corpus (not of its location): format + file names, sizes and head/tail bytes."""
         h = hashlib.sha256(self.name.encode())
-        p = self.path
-        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-        for f in files:
-            h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
+        for name, f in self.fingerprint_files():
+            h.update(name.encode())
             size = f.stat().st_size
             h.update(str(size).encode())
             with f.open("rb") as fh:

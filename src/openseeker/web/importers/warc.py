@@ -33,7 +33,6 @@ gzip member cannot be resynchronised).
 from __future__ import annotations
 
 import glob
-import hashlib
 import logging
 import os
 import re
@@ -205,17 +204,8 @@ class WarcImporter(Importer):
     def check_exists(self) -> None:
         self.files()
 
-    def fingerprint(self) -> str:
-        h = hashlib.sha256(self.name.encode())
-        for f in self.files():
-            size = f.stat().st_size
-            h.update(f"{f.name}:{size}".encode())
-            with f.open("rb") as fh:
-                h.update(fh.read(1 << 20))
-                if size > 2 << 20:
-                    fh.seek(-(1 << 20), os.SEEK_END)
-                    h.update(fh.read())
-        return h.hexdigest()[:24]
+    def fingerprint_files(self) -> list[tuple[str, Path]]:
+        return [(f.name, f) for f in self.files()]
 
     def describe(self) -> dict[str, Any]:
         files = self.files()
