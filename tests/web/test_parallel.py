@@ -207,3 +207,18 @@ def test_multistream_truncated(tmp_path):
     with pytest.raises(InputError, match="truncated"):
         for rank in range(2):
             list(get_importer(src).shard(rank, 2))
+
+
+def test_ray_executor_same_graph(tmp_path):
+    """The import stage on a real local Ray cluster (started here, loopback only): the same graph."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+    src = _jsonl(tmp_path, n=200)
+    build_web(src, tmp_path / "w1", progress=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             _node_ip_address="127.0.0.1")
+    try:
+        info = build_web(src, tmp_path / "wr", progress=False, workers=2, executor="ray")
+    finally:
+        ray.shutdown()
+    assert info["import"]["parallel"]["executor"] == "ray"
+    assert dump(tmp_path / "w1") == dump(tmp_path / "wr")
