@@ -166,9 +166,41 @@ def bench_scaling(tmp: Path, html, copies: int) -> dict:
     return out
 
 
+def write_multistream(path: Path, per_stream: int = 10) -> int:
+    """The enwiki sample laid out like a ``pages-articles-multistream`` dump (header stream, then streams of
+    ``per_stream`` pages)."""
+    import re
+
+    xml = bz2.decompress(ENWIKI.read_bytes()).decode()
+    head, rest = xml.split("</siteinfo>", 1)
+    pages = re.findall(r"<page>.*?</page>", rest, flags=re.S)
+    streams = [bz2.compress((head + "</siteinfo>\n").encode())]
+    streams += [bz2.compress("".join(pages[i:i + per_stream]).encode()) for i in range(0, len(pages), per_stream)]
+    streams.append(bz2.compress(b"</mediawiki>\n"))
+    path.write_bytes(b"".join(streams))
+    return len(pages)
+
+
+def bench_scaling_mediawiki(tmp: Path) -> dict:
+    """Parse CPU of the multistream enwiki sample: one process vs the slowest of 2 shards (byte ranges)."""
+    from openseeker.web.importers import get_importer
+
+    src = tmp / "enwiki-multistream.xml.bz2"
+    n = write_multistream(src)
+    imp = get_importer(src)
+    seq, _ = cpu(lambda: sum(1 for _ in imp))
+    parts = []
+    for rank in range(2):
+        shard = get_importer(src).shard(rank, 2)
+        parts.append(round(cpu(lambda: sum(1 for _ in shard))[0], 3))
+    return {"pages_in_dump": n, "input_mb": round(src.stat().st_size / 1e6, 2),
+            "sequential_parse_cpu_s": round(seq, 3), "part_cpu_s": parts,
+            "parse_cpu_critical_path_speedup": round(seq / max(parts), 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="extract,mediawiki,importers,scaling")
+    ap.add_argument("--only", default="extract,mediawiki,importers,scaling,scaling_mediawiki")
     ap.add_argument("--copies", type=int, default=8, help="Kiwix pages x copies in the scaling crawl")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "import.json")
     args = ap.parse_args()
@@ -183,7 +215,8 @@ def main() -> None:
         tmp = Path(d)
         for name, fn in (("extract", lambda: bench_extract(html)), ("mediawiki", lambda: bench_mediawiki(tmp)),
                          ("importers", lambda: bench_importers(tmp, html)),
-                         ("scaling", lambda: bench_scaling(tmp, html, args.copies))):
+                         ("scaling", lambda: bench_scaling(tmp, html, args.copies)),
+                         ("scaling_mediawiki", lambda: bench_scaling_mediawiki(tmp))):
             if name in only:
                 res[name] = fn()
                 print(name, json.dumps(res[name], indent=1), flush=True)
