@@ -161,6 +161,9 @@ def test_truncated_archive(tmp_path, crawl):
     reasons = info["import"]["skipped_by_reason"]
     assert sum(v for k, v in reasons.items() if k.startswith("truncated record")) == 1
     assert 1 <= info["import"]["imported"] < 4
+    par = build_web(bad, tmp_path / "w3", progress=False, skip_bad=True, workers=2, parts=3)
+    for key in ("read", "skipped", "skipped_by_reason", "imported"):
+        assert par["import"][key] == info["import"][key], key
 
 
 def test_corrupt_gzip(tmp_path, crawl):
@@ -219,3 +222,18 @@ def test_every_cut_point_is_reported(tmp_path, gz):
     imp = get_importer(src)
     _collect(imp)
     assert imp.stats.read == 9
+
+
+def test_cli_one_line_errors_and_skip_bad(tmp_path, crawl, capsys):
+    from openseeker.cli.main import main
+
+    data = crawl.read_bytes()
+    bad = tmp_path / "cut.warc.gz"
+    bad.write_bytes(data[: int(len(data) * 0.6)])
+    assert main(["web", "build", "--source", str(bad), "--out", str(tmp_path / "w"), "--no-progress"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Traceback" not in err and "cut.warc.gz: truncated record at byte offset" in err and "--skip-bad" in err
+    assert main(["web", "build", "--source", str(bad), "--out", str(tmp_path / "w2"), "--no-progress",
+                 "--skip-bad", "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "truncated record at byte offset" in out and "parsed in 2 parts by 2 local workers" in out

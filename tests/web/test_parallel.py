@@ -222,3 +222,21 @@ def test_ray_executor_same_graph(tmp_path):
         ray.shutdown()
     assert info["import"]["parallel"]["executor"] == "ray"
     assert dump(tmp_path / "w1") == dump(tmp_path / "wr")
+
+
+def test_bad_input_counted_once_with_n_workers(tmp_path):
+    """A truncated dump is met by every shard that reads it; it is counted once, as with one worker."""
+    import bz2
+
+    rng = __import__("random").Random(3)
+    pages = "".join(f"<page><title>T{i}</title><ns>0</ns><id>{i + 1}</id><revision><id>{i + 9}</id><text>"
+                    + " ".join(f"w{rng.randrange(10**6)}" for _ in range(150)) + f" [[T{i + 1}]]</text>"
+                    "</revision></page>" for i in range(600))
+    full = bz2.compress(f'<mediawiki xml:lang="en">{pages}</mediawiki>'.encode(), compresslevel=1)
+    src = tmp_path / "cut.xml.bz2"
+    src.write_bytes(full[: len(full) * 2 // 3])
+    one = build_web(src, tmp_path / "w1", progress=False, skip_bad=True)
+    many = build_web(src, tmp_path / "w3", progress=False, skip_bad=True, workers=2, parts=3)
+    assert one["import"]["skipped_by_reason"] == many["import"]["skipped_by_reason"]
+    assert sum(v for k, v in one["import"]["skipped_by_reason"].items() if k.startswith("truncated")) == 1
+    assert dump(tmp_path / "w1") == dump(tmp_path / "w3")

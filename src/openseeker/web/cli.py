@@ -88,6 +88,10 @@ def build_cmd(
     typer.echo(f"built {out} from {info['source']} ({info['format']}) in {info['build_seconds']:.1f}s")
     skipped = f" ({', '.join(f'{k}: {v}' for k, v in imp['skipped_by_reason'].items())})" if imp["skipped"] else ""
     typer.echo(f"  records read {imp['read']}, pages {imp['imported']}, skipped {imp['skipped']}{skipped}")
+    if imp.get("parallel"):
+        par = imp["parallel"]
+        typer.echo(f"  parsed in {par['parts']} parts by {par['workers']} {par['executor']} workers in "
+                   f"{par.get('parse_s', 0):.1f}s")
     _echo_degrees(deg)
     if info["index"].get("status") != "built":
         typer.echo(f"  search index: NOT built ({info['index'].get('reason', '')})")

@@ -274,11 +274,15 @@ class MediaWikiImporter(Importer):
                         n_pages += 1
                         if root is not None:
                             root.clear()
+            # every round-robin shard reads the whole file and meets the problem; one reports it (same counts
+            # with 1 and N workers)
             except ET.ParseError as exc:
                 line = exc.position[0] if getattr(exc, "position", None) else None
-                self.bad(f"malformed XML: {exc}", line=line)
+                if ranged or self.mine(n_pages):
+                    self.bad(f"malformed XML: {exc}", line=line)
             except (EOFError, OSError) as exc:
-                self.bad(f"truncated or corrupt file ({exc})")
+                if ranged or self.mine(n_pages):
+                    self.bad(f"truncated or corrupt file ({exc})")
         finally:
             fh.close()
 

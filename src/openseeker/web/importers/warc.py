@@ -234,7 +234,7 @@ class WarcImporter(Importer):
         from fastwarc.warc import ArchiveIterator, WarcRecordType
 
         wanted = (WarcRecordType.response, WarcRecordType.conversion, WarcRecordType.revisit)
-        offset, last = 0, None
+        offset, last, problem = 0, None, None
         try:
             with path.open("rb") as fh:
                 for rec in ArchiveIterator(fh, parse_http=False, verify_digests=False):
@@ -255,16 +255,14 @@ class WarcImporter(Importer):
                         http[":status"] = str(rec.http_headers.status_code or "")
                     body = rec.reader.read()
                     if rec.reader.tell() < rec.content_length:
-                        self.bad(f"truncated record at byte offset {offset} ({rec.reader.tell()} of "
-                                 f"{rec.content_length} bytes)", path=str(path))
-                        return
+                        break  # the file ends inside this record: reported below, by the tail check
                     url = rec.headers.get("WARC-Target-URI", "").strip("<> ")
                     yield str(path), rec.headers.get("WARC-Type", ""), offset, http, body, url
         except OSError as exc:  # fastwarc: "Gzip decompression error: data error" and the like
-            self.bad(f"corrupt data after byte offset {offset} ({exc})", path=str(path))
-            return
-        problem = _tail_problem(path, last)
-        if problem:
+            problem = f"corrupt data after byte offset {offset} ({exc})"
+        problem = problem or _tail_problem(path, last)
+        # every shard reading the file sees the problem; one reports it (so 1 and N workers count it once)
+        if problem and (self._by_file or self.mine(self._item)):
             self.bad(problem, path=str(path))
 
     def _record(self, path: str, rtype: str, offset: int, http: dict[str, str], body: bytes,
