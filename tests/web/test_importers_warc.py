@@ -137,6 +137,11 @@ def test_build_graph(tmp_path, crawl):
         assert [lk.src for lk in g.in_links("http://example.com/a")] == ["http://example.com/b",
                                                                         "http://example.com/d"]
         assert g.get("http://example.com/b").title == "Beta café"  # the first copy of the url is kept
+    from openseeker.web.local import LocalWeb
+
+    with LocalWeb.open(tmp_path / "web") as lw:  # visit follows the crawl's redirects and canonical spellings
+        assert lw.fetch_sync("http://example.com/old").url == "http://example.com/b"
+        assert lw.fetch_sync("HTTP://EXAMPLE.com/a?utm_campaign=z#x").url == "http://example.com/a"
 
 
 def test_folder_and_glob_same_graph(tmp_path):

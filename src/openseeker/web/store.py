@@ -194,6 +194,18 @@ class WebGraph:
             row = self._con.execute(f"SELECT {_PAGE_COLS} FROM pages WHERE url = ?", (url,)).fetchone()
         return _row_to_page(row) if row else None
 
+    def get_redirected(self, url: str) -> Page | None:
+        """The page a url redirect recorded in a crawl leads to (a few hops at most), or ``None``."""
+        for _ in range(3):
+            target = self._one("SELECT target FROM url_redirects WHERE url = ?", (url,))
+            if target is None:
+                return None
+            page = self.get(target)
+            if page is not None:
+                return page
+            url = target
+        return None
+
     def get_id(self, url: str) -> int | None:
         return self._one("SELECT id FROM pages WHERE url = ?", (url,))
 
