@@ -197,7 +197,10 @@ class WebGraph:
     def get_redirected(self, url: str) -> Page | None:
         """The page a url redirect recorded in a crawl leads to (a few hops at most), or ``None``."""
         for _ in range(3):
-            target = self._one("SELECT target FROM url_redirects WHERE url = ?", (url,))
+            try:
+                target = self._one("SELECT target FROM url_redirects WHERE url = ?", (url,))
+            except sqlite3.OperationalError:  # a web built before url redirects existed (opened read-only)
+                return None
             if target is None:
                 return None
             page = self.get(target)
