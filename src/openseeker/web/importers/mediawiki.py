@@ -48,10 +48,12 @@ def _first_upper(title: str) -> str:
 
 
 _BZ2_MAGIC = re.compile(rb"BZh[1-9]1AY&SY")  # a bz2 stream header followed by its first block's magic
+_PAGE_OPEN = re.compile(rb"<page>")  # in plain XML (a literal <page> inside wikitext is escaped: &lt;page&gt;)
 
 
-def _next_stream(path: Any, pos: int, limit: int | None = None) -> int | None:
-    """Offset of the first bz2 stream header at or after ``pos`` (searching at most ``limit`` bytes)."""
+def _next_stream(path: Any, pos: int, limit: int | None = None, pattern: re.Pattern = _BZ2_MAGIC) -> int | None:
+    """Offset of the first bz2 stream header (or ``pattern``) at or after ``pos`` (searching at most ``limit``
+    bytes)."""
     chunk = 4 << 20
     with open(path, "rb") as fh:
         fh.seek(pos)
@@ -61,7 +63,7 @@ def _next_stream(path: Any, pos: int, limit: int | None = None) -> int | None:
             if not data:
                 return None
             buf = tail + data
-            m = _BZ2_MAGIC.search(buf)
+            m = pattern.search(buf)
             if m:
                 return pos + searched - len(tail) + m.start()
             tail = buf[-9:]
@@ -73,8 +75,9 @@ class _Bz2Range:
     """A read-only file of the decompressed bytes of the bz2 streams in ``[lo, hi)`` (``prefix``/``suffix``
     added, ``drop`` removed), for ``ET.iterparse``. Memory: one compressed chunk and one stream's output."""
 
-    def __init__(self, path: Any, lo: int, hi: int, *, prefix: bytes = b"", suffix: bytes = b"", drop: bytes = b""):
-        self.path, self.lo, self.hi = path, lo, hi
+    def __init__(self, path: Any, lo: int, hi: int, *, prefix: bytes = b"", suffix: bytes = b"", drop: bytes = b"",
+                 compressed: bool = True):
+        self.path, self.lo, self.hi, self.compressed = path, lo, hi, compressed
         self.prefix, self.suffix, self.drop = prefix, suffix, drop
         self._gen = self._chunks()
         self._buf = b""
@@ -90,6 +93,9 @@ class _Bz2Range:
                 if not raw:
                     break
                 left -= len(raw)
+                if not self.compressed:  # a plain XML byte range
+                    yield raw
+                    continue
                 while raw:
                     fed = True
                     out = dec.decompress(raw)
@@ -202,15 +208,40 @@ class MediaWikiImporter(Importer):
 
     def records(self) -> Iterator[Page | Link | Redirect]:
         self.lang = "en"
-        split = self._stream_range() if self.world_size > 1 and self.source.endswith(".bz2") else None
-        if split is not None:  # multistream: this shard decompresses only its byte range of bz2 streams
+        bz = self.source.endswith(".bz2")
+        split = (self._stream_range() if bz else self._xml_range()) if self.world_size > 1 else None
+        if split is not None:  # this shard reads only its byte range (multistream bz2 streams, or plain XML)
             header_end, lo, hi = split
-            yield from self._parse(_Bz2Range(self.path, 0, header_end, suffix=b"</mediawiki>"), ranged=False)
+            yield from self._parse(_Bz2Range(self.path, 0, header_end, suffix=b"</mediawiki>", compressed=bz),
+                                   ranged=False)
             body = _Bz2Range(self.path, lo, hi, prefix=b"<mediawiki>", suffix=b"</mediawiki>",
-                             drop=b"</mediawiki>")
+                             drop=b"</mediawiki>" if bz else b"", compressed=bz)
             yield from self._parse(body, ranged=True)
             return
         yield from self._parse(self._open(), ranged=False)
+
+    def _xml_range(self) -> tuple[int, int, int] | None:
+        """``(start of the first <page>, start, end)`` of this shard's pages in a plain XML dump: byte ranges cut
+        at ``<page>`` tags, the last one ending before ``</mediawiki>``."""
+        size = self.path.stat().st_size
+        first = _next_stream(self.path, 0, pattern=_PAGE_OPEN)
+        if first is None:
+            return None
+        with self.path.open("rb") as fh:
+            fh.seek(max(0, size - 4096))
+            tail = fh.read()
+        close = tail.rfind(b"</mediawiki>")
+        end = size - len(tail) + close if close >= 0 else size
+
+        def cut(k: int) -> int:
+            if k == 0:
+                return first
+            if k == self.world_size:
+                return end
+            at = _next_stream(self.path, max(first, size * k // self.world_size), pattern=_PAGE_OPEN)
+            return min(at, end) if at is not None else end
+
+        return first, cut(self.rank), cut(self.rank + 1)
 
     def _stream_range(self) -> tuple[int, int, int] | None:
         """``(end of the header stream, start, end)`` of this shard's bz2 streams in a multistream dump (the
