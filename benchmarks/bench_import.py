@@ -99,7 +99,7 @@ def bench_mediawiki(tmp: Path) -> dict:
     for src, tag in ((ENWIKI, "bz2"), (plain, "xml")):
         for parser in ("fast", "mwparserfromhell"):
             imp = MediaWikiImporter(str(src), parser=parser)
-            t, _ = cpu(lambda: sum(1 for _ in imp))
+            t, _ = cpu(lambda imp=imp: sum(1 for _ in imp))
             out[f"{tag}_{parser}_pages_per_cpu_s"] = round(imp.stats.pages / t, 1)
             out[f"{tag}_{parser}_xml_mb_per_cpu_s"] = round(out["xml_mb"] / t, 2)
             out[f"{tag}_{parser}_cpu_s"] = round(t, 3)
@@ -128,7 +128,7 @@ def bench_importers(tmp: Path, html) -> dict:
     for name, src in sources.items():
         size = sum(f.stat().st_size for f in src.rglob("*")) if src.is_dir() else src.stat().st_size
         imp = get_importer(src)
-        t, _ = cpu(lambda: sum(1 for _ in imp))
+        t, _ = cpu(lambda imp=imp: sum(1 for _ in imp))
         out[name] = {"pages": imp.stats.pages, "links": imp.stats.links, "input_mb": round(size / 1e6, 2),
                      "pages_per_cpu_s": round(imp.stats.pages / t, 1), "mb_per_cpu_s": round(size / 1e6 / t, 2)}
     return out
@@ -173,7 +173,7 @@ def write_multistream(path: Path, per_stream: int = 10) -> int:
 
     xml = bz2.decompress(ENWIKI.read_bytes()).decode()
     head, rest = xml.split("</siteinfo>", 1)
-    pages = re.findall(r"<page>.*?</page>", rest, flags=re.S)
+    pages = re.findall(r"<page>.*?</page>", rest, flags=re.DOTALL)
     streams = [bz2.compress((head + "</siteinfo>\n").encode())]
     streams += [bz2.compress("".join(pages[i:i + per_stream]).encode()) for i in range(0, len(pages), per_stream)]
     streams.append(bz2.compress(b"</mediawiki>\n"))
@@ -192,7 +192,7 @@ def bench_scaling_mediawiki(tmp: Path) -> dict:
     parts = []
     for rank in range(2):
         shard = get_importer(src).shard(rank, 2)
-        parts.append(round(cpu(lambda: sum(1 for _ in shard))[0], 3))
+        parts.append(round(cpu(lambda shard=shard: sum(1 for _ in shard))[0], 3))
     return {"pages_in_dump": n, "input_mb": round(src.stat().st_size / 1e6, 2),
             "sequential_parse_cpu_s": round(seq, 3), "part_cpu_s": parts,
             "parse_cpu_critical_path_speedup": round(seq / max(parts), 2)}

@@ -16,8 +16,8 @@ from openseeker.web.importers.warc import canonical_url
 from openseeker.web.store import WebGraph
 
 warcio = pytest.importorskip("warcio")
-from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
-from warcio.warcwriter import WARCWriter  # noqa: E402
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 FILLER = ("This paragraph is here so that the main-content extractor sees a real article body and not a "
           "navigation stub; it talks about rivers, mountains, and the history of the valley at some length. ")

@@ -175,7 +175,7 @@ def _multistream(tmp_path: Path, per_stream: int = 4) -> Path:
     xml = xml.replace('xml:lang="en">', 'xml:lang="en"><siteinfo><base>https://xx.example.org/wiki/Main</base>'
                       "<namespaces><namespace key='6'>Datei</namespace></namespaces></siteinfo>")
     head, rest = xml.split("</siteinfo>", 1)
-    pages = re.findall(r"<page>.*?</page>", rest, flags=re.S)
+    pages = re.findall(r"<page>.*?</page>", rest, flags=re.DOTALL)
     streams = [bz2.compress((head + "</siteinfo>\n").encode())]
     for i in range(0, len(pages), per_stream):
         streams.append(bz2.compress("".join(pages[i:i + per_stream]).encode()))

@@ -24,7 +24,7 @@ import json
 import logging
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +103,7 @@ def add_to_web(web: str | Path, source: str | Path, *, skip_bad: bool = False, p
         indexed = index.add(_pages_after(graph, pending["max_id"]))
         entry = {"source": str(source), "format": importer.name, "fingerprint": fp, "import": stats,
                  "links": links, "indexed": indexed, "seconds": round(time.perf_counter() - t0, 2),
-                 "added_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                 "added_at": datetime.now(UTC).isoformat(timespec="seconds")}
         added.append(entry)
         graph.set_meta("added", added)
         graph.execute("DELETE FROM meta WHERE key = 'pending_add'")

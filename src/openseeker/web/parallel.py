@@ -88,7 +88,7 @@ class ImportStage(Stage):
         return item["id"]
 
     @asynccontextmanager
-    async def open(self) -> AsyncIterator["ImportStage"]:
+    async def open(self) -> AsyncIterator[ImportStage]:
         yield self
 
     def progress_text(self, stats: dict[str, Any]) -> str:

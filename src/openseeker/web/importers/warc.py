@@ -49,7 +49,7 @@ from openseeker.web.importers.base import Importer, Redirect
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".warc.lz4")
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _HTML_TYPES = ("text/html", "application/xhtml")
 _BLANKS = re.compile(r"\n{3,}")
 MAX_TITLE = 300
@@ -125,7 +125,7 @@ def html_page(url: str, html: str) -> tuple[Page | None, list[Link]]:
                               noscript=False, list_bullets=False)
     try:
         doc = lxml.html.document_fromstring(html)
-    except Exception:  # lxml raises ParserError / ValueError on empty or odd input
+    except Exception:  # noqa: BLE001 - lxml raises ParserError / ValueError on empty or odd input
         doc = None
     if not text.strip() and doc is not None:
         text = _html.body_text(doc)
@@ -304,7 +304,7 @@ class WarcImporter(Importer):
         try:
             html = _decode(body, ctype)
             page, links = html_page(url, html)
-        except Exception as exc:  # parsers are robust; never let one page kill an import
+        except Exception as exc:  # noqa: BLE001 - parsers are robust; never let one page kill an import
             self.bad(f"record at byte offset {offset} ({url}): cannot parse HTML ({type(exc).__name__}: {exc})",
                      path=path)
             return

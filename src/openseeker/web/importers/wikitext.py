@@ -19,12 +19,13 @@ import html
 import re
 from collections.abc import Callable
 
-_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _HIDDEN = ("ref", "references", "gallery", "timeline", "math", "chem", "score", "graph", "templatedata",
            "noinclude", "table", "syntaxhighlight", "source", "imagemap", "mapframe", "nowiki", "pre",
            "includeonly", "poem", "hiero", "ce", "categorytree", "inputbox")
-_HIDDEN_PAIR = re.compile(r"<(%s)\b[^>]*?(?<!/)>.*?</\1\s*>" % "|".join(_HIDDEN), re.S | re.I)
-_HIDDEN_SELF = re.compile(r"<(?:%s)\b[^>]*/>" % "|".join(_HIDDEN), re.I)
+_TAGS = "|".join(_HIDDEN)
+_HIDDEN_PAIR = re.compile(rf"<({_TAGS})\b[^>]*?(?<!/)>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+_HIDDEN_SELF = re.compile(rf"<(?:{_TAGS})\b[^>]*/>", re.IGNORECASE)
 _TEMPLATE = re.compile(r"\{\{(?:(?!\{\{|\}\})[\s\S])*\}\}")
 _TABLE = re.compile(r"\{\|(?:(?!\{\||\|\})[\s\S])*\|\}")
 # a [[...]] with no nested [[ ]] inside: innermost first, so file captions lose their inner links first
@@ -33,11 +34,11 @@ _LINK = re.compile(r"\[\[([^\[\]|]*)(?:\|((?:[^\[\]]|\[(?!\[)[^\[\]]*\](?!\]))*)
 # a namespace, so the caption's links go with it (as in the full parse)
 _NAMESPACED = re.compile(r"\[\[\s*([^\[\]|:]*):((?:[^\[\]]|\[(?!\[)|\](?!\])|\[\[[^\[\]]*\]\])*)\]\]")
 _EXTERNAL = re.compile(r"\[(?:https?:|ftp:)?//[^\s\[\]]+(?:\s+([^\[\]]*))?\]")
-_BR = re.compile(r"<br\s*/?>", re.I)
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _QUOTES = re.compile(r"'{2,}")
-_HEADING = re.compile(r"^(={1,6})\s*(.*?)\s*\1\s*$", re.M)
-_LIST = re.compile(r"^[*#:;]+\s*", re.M)
+_HEADING = re.compile(r"^(={1,6})\s*(.*?)\s*\1\s*$", re.MULTILINE)
+_LIST = re.compile(r"^[*#:;]+\s*", re.MULTILINE)
 _MAGIC = re.compile(r"__[A-Z]+__")
 _BLANKS = re.compile(r"\n{3,}")
 _SPACES = re.compile(r"[ \t]{2,}")
