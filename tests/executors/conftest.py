@@ -8,9 +8,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from exec_helpers import agent_responder, build_tiny_web  # noqa: E402
+from exec_helpers import agent_responder, build_tiny_web
 
-from openseeker.testing.chat_server import ScriptedChatServer  # noqa: E402
+from openseeker.testing.chat_server import ScriptedChatServer
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ def agent_responder(req: dict) -> Reply:
     if len(msgs) == 2:
         return Reply(content='<tool_call>{"name": "search", "arguments": {"query": ["Gustave Eiffel"]}}</tool_call>')
     if len(msgs) == 4:
-        return Reply(content='<tool_call>{"name": "visit", "arguments": {"url": ["%s"], "goal": "birth"}}'
-                             '</tool_call>' % EIFFEL)
+        call = {"name": "visit", "arguments": {"url": [EIFFEL], "goal": "birth"}}
+        return Reply(content=f"<tool_call>{json.dumps(call)}</tool_call>")
     return Reply(content="<answer>Dijon</answer>")
 
 

@@ -6,11 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-from exec_helpers import questions  # noqa: E402
+from exec_helpers import questions
 
 from openseeker.cli.main import main
 

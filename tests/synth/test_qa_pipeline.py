@@ -179,3 +179,29 @@ def test_live_web_without_seed_urls_is_refused_clearly_before_any_llm_starts():
     from openseeker.cli.main import main
 
     assert main(["synth", "qa", "--web", "live", "--n", "1", "--out", "/tmp/never-written.jsonl"]) == 2
+
+
+def test_two_worker_processes_share_the_target(tmp_path):
+    """--workers 2: each worker process opens its own pool on the scripted endpoint; the shards merge into one
+    file with the target count, no candidate twice, every accepted sample a full QASample."""
+    from openseeker.executors import get_executor
+
+    out = tmp_path / "qa.jsonl"
+    oracle = Oracle()
+
+    async def go():
+        with ScriptedChatServer(oracle.reply) as srv:
+            cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)
+            async with LLMPool(cfg) as pool:
+                return await synthesize_qa_async(tiny_world(), 4, out, pool=pool, controls=QAControls(), seed=0,
+                                                 concurrency=2, max_candidates=12, progress=False, llm_config=cfg,
+                                                 executor=get_executor("local", workers=2, progress=False))
+
+    report = asyncio.run(go())
+    accepted, rejected = read_jsonl(out), read_jsonl(rejected_path(out))
+    ids = [r["id"] for r in accepted + rejected]
+    assert len(ids) == len(set(ids)) and not (tmp_path / "qa.jsonl.shards").exists()
+    assert len(accepted) == 4  # each worker takes ceil(4 / 2) = 2 of the target
+    assert report["accepted"] == len(accepted) and report["last_run"]["new_accepted"] == len(accepted)
+    for row in accepted:
+        QASample.model_validate(row)

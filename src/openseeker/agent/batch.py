@@ -163,6 +163,7 @@ def batch_summary(run: dict[str, Any], out_path: str | os.PathLike) -> dict[str,
         "llm_s": round(st.get("llm_s", 0.0), 3), "tool_s": round(st.get("tool_s", 0.0), 3),
         "wall_s": wall, "rollouts_per_s": round(done / wall, 3) if wall > 0 else 0.0,
         "failed": run["failed"], "workers": run["workers"], "executor": run["executor"],
+        "rank_wall_s": run.get("rank_wall_s", []),
     }
     if run["failed"]:
         summary["failed_ids"] = run["failed_ids"]
@@ -364,7 +365,7 @@ class AgentFactory:
     async def open(self) -> AsyncIterator[AgentContext]:
         from openseeker.agent.runtime import Agent
         from openseeker.llm.pool import LLMPool
-        from openseeker.web.open import open_web
+        from openseeker.web.open import close_web, open_web
 
         s, web = self.settings, self.web
         opened = isinstance(web, (str, os.PathLike))
@@ -391,7 +392,7 @@ class AgentFactory:
                 yield AgentContext(lambda item: agent, stats, info)
         finally:
             if opened:
-                web_obj.close()
+                await close_web(web_obj)
 
 
 def sized_llm_config(llm_config: Any, roles: Iterable[str], concurrency: int) -> Any:

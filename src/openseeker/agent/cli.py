@@ -18,6 +18,7 @@ from openseeker.cli.options import (
     ExecutorOpt,
     LLMOpt,
     ModelOpt,
+    RankOpt,
     RayAddressOpt,
     WebConfigOpt,
     WebOpt,
@@ -89,6 +90,7 @@ def run_cmd(
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
+    rank: RankOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Answer questions with the agent; one trajectory per question in --out."""
@@ -119,8 +121,8 @@ def run_cmd(
         live_cfg = live_config_source(web_config, config)
     from openseeker.executors import get_executor
 
-    exe = get_executor(executor, workers=workers or (2 if executor == "ray" else 1), ray_address=ray_address,
-                       concurrency=settings["concurrency"], progress=not no_progress, limit=limit)
+    exe = get_executor(executor, workers=workers, ray_address=ray_address,
+                       rank=rank, concurrency=settings["concurrency"], progress=not no_progress, limit=limit)
     summary = asyncio.run(run_questions(web, llm_config, items, out, settings=settings, progress=not no_progress,
                                         limit=limit, web_config=live_cfg, executor=exe))
     if as_json:

@@ -19,7 +19,10 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name for
 ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", help="YAML config mapping roles to endpoints (see docs/config.md).")
 ]
-WebOpt = Annotated[str, typer.Option("--web", help="A local web directory (from `web build`) or 'live'.")]
+WebOpt = Annotated[
+    str, typer.Option("--web", help="A local web directory (from `web build`), 'live', or http://host:port (an "
+                      "`openseeker serve` server; several comma-separated).")
+]
 WebConfigOpt = Annotated[
     Optional[Path],
     typer.Option("--web-config", help="Live-web YAML for --web live (backend, key env vars, cache; see "
@@ -37,4 +40,9 @@ ExecutorOpt = Annotated[
 RayAddressOpt = Annotated[
     Optional[str], typer.Option("--ray-address", help="A running Ray cluster (host:6379, ray://host:10001, auto); "
                                 "default: start a local one.")
+]
+RankOpt = Annotated[
+    Optional[int], typer.Option("--rank", min=0, help="Run only this rank of --workers, in this process (one task "
+                                "of a Slurm job array: --rank $SLURM_ARRAY_TASK_ID); the same command without "
+                                "--rank then finishes what is missing and merges.")
 ]

@@ -31,7 +31,6 @@ from openseeker.errors import LLMError, UserError
 from openseeker.eval import judge as judge_mod
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM, DomainBlocklist, GuardedWeb
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
-from openseeker.io import ResumableWriter, iter_jsonl
 from openseeker.records import EvalItem, Trajectory
 
 log = logging.getLogger(__name__)
@@ -364,47 +363,15 @@ async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, it
     _check_resume(out, cfg)
     (out / CONFIG).write_text(json.dumps(cfg, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
-    todo = [(it, r) for it in items for r in range(settings.runs)]
-    with ResumableWriter(out / TRAJECTORIES, key="id") as tw, ResumableWriter(out / RESULTS, key="key") as rw:
-        todo = [(it, r) for it, r in todo if f"{it.id}#{r}" not in rw.done]
-        saved: dict[str, Trajectory] = {}
-        carried: dict[str, Any] = {}
-        if grade_only is not None:
-            todo = [(it, r) for it, r in todo if f"{it.id}#{r}" in tw.done]
-            src_results = Path(grade_only["source"]) / RESULTS
-            if src_results.exists():  # leakage counts happened during the original run: carry them over
-                carried = {o.get("key"): o.get("leakage") for _, o in iter_jsonl(src_results, skip_bad=True)}
-        need = {f"{it.id}#{r}" for it, r in todo} & tw.done
-        if need:  # trajectories finished before an interruption, but not yet graded
-            for _, obj in iter_jsonl(out / TRAJECTORIES):
-                if obj.get("id") in need:
-                    saved[obj["id"]] = Trajectory.model_validate(obj)
-        log.info("%s: %d question-runs to do (%d already done)", spec.name, len(todo),
-                 len(items) * settings.runs - len(todo))
-        sem = asyncio.Semaphore(settings.concurrency)
-        lock = asyncio.Lock()
-        bar_ctx = _bar(progress, len(todo), spec.name)
-        with bar_ctx as advance:
+    from openseeker.eval.stage import EvalStage
+    from openseeker.executors.local import LocalExecutor
 
-            async def worker(item: EvalItem, run: int) -> None:
-                async with sem:
-                    key = f"{item.id}#{run}"
-                    traj, record = await run_one(item, run, roles=roles, web=web, settings=settings, guard=guard,
-                                                 blocklist=blocklist, existing=saved.get(key))
-                    if key in carried:
-                        record["leakage"] = carried[key]
-                    if traj.stop_reason == "llm_error":
-                        # the endpoint kept failing: not the agent's answer. Not saved, so a re-run retries it.
-                        failed.append((key, record.get("error")))
-                        return
-                    async with lock:
-                        if key not in tw.done:
-                            tw.write(traj)
-                        rw.write(record)
-                    advance(record)
-
-            failed: list[tuple[str, Any]] = []
-            await asyncio.gather(*(worker(it, r) for it, r in todo))
+    stage = EvalStage(out, bench=spec.name, roles=roles, web=web, settings=settings, guard=guard,
+                      blocklist=blocklist, grade_only=grade_only)
+    todo = stage.prepare(items)
+    log.info("%s: %d question-runs to do (%d already done)", spec.name, len(todo),
+             len(items) * settings.runs - len(todo))
+    run = await LocalExecutor(1, concurrency=settings.concurrency, progress=progress).arun(stage, todo)
     web_stats = getattr(web, "stats", None)  # live backends: calls, cache hits/misses, errors, blocked, cost
     if callable(web_stats):
         cfg["web_stats"] = web_stats()
@@ -416,40 +383,11 @@ async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, it
     from openseeker.eval.report import write_report
 
     report = write_report(out)
-    if failed:
-        raise LLMError(f"{len(failed)} question-run(s) ended on LLM errors and were not graded (first: "
-                       f"{failed[0][0]}: {failed[0][1]}); the report covers the rest. Fix the endpoint and re-run "
+    if run["failed"]:
+        raise LLMError(f"{run['failed']} question-run(s) ended on LLM errors and were not graded (first: "
+                       f"{run['failed_first_error']}); the report covers the rest. Fix the endpoint and re-run "
                        "the same command to retry them")
     return report
-
-
-class _bar:
-    """A rich progress bar with a running accuracy, or a no-op."""
-
-    def __init__(self, enabled: bool, total: int, name: str):
-        self.enabled, self.total, self.name = enabled, total, name
-        self.n = self.ok = 0
-
-    def __enter__(self) -> Callable[[dict], None]:
-        if not self.enabled:
-            return lambda record: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.prog = Progress(TextColumn("[bold]eval {task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[acc]}"), TimeElapsedColumn(), transient=False)
-        self.prog.__enter__()
-        self.task = self.prog.add_task(self.name, total=self.total, acc="")
-
-        def advance(record: dict) -> None:
-            self.n += 1
-            self.ok += bool(record.get("correct"))
-            self.prog.update(self.task, advance=1, acc=f"acc {self.ok}/{self.n}")
-
-        return advance
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.enabled:
-            self.prog.__exit__(*exc)
 
 
 def evaluate(

@@ -14,16 +14,22 @@ EXECUTORS = Registry("executor", {
 })
 
 
-def get_executor(name: str = "local", *, workers: int = 1, ray_address: str | None = None, **kw: Any) -> Executor:
-    """Build an executor by name: ``local`` (``workers`` processes; 1 = in-process) or ``ray``."""
+def get_executor(name: str = "local", *, workers: int | None = None, ray_address: str | None = None,
+                 rank: int | None = None, **kw: Any) -> Executor:
+    """Build an executor by name: ``local`` (``workers`` processes, default 1 = in-process; ``rank``: only that
+    rank, in this process, as one task of a job array) or ``ray`` (default 2 workers)."""
+    from openseeker.errors import UserError
+
     cls = EXECUTORS.get(name)
+    if workers is None:
+        workers = 2 if name == "ray" else 1
     if name == "ray":
+        if rank is not None:
+            raise UserError("--rank runs one rank of a job array with --executor local")
         return cls(workers, address=ray_address, **kw)
     if ray_address:
-        from openseeker.errors import UserError
-
         raise UserError("--ray-address needs --executor ray")
-    return cls(workers, **kw)
+    return cls(workers, rank=rank, **kw)
 
 
 __all__ = ["EXECUTORS", "Executor", "Outcome", "Stage", "Stream", "get_executor", "shard_of"]

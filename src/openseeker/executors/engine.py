@@ -202,7 +202,9 @@ async def _drive(stage: Stage, todo: list[Any], writers: dict[str, ResumableWrit
                 continue
             batch = finished[:]
             finished.clear()
-            await loop.run_in_executor(io_pool, commit, batch)
+            # shielded: a cancel (Ctrl-C tears every task down) must not drop a batch queued to the writer thread;
+            # the thread finishes it and io_pool.shutdown(wait=True) below waits for it
+            await asyncio.shield(loop.run_in_executor(io_pool, commit, batch))
             account(batch)
 
     flush_task = asyncio.create_task(flusher())
@@ -236,10 +238,10 @@ async def _drive(stage: Stage, todo: list[Any], writers: dict[str, ResumableWrit
         try:
             await flush_task
         finally:
-            if finished:  # the writer task died: last chance, synchronously
+            if finished:  # the writer task was cancelled or died: last chance, after what it queued (same thread)
                 batch = finished[:]
                 finished.clear()
-                commit(batch)
+                io_pool.submit(commit, batch).result()
                 account(batch)
             io_pool.shutdown(wait=True)  # finish the write in progress: never a torn line on Ctrl-C
             if sharded:
@@ -354,4 +356,5 @@ def summarize(results: list[ShardResult], *, total: int, skipped: int, wall_s: f
         "failed_ids": failed_ids, "failed_first_error": first_error, "complete": all(r.complete for r in results),
         "wall_s": round(wall_s, 3), "items_per_s": round(done / wall_s, 3) if wall_s > 0 else 0.0,
         "workers": workers, "executor": backend, "stats": stats, "info": info,
+        "rank_wall_s": [r.wall_s for r in sorted(results, key=lambda r: r.rank)],
     }

@@ -59,11 +59,22 @@ class LocalExecutor(Executor):
 
     name = "local"
 
+    def __init__(self, workers: int = 1, *, rank: int | None = None, **kw: Any):
+        super().__init__(workers, **kw)
+        if rank is not None and not 0 <= rank < workers:
+            raise UserError(f"--rank must be in 0..{workers - 1} (--workers {workers})")
+        self.rank = rank
+
     async def arun(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         per_rank, skipped = plan(stage, items, self.workers, self.limit)
         bar = RunProgress(stage, sum(map(len, per_rank)), self.progress)
         try:
+            if self.rank is not None:  # one rank of a job array (Slurm): no merge; the plain command merges
+                results = [await open_and_run(stage, per_rank[self.rank], self.rank, self.workers, self.concurrency,
+                                              on_progress=lambda r: bar.update(r.done, r.failed, r.stats))]
+                return finish_run(stage, items, results, skipped=skipped, t0=t0, workers=self.workers,
+                                  backend=f"local rank {self.rank}", merge=False)
             if self.workers == 1:
                 results = [await open_and_run(stage, per_rank[0], 0, 1, self.concurrency,
                                               on_progress=lambda r: bar.update(r.done, r.failed, r.stats))]
@@ -118,9 +129,10 @@ def collect_results(stage: Stage, world_size: int, exitcodes: dict[int, Any]) ->
 
 
 def finish_run(stage: Stage, items: list[Any], results: list[ShardResult], *, skipped: int, t0: float,
-               workers: int, backend: str) -> dict[str, Any]:
+               workers: int, backend: str, merge: bool = True) -> dict[str, Any]:
     """Merge the shards when every rank is complete; the engine summary of the run."""
-    if workers > 1:
+    merged = None
+    if workers > 1 and merge:
         if all_complete(stage, workers, []):
             merged = merge_shards(stage, items, workers)
             log.info("merged %s shards into %s", workers, {n: str(s.path) for n, s in stage.streams.items()})
@@ -132,4 +144,5 @@ def finish_run(stage: Stage, items: list[Any], results: list[ShardResult], *, sk
                         workers=workers, backend=backend)
     if workers > 1:
         summary["merged"] = merged
+        summary["shard_dir"] = str(stage.shard_dir)
     return summary
