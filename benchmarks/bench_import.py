@@ -181,6 +181,23 @@ def write_multistream(path: Path, per_stream: int = 10) -> int:
     return len(pages)
 
 
+def bench_scaling_warc_files(tmp: Path, html, copies: int) -> dict:
+    """Parse CPU of a crawl in 4 files: one process vs the slowest of 2 shards (shards take whole files)."""
+    from openseeker.web.importers import get_importer
+
+    d = tmp / "crawl4"
+    d.mkdir(exist_ok=True)
+    n = sum(write_warc(d / f"part-{i}.warc.gz", html, max(1, copies // 4)) for i in range(4))
+    imp = get_importer(d)
+    seq, _ = cpu(lambda: sum(1 for _ in imp))
+    parts = []
+    for rank in range(2):
+        shard = get_importer(d).shard(rank, 2)
+        parts.append(round(cpu(lambda shard=shard: sum(1 for _ in shard))[0], 3))
+    return {"pages": n, "files": 4, "sequential_parse_cpu_s": round(seq, 3), "part_cpu_s": parts,
+            "parse_cpu_critical_path_speedup": round(seq / max(parts), 2)}
+
+
 def bench_scaling_mediawiki(tmp: Path) -> dict:
     """Parse CPU of the multistream enwiki sample: one process vs the slowest of 2 shards (byte ranges)."""
     from openseeker.web.importers import get_importer
@@ -200,7 +217,7 @@ def bench_scaling_mediawiki(tmp: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="extract,mediawiki,importers,scaling,scaling_mediawiki")
+    ap.add_argument("--only", default="extract,mediawiki,importers,scaling,scaling_mediawiki,scaling_warc_files")
     ap.add_argument("--copies", type=int, default=8, help="Kiwix pages x copies in the scaling crawl")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "import.json")
     args = ap.parse_args()
@@ -216,7 +233,8 @@ def main() -> None:
         for name, fn in (("extract", lambda: bench_extract(html)), ("mediawiki", lambda: bench_mediawiki(tmp)),
                          ("importers", lambda: bench_importers(tmp, html)),
                          ("scaling", lambda: bench_scaling(tmp, html, args.copies)),
-                         ("scaling_mediawiki", lambda: bench_scaling_mediawiki(tmp))):
+                         ("scaling_mediawiki", lambda: bench_scaling_mediawiki(tmp)),
+                         ("scaling_warc_files", lambda: bench_scaling_warc_files(tmp, html, args.copies))):
             if name in only:
                 res[name] = fn()
                 print(name, json.dumps(res[name], indent=1), flush=True)
