@@ -277,6 +277,32 @@ class SearchIndex:
         index.register_tokenizer(ANALYZER, _analyzer(settings))
         return cls(directory, index, settings, meta)
 
+    def add(self, docs: Iterable[tuple[str, ...]], *, heap_mb: int = 128) -> int:
+        """Add (or replace, by url) ``(url, title, text[, docid])`` documents in one commit; returns how many.
+
+        Idempotent: a url indexed before is deleted first, so re-running an interrupted incremental build
+        never indexes a page twice. Documents get the same fields as :meth:`build` (``_document``), so added
+        pages rank exactly as built ones. Used by ``openseeker.web.incremental``."""
+        import tantivy
+
+        writer = self._index.writer(heap_size=max(heap_mb, 15) * 1_000_000, num_threads=1)
+        n = 0
+        for n, (url, title, text, *rest) in enumerate(docs, 1):
+            fields = {"url": str(url), "docid": str(rest[0] or "") if rest else "", "title": title or "",
+                      "text": text or ""}
+            writer.delete_documents_by_term("url", fields["url"])
+            try:
+                writer.add_document(_document(tantivy.Document, fields))
+            except (ValueError, UnicodeEncodeError):
+                writer.add_document(_document(tantivy.Document, {k: _valid_utf8(v) for k, v in fields.items()}))
+        writer.commit()
+        writer.wait_merging_threads()
+        self._index.reload()
+        self._searcher = self._index.searcher()
+        self.meta["docs"] = len(self)
+        (self.directory / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n", encoding="utf-8")
+        return n
+
     # ------------------------------------------------------------------ search
 
     def __len__(self) -> int:

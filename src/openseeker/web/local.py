@@ -209,6 +209,14 @@ class LocalWeb:
             page = self.graph.get(v)
             if page is not None:
                 return page
+        if "://" in url:  # a crawl's redirect, or a non-canonical spelling of a crawled url
+            from openseeker.web.importers.warc import canonical_url
+
+            canon = canonical_url(url)
+            page = ((self.graph.get(canon) if canon not in seen else None) or self.graph.get_redirected(url)
+                    or self.graph.get_redirected(canon))
+            if page is not None:
+                return page
         title = title_from_url(url)
         if title is None and "://" not in url and "/" not in url.strip():
             title = url.strip()
