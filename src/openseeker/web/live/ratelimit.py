@@ -14,10 +14,12 @@ class TokenBucket:
         rate: refill rate in tokens per second; ``<= 0`` disables limiting.
         burst: bucket capacity (requests that may go out back-to-back).
         clock: monotonic clock (injectable for tests).
+        sleep: ``async sleep(seconds)`` (injectable with ``clock``, so tests assert the pacing, not wall time).
     """
 
-    def __init__(self, rate: float, burst: int = 1, *, clock=time.monotonic):
+    def __init__(self, rate: float, burst: int = 1, *, clock=time.monotonic, sleep=None):
         self.rate, self.capacity, self.clock = float(rate), max(1, int(burst)), clock
+        self.sleep = sleep or asyncio.sleep
         self.tokens = float(self.capacity)
         self.updated = clock()
         self.waited_s = 0.0
@@ -46,7 +48,7 @@ class TokenBucket:
                     return
                 wait = (1 - self.tokens) / self.rate
                 self.waited_s += wait
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
 
 
 def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 8.0, retry_after: float | None = None,
