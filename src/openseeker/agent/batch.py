@@ -25,6 +25,7 @@ from typing import Any
 
 from openseeker.errors import InputError, UserError
 from openseeker.io import ResumableWriter, iter_jsonl
+from openseeker.agent.runtime import step_listener
 from openseeker.llm.cache import rollout_scope
 from openseeker.records import Trajectory
 
@@ -189,6 +190,7 @@ async def run_batch(
     flush_task = asyncio.create_task(flusher())
 
     async def worker() -> None:
+        step_listener.set(bar.on_step)  # this task's rollouts report each step (turns, tool calls) to the bar
         for item in pending_iter:
             if flush_task.done():  # the writer failed (disk full, ...): stop, and surface its error
                 flush_task.result()
@@ -290,10 +292,13 @@ def _write_summary(out_path: Path, summary: dict[str, Any], config: dict[str, An
 
 
 class _Bar:
-    """A rich progress bar showing answered / forced / failed counts (no-op when disabled)."""
+    """A rich progress bar: finished rollouts, plus the turns and tool calls made so far (in-flight rollouts
+    included, so a long rollout visibly progresses) and the stop reasons (no-op when disabled)."""
 
     def __init__(self, total: int, enabled: bool):
         self.progress = None
+        self.turns = self.calls = 0
+        self.stops = ""
         if not enabled:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
@@ -304,11 +309,20 @@ class _Bar:
         self.task = self.progress.add_task("", total=total)
         self.progress.start()
 
+    def description(self) -> str:
+        return f"turns {self.turns}, tool calls {self.calls}" + (f" | {self.stops}" if self.stops else "")
+
+    def on_step(self, traj: Trajectory, step: Any) -> None:
+        self.turns += 1
+        self.calls += len(step.tool_calls)
+        if self.progress is not None:
+            self.progress.update(self.task, description=self.description())
+
     def advance(self, stats: _Stats) -> None:
+        self.stops = " ".join(f"{k}={v}" for k, v in sorted(stats.stop.items()))
         if self.progress is None:
             return
-        desc = " ".join(f"{k}={v}" for k, v in sorted(stats.stop.items()))
-        self.progress.update(self.task, advance=1, description=desc)
+        self.progress.update(self.task, advance=1, description=self.description())
 
     def close(self) -> None:
         if self.progress is not None:
@@ -334,27 +348,33 @@ AGENT_SETTINGS = {
 }
 
 
+def agent_section(config: str | os.PathLike | None) -> dict[str, Any]:
+    """The ``agent:`` section of a YAML config (``{}`` without one); unknown keys are a ``UserError``."""
+    if config is None:
+        return {}
+    import yaml
+
+    path = Path(config).expanduser()
+    if not path.exists():
+        raise UserError(f"{path}: no such config file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: invalid YAML: {exc}") from None
+    section = (data or {}).get("agent") or {}
+    if not isinstance(section, dict):
+        raise UserError(f"{path}: agent: must be a mapping")
+    unknown = sorted(set(section) - set(AGENT_SETTINGS))
+    if unknown:
+        raise UserError(f"{path}: unknown key(s) in agent: {', '.join(unknown)}; known: "
+                        f"{', '.join(AGENT_SETTINGS)}")
+    return section
+
+
 def resolve_agent_settings(config: str | os.PathLike | None = None, **cli: Any) -> dict[str, Any]:
     """Defaults < the ``agent:`` section of the YAML config < CLI values that were given (not None)."""
     settings = dict(AGENT_SETTINGS)
-    if config is not None:
-        import yaml
-
-        path = Path(config).expanduser()
-        if not path.exists():
-            raise UserError(f"{path}: no such config file")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"{path}: invalid YAML: {exc}") from None
-        section = (data or {}).get("agent") or {}
-        if not isinstance(section, dict):
-            raise UserError(f"{path}: agent: must be a mapping")
-        unknown = sorted(set(section) - set(AGENT_SETTINGS))
-        if unknown:
-            raise UserError(f"{path}: unknown key(s) in agent: {', '.join(unknown)}; known: "
-                            f"{', '.join(AGENT_SETTINGS)}")
-        settings.update(section)
+    settings.update(agent_section(config))
     unknown = sorted(set(cli) - set(AGENT_SETTINGS))
     if unknown:
         raise UserError(f"unknown agent setting(s): {', '.join(unknown)}")

@@ -109,6 +109,7 @@ async def synthesize_trajectories(
         web_config: the live-web config for ``web="live"`` (see ``openseeker.web.live``).
     """
     from openseeker.agent.batch import resolve_agent_settings, run_batch
+    from openseeker.agent.embedded_defaults import apply_embedded_defaults
     from openseeker.web.open import open_web
     from openseeker.web.tools import SearchTool, VisitTool
 
@@ -120,7 +121,11 @@ async def synthesize_trajectories(
     if other:
         raise UserError(f"{out_path} already holds trajectories of another teacher ({dict(other)}); write "
                         f"{tag!r} trajectories to a separate file so they never mix silently")
+    given = {k for k, v in (settings or {}).items() if v is not None}
     s = resolve_agent_settings(**{**(settings or {}), "role": "teacher"})
+    reduced: dict[str, Any] = {}
+    if teacher == "llm" and llm_config is not None:
+        s, reduced = apply_embedded_defaults(s, given, llm_config.role("teacher").embedded)
     qas = load_qa(qa_path)
     by_id = {q.id: q for q in qas}
     items = [{"id": q.id, "question": q.question} for q in qas]
@@ -141,7 +146,7 @@ async def synthesize_trajectories(
             if llm_config is None:
                 raise UserError("the LLM teacher needs an LLM config (--llm embedded, --base-url/--model or --config)")
             summary = await _llm_run(items, by_id, web_obj, out_path, llm_config, s, summarize, judge, progress,
-                                     limit, config, summarizer_kwargs, embedded_judge)
+                                     limit, config, summarizer_kwargs, embedded_judge, reduced)
     finally:
         if opened:
             web_obj.close()
@@ -150,8 +155,9 @@ async def synthesize_trajectories(
 
 
 async def _llm_run(items, by_id, web_obj, out_path, llm_config, s, summarize, judge, progress, limit, config,
-                   summarizer_kwargs, embedded_judge) -> dict[str, Any]:
+                   summarizer_kwargs, embedded_judge, reduced) -> dict[str, Any]:
     from openseeker.agent.batch import build_agent_parts, run_batch
+    from openseeker.agent.embedded_defaults import EMBEDDED_SUMMARIZER_DEFAULTS, describe_reduced
     from openseeker.llm.pool import LLMPool
 
     llm_config = llm_config.model_copy(deep=True)
@@ -160,11 +166,15 @@ async def _llm_run(items, by_id, web_obj, out_path, llm_config, s, summarize, ju
         ep.concurrency = max(ep.concurrency, int(s["concurrency"]))
     async with LLMPool(llm_config) as pool:
         teacher_llm, tools, _, agent_kwargs = build_agent_parts(pool, llm_config, web_obj, s, "teacher")
-        embedded_ctx = llm_config.embedded.n_ctx
         summarizer_llm = pool.role("summarizer") if summarize else None
         sk = dict(summarizer_kwargs or {})
+        reduced_summarizer: dict[str, Any] = {}
         if summarizer_llm is not None and summarizer_llm.endpoint.embedded:
-            sk.setdefault("max_input_chars", min(6_000, (embedded_ctx - 1_000) * 3))
+            # the embedded summarizer: a short input and a short summary (one call per step; see embedded_defaults)
+            reduced_summarizer = {k: v for k, v in EMBEDDED_SUMMARIZER_DEFAULTS.items() if k not in sk}
+            sk.update(reduced_summarizer)
+        if reduced or reduced_summarizer:
+            log.info(describe_reduced(reduced, EMBEDDED_SUMMARIZER_DEFAULTS if reduced_summarizer else None))
         judge_llm = pool.role("judge") if judge else None
         if judge_llm is not None and judge_llm.endpoint.embedded and not embedded_judge:
             # the embedded 135M model cannot grade (it calls wrong answers correct): normalized match instead
@@ -175,7 +185,8 @@ async def _llm_run(items, by_id, web_obj, out_path, llm_config, s, summarize, ju
             return await teacher_rollout(qa, teacher_llm, tools, summarizer=summarizer_llm, summarize=summarize,
                                          agent_kwargs=agent_kwargs, summarizer_kwargs=sk)
 
-        config = {**config, "llm": pool.describe(), "judge": "llm" if judge_llm is not None else "normalized"}
+        config = {**config, "llm": pool.describe(), "judge": "llm" if judge_llm is not None else "normalized",
+                  "embedded_defaults": {"agent": reduced, "summarizer": reduced_summarizer}}
         summary = await run_batch(items, out_path,
                                   make_agent=lambda it: _Job(by_id[str(it["id"])], rollout, judge_llm),
                                   concurrency=s["concurrency"], progress=progress, limit=limit, config=config)
