@@ -342,6 +342,7 @@ AGENT_SETTINGS = {
     "extract": True,  # goal-conditioned visit with the extractor role; False = raw page text
     "visit_max_chars": 20_000,  # raw-text visit budget (and the fallback)
     "extract_page_chars": None,  # page budget of the extractor (None: from its context)
+    "extract_max_tokens": None,  # generation limit of one extraction (None: the extractor role's max_tokens)
     "temperature": None,
     "tool_timeout": 600.0,
     "seed": None,
@@ -398,7 +399,8 @@ def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any
     context_tokens = s["context_tokens"] or (embedded_ctx if llm.endpoint.embedded else None)
     extractor = None
     if s["extract"]:
-        extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"])
+        extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"],
+                                 max_tokens=s.get("extract_max_tokens"))
     tools = [SearchTool(web_obj), VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"])]
     agent_kwargs = {"max_tool_calls": s["max_tool_calls"], "max_turns": s["max_turns"],
                     "context_tokens": context_tokens, "max_tokens_per_turn": s["max_tokens_per_turn"],

@@ -23,6 +23,7 @@ EMBEDDED_AGENT_DEFAULTS: dict[str, tuple[Any, str]] = {
     "context_tokens": (4096, "--context-tokens"),
     "visit_max_chars": (4000, "agent.visit_max_chars"),
     "extract_page_chars": (3000, "agent.extract_page_chars"),
+    "extract_max_tokens": (256, "agent.extract_max_tokens"),
 }
 
 # RetrospectiveSummarizer options when the summarizer role is embedded (trajectory synthesis): a shorter input
