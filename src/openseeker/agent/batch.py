@@ -341,6 +341,7 @@ AGENT_SETTINGS = {
     "concurrency": 8,
     "extract": True,  # goal-conditioned visit with the extractor role; False = raw page text
     "visit_max_chars": 20_000,  # raw-text visit budget (and the fallback)
+    "search_top_k": 10,  # results per query shown by the search tool
     "extract_page_chars": None,  # page budget of the extractor (None: from its context)
     "extract_max_tokens": None,  # generation limit of one extraction (None: the extractor role's max_tokens)
     "temperature": None,
@@ -401,7 +402,8 @@ def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any
     if s["extract"]:
         extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"],
                                  max_tokens=s.get("extract_max_tokens"))
-    tools = [SearchTool(web_obj), VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"])]
+    tools = [SearchTool(web_obj, top_k=s.get("search_top_k") or 10),
+             VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"])]
     agent_kwargs = {"max_tool_calls": s["max_tool_calls"], "max_turns": s["max_turns"],
                     "context_tokens": context_tokens, "max_tokens_per_turn": s["max_tokens_per_turn"],
                     "protocol": s["protocol"], "temperature": s["temperature"], "tool_timeout": s["tool_timeout"],

@@ -21,6 +21,7 @@ EMBEDDED_AGENT_DEFAULTS: dict[str, tuple[Any, str]] = {
     "max_turns": (6, "--max-turns"),
     "max_tokens_per_turn": (256, "--max-tokens-per-turn"),
     "context_tokens": (4096, "--context-tokens"),
+    "search_top_k": (5, "agent.search_top_k"),
     "visit_max_chars": (4000, "agent.visit_max_chars"),
     "extract_page_chars": (3000, "agent.extract_page_chars"),
     "extract_max_tokens": (256, "agent.extract_max_tokens"),
