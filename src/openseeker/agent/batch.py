@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from openseeker.agent.runtime import step_listener
 from openseeker.errors import InputError, UserError
 from openseeker.io import ResumableWriter, iter_jsonl
-from openseeker.agent.runtime import step_listener
 from openseeker.llm.cache import rollout_scope
 from openseeker.records import Trajectory
 
@@ -301,8 +301,14 @@ class _Bar:
         self.stops = ""
         if not enabled:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-            TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(TextColumn("[bold]agent[/]"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))

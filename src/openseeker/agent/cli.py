@@ -48,7 +48,8 @@ def run_cmd(
     config: ConfigOpt = None,
     web_config: WebConfigOpt = None,
     max_tool_calls: Annotated[
-        Optional[int], typer.Option("--max-tool-calls", min=0, help="Tool budget per question (default 200; 4 on the embedded model).")
+        Optional[int], typer.Option("--max-tool-calls", min=0,
+                                    help="Tool budget per question (default 200; 4 on the embedded model).")
     ] = None,
     concurrency: Annotated[
         Optional[int], typer.Option("--concurrency", min=1, help="Questions in flight (default 8).")

@@ -28,7 +28,8 @@ def open_web(spec: str | Path, *, config: Any = None) -> Web:
     return LocalWeb.open(path)
 
 
-def open_web_from_flags(web: str | Path, web_config: str | Path | None = None, config: str | Path | None = None) -> Web:
+def open_web_from_flags(web: str | Path, web_config: str | Path | None = None,
+                        config: str | Path | None = None) -> Web:
     """``open_web`` for the command-line flags every stage shares: ``--web DIR|live``, ``--web-config FILE`` and
     ``--config FILE`` (whose ``live:`` section is used when there is no ``--web-config``; see
     ``openseeker.web.live.config.live_config_source``). ``--web-config`` with a local web is a ``UserError``."""
