@@ -43,8 +43,8 @@ class TokenBucket:
         async with self._get_lock():
             while True:
                 self._refill()
-                if self.tokens >= 1:
-                    self.tokens -= 1
+                if self.tokens >= 1 - 1e-9:  # tolerance: a float refill may land a hair under 1 after the wait
+                    self.tokens = max(self.tokens - 1, 0.0)
                     return
                 wait = (1 - self.tokens) / self.rate
                 self.waited_s += wait
