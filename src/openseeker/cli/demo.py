@@ -11,7 +11,7 @@ the pipeline is real, the model is tiny; expect low yields and low accuracy, rep
 Budget (README: the whole demo in about 6 minutes on a 2-core CPU, install excluded). Nothing is cached or canned:
 every step does its real work, only smaller. QA synthesis stops as soon as ``--n-qa`` samples are accepted
 (``synth qa --n``), tries cheaper candidates (2 facts per page, 1 closed-book attempt) and decodes 8 candidates at
-once (``llm.embedded.n_parallel: 8`` in ``demo.yaml``, printed); the teacher and the evaluated agent get a 3-call
+once (``llm.embedded.n_parallel: 8`` in ``demo.yaml``, printed); the teacher and the evaluated agent get a 2-call
 budget; the embedded defaults of ``synth traj`` (``openseeker.agent.embedded_defaults``) do the rest. Each step's
 time is printed at the end and saved in ``demo.json``.
 """
@@ -182,7 +182,9 @@ def register(app: typer.Typer) -> None:
         max_candidates: int = typer.Option(40, "--max-candidates", help="Candidates to try at most (QA synthesis "
                                            "stops earlier, as soon as --n-qa are accepted)."),
         heldout: int = typer.Option(1, "--heldout", help="Accepted questions held out for evaluation."),
-        max_tool_calls: int = typer.Option(3, "--max-tool-calls", help="Tool budget per question in the demo."),
+        max_tool_calls: int = typer.Option(2, "--max-tool-calls", help="Tool budget per question in the demo "
+                                           "(teacher and evaluated agent: every call adds a search block to all "
+                                           "later prompts, the main cost on CPU)."),
         seed: int = typer.Option(0, "--seed", help="Seed of QA synthesis."),
     ) -> None:
         """Run the whole pipeline on the embedded default (offline, CPU): web, QA, trajectories, SFT data, eval."""
