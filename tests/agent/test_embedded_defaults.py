@@ -7,7 +7,7 @@ import asyncio
 
 from agent_helpers import call, tools
 
-from openseeker.agent.batch import AGENT_SETTINGS, _Bar, run_batch
+from openseeker.agent.batch import AGENT_SETTINGS, AgentStage, run_batch
 from openseeker.agent.embedded_defaults import (
     EMBEDDED_AGENT_DEFAULTS,
     apply_embedded_defaults,
@@ -49,24 +49,29 @@ def test_every_step_is_reported_while_the_rollout_runs():
 
 
 def test_progress_bar_counts_turns_and_tool_calls_of_running_rollouts(tmp_path):
-    bar = _Bar(3, enabled=False)
+    stage = AgentStage(tmp_path / "x.jsonl", agent=object())
 
     class Step:
         tool_calls = [1, 2]
 
-    bar.on_step(None, Step())
-    bar.on_step(None, Step())
-    assert bar.description() == "turns 2, tool calls 4"
+    stage._on_step(None, Step())
+    stage._on_step(None, Step())
+    assert stage.live_text() == "turns 2, tool calls 4"
 
-    # through run_batch: the bar of a real batch receives every step of every rollout
+    # the bar shows the stage's live counters in a column re-rendered at every refresh
+    from openseeker.executors.progress import _LiveColumn
+
+    assert str(_LiveColumn(stage.live_text).render(None)) == "turns 2, tool calls 4"
+
+    # through run_batch: the stage of a real batch receives every step of every rollout
     steps = []
-    real_on_step = _Bar.on_step
+    real_on_step = AgentStage._on_step
 
     def spy(self, traj, step):
         steps.append(traj.id)
         real_on_step(self, traj, step)
 
-    _Bar.on_step = spy
+    AgentStage._on_step = spy
     try:
         llm = FakeLLM(lambda messages, kw: "<answer>x</answer>" if len(messages) > 2
                       else call("search", query=["q"]))
@@ -74,5 +79,5 @@ def test_progress_bar_counts_turns_and_tool_calls_of_running_rollouts(tmp_path):
         summary = asyncio.run(run_batch(items, tmp_path / "o.jsonl", agent=Agent(llm, tools()), concurrency=2,
                                         progress=False))
     finally:
-        _Bar.on_step = real_on_step
+        AgentStage._on_step = real_on_step
     assert summary["done"] == 3 and sorted(steps) == ["i0", "i0", "i1", "i1", "i2", "i2"]
