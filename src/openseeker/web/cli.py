@@ -15,6 +15,7 @@ import typer
 
 from openseeker.cli.options import ExecutorOpt, RayAddressOpt
 from openseeker.errors import UserError
+from openseeker.web.importers import formats_help
 
 web_app = typer.Typer(
     name="web",
@@ -48,9 +49,7 @@ def build_cmd(
         str,
         typer.Option(
             "--source",
-            help="wiki-offline[:en|es|fr], or a .jsonl / .xml / .xml.bz2 / .zim file, a directory of .html "
-            "files, a multihop corpus .json, a BrowseComp-Plus corpus (.parquet, or .jsonl of {docid, text, url}), "
-            "or WARC/WET archives (a .warc[.gz] file, a directory or a quoted glob of them); the format is detected.",
+            help=f"{formats_help()}; the format is detected (quote a glob).",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The web directory to write.")],
