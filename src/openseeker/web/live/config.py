@@ -19,10 +19,11 @@ config, only the NAME of the environment variable holding them; a missing key is
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from openseeker.errors import UserError
 
@@ -129,13 +130,13 @@ class CacheSettings(_Strict):
 
 
 class LiveWebConfig(_Strict):
-    """The live web: one search backend + fetch/SSRF/cache settings. See the module docstring for YAML."""
+    """The live web: one search backend + fetch/SSRF/cache settings. See the module docstring for YAML.
+
+    The per-backend sections (``serper:``, ``ddgs:``, ...) are not written here: ``for_backends()`` derives the
+    model with one field per registered search backend, typed by that backend's ``settings_class``.
+    """
 
     backend: str
-    serper: SerperSettings = Field(default_factory=SerperSettings)
-    tavily: TavilySettings = Field(default_factory=TavilySettings)
-    searxng: SearxngSettings = Field(default_factory=SearxngSettings)
-    ddgs: DdgsSettings = Field(default_factory=DdgsSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     ssrf: SSRFSettings = Field(default_factory=SSRFSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
@@ -149,8 +150,22 @@ class LiveWebConfig(_Strict):
         BACKENDS.check(value)
         return value
 
+    @classmethod
+    def for_backends(cls) -> type[LiveWebConfig]:
+        """This model plus one section per registered search backend (``BACKENDS``), typed by its settings."""
+        from openseeker.web.live.search_backends import BACKENDS
+
+        return _with_sections(tuple((name, backend.settings_class) for name, backend in BACKENDS.items()))
+
     def backend_settings(self, name: str | None = None) -> BackendSettings:
-        return getattr(self, name or self.backend)
+        """The settings section of backend ``name`` (default: the configured one)."""
+        name = name or self.backend
+        section = self.__dict__.get(name)
+        if section is None:  # a model without that section (the bare base class): the backend's defaults
+            from openseeker.web.live.search_backends import BACKENDS
+
+            section = BACKENDS.get(name).settings_class()
+        return section
 
     def api_key(self, name: str | None = None) -> str | None:
         """The backend's API key from its env var; ``UserError`` when the backend needs one and it is unset."""
@@ -170,6 +185,12 @@ class LiveWebConfig(_Strict):
             raise UserError(f"live web: backend '{name}' needs an API key in the environment variable {env} "
                             f"(export {env}=...), or choose a keyless backend (searxng with a base_url, or ddgs)")
         return key
+
+
+@lru_cache(maxsize=16)
+def _with_sections(sections: tuple[tuple[str, type[BackendSettings]], ...]) -> type[LiveWebConfig]:
+    fields: dict[str, Any] = {name: (cls, Field(default_factory=cls)) for name, cls in sections}
+    return create_model("LiveWebConfig", __base__=LiveWebConfig, **fields)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -217,7 +238,7 @@ def load_live_config(source: Any = None) -> LiveWebConfig:
         raise UserError(f"{where}: no `live:` section and no `backend:` key; name a backend "
                         "(serper, tavily, searxng or ddgs)")
     try:
-        return LiveWebConfig.model_validate(data)
+        return LiveWebConfig.for_backends().model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors())
         raise UserError(f"{where}: invalid live-web config: {problems}") from None
