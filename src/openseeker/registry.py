@@ -26,7 +26,18 @@ from openseeker.errors import UserError
 
 T = TypeVar("T")
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "import_target"]
+
+
+def import_target(target: str) -> Any:
+    """The object named by a lazy ``"module:attr"`` (``attr`` may be dotted) target."""
+    module, sep, attr = target.partition(":")
+    if not sep or not attr:
+        raise ValueError(f"lazy target {target!r} is not 'module:attr'")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 class Registry(Generic[T]):
@@ -87,12 +98,7 @@ class Registry(Generic[T]):
         key = self.canonical(name)
         target = self._targets[key]
         if self.lazy and isinstance(target, str):
-            module, sep, attr = target.partition(":")
-            if not sep:
-                raise ValueError(f"{self.kind} {key!r}: lazy target {target!r} is not 'module:attr'")
-            obj: Any = importlib.import_module(module)
-            for part in attr.split("."):
-                obj = getattr(obj, part)
+            obj = import_target(target)
             with self._lock:
                 self._targets[key] = obj
             return obj

@@ -59,9 +59,9 @@ def register(app: typer.Typer) -> None:
     @sub.command("list")
     def list_cmd() -> None:
         """List the benchmarks the loaders know."""
-        from openseeker.eval.loaders import REGISTRY
+        from openseeker.eval.loaders import BENCHMARKS
 
-        for name, spec in sorted(REGISTRY.items()):
+        for name, spec in sorted(BENCHMARKS.items()):
             typer.echo(f"{name:24s} {spec.kind:9s} {spec.description}")
 
     @sub.command("run", epilog=EPILOG_RUN)
