@@ -94,7 +94,8 @@ def run_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Answer questions with the agent; one trajectory per question in --out."""
-    from openseeker.agent.batch import load_questions, resolve_agent_settings, run_questions
+    from openseeker.agent.batch import load_questions, run_questions
+    from openseeker.agent.settings import resolve_agent_settings
     from openseeker.llm.config import resolve_llm_config
     from openseeker.records import content_id
 

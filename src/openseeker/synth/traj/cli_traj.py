@@ -88,7 +88,7 @@ def traj_cmd(
         live_cfg = live_config_source(web_config, config)
     settings = {"concurrency": concurrency, "max_tool_calls": max_tool_calls, "protocol": protocol}
     if config is not None:
-        from openseeker.agent.batch import resolve_agent_settings
+        from openseeker.agent.settings import resolve_agent_settings
 
         settings = resolve_agent_settings(config, **settings)
     settings = {k: v for k, v in settings.items() if v is not None and k != "role"}

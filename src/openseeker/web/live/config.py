@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from openseeker.config import pydantic_problems, read_yaml
 from openseeker.errors import UserError
 
 ENV_CONFIG = "OPENSEEKER_LIVE_CONFIG"
@@ -193,15 +194,18 @@ def _with_sections(sections: tuple[tuple[str, type[BackendSettings]], ...]) -> t
     return create_model("LiveWebConfig", __base__=LiveWebConfig, **fields)
 
 
-def _read_yaml(path: Path) -> Any:
-    import yaml
-
-    if not path.exists():
-        raise UserError(f"{path}: live-web config file not found")
+def _validate(data: dict[str, Any], where: str) -> LiveWebConfig:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({exc})") from None
+        return LiveWebConfig.for_backends().model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{where}: invalid live-web config: {pydantic_problems(exc)}") from None
+
+
+def validate_live_section(section: Any, source: str) -> LiveWebConfig:
+    """The ``live:`` section of the main config file (``openseeker.config.SECTIONS``)."""
+    if not isinstance(section, dict):
+        raise UserError(f"{source}: live must be a mapping, got {type(section).__name__}")
+    return _validate(section, source)
 
 
 def load_live_config(source: Any = None) -> LiveWebConfig:
@@ -225,7 +229,7 @@ def load_live_config(source: Any = None) -> LiveWebConfig:
     if isinstance(source, (str, Path)):
         path = Path(source).expanduser()
         where = str(path)
-        data = _read_yaml(path)
+        data = read_yaml(path)
     elif isinstance(source, dict):
         data = source
     else:
@@ -237,11 +241,7 @@ def load_live_config(source: Any = None) -> LiveWebConfig:
     elif "backend" not in data:
         raise UserError(f"{where}: no `live:` section and no `backend:` key; name a backend "
                         "(serper, tavily, searxng or ddgs)")
-    try:
-        return LiveWebConfig.for_backends().model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors())
-        raise UserError(f"{where}: invalid live-web config: {problems}") from None
+    return _validate(data, where)
 
 
 def live_config_source(web_config: str | Path | None = None, config: str | Path | None = None) -> Path | None:
@@ -254,7 +254,6 @@ def live_config_source(web_config: str | Path | None = None, config: str | Path 
         return Path(web_config).expanduser()
     if config is not None:
         path = Path(config).expanduser()
-        data = _read_yaml(path)
-        if isinstance(data, dict) and isinstance(data.get("live"), dict):
+        if isinstance(read_yaml(path).get("live"), dict):
             return path
     return None
