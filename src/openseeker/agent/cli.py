@@ -14,12 +14,20 @@ import typer
 
 from openseeker.cli.options import (
     BaseUrlOpt,
+    ConcurrencyOpt,
     ConfigOpt,
+    ContextTokensOpt,
     ExecutorOpt,
     LLMOpt,
+    MaxToolCallsOpt,
+    MaxTurnsOpt,
     ModelOpt,
+    ProtocolOpt,
     RankOpt,
     RayAddressOpt,
+    RoleOpt,
+    SeedOpt,
+    TemperatureOpt,
     WebConfigOpt,
     WebOpt,
     WorkersOpt,
@@ -63,28 +71,17 @@ def run_cmd(
     model: ModelOpt = None,
     config: ConfigOpt = None,
     web_config: WebConfigOpt = None,
-    max_tool_calls: Annotated[
-        Optional[int], typer.Option("--max-tool-calls", min=0, help="Tool budget per question (default 200).")
-    ] = None,
-    concurrency: Annotated[
-        Optional[int], typer.Option("--concurrency", min=1, help="Questions in flight (default 8).")
-    ] = None,
-    role: Annotated[
-        Optional[str], typer.Option("--role", help="LLM role playing the agent: student (default) or teacher.")
-    ] = None,
-    protocol: Annotated[
-        Optional[str],
-        typer.Option("--protocol", help="auto (json for the embedded model, text otherwise), text, native, json."),
-    ] = None,
+    max_tool_calls: MaxToolCallsOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    role: RoleOpt = None,
+    protocol: ProtocolOpt = None,
     no_extract: Annotated[
         bool, typer.Option("--no-extract", help="visit returns raw page text (no extractor LLM).")
     ] = False,
-    max_turns: Annotated[Optional[int], typer.Option("--max-turns", min=1, help="LLM turns per question.")] = None,
-    context_tokens: Annotated[
-        Optional[int], typer.Option("--context-tokens", min=256, help="Context budget (tokens, estimated).")
-    ] = None,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", help="Agent sampling temperature.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent with every agent call.")] = None,
+    max_turns: MaxTurnsOpt = None,
+    context_tokens: ContextTokensOpt = None,
+    temperature: TemperatureOpt = None,
+    seed: SeedOpt = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="Run at most N pending questions.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     workers: WorkersOpt = None,

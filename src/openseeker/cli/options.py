@@ -46,3 +46,25 @@ RankOpt = Annotated[
                                 "of a Slurm job array: --rank $SLURM_ARRAY_TASK_ID); the same command without "
                                 "--rank then finishes what is missing and merges.")
 ]
+
+
+# --- agent settings: the help text is the field description of ``AgentSettings`` (written once) ----------------
+def field_help(model: type, name: str) -> str:
+    """The description of field ``name`` of a pydantic model: the one source of an option's help text."""
+    return model.model_fields[name].description or ""
+
+
+def _agent(name: str) -> str:
+    from openseeker.agent.settings import AgentSettings
+
+    return field_help(AgentSettings, name)
+
+
+MaxToolCallsOpt = Annotated[Optional[int], typer.Option("--max-tool-calls", min=0, help=_agent("max_tool_calls"))]
+ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help=_agent("concurrency"))]
+ProtocolOpt = Annotated[Optional[str], typer.Option("--protocol", help=_agent("protocol"))]
+RoleOpt = Annotated[Optional[str], typer.Option("--role", help=_agent("role"))]
+MaxTurnsOpt = Annotated[Optional[int], typer.Option("--max-turns", min=1, help=_agent("max_turns"))]
+ContextTokensOpt = Annotated[Optional[int], typer.Option("--context-tokens", min=256, help=_agent("context_tokens"))]
+TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", help=_agent("temperature"))]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help=_agent("seed"))]

@@ -1,10 +1,9 @@
 """``openseeker synth``: QA synthesis (``synth qa``, ``synth report``) and trajectory synthesis (``synth traj``,
-registered by ``openseeker.synth.traj.cli_traj`` when present)."""
+registered by ``openseeker.synth.traj.cli``)."""
 
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,7 +19,6 @@ from openseeker.cli.options import (
     WorkersOpt,
 )
 
-log = logging.getLogger(__name__)
 
 synth_app = typer.Typer(
     name="synth",
@@ -124,10 +122,7 @@ def report_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    try:
-        from openseeker.synth.traj.cli_traj import register_traj
-    except ImportError as exc:  # trajectory synthesis not installed/landed yet
-        log.debug("synth traj unavailable: %s", exc)
-    else:
-        register_traj(synth_app)
+    from openseeker.synth.traj.cli import register as register_traj
+
+    register_traj(synth_app)
     app.add_typer(synth_app, name="synth")

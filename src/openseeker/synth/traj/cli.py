@@ -12,10 +12,13 @@ import typer
 
 from openseeker.cli.options import (
     BaseUrlOpt,
+    ConcurrencyOpt,
     ConfigOpt,
     ExecutorOpt,
     LLMOpt,
+    MaxToolCallsOpt,
     ModelOpt,
+    ProtocolOpt,
     RankOpt,
     RayAddressOpt,
     WebConfigOpt,
@@ -52,11 +55,9 @@ def traj_cmd(
     model: ModelOpt = None,
     config: ConfigOpt = None,
     web_config: WebConfigOpt = None,
-    concurrency: Annotated[Optional[int], typer.Option("--concurrency", min=1, help="Rollouts in flight "
-                                                       "(default 8).")] = None,
-    max_tool_calls: Annotated[Optional[int], typer.Option("--max-tool-calls", min=0, help="Tool budget per "
-                                                          "question (default 200, as in the paper).")] = None,
-    protocol: Annotated[Optional[str], typer.Option("--protocol", help="auto | text | native | json.")] = None,
+    concurrency: ConcurrencyOpt = None,
+    max_tool_calls: MaxToolCallsOpt = None,
+    protocol: ProtocolOpt = None,
     no_judge: Annotated[bool, typer.Option("--no-judge", help="Label with normalized match instead of the judge "
                                            "role.")] = False,
     embedded_judge: Annotated[bool, typer.Option("--embedded-judge", help="Let the embedded 135M model grade "
@@ -114,5 +115,6 @@ def traj_cmd(
     raise_if_failed(summary)
 
 
-def register_traj(synth_app: typer.Typer) -> None:
+def register(synth_app: typer.Typer) -> None:
+    """Add ``traj`` to the ``synth`` group (``openseeker.synth.cli``)."""
     synth_app.command("traj", epilog=TRAJ_EPILOG)(traj_cmd)
