@@ -34,7 +34,7 @@ from openseeker.cli.options import (
 )
 from openseeker.errors import UserError
 
-agent_app = typer.Typer(name="agent", help="The search agent (ReAct with search/visit).", no_args_is_help=True)
+app = typer.Typer(name="agent", help="The search agent (ReAct with search/visit).", no_args_is_help=True)
 
 RUN_EPILOG = """Examples:
 
@@ -58,7 +58,7 @@ trajectory's metadata). Re-running the same command resumes: ids already in --ou
 """
 
 
-@agent_app.command("run", epilog=RUN_EPILOG)
+@app.command("run", epilog=RUN_EPILOG)
 def run_cmd(
     web: WebOpt,
     out: Annotated[Path, typer.Option("--out", help="Trajectories JSONL (appended to; resumable).")],
@@ -151,6 +151,3 @@ def _echo_summary(s: dict, single: bool) -> None:
         if last is not None:
             typer.echo(f"  answer: {last.get('final_answer')!r} ({last.get('stop_reason')})")
 
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(agent_app, name="agent")

@@ -18,9 +18,10 @@ from openseeker.cli.options import (
     RayAddressOpt,
     WorkersOpt,
 )
+from openseeker.synth.traj.cli import app as traj_app
 
 
-synth_app = typer.Typer(
+app = typer.Typer(
     name="synth",
     help="Synthesize training data: verified multi-hop QA from a web graph, then trajectories.",
     no_args_is_help=True,
@@ -37,7 +38,7 @@ QA_EPILOG = """Examples:
 """
 
 
-@synth_app.command("qa", epilog=QA_EPILOG)
+@app.command("qa", epilog=QA_EPILOG)
 def qa_cmd(
     web: Annotated[str, typer.Option("--web", help="A local web directory (from `openseeker web build`), or "
                                      "'live' with --seed-urls.")],
@@ -109,7 +110,7 @@ def qa_cmd(
     typer.echo(format_report(report))
 
 
-@synth_app.command("report")
+@app.command("report")
 def report_cmd(
     file: Annotated[Path, typer.Argument(help="A QA synthesis output JSONL (its .rejected.jsonl is read too).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -120,9 +121,4 @@ def report_cmd(
     report = build_report(file)
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report))
 
-
-def register(app: typer.Typer) -> None:
-    from openseeker.synth.traj.cli import register as register_traj
-
-    register_traj(synth_app)
-    app.add_typer(synth_app, name="synth")
+app.add_typer(traj_app)  # synth traj

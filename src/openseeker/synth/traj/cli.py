@@ -42,6 +42,10 @@ Re-running the same command resumes (QA ids already in --out are skipped). A fil
 """
 
 
+app = typer.Typer()  # mounted into the synth group by openseeker.synth.cli
+
+
+@app.command("traj", epilog=TRAJ_EPILOG)
 def traj_cmd(
     web: WebOpt,
     qa: Annotated[Path, typer.Option("--qa", help="QA JSONL (from `openseeker synth qa`).")],
@@ -114,7 +118,3 @@ def traj_cmd(
 
     raise_if_failed(summary)
 
-
-def register(synth_app: typer.Typer) -> None:
-    """Add ``traj`` to the ``synth`` group (``openseeker.synth.cli``)."""
-    synth_app.command("traj", epilog=TRAJ_EPILOG)(traj_cmd)
