@@ -102,6 +102,10 @@ class SearchBackend:
     def __init__(self, settings: Any, api_key: str | None = None):
         self.settings, self.api_key = settings, api_key
 
+    @classmethod
+    def check_settings(cls, settings: BackendSettings) -> None:
+        """Raise ``UserError`` at start-up when the settings cannot work (e.g. a self-hosted API without a URL)."""
+
     @property
     def base_url(self) -> str:
         return (self.settings.base_url or "").rstrip("/")
@@ -187,6 +191,11 @@ class SearxngBackend(SearchBackend):
 
     name = "searxng"
     settings_class = SearxngSettings
+
+    @classmethod
+    def check_settings(cls, settings: BackendSettings) -> None:
+        if not settings.base_url:
+            raise UserError("live web: backend 'searxng' needs live.searxng.base_url (your instance's URL)")
 
     async def search(self, client: httpx.AsyncClient, query: str, top_k: int) -> list[SearchHit]:
         if not self.base_url:
