@@ -84,3 +84,16 @@ def test_a_section_is_checked_only_by_its_stage(tmp_path):
     with pytest.raises(UserError, match="Did you mean 'agent'"):
         cfg.get("agnt")
     assert cfg.get("train") is None
+
+
+def test_option_help_is_the_field_doc():
+    from openseeker.agent.settings import AgentSettings
+    from openseeker.cli.options import field_help
+    from openseeker.synth.qa.controls import QAControls
+
+    assert field_help(AgentSettings, "max_tool_calls") == AgentSettings.model_fields["max_tool_calls"].description
+    assert field_help(QAControls, "k").startswith("Pages gathered around the seed")
+    assert "(wiki-offline has e.g." in field_help(QAControls, "topic")  # continuation lines joined
+    assert field_help(QAControls, "max_chars") == "Page text shown to the extractor."
+    with pytest.raises(KeyError, match="not documented"):
+        field_help(QAControls, "nope")

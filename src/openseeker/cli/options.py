@@ -50,8 +50,34 @@ RankOpt = Annotated[
 
 # --- agent settings: the help text is the field description of ``AgentSettings`` (written once) ----------------
 def field_help(model: type, name: str) -> str:
-    """The description of field ``name`` of a pydantic model: the one source of an option's help text."""
-    return model.model_fields[name].description or ""
+    """The documentation of field ``name``: the one source of an option's help text.
+
+    A pydantic model's ``Field(description=...)``, or for a dataclass its docstring entry under ``Attributes:``
+    / ``Args:`` (Google style: ``name: text`` with indented continuation lines; ``a, b: text`` documents both).
+    """
+    fields = getattr(model, "model_fields", None)
+    if fields is not None:
+        return fields[name].description or ""
+    import inspect
+    import re
+
+    entries: dict[str, str] = {}
+    current: list[str] = []
+    for line in inspect.cleandoc(model.__doc__ or "").splitlines():
+        m = re.match(r"^    ([\w, ]+): (.*)$", line)
+        if m:
+            current = [n.strip() for n in m.group(1).split(",")]
+            for n in current:
+                entries[n] = m.group(2).strip()
+        elif line.startswith("        ") and current:
+            for n in current:
+                entries[n] += " " + line.strip()
+        else:
+            current = []
+    if name not in entries:
+        raise KeyError(f"{model.__name__}.{name} is not documented in its docstring")
+    text = entries[name].replace("``", "")
+    return text[:1].upper() + text[1:]
 
 
 def _agent(name: str) -> str:
