@@ -201,6 +201,12 @@ def _validate(data: dict[str, Any], where: str) -> LiveWebConfig:
         raise UserError(f"{where}: invalid live-web config: {pydantic_problems(exc)}") from None
 
 
+def _names() -> list[str]:
+    from openseeker.web.live.search_backends import BACKENDS
+
+    return BACKENDS.names()
+
+
 def validate_live_section(section: Any, source: str) -> LiveWebConfig:
     """The ``live:`` section of the main config file (``openseeker.config.SECTIONS``)."""
     if not isinstance(section, dict):
@@ -222,8 +228,9 @@ def load_live_config(source: Any = None) -> LiveWebConfig:
         env = os.environ.get(ENV_CONFIG, "").strip()
         if not env:
             raise UserError(
-                "--web live needs a live-web config: pass --web-config FILE (a YAML with `backend: serper|tavily|"
-                f"searxng|ddgs`, see docs/live-web.md), a `live:` section in --config, or set ${ENV_CONFIG}"
+                "--web live needs a live-web config: pass --web-config FILE (a YAML with "
+                f"`backend: {'|'.join(_names())}`, see docs/live-web.md), a `live:` section in --config, or set "
+                f"${ENV_CONFIG}"
             )
         source = Path(env).expanduser()
     if isinstance(source, (str, Path)):
@@ -240,7 +247,7 @@ def load_live_config(source: Any = None) -> LiveWebConfig:
         data = data["live"]
     elif "backend" not in data:
         raise UserError(f"{where}: no `live:` section and no `backend:` key; name a backend "
-                        "(serper, tavily, searxng or ddgs)")
+                        f"({', '.join(_names())})")
     return _validate(data, where)
 
 
