@@ -54,12 +54,17 @@ def validate_agent_section(section: Any, source: str) -> AgentSettings:
         raise UserError(f"{source}: invalid agent settings: {pydantic_problems(exc, 'agent')}") from None
 
 
+def agent_section(config: str | os.PathLike | None) -> dict[str, Any]:
+    """The ``agent:`` section of a config file as written (``{}`` without one), checked: what the file sets."""
+    return load_config(config).section("agent")
+
+
 def resolve_agent_settings(config: str | os.PathLike | None = None, **cli: Any) -> dict[str, Any]:
     """Defaults < the ``agent:`` section of the YAML config < CLI values that were given (not None)."""
     unknown = sorted(set(cli) - set(AgentSettings.model_fields))
     if unknown:
         raise UserError(f"unknown agent setting(s): {', '.join(unknown)}")
-    merged = layered(AGENT_SETTINGS, load_config(config).section("agent"), cli)
+    merged = layered(AGENT_SETTINGS, agent_section(config), cli)
     try:
         return AgentSettings.model_validate(merged).model_dump()
     except ValidationError as exc:
