@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from openseeker.agent.runtime import step_listener
 from openseeker.agent.settings import resolve_agent_settings
 from openseeker.errors import InputError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
@@ -102,6 +103,9 @@ class AgentStage(Stage):
         self.agent, self.make_agent, self.factory = agent, make_agent, factory
         self.keep_llm_errors = keep_llm_errors
         self._ctx: Any = None
+        # turns and tool calls of every step so far, in-flight rollouts included (shared with the copies open()
+        # makes): the progress bar shows them, so a long rollout visibly progresses
+        self._live = [0, 0]
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -117,7 +121,15 @@ class AgentStage(Stage):
             ready._ctx, ready.make_agent = ctx, ctx.make_agent
             yield ready
 
+    def _on_step(self, traj: Trajectory, step: Any) -> None:
+        self._live[0] += 1
+        self._live[1] += len(step.tool_calls)
+
+    def live_text(self) -> str:
+        return f"turns {self._live[0]}, tool calls {self._live[1]}"
+
     async def process(self, item: dict[str, Any]) -> Outcome:
+        step_listener.set(self._on_step)  # this rollout reports each step (turns, tool calls) to the bar
         a = self.agent if self.agent is not None else self.make_agent(item)
         extra = {k: v for k, v in item.items() if k not in ("id", "question")}
         with rollout_scope(str(item["id"])):  # the id joins LLM cache keys: no replay across items on resume
@@ -280,8 +292,10 @@ def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any
     context_tokens = s["context_tokens"] or (embedded_ctx if llm.endpoint.embedded else None)
     extractor = None
     if s["extract"]:
-        extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"])
-    tools = [SearchTool(web_obj), VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"])]
+        extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"],
+                                 max_tokens=s.get("extract_max_tokens"))
+    tools = [SearchTool(web_obj, top_k=s.get("search_top_k") or 10),
+             VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"])]
     agent_kwargs = {"max_tool_calls": s["max_tool_calls"], "max_turns": s["max_turns"],
                     "context_tokens": context_tokens, "max_tokens_per_turn": s["max_tokens_per_turn"],
                     "protocol": s["protocol"], "temperature": s["temperature"], "tool_timeout": s["tool_timeout"],

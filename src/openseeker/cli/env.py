@@ -9,7 +9,6 @@ import sys
 
 import typer
 
-
 PACKAGES = ("openseeker", "openai", "tantivy", "xllamacpp", "pyahocorasick", "torch", "transformers", "trl", "peft")
 
 

@@ -90,6 +90,8 @@ MaxToolCallsOpt = Annotated[Optional[int], typer.Option("--max-tool-calls", min=
 ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help=_agent("concurrency"))]
 ProtocolOpt = Annotated[Optional[str], typer.Option("--protocol", help=_agent("protocol"))]
 RoleOpt = Annotated[Optional[str], typer.Option("--role", help=_agent("role"))]
+MaxTokensPerTurnOpt = Annotated[Optional[int], typer.Option("--max-tokens-per-turn", min=16,
+                                                             help=_agent("max_tokens_per_turn"))]
 MaxTurnsOpt = Annotated[Optional[int], typer.Option("--max-turns", min=1, help=_agent("max_turns"))]
 ContextTokensOpt = Annotated[Optional[int], typer.Option("--context-tokens", min=256, help=_agent("context_tokens"))]
 TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", help=_agent("temperature"))]

@@ -14,9 +14,12 @@ from openseeker.cli.options import (
     BaseUrlOpt,
     ConcurrencyOpt,
     ConfigOpt,
+    ContextTokensOpt,
     ExecutorOpt,
     LLMOpt,
+    MaxTokensPerTurnOpt,
     MaxToolCallsOpt,
+    MaxTurnsOpt,
     ModelOpt,
     ProtocolOpt,
     RankOpt,
@@ -29,6 +32,7 @@ from openseeker.cli.options import (
 TRAJ_EPILOG = """Examples:
 
   openseeker synth traj --web webs/wiki --qa qa.jsonl --out traj.jsonl                  # embedded SmolLM2 teacher
+      (reduced defaults on the embedded model, printed at start; e.g. --max-tool-calls 8 to raise the budget)
 
   openseeker synth traj --web webs/wiki --qa qa.jsonl --out traj.jsonl \\
       --base-url http://localhost:8000/v1 --model Qwen/Qwen3-32B --concurrency 32 --max-tool-calls 100
@@ -61,6 +65,9 @@ def traj_cmd(
     web_config: WebConfigOpt = None,
     concurrency: ConcurrencyOpt = None,
     max_tool_calls: MaxToolCallsOpt = None,
+    max_turns: MaxTurnsOpt = None,
+    max_tokens_per_turn: MaxTokensPerTurnOpt = None,
+    context_tokens: ContextTokensOpt = None,
     protocol: ProtocolOpt = None,
     no_judge: Annotated[bool, typer.Option("--no-judge", help="Label with normalized match instead of the judge "
                                            "role.")] = False,
@@ -91,12 +98,14 @@ def traj_cmd(
         from openseeker.web.live.config import live_config_source
 
         live_cfg = live_config_source(web_config, config)
-    settings = {"concurrency": concurrency, "max_tool_calls": max_tool_calls, "protocol": protocol}
-    if config is not None:
-        from openseeker.agent.settings import resolve_agent_settings
+    from openseeker.agent.settings import agent_section
 
-        settings = resolve_agent_settings(config, **settings)
-    settings = {k: v for k, v in settings.items() if v is not None and k != "role"}
+    # only what the user gave (the `agent:` section, then flags): the pipeline fills in the defaults (reduced ones
+    # when the teacher is the embedded model) and says so
+    cli = {"concurrency": concurrency, "max_tool_calls": max_tool_calls, "protocol": protocol,
+           "max_turns": max_turns, "max_tokens_per_turn": max_tokens_per_turn, "context_tokens": context_tokens}
+    settings = {**agent_section(config), **{k: v for k, v in cli.items() if v is not None}}
+    settings.pop("role", None)
     from openseeker.executors import get_executor
 
     exe = get_executor(executor, workers=workers, ray_address=ray_address,
