@@ -7,13 +7,14 @@ import asyncio
 
 from agent_helpers import call, tools
 
-from openseeker.agent.batch import AGENT_SETTINGS, AgentStage, run_batch
+from openseeker.agent.batch import AgentStage, run_batch
 from openseeker.agent.embedded_defaults import (
     EMBEDDED_AGENT_DEFAULTS,
     apply_embedded_defaults,
     describe_reduced,
 )
 from openseeker.agent.runtime import Agent, step_listener
+from openseeker.agent.settings import AGENT_SETTINGS
 from openseeker.testing.fakes import FakeLLM
 
 

@@ -1,4 +1,4 @@
-"""``openseeker llm ping/show`` against the scripted server (the CLI is registered on a bare typer app)."""
+"""``openseeker llm ping/show`` against the scripted server (the CLI is mounted on a bare typer app)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from openseeker.errors import LLMError
-from openseeker.llm.cli import register
+from openseeker.llm.cli import app as llm_app
 from openseeker.testing.chat_server import Reply, ScriptedChatServer
 
 
@@ -21,7 +21,7 @@ def app():
     def _root() -> None:
         pass
 
-    register(root)
+    root.add_typer(llm_app)
     return root
 
 

@@ -82,7 +82,7 @@ def test_relevance_selector_prefers_related_pages():
 
 
 def test_unknown_selector_suggests_a_name():
-    with pytest.raises(UserError, match="did you mean 'random'"):
+    with pytest.raises(UserError, match="(?i)did you mean 'random'"):
         get_selector("randm")
     with pytest.raises(UserError):
         QAControls(selector="bogus")

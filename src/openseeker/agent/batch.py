@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.agent.runtime import step_listener
+from openseeker.agent.settings import resolve_agent_settings
 from openseeker.errors import InputError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
 from openseeker.io import iter_jsonl
@@ -275,59 +276,6 @@ def _write_summary(out_path: Path, summary: dict[str, Any], config: dict[str, An
 
 # --------------------------------------------------------------------------- the whole stage (CLI backend)
 
-AGENT_SETTINGS = {
-    "role": "student",  # the LLM role that plays the agent ("teacher" for trajectory synthesis endpoints)
-    "protocol": "auto",  # auto | text | native | json
-    "max_tool_calls": 200,
-    "max_turns": None,
-    "context_tokens": None,  # None: the embedded n_ctx, else 131072
-    "max_tokens_per_turn": None,
-    "concurrency": 8,
-    "extract": True,  # goal-conditioned visit with the extractor role; False = raw page text
-    "visit_max_chars": 20_000,  # raw-text visit budget (and the fallback)
-    "search_top_k": 10,  # results per query shown by the search tool
-    "extract_page_chars": None,  # page budget of the extractor (None: from its context)
-    "extract_max_tokens": None,  # generation limit of one extraction (None: the extractor role's max_tokens)
-    "temperature": None,
-    "tool_timeout": 600.0,
-    "seed": None,
-}
-
-
-def agent_section(config: str | os.PathLike | None) -> dict[str, Any]:
-    """The ``agent:`` section of a YAML config (``{}`` without one); unknown keys are a ``UserError``."""
-    if config is None:
-        return {}
-    import yaml
-
-    path = Path(config).expanduser()
-    if not path.exists():
-        raise UserError(f"{path}: no such config file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML: {exc}") from None
-    section = (data or {}).get("agent") or {}
-    if not isinstance(section, dict):
-        raise UserError(f"{path}: agent: must be a mapping")
-    unknown = sorted(set(section) - set(AGENT_SETTINGS))
-    if unknown:
-        raise UserError(f"{path}: unknown key(s) in agent: {', '.join(unknown)}; known: "
-                        f"{', '.join(AGENT_SETTINGS)}")
-    return section
-
-
-def resolve_agent_settings(config: str | os.PathLike | None = None, **cli: Any) -> dict[str, Any]:
-    """Defaults < the ``agent:`` section of the YAML config < CLI values that were given (not None)."""
-    settings = dict(AGENT_SETTINGS)
-    settings.update(agent_section(config))
-    unknown = sorted(set(cli) - set(AGENT_SETTINGS))
-    if unknown:
-        raise UserError(f"unknown agent setting(s): {', '.join(unknown)}")
-    settings.update({k: v for k, v in cli.items() if v is not None})
-    return settings
-
-
 def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any], role: str) -> tuple:
     """The pieces every agent run needs, built one way for ``agent run``, trajectory synthesis and friends.
 
@@ -376,7 +324,7 @@ class AgentFactory:
         web: a web directory, ``"live"``, an ``http://host:port`` ``openseeker serve`` address, or an opened
             ``Web`` (in-process only).
         llm_config: an ``LLMConfig``.
-        settings: resolved ``AGENT_SETTINGS``.
+        settings: resolved ``AgentSettings`` (as a dict).
         web_config: the live-web config for ``web="live"``.
     """
 
@@ -447,7 +395,7 @@ async def run_questions(
         llm_config: an ``LLMConfig`` (``openseeker.llm.config.resolve_llm_config``).
         items: questions (``id``, ``question``).
         out_path: the trajectories JSONL (resumable).
-        settings: ``AGENT_SETTINGS`` keys (see ``resolve_agent_settings``).
+        settings: ``AgentSettings`` keys (see ``resolve_agent_settings``).
         progress: show a progress bar.
         limit: at most this many pending items.
         web_config: the live-web config for ``web="live"`` (see ``openseeker.web.live``).

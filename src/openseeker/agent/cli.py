@@ -14,19 +14,27 @@ import typer
 
 from openseeker.cli.options import (
     BaseUrlOpt,
+    ConcurrencyOpt,
     ConfigOpt,
+    ContextTokensOpt,
     ExecutorOpt,
     LLMOpt,
+    MaxToolCallsOpt,
+    MaxTurnsOpt,
     ModelOpt,
+    ProtocolOpt,
     RankOpt,
     RayAddressOpt,
+    RoleOpt,
+    SeedOpt,
+    TemperatureOpt,
     WebConfigOpt,
     WebOpt,
     WorkersOpt,
 )
 from openseeker.errors import UserError
 
-agent_app = typer.Typer(name="agent", help="The search agent (ReAct with search/visit).", no_args_is_help=True)
+app = typer.Typer(name="agent", help="The search agent (ReAct with search/visit).", no_args_is_help=True)
 
 RUN_EPILOG = """Examples:
 
@@ -50,7 +58,7 @@ trajectory's metadata). Re-running the same command resumes: ids already in --ou
 """
 
 
-@agent_app.command("run", epilog=RUN_EPILOG)
+@app.command("run", epilog=RUN_EPILOG)
 def run_cmd(
     web: WebOpt,
     out: Annotated[Path, typer.Option("--out", help="Trajectories JSONL (appended to; resumable).")],
@@ -63,29 +71,17 @@ def run_cmd(
     model: ModelOpt = None,
     config: ConfigOpt = None,
     web_config: WebConfigOpt = None,
-    max_tool_calls: Annotated[
-        Optional[int], typer.Option("--max-tool-calls", min=0,
-                                    help="Tool budget per question (default 200; 4 on the embedded model).")
-    ] = None,
-    concurrency: Annotated[
-        Optional[int], typer.Option("--concurrency", min=1, help="Questions in flight (default 8).")
-    ] = None,
-    role: Annotated[
-        Optional[str], typer.Option("--role", help="LLM role playing the agent: student (default) or teacher.")
-    ] = None,
-    protocol: Annotated[
-        Optional[str],
-        typer.Option("--protocol", help="auto (json for the embedded model, text otherwise), text, native, json."),
-    ] = None,
+    max_tool_calls: MaxToolCallsOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    role: RoleOpt = None,
+    protocol: ProtocolOpt = None,
     no_extract: Annotated[
         bool, typer.Option("--no-extract", help="visit returns raw page text (no extractor LLM).")
     ] = False,
-    max_turns: Annotated[Optional[int], typer.Option("--max-turns", min=1, help="LLM turns per question.")] = None,
-    context_tokens: Annotated[
-        Optional[int], typer.Option("--context-tokens", min=256, help="Context budget (tokens, estimated).")
-    ] = None,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", help="Agent sampling temperature.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent with every agent call.")] = None,
+    max_turns: MaxTurnsOpt = None,
+    context_tokens: ContextTokensOpt = None,
+    temperature: TemperatureOpt = None,
+    seed: SeedOpt = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="Run at most N pending questions.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     workers: WorkersOpt = None,
@@ -95,7 +91,8 @@ def run_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Answer questions with the agent; one trajectory per question in --out."""
-    from openseeker.agent.batch import load_questions, resolve_agent_settings, run_questions
+    from openseeker.agent.batch import load_questions, run_questions
+    from openseeker.agent.settings import resolve_agent_settings
     from openseeker.llm.config import resolve_llm_config
     from openseeker.records import content_id
 
@@ -114,8 +111,8 @@ def run_cmd(
                temperature=temperature, seed=seed)
     settings = resolve_agent_settings(config, **cli)
     llm_config = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
-    from openseeker.agent.batch import agent_section
     from openseeker.agent.embedded_defaults import apply_embedded_defaults, describe_reduced
+    from openseeker.agent.settings import agent_section
 
     given = set(agent_section(config)) | {k for k, v in cli.items() if v is not None}
     settings, reduced = apply_embedded_defaults(settings, given, llm_config.role(settings["role"]).embedded)
@@ -160,6 +157,3 @@ def _echo_summary(s: dict, single: bool) -> None:
         if last is not None:
             typer.echo(f"  answer: {last.get('final_answer')!r} ({last.get('stop_reason')})")
 
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(agent_app, name="agent")

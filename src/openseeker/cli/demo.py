@@ -32,6 +32,7 @@ from openseeker.errors import OpenSeekerError, UserError
 
 console = Console()
 
+
 SEARCH_QUERIES = ("theory of relativity physicist", "largest desert in Africa")
 
 # The embedded server of the QA step decodes 8 candidates at once (continuous batching: on CPU a batch of 8 costs
@@ -176,21 +177,23 @@ def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("demo")
-    def demo(
-        out: Path = typer.Option(Path("runs/demo"), "--out", help="Where everything is written (resumable)."),
-        n_qa: int = typer.Option(2, "--n-qa", help="QA samples to accept (the last --heldout are kept for eval)."),
-        max_candidates: int = typer.Option(40, "--max-candidates", help="Candidates to try at most (QA synthesis "
-                                           "stops earlier, as soon as --n-qa are accepted)."),
-        heldout: int = typer.Option(1, "--heldout", help="Accepted questions held out for evaluation."),
-        max_tool_calls: int = typer.Option(2, "--max-tool-calls", help="Tool budget per question in the demo "
-                                           "(teacher and evaluated agent: every call adds a search block to all "
-                                           "later prompts, the main cost on CPU)."),
-        seed: int = typer.Option(0, "--seed", help="Seed of QA synthesis."),
-    ) -> None:
-        """Run the whole pipeline on the embedded default (offline, CPU): web, QA, trajectories, SFT data, eval."""
-        if n_qa < 1 or max_candidates < n_qa:
-            raise UserError("--n-qa must be >= 1 and --max-candidates >= --n-qa")
-        run_demo(out, n_qa=n_qa, max_candidates=max_candidates, heldout=heldout, max_tool_calls=max_tool_calls,
-                 seed=seed)
+app = typer.Typer()  # root-level commands (openseeker.cli.main mounts it without a name)
+
+
+@app.command("demo")
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), "--out", help="Where everything is written (resumable)."),
+    n_qa: int = typer.Option(2, "--n-qa", help="QA samples to accept (the last --heldout are kept for eval)."),
+    max_candidates: int = typer.Option(40, "--max-candidates", help="Candidates to try at most (QA synthesis "
+                                       "stops earlier, as soon as --n-qa are accepted)."),
+    heldout: int = typer.Option(1, "--heldout", help="Accepted questions held out for evaluation."),
+    max_tool_calls: int = typer.Option(2, "--max-tool-calls", help="Tool budget per question in the demo "
+                                       "(teacher and evaluated agent: every call adds a search block to all "
+                                       "later prompts, the main cost on CPU)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of QA synthesis."),
+) -> None:
+    """Run the whole pipeline on the embedded default (offline, CPU): web, QA, trajectories, SFT data, eval."""
+    if n_qa < 1 or max_candidates < n_qa:
+        raise UserError("--n-qa must be >= 1 and --max-candidates >= --n-qa")
+    run_demo(out, n_qa=n_qa, max_candidates=max_candidates, heldout=heldout, max_tool_calls=max_tool_calls,
+             seed=seed)

@@ -22,8 +22,10 @@ def collect() -> dict:
     return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions}
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("env")
-    def env() -> None:
-        """Print versions of Python and the key packages (paste this into bug reports)."""
-        typer.echo(json.dumps(collect(), indent=2))
+app = typer.Typer()  # root-level commands (openseeker.cli.main mounts it without a name)
+
+
+@app.command("env")
+def env() -> None:
+    """Print versions of Python and the key packages (paste this into bug reports)."""
+    typer.echo(json.dumps(collect(), indent=2))

@@ -1,12 +1,12 @@
 """The ``openseeker`` command: one sub-command group per pipeline stage.
 
-Each stage owns ``openseeker/<stage>/cli.py`` with ``register(app)``; this module only wires them together and
+Each stage owns ``openseeker/<stage>/cli.py`` with a module-level ``app`` (see ``STAGES``); this module only wires
+them together and
 turns our errors into one-line messages (exit 2) instead of tracebacks.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -15,18 +15,24 @@ import typer
 from rich.console import Console
 
 from openseeker.errors import OpenSeekerError, UserError
+from openseeker.registry import import_target
 
+# The one way to add commands: a CLI module defines a module-level ``typer.Typer`` with ``@app.command``
+# functions. A group names itself (``typer.Typer(name="web", ...)``); a Typer without a name adds root-level
+# commands (``serve``, ``view``, ...); a stage's second module is mounted into its group by the group's module
+# (``synth traj``, ``eval freeze``). Listed here as lazy ``"module:attr"`` targets, in ``--help`` order.
 STAGES = (
-    "openseeker.web.cli",
-    "openseeker.llm.cli",
-    "openseeker.agent.cli",
-    "openseeker.synth.cli",
-    "openseeker.train.cli",
-    "openseeker.eval.cli",
-    "openseeker.serve.cli",
-    "openseeker.view.cli",
-    "openseeker.cli.demo",
-    "openseeker.cli.env",
+    "openseeker.web.cli:app",
+    "openseeker.llm.cli:app",
+    "openseeker.agent.cli:app",
+    "openseeker.synth.cli:app",
+    "openseeker.train.cli:export_app",
+    "openseeker.train.cli:train_app",
+    "openseeker.eval.cli:app",
+    "openseeker.serve.cli:app",
+    "openseeker.view.cli:app",
+    "openseeker.cli.demo:app",
+    "openseeker.cli.env:app",
 )
 
 err_console = Console(stderr=True, soft_wrap=True)  # one-line errors stay one line
@@ -55,9 +61,8 @@ def build_app() -> typer.Typer:
         for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "urllib3", "trafilatura", "htmldate", "filelock"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    for module_name in STAGES:
-        module = importlib.import_module(module_name)
-        module.register(app)
+    for target in STAGES:
+        app.add_typer(import_target(target))
     return app
 
 

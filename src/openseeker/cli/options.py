@@ -46,3 +46,53 @@ RankOpt = Annotated[
                                 "of a Slurm job array: --rank $SLURM_ARRAY_TASK_ID); the same command without "
                                 "--rank then finishes what is missing and merges.")
 ]
+
+
+# --- agent settings: the help text is the field description of ``AgentSettings`` (written once) ----------------
+def field_help(model: type, name: str) -> str:
+    """The documentation of field ``name``: the one source of an option's help text.
+
+    A pydantic model's ``Field(description=...)``, or for a dataclass its docstring entry under ``Attributes:``
+    / ``Args:`` (Google style: ``name: text`` with indented continuation lines; ``a, b: text`` documents both).
+    """
+    fields = getattr(model, "model_fields", None)
+    if fields is not None:
+        return fields[name].description or ""
+    import inspect
+    import re
+
+    entries: dict[str, str] = {}
+    current: list[str] = []
+    for line in inspect.cleandoc(model.__doc__ or "").splitlines():
+        m = re.match(r"^    ([\w, ]+): (.*)$", line)
+        if m:
+            current = [n.strip() for n in m.group(1).split(",")]
+            for n in current:
+                entries[n] = m.group(2).strip()
+        elif line.startswith("        ") and current:
+            for n in current:
+                entries[n] += " " + line.strip()
+        else:
+            current = []
+    if name not in entries:
+        raise KeyError(f"{model.__name__}.{name} is not documented in its docstring")
+    text = entries[name].replace("``", "")
+    return text[:1].upper() + text[1:]
+
+
+def _agent(name: str) -> str:
+    from openseeker.agent.settings import AgentSettings
+
+    return field_help(AgentSettings, name)
+
+
+MaxToolCallsOpt = Annotated[Optional[int], typer.Option("--max-tool-calls", min=0, help=_agent("max_tool_calls"))]
+ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help=_agent("concurrency"))]
+ProtocolOpt = Annotated[Optional[str], typer.Option("--protocol", help=_agent("protocol"))]
+RoleOpt = Annotated[Optional[str], typer.Option("--role", help=_agent("role"))]
+MaxTokensPerTurnOpt = Annotated[Optional[int], typer.Option("--max-tokens-per-turn", min=16,
+                                                             help=_agent("max_tokens_per_turn"))]
+MaxTurnsOpt = Annotated[Optional[int], typer.Option("--max-turns", min=1, help=_agent("max_turns"))]
+ContextTokensOpt = Annotated[Optional[int], typer.Option("--context-tokens", min=256, help=_agent("context_tokens"))]
+TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", help=_agent("temperature"))]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help=_agent("seed"))]

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from openseeker.executors.base import Executor, Outcome, Stage, Stream, shard_of
-from openseeker.web.live.search_backends import Registry
+from openseeker.registry import Registry
 
-EXECUTORS = Registry("executor", {
-    "local": "openseeker.executors.local:LocalExecutor",
-    "ray": "openseeker.executors.ray:RayExecutor",
-})
+EXECUTORS: Registry[type[Executor]] = Registry("executor")
+EXECUTORS.register("local", "openseeker.executors.local:LocalExecutor")
+EXECUTORS.register("ray", "openseeker.executors.ray:RayExecutor")
 
 
 def get_executor(name: str = "local", *, workers: int | None = None, ray_address: str | None = None,

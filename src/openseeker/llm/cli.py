@@ -12,6 +12,7 @@ import typer
 from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt
 from openseeker.errors import LLMError, OpenSeekerError, UserError
 
+
 PING_EPILOG = """Examples:
 
   openseeker llm ping                                  # every role on the embedded SmolLM2
@@ -63,79 +64,80 @@ async def ping(config: Any, roles: list[str] | None = None, prompt: str = "Reply
     return rows
 
 
-def register(app: typer.Typer) -> None:
-    sub = typer.Typer(help="LLM endpoints: check them (ping) and show the resolved per-role config.",
-                      no_args_is_help=True)
+app = typer.Typer(name="llm", help="LLM endpoints: check them (ping) and show the resolved per-role config.",
+                  no_args_is_help=True)
 
-    @sub.command("ping", epilog=PING_EPILOG)
-    def ping_cmd(
-        llm: LLMOpt = None,
-        base_url: BaseUrlOpt = None,
-        model: ModelOpt = None,
-        config: ConfigOpt = None,
-        role: Annotated[list[str] | None, typer.Option("--role", help="Only these roles (repeatable).")] = None,
-        prompt: Annotated[str, typer.Option(help="The test prompt.")] = "Reply with the word: pong",
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    ) -> None:
-        """Send one small chat call to each configured endpoint and report latency and the reply."""
-        from openseeker.llm.config import resolve_llm_config
 
-        cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
-        rows = asyncio.run(ping(cfg, role, prompt))
-        if as_json:
-            typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        else:
-            from rich.console import Console
-            from rich.table import Table
+@app.command("ping", epilog=PING_EPILOG)
+def ping_cmd(
+    llm: LLMOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    role: Annotated[list[str] | None, typer.Option("--role", help="Only these roles (repeatable).")] = None,
+    prompt: Annotated[str, typer.Option(help="The test prompt.")] = "Reply with the word: pong",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Send one small chat call to each configured endpoint and report latency and the reply."""
+    from openseeker.llm.config import resolve_llm_config
 
-            table = Table("role", "backend", "model", "ok", "latency s", "reply / error")
-            for r in rows:
-                table.add_row(r["role"], r["backend"] if r["backend"] == "embedded" else str(r["base_url"]),
-                              str(r["model"]), "yes" if r["ok"] else "[red]NO[/]", f"{r['latency_s']:.2f}",
-                              r["reply"])
-            Console().print(table)
-        failed = sorted({r["role"] for r in rows if not r["ok"]})
-        if failed:
-            raise LLMError(f"ping failed for role(s) {', '.join(failed)}")
+    cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
+    rows = asyncio.run(ping(cfg, role, prompt))
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
 
-    @sub.command("show")
-    def show_cmd(
-        llm: LLMOpt = None,
-        base_url: BaseUrlOpt = None,
-        model: ModelOpt = None,
-        config: ConfigOpt = None,
-    ) -> None:
-        """Print the resolved per-role LLM config (defaults < --config < flags) as JSON; never API keys."""
-        from openseeker.llm.config import resolve_llm_config
+        table = Table("role", "backend", "model", "ok", "latency s", "reply / error")
+        for r in rows:
+            table.add_row(r["role"], r["backend"] if r["backend"] == "embedded" else str(r["base_url"]),
+                          str(r["model"]), "yes" if r["ok"] else "[red]NO[/]", f"{r['latency_s']:.2f}",
+                          r["reply"])
+        Console().print(table)
+    failed = sorted({r["role"] for r in rows if not r["ok"]})
+    if failed:
+        raise LLMError(f"ping failed for role(s) {', '.join(failed)}")
 
-        cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model, check_keys=False)
-        out = {"roles": cfg.describe(), "cache_dir": cfg.cache_dir, "embedded": cfg.embedded.model_dump()}
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
 
-    @sub.command("cache")
-    def cache_cmd(
-        config: ConfigOpt = None,
-        clear: Annotated[bool, typer.Option("--clear", help="Delete every cached response.")] = False,
-    ) -> None:
-        """Show where the response cache is and how big it is; --clear empties it."""
-        from pathlib import Path
+@app.command("show")
+def show_cmd(
+    llm: LLMOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Print the resolved per-role LLM config (defaults < --config < flags) as JSON; never API keys."""
+    from openseeker.llm.config import resolve_llm_config
 
-        from openseeker.llm.cache import CACHE_FILE, ResponseCache
-        from openseeker.llm.config import resolve_llm_config
+    cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model, check_keys=False)
+    out = {"roles": cfg.describe(), "cache_dir": cfg.cache_dir, "embedded": cfg.embedded.model_dump()}
+    typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
 
-        cfg = resolve_llm_config(config=config, check_keys=False)
-        path = Path(cfg.cache_dir) / CACHE_FILE
-        if not path.exists():
-            typer.echo(f"{path}: no cache yet")
-            return
-        cache = ResponseCache(cfg.cache_dir)
-        try:
-            entries = len(cache)
-            if clear:
-                cache.clear()
-        finally:
-            cache.close()
-        size = sum(p.stat().st_size for p in path.parent.glob(CACHE_FILE + "*"))
-        typer.echo(f"{path}: {entries} responses, {size / 1e6:.1f} MB" + (" - cleared" if clear else ""))
 
-    app.add_typer(sub, name="llm")
+@app.command("cache")
+def cache_cmd(
+    config: ConfigOpt = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Delete every cached response.")] = False,
+) -> None:
+    """Show where the response cache is and how big it is; --clear empties it."""
+    from pathlib import Path
+
+    from openseeker.llm.cache import CACHE_FILE, ResponseCache
+    from openseeker.llm.config import resolve_llm_config
+
+    cfg = resolve_llm_config(config=config, check_keys=False)
+    path = Path(cfg.cache_dir) / CACHE_FILE
+    if not path.exists():
+        typer.echo(f"{path}: no cache yet")
+        return
+    cache = ResponseCache(cfg.cache_dir)
+    try:
+        entries = len(cache)
+        if clear:
+            cache.clear()
+    finally:
+        cache.close()
+    size = sum(p.stat().st_size for p in path.parent.glob(CACHE_FILE + "*"))
+    typer.echo(f"{path}: {entries} responses, {size / 1e6:.1f} MB" + (" - cleared" if clear else ""))
+

@@ -31,13 +31,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from openseeker.config import check_keys, load_config, pydantic_problems
 from openseeker.errors import UserError
 from openseeker.llm.base import ROLES
 
-# Top-level sections of a config file. Other stages read their own section (``live:`` is the live web's, read by
-# ``openseeker.web.live.config``; ``agent:`` by ``agent.batch.resolve_agent_settings``); a key not listed here is a
-# typo and is rejected with the file and the key.
-CONFIG_SECTIONS = ("llm", "live", "web", "agent", "synth", "qa", "traj", "train", "eval", "serve")
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
 DUMMY_API_KEY = "EMPTY"  # local servers (vLLM, SGLang, llama.cpp) accept any key
 
@@ -211,44 +208,15 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_keys(section: Any, allowed: tuple[str, ...] | set[str], where: str, source: str) -> dict[str, Any]:
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        raise UserError(f"{source}: {where} must be a mapping, got {type(section).__name__}")
-    for key in section:
-        if key not in allowed:
-            raise UserError(f"{source}: unknown key {where}.{key}; allowed: {', '.join(sorted(allowed))}")
-    return section
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    if not path.exists():
-        raise UserError(f"config file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise UserError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: a config file must be a mapping of sections (llm:, ...), got {type(data).__name__}")
-    return data
-
-
-def _llm_section(data: dict[str, Any], source: str) -> dict[str, Any]:
-    _check_keys(data, CONFIG_SECTIONS, "<top level>", source)
-    section = _check_keys(data.get("llm"), _LLM_SECTION_KEYS, "llm", source)
+def validate_llm_section(section: Any, source: str) -> dict[str, Any]:
+    """The ``llm:`` section of a config file, its keys checked (it stays a mapping: layers merge key by key)."""
+    section = check_keys(section, _LLM_SECTION_KEYS, "llm", source)
     endpoint_keys = set(EndpointConfig.model_fields)
-    _check_keys(section.get("default"), endpoint_keys, "llm.default", source)
-    roles = _check_keys(section.get("roles"), set(ROLES), "llm.roles", source)
+    check_keys(section.get("default"), endpoint_keys, "llm.default", source)
+    roles = check_keys(section.get("roles"), set(ROLES), "llm.roles", source)
     for role, body in roles.items():
-        _check_keys(body, endpoint_keys, f"llm.roles.{role}", source)
-    _check_keys(section.get("embedded"), set(EmbeddedSettings.model_fields), "llm.embedded", source)
+        check_keys(body, endpoint_keys, f"llm.roles.{role}", source)
+    check_keys(section.get("embedded"), set(EmbeddedSettings.model_fields), "llm.embedded", source)
     return section
 
 
@@ -257,7 +225,9 @@ def packaged_defaults() -> dict[str, Any]:
     import yaml
 
     text = resources.files("openseeker").joinpath("configs/default.yaml").read_text(encoding="utf-8")
-    return _llm_section(yaml.safe_load(text) or {}, "openseeker/configs/default.yaml")
+    source = "openseeker/configs/default.yaml"
+    data = check_keys(yaml.safe_load(text) or {}, ("llm",), "<top level>", source)
+    return validate_llm_section(data.get("llm"), source)
 
 
 def _expand(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -281,10 +251,7 @@ def _build(layers: list[dict[str, Any]], source: str) -> LLMConfig:
     try:
         return LLMConfig.model_validate(payload)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'llm'}: {err['msg']}" for err in exc.errors()
-        )
-        raise UserError(f"{source}: invalid llm config: {problems}") from None
+        raise UserError(f"{source}: invalid llm config: {pydantic_problems(exc)}") from None
 
 
 def resolve_llm_config(
@@ -314,7 +281,7 @@ def resolve_llm_config(
     source = "defaults"
     if config is not None:
         path = Path(config).expanduser()
-        layers.append(_llm_section(_read_yaml(path), str(path)))
+        layers.append(load_config(path).get("llm") or {})
         source = str(path)
     if llm not in (None, "", "embedded", "openai"):
         raise UserError(f"--llm must be 'embedded' or 'openai', got {llm!r}")

@@ -13,7 +13,9 @@ import typer
 from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebConfigOpt, WebOpt
 from openseeker.errors import UserError
 
+
 log = logging.getLogger(__name__)
+
 
 HostOpt = Annotated[str, typer.Option("--host", help="Address to bind. Default loopback only; anything else "
                                       "should come with --token.")]
@@ -27,6 +29,7 @@ ExtractOpt = Annotated[bool, typer.Option("--extract/--no-extract", help="Goal-c
                                           "extractor LLM role (--llm/--base-url/--model/--config); default: raw "
                                           "page text.")]
 
+
 SERVE_EPILOG = """Examples:
 
   openseeker serve --web webs/wiki --port 8000
@@ -39,6 +42,7 @@ SERVE_EPILOG = """Examples:
 
   openseeker serve --web webs/wiki --mcp openseeker --token s3cret   # + MCP at /mcp (streamable) and /sse
 """
+
 
 MCP_EPILOG = """Examples:
 
@@ -170,105 +174,108 @@ def app_factory() -> Any:
     return build_app_from_spec(json.loads(os.environ[SPEC_ENV]))
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("serve", epilog=SERVE_EPILOG)
-    def serve(
-        web: WebOpt,
-        web_config: WebConfigOpt = None,
-        config: ConfigOpt = None,
-        host: HostOpt = "127.0.0.1",
-        port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-        token: TokenOpt = None,
-        max_body: MaxBodyOpt = 8 * 1024 * 1024,
-        workers: Annotated[int, typer.Option("--workers", min=1, help="Server processes (uvicorn workers), each "
-                                             "with its own web handle; 1 = in-process.")] = 1,
-        extract: ExtractOpt = False,
-        llm: LLMOpt = None,
-        base_url: BaseUrlOpt = None,
-        model: ModelOpt = None,
-        mcp: Annotated[str | None, typer.Option("--mcp", help="Also serve MCP on the same port (streamable HTTP "
-                                                "at /mcp, SSE at /sse) with this tool set: openseeker | "
-                                                "browsecomp-plus (default k and snippets; `openseeker mcp` has "
-                                                "every option). Needs --workers 1.")] = None,
-    ) -> None:
-        """Serve a web over HTTP: /search and /visit (our tool formats), /retrieve (Search-R1), /health."""
-        import uvicorn
+app = typer.Typer()  # root-level commands (openseeker.cli.main mounts it without a name)
 
-        from openseeker.serve.http import nodelay_h11_protocol
 
-        spec = {"web": web, "web_config": str(web_config) if web_config else None,
-                "config": str(config) if config else None, "token": token, "max_body": max_body,
-                "extract": extract, "llm": llm, "base_url": base_url, "model": model, "mcp": mcp, "host": host}
-        if mcp and workers > 1:
-            raise UserError("--mcp needs --workers 1: an MCP session lives in one server process")
-        if host not in ("127.0.0.1", "localhost", "::1") and not token:
-            log.warning("serving on %s without --token: anyone who can reach it can use the web tools", host)
-        level = "info" if os.environ.get("OPENSEEKER_DEBUG") else "warning"
-        app_obj = build_app_from_spec(spec)  # opens the web: bad flags/configs fail here, before any worker starts
-        typer.echo(f"serving {web} on http://{host}:{port} (/search /visit /retrieve /health"
-                   f"{f'; MCP ({mcp}) at /mcp and /sse' if mcp else ''})"
-                   f"{' with bearer token' if token else ''}{f', {workers} workers' if workers > 1 else ''}",
-                   err=True)
-        if workers == 1:
-            uvicorn.Server(uvicorn.Config(app_obj, host=host, port=port, log_level=level, lifespan="on",
-                                          timeout_keep_alive=30, http=nodelay_h11_protocol())).run()
-            app_obj.fastapi.state.openseeker["close"]()
-            return
+@app.command("serve", epilog=SERVE_EPILOG)
+def serve(
+    web: WebOpt,
+    web_config: WebConfigOpt = None,
+    config: ConfigOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    token: TokenOpt = None,
+    max_body: MaxBodyOpt = 8 * 1024 * 1024,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Server processes (uvicorn workers), each "
+                                         "with its own web handle; 1 = in-process.")] = 1,
+    extract: ExtractOpt = False,
+    llm: LLMOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    mcp: Annotated[str | None, typer.Option("--mcp", help="Also serve MCP on the same port (streamable HTTP "
+                                            "at /mcp, SSE at /sse) with this tool set: openseeker | "
+                                            "browsecomp-plus (default k and snippets; `openseeker mcp` has "
+                                            "every option). Needs --workers 1.")] = None,
+) -> None:
+    """Serve a web over HTTP: /search and /visit (our tool formats), /retrieve (Search-R1), /health."""
+    import uvicorn
+
+    from openseeker.serve.http import nodelay_h11_protocol
+
+    spec = {"web": web, "web_config": str(web_config) if web_config else None,
+            "config": str(config) if config else None, "token": token, "max_body": max_body,
+            "extract": extract, "llm": llm, "base_url": base_url, "model": model, "mcp": mcp, "host": host}
+    if mcp and workers > 1:
+        raise UserError("--mcp needs --workers 1: an MCP session lives in one server process")
+    if host not in ("127.0.0.1", "localhost", "::1") and not token:
+        log.warning("serving on %s without --token: anyone who can reach it can use the web tools", host)
+    level = "info" if os.environ.get("OPENSEEKER_DEBUG") else "warning"
+    app_obj = build_app_from_spec(spec)  # opens the web: bad flags/configs fail here, before any worker starts
+    typer.echo(f"serving {web} on http://{host}:{port} (/search /visit /retrieve /health"
+               f"{f'; MCP ({mcp}) at /mcp and /sse' if mcp else ''})"
+               f"{' with bearer token' if token else ''}{f', {workers} workers' if workers > 1 else ''}",
+               err=True)
+    if workers == 1:
+        uvicorn.Server(uvicorn.Config(app_obj, host=host, port=port, log_level=level, lifespan="on",
+                                      timeout_keep_alive=30, http=nodelay_h11_protocol())).run()
         app_obj.fastapi.state.openseeker["close"]()
-        os.environ[SPEC_ENV] = json.dumps(spec)
-        uvicorn.run("openseeker.serve.cli:app_factory", factory=True, workers=workers, host=host, port=port,
-                    log_level=level, lifespan="on", timeout_keep_alive=30,
-                    http="openseeker.serve.http:NoDelayH11Protocol")
+        return
+    app_obj.fastapi.state.openseeker["close"]()
+    os.environ[SPEC_ENV] = json.dumps(spec)
+    uvicorn.run("openseeker.serve.cli:app_factory", factory=True, workers=workers, host=host, port=port,
+                log_level=level, lifespan="on", timeout_keep_alive=30,
+                http="openseeker.serve.http:NoDelayH11Protocol")
 
-    @app.command("mcp", epilog=MCP_EPILOG)
-    def mcp(
-        web: WebOpt,
-        transport: Annotated[str, typer.Option("--transport", help="stdio | http: both HTTP transports on one port "
-                                               "(streamable HTTP at /mcp, SSE at /sse and GET /mcp); 'sse' and "
-                                               "'streamable-http' are accepted as names for http.")] = "stdio",
-        tools: Annotated[str, typer.Option("--tools", help="openseeker: search(query, top_k) + visit(url, goal), "
-                                           "the agent's tools | browsecomp-plus: search(query) -> [{docid, score, "
-                                           "snippet}] + get_document(docid) -> {docid, text}.")] = "openseeker",
-        k: Annotated[int, typer.Option("--k", help="browsecomp-plus: hits per search, fixed by the server.")] = 5,
-        snippet_max_tokens: Annotated[int, typer.Option("--snippet-max-tokens", help="browsecomp-plus: snippet = "
-                                                        "the document's first N tokens; -1 = whole text.")] = 512,
-        snippet_tokenizer: Annotated[str | None, typer.Option(
-            "--snippet-tokenizer", help="browsecomp-plus: Hugging Face tokenizer (directory or cached name; "
-            "theirs: Qwen/Qwen3-0.6B) for the snippet; default: 4 characters per token, offline.")] = None,
-        get_document: Annotated[bool, typer.Option("--get-document/--no-get-document",
-                                                   help="browsecomp-plus: register get_document.")] = True,
-        web_config: WebConfigOpt = None,
-        config: ConfigOpt = None,
-        host: HostOpt = "127.0.0.1",
-        port: Annotated[int, typer.Option("--port", help="Port for the HTTP transports.")] = 8765,
-        token: TokenOpt = None,
-        max_body: MaxBodyOpt = 8 * 1024 * 1024,
-        extract: ExtractOpt = False,
-        llm: LLMOpt = None,
-        base_url: BaseUrlOpt = None,
-        model: ModelOpt = None,
-    ) -> None:
-        """Serve the web's tools over MCP (official SDK; stdio, streamable HTTP and SSE)."""
-        from openseeker.serve.mcp_server import HTTP_TRANSPORTS, TOOL_SETS, Snippeter, run_mcp
 
-        if transport not in ("stdio", *HTTP_TRANSPORTS):
-            raise UserError(f"--transport must be one of stdio, {', '.join(HTTP_TRANSPORTS)}; got {transport!r}")
-        if tools not in TOOL_SETS:
-            raise UserError(f"--tools must be one of {', '.join(TOOL_SETS)}; got {tools!r}")
-        if tools == "browsecomp-plus" and extract:
-            raise UserError("--extract applies to the openseeker tools' visit; browsecomp-plus has get_document")
-        options: dict[str, Any] = {"tools": tools}
-        if tools == "browsecomp-plus":
-            options.update(k=k, get_document=get_document,
-                           snippet=Snippeter(max_tokens=snippet_max_tokens, tokenizer=snippet_tokenizer))
-        else:
-            options["extractor"] = _extractor(extract, llm, base_url, model, config)
-        the_web = open_serving_web(web, web_config, config)
-        if transport != "stdio":  # stdout belongs to the protocol under stdio: say nothing there
-            typer.echo(f"MCP ({tools} tools) on http://{host}:{port}: streamable HTTP at /mcp, SSE at /sse "
-                       f"(and GET /mcp){' with bearer token' if token else ''}", err=True)
-        try:
-            run_mcp(the_web, transport=transport, host=host, port=port, token=token, max_body_bytes=max_body,
-                    **options)
-        finally:
-            the_web.close()
+@app.command("mcp", epilog=MCP_EPILOG)
+def mcp(
+    web: WebOpt,
+    transport: Annotated[str, typer.Option("--transport", help="stdio | http: both HTTP transports on one port "
+                                           "(streamable HTTP at /mcp, SSE at /sse and GET /mcp); 'sse' and "
+                                           "'streamable-http' are accepted as names for http.")] = "stdio",
+    tools: Annotated[str, typer.Option("--tools", help="openseeker: search(query, top_k) + visit(url, goal), "
+                                       "the agent's tools | browsecomp-plus: search(query) -> [{docid, score, "
+                                       "snippet}] + get_document(docid) -> {docid, text}.")] = "openseeker",
+    k: Annotated[int, typer.Option("--k", help="browsecomp-plus: hits per search, fixed by the server.")] = 5,
+    snippet_max_tokens: Annotated[int, typer.Option("--snippet-max-tokens", help="browsecomp-plus: snippet = "
+                                                    "the document's first N tokens; -1 = whole text.")] = 512,
+    snippet_tokenizer: Annotated[str | None, typer.Option(
+        "--snippet-tokenizer", help="browsecomp-plus: Hugging Face tokenizer (directory or cached name; "
+        "theirs: Qwen/Qwen3-0.6B) for the snippet; default: 4 characters per token, offline.")] = None,
+    get_document: Annotated[bool, typer.Option("--get-document/--no-get-document",
+                                               help="browsecomp-plus: register get_document.")] = True,
+    web_config: WebConfigOpt = None,
+    config: ConfigOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port for the HTTP transports.")] = 8765,
+    token: TokenOpt = None,
+    max_body: MaxBodyOpt = 8 * 1024 * 1024,
+    extract: ExtractOpt = False,
+    llm: LLMOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Serve the web's tools over MCP (official SDK; stdio, streamable HTTP and SSE)."""
+    from openseeker.serve.mcp_server import HTTP_TRANSPORTS, TOOL_SETS, Snippeter, run_mcp
+
+    if transport not in ("stdio", *HTTP_TRANSPORTS):
+        raise UserError(f"--transport must be one of stdio, {', '.join(HTTP_TRANSPORTS)}; got {transport!r}")
+    if tools not in TOOL_SETS:
+        raise UserError(f"--tools must be one of {', '.join(TOOL_SETS)}; got {tools!r}")
+    if tools == "browsecomp-plus" and extract:
+        raise UserError("--extract applies to the openseeker tools' visit; browsecomp-plus has get_document")
+    options: dict[str, Any] = {"tools": tools}
+    if tools == "browsecomp-plus":
+        options.update(k=k, get_document=get_document,
+                       snippet=Snippeter(max_tokens=snippet_max_tokens, tokenizer=snippet_tokenizer))
+    else:
+        options["extractor"] = _extractor(extract, llm, base_url, model, config)
+    the_web = open_serving_web(web, web_config, config)
+    if transport != "stdio":  # stdout belongs to the protocol under stdio: say nothing there
+        typer.echo(f"MCP ({tools} tools) on http://{host}:{port}: streamable HTTP at /mcp, SSE at /sse "
+                   f"(and GET /mcp){' with bearer token' if token else ''}", err=True)
+    try:
+        run_mcp(the_web, transport=transport, host=host, port=port, token=token, max_body_bytes=max_body,
+                **options)
+    finally:
+        the_web.close()

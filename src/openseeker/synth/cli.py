@@ -1,10 +1,9 @@
 """``openseeker synth``: QA synthesis (``synth qa``, ``synth report``) and trajectory synthesis (``synth traj``,
-registered by ``openseeker.synth.traj.cli_traj`` when present)."""
+registered by ``openseeker.synth.traj.cli``)."""
 
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -18,11 +17,12 @@ from openseeker.cli.options import (
     ModelOpt,
     RayAddressOpt,
     WorkersOpt,
+    field_help,
 )
+from openseeker.synth.qa.controls import QAControls
+from openseeker.synth.traj.cli import app as traj_app
 
-log = logging.getLogger(__name__)
-
-synth_app = typer.Typer(
+app = typer.Typer(
     name="synth",
     help="Synthesize training data: verified multi-hop QA from a web graph, then trajectories.",
     no_args_is_help=True,
@@ -39,28 +39,32 @@ QA_EPILOG = """Examples:
 """
 
 
-@synth_app.command("qa", epilog=QA_EPILOG)
+_QA = QAControls()  # the defaults; the help of each control is its entry in the QAControls docstring
+
+
+def _qa(name: str) -> str:
+    return field_help(QAControls, name)
+
+
+@app.command("qa", epilog=QA_EPILOG)
 def qa_cmd(
     web: Annotated[str, typer.Option("--web", help="A local web directory (from `openseeker web build`), or "
                                      "'live' with --seed-urls.")],
     n: Annotated[int, typer.Option("--n", help="Accepted samples wanted (counting those already in --out).")],
     out: Annotated[Path, typer.Option("--out", help="Output JSONL of QASample (resumable; sidecars beside it).")],
-    k: Annotated[int, typer.Option("--k", help="Pages gathered around each seed.")] = 3,
-    depth: Annotated[int, typer.Option("--depth", help="Hops of the expansion walk (1 = pages linked from the "
-                                       "seed, the paper's setting).")] = 2,
-    selector: Annotated[str, typer.Option("--selector", help="Neighbour selection: random, relevance or "
-                                          "llm.")] = "relevance",
-    facts: Annotated[int, typer.Option("--facts", help="Entities (each with a fact) extracted per page.")] = 3,
-    min_hops: Annotated[int, typer.Option("--min-hops", help="Edges the reasoning chain must traverse (>= 2).")] = 2,
-    lang: Annotated[str, typer.Option("--lang", help="Language of the questions: en, zh, es, fr, ...")] = "en",
-    topic: Annotated[Optional[str], typer.Option("--topic", help="Only seeds with this topic.")] = None,
-    page_lang: Annotated[Optional[str], typer.Option("--page-lang", help="Only seeds in this page language.")] = None,
-    min_out_degree: Annotated[int, typer.Option("--min-out-degree", help="Only seeds with this many out-links.")] = 1,
-    obfuscation: Annotated[int, typer.Option("--obfuscation", help="0 none, 1 chain entities, 2 all + numbers.")] = 1,
-    attempts: Annotated[int, typer.Option("--attempts", help="Closed-book attempts (all must be wrong).")] = 2,
-    judge: Annotated[str, typer.Option("--judge", help="Correctness: auto (normalized match, else the judge "
-                                       "role), llm (always the judge role) or normalized (no LLM judge).")] = "auto",
-    retries: Annotated[int, typer.Option("--retries", help="Extra attempts on malformed/invalid model output.")] = 1,
+    k: Annotated[int, typer.Option("--k", help=_qa("k"))] = _QA.k,
+    depth: Annotated[int, typer.Option("--depth", help=_qa("depth"))] = _QA.depth,
+    selector: Annotated[str, typer.Option("--selector", help=_qa("selector"))] = _QA.selector,
+    facts: Annotated[int, typer.Option("--facts", help=_qa("facts"))] = _QA.facts,
+    min_hops: Annotated[int, typer.Option("--min-hops", help=_qa("min_hops"))] = _QA.min_hops,
+    lang: Annotated[str, typer.Option("--lang", help=_qa("lang"))] = _QA.lang,
+    topic: Annotated[Optional[str], typer.Option("--topic", help=_qa("topic"))] = _QA.topic,
+    page_lang: Annotated[Optional[str], typer.Option("--page-lang", help=_qa("page_lang"))] = _QA.page_lang,
+    min_out_degree: Annotated[int, typer.Option("--min-out-degree", help=_qa("min_out_degree"))] = _QA.min_out_degree,
+    obfuscation: Annotated[int, typer.Option("--obfuscation", help=_qa("obfuscation"))] = _QA.obfuscation,
+    attempts: Annotated[int, typer.Option("--attempts", help=_qa("attempts"))] = _QA.attempts,
+    judge: Annotated[str, typer.Option("--judge", help=_qa("judge"))] = _QA.judge,
+    retries: Annotated[int, typer.Option("--retries", help=_qa("retries"))] = _QA.retries,
     llm: LLMOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -81,7 +85,6 @@ def qa_cmd(
     ray_address: RayAddressOpt = None,
 ) -> None:
     """Synthesize verified, obfuscated multi-hop questions from a web graph (METHOD.md section 2)."""
-    from openseeker.synth.qa.controls import QAControls
     from openseeker.synth.qa.pipeline import synthesize_qa
     from openseeker.synth.qa.report import format_report
 
@@ -111,7 +114,7 @@ def qa_cmd(
     typer.echo(format_report(report))
 
 
-@synth_app.command("report")
+@app.command("report")
 def report_cmd(
     file: Annotated[Path, typer.Argument(help="A QA synthesis output JSONL (its .rejected.jsonl is read too).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -122,12 +125,4 @@ def report_cmd(
     report = build_report(file)
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report))
 
-
-def register(app: typer.Typer) -> None:
-    try:
-        from openseeker.synth.traj.cli_traj import register_traj
-    except ImportError as exc:  # trajectory synthesis not installed/landed yet
-        log.debug("synth traj unavailable: %s", exc)
-    else:
-        register_traj(synth_app)
-    app.add_typer(synth_app, name="synth")
+app.add_typer(traj_app)  # synth traj

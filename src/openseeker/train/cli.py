@@ -125,12 +125,9 @@ def to_gguf_command(
     typer.echo(f"wrote {path}")
 
 
-def register(app: typer.Typer) -> None:
-    export_app = typer.Typer(help="Export datasets (SFT) from trajectories.", no_args_is_help=True)
-    export_app.command("sft", epilog=EXPORT_EPILOG)(export_command)
-    app.add_typer(export_app, name="export")
-    train_app = typer.Typer(help="Train the student (SFT) and convert checkpoints for serving.",
-                            no_args_is_help=True)
-    train_app.command("sft", epilog=TRAIN_EPILOG)(sft_command)
-    train_app.command("to-gguf")(to_gguf_command)
-    app.add_typer(train_app, name="train")
+export_app = typer.Typer(name="export", help="Export datasets (SFT) from trajectories.", no_args_is_help=True)
+export_app.command("sft", epilog=EXPORT_EPILOG)(export_command)
+train_app = typer.Typer(name="train", help="Train the student (SFT) and convert checkpoints for serving.",
+                        no_args_is_help=True)
+train_app.command("sft", epilog=TRAIN_EPILOG)(sft_command)
+train_app.command("to-gguf")(to_gguf_command)

@@ -16,8 +16,9 @@ import typer
 
 from openseeker.cli.options import ConfigOpt, ExecutorOpt, RayAddressOpt, WebConfigOpt
 from openseeker.errors import ToolError, UserError
+from openseeker.web.importers import formats_help
 
-web_app = typer.Typer(
+app = typer.Typer(
     name="web",
     help="The local web: build it from a corpus, then inspect, search and visit it.",
     no_args_is_help=True,
@@ -46,15 +47,13 @@ BUILD_EPILOG = """Examples:
 """
 
 
-@web_app.command("build", epilog=BUILD_EPILOG)
+@app.command("build", epilog=BUILD_EPILOG)
 def build_cmd(
     source: Annotated[
         str,
         typer.Option(
             "--source",
-            help="wiki-offline[:en|es|fr], or a .jsonl / .xml / .xml.bz2 / .zim file, a directory of .html "
-            "files, a multihop corpus .json, a BrowseComp-Plus corpus (.parquet, or .jsonl of {docid, text, url}), "
-            "or WARC/WET archives (a .warc[.gz] file, a directory or a quoted glob of them); the format is detected.",
+            help=f"{formats_help()}; the format is detected (quote a glob).",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The web directory to write.")],
@@ -111,7 +110,7 @@ def _echo_degrees(deg: dict) -> None:
     )
 
 
-@web_app.command("add")
+@app.command("add")
 def add_cmd(
     web: WebDirOpt,
     source: Annotated[str, typer.Option("--source", help="The corpus to add (any `web build` SOURCE).")],
@@ -139,7 +138,7 @@ def add_cmd(
                    f"unresolved {res['links']['unresolved']}")
 
 
-@web_app.command("stats")
+@app.command("stats")
 def stats_cmd(
     web: WebDirOpt,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -184,7 +183,7 @@ def stats_cmd(
         typer.echo(f"  degree plot: {rep['degree_plot']}")
 
 
-@web_app.command("search")
+@app.command("search")
 def search_cmd(
     web: ReadWebOpt,
     query: Annotated[Optional[list[str]], typer.Argument(help="Query text (several words = one query).")] = None,
@@ -228,7 +227,7 @@ def search_cmd(
     typer.echo(format_search(qs, results))
 
 
-@web_app.command("visit")
+@app.command("visit")
 def visit_cmd(
     web: ReadWebOpt,
     url: Annotated[str, typer.Argument(help="A page url (or a variant of it, or a page title).")],
@@ -267,7 +266,7 @@ def _on_web(web: str, web_config: Path | None, config: Path | None, call):
         raise UserError(f"{web}: {exc}") from None
 
 
-@web_app.command("embed", epilog="Examples:\n\n  openseeker web embed webs/wiki --default hybrid\n\n"
+@app.command("embed", epilog="Examples:\n\n  openseeker web embed webs/wiki --default hybrid\n\n"
                  "  openseeker web embed webs/mine --model /models/bge-small-en --batch-size 128\n")
 def embed_cmd(
     web: Annotated[Path, typer.Argument(help="A web directory made by `openseeker web build`.")],
@@ -290,6 +289,3 @@ def embed_cmd(
     typer.echo(f"embedded {meta['docs']} pages of {web} with {meta['model']} (dim {meta['dim']}, "
                f"{meta['index']}, {meta['embedded_this_run']} embedded this run, {meta['build_seconds']:.1f}s)")
 
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(web_app, name="web")

@@ -8,13 +8,12 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from pathlib import Path
 
 from openseeker.errors import UserError
 from openseeker.eval.loaders.base import BenchmarkSpec, data_root, select
 from openseeker.records import EvalItem
+from openseeker.registry import Registry, import_target
 
 _M = "openseeker.eval.loaders."
 _SPECS = [
@@ -68,24 +67,23 @@ _SPECS = [
     BenchmarkSpec("hotpotqa", _M + "multihop:load_hotpotqa", "corpora/multihop-samples/data/hotpotqa_train.json",
                   kind="multihop", description="HotpotQA train-100 sample; its paragraphs become the web"),
 ]
-REGISTRY: dict[str, BenchmarkSpec] = {s.name: s for s in _SPECS}
-_ALIASES: dict[str, str] = {a: s.name for s in _SPECS for a in s.aliases}
+BENCHMARKS: Registry[BenchmarkSpec] = Registry("benchmark", lazy=False)
+for _spec in _SPECS:
+    BENCHMARKS.register(_spec.name, _spec, aliases=_spec.aliases)
+
+
+def register_benchmark(spec: BenchmarkSpec) -> None:
+    """Add a benchmark (its loader stays lazy: ``spec.target`` is imported on first load)."""
+    BENCHMARKS.register(spec.name, spec, aliases=spec.aliases)
 
 
 def names() -> list[str]:
-    return sorted(REGISTRY)
+    return sorted(BENCHMARKS.names())
 
 
 def get_spec(name: str) -> BenchmarkSpec:
-    """The spec of ``name`` (or an alias); unknown names raise ``UserError`` with a did-you-mean hint."""
-    key = name.strip().lower()
-    key = _ALIASES.get(key, key)
-    if key in REGISTRY:
-        return REGISTRY[key]
-    close = difflib.get_close_matches(key, list(REGISTRY) + list(_ALIASES), n=3, cutoff=0.5)
-    suggestions = list(dict.fromkeys(_ALIASES.get(c, c) for c in close))
-    hint = f" Did you mean {', '.join(map(repr, suggestions))}?" if suggestions else ""
-    raise UserError(f"unknown benchmark {name!r}.{hint} Known: {', '.join(names())}")
+    """The spec of ``name`` (or an alias; case-insensitive); unknown names raise ``UserError`` (did-you-mean)."""
+    return BENCHMARKS.get(name.strip().lower())
 
 
 def resolve_path(spec: BenchmarkSpec, path: str | Path | None) -> Path:
@@ -102,9 +100,7 @@ def resolve_path(spec: BenchmarkSpec, path: str | Path | None) -> Path:
 def iter_benchmark(name: str, path: str | Path | None = None):
     """Stream the items of a benchmark (decrypted in memory)."""
     spec = get_spec(name)
-    module, _, attr = spec.target.partition(":")
-    fn = getattr(importlib.import_module(module), attr)
-    return fn(resolve_path(spec, path))
+    return import_target(spec.target)(resolve_path(spec, path))
 
 
 def load_benchmark(name: str, path: str | Path | None = None, *, limit: int | None = None,
@@ -113,5 +109,5 @@ def load_benchmark(name: str, path: str | Path | None = None, *, limit: int | No
     return select(list(iter_benchmark(name, path)), limit=limit, sample=sample, seed=seed)
 
 
-__all__ = ["REGISTRY", "BenchmarkSpec", "get_spec", "iter_benchmark", "load_benchmark", "names", "resolve_path",
-           "select"]
+__all__ = ["BENCHMARKS", "BenchmarkSpec", "get_spec", "iter_benchmark", "load_benchmark", "names",
+           "register_benchmark", "resolve_path", "select"]

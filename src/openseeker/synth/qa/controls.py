@@ -86,10 +86,9 @@ class QAControls:
             problems.append(f"judge must be auto, llm or normalized, got {self.judge!r}")
         if self.retries < 0:
             problems.append("retries must be >= 0")
-        from openseeker.synth.qa.expand import SELECTORS, get_selector
+        from openseeker.synth.qa.expand import SELECTORS
 
-        if self.selector not in SELECTORS:
-            get_selector(self.selector)  # raises with a did-you-mean
+        SELECTORS.check(self.selector)  # raises with a did-you-mean
         if problems:
             raise UserError("bad QA synthesis controls: " + "; ".join(problems))
 

@@ -15,7 +15,6 @@ and every hyperlink among its pages (the induced edges, which the entity graph f
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 import random
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 
 from openseeker.errors import UserError
 from openseeker.records import Page
+from openseeker.registry import Registry
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.llmcall import Meter, ask_json
 from openseeker.synth.qa.sampling import GraphLike, resolve
@@ -133,16 +133,15 @@ class LLMSelector:
         return picked[:n]
 
 
-SELECTORS: dict[str, type] = {"random": RandomSelector, "relevance": RelevanceSelector, "llm": LLMSelector}
+SELECTORS: Registry[type[Selector]] = Registry("neighbour selector")
+SELECTORS.register("random", RandomSelector)
+SELECTORS.register("relevance", RelevanceSelector)
+SELECTORS.register("llm", LLMSelector)
 
 
 def get_selector(name: str) -> Selector:
     """The neighbour selector registered under ``name`` (did-you-mean on a typo)."""
-    if name not in SELECTORS:
-        close = difflib.get_close_matches(name, SELECTORS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UserError(f"unknown neighbour selector {name!r}{hint}; choose from {', '.join(SELECTORS)}")
-    return SELECTORS[name]()
+    return SELECTORS.get(name)()
 
 
 @dataclass

@@ -179,7 +179,7 @@ async def synthesize_trajectories(
         teacher: ``llm`` (the teacher role through the agent) or ``reference`` (offline evidence-chain replay).
         llm_config: ``LLMConfig`` (``resolve_llm_config``); needed for ``teacher="llm"`` and the LLM judge.
         summarize: retrospective summarization (``False``: the ablation, raw context).
-        settings: agent settings (``openseeker.agent.batch.AGENT_SETTINGS`` keys: max_tool_calls, concurrency,
+        settings: agent settings (``openseeker.agent.settings.AgentSettings`` keys: max_tool_calls, concurrency,
             protocol, context_tokens, extract, ...); the role is always ``teacher``.
         judge: grade with the judge role (else, and for the reference teacher, normalized match).
         progress: show a progress bar.
@@ -190,8 +190,9 @@ async def synthesize_trajectories(
         web_config: the live-web config for ``web="live"`` (see ``openseeker.web.live``).
         executor: an ``openseeker.executors.Executor`` (``--workers``/``--executor ray``); default this process.
     """
-    from openseeker.agent.batch import resolve_agent_settings, run_batch, sized_llm_config
+    from openseeker.agent.batch import run_batch, sized_llm_config
     from openseeker.agent.embedded_defaults import apply_embedded_defaults
+    from openseeker.agent.settings import resolve_agent_settings
 
     if teacher not in TEACHERS:
         raise UserError(f"--teacher must be one of {', '.join(TEACHERS)}, got {teacher!r}")

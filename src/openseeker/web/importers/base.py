@@ -85,6 +85,19 @@ class Importer:
     name = "base"
     supports_sharding = False  # records() honours mine()/seq (see above); otherwise imported by one worker
     dedup_text = False  # drop pages whose text is the same as an earlier page's (crawls); urls always dedup
+    # detection (``detect_format``): the importer says which SOURCEs it reads, so adding one is one file + one
+    # registration line. ``suffixes`` are lower-case file-name endings; ``priority`` orders the claims when two
+    # importers read the same suffix (a BrowseComp-Plus .jsonl before a plain .jsonl); ``source_help`` is the
+    # phrase of the SOURCE help text (``web build --source``, error messages).
+    suffixes: tuple[str, ...] = ()
+    priority: int = 0
+    source_help: str = ""
+
+    @classmethod
+    def detect(cls, source: str) -> bool:
+        """Whether this importer reads SOURCE (an existing file by default, by its ``suffixes``)."""
+        p = Path(source)
+        return bool(cls.suffixes) and p.is_file() and p.name.lower().endswith(cls.suffixes)
 
     def __init__(self, source: str | os.PathLike, *, skip_bad: bool = False):
         self.source = str(source)

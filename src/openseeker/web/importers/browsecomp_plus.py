@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
@@ -60,6 +61,17 @@ class BrowseCompPlusImporter(Importer):
     """``{docid, text, url}`` records from a ``.jsonl`` / ``.jsonl.gz`` file or a ``.parquet`` file."""
 
     name = "browsecomp-plus"
+    suffixes = (".parquet", ".jsonl")
+    priority = 10  # before the plain jsonl importer: a .jsonl of {docid, text} without titles is ours
+    source_help = "a BrowseComp-Plus corpus (.parquet or .jsonl of {docid, text, url})"
+
+    @classmethod
+    def detect(cls, source: str) -> bool:
+        p = Path(source)
+        if not p.is_file():
+            return False
+        name = p.name.lower()
+        return name.endswith(".parquet") or (name.endswith(".jsonl") and looks_like_bcp_jsonl(source))
 
     def _rows(self) -> Iterator[tuple[int, Any]]:
         if self.source.endswith(".parquet"):

@@ -9,6 +9,7 @@ page's url, so relative links between the files of the directory become hyperlin
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote, urljoin
 
 from openseeker.records import Link, Page
@@ -21,6 +22,13 @@ BASE = "https://local/"
 class HtmlDirImporter(Importer):
     name = "html"
     supports_sharding = True
+    suffixes = (".html", ".htm")
+    source_help = "a directory of .html files"
+
+    @classmethod
+    def detect(cls, source: str) -> bool:
+        p = Path(source)
+        return p.is_dir() and any(f.suffix.lower() in cls.suffixes for f in p.rglob("*") if f.is_file())
 
     def records(self) -> Iterator[Page | Link | Redirect]:
         root = self.path

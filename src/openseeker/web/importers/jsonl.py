@@ -17,6 +17,8 @@ KNOWN = {"title", "text", "url", "description", "links", "lang", "topic", "sourc
 
 class JsonlImporter(Importer):
     name = "jsonl"
+    suffixes = (".jsonl", ".jsonl.gz")
+    source_help = "a .jsonl file"
     supports_sharding = True
 
     def _lines(self) -> Iterator[tuple[int, str]]:

@@ -127,6 +127,8 @@ class _Bz2Range:
 
 class MediaWikiImporter(Importer):
     name = "mediawiki"
+    suffixes = (".xml", ".xml.bz2", ".bz2")
+    source_help = "a MediaWiki .xml/.xml.bz2 dump"
     supports_sharding = True
 
     def __init__(self, source: str, *, skip_bad: bool = False, parser: str = "fast"):

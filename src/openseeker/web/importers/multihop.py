@@ -19,6 +19,8 @@ from openseeker.web.importers.base import Importer, Redirect, title_url
 
 class MultihopImporter(Importer):
     name = "multihop"
+    suffixes = (".json",)
+    source_help = "a multihop corpus .json (list of {title, text})"
 
     @staticmethod
     def _from_dict_item(key: str, value: Any) -> Any:

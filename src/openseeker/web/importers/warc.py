@@ -193,6 +193,23 @@ class WarcImporter(Importer):
     name = "warc"
     supports_sharding = True
     dedup_text = True
+    suffixes = SUFFIXES
+    priority = 20  # a directory holding WARC files is a crawl, even when it also holds .html files
+    source_help = "WARC/WET crawl archives (.warc, .warc.gz, .wet.gz: a file, a directory or a glob)"
+
+    @classmethod
+    def detect(cls, source: str) -> bool:
+        p = Path(source)
+        if p.is_file():
+            return is_warc_name(p.name)
+        if p.is_dir():
+            return any(is_warc_name(f.name) for f in p.rglob("*") if f.is_file())
+        if any(c in source for c in "*?["):  # a glob: every file it matches must be a WARC file
+            files = expand_source(source)
+            if not all(is_warc_name(f.name) for f in files):
+                raise UserError(f"{source}: a glob is only supported for WARC files; it matched {files[0].name}")
+            return True
+        return False
 
     def __init__(self, source: str, *, skip_bad: bool = False):
         super().__init__(source, skip_bad=skip_bad)

@@ -35,6 +35,11 @@ def data_dir() -> Path:
 
 class WikiOfflineImporter(Importer):
     name = "wiki-offline"
+    source_help = "wiki-offline[:en|es|fr]"
+
+    @classmethod
+    def detect(cls, source: str) -> bool:
+        return source == "wiki-offline" or source.startswith("wiki-offline:")
 
     def __init__(self, source: str = "wiki-offline", *, skip_bad: bool = False):
         super().__init__(source, skip_bad=skip_bad)

@@ -33,6 +33,8 @@ def _meta(archive: Any, key: str) -> str:
 
 class ZimImporter(Importer):
     name = "zim"
+    suffixes = (".zim",)
+    source_help = "a Kiwix .zim file"
     supports_sharding = True
 
     def fingerprint(self) -> str:

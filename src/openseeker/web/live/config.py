@@ -19,11 +19,13 @@ config, only the NAME of the environment variable holding them; a missing key is
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from openseeker.config import pydantic_problems, read_yaml
 from openseeker.errors import UserError
 
 ENV_CONFIG = "OPENSEEKER_LIVE_CONFIG"
@@ -129,13 +131,13 @@ class CacheSettings(_Strict):
 
 
 class LiveWebConfig(_Strict):
-    """The live web: one search backend + fetch/SSRF/cache settings. See the module docstring for YAML."""
+    """The live web: one search backend + fetch/SSRF/cache settings. See the module docstring for YAML.
+
+    The per-backend sections (``serper:``, ``ddgs:``, ...) are not written here: ``for_backends()`` derives the
+    model with one field per registered search backend, typed by that backend's ``settings_class``.
+    """
 
     backend: str
-    serper: SerperSettings = Field(default_factory=SerperSettings)
-    tavily: TavilySettings = Field(default_factory=TavilySettings)
-    searxng: SearxngSettings = Field(default_factory=SearxngSettings)
-    ddgs: DdgsSettings = Field(default_factory=DdgsSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     ssrf: SSRFSettings = Field(default_factory=SSRFSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
@@ -149,8 +151,22 @@ class LiveWebConfig(_Strict):
         BACKENDS.check(value)
         return value
 
+    @classmethod
+    def for_backends(cls) -> type[LiveWebConfig]:
+        """This model plus one section per registered search backend (``BACKENDS``), typed by its settings."""
+        from openseeker.web.live.search_backends import BACKENDS
+
+        return _with_sections(tuple((name, backend.settings_class) for name, backend in BACKENDS.items()))
+
     def backend_settings(self, name: str | None = None) -> BackendSettings:
-        return getattr(self, name or self.backend)
+        """The settings section of backend ``name`` (default: the configured one)."""
+        name = name or self.backend
+        section = self.__dict__.get(name)
+        if section is None:  # a model without that section (the bare base class): the backend's defaults
+            from openseeker.web.live.search_backends import BACKENDS
+
+            section = BACKENDS.get(name).settings_class()
+        return section
 
     def api_key(self, name: str | None = None) -> str | None:
         """The backend's API key from its env var; ``UserError`` when the backend needs one and it is unset."""
@@ -172,15 +188,30 @@ class LiveWebConfig(_Strict):
         return key
 
 
-def _read_yaml(path: Path) -> Any:
-    import yaml
+@lru_cache(maxsize=16)
+def _with_sections(sections: tuple[tuple[str, type[BackendSettings]], ...]) -> type[LiveWebConfig]:
+    fields: dict[str, Any] = {name: (cls, Field(default_factory=cls)) for name, cls in sections}
+    return create_model("LiveWebConfig", __base__=LiveWebConfig, **fields)
 
-    if not path.exists():
-        raise UserError(f"{path}: live-web config file not found")
+
+def _validate(data: dict[str, Any], where: str) -> LiveWebConfig:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({exc})") from None
+        return LiveWebConfig.for_backends().model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{where}: invalid live-web config: {pydantic_problems(exc)}") from None
+
+
+def _names() -> list[str]:
+    from openseeker.web.live.search_backends import BACKENDS
+
+    return BACKENDS.names()
+
+
+def validate_live_section(section: Any, source: str) -> LiveWebConfig:
+    """The ``live:`` section of the main config file (``openseeker.config.SECTIONS``)."""
+    if not isinstance(section, dict):
+        raise UserError(f"{source}: live must be a mapping, got {type(section).__name__}")
+    return _validate(section, source)
 
 
 def load_live_config(source: Any = None) -> LiveWebConfig:
@@ -197,14 +228,15 @@ def load_live_config(source: Any = None) -> LiveWebConfig:
         env = os.environ.get(ENV_CONFIG, "").strip()
         if not env:
             raise UserError(
-                "--web live needs a live-web config: pass --web-config FILE (a YAML with `backend: serper|tavily|"
-                f"searxng|ddgs`, see docs/live-web.md), a `live:` section in --config, or set ${ENV_CONFIG}"
+                "--web live needs a live-web config: pass --web-config FILE (a YAML with "
+                f"`backend: {'|'.join(_names())}`, see docs/live-web.md), a `live:` section in --config, or set "
+                f"${ENV_CONFIG}"
             )
         source = Path(env).expanduser()
     if isinstance(source, (str, Path)):
         path = Path(source).expanduser()
         where = str(path)
-        data = _read_yaml(path)
+        data = read_yaml(path)
     elif isinstance(source, dict):
         data = source
     else:
@@ -215,12 +247,8 @@ def load_live_config(source: Any = None) -> LiveWebConfig:
         data = data["live"]
     elif "backend" not in data:
         raise UserError(f"{where}: no `live:` section and no `backend:` key; name a backend "
-                        "(serper, tavily, searxng or ddgs)")
-    try:
-        return LiveWebConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors())
-        raise UserError(f"{where}: invalid live-web config: {problems}") from None
+                        f"({', '.join(_names())})")
+    return _validate(data, where)
 
 
 def live_config_source(web_config: str | Path | None = None, config: str | Path | None = None) -> Path | None:
@@ -233,7 +261,6 @@ def live_config_source(web_config: str | Path | None = None, config: str | Path 
         return Path(web_config).expanduser()
     if config is not None:
         path = Path(config).expanduser()
-        data = _read_yaml(path)
-        if isinstance(data, dict) and isinstance(data.get("live"), dict):
+        if isinstance(read_yaml(path).get("live"), dict):
             return path
     return None

@@ -12,8 +12,6 @@ Locale (paper, METHOD §1): a query containing CJK characters is searched with a
 from __future__ import annotations
 
 import asyncio
-import difflib
-import importlib
 import json
 import logging
 import re
@@ -23,6 +21,14 @@ import httpx
 
 from openseeker.errors import ToolError, UserError
 from openseeker.records import SearchHit
+from openseeker.registry import Registry
+from openseeker.web.live.config import (
+    BackendSettings,
+    DdgsSettings,
+    SearxngSettings,
+    SerperSettings,
+    TavilySettings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +89,22 @@ def _str(value: Any) -> str:
 
 
 class SearchBackend:
-    """One search API. Subclasses set ``name``/``needs_key`` and implement ``search``."""
+    """One search API. Subclasses set ``name``/``needs_key``/``settings_class`` and implement ``search``.
+
+    ``settings_class`` is the pydantic model of the backend's section of the live config (``live.<name>:``):
+    the config reads that section with it, so a new backend needs no field elsewhere.
+    """
 
     name = "base"
     needs_key = False
+    settings_class: type[BackendSettings] = BackendSettings
 
     def __init__(self, settings: Any, api_key: str | None = None):
         self.settings, self.api_key = settings, api_key
+
+    @classmethod
+    def check_settings(cls, settings: BackendSettings) -> None:
+        """Raise ``UserError`` at start-up when the settings cannot work (e.g. a self-hosted API without a URL)."""
 
     @property
     def base_url(self) -> str:
@@ -140,6 +155,7 @@ class SerperBackend(SearchBackend):
 
     name = "serper"
     needs_key = True
+    settings_class = SerperSettings
 
     async def search(self, client: httpx.AsyncClient, query: str, top_k: int) -> list[SearchHit]:
         locale = {"gl": "cn", "hl": "zh-cn"} if has_cjk(query) else {"gl": "us", "hl": "en"}
@@ -157,6 +173,7 @@ class TavilyBackend(SearchBackend):
 
     name = "tavily"
     needs_key = True
+    settings_class = TavilySettings
 
     async def search(self, client: httpx.AsyncClient, query: str, top_k: int) -> list[SearchHit]:
         body = {"query": query, "max_results": min(max(top_k, 1), 20), "search_depth": "basic",
@@ -173,6 +190,12 @@ class SearxngBackend(SearchBackend):
     """A self-hosted SearXNG instance: ``GET {base}/search?q=..&format=json`` (JSON output must be enabled)."""
 
     name = "searxng"
+    settings_class = SearxngSettings
+
+    @classmethod
+    def check_settings(cls, settings: BackendSettings) -> None:
+        if not settings.base_url:
+            raise UserError("live web: backend 'searxng' needs live.searxng.base_url (your instance's URL)")
 
     async def search(self, client: httpx.AsyncClient, query: str, top_k: int) -> list[SearchHit]:
         if not self.base_url:
@@ -191,6 +214,7 @@ class DdgsBackend(SearchBackend):
     """DuckDuckGo & co. through the ``ddgs`` package (no key; it talks to the engines itself, in a thread)."""
 
     name = "ddgs"
+    settings_class = DdgsSettings
     ddgs_factory = None  # tests inject a fake ``DDGS`` class here
 
     async def search(self, client: httpx.AsyncClient, query: str, top_k: int) -> list[SearchHit]:
@@ -203,7 +227,7 @@ class DdgsBackend(SearchBackend):
         from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
         region = "cn-zh" if has_cjk(query) else "us-en"
-        backend = getattr(self.settings, "ddgs_backend", "auto")
+        backend = self.settings.ddgs_backend
 
         def run() -> list[dict[str, Any]]:
             return factory(timeout=int(self.settings.timeout_s)).text(
@@ -222,30 +246,8 @@ class DdgsBackend(SearchBackend):
         return self._hits_from(items, url_key="href", snippet_key="body", date_keys=("date",), top_k=top_k)
 
 
-class Registry:
-    """Lazy ``name -> "module:Class"`` registry with did-you-mean errors (STYLE 8)."""
-
-    def __init__(self, kind: str, targets: dict[str, str]):
-        self.kind, self.targets = kind, dict(targets)
-
-    def names(self) -> list[str]:
-        return sorted(self.targets)
-
-    def check(self, name: str) -> None:
-        if name not in self.targets:
-            close = difflib.get_close_matches(str(name), self.names(), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise UserError(f"unknown {self.kind} '{name}'; choose one of {', '.join(self.names())}.{hint}")
-
-    def get(self, name: str) -> type:
-        self.check(name)
-        module, _, attr = self.targets[name].partition(":")
-        return getattr(importlib.import_module(module), attr)
-
-
-BACKENDS = Registry("search backend", {
-    "serper": "openseeker.web.live.search_backends:SerperBackend",
-    "tavily": "openseeker.web.live.search_backends:TavilyBackend",
-    "searxng": "openseeker.web.live.search_backends:SearxngBackend",
-    "ddgs": "openseeker.web.live.search_backends:DdgsBackend",
-})
+BACKENDS: Registry[type[SearchBackend]] = Registry("search backend")
+BACKENDS.register("serper", "openseeker.web.live.search_backends:SerperBackend")
+BACKENDS.register("tavily", "openseeker.web.live.search_backends:TavilyBackend")
+BACKENDS.register("searxng", "openseeker.web.live.search_backends:SearxngBackend")
+BACKENDS.register("ddgs", "openseeker.web.live.search_backends:DdgsBackend")

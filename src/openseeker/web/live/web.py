@@ -46,8 +46,7 @@ class LiveWeb:
         self.config = config
         backend_cls = BACKENDS.get(config.backend)
         settings = config.backend_settings()
-        if config.backend == "searxng" and not settings.base_url:
-            raise UserError("live web: backend 'searxng' needs live.searxng.base_url (your instance's URL)")
+        backend_cls.check_settings(settings)
         self.backend = backend_cls(settings, config.api_key())
         reader_key = None
         if config.fetch.reader_url and config.fetch.reader_api_key_env:

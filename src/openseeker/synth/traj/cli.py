@@ -12,10 +12,16 @@ import typer
 
 from openseeker.cli.options import (
     BaseUrlOpt,
+    ConcurrencyOpt,
     ConfigOpt,
+    ContextTokensOpt,
     ExecutorOpt,
     LLMOpt,
+    MaxTokensPerTurnOpt,
+    MaxToolCallsOpt,
+    MaxTurnsOpt,
     ModelOpt,
+    ProtocolOpt,
     RankOpt,
     RayAddressOpt,
     WebConfigOpt,
@@ -40,6 +46,10 @@ Re-running the same command resumes (QA ids already in --out are skipped). A fil
 """
 
 
+app = typer.Typer()  # mounted into the synth group by openseeker.synth.cli
+
+
+@app.command("traj", epilog=TRAJ_EPILOG)
 def traj_cmd(
     web: WebOpt,
     qa: Annotated[Path, typer.Option("--qa", help="QA JSONL (from `openseeker synth qa`).")],
@@ -53,20 +63,12 @@ def traj_cmd(
     model: ModelOpt = None,
     config: ConfigOpt = None,
     web_config: WebConfigOpt = None,
-    concurrency: Annotated[Optional[int], typer.Option("--concurrency", min=1, help="Rollouts in flight "
-                                                       "(default 8).")] = None,
-    max_tool_calls: Annotated[Optional[int], typer.Option("--max-tool-calls", min=0, help="Tool budget per "
-                                                          "question (default 200, as in the paper; 4 when the "
-                                                          "teacher is the embedded model).")] = None,
-    max_turns: Annotated[Optional[int], typer.Option("--max-turns", min=1, help="Teacher turns per question "
-                                                     "(default tool budget + 20; 6 on the embedded model).")] = None,
-    max_tokens_per_turn: Annotated[Optional[int], typer.Option("--max-tokens-per-turn", min=16, help="Generation "
-                                                               "limit per teacher turn (default: the role's "
-                                                               "max_tokens; 256 on the embedded model).")] = None,
-    context_tokens: Annotated[Optional[int], typer.Option("--context-tokens", min=256, help="Teacher context "
-                                                          "budget (default: the model's; 4096 on the embedded "
-                                                          "model).")] = None,
-    protocol: Annotated[Optional[str], typer.Option("--protocol", help="auto | text | native | json.")] = None,
+    concurrency: ConcurrencyOpt = None,
+    max_tool_calls: MaxToolCallsOpt = None,
+    max_turns: MaxTurnsOpt = None,
+    max_tokens_per_turn: MaxTokensPerTurnOpt = None,
+    context_tokens: ContextTokensOpt = None,
+    protocol: ProtocolOpt = None,
     no_judge: Annotated[bool, typer.Option("--no-judge", help="Label with normalized match instead of the judge "
                                            "role.")] = False,
     embedded_judge: Annotated[bool, typer.Option("--embedded-judge", help="Let the embedded 135M model grade "
@@ -96,7 +98,7 @@ def traj_cmd(
         from openseeker.web.live.config import live_config_source
 
         live_cfg = live_config_source(web_config, config)
-    from openseeker.agent.batch import agent_section
+    from openseeker.agent.settings import agent_section
 
     # only what the user gave (the `agent:` section, then flags): the pipeline fills in the defaults (reduced ones
     # when the teacher is the embedded model) and says so
@@ -125,6 +127,3 @@ def traj_cmd(
 
     raise_if_failed(summary)
 
-
-def register_traj(synth_app: typer.Typer) -> None:
-    synth_app.command("traj", epilog=TRAJ_EPILOG)(traj_cmd)

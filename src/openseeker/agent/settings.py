@@ -1,0 +1,79 @@
+"""``AgentSettings``: the agent's knobs, the ``agent:`` section of the config file, and the source of their help.
+
+Each field's description is its one help text: the ``agent run`` / ``synth traj`` options take it from here
+(``openseeker.cli.options.field_help``). Precedence is the one rule of ``openseeker.config.layered``:
+CLI values that were given > the file's ``agent:`` section > these defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from openseeker.config import layered, load_config, pydantic_problems
+from openseeker.errors import UserError
+
+
+class AgentSettings(BaseModel):
+    """Settings of an agent run (``agent run``, ``synth traj``, ``eval run``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["student", "teacher"] = Field(
+        "student", description="LLM role playing the agent: student (default) or teacher.")
+    protocol: Literal["auto", "text", "native", "json"] = Field(
+        "auto", description="auto (json for the embedded model, text otherwise), text, native, json.")
+    max_tool_calls: int = Field(
+        200, ge=0, description="Tool budget per question (default 200, as in the paper; 4 on the embedded model).")
+    max_turns: int | None = Field(
+        None, ge=1, description="LLM turns per question (default tool budget + 20; 6 on the embedded model).")
+    context_tokens: int | None = Field(
+        None, ge=256, description="Context budget (tokens, estimated; default: the model's; 4096 on the embedded "
+        "model).")
+    max_tokens_per_turn: int | None = Field(
+        None, ge=1, description="Generation limit per LLM turn (default: the role's max_tokens; 256 on the "
+        "embedded model).")
+    concurrency: int = Field(8, ge=1, description="Questions in flight (default 8).")
+    extract: bool = Field(
+        True, description="Goal-conditioned visit with the extractor role; false = raw page text.")
+    visit_max_chars: int = Field(20_000, ge=1, description="Raw-text visit budget (and the extractor's fallback).")
+    search_top_k: int = Field(10, ge=1, description="Results per query shown by the search tool.")
+    extract_page_chars: int | None = Field(
+        None, ge=1, description="Page budget of the extractor (default: from its context).")
+    extract_max_tokens: int | None = Field(
+        None, ge=1, description="Generation limit of one extraction (default: the extractor role's max_tokens).")
+    temperature: float | None = Field(None, description="Agent sampling temperature.")
+    tool_timeout: float = Field(600.0, gt=0, description="Seconds a tool call may take.")
+    seed: int | None = Field(None, description="Sampling seed sent with every agent call.")
+
+
+AGENT_SETTINGS: dict[str, Any] = AgentSettings().model_dump()  # the defaults, by name
+
+
+def validate_agent_section(section: Any, source: str) -> AgentSettings:
+    """The ``agent:`` section of the config file (``openseeker.config.SECTIONS``)."""
+    if not isinstance(section, dict):
+        raise UserError(f"{source}: agent must be a mapping, got {type(section).__name__}")
+    try:
+        return AgentSettings.model_validate(section)
+    except ValidationError as exc:
+        raise UserError(f"{source}: invalid agent settings: {pydantic_problems(exc, 'agent')}") from None
+
+
+def agent_section(config: str | os.PathLike | None) -> dict[str, Any]:
+    """The ``agent:`` section of a config file as written (``{}`` without one), checked: what the file sets."""
+    return load_config(config).section("agent")
+
+
+def resolve_agent_settings(config: str | os.PathLike | None = None, **cli: Any) -> dict[str, Any]:
+    """Defaults < the ``agent:`` section of the YAML config < CLI values that were given (not None)."""
+    unknown = sorted(set(cli) - set(AgentSettings.model_fields))
+    if unknown:
+        raise UserError(f"unknown agent setting(s): {', '.join(unknown)}")
+    merged = layered(AGENT_SETTINGS, agent_section(config), cli)
+    try:
+        return AgentSettings.model_validate(merged).model_dump()
+    except ValidationError as exc:
+        raise UserError(f"invalid agent settings: {pydantic_problems(exc)}") from None
