@@ -16,7 +16,7 @@ import copy
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from openseeker.errors import InputError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
 from openseeker.io import iter_jsonl
 from openseeker.llm.cache import rollout_scope
-from openseeker.records import Trajectory
+from openseeker.records import Question, Trajectory
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +117,14 @@ class AgentStage(Stage):
             yield ready
 
     async def process(self, item: dict[str, Any]) -> Outcome:
-        a = self.agent if self.agent is not None else self.make_agent(item)
-        extra = {k: v for k, v in item.items() if k not in ("id", "question")}
-        with rollout_scope(str(item["id"])):  # the id joins LLM cache keys: no replay across items on resume
-            traj = await a.run(item["question"], id=str(item["id"]), metadata={"item": extra} if extra else None)
+        question = Question(id=str(item["id"]), question=item["question"])
+        with rollout_scope(question.id):  # the id joins LLM cache keys: no replay across items on resume
+            if self._ctx is not None and self._ctx.solve is not None:
+                traj = await self._ctx.solve(question)
+            else:
+                a = self.agent if self.agent is not None else self.make_agent(item)
+                extra = {k: v for k, v in item.items() if k not in ("id", "question")}
+                traj = await a.run(question.question, id=question.id, metadata={"item": extra} if extra else None)
         if traj.stop_reason == "llm_error" and not self.keep_llm_errors:
             # the endpoint failed after its retries: an infrastructure fault, not the agent's answer. Keep it
             # out of the output so a re-run retries it (the cache replays the calls that did succeed).
@@ -334,11 +338,14 @@ def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any
 
 
 class AgentContext:
-    """What a worker's ``AgentFactory.open()`` yields: the agent per item, and its counters for the summary."""
+    """What a worker's ``AgentFactory.open()`` yields: the agent per item (``make_agent``) or, for stages that do
+    more than one agent run per question (trajectory synthesis: rollout + labelling), ``solve``: ``Question ->
+    Trajectory``; plus its counters for the summary."""
 
-    def __init__(self, make_agent: Callable[[dict[str, Any]], Any], stats: Callable[[], dict[str, Any]],
-                 info: Callable[[], dict[str, Any]]):
-        self.make_agent, self.stats, self.info = make_agent, stats, info
+    def __init__(self, make_agent: Callable[[dict[str, Any]], Any] | None, stats: Callable[[], dict[str, Any]],
+                 info: Callable[[], dict[str, Any]],
+                 solve: Callable[[Question], Awaitable[Trajectory]] | None = None):
+        self.make_agent, self.stats, self.info, self.solve = make_agent, stats, info, solve
 
 
 def pool_usage(pool: Any) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from openseeker.eval import judge as judge_mod
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM, DomainBlocklist, GuardedWeb
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
 from openseeker.eval.metrics import style_for_language
-from openseeker.records import EvalItem, Trajectory
+from openseeker.records import EvalItem, EvalResult, Trajectory
 
 log = logging.getLogger(__name__)
 
@@ -202,30 +202,26 @@ async def run_one(item: EvalItem, run: int, *, roles: Roles, web: Any, settings:
         traj = await agent.run(item.question, id=key, metadata={"benchmark": item.benchmark, "item_id": item.id,
                                                                 "run": run})
     answer = traj.final_answer or ""
-    record: dict[str, Any] = {
-        "kind": "eval_result", "schema_version": 1, "key": key, "id": item.id, "run": run,
-        "benchmark": item.benchmark, "language": item.language, "category": str(item.metadata.get("category", "")),
-        "question": item.question, "gold": item.answers, "answer": answer,
-        "stop_reason": traj.stop_reason, "num_tool_calls": traj.num_tool_calls, "num_turns": traj.num_turns,
-        "tool_calls": dict(_tool_counts(traj)), "tokens": _tokens(traj), "wall_s": round(traj.wall_s, 3),
-        "trajectory": {"file": TRAJECTORIES, "id": traj.id},
-        "leakage": item_web.stats.as_dict() if guard else None,
-        "error": traj.metadata.get("error") or (traj.metadata.get("errors") or [None])[0],
-    }
+    fields: dict[str, Any] = dict(
+        key=key, id=item.id, run=run, benchmark=item.benchmark, language=item.language,
+        category=str(item.metadata.get("category", "")), question=item.question, gold=item.answers, answer=answer,
+        stop_reason=traj.stop_reason, num_tool_calls=traj.num_tool_calls, num_turns=traj.num_turns,
+        tool_calls=dict(_tool_counts(traj)), tokens=_tokens(traj), wall_s=round(traj.wall_s, 3),
+        trajectory={"file": TRAJECTORIES, "id": traj.id},
+        leakage=item_web.stats.as_dict() if guard else None,
+        error=traj.metadata.get("error") or (traj.metadata.get("errors") or [None])[0],
+    )
     if item.metadata.get("task") == "table":
         from openseeker.eval.widesearch import evaluate_table
 
         ws = await evaluate_table(answer, item.metadata["gold_csv"], item.metadata["evaluation"], roles.judge)
-        record["widesearch"] = ws
-        record["verdict"] = None
-        record["correct"] = bool(ws["success"])
-        record["score"] = ws["item_f1"]
+        result = EvalResult(**fields, widesearch=ws, verdict=None, correct=bool(ws["success"]), score=ws["item_f1"])
     else:
         verdict = await judge_mod.judge_answer(item.question, item.answers, answer, roles.judge,
                                                answer_metric=style_for_language(item.language))
-        record["verdict"] = verdict.model_dump()
-        record["correct"] = verdict.correct
-        record["score"] = None if verdict.correct is None else float(verdict.correct)
+        result = EvalResult(**fields, verdict=verdict.model_dump(), correct=verdict.correct,
+                            score=None if verdict.correct is None else float(verdict.correct))
+    record = result.as_row()
     return traj, record
 
 

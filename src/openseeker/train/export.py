@@ -106,7 +106,7 @@ class ExportConfig:
 
 
 def teacher_of(traj: Trajectory) -> str:
-    return str(traj.metadata.get("teacher") or "llm")
+    return traj.labels.teacher
 
 
 def student_system_prompt(tools: list[dict[str, Any]]) -> str | None:
@@ -421,7 +421,7 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
             seen.add(t.id)
             ok, reason = apply_gates(t, gates)
             if not ok:
-                reject(t, reason, stop_reason=t.stop_reason, correct=t.metadata.get("correct"),
+                reject(t, reason, stop_reason=t.stop_reason, correct=t.labels.correct,
                        num_tool_calls=t.num_tool_calls, min_tool_calls=cfg.min_tool_calls)
                 continue
             try:
@@ -443,7 +443,7 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
             # column, so the tokenized rendering adds the same block (one tools block in every format)
             render_system = system if tools is None else tools_system_prompt(sys_text, tools)
             rendered = None
-            meta = {"teacher": teacher_of(t), "correct": t.metadata.get("correct"),
+            meta = {"teacher": teacher_of(t), "correct": t.labels.correct,
                     "num_tool_calls": t.num_tool_calls, "stop_reason": t.stop_reason, "truncated": False,
                     **{k: t.metadata[k] for k in ("qa_id", "summarize", "teacher_model") if k in t.metadata}}
             if cfg.max_tokens is not None:
@@ -510,7 +510,7 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
         "rejection_reasons": reasons,
         "truncated": truncated,
         "teachers": teachers,
-        "correct": sum(1 for t in trajs if t.metadata.get("correct") is True),
+        "correct": sum(1 for t in trajs if t.labels.correct is True),
         "tokens": _length_stats(token_lengths),
         "trained_tokens": _length_stats(trained_lengths),
         "straddling_tokens": straddling,

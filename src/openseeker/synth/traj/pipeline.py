@@ -12,14 +12,15 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from openseeker.errors import InputError, UserError
 from openseeker.io import iter_jsonl
-from openseeker.records import QASample, Trajectory
+from openseeker.llm.base import LLM
+from openseeker.records import QASample, Question, Trajectory
 from openseeker.synth.traj.filters import label
 from openseeker.synth.traj.reference import REFERENCE_TEACHER, reference_rollout
 from openseeker.synth.traj.teacher import LLM_TEACHER, teacher_rollout
@@ -63,18 +64,6 @@ def existing_teachers(out_path: str | os.PathLike) -> Counter:
     return counts
 
 
-class _Job:
-    """What ``run_batch`` calls per item: rollout + labelling, returning the finished trajectory."""
-
-    def __init__(self, qa: QASample, rollout: Any, judge: Any | None):
-        self.qa, self.rollout, self.judge = qa, rollout, judge
-
-    async def run(self, question: str, *, id: str | None = None, metadata: dict[str, Any] | None = None
-                  ) -> Trajectory:
-        traj = await self.rollout(self.qa)
-        return await label(traj, self.qa, self.judge)
-
-
 class TeacherFactory:
     """Picklable recipe of the teacher: every worker (process or Ray task) opens the web (and for the LLM teacher
     an LLM pool) and builds the rollout + labelling job per QA record. See ``synthesize_trajectories``."""
@@ -96,14 +85,24 @@ class TeacherFactory:
         web_obj = open_web(self.web, config=self.web_config) if opened else self.web
         try:
             if self.teacher == "reference":
-                rollout = _reference_rollout(web_obj, self.s)
-                yield AgentContext(lambda it: _Job(self.by_id[str(it["id"])], rollout, None), dict, dict)
+                yield AgentContext(None, dict, dict, solve=self._solver(_reference_rollout(web_obj, self.s), None))
             else:
                 async with self._llm(web_obj) as ctx:
                     yield ctx
         finally:
             if opened:
                 await close_web(web_obj)
+
+    def _solver(self, rollout: Callable[[QASample], Awaitable[Trajectory]], judge: LLM | None
+                ) -> Callable[[Question], Awaitable[Trajectory]]:
+        """``Question -> Trajectory`` for the batch runner: the teacher's rollout on the QA record of that id,
+        labelled against its gold answer."""
+
+        async def solve(question: Question) -> Trajectory:
+            qa = self.by_id[question.id]
+            return await label(await rollout(qa), qa, judge)
+
+        return solve
 
     @asynccontextmanager
     async def _llm(self, web_obj: Any) -> AsyncIterator[Any]:
@@ -130,8 +129,8 @@ class TeacherFactory:
                                              summarizer_kwargs=sk)
 
             info = {"config": {"llm": pool.describe(), "judge": "llm" if judge_llm is not None else "normalized"}}
-            yield AgentContext(lambda it: _Job(self.by_id[str(it["id"])], rollout, judge_llm),
-                               lambda: {"llm_usage": pool_usage(pool)}, lambda: info)
+            yield AgentContext(None, lambda: {"llm_usage": pool_usage(pool)}, lambda: info,
+                               solve=self._solver(rollout, judge_llm))
 
 
 def _reference_rollout(web_obj: Any, s: dict[str, Any]) -> Any:
