@@ -19,13 +19,19 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import InputError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
 from openseeker.io import iter_jsonl
 from openseeker.llm.cache import rollout_scope
 from openseeker.records import Question, Trajectory
+
+if TYPE_CHECKING:
+    from openseeker.agent.runtime import Agent
+    from openseeker.llm.config import LLMConfig
+    from openseeker.llm.pool import LLMPool
+    from openseeker.web.base import Web, WebSource
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +98,7 @@ class AgentStage(Stage):
 
     name = "agent"
 
-    def __init__(self, out_path: str | os.PathLike, *, agent: Any = None,
+    def __init__(self, out_path: str | os.PathLike, *, agent: Agent | None = None,
                  make_agent: Callable[[dict[str, Any]], Any] | None = None, factory: Any = None,
                  keep_llm_errors: bool = False):
         if sum(x is not None for x in (agent, make_agent, factory)) != 1:
@@ -182,7 +188,7 @@ async def run_batch(
     items: Iterable[dict[str, Any]],
     out_path: str | os.PathLike,
     *,
-    agent: Any = None,
+    agent: Agent | None = None,
     make_agent: Callable[[dict[str, Any]], Any] | None = None,
     factory: Any = None,
     concurrency: int = 8,
@@ -312,7 +318,7 @@ def resolve_agent_settings(config: str | os.PathLike | None = None, **cli: Any) 
     return settings
 
 
-def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any], role: str) -> tuple:
+def build_agent_parts(pool: LLMPool, llm_config: LLMConfig, web_obj: Web, s: dict[str, Any], role: str) -> tuple:
     """The pieces every agent run needs, built one way for ``agent run``, trajectory synthesis and friends.
 
     Returns:
@@ -324,8 +330,7 @@ def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any
     from openseeker.web.tools import SearchTool, VisitTool
 
     llm = pool.role(role)
-    embedded_ctx = llm_config.embedded.n_ctx
-    context_tokens = s["context_tokens"] or (embedded_ctx if llm.endpoint.embedded else None)
+    context_tokens = s["context_tokens"] or (llm.context_tokens if llm.embedded else None)
     extractor = None
     if s["extract"]:
         extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"])
@@ -348,7 +353,7 @@ class AgentContext:
         self.make_agent, self.stats, self.info, self.solve = make_agent, stats, info, solve
 
 
-def pool_usage(pool: Any) -> dict[str, Any]:
+def pool_usage(pool: LLMPool) -> dict[str, Any]:
     """Per-role tokens and calls of an ``LLMPool`` (roles that made calls only)."""
     return {r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
             for r, u in pool.usage().items() if u.calls}
@@ -365,7 +370,7 @@ class AgentFactory:
         web_config: the live-web config for ``web="live"``.
     """
 
-    def __init__(self, web: Any, llm_config: Any, settings: dict[str, Any], web_config: Any = None):
+    def __init__(self, web: WebSource, llm_config: LLMConfig, settings: dict[str, Any], web_config: Any = None):
         self.web, self.llm_config, self.settings, self.web_config = web, llm_config, settings, web_config
 
     @asynccontextmanager
@@ -413,7 +418,7 @@ def sized_llm_config(llm_config: Any, roles: Iterable[str], concurrency: int) ->
 
 
 async def run_questions(
-    web: Any,
+    web: WebSource,
     llm_config: Any,
     items: list[dict[str, Any]],
     out_path: str | os.PathLike,

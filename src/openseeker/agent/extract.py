@@ -13,19 +13,22 @@ Example:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.agent.prompts import EXTRACT_SCHEMA, EXTRACTOR_PROMPT
 from openseeker.agent.protocol import json_schema_format, parse_json
 from openseeker.records import Usage
 from openseeker.web.format import format_visit_extracted
 
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
+
 log = logging.getLogger(__name__)
 
 PAPER_PAGE_TOKENS = 95_000  # the paper truncates pages to 95k tokens before extraction
 
 
-def _default_page_chars(llm: Any) -> int:
+def _default_page_chars(llm: LLM) -> int:
     from openseeker.agent.runtime import is_embedded
 
     if is_embedded(llm):
@@ -49,7 +52,7 @@ class LLMExtractor:
         max_tokens: generation limit of the extraction (None: the role's default).
     """
 
-    def __init__(self, llm: Any, *, max_page_chars: int | None = None, retries: int = 2, shrink: float = 0.7,
+    def __init__(self, llm: LLM, *, max_page_chars: int | None = None, retries: int = 2, shrink: float = 0.7,
                  max_tokens: int | None = None):
         self.llm = llm
         self.max_page_chars = max_page_chars or _default_page_chars(llm)

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.agent import prompts
 from openseeker.agent.protocol import (
@@ -32,6 +32,9 @@ from openseeker.agent.protocol import (
 from openseeker.errors import ContextLengthError, UserError, is_context_length_error
 from openseeker.llm.base import Completion
 from openseeker.records import Step, StopReason, ToolCall, Trajectory, Usage, content_id
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +64,12 @@ def estimate_tokens(messages: list[dict[str, Any]]) -> int:
     return int(total / 3.5)
 
 
-def is_embedded(llm: Any) -> bool:
-    return bool(getattr(llm, "embedded", False) or getattr(getattr(llm, "endpoint", None), "embedded", False))
+def is_embedded(llm: LLM) -> bool:
+    """``LLM.embedded`` (test doubles without the attribute count as remote endpoints)."""
+    return bool(getattr(llm, "embedded", False))
 
 
-def default_context_tokens(llm: Any) -> int:
+def default_context_tokens(llm: LLM) -> int:
     """The LLM's ``context_tokens``/``context_window`` attribute, the embedded server's default n_ctx, or 131072."""
     for attr in ("context_tokens", "context_window"):
         value = getattr(llm, attr, None)
@@ -78,7 +82,7 @@ def default_context_tokens(llm: Any) -> int:
     return DEFAULT_CONTEXT_TOKENS
 
 
-def resolve_protocol(protocol: str, llm: Any) -> str:
+def resolve_protocol(protocol: str, llm: LLM) -> str:
     """``auto``: ``json`` for the embedded small model, ``text`` for real endpoints."""
     if protocol not in PROTOCOLS:
         raise UserError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
@@ -149,7 +153,7 @@ class Agent:
 
     def __init__(
         self,
-        llm: Any,
+        llm: LLM,
         tools: list[Any],
         *,
         max_tool_calls: int = 200,

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import LLMError, UserError
 from openseeker.eval import judge as judge_mod
@@ -33,6 +33,11 @@ from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM, DomainBloc
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
 from openseeker.eval.metrics import style_for_language
 from openseeker.records import EvalItem, EvalResult, Trajectory
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
+    from openseeker.llm.pool import LLMPool
+    from openseeker.web.base import Web
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +89,9 @@ class Roles:
     """The LLMs of a run: ``student`` answers, ``judge`` grades (None: normalized match), ``extractor`` reads
     pages for the visit tool (None: raw page text). ``describe`` is provenance for config.json."""
 
-    student: Any
-    judge: Any = None
-    extractor: Any = None
+    student: LLM
+    judge: LLM | None = None
+    extractor: LLM | None = None
     describe: dict[str, Any] = field(default_factory=dict)
     usage: Callable[[], dict[str, Any]] | None = None
 
@@ -184,7 +189,7 @@ def _tokens(traj: Trajectory) -> dict[str, int]:
     return {"prompt": p, "completion": q, "total": p + q}
 
 
-async def run_one(item: EvalItem, run: int, *, roles: Roles, web: Any, settings: EvalSettings, guard: bool,
+async def run_one(item: EvalItem, run: int, *, roles: Roles, web: Web, settings: EvalSettings, guard: bool,
                   blocklist: DomainBlocklist, existing: Trajectory | None = None) -> tuple[Trajectory, dict]:
     """Run the agent on one question (or reuse its saved trajectory) and grade it; returns (trajectory, record)."""
     from openseeker.agent.runtime import Agent
@@ -245,7 +250,7 @@ def _check_resume(out_dir: Path, cfg: dict[str, Any]) -> None:
                             "delete the directory to start over")
 
 
-def _model_of(llm: Any) -> str | None:
+def _model_of(llm: LLM | None) -> str | None:
     return None if llm is None else (getattr(llm, "model", None) or type(llm).__name__)
 
 
@@ -324,7 +329,7 @@ async def evaluate_async(
                 log.debug("closing web: %s", exc)
 
 
-def pool_roles(pool: Any, judge: str) -> Roles:
+def pool_roles(pool: LLMPool, judge: str) -> Roles:
     """The ``Roles`` of an evaluation from an open ``LLMPool`` (the judge role only for ``judge == "llm"``)."""
     from openseeker.agent.extract import LLMExtractor
 
@@ -333,7 +338,7 @@ def pool_roles(pool: Any, judge: str) -> Roles:
                  usage=lambda: {k: v.model_dump() for k, v in pool.usage().items()})
 
 
-async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, items: list[EvalItem], web: Any,
+async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, items: list[EvalItem], web: Web,
                web_desc: str, guard: bool, blocklist: DomainBlocklist, roles: Roles, progress: bool,
                grade_only: dict[str, Any] | None = None, executor: Any = None, factory: Any = None) -> dict:
     from dataclasses import asdict

@@ -168,9 +168,12 @@ class OpenAIChatLLM:
         cache_id: str | None = None,
         usage: Usage | None = None,
         stats: CallStats | None = None,
+        context_tokens: int | None = None,
     ):
         self.role = role
         self.endpoint = endpoint
+        self.embedded = bool(endpoint.embedded)
+        self.context_tokens = context_tokens
         self.base_url = (base_url or endpoint.base_url or "").rstrip("/")
         if not self.base_url:
             raise LLMError(f"{role}: no base_url (embedded roles are served through LLMPool)")

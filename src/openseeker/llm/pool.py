@@ -102,6 +102,7 @@ class LLMPool:
                 self._llms[role] = OpenAIChatLLM(
                     role, ep, base_url=base_url, model=model, client=client, semaphore=semaphore,
                     cache=self._cache, cache_id=cache_id, usage=self._usage[role], stats=self._stats[role],
+                    context_tokens=self.config.embedded.n_ctx if ep.embedded else None,
                 )
 
     async def _discover_models(self) -> None:

@@ -33,7 +33,7 @@ def open_web(spec: str | Path, *, config: Any = None) -> Web:
     return LocalWeb.open(path)
 
 
-async def close_web(web: Any) -> None:
+async def close_web(web: Web) -> None:
     """Close a web from async code (a remote web closes its HTTP session inside the running loop)."""
     aclose = getattr(web, "aclose", None)
     if aclose is not None:

@@ -24,13 +24,16 @@ import logging
 import random
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.records import Page
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.expand import Subgraph
 from openseeker.synth.qa.llmcall import Meter, ask_json
 from openseeker.synth.qa.text import contains, fold, grounding, key_terms, name_variants
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +159,7 @@ def extract_schema(n: int) -> dict[str, Any]:
 
 
 async def extract_page(
-    llm: Any, page: Page, theme: str, *, n: int, max_chars: int, meter: Meter, retries: int = 1, seed: int = 0
+    llm: LLM, page: Page, theme: str, *, n: int, max_chars: int, meter: Meter, retries: int = 1, seed: int = 0
 ) -> tuple[list[dict[str, str]], list[str], str | None]:
     """Ask the generator for up to ``n`` (name, fact) pairs from one page. Returns (items, raw replies, error)."""
     text = page.text[:max_chars]
@@ -174,7 +177,7 @@ async def extract_page(
 
 
 async def build_entity_graph(
-    llm: Any,
+    llm: LLM,
     sub: Subgraph,
     *,
     facts: int = 4,

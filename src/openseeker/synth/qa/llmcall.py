@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import LLMError
 from openseeker.records import Usage
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,7 @@ class JsonReply:
 
 
 async def ask_json(
-    llm: Any,
+    llm: LLM,
     messages: list[dict[str, Any]],
     *,
     schema: dict[str, Any],

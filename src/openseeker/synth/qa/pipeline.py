@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import LLMError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
@@ -39,6 +39,10 @@ from openseeker.synth.qa.obfuscate import obfuscate
 from openseeker.synth.qa.report import build_report, rejected_path, report_path, write_report
 from openseeker.synth.qa.sampling import GraphLike, sample_seeds
 from openseeker.synth.qa.verify import Deduper, check_difficulty, check_leaks, check_solvability, difficulty_label
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
+    from openseeker.llm.pool import LLMPool
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +68,9 @@ def candidate_id(seed: int, index: int, seed_url: str, controls: QAControls) -> 
 class _Run:
     graph: GraphLike
     controls: QAControls
-    generator: Any
-    verifier: Any
-    judge: Any
+    generator: LLM
+    verifier: LLM
+    judge: LLM | None
     seed: int
     models: dict[str, Any]
     deduper: Deduper
@@ -202,7 +206,7 @@ def _open_graph(web: Any) -> tuple[GraphLike, Any]:
     return local.graph, local
 
 
-def _role(pool: Any, name: str) -> Any:
+def _role(pool: LLMPool, name: str) -> Any:
     try:
         return pool.role(name)
     except Exception as exc:  # noqa: BLE001 - a pool without a judge role: normalized match decides
@@ -212,7 +216,7 @@ def _role(pool: Any, name: str) -> Any:
         raise
 
 
-def _describe(pool: Any) -> dict[str, Any]:
+def _describe(pool: LLMPool) -> dict[str, Any]:
     describe = getattr(pool, "describe", None)
     if callable(describe):
         try:
@@ -227,7 +231,7 @@ async def synthesize_qa_async(
     n: int,
     out: str | Path,
     *,
-    pool: Any,
+    pool: LLMPool,
     controls: QAControls | None = None,
     seed: int = 0,
     concurrency: int = 4,
@@ -500,7 +504,7 @@ def synthesize_qa(
     out: str | Path,
     *,
     controls: QAControls | None = None,
-    pool: Any = None,
+    pool: LLMPool | None = None,
     config: Path | None = None,
     llm: str | None = None,
     base_url: str | None = None,

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from openseeker.records import QASample, Trajectory
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
 
-async def label(traj: Trajectory, qa: QASample, judge_llm: Any | None) -> Trajectory:
+async def label(traj: Trajectory, qa: QASample, judge_llm: LLM | None) -> Trajectory:
     """Judge ``traj.final_answer`` against ``qa.answer``; write ``verdict``/``correct``/counts into metadata
     (the labels are read back through ``Trajectory.labels``)."""
     from openseeker.eval.judge import judge_answer

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import InputError, UserError
 from openseeker.io import iter_jsonl
@@ -24,6 +24,9 @@ from openseeker.records import QASample, Question, Trajectory
 from openseeker.synth.traj.filters import label
 from openseeker.synth.traj.reference import REFERENCE_TEACHER, reference_rollout
 from openseeker.synth.traj.teacher import LLM_TEACHER, teacher_rollout
+
+if TYPE_CHECKING:
+    from openseeker.web.base import Web, WebSource
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ class TeacherFactory:
     """Picklable recipe of the teacher: every worker (process or Ray task) opens the web (and for the LLM teacher
     an LLM pool) and builds the rollout + labelling job per QA record. See ``synthesize_trajectories``."""
 
-    def __init__(self, by_id: dict[str, QASample], web: Any, s: dict[str, Any], *, teacher: str,
+    def __init__(self, by_id: dict[str, QASample], web: WebSource, s: dict[str, Any], *, teacher: str,
                  llm_config: Any = None, summarize: bool = True, judge: bool = True,
                  summarizer_kwargs: dict[str, Any] | None = None, embedded_judge: bool = False,
                  web_config: Any = None):
@@ -105,20 +108,19 @@ class TeacherFactory:
         return solve
 
     @asynccontextmanager
-    async def _llm(self, web_obj: Any) -> AsyncIterator[Any]:
+    async def _llm(self, web_obj: Web) -> AsyncIterator[Any]:
         from openseeker.agent.batch import AgentContext, build_agent_parts, pool_usage
         from openseeker.llm.pool import LLMPool
 
         s, llm_config = self.s, self.llm_config
         async with LLMPool(llm_config) as pool:
             teacher_llm, tools, _, agent_kwargs = build_agent_parts(pool, llm_config, web_obj, s, "teacher")
-            embedded_ctx = llm_config.embedded.n_ctx
             summarizer_llm = pool.role("summarizer") if self.summarize else None
             sk = dict(self.summarizer_kwargs or {})
-            if summarizer_llm is not None and summarizer_llm.endpoint.embedded:
-                sk.setdefault("max_input_chars", min(6_000, (embedded_ctx - 1_000) * 3))
+            if summarizer_llm is not None and summarizer_llm.embedded and summarizer_llm.context_tokens:
+                sk.setdefault("max_input_chars", min(6_000, (summarizer_llm.context_tokens - 1_000) * 3))
             judge_llm = pool.role("judge") if self.judge else None
-            if judge_llm is not None and judge_llm.endpoint.embedded and not self.embedded_judge:
+            if judge_llm is not None and judge_llm.embedded and not self.embedded_judge:
                 # the embedded 135M model cannot grade (it calls wrong answers correct): normalized match instead
                 log.info("the judge role is the embedded model: labelling by normalized match (embedded_judge=False)")
                 judge_llm = None
@@ -133,7 +135,7 @@ class TeacherFactory:
                                solve=self._solver(rollout, judge_llm))
 
 
-def _reference_rollout(web_obj: Any, s: dict[str, Any]) -> Any:
+def _reference_rollout(web_obj: Web, s: dict[str, Any]) -> Any:
     from openseeker.web.tools import SearchTool, VisitTool
 
     tools = [SearchTool(web_obj), VisitTool(web_obj, max_chars=s["visit_max_chars"])]
@@ -146,7 +148,7 @@ def _reference_rollout(web_obj: Any, s: dict[str, Any]) -> Any:
 
 async def synthesize_trajectories(
     qa_path: str | os.PathLike,
-    web: Any,
+    web: WebSource,
     out_path: str | os.PathLike,
     *,
     teacher: str = "llm",

@@ -20,10 +20,13 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.records import Trajectory, Usage
 from openseeker.synth.traj.view import SUMMARY_MARKER
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ class RetrospectiveSummarizer:
         temperature: summarizer sampling temperature.
     """
 
-    def __init__(self, llm: Any, *, max_input_chars: int = 12_000, max_tokens: int = 384, max_words: int = 150,
+    def __init__(self, llm: LLM, *, max_input_chars: int = 12_000, max_tokens: int = 384, max_words: int = 150,
                  fallback_chars: int = 1_000, temperature: float | None = 0.0):
         self.llm = llm
         self.max_input_chars = max_input_chars
