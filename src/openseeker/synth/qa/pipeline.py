@@ -31,7 +31,7 @@ from openseeker.io import ResumableWriter, iter_jsonl
 from openseeker.records import QASample, Rejection, content_id
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.controls import QAControls
-from openseeker.synth.qa.entities import build_entity_graph, chains_to_answer
+from openseeker.synth.qa.entities import EntityGraph, build_entity_graph, chains_to_answer
 from openseeker.synth.qa.expand import expand
 from openseeker.synth.qa.generate import Generated, StageFailure, generate_question
 from openseeker.synth.qa.llmcall import Meter
@@ -160,13 +160,22 @@ async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rej
         return _reject(cid, fail, meter, seed_page.url, extra)
     run.deduper.add(cid, ob.question)  # no await since the check: atomic within the event loop
 
+    checks = {"leak": "passed", "dedup": "passed", "difficulty": difficulty, "solvability": solvability,
+              "judge_mode": run.judge_mode}
+    return _accepted(run, cid, index, seed_page, sub, eg, extraction, gen, ob, checks, meter)
+
+
+def _accepted(run: _Run, cid: str, index: int, seed_page: Any, sub: Any, eg: EntityGraph, extraction: Any,
+              gen: Generated, ob: Any, checks: dict[str, Any], meter: Meter) -> QASample:
+    """The QA record of a candidate that passed every check, with its full provenance (METHOD.md section 2)."""
+    c = run.controls
     strength = c.obfuscation if ob.mapping else 0  # nothing obfuscated: no obfuscation credit
     label = difficulty_label(chain_len=len(gen.chain), k=c.k, depth=c.depth, strength=strength,
-                             closed_book_f1=[a["f1"] for a in difficulty["attempts"]])
+                             closed_book_f1=[a["f1"] for a in checks["difficulty"]["attempts"]])
     return QASample(
         id=cid,
         question=ob.question,
-        answer=answer,
+        answer=eg.nodes[eg.answer].name,
         language=c.lang,
         seed_url=seed_page.url,
         subgraph=sub.to_dict(),
@@ -174,8 +183,7 @@ async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rej
         chain=gen.chain,
         q_init=gen.q_init,
         obfuscation=ob.mapping,
-        verification={"leak": "passed", "dedup": "passed", "difficulty": difficulty, "solvability": solvability,
-                      "judge_mode": run.judge_mode},
+        verification=checks,
         controls={**c.to_dict(), "seed": run.seed, "index": index},
         difficulty=label["label"],
         usage=meter.to_dict(),
