@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from openseeker.agent.prompts import EXTRACT_SCHEMA, EXTRACTOR_PROMPT
 from openseeker.agent.protocol import json_schema_format, parse_json
+from openseeker.llm.usage import record_usage
 from openseeker.records import Usage
 from openseeker.web.format import format_visit_extracted
 
@@ -62,11 +63,7 @@ class LLMExtractor:
         self.stats = {"calls": 0, "ok": 0, "failed": 0, "retries": 0}
 
     def _record_usage(self, usage: Usage) -> None:
-        from openseeker.agent.runtime import usage_sink
-
-        sink = usage_sink.get()
-        if sink is not None:
-            sink.setdefault(getattr(self.llm, "role", "extractor") or "extractor", Usage()).add(usage)
+        record_usage(getattr(self.llm, "role", "extractor") or "extractor", usage)
 
     async def __call__(self, url: str, title: str, text: str, goal: str) -> str | None:
         self.stats["calls"] += 1

@@ -12,7 +12,6 @@ Stop reasons: ``answered``, ``max_tool_calls``, ``max_turns``, ``context_overflo
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import re
 import time
@@ -31,6 +30,7 @@ from openseeker.agent.protocol import (
 )
 from openseeker.errors import ContextLengthError, UserError, is_context_length_error
 from openseeker.llm.base import Completion
+from openseeker.llm.usage import UsageMeter, metering
 from openseeker.records import Step, StopReason, ToolCall, Trajectory, Usage, content_id
 
 if TYPE_CHECKING:
@@ -40,9 +40,6 @@ log = logging.getLogger(__name__)
 
 ContextHook = Callable[[list[dict[str, Any]], Trajectory], Awaitable[list[dict[str, Any]]]]
 
-# Secondary LLM calls made on behalf of the running trajectory (the visit extractor) add their usage here,
-# keyed by role, so that ``Trajectory.usage`` covers every role a rollout used.
-usage_sink: contextvars.ContextVar[dict[str, Usage] | None] = contextvars.ContextVar("usage_sink", default=None)
 
 DEFAULT_CONTEXT_TOKENS = 131_072
 MAX_OVERFLOW_RETRIES = 5  # endpoint "too long" replies answered by refitting the input, 10% less room each
@@ -268,9 +265,9 @@ class Agent:
         """
         t0 = time.perf_counter()
         run = _Run(self._new_trajectory(question, id, metadata), max_tokens=self.max_tokens_per_turn)
-        sink: dict[str, Usage] = {}
-        token = usage_sink.set(sink)
-        try:
+        # secondary LLM calls made on behalf of this rollout (the visit extractor, the summarizer) report into
+        # ``sink`` (``openseeker.llm.usage.record_usage``), so that ``Trajectory.usage`` covers every role it used
+        with metering(UsageMeter()) as sink:
             while run.stop is None:
                 self._check_budgets(run)
                 sent = await self._model_input(run)
@@ -279,8 +276,6 @@ class Agent:
                 completion = await self._ask(run, sent)
                 if completion is not None:
                     await self._act(run, completion, sent)
-        finally:
-            usage_sink.reset(token)
         return self._finish(run, sink, t0)
 
     def _new_trajectory(self, question: str, id: str | None, metadata: dict[str, Any] | None) -> Trajectory:
@@ -410,11 +405,11 @@ class Agent:
             if run.idle >= self.max_idle_turns:
                 run.stop = "no_answer"
 
-    def _finish(self, run: _Run, sink: dict[str, Usage], t0: float) -> Trajectory:
+    def _finish(self, run: _Run, sink: UsageMeter, t0: float) -> Trajectory:
         traj = run.traj
         traj.stop_reason = run.stop or "no_answer"
         usage = {getattr(self.llm, "role", "agent") or "agent": run.usage}
-        for role, u in sink.items():
+        for role, u in sink.by_key.items():
             usage.setdefault(role, Usage()).add(u)
         traj.usage = {role: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls", "latency_s"})
                       for role, u in usage.items()}

@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from openseeker.llm.usage import record_usage
 from openseeker.records import Trajectory, Usage
 from openseeker.synth.traj.view import SUMMARY_MARKER
 
@@ -187,10 +188,4 @@ class RetrospectiveSummarizer:
 
 def _sink_usage(usage: Usage) -> None:
     """Count the summarizer's tokens in the running trajectory's per-role usage (the agent's usage sink)."""
-    try:
-        from openseeker.agent.runtime import usage_sink
-    except ImportError:
-        return
-    sink = usage_sink.get()
-    if sink is not None:
-        sink.setdefault("summarizer", Usage()).add(usage)
+    record_usage("summarizer", usage)
