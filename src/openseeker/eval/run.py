@@ -262,7 +262,7 @@ async def evaluate_async(
     llm_config: Any = None,
     progress: bool = True,
     items: list[EvalItem] | None = None,
-    web_obj: Any = None,
+    web_obj: Web | None = None,
     grade_only: dict[str, Any] | None = None,
     executor: Any = None,
 ) -> dict[str, Any]:

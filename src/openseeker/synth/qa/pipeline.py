@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from openseeker.errors import LLMError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
@@ -42,7 +43,11 @@ from openseeker.synth.qa.verify import Deduper, check_difficulty, check_leaks, c
 
 if TYPE_CHECKING:
     from openseeker.llm.base import LLM
+    from openseeker.llm.config import LLMConfig
     from openseeker.llm.pool import LLMPool
+
+# What QA synthesis reads: an opened graph (a LocalWeb, or the in-memory crawl of --seed-urls) or a web directory.
+GraphSource: TypeAlias = "GraphLike | str | os.PathLike[str]"
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +204,7 @@ def _accepted(run: _Run, cid: str, index: int, seed_page: Any, sub: Any, eg: Ent
     )
 
 
-def _open_graph(web: Any) -> tuple[GraphLike, Any]:
+def _open_graph(web: GraphSource) -> tuple[GraphLike, Any]:
     if hasattr(web, "out_links") and hasattr(web, "sample"):
         return web, None
     if str(web) == "live":
@@ -235,7 +240,7 @@ def _describe(pool: LLMPool) -> dict[str, Any]:
 
 
 async def synthesize_qa_async(
-    web: Any,
+    web: GraphSource,
     n: int,
     out: str | Path,
     *,
@@ -383,7 +388,7 @@ class QAFactory:
     """Picklable recipe of a QA worker: opens the web graph and an LLM pool and builds its ``_Run``, whose
     near-duplicate filter starts from every accepted question already written (final file and every shard)."""
 
-    def __init__(self, web: Any, llm_config: Any, controls: QAControls, seed: int):
+    def __init__(self, web: GraphSource, llm_config: LLMConfig, controls: QAControls, seed: int):
         self.web, self.llm_config, self.controls, self.seed = web, llm_config, controls, seed
         self._pool: Any = None
 
