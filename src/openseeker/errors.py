@@ -7,6 +7,8 @@ of a component during a run; they carry enough context to say what failed.
 
 from __future__ import annotations
 
+import re
+
 
 class OpenSeekerError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -27,6 +29,24 @@ class InputError(UserError):
 
 class LLMError(OpenSeekerError):
     """An LLM call failed after retries (endpoint down, non-retryable HTTP error, bad response)."""
+
+
+# What endpoints say when the input does not fit (vLLM, SGLang, llama.cpp, OpenAI, Anthropic-compatible proxies).
+CONTEXT_LENGTH_RE = re.compile(
+    r"context.{0,20}(length|window|limit|size)|maximum context|exceeds? the (model|available)|too many tokens|"
+    r"too long|reduce the length",
+    re.IGNORECASE,
+)
+
+
+class ContextLengthError(LLMError):
+    """The request does not fit the model's context window (HTTP 413, or 400 with a context-length message)."""
+
+
+def is_context_length_error(exc: BaseException) -> bool:
+    """A ``ContextLengthError``, or any failure whose message says the input was too long (clients that do not
+    classify their errors raise plain ``LLMError``s)."""
+    return isinstance(exc, ContextLengthError) or bool(CONTEXT_LENGTH_RE.search(str(exc)))
 
 
 class ToolError(OpenSeekerError):

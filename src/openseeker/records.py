@@ -159,6 +159,35 @@ StopReason = Literal[
 ]
 
 
+class Question(Record):
+    """What the agent is asked: one line of ``openseeker agent run``'s input (``id`` optional there)."""
+
+    kind: Literal["question"] = "question"
+    id: str
+    question: str
+
+
+class TrajectoryLabels(BaseModel):
+    """The labels trajectory synthesis writes and the SFT export reads (``Trajectory.labels``).
+
+    They live in ``Trajectory.metadata`` under these same keys, so files stay as they are; this is the one
+    place that names them. ``teacher``: ``llm`` or ``reference-replay``; ``correct``: the judge's grade (None:
+    ungraded); ``verdict``: the judge's full verdict (``openseeker.eval.judge.Verdict`` dump).
+    """
+
+    teacher: str = "llm"
+    correct: bool | None = None
+    verdict: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, metadata: dict[str, Any]) -> "TrajectoryLabels":
+        correct = metadata.get("correct")
+        verdict = metadata.get("verdict")
+        return cls(teacher=str(metadata.get("teacher") or "llm"),
+                   correct=correct if isinstance(correct, bool) else None,
+                   verdict=verdict if isinstance(verdict, dict) else None)
+
+
 class Trajectory(Record):
     """A finished agent run: OpenAI-format ``messages`` + ``tools`` (trainable as-is) plus metadata."""
 
@@ -169,12 +198,17 @@ class Trajectory(Record):
     tools: list[dict[str, Any]] = Field(default_factory=list)
     steps: list[Step] = Field(default_factory=list)
     final_answer: str | None = None
-    stop_reason: str = "no_answer"
+    stop_reason: StopReason = "no_answer"
     num_tool_calls: int = 0
     num_turns: int = 0
     usage: dict[str, Any] = Field(default_factory=dict)  # role -> Usage dump
     wall_s: float = 0.0
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def labels(self) -> TrajectoryLabels:
+        """The synthesis labels (teacher, correct, verdict), typed; see ``TrajectoryLabels``."""
+        return TrajectoryLabels.of(self.metadata)
 
 
 # --------------------------------------------------------------------------- eval
@@ -190,3 +224,38 @@ class EvalItem(Record):
     language: str = "en"
     benchmark: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvalResult(Record):
+    """One graded (question, run) of ``openseeker eval run`` (``results.jsonl``). ``verdict`` is the judge's
+    verdict (None for WideSearch tables, graded by ``widesearch``); ``score`` 0/1 (table: item F1), None when
+    ungraded. ``as_row`` gives the JSON object written to disk (``kind`` first, ``widesearch`` only for tables).
+    """
+
+    kind: Literal["eval_result"] = "eval_result"
+    key: str
+    id: str
+    run: int
+    benchmark: str = ""
+    language: str = "en"
+    category: str = ""
+    question: str
+    gold: list[str] = Field(default_factory=list)
+    answer: str = ""
+    stop_reason: str = "no_answer"
+    num_tool_calls: int = 0
+    num_turns: int = 0
+    tool_calls: dict[str, int] = Field(default_factory=dict)
+    tokens: dict[str, int] = Field(default_factory=dict)
+    wall_s: float = 0.0
+    trajectory: dict[str, Any] = Field(default_factory=dict)
+    leakage: dict[str, Any] | None = None
+    error: str | None = None
+    widesearch: dict[str, Any] | None = None
+    verdict: dict[str, Any] | None = None
+    correct: bool | None = None
+    score: float | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        row = self.model_dump(exclude={"widesearch"} if self.widesearch is None else None)
+        return {"kind": row.pop("kind"), "schema_version": row.pop("schema_version"), **row}

@@ -16,10 +16,10 @@ import copy
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.agent.runtime import step_listener
 from openseeker.agent.settings import resolve_agent_settings
@@ -27,7 +27,13 @@ from openseeker.errors import InputError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
 from openseeker.io import iter_jsonl
 from openseeker.llm.cache import rollout_scope
-from openseeker.records import Trajectory
+from openseeker.records import Question, Trajectory
+
+if TYPE_CHECKING:
+    from openseeker.agent.runtime import Agent
+    from openseeker.llm.config import LLMConfig
+    from openseeker.llm.pool import LLMPool
+    from openseeker.web.base import Web, WebSource
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +100,7 @@ class AgentStage(Stage):
 
     name = "agent"
 
-    def __init__(self, out_path: str | os.PathLike, *, agent: Any = None,
+    def __init__(self, out_path: str | os.PathLike, *, agent: Agent | None = None,
                  make_agent: Callable[[dict[str, Any]], Any] | None = None, factory: Any = None,
                  keep_llm_errors: bool = False):
         if sum(x is not None for x in (agent, make_agent, factory)) != 1:
@@ -130,10 +136,14 @@ class AgentStage(Stage):
 
     async def process(self, item: dict[str, Any]) -> Outcome:
         step_listener.set(self._on_step)  # this rollout reports each step (turns, tool calls) to the bar
-        a = self.agent if self.agent is not None else self.make_agent(item)
-        extra = {k: v for k, v in item.items() if k not in ("id", "question")}
-        with rollout_scope(str(item["id"])):  # the id joins LLM cache keys: no replay across items on resume
-            traj = await a.run(item["question"], id=str(item["id"]), metadata={"item": extra} if extra else None)
+        question = Question(id=str(item["id"]), question=item["question"])
+        with rollout_scope(question.id):  # the id joins LLM cache keys: no replay across items on resume
+            if self._ctx is not None and self._ctx.solve is not None:
+                traj = await self._ctx.solve(question)
+            else:
+                a = self.agent if self.agent is not None else self.make_agent(item)
+                extra = {k: v for k, v in item.items() if k not in ("id", "question")}
+                traj = await a.run(question.question, id=question.id, metadata={"item": extra} if extra else None)
         if traj.stop_reason == "llm_error" and not self.keep_llm_errors:
             # the endpoint failed after its retries: an infrastructure fault, not the agent's answer. Keep it
             # out of the output so a re-run retries it (the cache replays the calls that did succeed).
@@ -191,7 +201,7 @@ async def run_batch(
     items: Iterable[dict[str, Any]],
     out_path: str | os.PathLike,
     *,
-    agent: Any = None,
+    agent: Agent | None = None,
     make_agent: Callable[[dict[str, Any]], Any] | None = None,
     factory: Any = None,
     concurrency: int = 8,
@@ -276,7 +286,7 @@ def _write_summary(out_path: Path, summary: dict[str, Any], config: dict[str, An
 
 # --------------------------------------------------------------------------- the whole stage (CLI backend)
 
-def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any], role: str) -> tuple:
+def build_agent_parts(pool: LLMPool, llm_config: LLMConfig, web_obj: Web, s: dict[str, Any], role: str) -> tuple:
     """The pieces every agent run needs, built one way for ``agent run``, trajectory synthesis and friends.
 
     Returns:
@@ -288,8 +298,7 @@ def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any
     from openseeker.web.tools import SearchTool, VisitTool
 
     llm = pool.role(role)
-    embedded_ctx = llm_config.embedded.n_ctx
-    context_tokens = s["context_tokens"] or (embedded_ctx if llm.endpoint.embedded else None)
+    context_tokens = s["context_tokens"] or (llm.context_tokens if llm.embedded else None)
     extractor = None
     if s["extract"]:
         extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"],
@@ -304,14 +313,17 @@ def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any
 
 
 class AgentContext:
-    """What a worker's ``AgentFactory.open()`` yields: the agent per item, and its counters for the summary."""
+    """What a worker's ``AgentFactory.open()`` yields: the agent per item (``make_agent``) or, for stages that do
+    more than one agent run per question (trajectory synthesis: rollout + labelling), ``solve``: ``Question ->
+    Trajectory``; plus its counters for the summary."""
 
-    def __init__(self, make_agent: Callable[[dict[str, Any]], Any], stats: Callable[[], dict[str, Any]],
-                 info: Callable[[], dict[str, Any]]):
-        self.make_agent, self.stats, self.info = make_agent, stats, info
+    def __init__(self, make_agent: Callable[[dict[str, Any]], Any] | None, stats: Callable[[], dict[str, Any]],
+                 info: Callable[[], dict[str, Any]],
+                 solve: Callable[[Question], Awaitable[Trajectory]] | None = None):
+        self.make_agent, self.stats, self.info, self.solve = make_agent, stats, info, solve
 
 
-def pool_usage(pool: Any) -> dict[str, Any]:
+def pool_usage(pool: LLMPool) -> dict[str, Any]:
     """Per-role tokens and calls of an ``LLMPool`` (roles that made calls only)."""
     return {r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
             for r, u in pool.usage().items() if u.calls}
@@ -328,7 +340,7 @@ class AgentFactory:
         web_config: the live-web config for ``web="live"``.
     """
 
-    def __init__(self, web: Any, llm_config: Any, settings: dict[str, Any], web_config: Any = None):
+    def __init__(self, web: WebSource, llm_config: LLMConfig, settings: dict[str, Any], web_config: Any = None):
         self.web, self.llm_config, self.settings, self.web_config = web, llm_config, settings, web_config
 
     @asynccontextmanager
@@ -376,7 +388,7 @@ def sized_llm_config(llm_config: Any, roles: Iterable[str], concurrency: int) ->
 
 
 async def run_questions(
-    web: Any,
+    web: WebSource,
     llm_config: Any,
     items: list[dict[str, Any]],
     out_path: str | os.PathLike,

@@ -13,19 +13,23 @@ Example:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.agent.prompts import EXTRACT_SCHEMA, EXTRACTOR_PROMPT
 from openseeker.agent.protocol import json_schema_format, parse_json
+from openseeker.llm.usage import record_usage
 from openseeker.records import Usage
 from openseeker.web.format import format_visit_extracted
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
 PAPER_PAGE_TOKENS = 95_000  # the paper truncates pages to 95k tokens before extraction
 
 
-def _default_page_chars(llm: Any) -> int:
+def _default_page_chars(llm: LLM) -> int:
     from openseeker.agent.runtime import is_embedded
 
     if is_embedded(llm):
@@ -49,7 +53,7 @@ class LLMExtractor:
         max_tokens: generation limit of the extraction (None: the role's default).
     """
 
-    def __init__(self, llm: Any, *, max_page_chars: int | None = None, retries: int = 2, shrink: float = 0.7,
+    def __init__(self, llm: LLM, *, max_page_chars: int | None = None, retries: int = 2, shrink: float = 0.7,
                  max_tokens: int | None = None):
         self.llm = llm
         self.max_page_chars = max_page_chars or _default_page_chars(llm)
@@ -59,11 +63,7 @@ class LLMExtractor:
         self.stats = {"calls": 0, "ok": 0, "failed": 0, "retries": 0}
 
     def _record_usage(self, usage: Usage) -> None:
-        from openseeker.agent.runtime import usage_sink
-
-        sink = usage_sink.get()
-        if sink is not None:
-            sink.setdefault(getattr(self.llm, "role", "extractor") or "extractor", Usage()).add(usage)
+        record_usage(getattr(self.llm, "role", "extractor") or "extractor", usage)
 
     async def __call__(self, url: str, title: str, text: str, goal: str) -> str | None:
         self.stats["calls"] += 1

@@ -47,18 +47,26 @@ JSON_SYSTEM = """You answer questions by searching an encyclopedia. Reply with O
 Search with key words from the question, visit a url from the results, then answer with a short name, date or \
 number."""
 
-TOOL_BUDGET_MSG = (
-    "You have used too many tools ({n} tool calls, the limit is {limit}). You must not call any more tools. "
-    "Give your final answer now, based on what you have found, in <answer></answer> tags."
-)
-CONTEXT_MSG = (
-    "You have reached the maximum context length. You must not call any more tools. "
-    "Give your final answer now, based on what you have found, in <answer></answer> tags."
-)
-TURN_MSG = (
-    "This is your last turn. You must not call any more tools. "
-    "Give your final answer now, based on what you have found, in <answer></answer> tags."
-)
+# How each protocol asks for the final answer; the forcing messages below end with one of them.
+TEXT_ANSWER_FORMAT = "in <answer></answer> tags"
+JSON_ANSWER_FORMAT = 'as {"action": "answer", "answer": "..."}'
+
+# Forcing messages (one final turn, no more tools), keyed by the stop reason they lead to. Placeholders:
+# ``{limit}`` the tool budget, ``{answer_format}`` the protocol's answer format.
+FORCE_MSGS = {
+    "max_tool_calls": (
+        "You have used too many tools ({limit} tool calls, the limit is {limit}). You must not call any more "
+        "tools. Give your final answer now, based on what you have found, {answer_format}."
+    ),
+    "context_overflow": (
+        "You have reached the maximum context length. You must not call any more tools. "
+        "Give your final answer now, based on what you have found, {answer_format}."
+    ),
+    "max_turns": (
+        "This is your last turn. You must not call any more tools. "
+        "Give your final answer now, based on what you have found, {answer_format}."
+    ),
+}
 NO_ACTION_MSG = (
     "Your reply contained neither a tool call nor a final answer. Call a tool with "
     '<tool_call>{"name": ..., "arguments": ...}</tool_call>, or give the final answer in <answer></answer> tags.'

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from openseeker.agent import prompts
 from openseeker.records import ToolCall
 
 PROTOCOLS = ("auto", "text", "native", "json")
@@ -465,3 +466,90 @@ def _as_json_action(content: str) -> str:
     else:
         return content
     return json.dumps(obj, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- protocol objects
+
+
+class ToolProtocol:
+    """Everything that differs between tool-call protocols, in one place: the system prompt, how a completion is
+    parsed, how the canonical history is rendered for the model, what each request adds (native tool schemas, a
+    JSON response format) and how the forced final turn asks for the answer. The agent loop only calls these.
+
+    Native ``tool_calls`` in a completion win whatever the protocol (``parse``).
+    """
+
+    name = ""
+    answer_format = prompts.TEXT_ANSWER_FORMAT
+    no_action_msg = prompts.NO_ACTION_MSG
+    sends_tool_schemas = False  # the tool schemas travel with every request (and count against the context)
+
+    def system_prompt(self, tools: list[dict[str, Any]], today: str | None = None) -> str:
+        return prompts.system_prompt_for(self.name, tools, today)
+
+    def parse(self, completion: Any, tools: list[dict[str, Any]]) -> ParsedTurn:
+        """One completion (``content``, ``reasoning``, ``tool_calls``) as a ``ParsedTurn``."""
+        content, reasoning = completion.content or "", completion.reasoning or ""
+        if completion.tool_calls:
+            return parse_native(content, completion.tool_calls, reasoning=reasoning, tools=tools)
+        return self.parse_content(content, reasoning=reasoning, tools=tools)
+
+    def parse_content(self, content: str, *, reasoning: str, tools: list[dict[str, Any]]) -> ParsedTurn:
+        return parse_text(content, reasoning=reasoning, tools=tools)
+
+    def render(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return render_input(messages, self.name)
+
+    def request(self, *, tools: list[dict[str, Any]], forced: bool, tool_calls_made: int,
+                min_tool_calls: int) -> dict[str, Any]:
+        """Extra ``chat`` arguments for this turn (``forced``: the final turn, where no tool may be called)."""
+        return {}
+
+    def force_message(self, reason: str, *, max_tool_calls: int) -> str:
+        """The order to answer now, for stop reason ``max_tool_calls``, ``max_turns`` or ``context_overflow``."""
+        return prompts.FORCE_MSGS[reason].format(limit=max_tool_calls, answer_format=self.answer_format)
+
+
+class TextProtocol(ToolProtocol):
+    """``<tool_call>`` / ``<answer>`` tags in plain text (METHOD.md section 4)."""
+
+    name = "text"
+
+
+class NativeProtocol(ToolProtocol):
+    """OpenAI ``tool_calls``: the schemas go with every non-final request."""
+
+    name = "native"
+    sends_tool_schemas = True
+
+    def request(self, *, tools: list[dict[str, Any]], forced: bool, tool_calls_made: int,
+                min_tool_calls: int) -> dict[str, Any]:
+        return {} if forced else {"tools": tools}
+
+
+class JsonProtocol(ToolProtocol):
+    """One constrained JSON action per turn, for weak models. The schema narrows with the state of the run: the
+    first turn may only search (nothing to visit yet), an answer needs ``min_tool_calls`` calls first, and the
+    forced final turn may only answer."""
+
+    name = "json"
+    answer_format = prompts.JSON_ANSWER_FORMAT
+    no_action_msg = prompts.JSON_NO_ACTION_MSG
+
+    def parse_content(self, content: str, *, reasoning: str, tools: list[dict[str, Any]]) -> ParsedTurn:
+        return parse_json_action(content, reasoning=reasoning)
+
+    def request(self, *, tools: list[dict[str, Any]], forced: bool, tool_calls_made: int,
+                min_tool_calls: int) -> dict[str, Any]:
+        return {"response_format": json_response_format(
+            answer_only=forced,
+            allow_answer=forced or tool_calls_made >= min_tool_calls,
+            actions=("search",) if not forced and not tool_calls_made else None)}
+
+
+PROTOCOL_OBJECTS: dict[str, ToolProtocol] = {p.name: p for p in (TextProtocol(), NativeProtocol(), JsonProtocol())}
+
+
+def get_protocol(name: str) -> ToolProtocol:
+    """The protocol object for a resolved name (``text``, ``native``, ``json``)."""
+    return PROTOCOL_OBJECTS[name]

@@ -17,38 +17,37 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from openseeker.agent import prompts
 from openseeker.agent.protocol import (
     PROTOCOLS,
     ParsedTurn,
+    ToolProtocol,
     assistant_message,
-    json_response_format,
-    parse_json_action,
-    parse_native,
-    parse_text,
-    render_input,
+    get_protocol,
     tool_message,
 )
-from openseeker.errors import UserError
-from openseeker.records import Step, ToolCall, Trajectory, Usage, content_id
+from openseeker.errors import ContextLengthError, UserError, is_context_length_error
+from openseeker.llm.base import Completion
+from openseeker.llm.usage import UsageMeter, metering
+from openseeker.records import Step, StopReason, ToolCall, Trajectory, Usage, content_id
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
 ContextHook = Callable[[list[dict[str, Any]], Trajectory], Awaitable[list[dict[str, Any]]]]
 
-# Secondary LLM calls made on behalf of the running trajectory (the visit extractor) add their usage here,
-# keyed by role, so that ``Trajectory.usage`` covers every role a rollout used.
-usage_sink: contextvars.ContextVar[dict[str, Usage] | None] = contextvars.ContextVar("usage_sink", default=None)
 # Called after every step of a running trajectory (the turn is parsed and its tool calls have run), so a progress
 # display can show turns and tool calls while a long rollout is still going. Set per task by batch runners.
 step_listener: contextvars.ContextVar[Callable[[Trajectory, Step], None] | None] = contextvars.ContextVar(
     "step_listener", default=None)
 
 DEFAULT_CONTEXT_TOKENS = 131_072
-_CONTEXT_ERR = re.compile(r"context.{0,20}(length|window|limit)|maximum context|too many tokens|too long|"
-                          r"context_length_exceeded|exceeds? the (model|available)", re.I)
+MAX_OVERFLOW_RETRIES = 5  # endpoint "too long" replies answered by refitting the input, 10% less room each
 _PROGRAMMER_ERRORS = (TypeError, AttributeError, NameError, AssertionError, ImportError)
 
 
@@ -67,11 +66,12 @@ def estimate_tokens(messages: list[dict[str, Any]]) -> int:
     return int(total / 3.5)
 
 
-def is_embedded(llm: Any) -> bool:
-    return bool(getattr(llm, "embedded", False) or getattr(getattr(llm, "endpoint", None), "embedded", False))
+def is_embedded(llm: LLM) -> bool:
+    """``LLM.embedded`` (test doubles without the attribute count as remote endpoints)."""
+    return bool(getattr(llm, "embedded", False))
 
 
-def default_context_tokens(llm: Any) -> int:
+def default_context_tokens(llm: LLM) -> int:
     """The LLM's ``context_tokens``/``context_window`` attribute, the embedded server's default n_ctx, or 131072."""
     for attr in ("context_tokens", "context_window"):
         value = getattr(llm, attr, None)
@@ -84,7 +84,7 @@ def default_context_tokens(llm: Any) -> int:
     return DEFAULT_CONTEXT_TOKENS
 
 
-def resolve_protocol(protocol: str, llm: Any) -> str:
+def resolve_protocol(protocol: str, llm: LLM) -> str:
     """``auto``: ``json`` for the embedded small model, ``text`` for real endpoints."""
     if protocol not in PROTOCOLS:
         raise UserError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
@@ -95,6 +95,30 @@ def resolve_protocol(protocol: str, llm: Any) -> str:
     if "smollm" in str(getattr(llm, "model", "")).lower():
         return "json"
     return "text"
+
+
+@dataclass
+class _Run:
+    """The state of one rollout between turns.
+
+    Attributes:
+        forced: the reason the current turn is the final one (``max_tool_calls``, ``max_turns``,
+            ``context_overflow``), or None.
+        forced_fit: a budget-forced turn the endpoint found too long: its input is fitted like an overflow.
+        overflow_retries: endpoint "too long" replies so far (each refit leaves 10% less room).
+        max_tokens: generation limit of the next call (shrinks once the input is fitted).
+    """
+
+    traj: Trajectory
+    max_tokens: int | None = None
+    forced: StopReason | None = None
+    forced_fit: bool = False
+    overflow_retries: int = 0
+    idle: int = 0
+    stop: StopReason | None = None
+    errors: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    llm_s: float = 0.0
 
 
 class Agent:
@@ -131,7 +155,7 @@ class Agent:
 
     def __init__(
         self,
-        llm: Any,
+        llm: LLM,
         tools: list[Any],
         *,
         max_tool_calls: int = 200,
@@ -164,35 +188,22 @@ class Agent:
         self.max_tokens_per_turn = max_tokens_per_turn
         self.gen_reserve = max_tokens_per_turn or min(4096, self.context_tokens // 8)
         self.protocol = resolve_protocol(protocol, llm)
+        self.tool_protocol: ToolProtocol = get_protocol(self.protocol)
         self.context_hook = context_hook
         self.record_context = record_context
-        self.system_prompt = system_prompt or prompts.system_prompt_for(self.protocol, self.schemas, today)
+        self.system_prompt = system_prompt or self.tool_protocol.system_prompt(self.schemas, today)
         self.temperature = temperature
         self.tool_timeout = tool_timeout
         self.max_idle_turns = max_idle_turns
         self.seed = seed
         self.json_min_tool_calls = json_min_tool_calls
-        self._schema_tokens = estimate_tokens([{"content": str(self.schemas)}]) if self.protocol == "native" else 0
+        self._schema_tokens = (estimate_tokens([{"content": str(self.schemas)}])
+                               if self.tool_protocol.sends_tool_schemas else 0)
 
     # ------------------------------------------------------------------ helpers
 
     def _force_msg(self, reason: str) -> str:
-        msg = {
-            "max_tool_calls": prompts.TOOL_BUDGET_MSG.format(n=self.max_tool_calls, limit=self.max_tool_calls),
-            "max_turns": prompts.TURN_MSG,
-            "context_overflow": prompts.CONTEXT_MSG,
-        }[reason]
-        if self.protocol == "json":
-            msg = msg.replace("in <answer></answer> tags", 'as {"action": "answer", "answer": "..."}')
-        return msg
-
-    def _parse(self, comp: Any) -> ParsedTurn:
-        if comp.tool_calls:
-            return parse_native(comp.content or "", comp.tool_calls, reasoning=comp.reasoning or "",
-                                tools=self.schemas)
-        if self.protocol == "json":
-            return parse_json_action(comp.content or "", reasoning=comp.reasoning or "")
-        return parse_text(comp.content or "", reasoning=comp.reasoning or "", tools=self.schemas)
+        return self.tool_protocol.force_message(reason, max_tool_calls=self.max_tool_calls)
 
     async def _execute(self, call: ToolCall) -> str:
         tool = self.tools.get(call.name)
@@ -213,7 +224,7 @@ class Agent:
         context = messages
         if self.context_hook is not None:
             context = await self.context_hook([dict(m) for m in messages], traj)
-        return render_input(context, self.protocol)
+        return self.tool_protocol.render(context)
 
     def _overflowing(self, sent: list[dict[str, Any]]) -> bool:
         return estimate_tokens(sent) + self._schema_tokens + self.gen_reserve > self.context_tokens
@@ -251,8 +262,28 @@ class Agent:
 
     async def run(self, question: str, *, id: str | None = None, metadata: dict[str, Any] | None = None
                   ) -> Trajectory:
-        """Answer ``question``; returns the finished trajectory (never raises for run failures)."""
+        """Answer ``question``; returns the finished trajectory (never raises for run failures).
+
+        The ReAct cycle of METHOD.md: until the run stops, decide whether this turn must be the final one
+        (``_check_budgets``), build the model input (``_model_input``), ask the model (``_ask``), then either take
+        its answer or run its tool calls and append the observations (``_act``).
+        """
         t0 = time.perf_counter()
+        run = _Run(self._new_trajectory(question, id, metadata), max_tokens=self.max_tokens_per_turn)
+        # secondary LLM calls made on behalf of this rollout (the visit extractor, the summarizer) report into
+        # ``sink`` (``openseeker.llm.usage.record_usage``), so that ``Trajectory.usage`` covers every role it used
+        with metering(UsageMeter()) as sink:
+            while run.stop is None:
+                self._check_budgets(run)
+                sent = await self._model_input(run)
+                if sent is None:
+                    break
+                completion = await self._ask(run, sent)
+                if completion is not None:
+                    await self._act(run, completion, sent)
+        return self._finish(run, sink, t0)
+
+    def _new_trajectory(self, question: str, id: str | None, metadata: dict[str, Any] | None) -> Trajectory:
         traj = Trajectory(
             id=id if id is not None else content_id(question),
             question=question,
@@ -264,128 +295,132 @@ class Agent:
                 "prompt_version": prompts.PROMPT_VERSION, **(metadata or {}),
             },
         )
-        messages: list[dict[str, Any]] = [
-            {"role": "system", "content": self.system_prompt},
-            {"role": "user", "content": question},
-        ]
-        traj.messages = messages
-        agent_usage = Usage()
-        sink: dict[str, Usage] = {}
-        token = usage_sink.set(sink)
-        forced: str | None = None
-        stop: str | None = None
-        errors: list[str] = []
-        idle = 0
-        overflow_retries = 0
-        forced_fit = False
-        max_tokens = self.max_tokens_per_turn
+        traj.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": question}]
+        return traj
+
+    def _force(self, run: _Run, reason: StopReason) -> None:
+        """From now on the run is in its final turn (for ``reason``): the model is told to answer."""
+        run.forced = reason
+        run.traj.messages.append({"role": "user", "content": self._force_msg(reason)})
+        if reason == "context_overflow":
+            run.traj.metadata["context_overflow_at_turn"] = len(run.traj.steps)
+
+    def _check_budgets(self, run: _Run) -> None:
+        """Tool budget or turn limit used up: force the final turn (once)."""
+        if run.forced is None and run.traj.num_tool_calls >= self.max_tool_calls:
+            self._force(run, "max_tool_calls")
+        elif run.forced is None and len(run.traj.steps) >= self.max_turns - 1:
+            self._force(run, "max_turns")
+        elif run.forced in ("max_tool_calls", "max_turns") and \
+                run.traj.messages[-1].get("content") != self._force_msg(run.forced):
+            run.traj.messages.append({"role": "user", "content": self._force_msg(run.forced)})
+
+    async def _model_input(self, run: _Run) -> list[dict[str, Any]] | None:
+        """What the model reads this turn, fitted to the context budget; None (and the run stops) when the
+        context hook failed."""
         try:
-            while stop is None:
-                turn = len(traj.steps)
-                if forced is None and traj.num_tool_calls >= self.max_tool_calls:
-                    forced = "max_tool_calls"
-                elif forced is None and turn >= self.max_turns - 1:
-                    forced = "max_turns"
-                if forced in ("max_tool_calls", "max_turns") and messages[-1].get("content") != self._force_msg(
-                        forced):
-                    messages.append({"role": "user", "content": self._force_msg(forced)})
-                try:
-                    sent = await self._build_input(messages, traj)
-                except _PROGRAMMER_ERRORS:
-                    raise
-                except Exception as exc:  # e.g. the summarizer LLM of a context hook failed after its retries
-                    errors.append(f"context_hook: {type(exc).__name__}: {exc}")
-                    log.warning("context hook failed (%s); stopping this rollout", exc)
-                    stop = "llm_error"
-                    break
-                fit = forced == "context_overflow" or forced_fit
-                if forced != "context_overflow" and self._overflowing(sent):
-                    fit = True
-                    if forced is None:  # a budget-forced turn keeps its reason; its input is fitted all the same
-                        forced = "context_overflow"
-                        messages.append({"role": "user", "content": self._force_msg("context_overflow")})
-                        traj.metadata["context_overflow_at_turn"] = turn
-                if fit:
-                    sent, max_tokens = self._forced_overflow_input(sent, 0.9 ** overflow_retries,
-                                                                   self._force_msg(forced))
-                kwargs: dict[str, Any] = {"temperature": self.temperature, "max_tokens": max_tokens, "seed": self.seed}
-                if self.protocol == "native" and forced is None:
-                    kwargs["tools"] = self.schemas
-                if self.protocol == "json":
-                    kwargs["response_format"] = json_response_format(
-                        answer_only=forced is not None,
-                        allow_answer=traj.num_tool_calls >= self.json_min_tool_calls or forced is not None,
-                        # nothing to visit before a first search: the first action is a search
-                        actions=("search",) if forced is None and not traj.num_tool_calls else None)
-                kwargs = {k: v for k, v in kwargs.items() if v is not None}
+            sent = await self._build_input(run.traj.messages, run.traj)
+        except _PROGRAMMER_ERRORS:
+            raise
+        except Exception as exc:  # e.g. the summarizer LLM of a context hook failed after its retries
+            run.errors.append(f"context_hook: {type(exc).__name__}: {exc}")
+            log.warning("context hook failed (%s); stopping this rollout", exc)
+            run.stop = "llm_error"
+            return None
+        fit = run.forced == "context_overflow" or run.forced_fit
+        if run.forced != "context_overflow" and self._overflowing(sent):
+            fit = True
+            if run.forced is None:  # a budget-forced turn keeps its reason; its input is fitted all the same
+                self._force(run, "context_overflow")
+        if fit:
+            assert run.forced is not None
+            sent, run.max_tokens = self._forced_overflow_input(sent, 0.9 ** run.overflow_retries,
+                                                               self._force_msg(run.forced))
+        return sent
 
-                t_llm = time.perf_counter()
-                try:
-                    comp = await self.llm.chat(sent, **kwargs)
-                except _PROGRAMMER_ERRORS:
-                    raise
-                except Exception as exc:
-                    llm_s = time.perf_counter() - t_llm
-                    msg = f"{type(exc).__name__}: {exc}"
-                    errors.append(msg)
-                    too_long = type(exc).__name__ == "ContextLengthError" or bool(_CONTEXT_ERR.search(str(exc)))
-                    if too_long and overflow_retries < 5:
-                        # the endpoint says the input is too long: force an answer, 10% less room each retry
-                        log.info("context overflow reported by the endpoint: %s", exc)
-                        overflow_retries += 1
-                        if forced is None:
-                            forced = "context_overflow"
-                            messages.append({"role": "user", "content": self._force_msg("context_overflow")})
-                            traj.metadata["context_overflow_at_turn"] = turn
-                        elif forced != "context_overflow":  # a budget-forced turn too long: fit it from now on
-                            forced_fit = True
-                        continue
-                    log.warning("LLM call failed (%s); stopping this rollout", msg)
-                    stop = "context_overflow" if too_long else "llm_error"
-                    traj.metadata["llm_s_failed"] = round(llm_s, 4)
-                    break
-                llm_s = time.perf_counter() - t_llm
-                agent_usage.add(comp.usage)
-                parsed = self._parse(comp)
-                step = Step(index=turn, reasoning=parsed.reasoning, content=comp.content or "", llm_s=llm_s,
-                            usage=comp.usage, context=sent if self.record_context else None)
-                traj.steps.append(step)
-                traj.num_turns += 1
+    async def _ask(self, run: _Run, sent: list[dict[str, Any]]) -> Completion | None:
+        """One LLM call. On failure: None, and either a refit retry (the endpoint said the input is too long)
+        or the end of the run."""
+        kwargs: dict[str, Any] = {"temperature": self.temperature, "max_tokens": run.max_tokens, "seed": self.seed,
+                                  **self.tool_protocol.request(tools=self.schemas, forced=run.forced is not None,
+                                                               tool_calls_made=run.traj.num_tool_calls,
+                                                               min_tool_calls=self.json_min_tool_calls)}
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        t_llm = time.perf_counter()
+        try:
+            completion = await self.llm.chat(sent, **kwargs)
+        except ContextLengthError as exc:
+            self._llm_failed(run, exc, time.perf_counter() - t_llm, too_long=True)
+            return None
+        except _PROGRAMMER_ERRORS:
+            raise
+        except Exception as exc:  # LLMError after retries, or a client that does not classify its errors
+            self._llm_failed(run, exc, time.perf_counter() - t_llm, too_long=is_context_length_error(exc))
+            return None
+        run.llm_s = time.perf_counter() - t_llm
+        return completion
 
-                if parsed.answer is not None:
-                    messages.append(assistant_message(parsed.reasoning, [], parsed.answer))
-                    traj.final_answer = parsed.answer
-                    stop = forced or "answered"
-                elif forced is not None:
-                    # the forced final turn did not give a tagged answer: keep its free text as the answer
-                    messages.append(assistant_message(parsed.reasoning, [], None, raw=comp.content or ""))
-                    fallback = _untagged_answer(comp.content or "")
-                    if fallback:
-                        traj.final_answer = fallback
-                        traj.metadata["answer_untagged"] = True
-                    stop = forced
-                elif parsed.calls:
-                    idle = 0
-                    await self._run_calls(parsed, step, messages, traj, turn)
-                else:
-                    idle += 1
-                    messages.append(assistant_message(parsed.reasoning, [], None, raw=comp.content or ""))
-                    nudge = prompts.JSON_NO_ACTION_MSG if self.protocol == "json" else prompts.NO_ACTION_MSG
-                    detail = "".join(f"Error: {e}\n" for e in parsed.errors)
-                    messages.append({"role": "user", "content": detail + nudge})
-                    if idle >= self.max_idle_turns:
-                        stop = "no_answer"
-                _notify_step(traj, step)
-        finally:
-            usage_sink.reset(token)
-        traj.stop_reason = stop or "no_answer"
-        usage = {getattr(self.llm, "role", "agent") or "agent": agent_usage}
-        for role, u in sink.items():
+    def _llm_failed(self, run: _Run, exc: Exception, llm_s: float, *, too_long: bool) -> None:
+        msg = f"{type(exc).__name__}: {exc}"
+        run.errors.append(msg)
+        if too_long and run.overflow_retries < MAX_OVERFLOW_RETRIES:
+            # the endpoint says the input is too long: force an answer, 10% less room each retry
+            log.info("context overflow reported by the endpoint: %s", exc)
+            run.overflow_retries += 1
+            if run.forced is None:
+                self._force(run, "context_overflow")
+            elif run.forced != "context_overflow":  # a budget-forced turn too long: fit it from now on
+                run.forced_fit = True
+            return
+        log.warning("LLM call failed (%s); stopping this rollout", msg)
+        run.stop = "context_overflow" if too_long else "llm_error"
+        run.traj.metadata["llm_s_failed"] = round(llm_s, 4)
+
+    async def _act(self, run: _Run, completion: Completion, sent: list[dict[str, Any]]) -> None:
+        """Record the model's turn, then: an answer ends the run; a forced turn ends it whatever it said; tool
+        calls run and their observations are appended; a turn without either gets a nudge."""
+        traj, messages = run.traj, run.traj.messages
+        run.usage.add(completion.usage)
+        content = completion.content or ""
+        parsed = self.tool_protocol.parse(completion, self.schemas)
+        step = Step(index=len(traj.steps), reasoning=parsed.reasoning, content=content, llm_s=run.llm_s,
+                    usage=completion.usage, context=sent if self.record_context else None)
+        traj.steps.append(step)
+        traj.num_turns += 1
+        if parsed.answer is not None:
+            messages.append(assistant_message(parsed.reasoning, [], parsed.answer))
+            traj.final_answer = parsed.answer
+            run.stop = run.forced or "answered"
+        elif run.forced is not None:
+            # the forced final turn did not give a tagged answer: keep its free text as the answer
+            messages.append(assistant_message(parsed.reasoning, [], None, raw=content))
+            fallback = _untagged_answer(content)
+            if fallback:
+                traj.final_answer = fallback
+                traj.metadata["answer_untagged"] = True
+            run.stop = run.forced
+        elif parsed.calls:
+            run.idle = 0
+            await self._run_calls(parsed, step, messages, traj, step.index)
+        else:
+            run.idle += 1
+            messages.append(assistant_message(parsed.reasoning, [], None, raw=content))
+            detail = "".join(f"Error: {e}\n" for e in parsed.errors)
+            messages.append({"role": "user", "content": detail + self.tool_protocol.no_action_msg})
+            if run.idle >= self.max_idle_turns:
+                run.stop = "no_answer"
+        _notify_step(traj, step)
+
+    def _finish(self, run: _Run, sink: UsageMeter, t0: float) -> Trajectory:
+        traj = run.traj
+        traj.stop_reason = run.stop or "no_answer"
+        usage = {getattr(self.llm, "role", "agent") or "agent": run.usage}
+        for role, u in sink.by_key.items():
             usage.setdefault(role, Usage()).add(u)
         traj.usage = {role: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls", "latency_s"})
                       for role, u in usage.items()}
-        if errors:
-            traj.metadata["errors"] = errors
+        if run.errors:
+            traj.metadata["errors"] = run.errors
         traj.wall_s = time.perf_counter() - t0
         return traj
 

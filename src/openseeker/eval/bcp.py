@@ -36,11 +36,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import InputError, UserError
 from openseeker.eval.qrels import load_qrels, recall
 from openseeker.records import EvalItem
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 QRELS_DIR = "benchmarks/browsecomp-plus/topics-qrels"
 EVIDENCE_QRELS = "qrel_evidence.txt"
@@ -352,7 +355,7 @@ def summarize(records: list[RunRecord], grades: Mapping[str, Mapping[str, Any]],
     }
 
 
-async def grade_runs(records: list[RunRecord], truth: Mapping[str, Mapping[str, str]], llm: Any,
+async def grade_runs(records: list[RunRecord], truth: Mapping[str, Mapping[str, str]], llm: LLM | None,
                      template: str, protocol: JudgeProtocol, concurrency: int = 4) -> dict[str, dict[str, Any]]:
     """Grade every completed, non-empty response with ``llm`` under ``protocol`` (their prompt, sampling and
     parsing); others are recorded as ungraded (``parse_error``) like theirs."""

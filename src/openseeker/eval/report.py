@@ -83,31 +83,11 @@ def summarize(records: list[dict[str, Any]], config: dict[str, Any] | None = Non
     # the records the accuracy is computed on
     scored = [r for r in records if r.get("correct") is not None] if policy == "exclude" else records
     runs = max(Counter(r["id"] for r in records).values(), default=0)
-    by_q: dict[str, list[dict]] = defaultdict(list)
-    for r in scored:
-        by_q[r["id"]].append(r)
-    per_q_mean = [sum(1 for r in v if r.get("correct") is True) / len(v) for v in by_q.values()]
-    acc = statistics.fmean(per_q_mean) if per_q_mean else 0.0
-    if runs <= 1:
-        k = sum(1 for r in scored if r.get("correct") is True)
-        ci, ci_method = wilson(k, len(scored)), "wilson"
-    else:
-        ci, ci_method = bootstrap(per_q_mean), "bootstrap over questions (2000 resamples, seed 0)"
-    pass_n = sum(1 for v in by_q.values() if any(r.get("correct") is True for r in v)) / len(by_q) if by_q else 0.0
-    run_accs = []
-    for run in range(runs):
-        rs = [r for r in scored if r.get("run") == run]
-        if rs:
-            run_accs.append(round(sum(1 for r in rs if r.get("correct") is True) / len(rs), 4))
-
     verdicts = [r.get("verdict") or {} for r in records]
-    tool_calls = [r.get("num_tool_calls", 0) for r in records]
     by_tool: Counter = Counter()
-    for r in records:
-        by_tool.update(r.get("tool_calls") or {})
-    tokens = [(r.get("tokens") or {}).get("total", 0) for r in records]
     leak: Counter = Counter()
     for r in records:
+        by_tool.update(r.get("tool_calls") or {})
         leak.update(r.get("leakage") or {})
 
     def breakdown(field: str) -> dict[str, Any]:
@@ -124,12 +104,7 @@ def summarize(records: list[dict[str, Any]], config: dict[str, Any] | None = Non
         "n_questions": len({r["id"] for r in records}),
         "runs": runs,
         "n_records": len(records),
-        "accuracy": round(acc, 4),
-        "ci95": [round(ci[0], 4), round(ci[1], 4)],
-        "ci_method": ci_method,
-        f"avg@{runs}": round(acc, 4),
-        f"pass@{runs}": round(pass_n, 4),
-        "run_accuracies": run_accs,
+        **_accuracy(scored, runs),
         "ungraded": sum(1 for r in records if r.get("correct") is None),
         "ungraded_by_reason": dict(Counter(_ungraded_reason(r) for r in records if r.get("correct") is None)),
         "ungraded_policy": policy,
@@ -139,48 +114,83 @@ def summarize(records: list[dict[str, Any]], config: dict[str, Any] | None = Non
         "token_f1": round(statistics.fmean([float(v.get("f1") or 0.0) for v in verdicts]), 4) if verdicts else 0.0,
         "by_category": breakdown("category"),
         "by_language": breakdown("language"),
-        "tool_calls": {**_dist(tool_calls), "by_tool": dict(by_tool)},
-        "tokens": _dist(tokens),
+        "tool_calls": {**_dist([r.get("num_tool_calls", 0) for r in records]), "by_tool": dict(by_tool)},
+        "tokens": _dist([(r.get("tokens") or {}).get("total", 0) for r in records]),
         "wall_s": _dist([r.get("wall_s", 0.0) for r in records]),
         "stop_reasons": dict(Counter(r.get("stop_reason", "?") for r in records).most_common()),
         "leakage": dict(leak) if leak else None,
         "web_stats": config.get("web_stats"),
-        "config": {
-            "benchmark_file": (config.get("benchmark") or {}).get("path"),
-            "subset": {k: v for k, v in (config.get("subset") or {}).items() if k != "ids"},
-            "runs": settings.get("runs", runs),
-            "models": config.get("models"),
-            "judge": settings.get("judge"),
-            "judge_models_seen": sorted({v.get("judge_model", "") for v in verdicts if v}),
-            "prompt_versions": config.get("prompt_versions"),
-            "prompt_versions_seen": sorted({v.get("prompt_version", "") for v in verdicts if v}),
-            "max_tool_calls": settings.get("max_tool_calls"),
-            "max_turns": settings.get("max_turns"),
-            "web": config.get("web"),
-            "leakage_guard": config.get("leakage_guard"),
-            "git_hash": config.get("git_hash"),
-            "versions": config.get("versions"),
-        },
+        "config": _config_block(config, runs, verdicts),
     }
-    ws = [r["widesearch"] for r in records if r.get("widesearch")]
+    ws = [r for r in records if r.get("widesearch")]
     if ws:
-        report["widesearch"] = {
-            "item_f1": round(statistics.fmean(w["item_f1"] for w in ws), 4),
-            "row_f1": round(statistics.fmean(w["row_f1"] for w in ws), 4),
-            "success_rate": round(statistics.fmean(bool(w["success"]) for w in ws), 4),
-            "parsed_tables": sum(1 for w in ws if w.get("parsed")),
-            "offline_judged_cells_columns": sum(len(w.get("offline_judged_columns", [])) for w in ws),
-            "llm_judged_tasks": sum(1 for w in ws if w.get("llm_judged_columns")),
-            "offline_judged_tasks": sum(1 for w in ws if w.get("offline_judged_columns")),
-            # which columns the LLM (judge role) scored, per task; and where the offline stand-in did instead
-            "columns": {r["key"] if "key" in r else r["id"]: {
-                "llm_judged": r["widesearch"].get("llm_judged_columns", []),
-                "offline_judged": r["widesearch"].get("offline_judged_columns", []),
-                "llm_aligned": r["widesearch"].get("llm_aligned", []),
-                "offline_aligned": r["widesearch"].get("offline_aligned", [])}
-                for r in records if r.get("widesearch")},
-        }
+        report["widesearch"] = _widesearch_block(ws)
     return report
+
+
+def _accuracy(scored: list[dict[str, Any]], runs: int) -> dict[str, Any]:
+    """Accuracy (mean over questions of the per-question mean over runs), its 95% CI, avg@k, pass@k and the
+    accuracy of each run."""
+    by_q: dict[str, list[dict]] = defaultdict(list)
+    for r in scored:
+        by_q[r["id"]].append(r)
+    per_q_mean = [sum(1 for r in v if r.get("correct") is True) / len(v) for v in by_q.values()]
+    acc = statistics.fmean(per_q_mean) if per_q_mean else 0.0
+    if runs <= 1:
+        k = sum(1 for r in scored if r.get("correct") is True)
+        ci, ci_method = wilson(k, len(scored)), "wilson"
+    else:
+        ci, ci_method = bootstrap(per_q_mean), "bootstrap over questions (2000 resamples, seed 0)"
+    pass_n = sum(1 for v in by_q.values() if any(r.get("correct") is True for r in v)) / len(by_q) if by_q else 0.0
+    run_accs = []
+    for run in range(runs):
+        rs = [r for r in scored if r.get("run") == run]
+        if rs:
+            run_accs.append(round(sum(1 for r in rs if r.get("correct") is True) / len(rs), 4))
+    return {"accuracy": round(acc, 4), "ci95": [round(ci[0], 4), round(ci[1], 4)], "ci_method": ci_method,
+            f"avg@{runs}": round(acc, 4), f"pass@{runs}": round(pass_n, 4), "run_accuracies": run_accs}
+
+
+def _config_block(config: dict[str, Any], runs: int, verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's provenance in the report: benchmark file, subset, models, judge, prompts, budgets, versions."""
+    settings = config.get("settings", {})
+    return {
+        "benchmark_file": (config.get("benchmark") or {}).get("path"),
+        "subset": {k: v for k, v in (config.get("subset") or {}).items() if k != "ids"},
+        "runs": settings.get("runs", runs),
+        "models": config.get("models"),
+        "judge": settings.get("judge"),
+        "judge_models_seen": sorted({v.get("judge_model", "") for v in verdicts if v}),
+        "prompt_versions": config.get("prompt_versions"),
+        "prompt_versions_seen": sorted({v.get("prompt_version", "") for v in verdicts if v}),
+        "max_tool_calls": settings.get("max_tool_calls"),
+        "max_turns": settings.get("max_turns"),
+        "web": config.get("web"),
+        "leakage_guard": config.get("leakage_guard"),
+        "git_hash": config.get("git_hash"),
+        "versions": config.get("versions"),
+    }
+
+
+def _widesearch_block(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """WideSearch table scores over the records that have them."""
+    ws = [r["widesearch"] for r in records]
+    return {
+        "item_f1": round(statistics.fmean(w["item_f1"] for w in ws), 4),
+        "row_f1": round(statistics.fmean(w["row_f1"] for w in ws), 4),
+        "success_rate": round(statistics.fmean(bool(w["success"]) for w in ws), 4),
+        "parsed_tables": sum(1 for w in ws if w.get("parsed")),
+        "offline_judged_cells_columns": sum(len(w.get("offline_judged_columns", [])) for w in ws),
+        "llm_judged_tasks": sum(1 for w in ws if w.get("llm_judged_columns")),
+        "offline_judged_tasks": sum(1 for w in ws if w.get("offline_judged_columns")),
+        # which columns the LLM (judge role) scored, per task; and where the offline stand-in did instead
+        "columns": {r["key"] if "key" in r else r["id"]: {
+            "llm_judged": r["widesearch"].get("llm_judged_columns", []),
+            "offline_judged": r["widesearch"].get("offline_judged_columns", []),
+            "llm_aligned": r["widesearch"].get("llm_aligned", []),
+            "offline_aligned": r["widesearch"].get("offline_aligned", [])}
+            for r in records},
+    }
 
 
 def load_dir(out_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -25,14 +25,19 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import LLMError, UserError
 from openseeker.eval import judge as judge_mod
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM, DomainBlocklist, GuardedWeb
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
 from openseeker.eval.metrics import style_for_language
-from openseeker.records import EvalItem, Trajectory
+from openseeker.records import EvalItem, EvalResult, Trajectory
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
+    from openseeker.llm.pool import LLMPool
+    from openseeker.web.base import Web
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +89,9 @@ class Roles:
     """The LLMs of a run: ``student`` answers, ``judge`` grades (None: normalized match), ``extractor`` reads
     pages for the visit tool (None: raw page text). ``describe`` is provenance for config.json."""
 
-    student: Any
-    judge: Any = None
-    extractor: Any = None
+    student: LLM
+    judge: LLM | None = None
+    extractor: LLM | None = None
     describe: dict[str, Any] = field(default_factory=dict)
     usage: Callable[[], dict[str, Any]] | None = None
 
@@ -184,7 +189,7 @@ def _tokens(traj: Trajectory) -> dict[str, int]:
     return {"prompt": p, "completion": q, "total": p + q}
 
 
-async def run_one(item: EvalItem, run: int, *, roles: Roles, web: Any, settings: EvalSettings, guard: bool,
+async def run_one(item: EvalItem, run: int, *, roles: Roles, web: Web, settings: EvalSettings, guard: bool,
                   blocklist: DomainBlocklist, existing: Trajectory | None = None) -> tuple[Trajectory, dict]:
     """Run the agent on one question (or reuse its saved trajectory) and grade it; returns (trajectory, record)."""
     from openseeker.agent.runtime import Agent
@@ -202,30 +207,26 @@ async def run_one(item: EvalItem, run: int, *, roles: Roles, web: Any, settings:
         traj = await agent.run(item.question, id=key, metadata={"benchmark": item.benchmark, "item_id": item.id,
                                                                 "run": run})
     answer = traj.final_answer or ""
-    record: dict[str, Any] = {
-        "kind": "eval_result", "schema_version": 1, "key": key, "id": item.id, "run": run,
-        "benchmark": item.benchmark, "language": item.language, "category": str(item.metadata.get("category", "")),
-        "question": item.question, "gold": item.answers, "answer": answer,
-        "stop_reason": traj.stop_reason, "num_tool_calls": traj.num_tool_calls, "num_turns": traj.num_turns,
-        "tool_calls": dict(_tool_counts(traj)), "tokens": _tokens(traj), "wall_s": round(traj.wall_s, 3),
-        "trajectory": {"file": TRAJECTORIES, "id": traj.id},
-        "leakage": item_web.stats.as_dict() if guard else None,
-        "error": traj.metadata.get("error") or (traj.metadata.get("errors") or [None])[0],
-    }
+    fields: dict[str, Any] = dict(
+        key=key, id=item.id, run=run, benchmark=item.benchmark, language=item.language,
+        category=str(item.metadata.get("category", "")), question=item.question, gold=item.answers, answer=answer,
+        stop_reason=traj.stop_reason, num_tool_calls=traj.num_tool_calls, num_turns=traj.num_turns,
+        tool_calls=dict(_tool_counts(traj)), tokens=_tokens(traj), wall_s=round(traj.wall_s, 3),
+        trajectory={"file": TRAJECTORIES, "id": traj.id},
+        leakage=item_web.stats.as_dict() if guard else None,
+        error=traj.metadata.get("error") or (traj.metadata.get("errors") or [None])[0],
+    )
     if item.metadata.get("task") == "table":
         from openseeker.eval.widesearch import evaluate_table
 
         ws = await evaluate_table(answer, item.metadata["gold_csv"], item.metadata["evaluation"], roles.judge)
-        record["widesearch"] = ws
-        record["verdict"] = None
-        record["correct"] = bool(ws["success"])
-        record["score"] = ws["item_f1"]
+        result = EvalResult(**fields, widesearch=ws, verdict=None, correct=bool(ws["success"]), score=ws["item_f1"])
     else:
         verdict = await judge_mod.judge_answer(item.question, item.answers, answer, roles.judge,
                                                answer_metric=style_for_language(item.language))
-        record["verdict"] = verdict.model_dump()
-        record["correct"] = verdict.correct
-        record["score"] = None if verdict.correct is None else float(verdict.correct)
+        result = EvalResult(**fields, verdict=verdict.model_dump(), correct=verdict.correct,
+                            score=None if verdict.correct is None else float(verdict.correct))
+    record = result.as_row()
     return traj, record
 
 
@@ -249,7 +250,7 @@ def _check_resume(out_dir: Path, cfg: dict[str, Any]) -> None:
                             "delete the directory to start over")
 
 
-def _model_of(llm: Any) -> str | None:
+def _model_of(llm: LLM | None) -> str | None:
     return None if llm is None else (getattr(llm, "model", None) or type(llm).__name__)
 
 
@@ -261,7 +262,7 @@ async def evaluate_async(
     llm_config: Any = None,
     progress: bool = True,
     items: list[EvalItem] | None = None,
-    web_obj: Any = None,
+    web_obj: Web | None = None,
     grade_only: dict[str, Any] | None = None,
     executor: Any = None,
 ) -> dict[str, Any]:
@@ -328,7 +329,7 @@ async def evaluate_async(
                 log.debug("closing web: %s", exc)
 
 
-def pool_roles(pool: Any, judge: str) -> Roles:
+def pool_roles(pool: LLMPool, judge: str) -> Roles:
     """The ``Roles`` of an evaluation from an open ``LLMPool`` (the judge role only for ``judge == "llm"``)."""
     from openseeker.agent.extract import LLMExtractor
 
@@ -337,7 +338,7 @@ def pool_roles(pool: Any, judge: str) -> Roles:
                  usage=lambda: {k: v.model_dump() for k, v in pool.usage().items()})
 
 
-async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, items: list[EvalItem], web: Any,
+async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, items: list[EvalItem], web: Web,
                web_desc: str, guard: bool, blocklist: DomainBlocklist, roles: Roles, progress: bool,
                grade_only: dict[str, Any] | None = None, executor: Any = None, factory: Any = None) -> dict:
     from dataclasses import asdict

@@ -12,18 +12,22 @@ import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.executors.base import Outcome, Stage, Stream
 from openseeker.io import iter_jsonl
 from openseeker.records import EvalItem, Trajectory
 
+if TYPE_CHECKING:
+    from openseeker.eval.run import EvalSettings, Roles
+    from openseeker.web.base import Web
+
 
 class EvalStage(Stage):
     """Run and grade every (question, run) of an evaluation; see ``openseeker.eval.run.evaluate_async``."""
 
-    def __init__(self, out: Path, *, bench: str, roles: Any, web: Any, settings: Any, guard: bool, blocklist: Any,
-                 grade_only: dict[str, Any] | None = None, factory: Any = None):
+    def __init__(self, out: Path, *, bench: str, roles: Roles, web: Web, settings: EvalSettings, guard: bool,
+                 blocklist: Any, grade_only: dict[str, Any] | None = None, factory: Any = None):
         from openseeker.eval.run import RESULTS, TRAJECTORIES
 
         self.factory = factory

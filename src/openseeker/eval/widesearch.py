@@ -430,16 +430,7 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
     result["parsed"], result["pred_rows"] = True, len(p_rows)
 
     # 2. columns must equal the required set (after alignment)
-    if set(p_header) != set(required):
-        cmap = await _align_llm(llm, p_header, required) if llm is not None else None
-        if cmap is None:
-            cmap = offline_align(p_header, required)
-            result["offline_aligned"].append("<columns>")
-        else:
-            result["llm_aligned"].append("<columns>")
-        p_header = [cmap.get(c, c) for c in p_header]
-    result["missing_columns"] = [c for c in required if c not in p_header]
-    result["extra_columns"] = [c for c in p_header if c not in required]
+    p_header = await _align_columns(llm, p_header, required, result)
     if set(p_header) != set(required) or len(p_header) != len(set(p_header)):
         result["msg"] = f"answer columns {p_header} != required columns {required}"
         return result
@@ -456,6 +447,52 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
     gr = _dedupe(rows_of(gold, len(g_rows)), key_pos)
 
     # 3. align key cells of exact_match / llm_judge unique columns to the gold keys
+    aligned_keys = await _align_keys(llm, pr, gr, required, unique, pipeline, result)
+    # 4. preprocess every pipeline column on both sides
+    msg = await _preprocess(pr, gr, required, pipeline, gold_path)
+    if msg:
+        result["msg"] = msg
+        return result
+
+    # 6 (part). identical tables (same shape and column order, rows in any order, no key alignment)
+    identical = (not aligned_keys and len(pr) == len(gr) and p_header == required
+                 and sorted(map(tuple, pr)) == sorted(map(tuple, gr)))
+
+    # 3 (join). many-to-many join on exact unique-column equality
+    by_key: dict[tuple[str, ...], list[int]] = {}
+    for i, r in enumerate(pr):
+        by_key.setdefault(tuple(r[j] for j in key_pos), []).append(i)
+    pairs = [(gi, pi) for gi, g in enumerate(gr) for pi in by_key.get(tuple(g[j] for j in key_pos), [])]
+    result["matched_rows"] = len(pairs)
+
+    # 5. cell scores: one list per (column, metric)
+    columns_scores = await _cell_scores(llm, pr, gr, pairs, required, unique, pipeline, result, gold_path)
+    if columns_scores is None:
+        return result
+    _final_scores(columns_scores, len(pairs), len(pr), len(gr), len(required), identical, result)
+    return result
+
+
+async def _align_columns(llm: LLM | None, p_header: list[str], required: list[str],
+                         result: dict[str, Any]) -> list[str]:
+    """The answer's header mapped onto the required column names (the LLM, else the offline stand-in)."""
+    if set(p_header) != set(required):
+        cmap = await _align_llm(llm, p_header, required) if llm is not None else None
+        if cmap is None:
+            cmap = offline_align(p_header, required)
+            result["offline_aligned"].append("<columns>")
+        else:
+            result["llm_aligned"].append("<columns>")
+        p_header = [cmap.get(c, c) for c in p_header]
+    result["missing_columns"] = [c for c in required if c not in p_header]
+    result["extra_columns"] = [c for c in p_header if c not in required]
+    return p_header
+
+
+async def _align_keys(llm: LLM | None, pr: list[list[str]], gr: list[list[str]], required: list[str],
+                      unique: list[str], pipeline: dict[str, dict[str, Any]], result: dict[str, Any]) -> bool:
+    """Rewrite the answer's key cells (unique columns judged by exact_match / llm_judge) to the gold keys they
+    mean, in place. True when any key column was aligned."""
     aligned_keys = False
     for c in unique:
         metrics = (pipeline.get(c) or {}).get("metric", [])
@@ -472,12 +509,16 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
             result["llm_aligned"].append(c)
         for r in pr:
             r[j] = kmap.get(r[j], r[j])
+    return aligned_keys
 
-    # 4. preprocess every pipeline column on both sides
+
+async def _preprocess(pr: list[list[str]], gr: list[list[str]], required: list[str],
+                      pipeline: dict[str, dict[str, Any]], gold_path: str | Path) -> str | None:
+    """Apply each pipeline column's preprocessors to both tables in place; a message when the pipeline names a
+    column that is not required."""
     for c, item in pipeline.items():
         if c not in required:
-            result["msg"] = f"eval_pipeline column {c!r} is not a required column"
-            return result
+            return f"eval_pipeline column {c!r} is not a required column"
         j = required.index(c)
         for name in item.get("preprocess", []):
             if name not in PREPROCESS:
@@ -486,19 +527,14 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
             values = await _off_loop(lambda fn=fn, j=j: [fn(r[j]) for r in pr + gr])  # dateparser is slow
             for r, v in zip(pr + gr, values, strict=True):
                 r[j] = v
+    return None
 
-    # 6 (part). identical tables (same shape and column order, rows in any order, no key alignment)
-    identical = (not aligned_keys and len(pr) == len(gr) and p_header == required
-                 and sorted(map(tuple, pr)) == sorted(map(tuple, gr)))
 
-    # 3 (join). many-to-many join on exact unique-column equality
-    by_key: dict[tuple[str, ...], list[int]] = {}
-    for i, r in enumerate(pr):
-        by_key.setdefault(tuple(r[j] for j in key_pos), []).append(i)
-    pairs = [(gi, pi) for gi, g in enumerate(gr) for pi in by_key.get(tuple(g[j] for j in key_pos), [])]
-    result["matched_rows"] = len(pairs)
-
-    # 5. cell scores: one list per (column, metric)
+async def _cell_scores(llm: LLM | None, pr: list[list[str]], gr: list[list[str]], pairs: list[tuple[int, int]],
+                       required: list[str], unique: list[str], pipeline: dict[str, dict[str, Any]],
+                       result: dict[str, Any], gold_path: str | Path) -> list[list[float]] | None:
+    """One score list per (column, metric) over the matched row pairs; None (and ``result["msg"]``) when a
+    required column has no pipeline entry."""
     columns_scores: list[list[float]] = []
     for c in required:
         if c in unique:
@@ -506,7 +542,7 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
             continue
         if c not in pipeline:
             result["msg"] = f"column {c!r} has no eval_pipeline entry"
-            return result
+            return None
         j = required.index(c)
         item = pipeline[c]
         crit = item.get("criterion")
@@ -525,10 +561,14 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
                     lambda m=metric, cl=cells, cr=crit: [cell_score(p, g, m, cr) for p, g in cl]))
             except (ValueError, TypeError) as exc:
                 raise InputError(f"column {c!r}: {exc}", path=str(gold_path)) from None
+    return columns_scores
 
-    tp_row = sum(min(col[k] for col in columns_scores) for k in range(len(pairs))) if columns_scores else 0.0
+
+def _final_scores(columns_scores: list[list[float]], n_pairs: int, n_pred: int, n_gold: int, n_cols: int,
+                  identical: bool, result: dict[str, Any]) -> None:
+    """Row and item precision / recall / F1 and the success flag, into ``result``."""
+    tp_row = sum(min(col[k] for col in columns_scores) for k in range(n_pairs)) if columns_scores else 0.0
     tp_item = sum(sum(col) for col in columns_scores)
-    n_pred, n_gold, n_cols = len(pr), len(gr), len(required)
     rp = tp_row / n_pred if n_pred else 0.0
     rr = tp_row / n_gold if n_gold else 0.0
     ip = tp_item / (n_pred * n_cols) if n_pred else 0.0
@@ -538,7 +578,6 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
     success = perfect or identical
     result.update(row_precision=rp, row_recall=rr, row_f1=rf, item_precision=ip, item_recall=ir, item_f1=itf,
                   success=success, score=1.0 if success else 0.0, pred_rows=n_pred, gold_rows=n_gold)
-    return result
 
 
 def table_to_markdown(header: list[str], rows: list[list[str]]) -> str:

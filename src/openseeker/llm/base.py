@@ -40,10 +40,19 @@ class Completion(BaseModel):
 
 @runtime_checkable
 class LLM(Protocol):
-    """An LLM bound to a role. Implementations must be safe to call concurrently from one event loop."""
+    """An LLM bound to a role. Implementations must be safe to call concurrently from one event loop.
+
+    Attributes:
+        role: the role it serves (``ROLES``).
+        model: the model name sent to the endpoint.
+        embedded: served by the embedded small model (callers pick the ``json`` protocol, skip the LLM judge...).
+        context_tokens: the context window when known (the embedded server's n_ctx), else None.
+    """
 
     role: str
     model: str
+    embedded: bool
+    context_tokens: int | None
 
     async def chat(
         self,

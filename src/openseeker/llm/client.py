@@ -20,11 +20,10 @@ import email.utils
 import json
 import logging
 import random
-import re
 import time
 from typing import Any
 
-from openseeker.errors import LLMError
+from openseeker.errors import CONTEXT_LENGTH_RE, ContextLengthError, LLMError
 from openseeker.llm.base import Completion
 from openseeker.llm.cache import ResponseCache, cache_disabled_by_env
 from openseeker.llm.config import EMBEDDED_MODEL_NAME, EndpointConfig
@@ -36,17 +35,6 @@ log = logging.getLogger(__name__)
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
-_CONTEXT_RE = re.compile(
-    r"context[ _-]?length|context size|maximum context|context window|exceeds the available context|"
-    r"too many tokens|prompt is too long|input is too long|reduce the length",
-    re.IGNORECASE,
-)
-
-
-class ContextLengthError(LLMError):
-    """The request does not fit the model's context window (HTTP 400 with a context-length message)."""
-
-
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None):
         super().__init__(reason)
@@ -180,9 +168,12 @@ class OpenAIChatLLM:
         cache_id: str | None = None,
         usage: Usage | None = None,
         stats: CallStats | None = None,
+        context_tokens: int | None = None,
     ):
         self.role = role
         self.endpoint = endpoint
+        self.embedded = bool(endpoint.embedded)
+        self.context_tokens = context_tokens
         self.base_url = (base_url or endpoint.base_url or "").rstrip("/")
         if not self.base_url:
             raise LLMError(f"{role}: no base_url (embedded roles are served through LLMPool)")
@@ -349,7 +340,7 @@ class OpenAIChatLLM:
             raise _Retryable(f"HTTP {status}: {message}", parse_retry_after(headers)) from None
         if 200 < status < 300:
             raise _Retryable(f"unexpected HTTP {status}: {message}")
-        if status == 413 or (status == 400 and _CONTEXT_RE.search(message)):
+        if status == 413 or (status == 400 and CONTEXT_LENGTH_RE.search(message)):
             raise ContextLengthError(f"{self.role}: context length exceeded at {self.base_url}: {message}") from None
         if status in (400, 422):
             low = message.lower()

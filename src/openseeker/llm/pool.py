@@ -25,6 +25,7 @@ from openseeker.llm.cache import ResponseCache, cache_disabled_by_env
 from openseeker.llm.client import CallStats, OpenAIChatLLM
 from openseeker.llm.config import LLMConfig
 from openseeker.llm.transport import make_transport
+from openseeker.llm.usage import UsageMeter
 from openseeker.records import Usage
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class LLMPool:
     def __init__(self, config: LLMConfig):
         self.config = config
         self._llms: dict[str, OpenAIChatLLM] = {}
-        self._usage: dict[str, Usage] = {role: Usage() for role in ROLES}
+        self._usage = UsageMeter(ROLES)
         self._stats: dict[str, CallStats] = {role: CallStats() for role in ROLES}
         self._clients: dict[str, Any] = {}
         self._cache: ResponseCache | None = None
@@ -101,7 +102,8 @@ class LLMPool:
                 model = self._embedded.model_name if ep.embedded and not ep.model else ep.model
                 self._llms[role] = OpenAIChatLLM(
                     role, ep, base_url=base_url, model=model, client=client, semaphore=semaphore,
-                    cache=self._cache, cache_id=cache_id, usage=self._usage[role], stats=self._stats[role],
+                    cache=self._cache, cache_id=cache_id, usage=self._usage.by_key[role], stats=self._stats[role],
+                    context_tokens=self.config.embedded.n_ctx if ep.embedded else None,
                 )
 
     async def _discover_models(self) -> None:
@@ -166,7 +168,7 @@ class LLMPool:
 
     def usage(self) -> dict[str, Usage]:
         """Tokens, calls and summed latency per role (endpoint calls only; cache hits are in ``stats()``)."""
-        return {role: u.model_copy() for role, u in self._usage.items()}
+        return self._usage.snapshot()
 
     def replica_stats(self) -> dict[str, list[dict[str, Any]]]:
         """Per endpoint that lists several replicas: each replica's served requests, ejections, health."""

@@ -22,6 +22,7 @@ class FakeLLM:
     def __init__(self, script: Iterable[str | Completion] | FakeResponder = (), *, role: str = "fake",
                  model: str = "fake", default: str | None = None):
         self.role, self.model = role, model
+        self.embedded, self.context_tokens = False, None
         self._fn = script if callable(script) else None
         self._queue: deque = deque([] if callable(script) else list(script))
         self._default = default

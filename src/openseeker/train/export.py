@@ -106,7 +106,7 @@ class ExportConfig:
 
 
 def teacher_of(traj: Trajectory) -> str:
-    return str(traj.metadata.get("teacher") or "llm")
+    return traj.labels.teacher
 
 
 def student_system_prompt(tools: list[dict[str, Any]]) -> str | None:
@@ -387,20 +387,8 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
     t0 = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    trajs: list[Trajectory] = []
     read_stats: dict[str, int] = {}
-    for lineno, obj in iter_jsonl(traj_path, skip_bad=skip_bad, stats=read_stats):
-        if obj.get("kind") not in (None, "trajectory"):
-            raise InputError(f"expected a trajectory record, got kind={obj.get('kind')!r}", path=str(traj_path),
-                             line=lineno)
-        try:
-            trajs.append(Trajectory.model_validate(obj))
-        except ValueError as exc:
-            if skip_bad:
-                read_stats["skipped"] = read_stats.get("skipped", 0) + 1
-                continue
-            raise InputError(f"not a valid trajectory: {str(exc).splitlines()[0]}", path=str(traj_path),
-                             line=lineno) from None
+    trajs = _read_trajectories(traj_path, skip_bad, read_stats)
     teachers: dict[str, int] = {}
     for t in trajs:
         teachers[teacher_of(t)] = teachers.get(teacher_of(t), 0) + 1
@@ -413,21 +401,7 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
     if cfg.needs_tokenizer and tokenizer is None:
         tokenizer, cfg, skipped_formats = _tokenizer_or_degrade(cfg)
 
-    rows: dict[str, list[dict[str, Any]]] = {f: [] for f in cfg.formats}
-    rejections: list[Rejection] = []
-    token_lengths: list[int] = []
-    trained_lengths: list[int] = []
-    truncated = 0
-    straddling = 0
-    tool_columns = 0  # examples that carry a separate tools column (their system prompt does not list the tools)
-    seen: set[str] = set()
-
-    def reject(t: Trajectory, reason: str, **detail: Any) -> None:
-        rejections.append(Rejection(id=t.id, stage="export", reason=reason,
-                                    detail={"teacher": teacher_of(t), **detail}))
-
-    gates = Gates(only_correct=cfg.only_correct, min_tool_calls=cfg.min_tool_calls,
-                  require_answer=cfg.require_answer)
+    ex = _Exporter(cfg, tokenizer)
     bar = None
     if progress:
         from rich.progress import Progress
@@ -439,88 +413,14 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
         for t in trajs:
             if bar is not None:
                 bar.advance(task)
-            if t.id in seen:
-                reject(t, "duplicate-id")
-                continue
-            seen.add(t.id)
-            ok, reason = apply_gates(t, gates)
-            if not ok:
-                reject(t, reason, stop_reason=t.stop_reason, correct=t.metadata.get("correct"),
-                       num_tool_calls=t.num_tool_calls, min_tool_calls=cfg.min_tool_calls)
-                continue
-            try:
-                messages = training_view(t)
-            except ViewError as exc:
-                reject(t, "bad-training-view", error=str(exc))
-                continue
-            if not any(m.get("role") == "assistant" for m in messages):
-                reject(t, "no-assistant-turn")
-                continue
-            while messages[-1].get("role") != "assistant":  # an unanswered rollout ends on tool results: they carry
-                messages = messages[:-1]  # no loss, and LLaMA-Factory skips a conversation that does not end on one
-            system = student_system_prompt(t.tools) if cfg.system == "student" else None
-            sys_text = system if system is not None else next(
-                (m.get("content") for m in messages if m.get("role") == "system"), None)
-            tools = None if not t.tools or system_lists_tools(sys_text, t.tools) else t.tools
-            tool_columns += tools is not None
-            # the system text every trainer ends up with: the trainers add Qwen's tools block from the tools
-            # column, so the tokenized rendering adds the same block (one tools block in every format)
-            render_system = system if tools is None else tools_system_prompt(sys_text, tools)
-            rendered = None
-            meta = {"teacher": teacher_of(t), "correct": t.metadata.get("correct"),
-                    "num_tool_calls": t.num_tool_calls, "stop_reason": t.stop_reason, "truncated": False,
-                    **{k: t.metadata[k] for k in ("qa_id", "summarize", "teacher_model") if k in t.metadata}}
-            if cfg.max_tokens is not None:
-                rendered = render_messages(messages, system=render_system)
-                n = len(tokenizer(rendered.text, add_special_tokens=False)["input_ids"])
-                if n > cfg.max_tokens:
-                    if cfg.overlength == "drop":
-                        reject(t, "overlength", tokens=n, max_tokens=cfg.max_tokens)
-                        continue
-                    fit = _truncate_to_fit(messages, tokenizer, cfg.max_tokens, render_system)
-                    if fit is None:
-                        reject(t, "overlength-untruncatable", tokens=n, max_tokens=cfg.max_tokens)
-                        continue
-                    messages, rendered = fit
-                    truncated += 1
-                    meta["truncated"] = True
-                    meta["original_tokens"] = n
-            if system is not None:
-                messages = [m for m in messages if m.get("role") != "system"]
-                messages.insert(0, {"role": "system", "content": system})
-            hf = to_hf_messages(messages)
-            if "messages" in rows:
-                rows["messages"].append({"id": t.id, "messages": hf, **({"tools": tools} if tools else {}),
-                                         "metadata": meta})
-            if "sharegpt" in rows:
-                rows["sharegpt"].append({"id": t.id, **to_sharegpt(hf, tools), "metadata": meta})
-            if "swift" in rows:
-                rows["swift"].append({"id": t.id, **to_swift(hf, tools), "metadata": meta})
-            if "tokenized" in rows:
-                rendered = rendered or render_messages(messages, system=render_system)
-                tok = tokenize_rendered(rendered, tokenizer)
-                straddling += tok.straddling
-                token_lengths.append(len(tok.input_ids))
-                trained_lengths.append(tok.num_trained)
-                rows["tokenized"].append({"id": t.id, "input_ids": tok.input_ids, "labels": tok.labels,
-                                          "num_tokens": len(tok.input_ids), "num_trained": tok.num_trained,
-                                          "metadata": meta})
+            ex.add(t)
     finally:
         if bar is not None:
             bar.stop()
 
+    rows, rejections = ex.rows, ex.rejections
     exported = len(next(iter(rows.values())))
-    if "messages" in rows:
-        write_jsonl(out / "messages.jsonl", rows["messages"])
-        (out / TEMPLATE_FILE).write_text(CHATML_TOOLS_TEMPLATE)
-    if "sharegpt" in rows:
-        write_jsonl(out / "sharegpt.jsonl", rows["sharegpt"])
-        (out / "dataset_info.json").write_text(json.dumps(sharegpt_dataset_info(tool_columns > 0), indent=2) + "\n")
-    if "swift" in rows:
-        write_jsonl(out / "swift.jsonl", rows["swift"])
-    if "tokenized" in rows:
-        write_jsonl(out / "tokenized.jsonl", rows["tokenized"])
-    write_jsonl(out / "rejected.jsonl", rejections)
+    _write_rows(out, rows, rejections, ex.tool_columns)
     reasons: dict[str, int] = {}
     for r in rejections:
         reasons[r.reason] = reasons.get(r.reason, 0) + 1
@@ -532,16 +432,16 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
         "exported": exported,
         "rejected": len(rejections),
         "rejection_reasons": reasons,
-        "truncated": truncated,
+        "truncated": ex.truncated,
         "teachers": teachers,
-        "correct": sum(1 for t in trajs if t.metadata.get("correct") is True),
-        "tokens": _length_stats(token_lengths),
-        "trained_tokens": _length_stats(trained_lengths),
-        "straddling_tokens": straddling,
+        "correct": sum(1 for t in trajs if t.labels.correct is True),
+        "tokens": _length_stats(ex.token_lengths),
+        "trained_tokens": _length_stats(ex.trained_lengths),
+        "straddling_tokens": ex.straddling,
         "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer is not None else None,
         "skipped_formats": skipped_formats,
         "config": {**asdict(cfg), "formats": list(cfg.formats)},
-        "trainers": trainer_settings(token_lengths, cfg.formats, tool_columns, tokenizer),
+        "trainers": trainer_settings(ex.token_lengths, cfg.formats, ex.tool_columns, tokenizer),
         "elapsed_s": round(elapsed, 3),
         "trajectories_per_s": round(len(trajs) / elapsed, 2) if elapsed > 0 else None,
     }
@@ -549,3 +449,151 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
     (out / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     log.info("exported %d of %d trajectories to %s (%d rejected)", exported, len(trajs), out, len(rejections))
     return ExportResult(out_dir=out, exported=exported, rejected=len(rejections), reasons=reasons, stats=stats)
+
+
+def _read_trajectories(traj_path: str | Path, skip_bad: bool, read_stats: dict[str, int]) -> list[Trajectory]:
+    """The input trajectories; a line that is not one is an ``InputError`` (file and line) unless ``skip_bad``."""
+    trajs: list[Trajectory] = []
+    for lineno, obj in iter_jsonl(traj_path, skip_bad=skip_bad, stats=read_stats):
+        if obj.get("kind") not in (None, "trajectory"):
+            raise InputError(f"expected a trajectory record, got kind={obj.get('kind')!r}", path=str(traj_path),
+                             line=lineno)
+        try:
+            trajs.append(Trajectory.model_validate(obj))
+        except ValueError as exc:
+            if skip_bad:
+                read_stats["skipped"] = read_stats.get("skipped", 0) + 1
+                continue
+            raise InputError(f"not a valid trajectory: {str(exc).splitlines()[0]}", path=str(traj_path),
+                             line=lineno) from None
+    return trajs
+
+
+def _write_rows(out: Path, rows: dict[str, list[dict[str, Any]]], rejections: list[Rejection],
+                tool_columns: int) -> None:
+    """One file per format (plus the chat template / LLaMA-Factory dataset_info beside them) and the rejections."""
+    if "messages" in rows:
+        write_jsonl(out / "messages.jsonl", rows["messages"])
+        (out / TEMPLATE_FILE).write_text(CHATML_TOOLS_TEMPLATE)
+    if "sharegpt" in rows:
+        write_jsonl(out / "sharegpt.jsonl", rows["sharegpt"])
+        (out / "dataset_info.json").write_text(json.dumps(sharegpt_dataset_info(tool_columns > 0), indent=2) + "\n")
+    if "swift" in rows:
+        write_jsonl(out / "swift.jsonl", rows["swift"])
+    if "tokenized" in rows:
+        write_jsonl(out / "tokenized.jsonl", rows["tokenized"])
+    write_jsonl(out / "rejected.jsonl", rejections)
+
+
+class _Exporter:
+    """Turns trajectories one by one into rows of every requested format, or a ``Rejection`` with the reason;
+    keeps the counters the stats report (truncations, token lengths, tools columns)."""
+
+    def __init__(self, cfg: ExportConfig, tokenizer: Any):
+        self.cfg, self.tokenizer = cfg, tokenizer
+        self.rows: dict[str, list[dict[str, Any]]] = {f: [] for f in cfg.formats}
+        self.rejections: list[Rejection] = []
+        self.token_lengths: list[int] = []
+        self.trained_lengths: list[int] = []
+        self.truncated = 0
+        self.straddling = 0
+        self.tool_columns = 0  # examples with a separate tools column (their system prompt does not list the tools)
+        self.seen: set[str] = set()
+        self.gates = Gates(only_correct=cfg.only_correct, min_tool_calls=cfg.min_tool_calls,
+                           require_answer=cfg.require_answer)
+
+    def reject(self, t: Trajectory, reason: str, **detail: Any) -> None:
+        self.rejections.append(Rejection(id=t.id, stage="export", reason=reason,
+                                         detail={"teacher": teacher_of(t), **detail}))
+
+    def add(self, t: Trajectory) -> None:
+        cfg = self.cfg
+        if t.id in self.seen:
+            self.reject(t, "duplicate-id")
+            return
+        self.seen.add(t.id)
+        ok, reason = apply_gates(t, self.gates)
+        if not ok:
+            self.reject(t, reason, stop_reason=t.stop_reason, correct=t.labels.correct,
+                        num_tool_calls=t.num_tool_calls, min_tool_calls=cfg.min_tool_calls)
+            return
+        messages = self._messages(t)
+        if messages is None:
+            return
+        system = student_system_prompt(t.tools) if cfg.system == "student" else None
+        sys_text = system if system is not None else next(
+            (m.get("content") for m in messages if m.get("role") == "system"), None)
+        tools = None if not t.tools or system_lists_tools(sys_text, t.tools) else t.tools
+        self.tool_columns += tools is not None
+        # the system text every trainer ends up with: the trainers add Qwen's tools block from the tools
+        # column, so the tokenized rendering adds the same block (one tools block in every format)
+        render_system = system if tools is None else tools_system_prompt(sys_text, tools)
+        rendered = None
+        meta = {"teacher": teacher_of(t), "correct": t.labels.correct,
+                "num_tool_calls": t.num_tool_calls, "stop_reason": t.stop_reason, "truncated": False,
+                **{k: t.metadata[k] for k in ("qa_id", "summarize", "teacher_model") if k in t.metadata}}
+        if cfg.max_tokens is not None:
+            fitted = self._fit(t, messages, render_system, meta)
+            if fitted is None:
+                return
+            messages, rendered = fitted
+        if system is not None:
+            messages = [m for m in messages if m.get("role") != "system"]
+            messages.insert(0, {"role": "system", "content": system})
+        self._append_rows(t, messages, tools, meta, rendered, render_system)
+
+    def _messages(self, t: Trajectory) -> list[dict[str, Any]] | None:
+        """The training view, ending on an assistant turn; None (rejected) when there is none."""
+        try:
+            messages = training_view(t)
+        except ViewError as exc:
+            self.reject(t, "bad-training-view", error=str(exc))
+            return None
+        if not any(m.get("role") == "assistant" for m in messages):
+            self.reject(t, "no-assistant-turn")
+            return None
+        while messages[-1].get("role") != "assistant":  # an unanswered rollout ends on tool results: they carry
+            messages = messages[:-1]  # no loss, and LLaMA-Factory skips a conversation that does not end on one
+        return messages
+
+    def _fit(self, t: Trajectory, messages: list[dict[str, Any]], render_system: str | None,
+             meta: dict[str, Any]) -> tuple[list[dict[str, Any]], Any] | None:
+        """Apply the length policy: (messages, rendering) within ``max_tokens``; None when rejected."""
+        cfg, tokenizer = self.cfg, self.tokenizer
+        assert cfg.max_tokens is not None
+        rendered = render_messages(messages, system=render_system)
+        n = len(tokenizer(rendered.text, add_special_tokens=False)["input_ids"])
+        if n <= cfg.max_tokens:
+            return messages, rendered
+        if cfg.overlength == "drop":
+            self.reject(t, "overlength", tokens=n, max_tokens=cfg.max_tokens)
+            return None
+        fit = _truncate_to_fit(messages, tokenizer, cfg.max_tokens, render_system)
+        if fit is None:
+            self.reject(t, "overlength-untruncatable", tokens=n, max_tokens=cfg.max_tokens)
+            return None
+        self.truncated += 1
+        meta["truncated"] = True
+        meta["original_tokens"] = n
+        return fit
+
+    def _append_rows(self, t: Trajectory, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+                     meta: dict[str, Any], rendered: Any, render_system: str | None) -> None:
+        rows = self.rows
+        hf = to_hf_messages(messages)
+        if "messages" in rows:
+            rows["messages"].append({"id": t.id, "messages": hf, **({"tools": tools} if tools else {}),
+                                     "metadata": meta})
+        if "sharegpt" in rows:
+            rows["sharegpt"].append({"id": t.id, **to_sharegpt(hf, tools), "metadata": meta})
+        if "swift" in rows:
+            rows["swift"].append({"id": t.id, **to_swift(hf, tools), "metadata": meta})
+        if "tokenized" in rows:
+            rendered = rendered or render_messages(messages, system=render_system)
+            tok = tokenize_rendered(rendered, self.tokenizer)
+            self.straddling += tok.straddling
+            self.token_lengths.append(len(tok.input_ids))
+            self.trained_lengths.append(tok.num_trained)
+            rows["tokenized"].append({"id": t.id, "input_ids": tok.input_ids, "labels": tok.labels,
+                                      "num_tokens": len(tok.input_ids), "num_trained": tok.num_trained,
+                                      "metadata": meta})

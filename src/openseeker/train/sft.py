@@ -143,40 +143,23 @@ class _JsonlLogger:
         return Cb()
 
 
-def train_sft(cfg: TrainConfig) -> dict[str, Any]:
-    """Run SFT; returns a summary (steps, losses, tokens/s, where the final model is)."""
-    import torch
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
-
-    from openseeker.train.convert import SOURCE_FILE, resolve_model_path, source_gguf
-    from openseeker.train.export import provenance
-
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model_path = resolve_model_path(cfg.model)
-    rows = load_tokenized(cfg.data, max_length=cfg.max_length, limit=cfg.limit)
-    dataset = Dataset.from_list(rows)
-    tok = AutoTokenizer.from_pretrained(model_path)
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
-    dev = _device_kwargs()
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32 if dev["use_cpu"] else "auto")
-    peft_config = None
-    if cfg.lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                 target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
+def _checkpoints(out: Path, resume: bool) -> list[Path]:
+    """The run's checkpoints, oldest first; existing ones without ``resume`` are a ``UserError``."""
     checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if
                          p.name.split("-")[-1].isdigit() else -1)
-    if cfg.resume and not checkpoints:
+    if resume and not checkpoints:
         log.warning("--resume: no checkpoint in %s, starting from scratch", out)
-    if not cfg.resume and checkpoints:
+    if not resume and checkpoints:
         raise UserError(f"{out} already has checkpoints ({checkpoints[-1].name}); pass --resume to continue or "
                         "choose another --out")
-    args = SFTConfig(
+    return checkpoints
+
+
+def _sft_args(cfg: TrainConfig, out: Path, dev: dict[str, Any]) -> Any:
+    """TRL's ``SFTConfig`` for ``cfg`` (``dev``: the device keywords, ``cfg.extra`` last so it can override)."""
+    from trl import SFTConfig
+
+    return SFTConfig(
         output_dir=str(out),
         max_steps=cfg.max_steps,
         num_train_epochs=cfg.epochs,
@@ -198,6 +181,36 @@ def train_sft(cfg: TrainConfig) -> dict[str, Any]:
         **dev,
         **cfg.extra,
     )
+
+
+def train_sft(cfg: TrainConfig) -> dict[str, Any]:
+    """Run SFT; returns a summary (steps, losses, tokens/s, where the final model is)."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTTrainer
+
+    from openseeker.train.convert import SOURCE_FILE, resolve_model_path, source_gguf
+    from openseeker.train.export import provenance
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = resolve_model_path(cfg.model)
+    rows = load_tokenized(cfg.data, max_length=cfg.max_length, limit=cfg.limit)
+    dataset = Dataset.from_list(rows)
+    tok = AutoTokenizer.from_pretrained(model_path)
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    dev = _device_kwargs()
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32 if dev["use_cpu"] else "auto")
+    peft_config = None
+    if cfg.lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                                 target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
+    checkpoints = _checkpoints(out, cfg.resume)
+    args = _sft_args(cfg, out, dev)
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
                          peft_config=peft_config)
     trainer.add_callback(_JsonlLogger(out / "train_log.jsonl"))

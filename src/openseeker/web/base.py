@@ -6,7 +6,8 @@ The agent's tools (``openseeker.web.tools``) are written against this protocol o
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import os
+from typing import Protocol, TypeAlias, runtime_checkable
 
 from openseeker.records import Page, SearchHit
 
@@ -29,3 +30,8 @@ class Web(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# What stage entry points accept as "the web": a web directory, ``"live"``, an ``http://host:port`` server, or an
+# opened ``Web`` (``openseeker.web.open.open_web`` turns the first three into the last).
+WebSource: TypeAlias = "str | os.PathLike[str] | Web"

@@ -33,7 +33,7 @@ def open_web(spec: str | Path, *, config: Any = None) -> Web:
     return LocalWeb.open(path)
 
 
-async def close_web(web: Any) -> None:
+async def close_web(web: Web) -> None:
     """Close a web from async code: HTTP clients (live, remote) close inside the running loop (``aclose``), then
     everything else (``close``: caches, files)."""
     aclose = getattr(web, "aclose", None)

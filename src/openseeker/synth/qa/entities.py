@@ -24,13 +24,16 @@ import logging
 import random
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.records import Page
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.expand import Subgraph
 from openseeker.synth.qa.llmcall import Meter, ask_json
 from openseeker.synth.qa.text import contains, fold, grounding, key_terms, name_variants
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +159,7 @@ def extract_schema(n: int) -> dict[str, Any]:
 
 
 async def extract_page(
-    llm: Any, page: Page, theme: str, *, n: int, max_chars: int, meter: Meter, retries: int = 1, seed: int = 0
+    llm: LLM, page: Page, theme: str, *, n: int, max_chars: int, meter: Meter, retries: int = 1, seed: int = 0
 ) -> tuple[list[dict[str, str]], list[str], str | None]:
     """Ask the generator for up to ``n`` (name, fact) pairs from one page. Returns (items, raw replies, error)."""
     text = page.text[:max_chars]
@@ -174,7 +177,7 @@ async def extract_page(
 
 
 async def build_entity_graph(
-    llm: Any,
+    llm: LLM,
     sub: Subgraph,
     *,
     facts: int = 4,
@@ -190,29 +193,9 @@ async def build_entity_graph(
     Returns the graph and the raw extraction log (per page: the model's raw replies and what was dropped).
     """
     meter = meter or Meter()
-    seed_page = sub.pages[sub.seed]
-    theme = seed_page.title
-    g = EntityGraph(answer=entity_id(theme))
+    theme = sub.pages[sub.seed].title
+    g, page_node, title_index = _page_graph(sub, lead_fact)
     stats = {"proposed": 0, "kept": 0, "name_not_in_page": 0, "ungrounded_fact": 0, "malformed_pages": 0}
-
-    page_node: dict[str, str] = {}
-    title_index: dict[str, str] = {}
-    for url in sub.urls:
-        p = sub.pages[url]
-        eid = entity_id(p.title)
-        node = g.nodes.setdefault(eid, Entity(id=eid, name=p.title, page_url=url, is_answer=(url == sub.seed)))
-        node.pages.append(url)
-        page_node[url] = eid
-        for v in name_variants(p.title):
-            title_index.setdefault(entity_id(v), eid)
-        if lead_fact and (lead := (sentences(p.text) or [""])[0]):
-            node.facts.append(Fact(text=lead[:300], url=url, by="lead", grounding=1.0))
-
-    for u, v in sub.edges:
-        src, dst = page_node[u], page_node[v]
-        sentence = _sentence_naming(sub.pages[u].text, sub.pages[v].title) or ""
-        g.edges.append(EntityEdge(src=src, dst=dst, relation=sentence[:300], url=u, kind="link"))
-
     results = await asyncio.gather(*[
         extract_page(llm, sub.pages[u], theme, n=facts, max_chars=max_chars, meter=meter, retries=retries,
                      seed=seed + i)
@@ -239,23 +222,49 @@ async def build_entity_graph(
                 continue
             stats["kept"] += 1
             kept.append(it)
-            home = page_node[url]
-            eid = title_index.get(entity_id(name), entity_id(name))
-            if eid == home:
-                g.nodes[home].facts.append(Fact(text=fact, url=url, by="llm", grounding=round(score, 2)))
-                continue
-            node = g.nodes.setdefault(eid, Entity(id=eid, name=name))
-            if url not in node.pages:
-                node.pages.append(url)
-            node.facts.append(Fact(text=fact, url=url, by="llm", grounding=round(score, 2)))
-            if g.edge_between(home, eid) is None:
-                g.edges.append(EntityEdge(src=home, dst=eid, relation=fact[:300], url=url, kind="mention"))
+            _add_fact(g, page_node[url], title_index.get(entity_id(name), entity_id(name)), name, fact, url, score)
         log_pages[url] = {"raw": raws, "kept": kept, "dropped": dropped, "error": error}
     for node in g.nodes.values():  # one copy of each fact
         seen: set[str] = set()
         node.facts = [f for f in node.facts if not (fold(f.text) in seen or seen.add(fold(f.text)))]
     g.stats = stats
     return g, log_pages
+
+
+def _page_graph(sub: Subgraph, lead_fact: bool) -> tuple[EntityGraph, dict[str, str], dict[str, str]]:
+    """The graph before extraction: one entity per page (its lead sentence as a fact), one edge per hyperlink.
+    Returns it with url -> entity id and name-variant id -> entity id (mentions of a page title join its node)."""
+    g = EntityGraph(answer=entity_id(sub.pages[sub.seed].title))
+    page_node: dict[str, str] = {}
+    title_index: dict[str, str] = {}
+    for url in sub.urls:
+        p = sub.pages[url]
+        eid = entity_id(p.title)
+        node = g.nodes.setdefault(eid, Entity(id=eid, name=p.title, page_url=url, is_answer=(url == sub.seed)))
+        node.pages.append(url)
+        page_node[url] = eid
+        for v in name_variants(p.title):
+            title_index.setdefault(entity_id(v), eid)
+        if lead_fact and (lead := (sentences(p.text) or [""])[0]):
+            node.facts.append(Fact(text=lead[:300], url=url, by="lead", grounding=1.0))
+    for u, v in sub.edges:
+        src, dst = page_node[u], page_node[v]
+        sentence = _sentence_naming(sub.pages[u].text, sub.pages[v].title) or ""
+        g.edges.append(EntityEdge(src=src, dst=dst, relation=sentence[:300], url=u, kind="link"))
+    return g, page_node, title_index
+
+
+def _add_fact(g: EntityGraph, home: str, eid: str, name: str, fact: str, url: str, score: float) -> None:
+    """A kept fact: on the page's own entity, or on the mentioned entity with a ``mention`` edge from the page."""
+    if eid == home:
+        g.nodes[home].facts.append(Fact(text=fact, url=url, by="llm", grounding=round(score, 2)))
+        return
+    node = g.nodes.setdefault(eid, Entity(id=eid, name=name))
+    if url not in node.pages:
+        node.pages.append(url)
+    node.facts.append(Fact(text=fact, url=url, by="llm", grounding=round(score, 2)))
+    if g.edge_between(home, eid) is None:
+        g.edges.append(EntityEdge(src=home, dst=eid, relation=fact[:300], url=url, kind="mention"))
 
 
 # ----------------------------------------------------------------------------- chains

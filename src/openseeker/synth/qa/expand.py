@@ -20,7 +20,7 @@ import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from openseeker.errors import UserError
 from openseeker.records import Page
@@ -29,6 +29,9 @@ from openseeker.synth.qa import prompts
 from openseeker.synth.qa.llmcall import Meter, ask_json
 from openseeker.synth.qa.sampling import GraphLike, resolve
 from openseeker.synth.qa.text import key_terms
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ class Candidate:
 class SelectContext:
     seed: Page
     rng: random.Random
-    llm: Any = None
+    llm: LLM | None = None
     meter: Meter | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -190,7 +193,7 @@ async def expand(
     depth: int = 1,
     selector: str | Selector = "relevance",
     rng: random.Random | None = None,
-    llm: Any = None,
+    llm: LLM | None = None,
     meter: Meter | None = None,
 ) -> Subgraph:
     """Gather up to ``k`` pages around ``seed`` by following out-links for at most ``depth`` hops.

@@ -15,12 +15,15 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.entities import EntityGraph, chains_to_answer, entity_id
 from openseeker.synth.qa.llmcall import Meter, ask_json
 from openseeker.synth.qa.text import contains, has_cjk, jaccard, key_terms, name_variants, shingles, tokens
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +219,7 @@ def question_problem(q: str, lang: str | None = None) -> str | None:
 
 
 async def generate_question(
-    llm: Any,
+    llm: LLM,
     g: EntityGraph,
     *,
     min_hops: int = 2,

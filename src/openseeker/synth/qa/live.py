@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import ToolError, UserError
 from openseeker.records import Link, Page
 from openseeker.synth.qa.memgraph import MemoryGraph
 
+if TYPE_CHECKING:
+    from openseeker.web.base import Web
+
 log = logging.getLogger(__name__)
 
 
-async def crawl_live(web: Any, seed_urls: list[str], *, depth: int = 2, fanout: int = 8,
+async def crawl_live(web: Web, seed_urls: list[str], *, depth: int = 2, fanout: int = 8,
                      concurrency: int = 8) -> tuple[MemoryGraph, dict[str, int]]:
     """Fetch ``seed_urls`` and, breadth first, up to ``fanout`` out-links per page for ``depth`` hops.
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import LLMError
+from openseeker.llm.usage import UsageMeter
 from openseeker.records import Usage
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +41,20 @@ def _parse(text: str) -> Any:
     return parse_json(text)
 
 
-@dataclass
-class Meter:
+class Meter(UsageMeter):
     """LLM usage of one candidate, per stage (additive; summed into the yield report)."""
 
-    stages: dict[str, Usage] = field(default_factory=dict)
-    malformed: int = 0  # replies that were not valid JSON of the expected shape
+    def __init__(self) -> None:
+        super().__init__()
+        self.malformed = 0  # replies that were not valid JSON of the expected shape
+
+    @property
+    def stages(self) -> dict[str, Usage]:
+        return self.by_key
 
     def add(self, stage: str, usage: Usage) -> None:
-        u = Usage(calls=usage.calls or 1, prompt_tokens=usage.prompt_tokens,
-                  completion_tokens=usage.completion_tokens, latency_s=usage.latency_s)
-        self.stages.setdefault(stage, Usage()).add(u)
-
-    def total(self) -> Usage:
-        out = Usage()
-        for u in self.stages.values():
-            out.add(u)
-        return out
+        super().add(stage, Usage(calls=usage.calls or 1, prompt_tokens=usage.prompt_tokens,
+                                 completion_tokens=usage.completion_tokens, latency_s=usage.latency_s))
 
     def to_dict(self) -> dict[str, Any]:
         tot = self.total()
@@ -79,7 +80,7 @@ class JsonReply:
 
 
 async def ask_json(
-    llm: Any,
+    llm: LLM,
     messages: list[dict[str, Any]],
     *,
     schema: dict[str, Any],

@@ -19,13 +19,16 @@ import logging
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.entities import Entity, EntityGraph
 from openseeker.synth.qa.generate import Generated, StageFailure, question_problem
 from openseeker.synth.qa.llmcall import Meter, ask_json
 from openseeker.synth.qa.text import contains, grounding, name_variants, tokens
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,7 @@ def entities_to_obfuscate(g: EntityGraph, gen: Generated, strength: int) -> list
 
 
 async def describe_entity(
-    llm: Any, e: Entity, answer: Entity, *, lang: str, rng: random.Random, meter: Meter, retries: int, strength: int,
+    llm: LLM, e: Entity, answer: Entity, *, lang: str, rng: random.Random, meter: Meter, retries: int, strength: int,
     corpus_description: str = "", forbidden: list[Entity] = (),
 ) -> tuple[str | None, dict[str, Any]]:
     facts_text = "\n".join(f"- {f.text}" for f in e.facts[:4])
@@ -135,7 +138,7 @@ def substitute(question: str, mapping: dict[str, str]) -> str:
 
 
 async def obfuscate(
-    llm: Any,
+    llm: LLM,
     g: EntityGraph,
     gen: Generated,
     *,

@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from openseeker.errors import LLMError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
@@ -31,7 +32,7 @@ from openseeker.io import ResumableWriter, iter_jsonl
 from openseeker.records import QASample, Rejection, content_id
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.controls import QAControls
-from openseeker.synth.qa.entities import build_entity_graph, chains_to_answer
+from openseeker.synth.qa.entities import EntityGraph, build_entity_graph, chains_to_answer
 from openseeker.synth.qa.expand import expand
 from openseeker.synth.qa.generate import Generated, StageFailure, generate_question
 from openseeker.synth.qa.llmcall import Meter
@@ -39,6 +40,14 @@ from openseeker.synth.qa.obfuscate import obfuscate
 from openseeker.synth.qa.report import build_report, rejected_path, report_path, write_report
 from openseeker.synth.qa.sampling import GraphLike, sample_seeds
 from openseeker.synth.qa.verify import Deduper, check_difficulty, check_leaks, check_solvability, difficulty_label
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
+    from openseeker.llm.config import LLMConfig
+    from openseeker.llm.pool import LLMPool
+
+# What QA synthesis reads: an opened graph (a LocalWeb, or the in-memory crawl of --seed-urls) or a web directory.
+GraphSource: TypeAlias = "GraphLike | str | os.PathLike[str]"
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +73,9 @@ def candidate_id(seed: int, index: int, seed_url: str, controls: QAControls) -> 
 class _Run:
     graph: GraphLike
     controls: QAControls
-    generator: Any
-    verifier: Any
-    judge: Any
+    generator: LLM
+    verifier: LLM
+    judge: LLM | None
     seed: int
     models: dict[str, Any]
     deduper: Deduper
@@ -156,13 +165,22 @@ async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rej
         return _reject(cid, fail, meter, seed_page.url, extra)
     run.deduper.add(cid, ob.question)  # no await since the check: atomic within the event loop
 
+    checks = {"leak": "passed", "dedup": "passed", "difficulty": difficulty, "solvability": solvability,
+              "judge_mode": run.judge_mode}
+    return _accepted(run, cid, index, seed_page, sub, eg, extraction, gen, ob, checks, meter)
+
+
+def _accepted(run: _Run, cid: str, index: int, seed_page: Any, sub: Any, eg: EntityGraph, extraction: Any,
+              gen: Generated, ob: Any, checks: dict[str, Any], meter: Meter) -> QASample:
+    """The QA record of a candidate that passed every check, with its full provenance (METHOD.md section 2)."""
+    c = run.controls
     strength = c.obfuscation if ob.mapping else 0  # nothing obfuscated: no obfuscation credit
     label = difficulty_label(chain_len=len(gen.chain), k=c.k, depth=c.depth, strength=strength,
-                             closed_book_f1=[a["f1"] for a in difficulty["attempts"]])
+                             closed_book_f1=[a["f1"] for a in checks["difficulty"]["attempts"]])
     return QASample(
         id=cid,
         question=ob.question,
-        answer=answer,
+        answer=eg.nodes[eg.answer].name,
         language=c.lang,
         seed_url=seed_page.url,
         subgraph=sub.to_dict(),
@@ -170,8 +188,7 @@ async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rej
         chain=gen.chain,
         q_init=gen.q_init,
         obfuscation=ob.mapping,
-        verification={"leak": "passed", "dedup": "passed", "difficulty": difficulty, "solvability": solvability,
-                      "judge_mode": run.judge_mode},
+        verification=checks,
         controls={**c.to_dict(), "seed": run.seed, "index": index},
         difficulty=label["label"],
         usage=meter.to_dict(),
@@ -187,7 +204,7 @@ async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rej
     )
 
 
-def _open_graph(web: Any) -> tuple[GraphLike, Any]:
+def _open_graph(web: GraphSource) -> tuple[GraphLike, Any]:
     if hasattr(web, "out_links") and hasattr(web, "sample"):
         return web, None
     if str(web) == "live":
@@ -202,7 +219,7 @@ def _open_graph(web: Any) -> tuple[GraphLike, Any]:
     return local.graph, local
 
 
-def _role(pool: Any, name: str) -> Any:
+def _role(pool: LLMPool, name: str) -> Any:
     try:
         return pool.role(name)
     except Exception as exc:  # noqa: BLE001 - a pool without a judge role: normalized match decides
@@ -212,7 +229,7 @@ def _role(pool: Any, name: str) -> Any:
         raise
 
 
-def _describe(pool: Any) -> dict[str, Any]:
+def _describe(pool: LLMPool) -> dict[str, Any]:
     describe = getattr(pool, "describe", None)
     if callable(describe):
         try:
@@ -223,11 +240,11 @@ def _describe(pool: Any) -> dict[str, Any]:
 
 
 async def synthesize_qa_async(
-    web: Any,
+    web: GraphSource,
     n: int,
     out: str | Path,
     *,
-    pool: Any,
+    pool: LLMPool,
     controls: QAControls | None = None,
     seed: int = 0,
     concurrency: int = 4,
@@ -371,7 +388,7 @@ class QAFactory:
     """Picklable recipe of a QA worker: opens the web graph and an LLM pool and builds its ``_Run``, whose
     near-duplicate filter starts from every accepted question already written (final file and every shard)."""
 
-    def __init__(self, web: Any, llm_config: Any, controls: QAControls, seed: int):
+    def __init__(self, web: GraphSource, llm_config: LLMConfig, controls: QAControls, seed: int):
         self.web, self.llm_config, self.controls, self.seed = web, llm_config, controls, seed
         self._pool: Any = None
 
@@ -500,7 +517,7 @@ def synthesize_qa(
     out: str | Path,
     *,
     controls: QAControls | None = None,
-    pool: Any = None,
+    pool: LLMPool | None = None,
     config: Path | None = None,
     llm: str | None = None,
     base_url: str | None = None,

@@ -20,13 +20,16 @@ import logging
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.entities import EntityGraph
 from openseeker.synth.qa.generate import StageFailure
 from openseeker.synth.qa.llmcall import Meter, ask_json
 from openseeker.synth.qa.text import contains, fold, jaccard, name_variants, shingles, tokens
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +112,12 @@ def token_f1(response: str, gold: str) -> float:
 class _MeteredLLM:
     """Counts the judge's calls into the candidate's meter (``judge_answer`` owns the call itself)."""
 
-    def __init__(self, llm: Any, meter: Meter, stage: str):
+    def __init__(self, llm: LLM, meter: Meter, stage: str):
         self._llm, self._meter, self._stage = llm, meter, stage
         self.role = getattr(llm, "role", "judge")
         self.model = getattr(llm, "model", "")
+        self.embedded = bool(getattr(llm, "embedded", False))
+        self.context_tokens = getattr(llm, "context_tokens", None)
 
     async def chat(self, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
         c = await self._llm.chat(messages, **kwargs)
@@ -123,7 +128,7 @@ class _MeteredLLM:
 JUDGE_MODES = ("auto", "llm", "normalized")
 
 
-async def judge(question: str, answer: str, response: str, judge_llm: Any, meter: Meter, stage: str,
+async def judge(question: str, answer: str, response: str, judge_llm: LLM | None, meter: Meter, stage: str,
                 mode: str = "auto") -> dict[str, Any]:
     """Is ``response`` a correct answer?
 
@@ -160,7 +165,7 @@ async def judge(question: str, answer: str, response: str, judge_llm: Any, meter
 # ----------------------------------------------------------------------------- the two criteria
 
 
-async def _ask_answer(llm: Any, messages: list[dict[str, Any]], meter: Meter, stage: str, seed: int,
+async def _ask_answer(llm: LLM, messages: list[dict[str, Any]], meter: Meter, stage: str, seed: int,
                       temperature: float | None) -> tuple[str, list[str]]:
     reply = await ask_json(llm, messages, schema=ANSWER_SCHEMA, name="answer", meter=meter, stage=stage,
                            retries=1, max_tokens=48, seed=seed, temperature=temperature)
@@ -169,7 +174,7 @@ async def _ask_answer(llm: Any, messages: list[dict[str, Any]], meter: Meter, st
 
 
 async def check_difficulty(
-    verifier: Any, judge_llm: Any, question: str, answer: str, *, attempts: int, rng: random.Random, meter: Meter,
+    verifier: LLM, judge_llm: LLM | None, question: str, answer: str, *, attempts: int, rng: random.Random, meter: Meter,
     temperature: float | None = 0.7, judge_mode: str = "auto",
 ) -> tuple[StageFailure | None, dict[str, Any]]:
     """Closed-book: keep only if every one of ``attempts`` answers is wrong."""
@@ -186,7 +191,7 @@ async def check_difficulty(
 
 
 async def check_solvability(
-    verifier: Any, judge_llm: Any, question: str, g: EntityGraph, *, rng: random.Random, meter: Meter,
+    verifier: LLM, judge_llm: LLM | None, question: str, g: EntityGraph, *, rng: random.Random, meter: Meter,
     judge_mode: str = "auto", far: str | None = None, control: bool = True,
 ) -> tuple[StageFailure | None, dict[str, Any]]:
     """With G_entity in the prompt the verifier must answer correctly; with ``control``, it must also not name the

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from openseeker.records import QASample, Trajectory
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
 
-async def label(traj: Trajectory, qa: QASample, judge_llm: Any | None) -> Trajectory:
-    """Judge ``traj.final_answer`` against ``qa.answer``; write ``verdict``/``correct``/counts into metadata."""
+async def label(traj: Trajectory, qa: QASample, judge_llm: LLM | None) -> Trajectory:
+    """Judge ``traj.final_answer`` against ``qa.answer``; write ``verdict``/``correct``/counts into metadata
+    (the labels are read back through ``Trajectory.labels``)."""
     from openseeker.eval.judge import judge_answer
 
     golds = [qa.answer] + [a for a in (qa.metadata.get("aliases") or []) if isinstance(a, str)]
@@ -64,7 +68,7 @@ def gate_answer(traj: Trajectory, gates: Gates) -> tuple[bool, str]:
 
 
 def gate_correct(traj: Trajectory, gates: Gates) -> tuple[bool, str]:
-    if gates.only_correct and traj.metadata.get("correct") is not True:
+    if gates.only_correct and traj.labels.correct is not True:
         return False, "not-correct"
     return True, ""
 

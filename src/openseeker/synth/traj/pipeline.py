@@ -12,17 +12,21 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import InputError, UserError
 from openseeker.io import iter_jsonl
-from openseeker.records import QASample, Trajectory
+from openseeker.llm.base import LLM
+from openseeker.records import QASample, Question, Trajectory
 from openseeker.synth.traj.filters import label
 from openseeker.synth.traj.reference import REFERENCE_TEACHER, reference_rollout
 from openseeker.synth.traj.teacher import LLM_TEACHER, teacher_rollout
+
+if TYPE_CHECKING:
+    from openseeker.web.base import Web, WebSource
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +67,11 @@ def existing_teachers(out_path: str | os.PathLike) -> Counter:
     return counts
 
 
-class _Job:
-    """What ``run_batch`` calls per item: rollout + labelling, returning the finished trajectory."""
-
-    def __init__(self, qa: QASample, rollout: Any, judge: Any | None):
-        self.qa, self.rollout, self.judge = qa, rollout, judge
-
-    async def run(self, question: str, *, id: str | None = None, metadata: dict[str, Any] | None = None
-                  ) -> Trajectory:
-        traj = await self.rollout(self.qa)
-        return await label(traj, self.qa, self.judge)
-
-
 class TeacherFactory:
     """Picklable recipe of the teacher: every worker (process or Ray task) opens the web (and for the LLM teacher
     an LLM pool) and builds the rollout + labelling job per QA record. See ``synthesize_trajectories``."""
 
-    def __init__(self, by_id: dict[str, QASample], web: Any, s: dict[str, Any], *, teacher: str,
+    def __init__(self, by_id: dict[str, QASample], web: WebSource, s: dict[str, Any], *, teacher: str,
                  llm_config: Any = None, summarize: bool = True, judge: bool = True,
                  summarizer_kwargs: dict[str, Any] | None = None, embedded_judge: bool = False,
                  web_config: Any = None, reduced: dict[str, Any] | None = None):
@@ -97,8 +89,7 @@ class TeacherFactory:
         web_obj = open_web(self.web, config=self.web_config) if opened else self.web
         try:
             if self.teacher == "reference":
-                rollout = _reference_rollout(web_obj, self.s)
-                yield AgentContext(lambda it: _Job(self.by_id[str(it["id"])], rollout, None), dict, dict)
+                yield AgentContext(None, dict, dict, solve=self._solver(_reference_rollout(web_obj, self.s), None))
             else:
                 async with self._llm(web_obj) as ctx:
                     yield ctx
@@ -106,8 +97,19 @@ class TeacherFactory:
             if opened:
                 await close_web(web_obj)
 
+    def _solver(self, rollout: Callable[[QASample], Awaitable[Trajectory]], judge: LLM | None
+                ) -> Callable[[Question], Awaitable[Trajectory]]:
+        """``Question -> Trajectory`` for the batch runner: the teacher's rollout on the QA record of that id,
+        labelled against its gold answer."""
+
+        async def solve(question: Question) -> Trajectory:
+            qa = self.by_id[question.id]
+            return await label(await rollout(qa), qa, judge)
+
+        return solve
+
     @asynccontextmanager
-    async def _llm(self, web_obj: Any) -> AsyncIterator[Any]:
+    async def _llm(self, web_obj: Web) -> AsyncIterator[Any]:
         from openseeker.agent.batch import AgentContext, build_agent_parts, pool_usage
         from openseeker.agent.embedded_defaults import EMBEDDED_SUMMARIZER_DEFAULTS, describe_reduced
         from openseeker.llm.pool import LLMPool
@@ -118,14 +120,14 @@ class TeacherFactory:
             summarizer_llm = pool.role("summarizer") if self.summarize else None
             sk = dict(self.summarizer_kwargs or {})
             reduced_summarizer: dict[str, Any] = {}
-            if summarizer_llm is not None and summarizer_llm.endpoint.embedded:
+            if summarizer_llm is not None and summarizer_llm.embedded:
                 # the embedded summarizer: a short input and a short summary (one call per step; see embedded_defaults)
                 reduced_summarizer = {k: v for k, v in EMBEDDED_SUMMARIZER_DEFAULTS.items() if k not in sk}
                 sk.update(reduced_summarizer)
             if self.reduced or reduced_summarizer:
                 log.info(describe_reduced(self.reduced, EMBEDDED_SUMMARIZER_DEFAULTS if reduced_summarizer else None))
             judge_llm = pool.role("judge") if self.judge else None
-            if judge_llm is not None and judge_llm.endpoint.embedded and not self.embedded_judge:
+            if judge_llm is not None and judge_llm.embedded and not self.embedded_judge:
                 # the embedded 135M model cannot grade (it calls wrong answers correct): normalized match instead
                 log.info("the judge role is the embedded model: labelling by normalized match (embedded_judge=False)")
                 judge_llm = None
@@ -137,11 +139,11 @@ class TeacherFactory:
 
             info = {"config": {"llm": pool.describe(), "judge": "llm" if judge_llm is not None else "normalized",
                                "embedded_defaults": {"agent": self.reduced, "summarizer": reduced_summarizer}}}
-            yield AgentContext(lambda it: _Job(self.by_id[str(it["id"])], rollout, judge_llm),
-                               lambda: {"llm_usage": pool_usage(pool)}, lambda: info)
+            yield AgentContext(None, lambda: {"llm_usage": pool_usage(pool)}, lambda: info,
+                               solve=self._solver(rollout, judge_llm))
 
 
-def _reference_rollout(web_obj: Any, s: dict[str, Any]) -> Any:
+def _reference_rollout(web_obj: Web, s: dict[str, Any]) -> Any:
     from openseeker.web.tools import SearchTool, VisitTool
 
     tools = [SearchTool(web_obj), VisitTool(web_obj, max_chars=s["visit_max_chars"])]
@@ -154,7 +156,7 @@ def _reference_rollout(web_obj: Any, s: dict[str, Any]) -> Any:
 
 async def synthesize_trajectories(
     qa_path: str | os.PathLike,
-    web: Any,
+    web: WebSource,
     out_path: str | os.PathLike,
     *,
     teacher: str = "llm",

@@ -20,10 +20,14 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from openseeker.llm.usage import record_usage
 from openseeker.records import Trajectory, Usage
 from openseeker.synth.traj.view import SUMMARY_MARKER
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +89,7 @@ class RetrospectiveSummarizer:
         temperature: summarizer sampling temperature.
     """
 
-    def __init__(self, llm: Any, *, max_input_chars: int = 12_000, max_tokens: int = 384, max_words: int = 150,
+    def __init__(self, llm: LLM, *, max_input_chars: int = 12_000, max_tokens: int = 384, max_words: int = 150,
                  fallback_chars: int = 1_000, temperature: float | None = 0.0):
         self.llm = llm
         self.max_input_chars = max_input_chars
@@ -184,10 +188,4 @@ class RetrospectiveSummarizer:
 
 def _sink_usage(usage: Usage) -> None:
     """Count the summarizer's tokens in the running trajectory's per-role usage (the agent's usage sink)."""
-    try:
-        from openseeker.agent.runtime import usage_sink
-    except ImportError:
-        return
-    sink = usage_sink.get()
-    if sink is not None:
-        sink.setdefault("summarizer", Usage()).add(usage)
+    record_usage("summarizer", usage)

@@ -9,10 +9,13 @@ the protocol), its output (``reasoning``, ``content``, ``tool_calls``), the raw 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.records import QASample, Trajectory
 from openseeker.synth.traj.summarize import RetrospectiveSummarizer
+
+if TYPE_CHECKING:
+    from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +27,7 @@ async def teacher_rollout(
     teacher: Any,
     tools: list[Any],
     *,
-    summarizer: Any | None = None,
+    summarizer: LLM | None = None,
     summarize: bool = True,
     agent_kwargs: dict[str, Any] | None = None,
     summarizer_kwargs: dict[str, Any] | None = None,
