@@ -52,6 +52,7 @@ N_QUERIES = 1000
 TOP_K = 10
 REPEATS = 3
 PASS_BUDGET_S = 20.0
+QUERY_ENCODERS = ("torch", "onnx", "onnx-int8")  # openseeker.web.onnx_encoder; imported lazily (dense extra)
 
 
 # --------------------------------------------------------------------------- corpora
@@ -564,18 +565,30 @@ def latency(workdir: Path) -> dict:
     res: dict = {"pages": info["degree_stats"]["pages"],
                  "bm25_index_s": info["index"].get("seconds") if not info.get("up_to_date") else None}
     t0 = time.perf_counter()
-    meta = embed_web(web, progress=False)
+    meta = embed_web(web, progress=False, query_encoder="onnx")  # exports the ONNX encoder (once)
     res["embed_s"] = round(time.perf_counter() - t0, 1)
     res["embedded_this_run"] = meta["embedded_this_run"]
     res["embed_s_per_10k"] = round(res["embed_s"] / max(1, meta["embedded_this_run"]) * 10_000, 1) \
         if meta["embedded_this_run"] else None
     queries = make_queries(200)
-    with LocalWeb.open(web) as lw:
-        for mode in ("bm25", "dense", "hybrid"):
-            for q in queries[:20]:
-                lw.search_sync([q], TOP_K, retrieval=mode)
-            res[mode] = _best_of(REPEATS, lambda q, m=mode: lw.search_sync([q], TOP_K, retrieval=m), queries, "")
-            print(f"  latency {mode}: {res[mode]}", flush=True)
+    # the query encoders side by side in one run: sentence-transformers (torch), its ONNX export (same
+    # embeddings) and the int8 ONNX export; every row reads the same faiss index and BM25 index
+    for enc in QUERY_ENCODERS:
+        with LocalWeb.open(web, query_encoder=enc) as lw:
+            for mode in ("bm25", "dense", "hybrid"):
+                if mode == "bm25" and enc != QUERY_ENCODERS[0]:
+                    continue
+                name = mode if mode == "bm25" else f"{mode} ({enc})"
+                for q in queries[:20]:
+                    lw.search_sync([q], TOP_K, retrieval=mode)
+                res[name] = _best_of(REPEATS, lambda q, m=mode: lw.search_sync([q], TOP_K, retrieval=m), queries,
+                                     "")
+                print(f"  latency {name}: {res[name]}", flush=True)
+    from openseeker.web.dense import DenseIndex
+
+    idx = DenseIndex.open(web / "dense")
+    vec = idx.model.encode([queries[0]])
+    res["faiss_only"] = _best_of(REPEATS, lambda q: idx.search_vectors(vec, TOP_K), queries, "")
     return res
 
 
@@ -690,7 +703,7 @@ def markdown(results: dict) -> str:
                   f"snippets, one query at a time; embedding build {lat.get('embed_s')} s "
                   f"({lat.get('embed_s_per_10k')} s per 10k pages), BM25 index {lat.get('bm25_index_s')} s.", "",
                   "| retrieval | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | q/s |", "|---|---:|---:|---:|---:|---:|"]
-        for mode in ("bm25", "dense", "hybrid"):
+        for mode in [m for m in lat if isinstance(lat[m], dict)]:
             r = lat.get(mode) or {}
             lines.append(f"| {mode} | {r.get('p50_ms')} | {r.get('p95_ms')} | {r.get('cpu_p50_ms')} | "
                          f"{r.get('cpu_p95_ms')} | {r.get('qps')} |")
