@@ -325,7 +325,21 @@ class DenseIndex:
     def search_vectors(self, vecs: Any, top_k: int) -> list[list[DenseHit]]:
         if top_k <= 0 or not len(self.keys):
             return [[] for _ in range(len(vecs))]
-        scores, ids = self._index.search(vecs, min(top_k, len(self.keys)))
+        k = min(top_k, len(self.keys))
+        if len(vecs) <= SMALL_BATCH:
+            # like query encoding: one OpenMP thread for a few queries (a flat search of one query over 10k
+            # vectors is well under a millisecond; waking faiss's thread pool on a busy machine measured 64 ms)
+            import faiss
+
+            with _THREADS_LOCK:
+                before = faiss.omp_get_max_threads()
+                faiss.omp_set_num_threads(1)
+                try:
+                    scores, ids = self._index.search(vecs, k)
+                finally:
+                    faiss.omp_set_num_threads(before)
+        else:
+            scores, ids = self._index.search(vecs, k)
         return [[DenseHit(self.keys[i], float(s)) for s, i in zip(srow, irow) if i >= 0]
                 for srow, irow in zip(scores, ids)]
 
