@@ -11,14 +11,19 @@ Measured side by side in one run:
   sets of descriptive queries over wiki-offline built from the corpus (``descriptive_sets``); BM25 scoring
   variants (title as its own field vs one combined field), bm25s, dense (all-MiniLM-L6-v2 + faiss) and hybrid
   (RRF); what each returns on a few example queries.
-- LocalWeb.search latency (bm25 / dense / hybrid, with snippets) on the wiki-offline web and the embedding build
-  time per 10k pages (``--skip-latency``; ``--no-dense`` for BM25 systems only).
+- LocalWeb.search latency (bm25, and dense / hybrid with each query encoder: torch, onnx, onnx-int8, with
+  snippets) on the wiki-offline web and the embedding build time per 10k pages (``--skip-latency``; ``--no-dense``
+  for BM25 systems only); ``--encoder-latency``: the query encoders alone, side by side, and faiss flat search.
+- ``--fusion-study``: hybrid fusion choices (RRF vs normalised score fusion, depths, title+text vs text-only
+  embeddings) chosen on a dev half of the MuSiQue/HotpotQA questions, reported on the held-out half.
 
 Usage:
     python benchmarks/bench_search.py                       # wiki-offline + 10k,100k,1M synthetic + quality
     python benchmarks/bench_search.py --sizes 10000,100000 --out benchmarks/results/search_small.json
     python benchmarks/bench_search.py --skip-speed          # quality + dense/hybrid latency (~10 min on 2 cores)
     python benchmarks/bench_search.py --skip-speed --skip-latency --no-dense   # BM25 quality only (seconds)
+    python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --encoder-latency  # ~1 min
+    python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --fusion-study     # hybrid fusions
 
 The synthetic corpus is generated once (seeded, streamed to a JSONL file in --workdir) by sampling sentences
 from the wiki-offline extracts and replacing ~30% of their words with words drawn from the corpus' unigram
@@ -643,7 +648,7 @@ def latency(workdir: Path) -> dict:
     res: dict = {"pages": info["degree_stats"]["pages"],
                  "bm25_index_s": info["index"].get("seconds") if not info.get("up_to_date") else None}
     t0 = time.perf_counter()
-    meta = embed_web(web, progress=False, query_encoder="onnx")  # exports the ONNX encoder (once)
+    meta = embed_web(web, progress=False)  # the ONNX encoders are exported below, at their first (warm-up) query
     res["embed_s"] = round(time.perf_counter() - t0, 1)
     res["embedded_this_run"] = meta["embedded_this_run"]
     res["embed_s_per_10k"] = round(res["embed_s"] / max(1, meta["embedded_this_run"]) * 10_000, 1) \
@@ -664,8 +669,10 @@ def latency(workdir: Path) -> dict:
                 print(f"  latency {name}: {res[name]}", flush=True)
     from openseeker.web.dense import DenseIndex
 
+    from openseeker.web.dense import encode
+
     idx = DenseIndex.open(web / "dense")
-    vec = idx.model.encode([queries[0]])
+    vec = encode(idx.model, [queries[0]])
     res["faiss_only"] = _best_of(REPEATS, lambda q: idx.search_vectors(vec, TOP_K), queries, "")
     return res
 
