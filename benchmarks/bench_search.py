@@ -667,9 +667,7 @@ def latency(workdir: Path) -> dict:
                 res[name] = _best_of(REPEATS, lambda q, m=mode: lw.search_sync([q], TOP_K, retrieval=m), queries,
                                      "")
                 print(f"  latency {name}: {res[name]}", flush=True)
-    from openseeker.web.dense import DenseIndex
-
-    from openseeker.web.dense import encode
+    from openseeker.web.dense import DenseIndex, encode
 
     idx = DenseIndex.open(web / "dense")
     vec = encode(idx.model, [queries[0]])
