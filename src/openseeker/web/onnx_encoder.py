@@ -187,7 +187,8 @@ class OnnxEncoder:
             vecs = self.session.run(None, {n: enc[n].astype(np.int64) for n in self.names})[0]
             out.append(vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12))
         if not out:
-            return np.zeros((0, self.session.get_outputs()[0].shape[-1] or 0), dtype=np.float32)
+            dim = self.session.get_outputs()[0].shape[-1]
+            return np.zeros((0, dim if isinstance(dim, int) else 0), dtype=np.float32)
         return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
 
 
