@@ -11,14 +11,19 @@ Measured side by side in one run:
   sets of descriptive queries over wiki-offline built from the corpus (``descriptive_sets``); BM25 scoring
   variants (title as its own field vs one combined field), bm25s, dense (all-MiniLM-L6-v2 + faiss) and hybrid
   (RRF); what each returns on a few example queries.
-- LocalWeb.search latency (bm25 / dense / hybrid, with snippets) on the wiki-offline web and the embedding build
-  time per 10k pages (``--skip-latency``; ``--no-dense`` for BM25 systems only).
+- LocalWeb.search latency (bm25, and dense / hybrid with each query encoder: torch, onnx, onnx-int8, with
+  snippets) on the wiki-offline web and the embedding build time per 10k pages (``--skip-latency``; ``--no-dense``
+  for BM25 systems only); ``--encoder-latency``: the query encoders alone, side by side, and faiss flat search.
+- ``--fusion-study``: hybrid fusion choices (RRF vs normalised score fusion, depths, title+text vs text-only
+  embeddings) chosen on a dev half of the MuSiQue/HotpotQA questions, reported on the held-out half.
 
 Usage:
     python benchmarks/bench_search.py                       # wiki-offline + 10k,100k,1M synthetic + quality
     python benchmarks/bench_search.py --sizes 10000,100000 --out benchmarks/results/search_small.json
     python benchmarks/bench_search.py --skip-speed          # quality + dense/hybrid latency (~10 min on 2 cores)
     python benchmarks/bench_search.py --skip-speed --skip-latency --no-dense   # BM25 quality only (seconds)
+    python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --encoder-latency  # ~1 min
+    python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --fusion-study     # hybrid fusions
 
 The synthetic corpus is generated once (seeded, streamed to a JSONL file in --workdir) by sampling sentences
 from the wiki-offline extracts and replacing ~30% of their words with words drawn from the corpus' unigram
@@ -52,6 +57,7 @@ N_QUERIES = 1000
 TOP_K = 10
 REPEATS = 3
 PASS_BUDGET_S = 20.0
+QUERY_ENCODERS = ("torch", "onnx", "onnx-int8")  # openseeker.web.onnx_encoder; imported lazily (dense extra)
 
 
 # --------------------------------------------------------------------------- corpora
@@ -520,6 +526,84 @@ def quality(workdir: Path, dense: bool = True, wiki_dense: Path | None = None) -
     return out
 
 
+# --------------------------------------------------------------------------- fusion study
+
+
+def _norm(xs: list[float], how: str) -> list[float]:
+    import numpy as np
+
+    x = np.asarray(xs, dtype=float)
+    if how == "minmax":
+        lo, hi = (x.min(), x.max()) if len(x) else (0.0, 0.0)
+        return ((x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)).tolist()
+    sd = x.std() if len(x) else 0.0
+    return ((x - x.mean()) / sd if sd > 0 else np.zeros_like(x)).tolist()
+
+
+def convex_fusion(lexical: list[tuple[int, float]], dense: list[tuple[int, float]], alpha: float, how: str
+                  ) -> list[int]:
+    """Normalised score fusion as pyserini's HybridSearcher does it (castorini/pyserini,
+    pyserini/search/hybrid/_searcher.py): over the union of both lists, alpha * dense + (1 - alpha) * BM25, each
+    normalised per query (min-max or z-score); a document missing from one list gets that list's minimum."""
+    lx = dict(zip([d for d, _ in lexical], _norm([s for _, s in lexical], how)))
+    dn = dict(zip([d for d, _ in dense], _norm([s for _, s in dense], how)))
+    lmin, dmin = min(lx.values(), default=0.0), min(dn.values(), default=0.0)
+    cand = list(dict.fromkeys([d for d, _ in lexical] + [d for d, _ in dense]))
+    score = {d: alpha * dn.get(d, dmin) + (1 - alpha) * lx.get(d, lmin) for d in cand}
+    return sorted(cand, key=lambda d: -score[d])
+
+
+def fusion_study(workdir: Path) -> dict:
+    """Hybrid fusion choices on MuSiQue and HotpotQA, chosen on a dev half of the questions and reported on the
+    held-out half (seeded split): RRF (k, depth) vs normalised score fusion (min-max / z-score, dense weight
+    alpha, depth), documents embedded as title + text vs text only. Embeddings are cached in --workdir."""
+    from openseeker.web.dense import DenseIndex, rrf
+    from openseeker.web.index import SearchIndex
+
+    rows: dict = {}
+    order = list(range(10_000))
+    random.Random(7).shuffle(order)
+    split: dict = {}
+    for name, (corpus, qs) in multihop_sets().items():
+        questions = [q for q, _ in qs]
+        rank = sorted(range(len(qs)), key=order.index)
+        dev, test = sorted(rank[: len(qs) // 2]), sorted(rank[len(qs) // 2 :])
+        split[name] = {"dev": len(dev), "held_out": len(test)}
+        docs = [(f"doc:{i}", t, x) for i, (t, x) in enumerate(corpus)]
+        pos = {k: i for i, (k, _t, _x) in enumerate(docs)}
+        d = workdir / f"q-{name}-fusion"
+        shutil.rmtree(d, ignore_errors=True)
+        lex = [[(pos[h.url], h.score) for h in hs] for hs in
+               SearchIndex.build(d, iter(docs), progress=False).search_many(questions, 100, snippets=False)]
+        shutil.rmtree(d, ignore_errors=True)
+        base = _bm25s_rank([f"{t}\n{x}" for _k, t, x in docs], questions, TOP_K)
+        systems: dict[str, list[list[int]]] = {"bm25s": base, "BM25": [[i for i, _ in r] for r in lex]}
+        for emb, text_of in (("title+text", lambda t, x: (t, x)), ("text only", lambda t, x: ("", x))):
+            ddir = workdir / f"dense-{name}" if emb == "title+text" else workdir / f"dense-{name}-text"
+            didx = DenseIndex.build(ddir, ((k, *text_of(t, x)) for k, t, x in docs), progress=False)
+            den = [[(pos[h.key], h.score) for h in hs] for hs in didx.search(questions, 100)]
+            systems[f"dense ({emb})"] = [[i for i, _ in r] for r in den]
+            for depth in (10, 20, 50, 100):
+                for k in (10, 60):
+                    systems[f"RRF k={k} depth {depth} ({emb})"] = [
+                        [i for i, _ in rrf([[i for i, _ in lx[:depth]], [i for i, _ in dn[:depth]]], k=k)]
+                        for lx, dn in zip(lex, den)]
+                for how in ("minmax", "zscore"):
+                    for a10 in range(1, 10):
+                        systems[f"{how} alpha {a10 / 10} depth {depth} ({emb})"] = [
+                            convex_fusion(lx[:depth], dn[:depth], a10 / 10, how) for lx, dn in zip(lex, den)]
+        for sys_name, rk in systems.items():
+            row = rows.setdefault(sys_name, {})
+            for part, ids in (("dev", dev), ("held_out", test)):
+                row[f"{name} {part}"] = _recall([[corpus[i] for i in rk[j][:TOP_K]] for j in ids],
+                                                [qs[j] for j in ids])["recall@10"]
+    fused = [n for n in rows if n not in ("bm25s", "BM25") and not n.startswith("dense")]
+    best = max(fused, key=lambda n: rows[n]["musique dev"] + rows[n]["hotpotqa dev"])
+    best_hq = max(fused, key=lambda n: rows[n]["hotpotqa dev"])
+    return {"split": split, "seed": 7, "chosen_on_dev": best, "chosen_on_dev_hotpotqa_only": best_hq,
+            "recall@10": rows}
+
+
 EXAMPLE_QUERIES = ["largest desert in Africa", "1968 film by Stanley Kubrick", "the planet closest to the sun",
                    "composer of the Moonlight Sonata", "team sport played on ice with brooms and stones"]
 
@@ -564,19 +648,84 @@ def latency(workdir: Path) -> dict:
     res: dict = {"pages": info["degree_stats"]["pages"],
                  "bm25_index_s": info["index"].get("seconds") if not info.get("up_to_date") else None}
     t0 = time.perf_counter()
-    meta = embed_web(web, progress=False)
+    meta = embed_web(web, progress=False)  # the ONNX encoders are exported below, at their first (warm-up) query
     res["embed_s"] = round(time.perf_counter() - t0, 1)
     res["embedded_this_run"] = meta["embedded_this_run"]
     res["embed_s_per_10k"] = round(res["embed_s"] / max(1, meta["embedded_this_run"]) * 10_000, 1) \
         if meta["embedded_this_run"] else None
     queries = make_queries(200)
-    with LocalWeb.open(web) as lw:
-        for mode in ("bm25", "dense", "hybrid"):
-            for q in queries[:20]:
-                lw.search_sync([q], TOP_K, retrieval=mode)
-            res[mode] = _best_of(REPEATS, lambda q, m=mode: lw.search_sync([q], TOP_K, retrieval=m), queries, "")
-            print(f"  latency {mode}: {res[mode]}", flush=True)
+    # the query encoders side by side in one run: sentence-transformers (torch), its ONNX export (same
+    # embeddings) and the int8 ONNX export; every row reads the same faiss index and BM25 index
+    for enc in QUERY_ENCODERS:
+        with LocalWeb.open(web, query_encoder=enc) as lw:
+            for mode in ("bm25", "dense", "hybrid"):
+                if mode == "bm25" and enc != QUERY_ENCODERS[0]:
+                    continue
+                name = mode if mode == "bm25" else f"{mode} ({enc})"
+                for q in queries[:20]:
+                    lw.search_sync([q], TOP_K, retrieval=mode)
+                res[name] = _best_of(REPEATS, lambda q, m=mode: lw.search_sync([q], TOP_K, retrieval=m), queries,
+                                     "")
+                print(f"  latency {name}: {res[name]}", flush=True)
+    from openseeker.web.dense import DenseIndex, encode
+
+    idx = DenseIndex.open(web / "dense")
+    vec = encode(idx.model, [queries[0]])
+    res["faiss_only"] = _best_of(REPEATS, lambda q: idx.search_vectors(vec, TOP_K), queries, "")
     return res
+
+
+def encoder_latency(workdir: Path, n: int = 200) -> dict:
+    """One query at a time, interleaved so that load affects all alike: encoding with sentence-transformers
+    (torch, one thread), its ONNX export and the int8 export (one ONNX Runtime thread); how close each is to
+    torch (cosine); and a faiss flat search over 10,033 x 384 vectors (the wiki-offline web's size; a flat
+    search costs the same whatever the vectors hold). Bounded (about a minute), needs no embedded web."""
+    import faiss
+    import numpy as np
+
+    from openseeker.web.dense import encode, load_encoder
+    from openseeker.web.onnx_encoder import open_encoder
+
+    queries = make_queries(n)
+    encoders = {"torch": load_encoder(None)}
+    for kind in QUERY_ENCODERS[1:]:
+        encoders[kind] = open_encoder(None, workdir / "encoder-export", kind)  # exported once, cached
+    for e in encoders.values():
+        encode(e, queries[:10])
+    wall: dict = {k: [] for k in encoders}
+    cpu: dict = {k: [] for k in encoders}
+    vecs: dict = {k: [] for k in encoders}
+    for q in queries:
+        for k, e in encoders.items():
+            t0, c0 = time.perf_counter(), time.thread_time()
+            v = encode(e, [q])
+            wall[k].append(time.perf_counter() - t0)
+            cpu[k].append(time.thread_time() - c0)
+            vecs[k].append(v[0])
+    ref = np.asarray(vecs["torch"])
+    out: dict = {"queries": n}
+    for k in encoders:
+        cos = (np.asarray(vecs[k]) * ref).sum(1)
+        out[k] = {"p50_ms": round(statistics.median(wall[k]) * 1e3, 3), "cpu_p50_ms":
+                  round(statistics.median(cpu[k]) * 1e3, 3), "cosine_to_torch_min": round(float(cos.min()), 4),
+                  "cosine_to_torch_mean": round(float(cos.mean()), 4)}
+    rng = np.random.default_rng(SEED)
+    base = rng.standard_normal((10_033, 384)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    index = faiss.IndexFlatIP(384)
+    index.add(base)
+    threads = faiss.omp_get_max_threads()
+    for label, n_threads in (("faiss_flat_10k_top50_p50_ms", threads), ("faiss_flat_10k_top50_1thread_p50_ms", 1)):
+        faiss.omp_set_num_threads(n_threads)  # DenseIndex.search uses one thread for a few queries
+        lat = []
+        for v in ref:
+            t0 = time.perf_counter()
+            index.search(v[None, :], 50)
+            lat.append(time.perf_counter() - t0)
+        out[label] = round(statistics.median(lat) * 1e3, 3)
+    faiss.omp_set_num_threads(threads)
+    out["faiss_threads"] = threads
+    return out
 
 
 # --------------------------------------------------------------------------- report
@@ -690,7 +839,7 @@ def markdown(results: dict) -> str:
                   f"snippets, one query at a time; embedding build {lat.get('embed_s')} s "
                   f"({lat.get('embed_s_per_10k')} s per 10k pages), BM25 index {lat.get('bm25_index_s')} s.", "",
                   "| retrieval | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | q/s |", "|---|---:|---:|---:|---:|---:|"]
-        for mode in ("bm25", "dense", "hybrid"):
+        for mode in [m for m in lat if isinstance(lat[m], dict)]:
             r = lat.get(mode) or {}
             lines.append(f"| {mode} | {r.get('p50_ms')} | {r.get('p95_ms')} | {r.get('cpu_p50_ms')} | "
                          f"{r.get('cpu_p95_ms')} | {r.get('qps')} |")
@@ -709,6 +858,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-dense", action="store_true", help="BM25 systems only (no sentence-transformers needed)")
     p.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads for embedding (0: torch's)")
     p.add_argument("--skip-wiki", action="store_true")
+    p.add_argument("--encoder-latency", action="store_true",
+                   help="also time the query encoders (torch / onnx / onnx-int8) side by side (about a minute)")
+    p.add_argument("--fusion-study", action="store_true",
+                   help="also compare hybrid fusions (RRF / normalised scores, depths, title+text vs text) on a "
+                        "dev half and a held-out half of the MuSiQue/HotpotQA questions (embeds the corpora twice)")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -761,6 +915,12 @@ def main(argv: list[str] | None = None) -> int:
     wiki_dense = workdir / "web-wiki" / "dense"
     if not a.skip_quality:
         results["quality"] = quality(workdir, dense=not a.no_dense, wiki_dense=wiki_dense)
+    if a.fusion_study and not a.no_dense and MULTIHOP.exists():
+        results["fusion_study"] = fusion_study(workdir)
+        print("  fusion study: chosen on dev " + results["fusion_study"]["chosen_on_dev"], flush=True)
+    if a.encoder_latency and not a.no_dense:
+        results["encoder_latency"] = encoder_latency(workdir)
+        print("  encoder latency: " + json.dumps(results["encoder_latency"]), flush=True)
     if not a.skip_latency and not a.no_dense:
         results["latency"] = latency(workdir)
     results["total_s"] = round(time.time() - t_start, 1)

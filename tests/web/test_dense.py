@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import shutil
 
 import pytest
 
@@ -119,10 +120,45 @@ def test_unknown_model_is_a_clear_error(tmp_path):
 def test_cli_embed_and_search_per_call(web_dir, capsys):
     from openseeker.cli.main import main
 
-    assert main(["web", "embed", str(web_dir), "--no-progress"]) == 0  # complete: every chunk reused
+    assert main(["web", "embed", str(web_dir), "--no-progress", "--query-encoder", "torch"]) == 0  # all reused
     assert "0 embedded this run" in capsys.readouterr().out
     assert main(["web", "search", "--web", str(web_dir), "--retrieval", "dense", "--json", "--top-k", "1",
                  "tallest", "peak", "on", "the", "planet"]) == 0
     hits = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert hits[0]["title"] == "Mount Everest"
     assert main(["web", "search", "--web", str(web_dir), "--retrieval", "fuzzy", "x"]) == 2
+
+
+def test_onnx_query_encoder_exported_offline_matches_torch(web_dir, tmp_path, capsys):
+    """`web embed` (default --query-encoder onnx) exports the packaged model into <web>/dense/encoder, offline;
+    the ONNX fp32 graph ranks and scores like sentence-transformers; int8 is exported on first use."""
+    import numpy as np
+
+    from openseeker.cli.main import main
+    from openseeker.web.onnx_encoder import OnnxEncoder, check_query_encoder
+
+    web = tmp_path / "web"
+    shutil.copytree(web_dir, web)
+    shutil.rmtree(web / "dense" / "encoder", ignore_errors=True)
+    assert main(["web", "embed", str(web), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "0 embedded this run" in out and "queries: onnx" in out
+    assert json.loads((web / "dense" / "dense.json").read_text())["query_encoder"] == "onnx"
+    assert (web / "dense" / "encoder" / "model.onnx").exists()
+    queries = ["tallest peak on the planet", "hammers strike strings", "insects that make honey", "x"]
+    torch_idx = DenseIndex.open(web / "dense", query_encoder="torch")
+    onnx_idx = DenseIndex.open(web / "dense")  # dense.json names the encoder `web embed` chose
+    assert isinstance(onnx_idx.model, OnnxEncoder)
+    a, b = dense_mod.encode(onnx_idx.model, queries), dense_mod.encode(torch_idx.model, queries)
+    assert a.shape == b.shape == (4, 384) and np.allclose((a * b).sum(1), 1.0, atol=1e-4)
+    for t, o in zip(torch_idx.search(queries, 5), onnx_idx.search(queries, 5)):
+        assert [h.key for h in t] == [h.key for h in o]
+        assert [h.score for h in t] == pytest.approx([h.score for h in o], abs=1e-4)
+    with LocalWeb.open(web) as w:
+        assert w.search_sync(["tallest peak on the planet"], 1, retrieval="dense")[0][0].title == "Mount Everest"
+    int8 = DenseIndex.open(web / "dense", query_encoder="onnx-int8")
+    assert int8.search(["tallest peak on the planet"], 1)[0][0].key.endswith("Mount_Everest")
+    assert (web / "dense" / "encoder" / "model-int8.onnx").exists()
+    assert (dense_mod.encode(int8.model, queries) * b).sum(1).min() > 0.95  # close, not exact: opt-in
+    with pytest.raises(UserError, match="unknown query encoder 'tf'"):
+        check_query_encoder("tf")

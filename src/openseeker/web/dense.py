@@ -105,9 +105,15 @@ def encode(model: Any, texts: Sequence[str], batch_size: int = 64) -> Any:
 
     A few short texts (search queries) are encoded on one torch thread: for a single query the cost of waking
     and synchronising the intra-op thread pool exceeds the work, and on a busy machine it is many times the work
-    (measured: p50 25 ms on one thread vs 555 ms on two, 2 cores shared with other jobs).
+    (measured: p50 25 ms on one thread vs 555 ms on two, 2 cores shared with other jobs). An ONNX encoder
+    (``onnx_encoder.OnnxEncoder``) always runs on one thread.
     """
     import numpy as np
+
+    from openseeker.web.onnx_encoder import OnnxEncoder
+
+    if isinstance(model, OnnxEncoder):
+        return model.encode(texts, batch_size)
 
     def run() -> Any:
         return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
@@ -179,12 +185,16 @@ class DenseIndex:
         'u:1'
     """
 
-    def __init__(self, directory: Path, index: Any, keys: list[str], meta: dict[str, Any]):
+    def __init__(self, directory: Path, index: Any, keys: list[str], meta: dict[str, Any],
+                 query_encoder: str | None = None):
+        from openseeker.web.onnx_encoder import check_query_encoder
+
         self.directory = directory
         self.meta = meta
         self.keys = keys
         self._index = index
         self._model: Any = None
+        self.query_encoder = check_query_encoder(query_encoder or str(meta.get("query_encoder") or "torch"))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -195,8 +205,15 @@ class DenseIndex:
 
     @property
     def model(self) -> Any:
+        """The query encoder: sentence-transformers (``torch``) or its ONNX export (``onnx``, ``onnx-int8``,
+        exported into ``<dense>/encoder/`` on first use when ``web embed`` did not already)."""
         if self._model is None:
-            self._model = load_encoder(self.model_name)
+            if self.query_encoder == "torch":
+                self._model = load_encoder(self.model_name)
+            else:
+                from openseeker.web.onnx_encoder import open_encoder
+
+                self._model = open_encoder(self.meta.get("model"), self.directory, self.query_encoder)
         return self._model
 
     # ------------------------------------------------------------------ build / open
@@ -282,8 +299,10 @@ class DenseIndex:
         return cls(d, index, keys, meta)
 
     @classmethod
-    def open(cls, directory: str | Path, *, fingerprint: str | None = None) -> DenseIndex:
-        """Open a complete dense index; ``fingerprint`` (if given) must match the corpus it was built from."""
+    def open(cls, directory: str | Path, *, fingerprint: str | None = None, query_encoder: str | None = None
+             ) -> DenseIndex:
+        """Open a complete dense index; ``fingerprint`` (if given) must match the corpus it was built from.
+        ``query_encoder`` (``torch`` / ``onnx`` / ``onnx-int8``) overrides the one ``dense.json`` names."""
         require()
         import faiss
 
@@ -299,14 +318,28 @@ class DenseIndex:
         keys: list[str] = []
         for _c, key_path in _chunk_names(int(meta["docs"]), int(meta["chunk_size"]), d):
             keys.extend(json.loads(key_path.read_text(encoding="utf-8")))
-        return cls(d, faiss.read_index(str(d / FAISS_FILE)), keys, meta)
+        return cls(d, faiss.read_index(str(d / FAISS_FILE)), keys, meta, query_encoder)
 
     # ------------------------------------------------------------------ search
 
     def search_vectors(self, vecs: Any, top_k: int) -> list[list[DenseHit]]:
         if top_k <= 0 or not len(self.keys):
             return [[] for _ in range(len(vecs))]
-        scores, ids = self._index.search(vecs, min(top_k, len(self.keys)))
+        k = min(top_k, len(self.keys))
+        if len(vecs) <= SMALL_BATCH:
+            # like query encoding: one OpenMP thread for a few queries (a flat search of one query over 10k
+            # vectors is well under a millisecond; waking faiss's thread pool on a busy machine measured 64 ms)
+            import faiss
+
+            with _THREADS_LOCK:
+                before = faiss.omp_get_max_threads()
+                faiss.omp_set_num_threads(1)
+                try:
+                    scores, ids = self._index.search(vecs, k)
+                finally:
+                    faiss.omp_set_num_threads(before)
+        else:
+            scores, ids = self._index.search(vecs, k)
         return [[DenseHit(self.keys[i], float(s)) for s, i in zip(srow, irow) if i >= 0]
                 for srow, irow in zip(scores, ids)]
 
@@ -365,9 +398,12 @@ def embed_web(
     default: str | None = None,
     progress: bool = True,
     max_chunks: int | None = None,
+    query_encoder: str = "torch",
 ) -> dict[str, Any] | None:
     """Embed every page of a built web into ``<web>/dense`` (resumable) and optionally make ``default``
-    (``dense`` / ``hybrid`` / ``bm25``) the web's default retrieval in ``web.json``. Returns the dense meta, or
+    (``dense`` / ``hybrid`` / ``bm25``) the web's default retrieval in ``web.json``. ``query_encoder``
+    (``torch`` / ``onnx`` / ``onnx-int8``, see ``onnx_encoder``) is what encodes search queries; an ONNX one is
+    exported here, once. Documents are always embedded by sentence-transformers. Returns the dense meta, or
     ``None`` when ``max_chunks`` stopped the run early."""
     from openseeker.web.build import GRAPH_FILE, INFO_FILE
     from openseeker.web.local import DENSE_DIR, check_retrieval
@@ -379,6 +415,9 @@ def embed_web(
         raise UserError(f"{d}: not a complete web directory; build it with `openseeker web build` first")
     if default is not None:
         check_retrieval(default)
+    from openseeker.web.onnx_encoder import check_query_encoder, export
+
+    check_query_encoder(query_encoder)
     info = json.loads(info_path.read_text(encoding="utf-8"))
     with WebGraph(d / GRAPH_FILE, readonly=True) as graph:
         docs = ((u, t, x) for _id, u, t, x in graph.iter_rows("id, url, title, text"))
@@ -386,9 +425,14 @@ def embed_web(
                                total=len(graph), batch_size=batch_size, progress=progress, max_chunks=max_chunks)
     if idx is None:
         return None
+    if query_encoder != "torch":
+        export(model, d / DENSE_DIR, query_encoder)
+    idx.meta["query_encoder"] = query_encoder
+    blob = (json.dumps(idx.meta, indent=2) + "\n").encode()
+    _write_atomic(d / DENSE_DIR / META_FILE, lambda fh: fh.write(blob))
     if default is not None:
         info["retrieval"] = default
-    info["dense"] = {k: idx.meta[k] for k in ("model", "dim", "docs", "index", "build_seconds")}
+    info["dense"] = {k: idx.meta[k] for k in ("model", "dim", "docs", "index", "build_seconds", "query_encoder")}
     tmp = info_path.with_name(INFO_FILE + ".tmp")
     tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
     tmp.replace(info_path)

@@ -103,9 +103,11 @@ class LocalWeb:
         name: ``local:<directory name>``.
         info: the directory's ``web.json``.
         retrieval: the default ranking of ``search``: ``bm25``, ``dense`` or ``hybrid``.
+        query_encoder: ``torch`` / ``onnx`` / ``onnx-int8`` overrides the query encoder ``web embed`` chose.
     """
 
-    def __init__(self, directory: Path, graph: WebGraph, info: dict[str, Any], retrieval: str | None = None):
+    def __init__(self, directory: Path, graph: WebGraph, info: dict[str, Any], retrieval: str | None = None,
+                 query_encoder: str | None = None):
         self.directory = directory
         self.graph = graph
         self.info = info
@@ -113,9 +115,11 @@ class LocalWeb:
         self.retrieval = check_retrieval(retrieval or info.get("retrieval") or "bm25")
         self._index: Any = None
         self._dense: Any = None
+        self.query_encoder = query_encoder
 
     @classmethod
-    def open(cls, directory: str | Path, *, retrieval: str | None = None) -> "LocalWeb":
+    def open(cls, directory: str | Path, *, retrieval: str | None = None, query_encoder: str | None = None
+             ) -> "LocalWeb":
         d = Path(directory)
         if not (d / GRAPH_FILE).exists():
             raise UserError(f"{d}: not a web directory (no {GRAPH_FILE}); build one with "
@@ -128,7 +132,7 @@ class LocalWeb:
         if status not in ("complete", "indexing"):
             graph.close()
             raise UserError(f"{d}: the build was interrupted ({status}); re-run `openseeker web build` to finish it")
-        web = cls(d, graph, info, retrieval)
+        web = cls(d, graph, info, retrieval, query_encoder)
         if web.retrieval != "bm25":
             web.dense  # fail now, with the reason, rather than at the first search
         return web
@@ -150,7 +154,8 @@ class LocalWeb:
             if not (self.directory / DENSE_DIR).exists():
                 raise UserError(f"{self.directory}: no dense index; run `openseeker web embed {self.directory}` "
                                 "(needs the 'dense' extra)")
-            self._dense = DenseIndex.open(self.directory / DENSE_DIR, fingerprint=self.info.get("fingerprint"))
+            self._dense = DenseIndex.open(self.directory / DENSE_DIR, fingerprint=self.info.get("fingerprint"),
+                                          query_encoder=self.query_encoder)
         return self._dense
 
     # ------------------------------------------------------------------ Web protocol
