@@ -40,6 +40,7 @@ from openseeker.io import iter_jsonl, write_jsonl
 from openseeker.provenance import provenance
 from openseeker.records import Rejection, Trajectory
 from openseeker.synth.traj.filters import Gates, apply_gates
+from openseeker.synth.traj.reference import REFERENCE_TEACHER
 from openseeker.synth.traj.view import ViewError, training_view
 from openseeker.train.chat_template import CHATML_TOOLS_TEMPLATE, TEMPLATE_FILE, template_problems
 from openseeker.train.render import (
@@ -55,7 +56,6 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("messages", "sharegpt", "swift", "tokenized")
 OVERLENGTH_POLICIES = ("drop", "truncate")
-REFERENCE_TEACHER = "reference-replay"
 DATASET_NAME = "openseeker_sft"
 
 
