@@ -1,4 +1,5 @@
-"""Judge logic with FakeLLM (pure): parsing traps, normalization, EM/F1. HTTP paths: test_judge_http.py."""
+"""Judge logic with FakeLLM (pure): the grader-reply parser (anchoring, revisions, bold, Chinese fields, JSON),
+EM/F1 style choice, ungraded verdicts. EM/F1 rules: test_metrics.py. HTTP paths: test_judge_http.py."""
 
 import asyncio
 
@@ -7,13 +8,11 @@ import pytest
 from openseeker.eval.judge import (
     NORMALIZED_VERSION,
     PROMPT_VERSION,
+    answer_metric_for,
     build_judge_messages,
-    exact_match,
     extract_answer,
     judge_answer,
-    normalize_answer,
     parse_verdict,
-    token_f1,
 )
 from openseeker.testing.fakes import FakeLLM
 
@@ -21,19 +20,41 @@ from openseeker.testing.fakes import FakeLLM
 @pytest.mark.parametrize(
     "text,expected",
     [
-        ("extracted_final_answer: Paris\nreasoning: differs\nincorrect: yes\n", None),  # simple-evals trap
-        ("extracted_final_answer: Paris\nreasoning: same\n**Correct:** yes\nconfidence: 80%", True),
+        # anchoring: simple-evals' un-anchored `re.search("correct: (yes|no)")` would read these two
+        ("extracted_final_answer: Paris\nreasoning: differs\nincorrect: yes\n", None),
+        ("The answer is correct: yes", None),
+        ("is it correct: no idea", None),
+        ("correct: yesterday", None),
+        # case, bold, list markers
         ("CORRECT: No", False),
         ("correct: yes", True),
-        ("The answer is correct: yes", None),  # not anchored at a line start
+        ("extracted_final_answer: Paris\nreasoning: same\n**Correct:** yes\nconfidence: 80%", True),
+        ("**correct**: **no**", False),
         ("- correct: no\nconfidence: 30", False),
+        ("3. Correct: Yes.", True),
+        # a grader that revises itself is graded by its final verdict
+        ("correct: yes\n\nWait - the gold answer is Lyon, not Paris. Revised:\ncorrect: no", False),
+        ("correct: no\nOn reflection the years match.\n**Final verdict**\ncorrect: yes", True),
+        ('{"correct": "yes"}\nActually that is wrong.\ncorrect: no', False),
+        ('correct: no\n{"extracted_final_answer": "x", "correct": "yes"}', True),
+        ('{"correct": "yes"} ... corrected: {"correct": "no"}', False),
+        # Chinese field names and values
+        ("最终答案：巴黎\n推理：一致\n正确：是\n置信度：85", True),
+        ("提取的最终答案：里昂\n正确：否", False),
+        ("**正确**：**否**", False),
+        ("正确: 是", True),
+        ('{"最终答案": "巴黎", "正确": "是", "置信度": 90}', True),
+        # JSON-shaped
         ('{"extracted_final_answer": "x", "reasoning": "r", "correct": "no", "confidence": 90}', False),
         ('```json\n{"extracted_final_answer": "x", "reasoning": "r", "correct": "yes", "confidence": 90}\n```', True),
+        ('{\n  "extracted_final_answer": "x",\n  "correct": "no"\n}', False),
+        ('{"correct": true}', True),
+        ('{"extracted_final_answer": "x", "correct": "maybe"}', None),
         ("", None),
         ("I think so", None),
     ],
 )
-def test_parse_verdict_traps(text, expected):
+def test_parse_verdict(text, expected):
     parsed = parse_verdict(text)
     if expected is None:
         assert parsed is None
@@ -44,18 +65,21 @@ def test_parse_verdict_traps(text, expected):
 def test_parse_fields():
     p = parse_verdict("extracted_final_answer: **Paris**\nreasoning: same city\n**Correct:** yes\nconfidence: 85%")
     assert p == {"correct": True, "extracted_answer": "Paris", "confidence": 85.0, "reasoning": "same city"}
+    zh = parse_verdict("最终答案：巴黎\n推理：同一城市\n正确：是\n置信度：85%")
+    assert zh == {"correct": True, "extracted_answer": "巴黎", "confidence": 85.0, "reasoning": "同一城市"}
+    # the revised verdict keeps the extracted answer the grader gave before revising
+    rev = parse_verdict('{"extracted_final_answer": "Paris", "correct": "yes", "confidence": 70}\ncorrect: no')
+    assert rev["correct"] is False and rev["extracted_answer"] == "Paris" and rev["confidence"] == 70.0
 
 
-def test_normalize_em_f1():
-    assert normalize_answer("The  Eiffel-Tower!") == "eiffel tower"
-    assert normalize_answer("北 京，中国") == "北京中国"
-    assert exact_match("the Paris.", ["London", "paris"])
-    assert not exact_match("", ["paris"])
-    assert not exact_match("Paris France", "Paris")
-    assert token_f1("Paris France", "Paris") == pytest.approx(2 / 3)
-    assert token_f1("北京市", "北京") == pytest.approx(0.8)  # character-level for CJK
-    assert token_f1("上海", "北京") == 0.0
-    assert token_f1("x", ["y", "x"]) == 1.0
+def test_answer_metric_choice():
+    assert answer_metric_for("Paris") == "hotpot" and answer_metric_for(["Paris", "巴黎"]) == "cjk"
+    v = asyncio.run(judge_answer("q", "U.S.", "<answer>US</answer>", None))
+    assert v.correct is True and v.em and v.answer_metric == "hotpot"  # punctuation deleted, as hotpot does
+    v = asyncio.run(judge_answer("q", "北京", "<answer>北 京</answer>", None))
+    assert v.correct is True and v.answer_metric == "cjk"
+    v = asyncio.run(judge_answer("q", "北京", "<answer>北京市</answer>", None, answer_metric="hotpot"))
+    assert v.correct is False and v.f1 == 0.0  # one token each under the official rules
 
 
 def test_extract_answer():
@@ -78,7 +102,7 @@ def test_retry_then_parse_and_pinning():
 def test_unparseable_gives_none_not_false():
     llm = FakeLLM(default="no idea")
     v = asyncio.run(judge_answer("q", "Paris", "Paris", llm, retries=2))
-    assert v.correct is None and v.attempts == 3 and v.error
+    assert v.correct is None and v.attempts == 3 and v.error and v.ungraded == "unparseable"
     assert v.em is True  # the offline columns are still filled
 
 

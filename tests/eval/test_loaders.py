@@ -91,6 +91,7 @@ def test_bczh_original_and_revised_agree():
     changed = sum(r.answers[0] != r.metadata["original_answer"] for r in revised)
     assert changed >= 20
     assert sum(bool(r.metadata["revision_tag"]) for r in revised) == len(revised)  # each revision says why
+    assert sum(bool(r.metadata["revision_reason"]) for r in revised) == len(revised)  # ...and explains it
     assert all(o.metadata["category"] for o, _ in matched)  # the original carries the topic
 
 

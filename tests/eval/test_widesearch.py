@@ -1,27 +1,45 @@
-"""WideSearch table evaluation on real tasks: a perfect answer scores 1.0, degraded answers score less."""
+"""WideSearch table evaluation on the 200 real tasks (shared data): gold-as-answer agrees with the official
+evaluator task for task, degraded answers score as its rules say, and the judge role takes the LLM steps."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 
 import pytest
 
 from openseeker.eval.loaders import load_benchmark
-from openseeker.eval.widesearch import (
-    cell_correct,
-    evaluate_table,
-    norm_column,
-    parse_markdown_table,
-    read_gold,
-    table_to_markdown,
-)
+from openseeker.eval.widesearch import evaluate_table, read_gold, table_to_markdown
 from openseeker.testing.fakes import FakeLLM
 from openseeker.testing.shared import requires_shared
+
+# Gold-as-answer (every gold CSV rendered as one fenced markdown table, newlines in cells -> spaces, "|" -> "\\|"):
+# the official evaluator (ByteDance-Seed/WideSearch, run unmodified, LLM steps by the offline stand-ins) gives
+# success on 189/200; these 11 fail there, for the reasons docs/eval.md lists.
+OFFICIAL_GOLD_FAILURES = {
+    "ws_en_001": "gold CSV has a column outside `required` -> extra column",
+    "ws_en_008": "gold CSV has a column outside `required` -> extra column",
+    "ws_en_070": "a cell holds a '|' -> the official parser splits it",
+    "ws_zh_002": "a cell holds a '|' -> the official parser splits it",
+    "ws_en_093": "a multi-line cell in an exact_match column (newline kept by norm_str)",
+    "ws_zh_069": "a multi-line cell in an exact_match column (newline kept by norm_str)",
+    "ws_zh_068": "multi-line cells in exact_match columns",
+    "ws_zh_029": "a multi-line key cell (no alignment by the stand-in)",
+    "ws_zh_088": "multi-line key cells",
+    "ws_zh_006": 'cells starting with \'"\' are read as quoted CSV fields',
+    "ws_zh_081": 'cells starting with \'"\' are read as quoted CSV fields',
+}
 
 
 def score(answer, item, llm=None):
     return asyncio.run(evaluate_table(answer, item.metadata["gold_csv"], item.metadata["evaluation"], llm))
+
+
+def raw_gold(item):
+    with open(item.metadata["gold_csv"], encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
 
 
 @pytest.fixture(scope="module")
@@ -30,63 +48,60 @@ def tasks():
 
 
 @requires_shared
-def test_every_real_task_perfect_answer_scores_one(tasks):
+def test_gold_as_answer_agrees_with_the_official_evaluator(tasks):
+    assert len(tasks) == 200
+    failed = set()
     for it in tasks.values():
-        header, rows = read_gold(it.metadata["gold_csv"])
-        r = score("Here is the table:\n" + table_to_markdown(header, rows), it)
-        assert r["item_f1"] == pytest.approx(1.0), it.id
-        assert r["row_f1"] == pytest.approx(1.0) and r["success"] is True
+        r = score("Here is the table:\n" + table_to_markdown(*raw_gold(it)), it)
+        if not r["success"]:
+            failed.add(it.id)
+    assert failed == set(OFFICIAL_GOLD_FAILURES)
 
 
 @requires_shared
 def test_degraded_answer(tasks):
-    it = tasks["ws_en_001"]
-    header, rows = read_gold(it.metadata["gold_csv"])
+    it = tasks["ws_en_017"]
     ev = it.metadata["evaluation"]
-    cols = [norm_column(c) for c in header]
-    # drop 5 rows, corrupt one exact-match cell in another row
+    header, rows = read_gold(it.metadata["gold_csv"], ev["required"])
+    n_cols = len(ev["required"])
+    gpa = ev["required"].index("2023visitorsnumber(million)")
+    assert ev["eval_pipeline"]["2023visitorsnumber(million)"]["metric"] == ["number_near"]
     kept = [list(r) for r in rows[5:]]
-    qs = cols.index("qsworlduniversityrankings2025")
-    kept[0][qs] = "999"
+    kept[0][gpa] = "999"  # one wrong number
+    kept.append(kept[1])  # a duplicated row is dropped before matching
     r = score(table_to_markdown(header, kept), it)
-    n_req = len(ev["required"])
-    assert r["matched_rows"] == len(rows) - 5
-    assert r["item_precision"] == pytest.approx((len(kept) * n_req - 1) / (len(kept) * n_req))
-    assert r["item_recall"] == pytest.approx((len(kept) * n_req - 1) / (len(rows) * n_req))
-    assert r["row_recall"] == pytest.approx((len(kept) - 1) / len(rows))
+    n_pred = len(rows) - 5
+    assert r["pred_rows"] == n_pred and r["matched_rows"] == n_pred
+    assert r["item_precision"] == pytest.approx((n_pred * n_cols - 1) / (n_pred * n_cols))
+    assert r["item_recall"] == pytest.approx((n_pred * n_cols - 1) / (len(rows) * n_cols))
+    assert r["row_recall"] == pytest.approx((n_pred - 1) / len(rows))
     assert 0 < r["row_f1"] < r["item_f1"] < 1 and r["success"] is False
-    # a missing required column scores 0
-    no_col = [[c for j, c in enumerate(row) if j != qs] for row in rows]
-    r2 = score(table_to_markdown([h for j, h in enumerate(header) if j != qs], no_col), it)
-    assert r2["item_f1"] == 0 and "qsworlduniversityrankings2025" in r2["missing_columns"]
+    # an extra column scores 0, however good the rest
+    r2 = score(table_to_markdown(header + ["Notes"], [row + ["-"] for row in rows]), it)
+    assert r2["item_f1"] == 0 and r2["extra_columns"] == ["notes"]
     assert score("I could not find it.", it)["parsed"] is False
 
 
 @requires_shared
-def test_llm_judge_columns_use_the_judge(tasks):
-    it = tasks["ws_en_001"]
-    header, rows = read_gold(it.metadata["gold_csv"])
+def test_llm_steps_use_the_judge_role(tasks):
+    it = tasks["ws_en_017"]
+    ev = it.metadata["evaluation"]
+    header, rows = read_gold(it.metadata["gold_csv"], ev["required"])
+    kinds = []
 
     def fn(messages, kwargs):
-        n = messages[0]["content"].count("[response]:")
+        content = messages[0]["content"]
+        if content.startswith("Align two vocabularies"):
+            kinds.append("align")
+            values = json.loads(content.split("[to align]: ", 1)[1].split("\n\n[reference]", 1)[0])
+            return json.dumps({"pairs": [{"origin": v, "transform": v} for v in values]})
+        kinds.append("cells")
+        n = content.count("[response]:")
         return json.dumps({"results": [False] * n})  # the judge rejects every llm_judge cell
 
     r = score(table_to_markdown(header, rows), it, FakeLLM(fn))
-    assert r["llm_judged_columns"] and r["item_f1"] < 1.0 and r["success"] is False
-
-
-def test_cell_rules():
-    assert cell_correct("$1,050", "1000", {"metric": ["number_near"], "criterion": 0.05})
-    assert not cell_correct("1100", "1000", {"metric": ["number_near"], "criterion": 0.05})
-    assert cell_correct("https://www.ox.ac.uk", "http://ox.ac.uk/", {"metric": ["url_match"]})
-    assert cell_correct("January 5, 2020", "2020-01-05", {"metric": ["date_near"]})
-    assert not cell_correct("2020-01-06", "2020-01-05", {"metric": ["date_near"]})
-    assert cell_correct("Harvard University", "harvard university", {"metric": ["exact_match"]})
-    assert cell_correct("Drama, War", "drama", {"metric": ["llm_judge"]})  # offline fallback: containment
-
-
-def test_parse_markdown_table():
-    text = "intro\n```markdown\n| A | B |\n|:--|--:|\n| 1 | x \\| y |\n| 2 | z |\n```\nbye"
-    header, rows = parse_markdown_table(text)
-    assert header == ["A", "B"] and len(rows) == 2 and rows[1] == ["2", "z"]
-    assert parse_markdown_table("no table") is None
+    judged = [c for c in ev["required"] if ev["eval_pipeline"][c]["metric"] == ["llm_judge"]
+              and c not in ev["unique_columns"]]
+    assert judged and r["llm_judged_columns"] == judged and r["offline_judged_columns"] == []
+    assert r["llm_aligned"] and "align" in kinds and "cells" in kinds
+    assert r["item_f1"] < 1.0 and r["success"] is False

@@ -19,6 +19,11 @@ EPILOG_RUN = """Examples:\n
 """
 
 
+UngradedOpt = Annotated[str, typer.Option("--ungraded", help="Ungraded answers (judge reply unparseable or judge "
+                                          "down) count as 'wrong' (default) or are 'exclude'd from the "
+                                          "denominator (OpenSeeker's eval script); the report says which.")]
+
+
 def register(app: typer.Typer) -> None:
     sub = typer.Typer(help="Evaluate an agent on benchmarks (decrypted in memory) with a pinned judge; reports.",
                       no_args_is_help=True)
@@ -78,6 +83,7 @@ def register(app: typer.Typer) -> None:
                                                    "off.")] = "auto",
         block_domain: Annotated[Optional[list[str]], typer.Option("--block-domain", help="Extra blocked "
                                                                   "host or host/path prefix (repeatable).")] = None,
+        ungraded: UngradedOpt = "wrong",
         no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     ) -> None:
         """Run the agent (student role) on a benchmark subset, judge the answers, write the report."""
@@ -98,7 +104,7 @@ def register(app: typer.Typer) -> None:
             leakage_guard=leakage_guard, blocklist=list(DEFAULT_BLOCKLIST) + list(block_domain or []),
             progress=not no_progress,
             agent_options={"max_tokens_per_turn": max_tokens_per_turn} if max_tokens_per_turn else None,
-            web_config=live_cfg,
+            web_config=live_cfg, ungraded=ungraded,
         )
         typer.echo(render_markdown(report).split("\n## ")[0].strip())
         typer.echo(f"\nreport: {out / 'report.md'} (json: {out / 'report.json'}, plots: {out / 'plots'})")
@@ -133,15 +139,19 @@ def register(app: typer.Typer) -> None:
         dirs: Annotated[list[Path], typer.Argument(help="Eval output directories.")],
         out: Annotated[Optional[Path], typer.Option("--out", help="Where the comparison (compare.md, plots) "
                                                     "goes; default: the current directory.")] = None,
+        ungraded: Annotated[Optional[str], typer.Option("--ungraded", help="Ungraded answers (judge reply "
+                                                        "unparseable or judge down) count as 'wrong' or are "
+                                                        "'exclude'd from the denominator; default: the run's "
+                                                        "setting.")] = None,
     ) -> None:
         """Regenerate the report of DIR; with several DIRs also print and write a side-by-side comparison."""
         from openseeker.eval.report import compare, render_markdown, write_report
 
         if len(dirs) == 1:
-            rep = write_report(dirs[0])
+            rep = write_report(dirs[0], ungraded=ungraded)
             typer.echo(render_markdown(rep))
             return
-        md = compare(dirs, out or Path.cwd())
+        md = compare(dirs, out or Path.cwd(), ungraded=ungraded)
         typer.echo(md)
         typer.echo(f"written: {(out or Path.cwd()) / 'compare.md'}")
 

@@ -14,14 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import string
-import unicodedata
-from collections import Counter
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from openseeker.errors import LLMError
+from openseeker.eval import metrics
 from openseeker.llm.base import LLM
 
 log = logging.getLogger(__name__)
@@ -82,50 +80,14 @@ class Verdict(BaseModel):
     prompt_version: str = PROMPT_VERSION
     em: bool = False
     f1: float = 0.0
+    answer_metric: str = metrics.HOTPOT  # the EM/F1 style (openseeker.eval.metrics): "hotpot" or "cjk"
     attempts: int = 0
     error: str | None = None
+    ungraded: Literal["unparseable", "judge_error"] | None = None  # why ``correct is None``
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-# --------------------------------------------------------------------------- normalization / EM / F1
-
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_CJK = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u3100-\u312f\U00020000-\U0002ffff]"
-)
-
-
-def normalize_answer(text: str | None) -> str:
-    """SQuAD-style normalization, Unicode-aware: NFKC, lowercase, punctuation (any script) to spaces,
-    English articles removed, whitespace collapsed. CJK text keeps its characters (no spaces are invented)."""
-    if not text:
-        return ""
-    s = unicodedata.normalize("NFKC", str(text)).lower()
-    s = "".join(" " if (unicodedata.category(ch).startswith(("P", "S")) or ch in string.punctuation) else ch
-                for ch in s)
-    s = _ARTICLES.sub(" ", s)
-    s = " ".join(s.split())
-    # spaces between two CJK characters carry no meaning ("北 京" == "北京")
-    s = re.sub(rf"(?<={_CJK.pattern}) (?={_CJK.pattern})", "", s)
-    return s
-
-
-def _tokens(text: str) -> list[str]:
-    """Tokens of a normalized string: whitespace words, with every CJK character a token of its own."""
-    out: list[str] = []
-    for word in normalize_answer(text).split():
-        buf = ""
-        for ch in word:
-            if _CJK.match(ch):
-                if buf:
-                    out.append(buf)
-                    buf = ""
-                out.append(ch)
-            else:
-                buf += ch
-        if buf:
-            out.append(buf)
-    return out
+# --------------------------------------------------------------------------- EM / F1 (openseeker.eval.metrics)
 
 
 def _golds(golds: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -134,28 +96,10 @@ def _golds(golds: str | list[str] | tuple[str, ...]) -> list[str]:
     return [g for g in golds if g is not None]
 
 
-def exact_match(pred: str | None, golds: str | list[str]) -> bool:
-    """True when the normalized prediction equals any normalized gold answer."""
-    p = normalize_answer(pred)
-    return bool(p) and any(p == normalize_answer(g) for g in _golds(golds))
-
-
-def token_f1(pred: str | None, golds: str | list[str]) -> float:
-    """Max SQuAD token F1 over the gold answers (character-level for CJK)."""
-    p = _tokens(pred or "")
-    best = 0.0
-    for g in _golds(golds):
-        gt = _tokens(g)
-        if not p or not gt:
-            best = max(best, float(p == gt and bool(p)))
-            continue
-        common = Counter(p) & Counter(gt)
-        same = sum(common.values())
-        if same == 0:
-            continue
-        precision, recall = same / len(p), same / len(gt)
-        best = max(best, 2 * precision * recall / (precision + recall))
-    return best
+def answer_metric_for(golds: str | list[str]) -> str:
+    """The EM/F1 style when the caller names none: ``cjk`` when a gold answer contains CJK text, else the
+    official ``hotpot`` rules."""
+    return metrics.CJK if any(metrics._CJK_CHAR.search(g) for g in _golds(golds)) else metrics.HOTPOT
 
 
 # --------------------------------------------------------------------------- answer extraction (no LLM)
@@ -181,88 +125,127 @@ def extract_answer(response: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- parsing the judge's output
+#
+# A grader reply may be JSON (what we ask for), the rubric's free-text fields ("correct: yes"), markdown around
+# them ("**Correct:** **yes**"), Chinese field names ("正确：是", "最终答案：..."), or a reply that revises itself
+# ("correct: yes ... on reflection ... correct: no"). The verdict is the LAST correctness field in the reply, JSON
+# or free text. Free-text keys are anchored at a line start (only list/quote/markdown decoration before them), so
+# "incorrect: yes" or "is it correct: no" inside prose never count.
 
-# Anchored at a line start (only markdown decoration may precede the key), case-insensitive, value in group(1).
-# "incorrect: yes" does not match (letters before "correct"); "**Correct:** yes" does.
-_CORRECT_RX = re.compile(r"^[\s*_#>\-\"']*correct[\s*_\"']*[:：][\s*_\"']*(yes|no)\b", re.I | re.M)
-_EXTRACTED_RX = re.compile(r"^[\s*_#>\-\"']*extracted_final_answer[\s*_\"']*[:：][\s*_]*(.*?)\s*$", re.I | re.M)
-_CONFIDENCE_RX = re.compile(r"^[\s*_#>\-\"']*confidence[\s*_\"']*[:：][\s*_]*(\d+(?:\.\d+)?)", re.I | re.M)
-_REASONING_RX = re.compile(r"^[\s*_#>\-\"']*reasoning[\s*_\"']*[:：][\s*_]*(.*?)\s*$", re.I | re.M)
+_LEAD = r"^[ \t>*_#\-+\d.)\"'`]*"  # line start, then decoration only
+_SEP = r"[ \t*_\"'`]*[:：][ \t*_\"'`]*"
+_KEYS = {
+    "correct": r"(?:correct|正确|是否正确|判断|判定)",
+    "extracted": r"(?:extracted_final_answer|extracted final answer|extracted_answer|提取的最终答案|最终答案)",
+    "confidence": r"(?:confidence|置信度)",
+    "reasoning": r"(?:reasoning|推理|理由)",
+}
+_YES = ("yes", "true", "correct", "是", "正确", "对")
+_NO = ("no", "false", "incorrect", "否", "错误", "不正确", "错")
+_CORRECT_RX = re.compile(_LEAD + _KEYS["correct"] + _SEP + r"(yes|no|true|false|是|否|正确|错误|不正确|对|错)"
+                         + r"(?![A-Za-z])", re.I | re.M)
+_FIELD_RX = {k: re.compile(_LEAD + v + _SEP + r"(.*?)[ \t*_]*$", re.I | re.M) for k, v in _KEYS.items()
+             if k != "correct"}
 
 
 def _parse_json_obj(text: str) -> dict[str, Any] | None:
-    try:
-        from openseeker.llm.jsonout import parse_json  # the LLM layer's robust parser, when present
-    except ImportError:  # pragma: no cover - until the llm helper lands
-        parse_json = None
-    obj: Any = None
-    if parse_json is not None:
-        try:
-            obj = parse_json(text)
-        except Exception:  # noqa: BLE001 - a parser bug must not crash grading
-            obj = None
-    if obj is None:
-        s = text.strip()
-        if s.startswith("```"):
-            s = re.sub(r"^```[a-zA-Z]*\s*|\s*```$", "", s)
-        start, end = s.find("{"), s.rfind("}")
-        if 0 <= start < end:
-            try:
-                obj = json.loads(s[start : end + 1])
-            except ValueError:
-                obj = None
+    """The first JSON object in ``text`` (fences and prose around it allowed; else the LLM layer's repairing
+    parser, for single quotes, trailing commas or truncation), else ``None``."""
+    objs = _json_objects(text)
+    if objs:
+        return objs[0][2]
+    from openseeker.llm.jsonout import parse_json
+
+    obj = parse_json(text)
     return obj if isinstance(obj, dict) else None
+
+
+def _json_objects(text: str) -> list[tuple[int, int, dict[str, Any]]]:
+    """Every top-level JSON object in ``text`` as ``(start, end, object)``, in order."""
+    out: list[tuple[int, int, dict[str, Any]]] = []
+    dec = json.JSONDecoder()
+    i = text.find("{")
+    while i != -1:
+        try:
+            obj, end = dec.raw_decode(text, i)
+        except ValueError:
+            i = text.find("{", i + 1)
+            continue
+        if isinstance(obj, dict):
+            out.append((i, end, obj))
+        i = text.find("{", end)
+    return out
 
 
 def _as_bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
-        v = value.strip().strip("*_'\". ").lower()
-        if v in ("yes", "true", "correct"):
+        v = value.strip().strip("*_'\"`.。！!").strip().lower()
+        if v in _YES:
             return True
-        if v in ("no", "false", "incorrect"):
+        if v in _NO:
             return False
     return None
 
 
 def _as_conf(value: Any) -> float | None:
     try:
-        c = float(str(value).strip().rstrip("%"))
+        c = float(str(value).strip().rstrip("%％").strip())
     except (TypeError, ValueError):
         return None
     return c if 0 <= c <= 100 else None
 
 
+def _json_field(obj: dict[str, Any], key: str) -> Any:
+    rx = re.compile(r"^" + _KEYS[key] + r"$", re.I)
+    for k, v in obj.items():
+        if rx.match(str(k).strip()):
+            return v
+    return None
+
+
+def _last_before(rx: re.Pattern[str], text: str, pos: int) -> str | None:
+    hits = [m for m in rx.finditer(text) if m.start() <= pos]
+    return hits[-1].group(1).strip().strip("*_") if hits else None
+
+
 def parse_verdict(text: str) -> dict[str, Any] | None:
-    """Parse a judge output into ``{"correct", "extracted_answer", "confidence", "reasoning"}``; ``None`` when no
-    yes/no call can be found. JSON first, then the anchored free-text fields."""
+    """Parse a grader reply into ``{"correct", "extracted_answer", "confidence", "reasoning"}``; ``None`` when
+    it holds no yes/no call. The last correctness field wins (JSON object or anchored free-text line)."""
     if not text or not text.strip():
         return None
-    obj = _parse_json_obj(text)
-    if obj is not None:
-        lowered = {str(k).lower(): v for k, v in obj.items()}
-        correct = _as_bool(lowered.get("correct"))
+    candidates: list[tuple[int, dict[str, Any]]] = []
+    spans = []
+    for start, end, obj in _json_objects(text):
+        spans.append((start, end))
+        correct = _as_bool(_json_field(obj, "correct"))
         if correct is not None:
-            extracted = lowered.get("extracted_final_answer", lowered.get("extracted_answer"))
-            return {
+            extracted = _json_field(obj, "extracted")
+            candidates.append((end, {
                 "correct": correct,
                 "extracted_answer": None if extracted is None else str(extracted),
-                "confidence": _as_conf(lowered.get("confidence")),
-                "reasoning": str(lowered.get("reasoning", "")),
-            }
-    m = _CORRECT_RX.search(text)
-    if not m:
+                "confidence": _as_conf(_json_field(obj, "confidence")),
+                "reasoning": str(_json_field(obj, "reasoning") or ""),
+            }))
+    for m in _CORRECT_RX.finditer(text):
+        if any(start <= m.start() < end for start, end in spans):
+            continue  # a pretty-printed JSON object also matches line by line; it was read as JSON
+        conf = _last_before(_FIELD_RX["confidence"], text, len(text))
+        candidates.append((m.end(), {
+            "correct": _as_bool(m.group(1)),
+            "extracted_answer": _last_before(_FIELD_RX["extracted"], text, m.start()),
+            "confidence": _as_conf(conf) if conf is not None else None,
+            "reasoning": _last_before(_FIELD_RX["reasoning"], text, m.start()) or "",
+        }))
+    if not candidates:
         return None
-    ext = _EXTRACTED_RX.search(text)
-    conf = _CONFIDENCE_RX.search(text)
-    rea = _REASONING_RX.search(text)
-    return {
-        "correct": m.group(1).lower() == "yes",
-        "extracted_answer": ext.group(1).strip().strip("*_") if ext else None,
-        "confidence": _as_conf(conf.group(1)) if conf else None,
-        "reasoning": rea.group(1) if rea else "",
-    }
+    candidates.sort(key=lambda c: c[0])
+    verdict = dict(candidates[-1][1])
+    for key in ("extracted_answer", "confidence", "reasoning"):  # fields the final verdict did not restate
+        if not verdict[key]:
+            verdict[key] = next((c[key] for _, c in reversed(candidates) if c[key]), verdict[key])
+    return verdict
 
 
 # --------------------------------------------------------------------------- the judge
@@ -298,6 +281,7 @@ async def judge_answer(
     *,
     retries: int = 2,
     max_tokens: int = 1024,
+    answer_metric: str | None = None,
 ) -> Verdict:
     """Grade ``response`` against ``gold``.
 
@@ -308,6 +292,8 @@ async def judge_answer(
         llm: the judge role; ``None`` grades by normalized exact match of the extracted answer.
         retries: extra attempts when the judge's output cannot be parsed.
         max_tokens: judge output budget.
+        answer_metric: EM/F1 style, ``"hotpot"`` (hotpot_evaluate_v1) or ``"cjk"``; ``None`` picks ``cjk`` when a
+            gold answer contains CJK text (``answer_metric_for``).
 
     Returns:
         A ``Verdict``; ``correct`` is ``None`` when the judge stayed unparseable or unreachable. Never raises
@@ -315,14 +301,16 @@ async def judge_answer(
     """
     response = response or ""
     short = extract_answer(response)
-    em, f1 = exact_match(short, gold), token_f1(short, gold)
+    style = answer_metric or answer_metric_for(gold)
+    em, f1 = metrics.exact_match(short, gold, style), metrics.token_f1(short, gold, style)
     if llm is None:
-        return Verdict(correct=em, extracted_answer=short or None, reasoning="normalized exact match",
-                       method="normalized", judge_model="none", prompt_version=NORMALIZED_VERSION, em=em, f1=f1)
+        return Verdict(correct=em, extracted_answer=short or None, reasoning=f"exact match ({style})",
+                       method="normalized", judge_model="none", prompt_version=NORMALIZED_VERSION, em=em, f1=f1,
+                       answer_metric=style)
     model = getattr(llm, "model", "") or ""
     if not response.strip():
         return Verdict(correct=False, extracted_answer=None, reasoning="empty response (no final answer)",
-                       method="llm", judge_model=model, em=False, f1=0.0)
+                       method="llm", judge_model=model, em=False, f1=0.0, answer_metric=style)
     messages = build_judge_messages(question, gold, response)
     fmt = judge_response_format()
     raw, error = "", None
@@ -335,7 +323,8 @@ async def judge_answer(
             error = f"judge call failed: {exc}"
             log.warning("%s", error)
             return Verdict(correct=None, method="llm", raw=str(exc), judge_model=model, em=em, f1=f1,
-                           extracted_answer=short or None, attempts=attempts, error=error)
+                           extracted_answer=short or None, attempts=attempts, error=error, ungraded="judge_error",
+                           answer_metric=style)
         raw = completion.content or ""
         model = completion.model or model
         parsed = parse_verdict(raw)
@@ -351,8 +340,10 @@ async def judge_answer(
                 em=em,
                 f1=f1,
                 attempts=attempts,
+                answer_metric=style,
             )
         log.info("judge output unparseable (attempt %d/%d): %.120r", attempts, retries + 1, raw)
     error = f"judge output unparseable after {attempts} attempts"
     return Verdict(correct=None, method="llm", raw=raw, judge_model=getattr(llm, "model", "") or model,
-                   em=em, f1=f1, extracted_answer=short or None, attempts=attempts, error=error)
+                   em=em, f1=f1, extracted_answer=short or None, attempts=attempts, error=error,
+                   ungraded="unparseable", answer_metric=style)

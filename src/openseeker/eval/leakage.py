@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from openseeker.errors import ToolError
-from openseeker.eval.judge import _tokens
+from openseeker.eval.metrics import cjk_tokens as _tokens
 from openseeker.records import Page, SearchHit
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,10 @@ What a reported number is made of (all in the report): the benchmark file, the s
 the item count), the number of runs, the student model, the judge model and prompt version (or "none" =
 normalized exact match), the agent prompt version and tool budget, and the leakage-guard setting.
 
-Accuracy counts an ungraded answer (judge unparseable or unreachable, ``correct = None``) as not correct and
-reports how many there were. The 95% interval is Wilson's for one run, a question-level bootstrap for n runs.
+An ungraded answer (judge reply unparseable, or judge unreachable: ``correct = None``) is reported explicitly,
+by reason, and the accuracy treats it as the user chose: ``wrong`` (default; in the denominator, as simple-evals'
+BrowseComp scorer does) or ``exclude`` (out of the denominator, as OpenSeeker's own ``eval/eval.py`` does). The
+report says which. The 95% interval is Wilson's for one run, a question-level bootstrap for n runs.
 """
 
 from __future__ import annotations
@@ -58,24 +60,43 @@ def _acc_block(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"n": n, "correct": k, "accuracy": round(k / n, 4) if n else 0.0, "ci95": [round(lo, 4), round(hi, 4)]}
 
 
-def summarize(records: list[dict[str, Any]], config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The report dict of a list of per-(question, run) records."""
+UNGRADED_POLICIES = ("wrong", "exclude")
+
+
+def _ungraded_reason(r: dict[str, Any]) -> str:
+    v = r.get("verdict") or {}
+    if v.get("ungraded"):
+        return str(v["ungraded"])
+    return "judge_error" if str(v.get("error") or "").startswith("judge call failed") else "unparseable"
+
+
+def summarize(records: list[dict[str, Any]], config: dict[str, Any] | None = None, *,
+              ungraded: str | None = None) -> dict[str, Any]:
+    """The report dict of a list of per-(question, run) records.
+
+    ``ungraded``: ``"wrong"`` or ``"exclude"`` (see the module docstring); default: the run's
+    ``settings.ungraded``, else ``"wrong"``."""
     config = config or {}
+    policy = ungraded or (config.get("settings") or {}).get("ungraded") or "wrong"
+    if policy not in UNGRADED_POLICIES:
+        raise UserError(f"--ungraded must be one of {', '.join(UNGRADED_POLICIES)} (got {policy!r})")
+    # the records the accuracy is computed on
+    scored = [r for r in records if r.get("correct") is not None] if policy == "exclude" else records
+    runs = max(Counter(r["id"] for r in records).values(), default=0)
     by_q: dict[str, list[dict]] = defaultdict(list)
-    for r in records:
+    for r in scored:
         by_q[r["id"]].append(r)
-    runs = max((len(v) for v in by_q.values()), default=0)
     per_q_mean = [sum(1 for r in v if r.get("correct") is True) / len(v) for v in by_q.values()]
     acc = statistics.fmean(per_q_mean) if per_q_mean else 0.0
     if runs <= 1:
-        k = sum(1 for r in records if r.get("correct") is True)
-        ci, ci_method = wilson(k, len(records)), "wilson"
+        k = sum(1 for r in scored if r.get("correct") is True)
+        ci, ci_method = wilson(k, len(scored)), "wilson"
     else:
         ci, ci_method = bootstrap(per_q_mean), "bootstrap over questions (2000 resamples, seed 0)"
     pass_n = sum(1 for v in by_q.values() if any(r.get("correct") is True for r in v)) / len(by_q) if by_q else 0.0
     run_accs = []
     for run in range(runs):
-        rs = [r for r in records if r.get("run") == run]
+        rs = [r for r in scored if r.get("run") == run]
         if rs:
             run_accs.append(round(sum(1 for r in rs if r.get("correct") is True) / len(rs), 4))
 
@@ -91,7 +112,7 @@ def summarize(records: list[dict[str, Any]], config: dict[str, Any] | None = Non
 
     def breakdown(field: str) -> dict[str, Any]:
         groups: dict[str, list[dict]] = defaultdict(list)
-        for r in records:
+        for r in scored:
             groups[str(r.get(field) or "-")].append(r)
         return {g: _acc_block(v) for g, v in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))}
 
@@ -100,7 +121,7 @@ def summarize(records: list[dict[str, Any]], config: dict[str, Any] | None = Non
         "kind": "eval_report",
         "report_version": REPORT_VERSION,
         "benchmark": settings.get("benchmark") or (records[0]["benchmark"] if records else ""),
-        "n_questions": len(by_q),
+        "n_questions": len({r["id"] for r in records}),
         "runs": runs,
         "n_records": len(records),
         "accuracy": round(acc, 4),
@@ -110,6 +131,10 @@ def summarize(records: list[dict[str, Any]], config: dict[str, Any] | None = Non
         f"pass@{runs}": round(pass_n, 4),
         "run_accuracies": run_accs,
         "ungraded": sum(1 for r in records if r.get("correct") is None),
+        "ungraded_by_reason": dict(Counter(_ungraded_reason(r) for r in records if r.get("correct") is None)),
+        "ungraded_policy": policy,
+        "n_scored": len(scored),
+        "answer_metric": sorted({str(v.get("answer_metric") or "") for v in verdicts if v} - {""}),
         "exact_match": round(statistics.fmean([bool(v.get("em")) for v in verdicts]), 4) if verdicts else 0.0,
         "token_f1": round(statistics.fmean([float(v.get("f1") or 0.0) for v in verdicts]), 4) if verdicts else 0.0,
         "by_category": breakdown("category"),
@@ -145,6 +170,15 @@ def summarize(records: list[dict[str, Any]], config: dict[str, Any] | None = Non
             "success_rate": round(statistics.fmean(bool(w["success"]) for w in ws), 4),
             "parsed_tables": sum(1 for w in ws if w.get("parsed")),
             "offline_judged_cells_columns": sum(len(w.get("offline_judged_columns", [])) for w in ws),
+            "llm_judged_tasks": sum(1 for w in ws if w.get("llm_judged_columns")),
+            "offline_judged_tasks": sum(1 for w in ws if w.get("offline_judged_columns")),
+            # which columns the LLM (judge role) scored, per task; and where the offline stand-in did instead
+            "columns": {r["key"] if "key" in r else r["id"]: {
+                "llm_judged": r["widesearch"].get("llm_judged_columns", []),
+                "offline_judged": r["widesearch"].get("offline_judged_columns", []),
+                "llm_aligned": r["widesearch"].get("llm_aligned", []),
+                "offline_aligned": r["widesearch"].get("offline_aligned", [])}
+                for r in records if r.get("widesearch")},
         }
     return report
 
@@ -166,6 +200,15 @@ def _guard_text(guard: dict[str, Any] | None) -> str:
     return f"on: {len(guard.get('blocklist') or [])} blocked domains, {guard.get('ngram')}-gram forbidden text"
 
 
+def _ungraded_text(r: dict[str, Any]) -> str:
+    if not r.get("ungraded"):
+        return ""
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted((r.get("ungraded_by_reason") or {}).items()))
+    how = ("excluded from the denominator" if r.get("ungraded_policy") == "exclude"
+           else "counted as wrong")
+    return f" ({reasons}; {how})"
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     r, c = report, report["config"]
     runs = r["runs"]
@@ -175,10 +218,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"**Accuracy {100 * r['accuracy']:.1f}%** (95% CI {100 * r['ci95'][0]:.1f}-{100 * r['ci95'][1]:.1f}, "
         f"{r['ci_method']}) on {r['n_questions']} questions x {runs} run(s); "
         f"avg@{runs} {100 * r[f'avg@{runs}']:.1f}%, pass@{runs} {100 * r[f'pass@{runs}']:.1f}%; "
-        f"ungraded {r['ungraded']}.",
+        f"ungraded {r['ungraded']}{_ungraded_text(r)}.",
         "",
-        f"Exact match {100 * r['exact_match']:.1f}%, token F1 {100 * r['token_f1']:.1f}% (normalized, additional "
-        "columns).",
+        f"Exact match {100 * r['exact_match']:.1f}%, token F1 {100 * r['token_f1']:.1f}% (additional columns; "
+        f"rules: {', '.join(r.get('answer_metric') or ['-'])} - see docs/eval.md).",
         "",
         "## What this number is made of",
         "",
@@ -200,7 +243,14 @@ def render_markdown(report: dict[str, Any]) -> str:
         w = r["widesearch"]
         lines += ["## WideSearch table scores", "", f"item F1 {100 * w['item_f1']:.1f}%, row F1 "
                   f"{100 * w['row_f1']:.1f}%, success {100 * w['success_rate']:.1f}%, tables parsed "
-                  f"{w['parsed_tables']}", ""]
+                  f"{w['parsed_tables']}. Scored under the official WideSearch rules; `llm_judge` columns judged by "
+                  f"the judge role in {w.get('llm_judged_tasks', 0)} task(s), by the offline stand-in in "
+                  f"{w.get('offline_judged_tasks', 0)} (per task: `widesearch.columns` in report.json).", ""]
+        llm_cols = {k: v["llm_judged"] for k, v in (w.get("columns") or {}).items() if v.get("llm_judged")}
+        if llm_cols:
+            lines += ["| task | LLM-judged columns |", "|---|---|"]
+            lines += [f"| {k} | {', '.join(v)} |" for k, v in list(llm_cols.items())[:50]]
+            lines.append("")
     for title, key in (("By category", "by_category"), ("By language", "by_language")):
         lines += [f"## {title}", "", "| group | n | correct | accuracy | 95% CI |", "|---|---|---|---|---|"]
         for g, b in list(r[key].items())[:30]:
@@ -273,22 +323,23 @@ def _plots(reports: list[tuple[str, dict[str, Any]]], records: list[dict[str, An
     return written
 
 
-def write_report(out_dir: str | Path) -> dict[str, Any]:
-    """(Re)generate ``report.json``, ``report.md`` and ``plots/`` of an eval output directory."""
+def write_report(out_dir: str | Path, *, ungraded: str | None = None) -> dict[str, Any]:
+    """(Re)generate ``report.json``, ``report.md`` and ``plots/`` of an eval output directory (``ungraded``:
+    see ``summarize``)."""
     out = Path(out_dir)
     records, config = load_dir(out)
-    report = summarize(records, config)
+    report = summarize(records, config, ungraded=ungraded)
     report["plots"] = _plots([(report["benchmark"], report)], records, out / "plots")
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
     return report
 
 
-def compare(dirs: list[str | Path], out: str | Path | None = None) -> str:
+def compare(dirs: list[str | Path], out: str | Path | None = None, *, ungraded: str | None = None) -> str:
     """Reports of several runs side by side (markdown); also writes ``compare.md`` and a plot into ``out``."""
     rows = []
     for d in dirs:
-        rep = write_report(d)
+        rep = write_report(d, ungraded=ungraded)
         rows.append((Path(d), rep))
     head = ("| run | benchmark | n x runs | subset | student | judge | accuracy (95% CI) | pass@n | EM | "
             "tool calls (mean) | tokens (mean) |")

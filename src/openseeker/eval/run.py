@@ -31,6 +31,7 @@ from openseeker.errors import LLMError, UserError
 from openseeker.eval import judge as judge_mod
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM, DomainBlocklist, GuardedWeb
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
+from openseeker.eval.metrics import style_for_language
 from openseeker.io import ResumableWriter, iter_jsonl
 from openseeker.records import EvalItem, Trajectory
 
@@ -62,6 +63,7 @@ class EvalSettings:
     ngram: int = DEFAULT_NGRAM
     agent_options: dict[str, Any] = field(default_factory=dict)
     web_config: str | None = None  # live-web YAML (for --web live)
+    ungraded: str = "wrong"  # accuracy: an ungraded answer counts as "wrong" or is "exclude"d (report.summarize)
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -74,6 +76,8 @@ class EvalSettings:
             raise UserError("--judge must be 'llm' or 'none'")
         if self.leakage_guard not in ("auto", "on", "off"):
             raise UserError("--leakage-guard must be auto, on or off")
+        if self.ungraded not in ("wrong", "exclude"):
+            raise UserError("--ungraded must be 'wrong' or 'exclude'")
 
 
 @dataclass
@@ -218,7 +222,8 @@ async def run_one(item: EvalItem, run: int, *, roles: Roles, web: Any, settings:
         record["correct"] = bool(ws["success"])
         record["score"] = ws["item_f1"]
     else:
-        verdict = await judge_mod.judge_answer(item.question, item.answers, answer, roles.judge)
+        verdict = await judge_mod.judge_answer(item.question, item.answers, answer, roles.judge,
+                                               answer_metric=style_for_language(item.language))
         record["verdict"] = verdict.model_dump()
         record["correct"] = verdict.correct
         record["score"] = None if verdict.correct is None else float(verdict.correct)
@@ -473,6 +478,7 @@ def evaluate(
     progress: bool = True,
     agent_options: dict[str, Any] | None = None,
     web_config: str | Path | None = None,
+    ungraded: str = "wrong",
 ) -> dict[str, Any]:
     """Evaluate the agent on a benchmark (synchronous wrapper of ``evaluate_async``); returns the report.
 
@@ -485,6 +491,7 @@ def evaluate(
         max_tool_calls=max_tool_calls, max_turns=max_turns, leakage_guard=leakage_guard,
         blocklist=list(blocklist) if blocklist is not None else list(DEFAULT_BLOCKLIST),
         agent_options=dict(agent_options or {}), web_config=str(web_config) if web_config else None,
+        ungraded=ungraded,
     )
     return asyncio.run(evaluate_async(settings, out_dir, roles=roles, llm_config=llm_config, progress=progress))
 

@@ -5,8 +5,9 @@
 - BrowseComp-ZH original xlsx: ``Topic, Question, Answer, canary`` (canary ``BrowseComp-ZH``), all three
   encrypted.
 - BrowseComp-ZH revised csv: ``Unnamed: 0, raw_problem, raw_answer, tag, reason, answer, answer_diff, canary``,
-  every column but the canary encrypted (canary ``browsecomp-zh-revised``); ``answer`` is the corrected answer,
-  ``raw_answer`` the original, ``answer_diff`` says whether it changed, ``tag`` why (no topic column).
+  every column but the canary encrypted (canary ``browsecomp-zh-revised``); ``answer`` is the corrected answer.
+  Item metadata keys: ``original_answer`` (the file's ``raw_answer``), ``answer_revised`` (``answer_diff``),
+  ``revision_tag`` (``tag``: the kind of revision), ``revision_reason`` (``reason``); no topic column.
 """
 
 from __future__ import annotations
@@ -94,13 +95,13 @@ def _load_zh_xlsx(path: Path) -> Iterator[EvalItem]:
 
 
 def _load_zh_revised(path: Path) -> Iterator[EvalItem]:
-    fields = ("Unnamed: 0", "raw_problem", "raw_answer", "tag", "answer", "answer_diff")
+    fields = ("Unnamed: 0", "raw_problem", "raw_answer", "tag", "reason", "answer", "answer_diff")
     for row_no, line, row in read_csv_rows(path):
         canary = (row.get("canary") or "").strip()
         if not canary:
             raise InputError(f"row {row_no}: no canary", path=str(path), line=line)
         plain = decrypt_fields(row, fields, canary, path=path, row_no=row_no, line=line,
-                               optional=("Unnamed: 0", "tag", "raw_answer", "answer_diff"))
+                               optional=("Unnamed: 0", "tag", "reason", "raw_answer", "answer_diff"))
         idx = plain["Unnamed: 0"].strip() or str(row_no - 1)
         yield EvalItem(
             id=f"browsecomp-zh-r{idx.zfill(3)}",
@@ -111,6 +112,7 @@ def _load_zh_revised(path: Path) -> Iterator[EvalItem]:
             metadata={
                 "category": "",  # the revised file has no topic column; "tag" is the revision reason
                 "revision_tag": plain["tag"],
+                "revision_reason": plain["reason"],
                 "row": row_no,
                 "version": "revised",
                 "answer_revised": plain["answer_diff"].strip().lower() == "true",
