@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from openseeker.errors import LLMError
 from openseeker.eval import metrics
 from openseeker.llm.base import LLM
+from openseeker.llm.jsonout import chat_json, json_schema_format, parse_json
+from openseeker.text import has_cjk
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def _golds(golds: str | list[str] | tuple[str, ...]) -> list[str]:
 def answer_metric_for(golds: str | list[str]) -> str:
     """The EM/F1 style when the caller names none: ``cjk`` when a gold answer contains CJK text, else the
     official ``hotpot`` rules."""
-    return metrics.CJK if any(metrics._CJK_CHAR.search(g) for g in _golds(golds)) else metrics.HOTPOT
+    return metrics.CJK if any(has_cjk(g) for g in _golds(golds)) else metrics.HOTPOT
 
 
 # --------------------------------------------------------------------------- answer extraction (no LLM)
@@ -154,8 +155,6 @@ def _parse_json_obj(text: str) -> dict[str, Any] | None:
     objs = _json_objects(text)
     if objs:
         return objs[0][2]
-    from openseeker.llm.jsonout import parse_json
-
     obj = parse_json(text)
     return obj if isinstance(obj, dict) else None
 
@@ -265,12 +264,7 @@ def build_judge_messages(question: str, gold: str | list[str], response: str) ->
 
 
 def judge_response_format() -> dict[str, Any]:
-    try:
-        from openseeker.llm.jsonout import json_schema_format
-
-        return json_schema_format("verdict", VERDICT_SCHEMA)
-    except ImportError:  # pragma: no cover - until the llm helper lands
-        return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT_SCHEMA, "strict": True}}
+    return json_schema_format("verdict", VERDICT_SCHEMA)
 
 
 async def judge_answer(
@@ -311,39 +305,33 @@ async def judge_answer(
     if not response.strip():
         return Verdict(correct=False, extracted_answer=None, reasoning="empty response (no final answer)",
                        method="llm", judge_model=model, em=False, f1=0.0, answer_metric=style)
-    messages = build_judge_messages(question, gold, response)
-    fmt = judge_response_format()
-    raw, error = "", None
-    attempts = 0
-    for attempt in range(retries + 1):
-        attempts = attempt + 1
-        try:
-            completion = await llm.chat(messages, response_format=fmt, temperature=0.0, max_tokens=max_tokens)
-        except LLMError as exc:
-            error = f"judge call failed: {exc}"
-            log.warning("%s", error)
-            return Verdict(correct=None, method="llm", raw=str(exc), judge_model=model, em=em, f1=f1,
-                           extracted_answer=short or None, attempts=attempts, error=error, ungraded="judge_error",
-                           answer_metric=style)
-        raw = completion.content or ""
-        model = completion.model or model
-        parsed = parse_verdict(raw)
-        if parsed is not None:
-            return Verdict(
-                correct=parsed["correct"],
-                extracted_answer=parsed["extracted_answer"],
-                confidence=parsed["confidence"],
-                reasoning=parsed["reasoning"],
-                method="llm",
-                raw=raw,
-                judge_model=getattr(llm, "model", "") or model,
-                em=em,
-                f1=f1,
-                attempts=attempts,
-                answer_metric=style,
-            )
-        log.info("judge output unparseable (attempt %d/%d): %.120r", attempts, retries + 1, raw)
+    reply = await chat_json(llm, build_judge_messages(question, gold, response), VERDICT_SCHEMA, name="verdict",
+                            retries=retries, parse=parse_verdict, check_schema=False, use_reasoning=False,
+                            correct=False, temperature=0.0, max_tokens=max_tokens)
+    attempts = reply.attempts
+    if reply.failure is not None:
+        error = f"judge call failed: {reply.failure}"
+        return Verdict(correct=None, method="llm", raw=str(reply.failure), judge_model=model, em=em, f1=f1,
+                       extracted_answer=short or None, attempts=attempts, error=error, ungraded="judge_error",
+                       answer_metric=style)
+    last = reply.completions[-1]
+    raw, model = last.content or "", getattr(llm, "model", "") or last.model or model
+    parsed = reply.value
+    if parsed is not None:
+        return Verdict(
+            correct=parsed["correct"],
+            extracted_answer=parsed["extracted_answer"],
+            confidence=parsed["confidence"],
+            reasoning=parsed["reasoning"],
+            method="llm",
+            raw=raw,
+            judge_model=model,
+            em=em,
+            f1=f1,
+            attempts=attempts,
+            answer_metric=style,
+        )
     error = f"judge output unparseable after {attempts} attempts"
-    return Verdict(correct=None, method="llm", raw=raw, judge_model=getattr(llm, "model", "") or model,
+    return Verdict(correct=None, method="llm", raw=raw, judge_model=model,
                    em=em, f1=f1, extracted_answer=short or None, attempts=attempts, error=error,
                    ungraded="unparseable", answer_metric=style)

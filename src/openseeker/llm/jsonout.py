@@ -174,6 +174,7 @@ class JsonAnswer:
     completions: list[Completion] = field(default_factory=list)
     error: str | None = None
     attempts: int = 0
+    failure: LLMError | None = None  # the endpoint's error, when an LLM call failed
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.value, self.completions))
@@ -194,6 +195,7 @@ async def chat_json(
     validate: Callable[[Any], str | None] | None = None,
     parse: Callable[[str], Any] = parse_json,
     check_schema: bool = True,
+    use_reasoning: bool = True,
     correct: bool = True,
     on_llm_error: Literal["stop", "raise", "retry"] = "stop",
     on_completion: Callable[[Completion], None] | None = None,
@@ -212,6 +214,8 @@ async def chat_json(
         parse: text -> value (``parse_json``; the judge adds its free-text fallback).
         check_schema: check the required keys and their types (``missing_keys``); off where ``validate`` is more
             forgiving than the schema (the extractor takes a list for a string and needs only one of two keys).
+        use_reasoning: parse the reasoning channel when the answer itself gives nothing (off for the judge, whose
+            verdict must be its answer, not a thought on the way).
         correct: a retry appends the failed answer and a correction request (True), or asks the same prompt
             again (False; with ``seed``, each attempt uses ``seed + attempt``).
         on_llm_error: what an ``LLMError`` does: ``stop`` (return ``None`` with the error), ``raise`` (propagate,
@@ -234,7 +238,7 @@ async def chat_json(
             completion = await llm.chat(convo, response_format=fmt, **kwargs)
         except LLMError as exc:
             log.warning("chat_json(%s): LLM call failed: %s", getattr(llm, "role", "?"), exc)
-            answer.error = f"LLM call failed: {exc}"
+            answer.error, answer.failure = f"LLM call failed: {exc}", exc
             if on_llm_error == "raise":
                 raise
             if on_llm_error == "stop":
@@ -245,7 +249,7 @@ async def chat_json(
         if on_completion is not None:
             on_completion(completion)
         value = parse(completion.content or "")
-        if value is None and completion.reasoning:
+        if value is None and use_reasoning and completion.reasoning:
             value = parse(completion.reasoning)
         missing = ["<not JSON>"] if value is None else missing_keys(value, schema) if check_schema else []
         reason = None if missing else (validate(value) if validate else None)
