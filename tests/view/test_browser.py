@@ -1,0 +1,182 @@
+"""The page in headless Chromium (Playwright driving the system binary): every view on real pipeline outputs,
+clicked through — a QA sample (graph, substitutions, cited page), a rejection reason and its example, a
+trajectory step and the H_t / raw switch, an eval item and two runs side by side — with no console errors, over
+the live server and from a static export opened as file://. Screenshots are saved (see ``shots``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openseeker.view.data import Catalog
+from openseeker.view.export import export_site
+from openseeker.view.server import ViewServer
+
+
+class Page:
+    """A browser tab that records console errors and failed requests, and waits for the app to finish."""
+
+    def __init__(self, ctx, shots: Path, prefix: str):
+        self.page = ctx.new_page()
+        self.errors: list[str] = []
+        self.shots, self.prefix = shots, prefix
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+
+    def ready(self) -> None:
+        self.page.wait_for_function("document.body.dataset.ready === '1'", timeout=15000)
+        err = self.page.query_selector("[data-testid=error]")
+        assert err is None, err.inner_text()
+
+    def goto(self, url: str) -> None:
+        self.page.goto(url)
+        self.ready()
+
+    def click(self, selector: str) -> None:
+        self.page.click(selector)
+        self.ready()
+
+    def shot(self, name: str, full_page: bool = True) -> None:
+        self.page.screenshot(path=str(self.shots / f"{self.prefix}-{name}.png"), full_page=full_page)
+
+    def text(self, selector: str) -> str:
+        return self.page.inner_text(selector)
+
+
+def walk_through(p: Page, base: str) -> None:
+    """The acceptance click-through, shared by the live and the static page."""
+    p.goto(base)
+    p.shot("home")
+    p.click("[data-testid^=ds-qa-]")
+    assert p.page.locator("[data-testid=row]").count() >= 1
+    p.page.select_option("[data-testid=filter-language]", "en")
+    p.ready()
+    p.page.wait_for_function("location.hash.includes('f.language=en')")
+    p.ready()
+    p.shot("qa-list")
+    p.click("[data-testid=row] >> nth=0")
+    # the subgraph is drawn (cytoscape canvas), the chain highlighted, substitutions marked on both sides
+    p.page.wait_for_selector("[data-testid=graph] canvas")
+    n_chain = p.page.evaluate("document.querySelector('[data-testid=graph]')._cy.nodes('.chain').length")
+    assert n_chain >= 2
+    assert p.page.locator("[data-testid=q-init] mark.from").count() >= 1
+    assert p.page.locator("[data-testid=q-final] mark.to").count() >= 1
+    p.page.click("[data-testid=cite] >> nth=0")
+    p.page.wait_for_selector("[data-testid=page-text] mark.cite")
+    assert p.page.locator("[data-testid=verification]").count() == 1
+    p.shot("qa-sample")
+
+    p.click("#crumbs a >> nth=0")
+    p.click("[data-testid=to-yield]")
+    p.page.wait_for_selector("[data-testid=funnel] svg")
+    p.shot("yield")
+    bar = p.page.locator("[data-testid=reasons] g.clickable").first
+    label = bar.get_attribute("data-testid")[len("bar-"):]
+    stage, reason = label.split(": ")
+    bar.click()
+    p.page.wait_for_function(f"location.hash.includes('f.reason={reason}')")
+    p.ready()
+    rows = p.page.locator("[data-testid=row]")
+    assert rows.count() >= 1 and all(reason in rows.nth(k).inner_text() for k in range(rows.count()))
+    p.click("[data-testid=row] >> nth=0")
+    assert reason in p.text("[data-testid=rejection]") and stage in p.text("[data-testid=rejection]")
+    p.shot("rejection")
+
+    p.goto(base)
+    p.click("[data-testid=ds-traj-trajectories-teacher-jsonl]")
+    p.click("[data-testid=row] >> nth=0")
+    steps = p.page.locator("[data-testid=step]")
+    assert steps.count() >= 2
+    steps.nth(0).locator(".step-head").click()
+    assert "open" in steps.nth(0).get_attribute("class")
+    assert p.page.locator("[data-testid=obs-summary]").count() == 0
+    raw_text = p.page.locator("[data-testid=obs-raw]").first.inner_text()
+    p.click("[data-testid=mode-teacher]")
+    assert p.page.locator("[data-testid=obs-summary]").count() >= 1
+    assert p.page.locator("[data-testid=obs-summary]").first.inner_text() != raw_text
+    p.shot("trajectory-teacher")
+    p.click("[data-testid=mode-raw]")
+    assert p.page.locator("[data-testid=obs-summary]").count() == 0
+    p.shot("trajectory-raw")
+
+    p.goto(base)
+    p.click("[data-testid=ds-eval-eval]")
+    p.page.wait_for_selector("[data-testid=hist-tools] svg rect")
+    assert "Accuracy" in p.text("[data-testid=eval-summary]")
+    p.shot("eval")
+    p.click("[data-testid=row] >> nth=0")
+    assert p.page.locator("[data-testid=eval-item]").count() == 1
+    assert p.page.locator("[data-testid=step]").count() >= 1  # the item's trajectory, one click away
+    p.shot("eval-item")
+    p.click("#crumbs a >> nth=0")
+    p.page.select_option("[data-testid=compare-select]", "eval-eval-b")
+    p.page.wait_for_selector("[data-testid=flips]")
+    p.ready()
+    assert p.page.locator("[data-testid=flips] tbody tr").count() >= 1
+    assert "flipped" in p.text("[data-testid=flip-summary]")
+    p.shot("compare")
+
+    p.goto(base)
+    p.click("[data-testid^=ds-sft-]")
+    p.click("[data-testid=row] >> nth=0")
+    assert p.page.locator("[data-testid=messages] .msg.tool").count() >= 1
+    p.shot("sft")
+    assert p.errors == [], p.errors
+
+
+def test_live_page(run_dir, browser, shots):
+    cat = Catalog.open([run_dir])
+    cat.warm(background=True)  # as the CLI does: pages are served while the rows are indexed
+    with ViewServer(cat, port=0) as srv:
+        walk_through(Page(browser, shots, "live"), srv.url)
+
+
+def test_static_export_opens_from_disk(run_dir, browser, shots, tmp_path):
+    site = tmp_path / "site"
+    export_site(Catalog.open([run_dir]), site, progress=False)
+    walk_through(Page(browser, shots, "static"), (site / "index.html").resolve().as_uri())
+
+
+def test_bad_route_shows_a_message(run_dir, browser, shots):
+    with ViewServer(Catalog.open([run_dir]), port=0) as srv:
+        p = Page(browser, shots, "errors")
+        p.page.goto(srv.url + "#/ds/nope")
+        p.page.wait_for_function("document.body.dataset.ready === '1'")
+        assert "no dataset" in p.text("[data-testid=error]")
+
+
+def test_long_trajectory_renders_incrementally(run_dir, browser, shots, tmp_path):
+    """A 200-step trajectory: the first 40 steps render at once, the rest on scroll or on "go to step"; j / k
+    step through records."""
+    import json
+
+    base = [json.loads(x) for x in (run_dir / "trajectories.teacher.jsonl").read_text().splitlines() if x.strip()]
+    steps = [s for t in base for s in t["steps"] if s["tool_calls"]]
+    long = dict(base[0], id="long", steps=[dict(steps[k % len(steps)], index=k) for k in range(200)])
+    (tmp_path / "long.jsonl").write_text(json.dumps(long) + "\n" + json.dumps(base[1]) + "\n")
+    with ViewServer(Catalog.open([tmp_path / "long.jsonl"]), port=0) as srv:
+        p = Page(browser, shots, "long")
+        p.goto(srv.url + "#/ds/traj-long-jsonl/0")
+        assert p.page.locator("[data-testid=step]").count() == 40
+        p.page.fill("[data-testid=goto-step]", "150")
+        p.page.press("[data-testid=goto-step]", "Enter")
+        card = p.page.locator("[data-testid=step][data-index='150']")
+        card.wait_for()
+        assert "sel" in card.get_attribute("class")
+        p.page.wait_for_function("""() => { const r = document.querySelector("[data-testid=step][data-index='150']")
+            .getBoundingClientRect(); return r.top >= 36 && r.top < innerHeight / 2; }""")  # in view, below the header
+        p.shot("trajectory-step-150", full_page=False)  # off-screen cards are not painted (content-visibility)
+        assert p.page.locator("[data-testid=step]").count() >= 151
+        import time
+
+        deadline = time.monotonic() + 30  # a loaded machine renders slowly: poll, do not assume a pace
+        while p.page.locator("[data-testid=step]").count() < 200 and time.monotonic() < deadline:
+            p.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # scrolling down renders the rest
+            p.page.wait_for_timeout(200)
+        assert p.page.locator("[data-testid=step]").count() == 200
+        p.page.evaluate("document.activeElement.blur()")  # keys typed into the step box are not shortcuts
+        p.page.keyboard.press("j")
+        p.page.wait_for_function("location.hash.endsWith('/1')")
+        p.ready()
+        assert base[1]["question"] in p.text("[data-testid=traj-question]")
+        assert p.errors == [], p.errors
