@@ -316,21 +316,9 @@ async def judge_answer(
                        answer_metric=style)
     last = reply.completions[-1]
     raw, model = last.content or "", getattr(llm, "model", "") or last.model or model
-    parsed = reply.value
-    if parsed is not None:
-        return Verdict(
-            correct=parsed["correct"],
-            extracted_answer=parsed["extracted_answer"],
-            confidence=parsed["confidence"],
-            reasoning=parsed["reasoning"],
-            method="llm",
-            raw=raw,
-            judge_model=model,
-            em=em,
-            f1=f1,
-            attempts=attempts,
-            answer_metric=style,
-        )
+    if reply.value is not None:  # parse_verdict's keys: correct, extracted_answer, confidence, reasoning
+        return Verdict(**reply.value, method="llm", raw=raw, judge_model=model, em=em, f1=f1, attempts=attempts,
+                       answer_metric=style)
     error = f"judge output unparseable after {attempts} attempts"
     return Verdict(correct=None, method="llm", raw=raw, judge_model=model,
                    em=em, f1=f1, extracted_answer=short or None, attempts=attempts, error=error,
