@@ -33,7 +33,8 @@ class GraphLike(Protocol):
 
 def resolve(graph: GraphLike, dst: str) -> Page | None:
     """The page a link points to (``dst`` is a url, or a title for importers that give titles)."""
-    return graph.get(dst) or graph.get_by_title(dst)
+    page = graph.get(dst)
+    return page if page is not None else graph.get_by_title(dst)
 
 
 def sample_seeds(
