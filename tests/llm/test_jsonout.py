@@ -183,3 +183,12 @@ def test_chat_json_llm_error_raise_or_retry_with_a_prompt_per_attempt():
     reply = run(chat_json(llm, lambda i: [{"role": "user", "content": f"attempt {i}"}], SCHEMA, on_llm_error="retry"))
     assert reply.value == {"answer": "a", "confidence": 1} and reply.attempts == 2
     assert [m[0]["content"] for m in llm.calls] == ["attempt 0", "attempt 1"]
+
+
+def test_json_objects_spans_in_order():
+    from openseeker.llm.jsonout import json_objects
+
+    text = 'a {"x": {"y": 1}} b {broken} {"z": 2}'
+    assert [(obj, text[s:e]) for s, e, obj in json_objects(text)] == [
+        ({"x": {"y": 1}}, '{"x": {"y": 1}}'), ({"z": 2}, '{"z": 2}')]  # nested objects are not listed again
+    assert json_objects("no braces") == []

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from openseeker.llm.jsonout import json_schema_format, parse_json
+from openseeker.llm.jsonout import json_objects, json_schema_format, parse_json
 from openseeker.records import ToolCall
 
 PROTOCOLS = ("auto", "text", "native", "json")
@@ -137,24 +137,15 @@ def _split_think(content: str) -> tuple[str, str]:
 
 def _bare_json_calls(text: str) -> list[Any]:
     """JSON objects in free text that look like tool calls (``name`` + arguments, or ``function``)."""
-    found, dec, i = [], json.JSONDecoder(), 0
-    while True:
-        i = text.find("{", i)
-        if i < 0:
-            return found
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except ValueError:
-            i += 1
-            continue
-        if isinstance(obj, dict) and isinstance(obj.get("tool_calls"), list):  # OpenAI-shaped JSON in text
+    found: list[Any] = []
+    for _, _, obj in json_objects(text):
+        if isinstance(obj.get("tool_calls"), list):  # OpenAI-shaped JSON in text
             found.extend(obj["tool_calls"])
-        elif isinstance(obj, dict) and (
-            isinstance(obj.get("function"), dict)
-            or ("name" in obj and any(k in obj for k in ("arguments", "parameters", "args")))
+        elif isinstance(obj.get("function"), dict) or (
+            "name" in obj and any(k in obj for k in ("arguments", "parameters", "args"))
         ):
             found.append(obj)
-        i = end
+    return found
 
 
 def parse_text(content: str, *, reasoning: str = "", tools: list[dict[str, Any]] | None = None) -> ParsedTurn:

@@ -11,7 +11,6 @@ revisions are never mixed up silently (judges differ by several points on the sa
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any, Literal
@@ -20,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from openseeker.eval import metrics
 from openseeker.llm.base import LLM
-from openseeker.llm.jsonout import chat_json, json_schema_format, parse_json
+from openseeker.llm.jsonout import chat_json, json_objects, json_schema_format, parse_json
 from openseeker.text import has_cjk
 
 log = logging.getLogger(__name__)
@@ -152,28 +151,11 @@ _FIELD_RX = {k: re.compile(_LEAD + v + _SEP + r"(.*?)[ \t*_]*$", re.I | re.M) fo
 def _parse_json_obj(text: str) -> dict[str, Any] | None:
     """The first JSON object in ``text`` (fences and prose around it allowed; else the LLM layer's repairing
     parser, for single quotes, trailing commas or truncation), else ``None``."""
-    objs = _json_objects(text)
+    objs = json_objects(text)
     if objs:
         return objs[0][2]
     obj = parse_json(text)
     return obj if isinstance(obj, dict) else None
-
-
-def _json_objects(text: str) -> list[tuple[int, int, dict[str, Any]]]:
-    """Every top-level JSON object in ``text`` as ``(start, end, object)``, in order."""
-    out: list[tuple[int, int, dict[str, Any]]] = []
-    dec = json.JSONDecoder()
-    i = text.find("{")
-    while i != -1:
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except ValueError:
-            i = text.find("{", i + 1)
-            continue
-        if isinstance(obj, dict):
-            out.append((i, end, obj))
-        i = text.find("{", end)
-    return out
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -216,7 +198,7 @@ def parse_verdict(text: str) -> dict[str, Any] | None:
         return None
     candidates: list[tuple[int, dict[str, Any]]] = []
     spans = []
-    for start, end, obj in _json_objects(text):
+    for start, end, obj in json_objects(text):
         spans.append((start, end))
         correct = _as_bool(_json_field(obj, "correct"))
         if correct is not None:

@@ -139,6 +139,26 @@ def parse_json(text: str | None) -> Any | None:
     return None
 
 
+def json_objects(text: str) -> list[tuple[int, int, dict[str, Any]]]:
+    """Every top-level, well-formed JSON object in ``text`` as ``(start, end, object)``, in order (no repairs).
+
+    For replies that may hold several objects where position matters: tool calls written as bare JSON in prose
+    (``agent/protocol``), the last of several verdicts (``eval/judge``). ``parse_json`` is for one value.
+    """
+    out: list[tuple[int, int, dict[str, Any]]] = []
+    dec = json.JSONDecoder()
+    i = text.find("{")
+    while i != -1:
+        try:
+            obj, end = dec.raw_decode(text, i)
+        except ValueError:
+            i = text.find("{", i + 1)
+            continue
+        out.append((i, end, obj))  # raw_decode from "{" gives a dict
+        i = text.find("{", end)
+    return out
+
+
 _JSON_TYPES: dict[str, Any] = {"string": str, "array": list, "object": dict, "integer": int,
                                "number": (int, float), "boolean": bool}
 
