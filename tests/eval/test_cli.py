@@ -71,3 +71,23 @@ def test_eval_load_show_constructed_file(tmp_path, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert shown["question"] == "A constructed question?" and shown["answers"] == ["Forty-two"]
     assert main(["eval", "load", "--benchmark", "browsecomp", "--path", str(tmp_path / "missing.csv")]) == 2
+
+
+@requires_shared
+def test_eval_run_on_two_workers_matches_one_process(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("OPENSEEKER_NO_CACHE", "1")
+    results = {}
+    with ScriptedChatServer(responder) as srv:
+        for workers in ("1", "2"):
+            out = tmp_path / f"run{workers}"
+            assert main(["eval", "run", "--benchmark", "musique", "--path", str(MUSIQUE), "--out", str(out),
+                         "--limit", "4", "--base-url", srv.base_url, "--model", "scripted", "--concurrency", "2",
+                         "--max-tool-calls", "3", "--no-progress", "--workers", workers]) == 0
+            recs = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+            trajs = [json.loads(x)["id"] for x in (out / "trajectories.jsonl").read_text().splitlines()]
+            assert sorted(trajs) == sorted(r["key"] for r in recs) and not (out / "shards").exists()
+            results[workers] = sorted((r["key"], r["answer"], r["correct"], r["num_tool_calls"]) for r in recs)
+            rep = json.loads((out / "report.json").read_text())
+            assert rep["n_questions"] == 4 and rep["accuracy"] == 1.0
+    capsys.readouterr()
+    assert results["1"] == results["2"] and len(results["2"]) == 4

@@ -22,14 +22,18 @@ from openseeker.testing.chat_server import ScriptedChatServer
 
 
 def synth(oracle: Oracle, out: Path, n: int = 3, *, graph=None, max_candidates: int = 9, concurrency: int = 3,
-          **controls) -> dict:
+          workers: int = 1, **controls) -> dict:
+    from openseeker.executors import get_executor
+
     async def go():
         with ScriptedChatServer(oracle.reply) as srv:
             cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)
             async with LLMPool(cfg) as pool:
                 return await synthesize_qa_async(graph or tiny_world(), n, out, pool=pool,
                                                  controls=QAControls(**controls), seed=0, concurrency=concurrency,
-                                                 max_candidates=max_candidates, progress=False)
+                                                 max_candidates=max_candidates, progress=False, llm_config=cfg,
+                                                 executor=get_executor("local", workers=workers, progress=False,
+                                                                       concurrency=concurrency))
     return asyncio.run(go())
 
 
@@ -179,3 +183,51 @@ def test_live_web_without_seed_urls_is_refused_clearly_before_any_llm_starts():
     from openseeker.cli.main import main
 
     assert main(["synth", "qa", "--web", "live", "--n", "1", "--out", "/tmp/never-written.jsonl"]) == 2
+
+
+def test_two_worker_processes_share_the_target(tmp_path):
+    """--workers 2: each worker process opens its own pool on the scripted endpoint; the shards merge into one
+    file with the target count, no candidate twice, every accepted sample a full QASample."""
+    out = tmp_path / "qa.jsonl"
+    report = synth(Oracle(), out, n=4, max_candidates=12, concurrency=2, workers=2)
+    accepted, rejected = read_jsonl(out), read_jsonl(rejected_path(out))
+    ids = [r["id"] for r in accepted + rejected]
+    assert len(ids) == len(set(ids)) and not (tmp_path / "qa.jsonl.shards").exists()
+    # each worker takes ceil(4 / 2) = 2 of the target; near-duplicates two workers accepted at the same time are
+    # moved to the rejected file after the merge (which ones depends on timing), so at most 4 remain
+    assert 1 <= len(accepted) <= 4
+    assert report["accepted"] == len(accepted) and report["last_run"]["new_accepted"] == len(accepted)
+    from openseeker.synth.qa.verify import Deduper
+
+    seen = Deduper(threshold=QAControls().dedup)
+    for row in accepted:
+        QASample.model_validate(row)
+        assert seen.check(row["question"]) is None  # no two accepted questions are near-duplicates
+        seen.add(row["id"], row["question"])
+
+
+def test_near_duplicates_accepted_by_two_workers_at_once_are_moved_to_rejected(tmp_path):
+    out = tmp_path / "qa.jsonl"
+    # every candidate writes the same question
+    report = synth(Oracle(same_question=True), out, n=3, max_candidates=9, concurrency=1, workers=2)
+    accepted = read_jsonl(out)
+    assert len(accepted) == 1 == report["accepted"]  # as with one process (test_near_duplicates_are_dropped)
+    dups = [r for r in read_jsonl(rejected_path(out)) if r["reason"] == "near_duplicate"]
+    assert all(d["detail"]["of"] == accepted[0]["id"] for d in dups)
+
+
+def test_dedup_across_workers_moves_later_near_duplicates_only(tmp_path):
+    from openseeker.synth.qa.pipeline import _dedup_across_workers
+
+    out = tmp_path / "qa.jsonl"
+    q = "Which composer of a 1927 standard was born in the city that hosts Indiana University?"
+    rows = [{"kind": "qa", "id": "old", "question": q},  # accepted by an earlier run: never touched
+            {"kind": "qa", "id": "a", "question": "Who sang the state song of Georgia first?"},
+            {"kind": "qa", "id": "b", "question": q.replace("Which", "What")},  # merged from another worker
+            {"kind": "qa", "id": "c", "question": "Who sang the state song of Georgia first ?"}]
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert _dedup_across_workers(out, {"old"}, threshold=0.6) == 2
+    assert [r["id"] for r in read_jsonl(out)] == ["old", "a"]
+    moved = {r["id"]: r for r in read_jsonl(rejected_path(out))}
+    assert set(moved) == {"b", "c"} and moved["b"]["detail"]["of"] == "old" and moved["c"]["detail"]["of"] == "a"
+    assert all(r["stage"] == "dedup" and r["detail"]["across_workers"] for r in moved.values())

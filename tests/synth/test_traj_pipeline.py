@@ -191,3 +191,24 @@ def test_interrupt_and_rerun_no_duplicates_no_gaps(tmp_path):
                                             progress=False, settings={"concurrency": 1}))
     assert s["skipped"] == 2 and s["done"] == 2
     assert [r["id"] for r in read_jsonl(out)] == ["q0", "q1", "q2", "q3"]
+
+
+def test_reference_pipeline_on_two_worker_processes_matches_one(tmp_path):
+    from openseeker.executors import get_executor
+
+    qa_path = tmp_path / "qa.jsonl"
+    write_jsonl(qa_path, [qa(i) for i in range(8)])
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    web = FakeWeb(tiny_pages())  # picklable: each worker process gets its own copy
+    s1 = asyncio.run(synthesize_trajectories(qa_path, web, one, teacher="reference", progress=False))
+    s2 = asyncio.run(synthesize_trajectories(qa_path, web, two, teacher="reference", progress=False,
+                                             executor=get_executor("local", workers=2, progress=False)))
+    assert s1["done"] == s2["done"] == 8 and s2["workers"] == 2
+    assert s2["file"]["correct"] == 8 and s2["file"]["teachers"] == {"reference-replay": 8}
+    r2 = read_jsonl(two)
+    assert [r["id"] for r in r2] == [f"q{i}" for i in range(8)]  # merged in input order
+
+    def answers(rows):
+        return sorted((r["id"], r["final_answer"], r["num_tool_calls"]) for r in rows)
+
+    assert answers(read_jsonl(one)) == answers(r2)

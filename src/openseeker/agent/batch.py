@@ -12,19 +12,18 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
+import copy
 import json
 import logging
 import os
-import time
-from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from openseeker.errors import InputError, UserError
-from openseeker.io import ResumableWriter, iter_jsonl
+from openseeker.executors.base import Outcome, Stage, Stream
+from openseeker.io import iter_jsonl
 from openseeker.llm.cache import rollout_scope
 from openseeker.records import Trajectory
 
@@ -67,30 +66,6 @@ def validate_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-class _Stats:
-    def __init__(self) -> None:
-        self.done = 0
-        self.stop = Counter()
-        self.tool_calls = 0
-        self.turns = 0
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
-        self.llm_s = 0.0
-        self.tool_s = 0.0
-
-    def add(self, t: Trajectory) -> None:
-        self.done += 1
-        self.stop[t.stop_reason] += 1
-        self.tool_calls += t.num_tool_calls
-        self.turns += t.num_turns
-        for u in t.usage.values():
-            self.prompt_tokens += int(u.get("prompt_tokens", 0))
-            self.completion_tokens += int(u.get("completion_tokens", 0))
-        for s in t.steps:
-            self.llm_s += s.llm_s
-            self.tool_s += s.tool_s
-
-
 def failed_path(out_path: str | os.PathLike) -> Path:
     """Where rollouts that ended on LLM errors are kept for diagnosis (never read back as results)."""
     p = Path(out_path)
@@ -108,9 +83,95 @@ def raise_if_failed(summary: dict[str, Any]) -> None:
                        "re-run the same command to retry them")
 
 
-def _append_failed(out_path: str | os.PathLike, traj: Trajectory) -> None:
-    with failed_path(out_path).open("a", encoding="utf-8") as fh:
-        fh.write(traj.model_dump_json() + "\n")
+class AgentStage(Stage):
+    """Agent rollouts on the executor: one ``Trajectory`` per item in ``out_path`` (keyed by ``id``).
+
+    Give ``agent`` / ``make_agent`` (live objects: in-process only) or a picklable ``factory`` whose async context
+    ``factory.open()`` yields an ``AgentContext`` in every worker (``AgentFactory``: web + LLM pool + agent).
+    """
+
+    name = "agent"
+
+    def __init__(self, out_path: str | os.PathLike, *, agent: Any = None,
+                 make_agent: Callable[[dict[str, Any]], Any] | None = None, factory: Any = None,
+                 keep_llm_errors: bool = False):
+        if sum(x is not None for x in (agent, make_agent, factory)) != 1:
+            raise UserError("run_batch needs exactly one of agent= or make_agent=")
+        self.out_path = Path(out_path)
+        self.agent, self.make_agent, self.factory = agent, make_agent, factory
+        self.keep_llm_errors = keep_llm_errors
+        self._ctx: Any = None
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        return {"trajectories": Stream(self.out_path)}
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[AgentStage]:
+        if self.factory is None:
+            yield self
+            return
+        async with self.factory.open() as ctx:
+            ready = copy.copy(self)
+            ready._ctx, ready.make_agent = ctx, ctx.make_agent
+            yield ready
+
+    async def process(self, item: dict[str, Any]) -> Outcome:
+        a = self.agent if self.agent is not None else self.make_agent(item)
+        extra = {k: v for k, v in item.items() if k not in ("id", "question")}
+        with rollout_scope(str(item["id"])):  # the id joins LLM cache keys: no replay across items on resume
+            traj = await a.run(item["question"], id=str(item["id"]), metadata={"item": extra} if extra else None)
+        if traj.stop_reason == "llm_error" and not self.keep_llm_errors:
+            # the endpoint failed after its retries: an infrastructure fault, not the agent's answer. Keep it
+            # out of the output so a re-run retries it (the cache replays the calls that did succeed).
+            error = traj.metadata.get("error") or (traj.metadata.get("errors") or ["?"])[0]
+            return Outcome(failed=traj, error=str(error))
+        return Outcome(records={"trajectories": [traj]}, stats=trajectory_stats(traj))
+
+    def worker_stats(self) -> dict[str, Any]:
+        return self._ctx.stats() if self._ctx is not None else {}
+
+    def worker_info(self) -> dict[str, Any]:
+        return self._ctx.info() if self._ctx is not None else {}
+
+    def progress_text(self, stats: dict[str, Any]) -> str:
+        return " ".join(f"{k}={v}" for k, v in sorted((stats.get("stop") or {}).items()))
+
+
+def trajectory_stats(t: Trajectory) -> dict[str, Any]:
+    """Additive counters of one trajectory (stop reasons, tool calls, turns, tokens, seconds in LLM and tools)."""
+    p = c = 0
+    for u in t.usage.values():
+        p += int(u.get("prompt_tokens", 0))
+        c += int(u.get("completion_tokens", 0))
+    return {"stop": {t.stop_reason: 1}, "tool_calls": t.num_tool_calls, "turns": t.num_turns,
+            "prompt_tokens": p, "completion_tokens": c, "llm_s": sum(s.llm_s for s in t.steps),
+            "tool_s": sum(s.tool_s for s in t.steps)}
+
+
+def batch_summary(run: dict[str, Any], out_path: str | os.PathLike) -> dict[str, Any]:
+    """The executor's summary in the shape ``agent run`` has always reported."""
+    st = run["stats"]
+    done, wall = run["done"], run["wall_s"]
+    summary = {
+        "out": str(out_path), "total": run["total"], "done": done, "skipped": run["skipped"],
+        "pending": run["pending"], "interrupted": run["interrupted"], "stop_reasons": dict(st.get("stop") or {}),
+        "tool_calls": st.get("tool_calls", 0),
+        "mean_tool_calls": round(st.get("tool_calls", 0) / done, 2) if done else 0.0,
+        "turns": st.get("turns", 0),
+        "tokens": {"prompt": st.get("prompt_tokens", 0), "completion": st.get("completion_tokens", 0)},
+        "llm_s": round(st.get("llm_s", 0.0), 3), "tool_s": round(st.get("tool_s", 0.0), 3),
+        "wall_s": wall, "rollouts_per_s": round(done / wall, 3) if wall > 0 else 0.0,
+        "failed": run["failed"], "workers": run["workers"], "executor": run["executor"],
+        "rank_wall_s": run.get("rank_wall_s", []),
+    }
+    if run["failed"]:
+        summary["failed_ids"] = run["failed_ids"]
+        summary["failed_first_error"] = run["failed_first_error"]
+        log.warning("%d rollout(s) ended on LLM errors and were NOT written to %s (details in %s); re-run the "
+                    "same command to retry them. First error: %s", run["failed"], out_path,
+                    failed_path(out_path), run["failed_first_error"])
+    return summary
 
 
 async def run_batch(
@@ -119,14 +180,16 @@ async def run_batch(
     *,
     agent: Any = None,
     make_agent: Callable[[dict[str, Any]], Any] | None = None,
+    factory: Any = None,
     concurrency: int = 8,
     progress: bool = True,
     limit: int | None = None,
     config: dict[str, Any] | None = None,
     write_summary: bool = True,
     keep_llm_errors: bool = False,
+    executor: Any = None,
 ) -> dict[str, Any]:
-    """Run every item not yet in ``out_path``; return (and save next to it) a summary.
+    """Run every item not yet in ``out_path`` on the executor; return (and save next to it) a summary.
 
     A rollout that ends in ``llm_error`` (the endpoint still failing after the client's retries) is not written
     to ``out_path`` unless ``keep_llm_errors``: it goes to ``<out>.failed.jsonl`` for diagnosis and is retried by
@@ -136,133 +199,42 @@ async def run_batch(
         items: dicts with ``id`` and ``question``; other keys are kept in ``Trajectory.metadata["item"]``.
         out_path: the JSONL of trajectories (appended to; ids already present are skipped).
         agent: the ``Agent`` for every item, or
-        make_agent: ``item -> Agent`` (e.g. one per item to vary settings).
-        concurrency: rollouts in flight.
+        make_agent: ``item -> Agent`` (e.g. one per item to vary settings), or
+        factory: a picklable ``AgentFactory``-like object (needed for several workers).
+        concurrency: rollouts in flight (per worker).
         progress: show a rich progress bar.
         limit: run at most this many of the pending items.
         config: the resolved settings, saved in the summary file (``<out>.summary.json``).
         write_summary: write ``<out>.summary.json``.
         keep_llm_errors: write ``llm_error`` rollouts as final results (they are then never retried).
+        executor: an ``openseeker.executors.Executor`` (default: this process, ``concurrency`` in flight).
 
     Returns:
         ``{"out", "total", "done", "skipped", "pending", "stop_reasons", "tool_calls", "mean_tool_calls",
         "turns", "tokens", "wall_s", "rollouts_per_s", ...}``.
     """
-    if (agent is None) == (make_agent is None):
-        raise UserError("run_batch needs exactly one of agent= or make_agent=")
+    from openseeker.executors.local import LocalExecutor
+
+    stage = AgentStage(out_path, agent=agent, make_agent=make_agent, factory=factory,
+                       keep_llm_errors=keep_llm_errors)
     if concurrency < 1:
         raise UserError("--concurrency must be >= 1")
     items = validate_items(items)
-    out_path = Path(out_path)
-    t0 = time.perf_counter()
-    writer = ResumableWriter(out_path)
-    todo = [it for it in items if str(it["id"]) not in writer.done]
-    skipped = len(items) - len(todo)
-    if limit is not None:
-        todo = todo[: max(limit, 0)]
-    stats = _Stats()
-    io_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="traj-writer")  # serial, off the loop
-    loop = asyncio.get_running_loop()
-    bar = _Bar(len(todo), enabled=progress and bool(todo))
-    pending_iter = iter(todo)
-    finished: list[Trajectory] = []  # done, not yet on disk
-    failed: list[Trajectory] = []  # ended on LLM errors: not final, retried by the next run
-    wake = asyncio.Event()
-    closing = False
-
-    async def flusher() -> None:
-        # group commit: everything that finished while the previous fsync ran goes out with one fsync
-        while True:
-            if not finished:
-                if closing:
-                    return
-                await wake.wait()
-                wake.clear()
-                continue
-            batch = finished[:]
-            finished.clear()
-            await loop.run_in_executor(io_pool, writer.write_many, batch)
-            for t in batch:
-                stats.add(t)
-                bar.advance(stats)
-
-    flush_task = asyncio.create_task(flusher())
-
-    async def worker() -> None:
-        for item in pending_iter:
-            if flush_task.done():  # the writer failed (disk full, ...): stop, and surface its error
-                flush_task.result()
-                return
-            a = agent if agent is not None else make_agent(item)
-            extra = {k: v for k, v in item.items() if k not in ("id", "question")}
-            with rollout_scope(str(item["id"])):  # the id joins LLM cache keys: no replay across items on resume
-                traj = await a.run(item["question"], id=str(item["id"]),
-                                   metadata={"item": extra} if extra else None)
-            if traj.stop_reason == "llm_error" and not keep_llm_errors:
-                # the endpoint failed after its retries: an infrastructure fault, not the agent's answer. Keep it
-                # out of the output so a re-run retries it (the cache replays the calls that did succeed).
-                failed.append(traj)
-                _append_failed(out_path, traj)
-                continue
-            finished.append(traj)
-            wake.set()
-
-    interrupted = False
-    workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(todo)))]
-    try:
-        if workers:
-            await asyncio.gather(*workers)
-    except BaseException:
-        interrupted = True
-        for w in workers:
-            w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-        raise
-    finally:
-        closing = True  # write what already finished (also on Ctrl-C), then stop the writer
-        wake.set()
+    if executor is None:
+        executor = LocalExecutor(1, concurrency=concurrency, progress=progress, limit=limit)
+    run = await executor.arun(stage, items)
+    summary = batch_summary(run, out_path)
+    summary["info"] = run.get("info") or {}
+    extras = run["stats"]
+    for key in ("llm_usage", "web_stats", "extractor"):
+        if extras.get(key):
+            summary[key] = extras[key]
+    if write_summary:
+        info_config = (run.get("info") or {}).get("config") or {}
         try:
-            await flush_task
-        finally:
-            if finished:  # the writer task died: last chance, synchronously
-                writer.write_many(finished)
-                for t in finished:
-                    stats.add(t)
-                finished.clear()
-            io_pool.shutdown(wait=True)  # finish the write in progress: never a torn line on Ctrl-C
-            writer.close()
-            bar.close()
-        wall = time.perf_counter() - t0
-        summary = {
-            "out": str(out_path),
-            "total": len(items),
-            "done": stats.done,
-            "skipped": skipped,
-            "pending": len(items) - skipped - stats.done,
-            "interrupted": interrupted,
-            "stop_reasons": dict(stats.stop),
-            "tool_calls": stats.tool_calls,
-            "mean_tool_calls": round(stats.tool_calls / stats.done, 2) if stats.done else 0.0,
-            "turns": stats.turns,
-            "tokens": {"prompt": stats.prompt_tokens, "completion": stats.completion_tokens},
-            "llm_s": round(stats.llm_s, 3),
-            "tool_s": round(stats.tool_s, 3),
-            "wall_s": round(wall, 3),
-            "rollouts_per_s": round(stats.done / wall, 3) if wall > 0 else 0.0,
-            "failed": len(failed),
-        }
-        if failed:
-            first = failed[0].metadata.get("error") or (failed[0].metadata.get("errors") or ["?"])[0]
-            summary["failed_ids"] = [t.id for t in failed]
-            summary["failed_first_error"] = str(first)
-            log.warning("%d rollout(s) ended on LLM errors and were NOT written to %s (details in %s); re-run the "
-                        "same command to retry them. First error: %s", len(failed), out_path,
-                        failed_path(out_path), first)
-        if write_summary:
-            try:
-                _write_summary(out_path, summary, config)
-            except OSError as exc:
-                log.warning("could not write the summary next to %s: %s", out_path, exc)
+            _write_summary(Path(out_path), summary, {**(config or {}), **info_config})
+        except OSError as exc:
+            log.warning("could not write the summary next to %s: %s", out_path, exc)
     return summary
 
 
@@ -287,32 +259,6 @@ def _write_summary(out_path: Path, summary: dict[str, Any], config: dict[str, An
             "python": platform.python_version()}
     path = out_path.with_name(out_path.name + ".summary.json")
     path.write_text(json.dumps(blob, indent=2, default=str), encoding="utf-8")
-
-
-class _Bar:
-    """A rich progress bar showing answered / forced / failed counts (no-op when disabled)."""
-
-    def __init__(self, total: int, enabled: bool):
-        self.progress = None
-        if not enabled:
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-            TimeRemainingColumn
-
-        self.progress = Progress(TextColumn("[bold]agent[/]"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
-        self.task = self.progress.add_task("", total=total)
-        self.progress.start()
-
-    def advance(self, stats: _Stats) -> None:
-        if self.progress is None:
-            return
-        desc = " ".join(f"{k}={v}" for k, v in sorted(stats.stop.items()))
-        self.progress.update(self.task, advance=1, description=desc)
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 # --------------------------------------------------------------------------- the whole stage (CLI backend)
@@ -387,6 +333,78 @@ def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any
     return llm, tools, extractor, agent_kwargs
 
 
+class AgentContext:
+    """What a worker's ``AgentFactory.open()`` yields: the agent per item, and its counters for the summary."""
+
+    def __init__(self, make_agent: Callable[[dict[str, Any]], Any], stats: Callable[[], dict[str, Any]],
+                 info: Callable[[], dict[str, Any]]):
+        self.make_agent, self.stats, self.info = make_agent, stats, info
+
+
+def pool_usage(pool: Any) -> dict[str, Any]:
+    """Per-role tokens and calls of an ``LLMPool`` (roles that made calls only)."""
+    return {r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
+            for r, u in pool.usage().items() if u.calls}
+
+
+class AgentFactory:
+    """Picklable recipe of ``agent run``'s agent: every worker opens the web and an LLM pool and builds it.
+
+    Args:
+        web: a web directory, ``"live"``, an ``http://host:port`` ``openseeker serve`` address, or an opened
+            ``Web`` (in-process only).
+        llm_config: an ``LLMConfig``.
+        settings: resolved ``AGENT_SETTINGS``.
+        web_config: the live-web config for ``web="live"``.
+    """
+
+    def __init__(self, web: Any, llm_config: Any, settings: dict[str, Any], web_config: Any = None):
+        self.web, self.llm_config, self.settings, self.web_config = web, llm_config, settings, web_config
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[AgentContext]:
+        from openseeker.agent.runtime import Agent
+        from openseeker.llm.pool import LLMPool
+        from openseeker.web.open import close_web, open_web
+
+        s, web = self.settings, self.web
+        opened = isinstance(web, (str, os.PathLike))
+        web_obj = open_web(web, config=self.web_config) if opened else web
+        try:
+            async with LLMPool(self.llm_config) as pool:
+                llm, tools, extractor, agent_kwargs = build_agent_parts(pool, self.llm_config, web_obj, s, s["role"])
+                agent = Agent(llm, tools, **agent_kwargs)
+
+                def stats() -> dict[str, Any]:
+                    out: dict[str, Any] = {"llm_usage": pool_usage(pool)}
+                    web_stats = getattr(web_obj, "stats", None)  # live backends: calls, cache hits, errors, cost
+                    if callable(web_stats):
+                        out["web_stats"] = web_stats()
+                    if extractor is not None:
+                        out["extractor"] = dict(extractor.stats)
+                    return out
+
+                def info() -> dict[str, Any]:
+                    return {"protocol": agent.protocol, "config": {
+                        "agent": {**s, "protocol_resolved": agent.protocol, "context_tokens": agent.context_tokens},
+                        "llm": pool.describe(), "web": str(web) if opened else getattr(web_obj, "name", "")}}
+
+                yield AgentContext(lambda item: agent, stats, info)
+        finally:
+            if opened:
+                await close_web(web_obj)
+
+
+def sized_llm_config(llm_config: Any, roles: Iterable[str], concurrency: int) -> Any:
+    """A copy of ``llm_config`` whose endpoints admit ``concurrency`` calls (one agent call per rollout in flight,
+    plus visits): an endpoint limit below the rollouts in flight would only queue them."""
+    llm_config = llm_config.model_copy(deep=True)
+    for role in roles:
+        ep = llm_config.role(role)
+        ep.concurrency = max(ep.concurrency, int(concurrency))
+    return llm_config
+
+
 async def run_questions(
     web: Any,
     llm_config: Any,
@@ -397,11 +415,13 @@ async def run_questions(
     progress: bool = True,
     limit: int | None = None,
     web_config: Any = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
-    """Open the web and the LLM pool, build the agent (search + goal-conditioned visit), run the batch.
+    """Run the agent (search + goal-conditioned visit) on ``items``: every worker opens the web and the LLM pool.
 
     Args:
-        web: a web directory, ``"live"``, or an opened ``Web``.
+        web: a web directory, ``"live"``, ``http://host:port`` (a remote ``openseeker serve``), or an opened
+            ``Web`` (one worker only).
         llm_config: an ``LLMConfig`` (``openseeker.llm.config.resolve_llm_config``).
         items: questions (``id``, ``question``).
         out_path: the trajectories JSONL (resumable).
@@ -409,40 +429,17 @@ async def run_questions(
         progress: show a progress bar.
         limit: at most this many pending items.
         web_config: the live-web config for ``web="live"`` (see ``openseeker.web.live``).
+        executor: an ``openseeker.executors.Executor`` (default: this process); see ``get_executor``.
 
     Returns:
         The batch summary plus per-role LLM usage and the resolved settings.
     """
-    from openseeker.agent.runtime import Agent
-    from openseeker.llm.pool import LLMPool
-    from openseeker.web.open import open_web
-
     s = resolve_agent_settings(**(settings or {}))
     items = validate_items(items)
-    llm_config = llm_config.model_copy(deep=True)
-    # every rollout may have one agent call and up to 8 visits in flight: size the endpoints' limits for it
-    for role, need in ((s["role"], s["concurrency"]), ("extractor", s["concurrency"])):
-        ep = llm_config.role(role)
-        ep.concurrency = max(ep.concurrency, int(need))
-    opened = isinstance(web, (str, os.PathLike))
-    web_obj = open_web(web, config=web_config) if opened else web
-    try:
-        async with LLMPool(llm_config) as pool:
-            llm, tools, extractor, agent_kwargs = build_agent_parts(pool, llm_config, web_obj, s, s["role"])
-            agent = Agent(llm, tools, **agent_kwargs)
-            config = {"agent": {**s, "protocol_resolved": agent.protocol, "context_tokens": agent.context_tokens},
-                      "llm": pool.describe(), "web": str(web) if opened else getattr(web_obj, "name", "")}
-            summary = await run_batch(items, out_path, agent=agent, concurrency=s["concurrency"], progress=progress,
-                                      limit=limit, config=config)
-            summary["llm_usage"] = {r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
-                                    for r, u in pool.usage().items() if u.calls}
-            summary["protocol"] = agent.protocol
-            web_stats = getattr(web_obj, "stats", None)  # live backends: calls, cache hits, errors, blocked, cost
-            if callable(web_stats):
-                summary["web_stats"] = web_stats()
-            if extractor is not None:
-                summary["extractor"] = dict(extractor.stats)
-    finally:
-        if opened:
-            web_obj.close()
+    llm_config = sized_llm_config(llm_config, (s["role"], "extractor"), s["concurrency"])
+    factory = AgentFactory(web, llm_config, s, web_config)
+    summary = await run_batch(items, out_path, factory=factory, concurrency=s["concurrency"], progress=progress,
+                              limit=limit, executor=executor)
+    if summary.get("info", {}).get("protocol"):
+        summary["protocol"] = summary["info"]["protocol"]
     return summary

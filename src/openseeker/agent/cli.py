@@ -12,7 +12,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebConfigOpt, WebOpt
+from openseeker.cli.options import (
+    BaseUrlOpt,
+    ConfigOpt,
+    ExecutorOpt,
+    LLMOpt,
+    ModelOpt,
+    RankOpt,
+    RayAddressOpt,
+    WebConfigOpt,
+    WebOpt,
+    WorkersOpt,
+)
 from openseeker.errors import UserError
 
 agent_app = typer.Typer(name="agent", help="The search agent (ReAct with search/visit).", no_args_is_help=True)
@@ -25,6 +36,11 @@ RUN_EPILOG = """Examples:
 
   openseeker agent run --web webs/wiki --base-url http://localhost:8000/v1 --model Qwen/Qwen3-8B \\
       --questions qs.jsonl --out trajs.jsonl --max-tool-calls 50 --role teacher
+
+  openseeker agent run --web webs/wiki --questions qs.jsonl --out trajs.jsonl --workers 2 --concurrency 512
+
+  openseeker agent run --web webs/wiki --questions qs.jsonl --out trajs.jsonl --executor ray --workers 8 \\
+      --ray-address auto --base-url http://vllm:8000/v1,http://vllm2:8000/v1
 
   openseeker agent run --web live --web-config live.yaml --base-url http://localhost:8000/v1 \\
       --question "..." --out t.jsonl
@@ -71,6 +87,10 @@ def run_cmd(
     seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent with every agent call.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="Run at most N pending questions.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    rank: RankOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Answer questions with the agent; one trajectory per question in --out."""
@@ -99,8 +119,12 @@ def run_cmd(
         from openseeker.web.live.config import live_config_source
 
         live_cfg = live_config_source(web_config, config)
+    from openseeker.executors import get_executor
+
+    exe = get_executor(executor, workers=workers, ray_address=ray_address,
+                       rank=rank, concurrency=settings["concurrency"], progress=not no_progress, limit=limit)
     summary = asyncio.run(run_questions(web, llm_config, items, out, settings=settings, progress=not no_progress,
-                                        limit=limit, web_config=live_cfg))
+                                        limit=limit, web_config=live_cfg, executor=exe))
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     else:

@@ -7,7 +7,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebConfigOpt
+from openseeker.cli.options import (
+    BaseUrlOpt,
+    ConfigOpt,
+    ExecutorOpt,
+    LLMOpt,
+    ModelOpt,
+    RayAddressOpt,
+    WebConfigOpt,
+    WorkersOpt,
+)
 
 EPILOG_LOAD = """Examples:\n
   openseeker eval load --benchmark browsecomp-zh --count\n
@@ -85,11 +94,15 @@ def register(app: typer.Typer) -> None:
                                                                   "host or host/path prefix (repeatable).")] = None,
         ungraded: UngradedOpt = "wrong",
         no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+        workers: WorkersOpt = None,
+        executor: ExecutorOpt = "local",
+        ray_address: RayAddressOpt = None,
     ) -> None:
         """Run the agent (student role) on a benchmark subset, judge the answers, write the report."""
         from openseeker.eval.leakage import DEFAULT_BLOCKLIST
         from openseeker.eval.report import render_markdown
         from openseeker.eval.run import evaluate
+        from openseeker.executors import get_executor
         from openseeker.llm.config import resolve_llm_config
 
         cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
@@ -105,6 +118,8 @@ def register(app: typer.Typer) -> None:
             progress=not no_progress,
             agent_options={"max_tokens_per_turn": max_tokens_per_turn} if max_tokens_per_turn else None,
             web_config=live_cfg, ungraded=ungraded,
+            executor=get_executor(executor, workers=workers, ray_address=ray_address, concurrency=concurrency,
+                                  progress=not no_progress),
         )
         typer.echo(render_markdown(report).split("\n## ")[0].strip())
         typer.echo(f"\nreport: {out / 'report.md'} (json: {out / 'report.json'}, plots: {out / 'plots'})")

@@ -32,7 +32,6 @@ from openseeker.eval import judge as judge_mod
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM, DomainBlocklist, GuardedWeb
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
 from openseeker.eval.metrics import style_for_language
-from openseeker.io import ResumableWriter, iter_jsonl
 from openseeker.records import EvalItem, Trajectory
 
 log = logging.getLogger(__name__)
@@ -264,6 +263,7 @@ async def evaluate_async(
     items: list[EvalItem] | None = None,
     web_obj: Any = None,
     grade_only: dict[str, Any] | None = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Run an evaluation; returns the report dict (also written to ``out_dir``).
 
@@ -278,6 +278,8 @@ async def evaluate_async(
         web_obj: a ready ``Web`` (default: opened from ``settings.web``).
         grade_only: regrade mode (see ``regrade``): ``{"source": dir, "models": {...}}``; only question-runs with
             a saved trajectory are graded, the agent never runs.
+        executor: an ``openseeker.executors.Executor``; with several workers (``--workers``/``--executor ray``)
+            each opens the web and its own LLM pool from ``llm_config`` (not with ready ``roles``).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -310,18 +312,14 @@ async def evaluate_async(
         cfg = llm_config if llm_config is not None else resolve_llm_config()
         if settings.runs > 1 and "student" in cfg.roles:  # n sampled runs must not be collapsed by the cache
             cfg.roles["student"].cache = False
-        async with LLMPool(cfg) as pool:
-            from openseeker.agent.extract import LLMExtractor
+        factory = None
+        if executor is not None and executor.workers > 1 and grade_only is None:
+            from openseeker.eval.stage import EvalFactory
 
-            pool_roles = Roles(
-                student=pool.role("student"),
-                judge=pool.role("judge") if settings.judge == "llm" else None,
-                extractor=LLMExtractor(pool.role("extractor")),
-                describe=pool.describe(),
-                usage=lambda: {k: v.model_dump() for k, v in pool.usage().items()},
-            )
+            factory = EvalFactory(cfg, settings.judge, settings.web or str(out / "web"), settings.web_config)
+        async with LLMPool(cfg) as pool:
             return await _run(settings, out, spec, data_path, items, web_obj, web_desc, guard, blocklist,
-                              pool_roles, progress, grade_only)
+                              pool_roles(pool, settings.judge), progress, grade_only, executor, factory)
     finally:
         if owns_web and web_obj is not None:
             try:
@@ -330,9 +328,18 @@ async def evaluate_async(
                 log.debug("closing web: %s", exc)
 
 
+def pool_roles(pool: Any, judge: str) -> Roles:
+    """The ``Roles`` of an evaluation from an open ``LLMPool`` (the judge role only for ``judge == "llm"``)."""
+    from openseeker.agent.extract import LLMExtractor
+
+    return Roles(student=pool.role("student"), judge=pool.role("judge") if judge == "llm" else None,
+                 extractor=LLMExtractor(pool.role("extractor")), describe=pool.describe(),
+                 usage=lambda: {k: v.model_dump() for k, v in pool.usage().items()})
+
+
 async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, items: list[EvalItem], web: Any,
                web_desc: str, guard: bool, blocklist: DomainBlocklist, roles: Roles, progress: bool,
-               grade_only: dict[str, Any] | None = None) -> dict:
+               grade_only: dict[str, Any] | None = None, executor: Any = None, factory: Any = None) -> dict:
     from dataclasses import asdict
 
     if settings.judge == "none":
@@ -369,47 +376,19 @@ async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, it
     _check_resume(out, cfg)
     (out / CONFIG).write_text(json.dumps(cfg, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
-    todo = [(it, r) for it in items for r in range(settings.runs)]
-    with ResumableWriter(out / TRAJECTORIES, key="id") as tw, ResumableWriter(out / RESULTS, key="key") as rw:
-        todo = [(it, r) for it, r in todo if f"{it.id}#{r}" not in rw.done]
-        saved: dict[str, Trajectory] = {}
-        carried: dict[str, Any] = {}
-        if grade_only is not None:
-            todo = [(it, r) for it, r in todo if f"{it.id}#{r}" in tw.done]
-            src_results = Path(grade_only["source"]) / RESULTS
-            if src_results.exists():  # leakage counts happened during the original run: carry them over
-                carried = {o.get("key"): o.get("leakage") for _, o in iter_jsonl(src_results, skip_bad=True)}
-        need = {f"{it.id}#{r}" for it, r in todo} & tw.done
-        if need:  # trajectories finished before an interruption, but not yet graded
-            for _, obj in iter_jsonl(out / TRAJECTORIES):
-                if obj.get("id") in need:
-                    saved[obj["id"]] = Trajectory.model_validate(obj)
-        log.info("%s: %d question-runs to do (%d already done)", spec.name, len(todo),
-                 len(items) * settings.runs - len(todo))
-        sem = asyncio.Semaphore(settings.concurrency)
-        lock = asyncio.Lock()
-        bar_ctx = _bar(progress, len(todo), spec.name)
-        with bar_ctx as advance:
+    from openseeker.eval.stage import EvalStage
+    from openseeker.executors.local import LocalExecutor
 
-            async def worker(item: EvalItem, run: int) -> None:
-                async with sem:
-                    key = f"{item.id}#{run}"
-                    traj, record = await run_one(item, run, roles=roles, web=web, settings=settings, guard=guard,
-                                                 blocklist=blocklist, existing=saved.get(key))
-                    if key in carried:
-                        record["leakage"] = carried[key]
-                    if traj.stop_reason == "llm_error":
-                        # the endpoint kept failing: not the agent's answer. Not saved, so a re-run retries it.
-                        failed.append((key, record.get("error")))
-                        return
-                    async with lock:
-                        if key not in tw.done:
-                            tw.write(traj)
-                        rw.write(record)
-                    advance(record)
-
-            failed: list[tuple[str, Any]] = []
-            await asyncio.gather(*(worker(it, r) for it, r in todo))
+    stage = EvalStage(out, bench=spec.name, roles=roles, web=web, settings=settings, guard=guard,
+                      blocklist=blocklist, grade_only=grade_only, factory=factory)
+    todo = stage.prepare(items)
+    log.info("%s: %d question-runs to do (%d already done)", spec.name, len(todo),
+             len(items) * settings.runs - len(todo))
+    if factory is None:
+        executor = LocalExecutor(1, concurrency=settings.concurrency, progress=progress)
+    run = await executor.arun(stage, todo)
+    if factory is not None and run["stats"].get("usage"):
+        roles.usage = lambda: run["stats"]["usage"]  # the workers' pools made the calls
     web_stats = getattr(web, "stats", None)  # live backends: calls, cache hits/misses, errors, blocked, cost
     if callable(web_stats):
         cfg["web_stats"] = web_stats()
@@ -421,40 +400,11 @@ async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, it
     from openseeker.eval.report import write_report
 
     report = write_report(out)
-    if failed:
-        raise LLMError(f"{len(failed)} question-run(s) ended on LLM errors and were not graded (first: "
-                       f"{failed[0][0]}: {failed[0][1]}); the report covers the rest. Fix the endpoint and re-run "
+    if run["failed"]:
+        raise LLMError(f"{run['failed']} question-run(s) ended on LLM errors and were not graded (first: "
+                       f"{run['failed_first_error']}); the report covers the rest. Fix the endpoint and re-run "
                        "the same command to retry them")
     return report
-
-
-class _bar:
-    """A rich progress bar with a running accuracy, or a no-op."""
-
-    def __init__(self, enabled: bool, total: int, name: str):
-        self.enabled, self.total, self.name = enabled, total, name
-        self.n = self.ok = 0
-
-    def __enter__(self) -> Callable[[dict], None]:
-        if not self.enabled:
-            return lambda record: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.prog = Progress(TextColumn("[bold]eval {task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[acc]}"), TimeElapsedColumn(), transient=False)
-        self.prog.__enter__()
-        self.task = self.prog.add_task(self.name, total=self.total, acc="")
-
-        def advance(record: dict) -> None:
-            self.n += 1
-            self.ok += bool(record.get("correct"))
-            self.prog.update(self.task, advance=1, acc=f"acc {self.ok}/{self.n}")
-
-        return advance
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.enabled:
-            self.prog.__exit__(*exc)
 
 
 def evaluate(
@@ -479,6 +429,7 @@ def evaluate(
     agent_options: dict[str, Any] | None = None,
     web_config: str | Path | None = None,
     ungraded: str = "wrong",
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Evaluate the agent on a benchmark (synchronous wrapper of ``evaluate_async``); returns the report.
 
@@ -493,7 +444,8 @@ def evaluate(
         agent_options=dict(agent_options or {}), web_config=str(web_config) if web_config else None,
         ungraded=ungraded,
     )
-    return asyncio.run(evaluate_async(settings, out_dir, roles=roles, llm_config=llm_config, progress=progress))
+    return asyncio.run(evaluate_async(settings, out_dir, roles=roles, llm_config=llm_config, progress=progress,
+                                      executor=executor))
 
 
 def regrade(source: str | Path, out_dir: str | Path, *, judge: str = "llm", llm_config: Any = None,

@@ -191,7 +191,7 @@ class OpenAIChatLLM:
         self._client = client or make_transport(self.base_url, endpoint.api_key(), concurrency=endpoint.concurrency,
                                                 timeout_s=endpoint.timeout_s, transport=endpoint.transport)
         self._owns_client = client is None
-        self._sem = semaphore or asyncio.Semaphore(endpoint.concurrency)
+        self._sem = semaphore or asyncio.Semaphore(endpoint.concurrency * max(1, len(endpoint.replicas)))
         self._cache = cache if (endpoint.cache and not cache_disabled_by_env()) else None
         self._cache_id = cache_id or self.base_url
         self.usage = usage if usage is not None else Usage()

@@ -45,11 +45,12 @@ class EndpointConfig(BaseModel):
 
     Args:
         base_url: OpenAI-compatible endpoint (``http://host:8000/v1``). ``None`` means the embedded server.
+            Several replicas of one server: comma-separated, or a YAML list (``openseeker.llm.replicas``).
         model: model name sent to the endpoint. Empty: the first model listed by ``GET /models``.
         api_key_env: name of the environment variable holding the API key; ``None`` for servers without auth.
         temperature, max_tokens, top_p: sampling defaults (a call may override temperature and max_tokens).
-        concurrency: maximum in-flight requests to this endpoint; roles sharing a ``base_url`` share one limit
-            (the largest value among them).
+        concurrency: maximum in-flight requests to this endpoint (to each replica when it lists several); roles
+            sharing a ``base_url`` share one limit (the largest value among them).
         timeout_s: per-request timeout in seconds.
         max_retries: retries of transient failures (timeouts, 429, 5xx, connection errors, malformed bodies).
         backoff_s: base of the exponential backoff between retries (seconds, with full jitter, capped at 30 s).
@@ -77,6 +78,13 @@ class EndpointConfig(BaseModel):
     embedded: bool = False
     transport: Literal["auto", "aiohttp", "openai"] = "auto"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _replica_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("base_url"), (list, tuple)):
+            data = {**data, "base_url": ",".join(str(u).strip().rstrip("/") for u in data["base_url"])}
+        return data
+
     @model_validator(mode="after")
     def _embedded_or_url(self) -> EndpointConfig:
         if self.base_url in (None, "", "embedded"):
@@ -85,8 +93,13 @@ class EndpointConfig(BaseModel):
         elif self.embedded:
             raise ValueError(f"embedded: true and base_url: {self.base_url!r} conflict; drop one of them")
         if self.base_url:
-            self.base_url = self.base_url.rstrip("/")
+            self.base_url = ",".join(u.strip().rstrip("/") for u in self.base_url.split(",") if u.strip())
         return self
+
+    @property
+    def replicas(self) -> list[str]:
+        """The replicas serving this endpoint (``base_url`` may list several, comma-separated or as a YAML list)."""
+        return [] if self.embedded else str(self.base_url).split(",")
 
     @property
     def endpoint_key(self) -> str:

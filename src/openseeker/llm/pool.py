@@ -95,7 +95,7 @@ class LLMPool:
             client = make_transport(base_url, api_key, concurrency=concurrency,
                                     timeout_s=max(ep.timeout_s for ep in eps), transport=eps[0].transport)
             self._clients[key] = client
-            semaphore = asyncio.Semaphore(concurrency)
+            semaphore = asyncio.Semaphore(concurrency * max(1, len(eps[0].replicas)))  # per replica
             for role in roles:
                 ep = cfg.roles[role]
                 model = self._embedded.model_name if ep.embedded and not ep.model else ep.model
@@ -168,6 +168,10 @@ class LLMPool:
         """Tokens, calls and summed latency per role (endpoint calls only; cache hits are in ``stats()``)."""
         return {role: u.model_copy() for role, u in self._usage.items()}
 
+    def replica_stats(self) -> dict[str, list[dict[str, Any]]]:
+        """Per endpoint that lists several replicas: each replica's served requests, ejections, health."""
+        return {key: client.stats() for key, client in self._clients.items() if hasattr(client, "stats")}
+
     def stats(self) -> dict[str, dict[str, int]]:
         """Cache hits, retries, failed calls and response_format fallbacks per role."""
         return {role: s.as_dict() for role, s in self._stats.items()}
@@ -189,6 +193,8 @@ class LLMPool:
 
 
 def _strip_userinfo(url: str) -> str:
+    if "," in url:
+        return ",".join(_strip_userinfo(u) for u in url.split(","))
     parts = urllib.parse.urlsplit(url)
     if parts.username or parts.password:
         netloc = parts.hostname or ""

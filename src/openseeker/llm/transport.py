@@ -220,6 +220,13 @@ def resolve_transport(name: str = "auto") -> str:
 
 def make_transport(base_url: str, api_key: str, *, concurrency: int, timeout_s: float,
                    transport: str = "auto") -> AiohttpTransport | OpenAITransport:
-    """The transport for one endpoint (shared by every role on it)."""
+    """The transport for one endpoint (shared by every role on it); a comma-separated ``base_url`` lists replicas
+    (``openseeker.llm.replicas``: least-loaded, ``concurrency`` per replica, ejection and failover)."""
     cls = AiohttpTransport if resolve_transport(transport) == "aiohttp" else OpenAITransport
+    if "," in base_url:
+        from openseeker.llm.replicas import ReplicaTransport, split_replicas
+
+        return ReplicaTransport(split_replicas(base_url),
+                                lambda url: cls(url, api_key, concurrency=concurrency, timeout_s=timeout_s),
+                                concurrency=concurrency)
     return cls(base_url, api_key, concurrency=concurrency, timeout_s=timeout_s)

@@ -10,7 +10,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt
+from openseeker.cli.options import (
+    BaseUrlOpt,
+    ConfigOpt,
+    ExecutorOpt,
+    LLMOpt,
+    ModelOpt,
+    RayAddressOpt,
+    WorkersOpt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +76,9 @@ def qa_cmd(
     fanout: Annotated[int, typer.Option("--fanout", help="With --web live: links followed per crawled page.")] = 8,
     web_config: Annotated[Optional[Path], typer.Option("--web-config", help="Live-web YAML for --web live (see "
                                                        "docs/live-web.md).")] = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Synthesize verified, obfuscated multi-hop questions from a web graph (METHOD.md section 2)."""
     from openseeker.synth.qa.controls import QAControls
@@ -89,9 +100,14 @@ def qa_cmd(
             raise UserError("--web live needs --seed-urls FILE (one url per line): QA synthesis follows the seed "
                             "pages' hyperlinks")
         urls, live_cfg = read_seed_urls(seed_urls), live_config_source(web_config, config)
+    from openseeker.executors import get_executor
+
+    exe = get_executor(executor, workers=workers, ray_address=ray_address, concurrency=concurrency,
+                       progress=not no_progress)
     report = synthesize_qa(web, n, out, controls=controls, config=config, llm=llm, base_url=base_url, model=model,
                            seed=seed, concurrency=concurrency, max_candidates=max_candidates or limit,
-                           progress=not no_progress, seed_urls=urls, web_config=live_cfg, crawl_fanout=fanout)
+                           progress=not no_progress, seed_urls=urls, web_config=live_cfg, crawl_fanout=fanout,
+                           executor=exe)
     typer.echo(format_report(report))
 
 

@@ -210,3 +210,38 @@ class ScriptedChatServer:
                     self._send(200, json.dumps(server._completion_body(reply, request)), reply.headers)
 
         return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m openseeker.testing.chat_server --delay 0.05``: a replica for failover tests and benchmarks, in
+    its own process (so it can be SIGKILLed). Answers search -> answer (``--searches`` tool calls per rollout);
+    prints its base URL on the first line of stdout, then serves until killed."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--delay", type=float, default=0.0)
+    ap.add_argument("--searches", type=int, default=1)
+    args = ap.parse_args(argv)
+
+    def respond(req: dict[str, Any]) -> Reply:
+        tool_turns = sum(1 for m in req.get("messages", []) if m.get("role") in ("tool", "user")) - 1
+        if tool_turns < args.searches:
+            return Reply(content='<tool_call>{"name": "search", "arguments": {"query": ["Eiffel"]}}</tool_call>',
+                         delay=args.delay)
+        return Reply(content="<answer>Dijon</answer>", delay=args.delay)
+
+    srv = ScriptedChatServer(respond).start()
+    print(srv.base_url, flush=True)
+    srv.requests = _Counter()
+    threading.Event().wait()
+
+
+class _Counter(list):
+    """Keeps no request bodies (a long-running replica would grow without bound), only their number."""
+
+    def append(self, item: Any) -> None:
+        self.n = getattr(self, "n", 0) + 1
+
+
+if __name__ == "__main__":
+    main()

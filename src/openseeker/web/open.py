@@ -1,4 +1,4 @@
-"""``open_web(spec)``: the one way stages get a ``Web`` — a local web directory, or ``live``."""
+"""``open_web(spec)``: the one way stages get a ``Web`` — a local web directory, ``live``, or a remote server."""
 
 from __future__ import annotations
 
@@ -13,9 +13,14 @@ def open_web(spec: str | Path, *, config: Any = None) -> Web:
     """Open a web.
 
     Args:
-        spec: a directory made by ``openseeker web build``, or ``"live"``.
+        spec: a directory made by ``openseeker web build``, ``"live"``, or ``http://host:port`` (an ``openseeker
+            serve`` server, or several comma-separated: ``openseeker.web.remote``).
         config: for ``live``: the live-web config (backends, keys, cache); see ``openseeker.web.live``.
     """
+    from openseeker.web.remote import RemoteWeb, is_remote_spec
+
+    if is_remote_spec(str(spec)):
+        return RemoteWeb(str(spec))
     if str(spec) == "live":
         from openseeker.web.live import LiveWeb
 
@@ -26,3 +31,12 @@ def open_web(spec: str | Path, *, config: Any = None) -> Web:
     from openseeker.web.local import LocalWeb
 
     return LocalWeb.open(path)
+
+
+async def close_web(web: Any) -> None:
+    """Close a web from async code (a remote web closes its HTTP session inside the running loop)."""
+    aclose = getattr(web, "aclose", None)
+    if aclose is not None:
+        await aclose()
+    else:
+        web.close()

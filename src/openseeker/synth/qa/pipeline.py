@@ -15,14 +15,18 @@ an endpoint error (``LLMError``), is not written and is retried on the next run.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openseeker.errors import LLMError, UserError
+from openseeker.executors.base import Outcome, Stage, Stream
 from openseeker.io import ResumableWriter, iter_jsonl
 from openseeker.records import QASample, Rejection, content_id
 from openseeker.synth.qa import prompts
@@ -74,6 +78,7 @@ class _Run:
     new_rejected: int = 0
     last_error: str = ""
     rejections: dict[str, int] = field(default_factory=dict)
+    worker_usage: dict[str, Any] = field(default_factory=dict)
 
 
 def leak_names(eg: Any, gen: Generated, mapping: dict[str, str], strength: int) -> list[str]:
@@ -228,8 +233,16 @@ async def synthesize_qa_async(
     concurrency: int = 4,
     max_candidates: int | None = None,
     progress: bool = True,
+    executor: Any = None,
+    llm_config: Any = None,
 ) -> dict[str, Any]:
-    """Async core of :func:`synthesize_qa` (same arguments; ``pool`` is required and already open)."""
+    """Async core of :func:`synthesize_qa` (same arguments; ``pool`` is required and already open).
+
+    With an ``executor`` of several workers (``openseeker.executors``) each worker opens ``web`` and an LLM pool
+    from ``llm_config`` and takes an equal share of the remaining target; see ``QAStage``.
+    """
+    if executor is not None and executor.workers > 1 and llm_config is None:
+        raise UserError("several QA workers need the LLM config (each worker opens its own pool)")
     controls = controls or QAControls()
     if n < 1:
         raise UserError("--n must be >= 1")
@@ -259,7 +272,11 @@ async def synthesize_qa_async(
             else:
                 seeds = sample_seeds(graph, max_candidates, seed=seed, topic=controls.topic,
                                      lang=controls.page_lang, min_out_degree=controls.min_out_degree)
-                await _run_all(run, seeds, n, max_candidates, concurrency, acc_w, rej_w, progress)
+                factory = None
+                if executor is not None and executor.workers > 1:
+                    factory = QAFactory(web, llm_config, controls, seed)
+                await _run_all(run, seeds, n, max_candidates, concurrency, acc_w, rej_w, progress, executor,
+                               factory)
     finally:
         if closer is not None and hasattr(closer, "close"):
             closer.close()
@@ -274,7 +291,7 @@ async def synthesize_qa_async(
         "controls": controls.to_dict(), "judge_mode": run.judge_mode, "models": run.models,
         "wall_s": round(time.monotonic() - t0, 1),
         "new_accepted": run.new_accepted, "new_rejected": run.new_rejected, "llm_errors": run.llm_errors,
-        "last_llm_error": run.last_error, "pool_usage": usage,
+        "last_llm_error": run.last_error, "pool_usage": run.worker_usage or usage,
     }
     report = build_report(out, last_run=last_run)
     write_report(out, report)
@@ -282,79 +299,199 @@ async def synthesize_qa_async(
     return report
 
 
+class QAStage(Stage):
+    """QA synthesis candidates on the executor: each seed through ``run_candidate``, accepted samples to ``out``
+    and rejections to ``<out>.rejected.jsonl`` (both mark a candidate done); stops at ``n`` accepted."""
+
+    name = "synth qa"
+
+    def __init__(self, run: _Run | None, out: Path, n: int, factory: Any = None):
+        self.run, self.out, self.n, self.factory = run, Path(out), n, factory
+        self.start_accepted = run.accepted if run is not None else 0
+
+    def __getstate__(self) -> dict[str, Any]:  # to worker processes: the recipe, not the parent's open run
+        return {**self.__dict__, "run": None}
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[QAStage]:
+        if self.factory is None:
+            yield self
+            return
+        async with self.factory.open() as run:
+            ready = copy.copy(self)
+            ready.run, ready.start_accepted = run, 0
+            yield ready
+
+    def worker_stats(self) -> dict[str, Any]:
+        return {"usage": self.factory.usage()} if self.factory is not None and self.run is not None else {}
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        return {"accepted": Stream(self.out), "rejected": Stream(rejected_path(self.out))}
+
+    def should_stop(self) -> bool:
+        return self.run.accepted >= self.n
+
+    async def process(self, entry: dict[str, Any]) -> Outcome:
+        run = self.run
+        if run.accepted >= self.n:
+            return Outcome()
+        try:
+            result = await run_candidate(run, entry["index"], entry["page"])
+        except LLMError as exc:
+            run.llm_errors += 1
+            run.consecutive_errors += 1
+            run.last_error = str(exc)
+            log.warning("candidate %d: LLM error (%s); not recorded, a re-run retries it", entry["index"], exc)
+            if run.consecutive_errors >= MAX_CONSECUTIVE_LLM_ERRORS:
+                raise LLMError(f"{run.consecutive_errors} LLM failures in a row; last: {exc}") from None
+            return Outcome(stats={"llm_errors": 1})
+        run.consecutive_errors = 0
+        if isinstance(result, QASample):
+            if run.accepted >= self.n:  # a concurrent candidate reached the target first: not written
+                return Outcome()
+            run.accepted += 1
+            run.new_accepted += 1
+            return Outcome(records={"accepted": [result]}, stats={"accepted": 1})
+        run.new_rejected += 1
+        key = f"{result.stage}:{result.reason}"
+        run.rejections[key] = run.rejections.get(key, 0) + 1
+        return Outcome(records={"rejected": [result]}, stats={"rejected": 1, "rejections": {key: 1}})
+
+    def progress_text(self, stats: dict[str, Any]) -> str:
+        text = f"accepted {self.start_accepted + stats.get('accepted', 0)}/{self.n}"
+        rejections = stats.get("rejections") or {}
+        if rejections:
+            top = max(rejections, key=rejections.get)
+            text += f", top rejection {top} ({rejections[top]})"
+        return text
+
+
+class QAFactory:
+    """Picklable recipe of a QA worker: opens the web graph and an LLM pool and builds its ``_Run``, whose
+    near-duplicate filter starts from every accepted question already written (final file and every shard)."""
+
+    def __init__(self, web: Any, llm_config: Any, controls: QAControls, seed: int):
+        self.web, self.llm_config, self.controls, self.seed = web, llm_config, controls, seed
+        self._pool: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_pool": None}
+
+    def usage(self) -> dict[str, Any]:
+        if self._pool is None:
+            return {}
+        return {r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
+                for r, u in self._pool.usage().items() if u.calls}
+
+    @asynccontextmanager
+    async def open(self, out: Path | None = None) -> AsyncIterator[_Run]:
+        from openseeker.llm.pool import LLMPool
+
+        graph, closer = _open_graph(self.web)
+        try:
+            async with LLMPool(self.llm_config) as pool:
+                self._pool = pool
+                models = _describe(pool)
+                yield _Run(graph=graph, controls=self.controls, generator=_role(pool, "generator"),
+                           verifier=_role(pool, "verifier"), judge=_role(pool, "judge"), seed=self.seed,
+                           models=models, deduper=Deduper(threshold=self.controls.dedup), accepted=0,
+                           judge_mode=effective_judge_mode(self.controls.judge, models))
+        finally:
+            if closer is not None and hasattr(closer, "close"):
+                closer.close()
+
+
+def _seed_deduper(deduper: Deduper, paths: list[Path]) -> None:
+    for path in paths:
+        if path.exists():
+            for _, obj in iter_jsonl(path, skip_bad=True):
+                if obj.get("kind") == "qa":
+                    deduper.add(str(obj.get("id")), obj.get("question", ""))
+
+
 async def _run_all(run: _Run, seeds: list, n: int, max_candidates: int, concurrency: int,
-                   acc_w: ResumableWriter, rej_w: ResumableWriter, progress: bool) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+                   acc_w: ResumableWriter, rej_w: ResumableWriter, progress: bool, executor: Any = None,
+                   factory: QAFactory | None = None) -> None:
+    from openseeker.executors.local import LocalExecutor
 
     done_ids = acc_w.done | rej_w.done
     todo = []
     for i in range(max_candidates):
         page = seeds[i % len(seeds)]
-        if candidate_id(run.seed, i, page.url, run.controls) not in done_ids:
-            todo.append((i, page))
-    queue = iter(todo)
-    finished = asyncio.Event()
-    fatal: list[BaseException] = []
+        cid = candidate_id(run.seed, i, page.url, run.controls)
+        if cid not in done_ids:
+            todo.append({"id": cid, "index": i, "page": page})
+    if factory is None:
+        stage = QAStage(run, acc_w.path, n)
+        await (executor or LocalExecutor(1, concurrency=concurrency, progress=progress)).arun(stage, todo)
+        return
+    # several workers: each takes an equal share of what is missing (the total may overshoot n by < workers, or
+    # fall short when a worker runs out of candidates); its near-duplicate filter starts from every accepted
+    # question on disk, so only questions accepted concurrently by two workers can slip through as near-duplicates
+    workers = executor.workers
+    quota = -(-(n - run.accepted) // workers)
+    stage = QAStage(None, acc_w.path, quota, factory=_SeededFactory(factory, acc_w.path))
+    before = set(acc_w.done)
+    summary = await executor.arun(stage, todo)
+    st = summary["stats"]
+    dropped = _dedup_across_workers(acc_w.path, before, run.controls.dedup) if summary.get("merged") else 0
+    st["accepted"], st["rejected"] = st.get("accepted", 0) - dropped, st.get("rejected", 0) + dropped
+    if dropped:
+        key = "dedup:near_duplicate"
+        st.setdefault("rejections", {})[key] = st.get("rejections", {}).get(key, 0) + dropped
+    run.new_accepted, run.new_rejected = st.get("accepted", 0), st.get("rejected", 0)
+    run.llm_errors = st.get("llm_errors", 0)
+    run.rejections.update(st.get("rejections") or {})
+    run.accepted += run.new_accepted
+    run.worker_usage = st.get("usage") or {}
 
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[info]}"), TimeElapsedColumn())
-    with Progress(*columns, disable=not progress, transient=False) as bar:
-        acc_task = bar.add_task("accepted", total=n, completed=run.accepted, info="")
-        cand_task = bar.add_task("candidates", total=max_candidates, completed=max_candidates - len(todo), info="")
 
-        async def worker() -> None:
-            while run.accepted < n:
-                try:
-                    index, page = next(queue)
-                except StopIteration:
-                    return
-                try:
-                    result = await run_candidate(run, index, page)
-                except LLMError as exc:
-                    run.llm_errors += 1
-                    run.consecutive_errors += 1
-                    run.last_error = str(exc)
-                    log.warning("candidate %d: LLM error (%s); not recorded, a re-run retries it", index, exc)
-                    if run.consecutive_errors >= MAX_CONSECUTIVE_LLM_ERRORS:
-                        fatal.append(LLMError(f"{run.consecutive_errors} LLM failures in a row; last: {exc}"))
-                        finished.set()
-                        return
-                    bar.advance(cand_task)
-                    continue
-                run.consecutive_errors = 0
-                if isinstance(result, QASample):
-                    if run.accepted >= n:
-                        return
-                    acc_w.write(result)
-                    run.accepted += 1
-                    run.new_accepted += 1
-                    bar.update(acc_task, completed=run.accepted)
-                    if run.accepted >= n:
-                        finished.set()
-                else:
-                    rej_w.write(result)
-                    run.new_rejected += 1
-                    key = f"{result.stage}:{result.reason}"
-                    run.rejections[key] = run.rejections.get(key, 0) + 1
-                    top = max(run.rejections, key=run.rejections.get)
-                    bar.update(cand_task, info=f"top rejection {top} ({run.rejections[top]})")
-                bar.advance(cand_task)
+def _dedup_across_workers(out: Path, before: set[str], threshold: float) -> int:
+    """After a multi-worker merge: a question accepted by one worker while another accepted a near-duplicate is
+    moved, in merge (input) order, from ``out`` to the rejected sidecar as ``dedup:near_duplicate``; records that
+    were accepted before this run are never touched. Returns how many were moved."""
+    from openseeker.io import read_jsonl, write_jsonl
 
-        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
-        all_done = asyncio.ensure_future(asyncio.gather(*workers))
-        stop = asyncio.ensure_future(finished.wait())
-        try:
-            await asyncio.wait({all_done, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in workers:
-                w.cancel()
-            stop.cancel()
-            await asyncio.gather(all_done, stop, return_exceptions=True)
-    if fatal:
-        raise fatal[0]
-    for w in workers:
-        if w.done() and not w.cancelled() and w.exception() is not None:
-            raise w.exception()
+    rows = read_jsonl(out) if out.exists() else []
+    deduper = Deduper(threshold=threshold)
+    keep, moved = [], []
+    for row in rows:
+        qid, question = str(row.get("id")), row.get("question", "")
+        fail = deduper.check(question) if qid not in before else None
+        if fail is not None:
+            moved.append(Rejection(id=qid, stage=fail.stage, reason=fail.reason,
+                                   detail={"seed_url": row.get("seed_url"), **fail.detail, "across_workers": True,
+                                           "question": question, "usage": row.get("usage") or {}}))
+            continue
+        deduper.add(qid, question)
+        keep.append(row)
+    if moved:
+        with ResumableWriter(rejected_path(out)) as rej:  # rejected first: a crash in between leaves no gap
+            rej.write_many(moved)
+        write_jsonl(out, keep)  # atomic (tmp + rename)
+        log.info("%d question(s) accepted by two workers at once were near-duplicates: moved to %s", len(moved),
+                 rejected_path(out))
+    return len(moved)
+
+
+class _SeededFactory:
+    """A ``QAFactory`` whose runs start their near-duplicate filter from the accepted questions on disk."""
+
+    def __init__(self, factory: QAFactory, out: Path):
+        self.factory, self.out = factory, Path(out)
+
+    def usage(self) -> dict[str, Any]:
+        return self.factory.usage()
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[_Run]:
+        from openseeker.executors.base import SHARD_DIR_SUFFIX
+
+        async with self.factory.open() as run:
+            shards = self.out.with_name(self.out.name + SHARD_DIR_SUFFIX)
+            _seed_deduper(run.deduper, [self.out, *sorted(shards.glob("accepted-*.jsonl"))])
+            yield run
 
 
 def synthesize_qa(
@@ -375,6 +512,7 @@ def synthesize_qa(
     seed_urls: list[str] | None = None,
     web_config: Any = None,
     crawl_fanout: int = 8,
+    executor: Any = None,
     **control_overrides: Any,
 ) -> dict[str, Any]:
     """Synthesize ``n`` verified QA samples from the web graph at ``web_dir`` into ``out`` (resumable JSONL).
@@ -392,6 +530,8 @@ def synthesize_qa(
         concurrency: candidates in flight at once (LLM calls are further bounded by the pool).
         max_candidates: candidates to try at most (default ``max(10, 3 * n)``).
         progress: show a rich progress bar.
+        executor: an ``openseeker.executors.Executor``; with several workers each opens the web and its own LLM
+            pool (``--workers``/``--executor ray``); default: this process.
 
     Returns:
         The yield report (also written to ``<out>.report.json``).
@@ -425,6 +565,6 @@ def synthesize_qa(
         async with LLMPool(cfg) as opened:
             return await synthesize_qa_async(graph, n, out, pool=opened, controls=controls, seed=seed,
                                              concurrency=concurrency, max_candidates=max_candidates,
-                                             progress=progress)
+                                             progress=progress, executor=executor, llm_config=cfg)
 
     return asyncio.run(main())

@@ -10,7 +10,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebConfigOpt, WebOpt
+from openseeker.cli.options import (
+    BaseUrlOpt,
+    ConfigOpt,
+    ExecutorOpt,
+    LLMOpt,
+    ModelOpt,
+    RankOpt,
+    RayAddressOpt,
+    WebConfigOpt,
+    WebOpt,
+    WorkersOpt,
+)
 
 TRAJ_EPILOG = """Examples:
 
@@ -20,6 +31,9 @@ TRAJ_EPILOG = """Examples:
       --base-url http://localhost:8000/v1 --model Qwen/Qwen3-32B --concurrency 32 --max-tool-calls 100
 
   openseeker synth traj --web webs/wiki --qa qa.jsonl --out ref.jsonl --teacher reference   # offline replay
+
+  openseeker synth traj --web webs/wiki --qa qa.jsonl --out traj.jsonl --config roles.yaml \\
+      --executor ray --ray-address auto --workers 16 --concurrency 128        # a Ray cluster (docs/scale.md)
 
 Re-running the same command resumes (QA ids already in --out are skipped). A file holds one teacher kind.
 """
@@ -50,6 +64,10 @@ def traj_cmd(
     = False,
     limit: Annotated[Optional[int], typer.Option("--limit", help="At most N pending questions.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    rank: RankOpt = None,
 ) -> None:
     """Teacher rollouts on QA records (retrospective summarization), labelled against the gold answers."""
     from openseeker.synth.traj.pipeline import synthesize_trajectories
@@ -74,10 +92,15 @@ def traj_cmd(
 
         settings = resolve_agent_settings(config, **settings)
     settings = {k: v for k, v in settings.items() if v is not None and k != "role"}
+    from openseeker.executors import get_executor
+
+    exe = get_executor(executor, workers=workers, ray_address=ray_address,
+                       rank=rank, concurrency=settings.get("concurrency") or 8, progress=not no_progress,
+                       limit=limit)
     summary = asyncio.run(synthesize_trajectories(
         qa, web, out, teacher=teacher, llm_config=llm_config, summarize=not no_summarize, settings=settings,
         judge=not no_judge and teacher == "llm", progress=not no_progress, limit=limit,
-        embedded_judge=embedded_judge, web_config=live_cfg))
+        embedded_judge=embedded_judge, web_config=live_cfg, executor=exe))
     f = summary["file"]
     typer.echo(f"{summary['done']} new trajectories ({summary['skipped']} already done) -> {out}")
     typer.echo(f"file: {f['trajectories']} trajectories, correct {f['correct']}/{f['judged']} judged, "

@@ -12,6 +12,8 @@ import json
 import logging
 import os
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,76 @@ class _Job:
         return await label(traj, self.qa, self.judge)
 
 
+class TeacherFactory:
+    """Picklable recipe of the teacher: every worker (process or Ray task) opens the web (and for the LLM teacher
+    an LLM pool) and builds the rollout + labelling job per QA record. See ``synthesize_trajectories``."""
+
+    def __init__(self, by_id: dict[str, QASample], web: Any, s: dict[str, Any], *, teacher: str,
+                 llm_config: Any = None, summarize: bool = True, judge: bool = True,
+                 summarizer_kwargs: dict[str, Any] | None = None, embedded_judge: bool = False,
+                 web_config: Any = None):
+        self.by_id, self.web, self.s, self.teacher = by_id, web, s, teacher
+        self.llm_config, self.summarize, self.judge = llm_config, summarize, judge
+        self.summarizer_kwargs, self.embedded_judge, self.web_config = summarizer_kwargs, embedded_judge, web_config
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[Any]:
+        from openseeker.agent.batch import AgentContext
+        from openseeker.web.open import close_web, open_web
+
+        opened = isinstance(self.web, (str, os.PathLike))
+        web_obj = open_web(self.web, config=self.web_config) if opened else self.web
+        try:
+            if self.teacher == "reference":
+                rollout = _reference_rollout(web_obj, self.s)
+                yield AgentContext(lambda it: _Job(self.by_id[str(it["id"])], rollout, None), dict, dict)
+            else:
+                async with self._llm(web_obj) as ctx:
+                    yield ctx
+        finally:
+            if opened:
+                await close_web(web_obj)
+
+    @asynccontextmanager
+    async def _llm(self, web_obj: Any) -> AsyncIterator[Any]:
+        from openseeker.agent.batch import AgentContext, build_agent_parts, pool_usage
+        from openseeker.llm.pool import LLMPool
+
+        s, llm_config = self.s, self.llm_config
+        async with LLMPool(llm_config) as pool:
+            teacher_llm, tools, _, agent_kwargs = build_agent_parts(pool, llm_config, web_obj, s, "teacher")
+            embedded_ctx = llm_config.embedded.n_ctx
+            summarizer_llm = pool.role("summarizer") if self.summarize else None
+            sk = dict(self.summarizer_kwargs or {})
+            if summarizer_llm is not None and summarizer_llm.endpoint.embedded:
+                sk.setdefault("max_input_chars", min(6_000, (embedded_ctx - 1_000) * 3))
+            judge_llm = pool.role("judge") if self.judge else None
+            if judge_llm is not None and judge_llm.endpoint.embedded and not self.embedded_judge:
+                # the embedded 135M model cannot grade (it calls wrong answers correct): normalized match instead
+                log.info("the judge role is the embedded model: labelling by normalized match (embedded_judge=False)")
+                judge_llm = None
+
+            async def rollout(qa: QASample) -> Trajectory:
+                return await teacher_rollout(qa, teacher_llm, tools, summarizer=summarizer_llm,
+                                             summarize=self.summarize, agent_kwargs=agent_kwargs,
+                                             summarizer_kwargs=sk)
+
+            info = {"config": {"llm": pool.describe(), "judge": "llm" if judge_llm is not None else "normalized"}}
+            yield AgentContext(lambda it: _Job(self.by_id[str(it["id"])], rollout, judge_llm),
+                               lambda: {"llm_usage": pool_usage(pool)}, lambda: info)
+
+
+def _reference_rollout(web_obj: Any, s: dict[str, Any]) -> Any:
+    from openseeker.web.tools import SearchTool, VisitTool
+
+    tools = [SearchTool(web_obj), VisitTool(web_obj, max_chars=s["visit_max_chars"])]
+
+    async def rollout(qa: QASample) -> Trajectory:
+        return await reference_rollout(qa, tools, max_tool_calls=s["max_tool_calls"])
+
+    return rollout
+
+
 async def synthesize_trajectories(
     qa_path: str | os.PathLike,
     web: Any,
@@ -88,12 +160,14 @@ async def synthesize_trajectories(
     summarizer_kwargs: dict[str, Any] | None = None,
     embedded_judge: bool = False,
     web_config: Any = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Run the teacher on every QA record not yet in ``out_path``; returns the run summary.
 
     Args:
         qa_path: QA JSONL (``openseeker synth qa`` output; or any JSONL with id, question, answer).
-        web: a web directory, ``"live"``, or an opened ``Web``.
+        web: a web directory, ``"live"``, ``http://host:port`` (a remote ``openseeker serve``), or an opened
+            ``Web`` (one worker only).
         out_path: trajectories JSONL (appended to; resumable; one teacher kind per file).
         teacher: ``llm`` (the teacher role through the agent) or ``reference`` (offline evidence-chain replay).
         llm_config: ``LLMConfig`` (``resolve_llm_config``); needed for ``teacher="llm"`` and the LLM judge.
@@ -107,10 +181,9 @@ async def synthesize_trajectories(
         embedded_judge: let the embedded model grade when the judge role is embedded (by default the normalized
             match labels instead: the 135M model's verdicts are unreliable).
         web_config: the live-web config for ``web="live"`` (see ``openseeker.web.live``).
+        executor: an ``openseeker.executors.Executor`` (``--workers``/``--executor ray``); default this process.
     """
-    from openseeker.agent.batch import resolve_agent_settings, run_batch
-    from openseeker.web.open import open_web
-    from openseeker.web.tools import SearchTool, VisitTool
+    from openseeker.agent.batch import resolve_agent_settings, run_batch, sized_llm_config
 
     if teacher not in TEACHERS:
         raise UserError(f"--teacher must be one of {', '.join(TEACHERS)}, got {teacher!r}")
@@ -125,62 +198,18 @@ async def synthesize_trajectories(
     by_id = {q.id: q for q in qas}
     items = [{"id": q.id, "question": q.question} for q in qas]
     opened = isinstance(web, (str, os.PathLike))
-    web_obj = open_web(web, config=web_config) if opened else web
     config = {"teacher": tag, "summarize": summarize if teacher == "llm" else False, "agent": s,
-              "qa": str(qa_path), "web": str(web) if opened else getattr(web_obj, "name", "")}
-    try:
-        if teacher == "reference":
-            tools = [SearchTool(web_obj), VisitTool(web_obj, max_chars=s["visit_max_chars"])]
-
-            async def rollout(qa: QASample) -> Trajectory:
-                return await reference_rollout(qa, tools, max_tool_calls=s["max_tool_calls"])
-
-            summary = await run_batch(items, out_path, make_agent=lambda it: _Job(by_id[str(it["id"])], rollout, None),
-                                      concurrency=s["concurrency"], progress=progress, limit=limit, config=config)
-        else:
-            if llm_config is None:
-                raise UserError("the LLM teacher needs an LLM config (--llm embedded, --base-url/--model or --config)")
-            summary = await _llm_run(items, by_id, web_obj, out_path, llm_config, s, summarize, judge, progress,
-                                     limit, config, summarizer_kwargs, embedded_judge)
-    finally:
-        if opened:
-            web_obj.close()
+              "qa": str(qa_path), "web": str(web) if opened else getattr(web, "name", "")}
+    if teacher == "llm":
+        if llm_config is None:
+            raise UserError("the LLM teacher needs an LLM config (--llm embedded, --base-url/--model or --config)")
+        llm_config = sized_llm_config(llm_config, ("teacher", "summarizer", "extractor", "judge"), s["concurrency"])
+    factory = TeacherFactory(by_id, web, s, teacher=teacher, llm_config=llm_config, summarize=summarize,
+                             judge=judge, summarizer_kwargs=summarizer_kwargs, embedded_judge=embedded_judge,
+                             web_config=web_config)
+    summary = await run_batch(items, out_path, factory=factory, concurrency=s["concurrency"], progress=progress,
+                              limit=limit, config=config, executor=executor)
     summary.update(output_stats(out_path))
-    return summary
-
-
-async def _llm_run(items, by_id, web_obj, out_path, llm_config, s, summarize, judge, progress, limit, config,
-                   summarizer_kwargs, embedded_judge) -> dict[str, Any]:
-    from openseeker.agent.batch import build_agent_parts, run_batch
-    from openseeker.llm.pool import LLMPool
-
-    llm_config = llm_config.model_copy(deep=True)
-    for role in ("teacher", "summarizer", "extractor", "judge"):
-        ep = llm_config.role(role)
-        ep.concurrency = max(ep.concurrency, int(s["concurrency"]))
-    async with LLMPool(llm_config) as pool:
-        teacher_llm, tools, _, agent_kwargs = build_agent_parts(pool, llm_config, web_obj, s, "teacher")
-        embedded_ctx = llm_config.embedded.n_ctx
-        summarizer_llm = pool.role("summarizer") if summarize else None
-        sk = dict(summarizer_kwargs or {})
-        if summarizer_llm is not None and summarizer_llm.endpoint.embedded:
-            sk.setdefault("max_input_chars", min(6_000, (embedded_ctx - 1_000) * 3))
-        judge_llm = pool.role("judge") if judge else None
-        if judge_llm is not None and judge_llm.endpoint.embedded and not embedded_judge:
-            # the embedded 135M model cannot grade (it calls wrong answers correct): normalized match instead
-            log.info("the judge role is the embedded model: labelling by normalized match (embedded_judge=False)")
-            judge_llm = None
-
-        async def rollout(qa: QASample) -> Trajectory:
-            return await teacher_rollout(qa, teacher_llm, tools, summarizer=summarizer_llm, summarize=summarize,
-                                         agent_kwargs=agent_kwargs, summarizer_kwargs=sk)
-
-        config = {**config, "llm": pool.describe(), "judge": "llm" if judge_llm is not None else "normalized"}
-        summary = await run_batch(items, out_path,
-                                  make_agent=lambda it: _Job(by_id[str(it["id"])], rollout, judge_llm),
-                                  concurrency=s["concurrency"], progress=progress, limit=limit, config=config)
-        summary["llm_usage"] = {r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
-                                for r, u in pool.usage().items() if u.calls}
     return summary
 
 

@@ -1,0 +1,103 @@
+"""``RayExecutor``: the ranks as Ray tasks on an existing cluster (``--ray-address``) or a local one.
+
+Each task runs the same ``engine.run_shard`` as a local worker (``local.rank_main``); outputs go to the paths the
+stage names, so on several machines those must be on a shared filesystem (NFS, a mounted bucket). A task whose
+worker process dies is re-run by Ray (``max_retries``) and resumes from its shard; only then does the run fail.
+Ray is an optional extra (``pip install 'openseeker[ray]'``) imported only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any
+
+from openseeker.errors import LLMError, UserError
+from openseeker.executors.base import Executor, ShardResult, Stage
+from openseeker.executors.engine import plan
+from openseeker.executors.local import finish_run, pickled, rank_main
+from openseeker.executors.progress import RunProgress
+
+log = logging.getLogger(__name__)
+
+FORWARDED_ENV_PREFIXES = ("OPENSEEKER_", "HF_", "OPENAI_", "SERPER_", "TAVILY_", "JINA_")
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise UserError("--executor ray needs Ray: pip install 'openseeker[ray]' (or pip install 'ray>=2.9')") \
+            from None
+    return ray
+
+
+class RayExecutor(Executor):
+    """Run the ranks as Ray tasks.
+
+    Args:
+        address: a running cluster (``ray://host:10001`` or ``host:6379``, or ``auto``); None starts a local one
+            with ``workers`` CPUs (loopback only, no dashboard).
+        cpus_per_worker: CPUs Ray reserves per rank (a rank is one asyncio process: 1).
+        max_retries: times Ray re-runs a rank whose worker died (it resumes from its shard).
+    """
+
+    name = "ray"
+
+    def __init__(self, workers: int = 2, *, address: str | None = None, cpus_per_worker: float = 1,
+                 max_retries: int = 2, **kw: Any):
+        super().__init__(workers, **kw)
+        self.address, self.cpus_per_worker, self.max_retries = address, cpus_per_worker, max_retries
+
+    def _init(self) -> Any:
+        ray = import_ray()
+        if not ray.is_initialized():
+            env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV_PREFIXES)}
+            if os.environ.get("PYTHONPATH"):
+                env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+            kw: dict[str, Any] = {"runtime_env": {"env_vars": env}, "log_to_driver": True,
+                                  "ignore_reinit_error": True}
+            if self.address:
+                ray.init(address=self.address, **kw)
+            else:
+                # a private cluster for this run: loopback only, no dashboard
+                ray.init(num_cpus=max(2, int(self.workers * self.cpus_per_worker)), include_dashboard=False,
+                         _node_ip_address="127.0.0.1", **kw)
+        return ray
+
+    def run(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
+        return asyncio.run(self.arun(stage, items))
+
+    async def arun(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        ray = self._init()
+        per_rank, skipped = plan(stage, items, self.workers, self.limit)
+        blob = pickled(stage)
+        task = ray.remote(num_cpus=self.cpus_per_worker, max_retries=self.max_retries)(rank_main)
+        blob_ref = ray.put(blob)
+        refs = [task.remote(blob_ref, its, r, self.workers, self.concurrency) for r, its in enumerate(per_rank)]
+        bar = RunProgress(stage, sum(map(len, per_rank)), self.progress)
+        results: list[ShardResult] = []
+        errors: list[str] = []
+        try:
+            pending = list(refs)
+            while pending:
+                ready, pending = await asyncio.to_thread(ray.wait, pending, num_returns=1, timeout=0.3)
+                for ref in ready:
+                    try:
+                        results.append(ShardResult(**ray.get(ref)))
+                    except Exception as exc:  # noqa: BLE001 - a rank's failure, reported once all have ended
+                        errors.append(f"rank {refs.index(ref)}: {str(exc).strip().splitlines()[-1]}")
+                bar.poll(self.workers)
+        except BaseException:
+            for ref in refs:
+                ray.cancel(ref)
+            raise
+        finally:
+            bar.close()
+        if errors:
+            raise LLMError(f"{len(errors)} Ray task(s) failed ({'; '.join(errors)}); everything they finished is "
+                           f"saved in {stage.shard_dir}: re-run the same command to finish the rest")
+        return finish_run(stage, items, results, skipped=skipped, t0=t0, workers=self.workers, backend=self.name)
