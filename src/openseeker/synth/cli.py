@@ -124,10 +124,7 @@ def report_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    try:
-        from openseeker.synth.traj.cli_traj import register_traj
-    except ImportError as exc:  # trajectory synthesis not installed/landed yet
-        log.debug("synth traj unavailable: %s", exc)
-    else:
-        register_traj(synth_app)
+    from openseeker.synth.traj.cli_traj import register_traj
+
+    register_traj(synth_app)
     app.add_typer(synth_app, name="synth")

@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from openseeker.agent.runtime import usage_sink
 from openseeker.records import Trajectory, Usage
 from openseeker.synth.traj.view import SUMMARY_MARKER
 
@@ -184,10 +185,6 @@ class RetrospectiveSummarizer:
 
 def _sink_usage(usage: Usage) -> None:
     """Count the summarizer's tokens in the running trajectory's per-role usage (the agent's usage sink)."""
-    try:
-        from openseeker.agent.runtime import usage_sink
-    except ImportError:
-        return
     sink = usage_sink.get()
     if sink is not None:
         sink.setdefault("summarizer", Usage()).add(usage)
