@@ -6,13 +6,19 @@ Measured side by side in one run:
   10k -> 100k -> 1M pages: index build time, query latency p50/p95, queries/s (one query at a time and as a
   batch), peak RSS and on-disk size. Each system's build and query phases run in their own subprocess so that
   peak memory figures do not mix.
-- retrieval quality: recall@10 of the supporting paragraphs of the MuSiQue and HotpotQA samples (the question
-  is the query), for both systems, plus a few tantivy settings variants (title boost, stemming, stop words).
+- retrieval quality, every retriever side by side on the same corpora and queries: recall@10 and nDCG@10 of the
+  supporting paragraphs of the MuSiQue and HotpotQA samples (the question is the query); top-5 accuracy on three
+  sets of descriptive queries over wiki-offline built from the corpus (``descriptive_sets``); BM25 scoring
+  variants (title as its own field vs one combined field), bm25s, dense (all-MiniLM-L6-v2 + faiss) and hybrid
+  (RRF); what each returns on a few example queries.
+- LocalWeb.search latency (bm25 / dense / hybrid, with snippets) on the wiki-offline web and the embedding build
+  time per 10k pages (``--skip-latency``; ``--no-dense`` for BM25 systems only).
 
 Usage:
     python benchmarks/bench_search.py                       # wiki-offline + 10k,100k,1M synthetic + quality
     python benchmarks/bench_search.py --sizes 10000,100000 --out benchmarks/results/search_small.json
-    python benchmarks/bench_search.py --skip-speed          # quality only (seconds)
+    python benchmarks/bench_search.py --skip-speed          # quality + dense/hybrid latency (~10 min on 2 cores)
+    python benchmarks/bench_search.py --skip-speed --skip-latency --no-dense   # BM25 quality only (seconds)
 
 The synthetic corpus is generated once (seeded, streamed to a JSONL file in --workdir) by sampling sentences
 from the wiki-offline extracts and replacing ~30% of their words with words drawn from the corpus' unigram
@@ -40,7 +46,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MULTIHOP = ROOT.parent / "shared" / "data" / "corpora" / "multihop-samples" / "data"
+MULTIHOP = Path(os.environ.get("OPENSEEKER_SHARED") or ROOT.parent / "shared") / "data" / "corpora" / "multihop-samples" / "data"
 SEED = 13
 N_QUERIES = 1000
 TOP_K = 10
@@ -349,7 +355,7 @@ def multihop_sets() -> dict[str, tuple[list[tuple[str, str]], list[tuple[str, li
 
 def _recall(results: list[list[tuple[str, str]]], qs) -> dict:
     found = total = complete = 0
-    per_q = []
+    per_q, ndcg = [], []
     for top, (_q, sup) in zip(results, qs):
         got = set(top)
         f = sum(1 for s in sup if s in got)
@@ -357,8 +363,10 @@ def _recall(results: list[list[tuple[str, str]]], qs) -> dict:
         total += len(sup)
         complete += f == len(sup)
         per_q.append(f / len(sup) if sup else 0.0)
+        ndcg.append(_ndcg(top, set(sup)))
     return {
         "recall@10": round(statistics.mean(per_q), 4),
+        "ndcg@10": round(statistics.mean(ndcg), 4),
         "paragraph_recall@10": round(found / total, 4),
         "all_supporting@10": round(complete / len(qs), 4),
         "questions": len(qs),
@@ -366,59 +374,209 @@ def _recall(results: list[list[tuple[str, str]]], qs) -> dict:
     }
 
 
-def quality(workdir: Path) -> dict:
+def _ndcg(ranked: list, relevant: set, k: int = TOP_K) -> float:
+    """Binary-relevance nDCG@k (trec_eval's ndcg_cut with gains 1)."""
+    import math
+
+    dcg = sum(1.0 / math.log2(i + 2) for i, d in enumerate(ranked[:k]) if d in relevant)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), k)))
+    return dcg / ideal if ideal else 0.0
+
+
+# Descriptive queries over wiki-offline, made from the corpus itself, never from our own search results:
+#   desc  - the page's Wikidata short description (not indexed), title words removed ("1968 film by Stanley
+#           Kubrick" -> 2001: A Space Odyssey)
+#   lead  - a 6-word window of the lead sentence, title words removed
+#   later - a 6-word window of a later sentence, title words removed
+# The target is the page the text came from; the metric is "found in the top 5".
+def descriptive_sets(n: int = 500) -> dict[str, list[tuple[str, str]]]:
+    raw = json.loads(wiki_offline_path().read_text(encoding="utf-8"))
+    desc = {v["title"]: v.get("description") or "" for v in raw.values()}
+    wiki = wiki_offline_docs()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for name, seed in (("desc", 3), ("lead", 1), ("later", 2)):
+        rng = random.Random(seed)
+        qs: list[tuple[str, str]] = []
+        for d in rng.sample(wiki, len(wiki)):
+            tw = {w.lower() for w in _WORD.findall(d["title"])}
+            if name == "desc":
+                words = [w for w in _WORD.findall(desc.get(d["title"], "")) if w.lower() not in tw]
+                if len(words) >= 3:
+                    qs.append((" ".join(words), d["url"]))
+            else:
+                sents = _SENT.split(d["text"])
+                if name == "later" and len(sents) < 3:
+                    continue
+                sent = sents[0] if name == "lead" else sents[rng.randint(1, len(sents) - 1)]
+                words = [w for w in _WORD.findall(sent) if w.lower() not in tw]
+                if len(words) >= 8:
+                    st = rng.randint(0, len(words) - 6)
+                    qs.append((" ".join(words[st : st + 6]), d["url"]))
+            if len(qs) >= (2 * n if name == "desc" else n):
+                break
+        out[name] = qs
+    return out
+
+
+def _bm25s_rank(corpus_texts: list[str], queries: list[str], k: int) -> list[list[int]]:
+    import bm25s
+
+    tok = _bm25s_tokenizer()
+    ids = tok.tokenize(corpus_texts, return_as="ids", show_progress=False)
+    r = bm25s.BM25()
+    r.index((ids, tok.get_vocab_dict()), show_progress=False)
+    qids = tok.tokenize(queries, update_vocab=False, return_as="ids", show_progress=False)
+    docs, scores = r.retrieve(qids, k=min(k, len(corpus_texts)), show_progress=False)
+    return [[int(i) for i, sc in zip(row, srow) if sc > 0] for row, srow in zip(docs, scores)]
+
+
+def _rankings(workdir: Path, name: str, corpus: list[tuple[str, str, str]], queries: list[str], dense: bool,
+              depth: int = 50, dense_dir: Path | None = None) -> dict[str, list[list[int]]]:
+    """System name -> per query, ranked corpus positions (top ``depth``). ``corpus`` = [(key, title, text)]."""
     from openseeker.web.index import IndexSettings, SearchIndex
 
-    if not MULTIHOP.exists():
-        return {"skipped": f"{MULTIHOP} is absent"}
+    pos = {key: i for i, (key, _t, _x) in enumerate(corpus)}
     variants = {
-        "tantivy (default: title boost 1, stem, stopwords)": IndexSettings(),
-        "tantivy title boost 0.5": IndexSettings(title_boost=0.5),
-        "tantivy title boost 1.5": IndexSettings(title_boost=1.5),
-        "tantivy title boost 2": IndexSettings(title_boost=2.0),
-        "tantivy title boost 3": IndexSettings(title_boost=3.0),
-        "tantivy no stemming": IndexSettings(stemmer=None),
-        "tantivy no stopwords": IndexSettings(stopwords=None),
-        "tantivy no ascii folding": IndexSettings(ascii_fold=False),
+        "BM25 (tantivy, before: title as its own field, boost 1)": IndexSettings(scoring="fields", title_boost=1.0),
+        "BM25 (tantivy, title field boost 0.3)": IndexSettings(scoring="fields", title_boost=0.3),
+        "BM25 (tantivy, combined title+text + title boost 0.2)": IndexSettings(scoring="combined", title_boost=0.2),
+        "BM25 (tantivy, combined title+text: default)": IndexSettings(),
     }
-    out: dict = {}
-    for name, (corpus, qs) in multihop_sets().items():
-        key = {d: i for i, d in enumerate(corpus)}
-        missing = sum(1 for _q, sup in qs for s in sup if s not in key)
-        res: dict = {"corpus_docs": len(corpus), "supporting_not_in_corpus": missing}
-        questions = [q for q, _ in qs]
-        for vname, settings in variants.items():
-            d = workdir / f"q-{name}"
-            shutil.rmtree(d, ignore_errors=True)
-            idx = SearchIndex.build(
-                d, ((f"doc:{i}", t, x) for i, (t, x) in enumerate(corpus)), progress=False, settings=settings
-            )
-            hits = idx.search_many(questions, TOP_K, snippets=False)
-            res[vname] = _recall([[corpus[int(h.url[4:])] for h in hs] for hs in hits], qs)
-            shutil.rmtree(d, ignore_errors=True)
-        import bm25s
+    out: dict[str, list[list[int]]] = {}
+    for vname, settings in variants.items():
+        d = workdir / f"q-{name}"
+        shutil.rmtree(d, ignore_errors=True)
+        idx = SearchIndex.build(d, iter(corpus), progress=False, settings=settings)
+        out[vname] = [[pos[h.url] for h in hs] for hs in idx.search_many(queries, depth, snippets=False)]
+        shutil.rmtree(d, ignore_errors=True)
+    out["bm25s (title+text, stopwords en, PyStemmer english)"] = _bm25s_rank(
+        [f"{t}\n{x}" for _k, t, x in corpus], queries, depth)
+    if dense:
+        from openseeker.web.dense import DenseIndex, rrf
 
-        for vname, stem in (
-            ("bm25s (stopwords en, PyStemmer english)", True),
-            ("bm25s (stopwords en, no stemmer)", False),
-        ):
-            if stem:
-                tok = _bm25s_tokenizer()
-            else:
-                from bm25s.tokenization import Tokenizer
-
-                tok = Tokenizer(stopwords="en")
-            ids = tok.tokenize([f"{t}\n{x}" for t, x in corpus], return_as="ids", show_progress=False)
-            r = bm25s.BM25()
-            r.index((ids, tok.get_vocab_dict()), show_progress=False)
-            qids = tok.tokenize(questions, update_vocab=False, return_as="ids", show_progress=False)
-            docs, scores = r.retrieve(qids, k=TOP_K, show_progress=False)
-            top = [[corpus[int(i)] for i, s in zip(row, srow) if s > 0] for row, srow in zip(docs, scores)]
-            res[vname] = _recall(top, qs)
-        out[name] = res
-        summary = {k: v.get("recall@10") for k, v in res.items() if isinstance(v, dict)}
-        print(f"  quality {name}: {json.dumps(summary)}", flush=True)
+        d = workdir / f"dense-{name}"
+        if dense_dir is not None and (dense_dir / "dense.json").exists():
+            didx = DenseIndex.open(dense_dir)  # the latency run's web: same pages, keyed by url
+        else:
+            # kept in --workdir: a re-run (or a run resumed after a kill) reuses finished embedding chunks
+            t0 = time.perf_counter()
+            didx = DenseIndex.build(d, iter(corpus), progress=False)
+            if didx.meta["embedded_this_run"] == len(corpus):
+                (d / "bench_build_s.json").write_text(json.dumps(time.perf_counter() - t0))
+            if (d / "bench_build_s.json").exists():
+                build_s = json.loads((d / "bench_build_s.json").read_text())
+                out["_dense_build_s_per_10k"] = [[round(build_s / len(corpus) * 10_000, 1)]]
+        out["dense (all-MiniLM-L6-v2, faiss flat IP)"] = [[pos[h.key] for h in hs]
+                                                          for hs in didx.search(queries, depth)]
+        lexical = out["BM25 (tantivy, combined title+text: default)"]
+        out["hybrid (BM25 + dense, RRF k=60, depth 50)"] = [
+            [corpus_key for corpus_key, _s in rrf([lx, dn])]
+            for lx, dn in zip(lexical, out["dense (all-MiniLM-L6-v2, faiss flat IP)"])
+        ]
     return out
+
+
+def quality(workdir: Path, dense: bool = True, wiki_dense: Path | None = None) -> dict:
+    """Recall@10 / nDCG@10 on MuSiQue and HotpotQA, top-5 accuracy on descriptive wiki-offline queries, for every
+    retriever side by side (same corpora, same queries, one run)."""
+    out: dict = {}
+    if MULTIHOP.exists():
+        for name, (corpus, qs) in multihop_sets().items():
+            docs = [(f"doc:{i}", t, x) for i, (t, x) in enumerate(corpus)]
+            ranks = _rankings(workdir, name, docs, [q for q, _ in qs], dense)
+            res: dict = {"corpus_docs": len(corpus)}
+            for sys_name, rk in ranks.items():
+                if sys_name.startswith("_"):
+                    res[sys_name[1:]] = rk[0][0]
+                    continue
+                res[sys_name] = _recall([[corpus[i] for i in r[:TOP_K]] for r in rk], qs)
+            out[name] = res
+            print(f"  quality {name}: " + json.dumps({k: (v["recall@10"], v["ndcg@10"]) for k, v in res.items()
+                                                      if isinstance(v, dict)}), flush=True)
+    else:
+        out["multihop_skipped"] = f"{MULTIHOP} is absent"
+    wiki = wiki_offline_docs()
+    docs = [(d["url"], d["title"], d["text"]) for d in wiki]
+    pos = {d["url"]: i for i, d in enumerate(wiki)}
+    sets = descriptive_sets()
+    allq = [q for qs in sets.values() for q, _ in qs]
+    # dense on the 10k wiki pages only when the latency run embedded them (about 10 CPU-minutes)
+    wiki_has_dense = wiki_dense is not None and (wiki_dense / "dense.json").exists()
+    ranks = _rankings(workdir, "wiki", docs, allq, dense and wiki_has_dense, dense_dir=wiki_dense)
+    desc: dict = {"corpus_docs": len(docs), "queries": {k: len(v) for k, v in sets.items()}}
+    for sys_name, rk in ranks.items():
+        if sys_name.startswith("_"):
+            desc[sys_name[1:]] = rk[0][0]
+            continue
+        res, i = {}, 0
+        for set_name, qs in sets.items():
+            hits = [pos[u] in rk[i + j][:5] for j, (_q, u) in enumerate(qs)]
+            res[f"{set_name} top5"] = round(sum(hits) / len(hits), 4)
+            i += len(qs)
+        desc[sys_name] = res
+    out["descriptive"] = desc
+    out["examples"] = _examples(workdir, docs, dense and wiki_has_dense, wiki_dense)
+    print("  quality descriptive: " + json.dumps({k: v for k, v in desc.items() if isinstance(v, dict)}), flush=True)
+    return out
+
+
+EXAMPLE_QUERIES = ["largest desert in Africa", "1968 film by Stanley Kubrick", "the planet closest to the sun",
+                   "composer of the Moonlight Sonata", "team sport played on ice with brooms and stones"]
+
+
+def _examples(workdir: Path, docs: list[tuple[str, str, str]], dense: bool, dense_dir: Path | None) -> dict:
+    """What each retriever returns (top 3 titles) on a few descriptive queries: for the docs."""
+    from openseeker.web.index import IndexSettings, SearchIndex
+
+    title = {u: t for u, t, _x in docs}
+    out: dict = {q: {} for q in EXAMPLE_QUERIES}
+    for vname, st in (("BM25 before", IndexSettings(scoring="fields", title_boost=1.0)), ("BM25", IndexSettings())):
+        d = workdir / "ex-index"
+        shutil.rmtree(d, ignore_errors=True)
+        idx = SearchIndex.build(d, iter(docs), progress=False, settings=st)
+        for q in EXAMPLE_QUERIES:
+            out[q][vname] = [h.title for h in idx.search(q, 3, snippets=False)]
+        lexical = {q: [h.url for h in idx.search(q, 50, snippets=False)] for q in EXAMPLE_QUERIES}
+        shutil.rmtree(d, ignore_errors=True)
+    if dense:
+        from openseeker.web.dense import DenseIndex, rrf
+
+        d = dense_dir if dense_dir is not None and (dense_dir / "dense.json").exists() else workdir / "ex-dense"
+        if not (d / "dense.json").exists():
+            DenseIndex.build(d, iter(docs), progress=False)
+        didx = DenseIndex.open(d)
+        for q, hs in zip(EXAMPLE_QUERIES, didx.search(EXAMPLE_QUERIES, 50)):
+            out[q]["dense"] = [title[h.key] for h in hs[:3]]
+            out[q]["hybrid"] = [title[k] for k, _s in rrf([lexical[q], [h.key for h in hs]], top_k=3)]
+    return out
+
+
+def latency(workdir: Path) -> dict:
+    """p50/p95 (wall and CPU) of ``LocalWeb.search`` with snippets, one query at a time, for bm25 / dense /
+    hybrid on the wiki-offline web (10,033 pages), plus index and embedding build time per 10k pages."""
+    from openseeker.web.build import build_web
+    from openseeker.web.dense import embed_web
+    from openseeker.web.local import LocalWeb
+
+    web = workdir / "web-wiki"
+    t0 = time.perf_counter()
+    info = build_web("wiki-offline", web, progress=False)
+    res: dict = {"pages": info["degree_stats"]["pages"],
+                 "bm25_index_s": info["index"].get("seconds") if not info.get("up_to_date") else None}
+    t0 = time.perf_counter()
+    meta = embed_web(web, progress=False)
+    res["embed_s"] = round(time.perf_counter() - t0, 1)
+    res["embedded_this_run"] = meta["embedded_this_run"]
+    res["embed_s_per_10k"] = round(res["embed_s"] / max(1, meta["embedded_this_run"]) * 10_000, 1) \
+        if meta["embedded_this_run"] else None
+    queries = make_queries(200)
+    with LocalWeb.open(web) as lw:
+        for mode in ("bm25", "dense", "hybrid"):
+            for q in queries[:20]:
+                lw.search_sync([q], TOP_K, retrieval=mode)
+            res[mode] = _best_of(REPEATS, lambda q, m=mode: lw.search_sync([q], TOP_K, retrieval=m), queries, "")
+            print(f"  latency {mode}: {res[mode]}", flush=True)
+    return res
 
 
 # --------------------------------------------------------------------------- report
@@ -498,15 +656,44 @@ def markdown(results: dict) -> str:
                 lines.append(f"{head} " + " | ".join(str(c) for c in cells) + " |")
         lines.append("")
     q = results.get("quality") or {}
-    if q and "skipped" not in q:
-        names = [k for k, v in next(iter(q.values())).items() if isinstance(v, dict)]
-        header = " | ".join(f"{n} recall@10 | {n} all supporting@10" for n in q)
-        lines += [f"| system | {header} |", "|---|" + "---:|" * (2 * len(q))]
+    sets = [k for k in ("musique", "hotpotqa") if k in q]
+    if sets:
+        names = [k for k, v in q[sets[0]].items() if isinstance(v, dict)]
+        header = " | ".join(f"{n} recall@10 | {n} nDCG@10 | {n} all supporting@10" for n in sets)
+        lines += [f"| retriever | {header} |", "|---|" + "---:|" * (3 * len(sets))]
         for vname in names:
             cells = []
-            for ds in q.values():
-                cells += [f"{ds[vname]['recall@10']:.3f}", f"{ds[vname]['all_supporting@10']:.2f}"]
+            for ds in sets:
+                r = q[ds][vname]
+                cells += [f"{r['recall@10']:.3f}", f"{r['ndcg@10']:.3f}", f"{r['all_supporting@10']:.2f}"]
             lines.append(f"| {vname} | " + " | ".join(cells) + " |")
+        lines.append("")
+    desc = q.get("descriptive") or {}
+    rows = {k: v for k, v in desc.items() if isinstance(v, dict) and k != "queries"}
+    if rows:
+        cols = list(next(iter(rows.values())))
+        lines += [f"Descriptive queries over wiki-offline ({desc.get('queries')}): found in the top 5.", "",
+                  "| retriever | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+        for vname, r in rows.items():
+            lines.append(f"| {vname} | " + " | ".join(f"{r[c]:.3f}" for c in cols) + " |")
+        lines.append("")
+    ex = q.get("examples") or {}
+    if ex:
+        systems = list(next(iter(ex.values())))
+        lines += ["| query | " + " | ".join(systems) + " |", "|---|" + "---|" * len(systems)]
+        for query, r in ex.items():
+            lines.append(f"| {query} | " + " | ".join(", ".join(r[s_]) for s_ in systems) + " |")
+        lines.append("")
+    lat = results.get("latency") or {}
+    if lat:
+        lines += [f"LocalWeb.search latency on the wiki-offline web ({lat.get('pages')} pages), top-{TOP_K} with "
+                  f"snippets, one query at a time; embedding build {lat.get('embed_s')} s "
+                  f"({lat.get('embed_s_per_10k')} s per 10k pages), BM25 index {lat.get('bm25_index_s')} s.", "",
+                  "| retrieval | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | q/s |", "|---|---:|---:|---:|---:|---:|"]
+        for mode in ("bm25", "dense", "hybrid"):
+            r = lat.get(mode) or {}
+            lines.append(f"| {mode} | {r.get('p50_ms')} | {r.get('p95_ms')} | {r.get('cpu_p50_ms')} | "
+                         f"{r.get('cpu_p95_ms')} | {r.get('qps')} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -518,6 +705,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", default="/tmp/openseeker-bench-search", help="scratch space for corpora and indexes")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--skip-quality", action="store_true")
+    p.add_argument("--skip-latency", action="store_true", help="skip the bm25/dense/hybrid LocalWeb latency run")
+    p.add_argument("--no-dense", action="store_true", help="BM25 systems only (no sentence-transformers needed)")
+    p.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads for embedding (0: torch's)")
     p.add_argument("--skip-wiki", action="store_true")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
@@ -563,8 +753,16 @@ def main(argv: list[str] | None = None) -> int:
             for n in sizes:
                 gc.collect()
                 results["speed"].append(speed_case("synthetic", synth, n, workdir, queries_file))
+    if a.torch_threads:
+        import torch
+
+        torch.set_num_threads(a.torch_threads)
+        results["torch_threads"] = a.torch_threads
+    wiki_dense = workdir / "web-wiki" / "dense"
     if not a.skip_quality:
-        results["quality"] = quality(workdir)
+        results["quality"] = quality(workdir, dense=not a.no_dense, wiki_dense=wiki_dense)
+    if not a.skip_latency and not a.no_dense:
+        results["latency"] = latency(workdir)
     results["total_s"] = round(time.time() - t_start, 1)
     results["loadavg_end"] = os.getloadavg()
     out = Path(a.out)

@@ -12,7 +12,7 @@ train=0
 for arg in "$@"; do
   case "$arg" in
     --train) train=1; extras="train" ;;
-    --dev) train=1; extras="train,dev" ;;
+    --dev) train=1; extras="train,dev,dense" ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -80,7 +80,7 @@ def test_interrupted_import_rebuilds_cleanly(tmp_path, monkeypatch):
     out = tmp_path / "web"
     real = build_mod.WebGraph.resolve_links
 
-    def boom(self):
+    def boom(self, *args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(build_mod.WebGraph, "resolve_links", boom)

@@ -107,6 +107,9 @@ def register(app: typer.Typer) -> None:
         from openseeker.executors import get_executor
         from openseeker.llm.config import resolve_llm_config
 
+        from openseeker.eval.cli_offline import after_run, echo_retrieval, web_for
+
+        web = web_for(benchmark, path, web)
         cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
         live_cfg = None
         if web == "live":
@@ -124,6 +127,7 @@ def register(app: typer.Typer) -> None:
                                   progress=not no_progress),
         )
         typer.echo(render_markdown(report).split("\n## ")[0].strip())
+        echo_retrieval(after_run(benchmark, path, web, out))
         typer.echo(f"\nreport: {out / 'report.md'} (json: {out / 'report.json'}, plots: {out / 'plots'})")
 
     @sub.command("regrade")
@@ -172,4 +176,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(md)
         typer.echo(f"written: {(out or Path.cwd()) / 'compare.md'}")
 
+    from openseeker.eval.cli_offline import register as register_offline
+
+    register_offline(sub)
     app.add_typer(sub, name="eval")

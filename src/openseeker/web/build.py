@@ -22,7 +22,7 @@ import platform
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,15 +38,16 @@ log = logging.getLogger(__name__)
 GRAPH_FILE = "graph.sqlite"
 INDEX_DIR = "index"
 INFO_FILE = "web.json"
+PARTS_DIR = "import-parts"  # openseeker.web.parallel keeps the parsed parts of a parallel import here
 OUR_FILES = {GRAPH_FILE, GRAPH_FILE + "-wal", GRAPH_FILE + "-shm", GRAPH_FILE + "-journal", INDEX_DIR, INFO_FILE,
-             INFO_FILE + ".tmp"}
+             INFO_FILE + ".tmp", PARTS_DIR}
 
 
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "store": str(STORE_VERSION)}
-    for pkg in ("openseeker", "tantivy", "pyahocorasick", "mwparserfromhell", "libzim", "trafilatura"):
+    for pkg in ("openseeker", "tantivy", "pyahocorasick", "mwparserfromhell", "libzim", "trafilatura", "fastwarc", "resiliparse"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -54,8 +55,8 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _remove_ours(out: Path) -> None:
-    for name in OUR_FILES:
+def _remove_ours(out: Path, keep: tuple[str, ...] = ()) -> None:
+    for name in OUR_FILES - set(keep):
         p = out / name
         if p.is_dir():
             shutil.rmtree(p)
@@ -101,7 +102,7 @@ def _plan(out: Path, fingerprint: str, source: str, force: bool, corpus_fp: str 
         return "up_to_date"
     if status == "indexing" and not force:
         return "index"
-    _remove_ours(out)
+    _remove_ours(out, keep=() if force else (PARTS_DIR,))  # same corpus: parts parsed so far are reused
     return "rebuild"
 
 
@@ -153,26 +154,99 @@ class _Bar:
             self.prog.update(self.task, total=t.completed)
 
 
-def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = None) -> dict[str, Any]:
+class _Dedup:
+    """Drops repeated pages: the same url (always), the same text under another url (``dedup_text``: crawls
+    hold mirrors and http/https twins). Memory: an 8-byte hash per page and kind in a Python set (~100 bytes an
+    entry with the set's overhead: ~1 GB per 10M pages)."""
+
+    def __init__(self, dedup_text: bool, known: Callable[[str], bool] | None = None):
+        self.dedup_text, self.known = dedup_text, known  # known(url): already in the web (incremental builds)
+        self.urls: set[int] = set()
+        self.texts: set[int] = set()
+        self.counts: dict[str, int] = {}
+
+    @staticmethod
+    def _h(s: str) -> int:
+        return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+    def reason(self, page: Page) -> str | None:
+        """``None`` for a new page (remembered), else why it is a duplicate (counted)."""
+        u = self._h(page.url)
+        if u in self.urls or (self.known is not None and self.known(page.url)):
+            why = "duplicate url"
+        elif self.dedup_text and (t := self._h(" ".join(page.text.split()).casefold())) in self.texts:
+            why = "duplicate text"
+        else:
+            self.urls.add(u)
+            if self.dedup_text:
+                self.texts.add(t)
+            return None
+        self.counts[why] = self.counts.get(why, 0) + 1
+        return why
+
+
+def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = None,
+            records: Iterable[Page | Link | Redirect] | None = None,
+            source_stats: dict[str, Any] | None = None, known: Callable[[str], bool] | None = None) -> dict[str, Any]:
+    """Store the records of ``importer`` (or the merged shard stream ``records`` with its ``source_stats``).
+
+    Duplicate pages are dropped here, in the one sequential pass, with the hyperlinks that follow them (an
+    importer yields a page's links right after the page), so 1 and N workers give the same graph."""
+    dedup = _Dedup(importer.dedup_text, known)
+    dropped: str | None = None
     with graph.writer() as w:
         n = 0
-        for rec in importer:
+        for rec in (importer if records is None else records):
             if isinstance(rec, Page):
                 if limit is not None and n >= limit:
                     break
+                if dedup.reason(rec):
+                    dropped = rec.url
+                    continue
+                dropped = None
                 n += 1
                 w.add_page(rec)
                 bar()
             elif isinstance(rec, Link):
-                w.add_link(rec)
+                if rec.src != dropped:
+                    w.add_link(rec)
             elif isinstance(rec, Redirect):
                 w.add_redirect(rec.title, rec.target)
-    stats = importer.stats.as_dict()
+    stats = importer.stats.as_dict() if source_stats is None else source_stats
     stats["imported"] = w.pages_added
-    if w.duplicate_urls:
-        stats["skipped_by_reason"]["duplicate url"] = w.duplicate_urls
-        stats["skipped"] += w.duplicate_urls
+    dups = dict(dedup.counts)
+    if w.duplicate_urls:  # a url already in the graph (an incremental build)
+        dups["duplicate url"] = dups.get("duplicate url", 0) + w.duplicate_urls
+    for why, count in dups.items():
+        stats["skipped_by_reason"][why] = stats["skipped_by_reason"].get(why, 0) + count
+        stats["skipped"] += count
     stats["redirects_stored"] = w.redirects_added
+    return stats
+
+
+def import_source(graph: WebGraph, importer: Importer, *, out: Path, fingerprint: str, prog: Any = None,
+                  limit: int | None = None, workers: int = 1, parts: int | None = None, executor: str = "local",
+                  ray_address: str | None = None, progress: bool = False,
+                  known: Callable[[str], bool] | None = None) -> dict[str, Any]:
+    """Parse ``importer``'s source (in parallel when asked and the importer can be sharded) and store its
+    records in ``graph``; returns the import stats (``parse_s``/``parallel`` when parallel)."""
+    t0 = time.perf_counter()
+    parallel = (workers > 1 or (parts or 1) > 1) and importer.supports_sharding
+    if (workers > 1 or (parts or 1) > 1) and not parallel:
+        log.info("the %s importer reads its source in one process (--workers ignored)", importer.name)
+    records, source_stats, run = None, None, None
+    if parallel:
+        from openseeker.web.parallel import run_parts
+
+        records, source_stats, run = run_parts(
+            importer.source, importer.name, out=out, fingerprint=fingerprint, workers=workers, parts=parts,
+            executor=executor, ray_address=ray_address, skip_bad=importer.skip_bad, progress=progress)
+        run["parse_s"] = round(time.perf_counter() - t0, 2)
+    bar = _Bar(prog, f"import {importer.name}" + (" (merge)" if parallel else ""))
+    stats = _import(graph, importer, bar, limit, records=records, source_stats=source_stats, known=known)
+    if run:
+        stats["parallel"] = run
+    bar.done()
     return stats
 
 
@@ -187,13 +261,14 @@ def _build_index(graph: WebGraph, out: Path, bar: _Bar) -> dict[str, Any]:
         shutil.rmtree(target)
     t0 = time.perf_counter()
 
-    def docs() -> Iterator[tuple[str, str, str]]:
+    def docs() -> Iterator[tuple[str, str, str, str]]:
         for page in graph.iter_pages():
             bar()
-            yield page.url, page.title, page.text
+            yield page.url, page.title, page.text, str(page.metadata.get("docid") or "")
 
     index = SearchIndex.build(target, docs(), progress=False, total=len(graph))
-    return {"status": "built", "path": INDEX_DIR, "docs": len(index), "seconds": round(time.perf_counter() - t0, 2)}
+    return {"status": "built", "path": INDEX_DIR, "docs": len(index), "docids": index.meta.get("docids", 0),
+            "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def build_web(
@@ -205,6 +280,11 @@ def build_web(
     progress: bool = True,
     derive_links: bool | None = None,
     limit: int | None = None,
+    workers: int = 1,
+    parts: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    keep_unresolved: bool = False,
 ) -> dict[str, Any]:
     """Build a local web from SOURCE into directory OUT and return its stats (also written to ``web.json``).
 
@@ -217,6 +297,11 @@ def build_web(
         progress: show rich progress bars on stderr.
         derive_links: add links from title mentions; ``None`` = only when the source has no hyperlinks.
         limit: import only the first ``limit`` pages (a quick look at a big dump).
+        workers: parse with this many workers (``openseeker.web.parallel``); the graph is the same as with 1.
+        parts: shards of the source (default: one per worker; more balance a Ray cluster).
+        executor: ``local`` (processes on this machine) or ``ray``; ``ray_address`` an existing Ray cluster.
+        keep_unresolved: keep links to pages not (yet) in the web, so that ``web add`` links old pages to the
+            pages it adds (costs disk: a crawl's external links are most of its links).
 
     Returns:
         The ``web.json`` content; ``up_to_date`` is True when nothing had to be done.
@@ -246,17 +331,18 @@ def build_web(
             graph.set_meta("corpus_fingerprint", corpus_fp)
             graph.set_meta("options", options)
             graph.set_meta("status", "importing")
+            graph.set_meta("keep_unresolved", keep_unresolved)
             t0 = time.perf_counter()
-            bar = _Bar(prog, f"import {importer.name}")
-            import_stats = _import(graph, importer, bar, limit)
-            bar.done()
+            import_stats = import_source(graph, importer, out=out, fingerprint=fingerprint, prog=prog, limit=limit,
+                                         workers=workers, parts=parts, executor=executor, ray_address=ray_address,
+                                         progress=progress)
             timings["import"] = round(time.perf_counter() - t0, 2)
             if import_stats["imported"] == 0:
                 raise UserError(f"{source}: no pages could be imported ({import_stats['skipped']} skipped)")
             graph.set_meta("import", import_stats)
             graph.set_meta("status", "linking")
             t0 = time.perf_counter()
-            link_stats: dict[str, Any] = {"resolved": graph.resolve_links()}
+            link_stats: dict[str, Any] = {"resolved": graph.resolve_links(keep_unresolved)}
             should_derive = derive_links if derive_links is not None else import_stats["links"] == 0
             if should_derive:
                 from openseeker.web.importers.links import derive_title_links
@@ -295,6 +381,8 @@ def build_web(
         }
         graph.set_meta("status", info["status"])
         graph.checkpoint()
+    if info["status"] == "complete":
+        shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
     tmp = out / (INFO_FILE + ".tmp")
     tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
     tmp.replace(out / INFO_FILE)

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from openseeker.cli.options import ExecutorOpt, RayAddressOpt
 from openseeker.errors import UserError
 
 web_app = typer.Typer(
@@ -31,7 +32,13 @@ BUILD_EPILOG = """Examples:
 
   openseeker web build --source corpus.jsonl --out webs/mine --skip-bad
 
-  openseeker web build --source enwiki-pages-articles.xml.bz2 --out webs/enwiki
+  openseeker web build --source enwiki-pages-articles.xml.bz2 --out webs/enwiki --workers 2
+
+  openseeker web build --source 'crawl/*.warc.gz' --out webs/crawl --workers 8 --skip-bad
+
+  openseeker web build --source crawl/ --out webs/crawl --executor ray --ray-address auto --workers 64
+
+  openseeker web build --source browsecomp_plus_corpus.parquet --out webs/bcp --no-derive-links
 """
 
 
@@ -42,7 +49,8 @@ def build_cmd(
         typer.Option(
             "--source",
             help="wiki-offline[:en|es|fr], or a .jsonl / .xml / .xml.bz2 / .zim file, a directory of .html "
-            "files, or a multihop corpus .json (format detected).",
+            "files, a multihop corpus .json, a BrowseComp-Plus corpus (.parquet, or .jsonl of {docid, text, url}), "
+            "or WARC/WET archives (a .warc[.gz] file, a directory or a quoted glob of them); the format is detected.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The web directory to write.")],
@@ -54,14 +62,23 @@ def build_cmd(
                      help="Add links from title mentions (default: only when the source has no hyperlinks)."),
     ] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Import only the first N pages.")] = None,
+    keep_unresolved: Annotated[bool, typer.Option("--keep-unresolved", help="Keep links whose target is not in "
+                                                  "the web, so that `web add` links old pages to added ones.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build stats (web.json) as JSON.")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parse the source with N workers (the graph "
+                                         "is the same as with 1; an interrupted run resumes).")] = 1,
+    parts: Annotated[Optional[int], typer.Option("--parts", min=1, help="Shards of the source (default: one "
+                                                 "per worker).")] = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Import a corpus into a web graph and build its search index."""
     from openseeker.web.build import build_web
 
     info = build_web(source, out, skip_bad=skip_bad, force=force, progress=not no_progress,
-                     derive_links=derive_links, limit=limit)
+                     derive_links=derive_links, limit=limit, workers=workers, parts=parts, executor=executor,
+                     ray_address=ray_address, keep_unresolved=keep_unresolved)
     if as_json:
         typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
@@ -73,6 +90,10 @@ def build_cmd(
     typer.echo(f"built {out} from {info['source']} ({info['format']}) in {info['build_seconds']:.1f}s")
     skipped = f" ({', '.join(f'{k}: {v}' for k, v in imp['skipped_by_reason'].items())})" if imp["skipped"] else ""
     typer.echo(f"  records read {imp['read']}, pages {imp['imported']}, skipped {imp['skipped']}{skipped}")
+    if imp.get("parallel"):
+        par = imp["parallel"]
+        typer.echo(f"  parsed in {par['parts']} parts by {par['workers']} {par['executor']} workers in "
+                   f"{par.get('parse_s', 0):.1f}s")
     _echo_degrees(deg)
     if info["index"].get("status") != "built":
         typer.echo(f"  search index: NOT built ({info['index'].get('reason', '')})")
@@ -86,29 +107,73 @@ def _echo_degrees(deg: dict) -> None:
     )
 
 
+@web_app.command("add")
+def add_cmd(
+    web: WebDirOpt,
+    source: Annotated[str, typer.Option("--source", help="The corpus to add (any `web build` SOURCE).")],
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip and count malformed records.")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parse the source with N workers.")] = 1,
+    parts: Annotated[Optional[int], typer.Option("--parts", min=1, help="Shards of the source.")] = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was added as JSON.")] = False,
+) -> None:
+    """Add a corpus (a new WARC, a dump delta) to a built web without rebuilding it (docs/web.md)."""
+    from openseeker.web.incremental import add_to_web
+
+    res = add_to_web(web, source, skip_bad=skip_bad, progress=not no_progress, workers=workers, parts=parts,
+                     executor=executor, ray_address=ray_address)
+    if as_json:
+        typer.echo(json.dumps(res, indent=2, ensure_ascii=False))
+    elif res["up_to_date"]:
+        typer.echo(f"{source} is already in {web}")
+    else:
+        imp = res["import"]
+        typer.echo(f"added {imp['imported']} pages from {source} to {web} in {res['seconds']:.1f}s "
+                   f"(skipped {imp['skipped']}); links added {res['links']['links_added']}, "
+                   f"unresolved {res['links']['unresolved']}")
+
+
 @web_app.command("stats")
 def stats_cmd(
     web: WebDirOpt,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the degree distribution (log-log CCDF "
+                                                 "of in- and out-degree) to this PNG.")] = None,
+    components: Annotated[bool, typer.Option("--components/--no-components", help="Compute the largest "
+                                             "connected component (reads every link).")] = True,
 ) -> None:
-    """Pages, links, out-degree mean/median/max, pages without links, degree histogram."""
+    """Pages, languages, links, degrees, pages with out-links, largest component, duplicate rate."""
     from openseeker.web.local import LocalWeb
+    from openseeker.web.report import web_report
 
     with LocalWeb.open(web) as lw:
-        deg = lw.graph.degree_stats()
+        rep = web_report(lw.graph, lw.info, components=components, plot=plot)
         topics = lw.graph.topics()
-        out = {"web": str(web), "source": lw.info.get("source") or lw.graph.get_meta("source"), **deg,
+        out = {"web": str(web), "source": lw.info.get("source") or lw.graph.get_meta("source"), **rep,
                "topics": topics}
     if as_json:
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
+    deg = rep
     typer.echo(f"{web} (source: {out['source']})")
     _echo_degrees(deg)
-    typer.echo(f"  pages with no in-links {deg['pages_no_in_links']}, isolated {deg['isolated_pages']}, "
-               f"max in-degree {deg['max_in_degree']}")
+    typer.echo(f"  pages with out-links {rep['fraction_with_out_links']:.1%}, with no in-links "
+               f"{deg['pages_no_in_links']}, isolated {deg['isolated_pages']}, max in-degree {deg['max_in_degree']}")
     typer.echo("  out-degree histogram: " + ", ".join(f"{k}: {v}" for k, v in deg["histogram"].items()))
+    typer.echo("  languages: " + ", ".join(f"{k}: {v}" for k, v in rep["languages"].items()))
+    if "components" in rep:
+        c = rep["components"]
+        typer.echo(f"  largest connected component {c['largest']} pages ({c['largest_fraction']:.1%}), "
+                   f"{c['components']} components")
+    d = rep["duplicate_rate"]
+    typer.echo(f"  duplicates dropped at import {sum(d['duplicates'].values())} ({d['rate']:.1%})"
+               + (f": {', '.join(f'{k} {v}' for k, v in d['duplicates'].items())}" if d["duplicates"] else ""))
     if len(topics) > 1:
         typer.echo("  topics: " + ", ".join(f"{k or '(none)'}: {v}" for k, v in list(topics.items())[:12]))
+    if plot is not None:
+        typer.echo(f"  degree plot: {rep['degree_plot']}")
 
 
 @web_app.command("search")
@@ -119,6 +184,9 @@ def search_cmd(
         Optional[Path], typer.Option("--queries", help="JSONL file with a `query` field per line (a batch).")
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=100, help="Results per query.")] = 10,
+    retrieval: Annotated[
+        Optional[str], typer.Option("--retrieval", help="bm25 | dense | hybrid (default: the web's).")
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON list of {url,title,score,snippet} per query, one per line.")
     ] = False,
@@ -138,12 +206,13 @@ def search_cmd(
             qs.append(obj["query"])
     if not qs or not any(q.strip() for q in qs):
         raise UserError("give a QUERY or --queries FILE")
-    with LocalWeb.open(web) as lw:
+    with LocalWeb.open(web, retrieval=retrieval) as lw:
         results = lw.search_sync(qs, top_k)
     if as_json:
         for hits in results:
-            typer.echo(json.dumps([{"url": h.url, "title": h.title, "score": round(h.score, 4),
-                                    "snippet": h.snippet} for h in hits], ensure_ascii=False))
+            typer.echo(json.dumps([{"url": h.url, **({"docid": h.docid} if h.docid else {}), "title": h.title,
+                                    "score": round(h.score, 4), "snippet": h.snippet} for h in hits],
+                                  ensure_ascii=False))
         return
     typer.echo(format_search(qs, results))
 
@@ -163,6 +232,30 @@ def visit_cmd(
             raise UserError(f"{url}: no such page in {web}")
         text = asyncio.run(VisitTool(lw, extractor=None, max_chars=max_chars).visit_one(url, ""))
     typer.echo(text)
+
+
+@web_app.command("embed", epilog="Examples:\n\n  openseeker web embed webs/wiki --default hybrid\n\n"
+                 "  openseeker web embed webs/mine --model /models/bge-small-en --batch-size 128\n")
+def embed_cmd(
+    web: Annotated[Path, typer.Argument(help="A web directory made by `openseeker web build`.")],
+    model: Annotated[
+        Optional[str],
+        typer.Option("--model", help="A sentence-transformers model directory (default: the packaged "
+                     "all-MiniLM-L6-v2, offline)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per encoder batch.")] = 64,
+    default: Annotated[
+        Optional[str], typer.Option("--default", help="Make bm25 | dense | hybrid this web's default retrieval.")
+    ] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+) -> None:
+    """Embed every page for dense and hybrid search (resumable: re-run to continue an interrupted run)."""
+    from openseeker.web.dense import embed_web
+
+    meta = embed_web(web, model=model, batch_size=batch_size, default=default, progress=not no_progress)
+    assert meta is not None
+    typer.echo(f"embedded {meta['docs']} pages of {web} with {meta['model']} (dim {meta['dim']}, "
+               f"{meta['index']}, {meta['embedded_this_run']} embedded this run, {meta['build_seconds']:.1f}s)")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,9 +2,10 @@
 
 Design (see docs/web.md, "Search index"):
 
-- One tantivy document per page: ``url`` (stored, not tokenized), ``title`` and ``text`` (stored, tokenized
-  with term frequencies but no positions: we never run phrase queries, so positions would only cost space and
-  build time).
+- One tantivy document per page: ``url`` and ``docid`` (stored, not tokenized; ``docid`` is the page's external
+  document id when its corpus has one, e.g. BrowseComp-Plus, and is searchable by exact value), ``title`` and
+  ``text`` (stored), and ``body`` = title + text (not stored); the text fields are tokenized with term frequencies
+  but no positions: we never run phrase queries, so positions would only cost space and build time.
 - One analyser, ``openseeker``, for documents and queries: a Unicode regex tokenizer (runs of letters/digits;
   every Han/Hiragana/Katakana character is its own token, so CJK text is searchable by character without a
   dictionary segmenter), long tokens dropped, lowercase, ASCII folding (``café`` = ``cafe``, which matters for
@@ -12,8 +13,12 @@ Design (see docs/web.md, "Search index"):
   es/fr pages the English stemmer is mostly a no-op and accent folding does the useful work.
 - Queries are never parsed with the tantivy query language (user text with quotes, colons, parentheses,
   ``AND``/``OR`` must not raise or change meaning): the query string goes through the same analyser and each
-  distinct term becomes a ``SHOULD`` clause on ``title`` (boosted) and on ``text``. Tantivy's scorer sums the
-  clauses, i.e. BM25(text) + boost * BM25(title), and prunes with block-max WAND.
+  distinct term becomes a ``SHOULD`` clause on ``body`` (plus one on ``title`` when ``title_boost`` > 0).
+  Tantivy's scorer sums the clauses, i.e. BM25(title + text) [+ boost * BM25(title)], and prunes with block-max
+  WAND. Scoring title and text as one field is what plain BM25 does (bm25s, Pyserini): scoring the title as its
+  own short field made a one-word title matching one query word outweigh the body ("largest desert in Africa"
+  ranked Gobi above Sahara) and lost 11-19 points of top-5 accuracy on descriptive queries (docs/web.md).
+  Indexes built before (format 1, ``scoring="fields"``) are still opened and scored as they were built.
 - The index directory holds tantivy's files plus ``openseeker_index.json`` (analyser settings, document count),
   written only after the final commit: an index without it is incomplete and refused by ``open``.
 """
@@ -39,7 +44,8 @@ log = logging.getLogger(__name__)
 __all__ = ["IndexSettings", "SearchIndex", "META_FILE"]
 
 META_FILE = "openseeker_index.json"
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
+READABLE_FORMATS = (1, 2)
 ANALYZER = "openseeker"
 # One CJK character per token, otherwise runs of letters/digits/combining marks.
 _CJK_CLASS = r"\p{Han}\p{Hiragana}\p{Katakana}"
@@ -52,16 +58,19 @@ class IndexSettings:
     """How documents and queries are analysed and scored. Stored with the index; ``open`` reuses them.
 
     Attributes:
-        title_boost: weight of the title field's BM25 score relative to the text's. The title is scored as its
-            own (short) field and added to the text's score, so even at 1.0 a title match weighs about as much as
-            several mentions in the text; larger boosts lowered recall@10 on MuSiQue/HotpotQA (docs/web.md).
+        scoring: ``"combined"`` (default): BM25 over one field holding title + text, plus ``title_boost`` x BM25 of
+            the title field when ``title_boost`` > 0. ``"fields"`` (format-1 indexes): BM25(text) + ``title_boost``
+            x BM25(title), the title scored as its own short field.
+        title_boost: weight of the separate title clause (0 = none). With ``"combined"`` the title's words are
+            already in the body; a small extra weight helps title-like queries (docs/web.md, measured).
         stemmer: Snowball stemmer language (tantivy names, e.g. ``"english"``), or ``None`` for no stemming.
         stopwords: built-in stop-word list language, or ``None`` to keep every word.
         ascii_fold: fold accents (``é`` -> ``e``).
         max_token_len: tokens longer than this (in bytes) are dropped (base64 blobs, URLs glued together).
     """
 
-    title_boost: float = 1.0
+    scoring: str = "combined"
+    title_boost: float = 0.0
     stemmer: str | None = "english"
     stopwords: str | None = "english"
     ascii_fold: bool = True
@@ -70,6 +79,11 @@ class IndexSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IndexSettings:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        if "scoring" not in data:  # format-1 metadata: two fields, title boost 1 by default
+            known.setdefault("title_boost", 1.0)
+            known["scoring"] = "fields"
+        if known.get("scoring") not in ("combined", "fields"):
+            raise UserError(f"unknown index scoring {known.get('scoring')!r} (known: combined, fields)")
         return cls(**known)
 
 
@@ -97,9 +111,19 @@ def _schema() -> Any:
 
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("url", stored=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("docid", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("title", stored=True, tokenizer_name=ANALYZER, index_option="freq")
     sb.add_text_field("text", stored=True, tokenizer_name=ANALYZER, index_option="freq")
+    sb.add_text_field("body", stored=False, tokenizer_name=ANALYZER, index_option="freq")
     return sb.build()
+
+
+def _document(Document: Any, f: dict[str, str]) -> Any:
+    """A tantivy document: stored fields + ``body`` (title and text, the combined scoring field)."""
+    kw = {"url": f["url"], "title": f["title"], "text": f["text"], "body": f"{f['title']}\n{f['text']}"}
+    if f["docid"]:
+        kw["docid"] = f["docid"]
+    return Document(**kw)
 
 
 def _progress(enabled: bool, total: int | None) -> Any:
@@ -133,6 +157,7 @@ class SearchIndex:
         self._schema = index.schema
         self._analyzer = _analyzer(settings)
         self._searcher = index.searcher()
+        self._has_docid = meta.get("format", 1) >= 2 and bool(meta.get("docids"))
 
     # ------------------------------------------------------------------ build / open
 
@@ -157,7 +182,8 @@ class SearchIndex:
         Args:
             directory: where the index lives; created if missing. Must not already hold an index unless
                 ``overwrite`` (then the old index is deleted first).
-            docs: ``(url, title, text)`` tuples; ``None`` title/text count as empty, a missing url is an error.
+            docs: ``(url, title, text)`` or ``(url, title, text, docid)`` tuples; ``None`` title/text/docid count as
+                empty, a missing url is an error.
             progress: show a rich progress bar.
             heap_mb: tantivy writer memory budget in MB (split across writer threads; at least 15).
             num_threads: tantivy writer threads (0 = tantivy's choice: one per core, at most 8).
@@ -184,23 +210,29 @@ class SearchIndex:
         threads = num_threads or min(8, os.cpu_count() or 1)
         heap = max(heap_mb, 15 * threads) * 1_000_000  # tantivy needs >= ~15 MB per writer thread
         writer = index.writer(heap_size=heap, num_threads=num_threads)
-        n = 0
+        n = n_docids = 0
         t0 = time.perf_counter()
         Document = tantivy.Document
         with _progress(progress, total) as bar:
             task = bar.add_task("index", total=total, rate="")
             for n, doc in enumerate(docs, 1):
                 try:
-                    url, title, text = doc
+                    if not isinstance(doc, (tuple, list)) or len(doc) not in (3, 4):
+                        raise TypeError
+                    url, title, text, *rest = doc
                 except (TypeError, ValueError):
-                    raise UserError(f"document {n}: expected a (url, title, text) tuple, got {type(doc).__name__}")
+                    raise UserError(
+                        f"document {n}: expected a (url, title, text[, docid]) tuple, got {type(doc).__name__}"
+                    )
                 if not url:
                     raise UserError(f"document {n}: empty url")
+                fields = {"url": str(url), "docid": str(rest[0] or "") if rest else "", "title": title or "",
+                          "text": text or ""}
+                n_docids += bool(fields["docid"])
                 try:
-                    writer.add_document(Document(url=str(url), title=title or "", text=text or ""))
+                    writer.add_document(_document(Document, fields))
                 except (ValueError, UnicodeEncodeError):  # lone surrogates from a lenient decoder upstream
-                    fields = (_valid_utf8(str(url)), _valid_utf8(title or ""), _valid_utf8(text or ""))
-                    writer.add_document(Document(url=fields[0], title=fields[1], text=fields[2]))
+                    writer.add_document(_document(Document, {k: _valid_utf8(v) for k, v in fields.items()}))
                 if n % 2000 == 0:
                     rate = n / max(1e-9, time.perf_counter() - t0)
                     bar.update(task, completed=n, rate=f"{rate:,.0f} docs/s")
@@ -212,6 +244,7 @@ class SearchIndex:
             "format": INDEX_FORMAT,
             "engine": f"tantivy {getattr(tantivy, '__version__', '?')}",
             "docs": n,
+            "docids": n_docids,
             "settings": asdict(settings),
             "token_pattern": TOKEN_PATTERN,
             "build_seconds": round(time.perf_counter() - t0, 3),
@@ -234,7 +267,7 @@ class SearchIndex:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as e:
             raise UserError(f"{meta_path}: unreadable index metadata ({e})") from e
-        if meta.get("format") != INDEX_FORMAT:
+        if meta.get("format") not in READABLE_FORMATS:
             raise UserError(f"{directory}: index format {meta.get('format')} is not {INDEX_FORMAT}; rebuild it")
         settings = IndexSettings.from_dict(meta.get("settings", {}))
         try:
@@ -243,6 +276,32 @@ class SearchIndex:
             raise UserError(f"{directory}: cannot open search index ({e})") from e
         index.register_tokenizer(ANALYZER, _analyzer(settings))
         return cls(directory, index, settings, meta)
+
+    def add(self, docs: Iterable[tuple[str, ...]], *, heap_mb: int = 128) -> int:
+        """Add (or replace, by url) ``(url, title, text[, docid])`` documents in one commit; returns how many.
+
+        Idempotent: a url indexed before is deleted first, so re-running an interrupted incremental build
+        never indexes a page twice. Documents get the same fields as :meth:`build` (``_document``), so added
+        pages rank exactly as built ones. Used by ``openseeker.web.incremental``."""
+        import tantivy
+
+        writer = self._index.writer(heap_size=max(heap_mb, 15) * 1_000_000, num_threads=1)
+        n = 0
+        for n, (url, title, text, *rest) in enumerate(docs, 1):
+            fields = {"url": str(url), "docid": str(rest[0] or "") if rest else "", "title": title or "",
+                      "text": text or ""}
+            writer.delete_documents_by_term("url", fields["url"])
+            try:
+                writer.add_document(_document(tantivy.Document, fields))
+            except (ValueError, UnicodeEncodeError):
+                writer.add_document(_document(tantivy.Document, {k: _valid_utf8(v) for k, v in fields.items()}))
+        writer.commit()
+        writer.wait_merging_threads()
+        self._index.reload()
+        self._searcher = self._index.searcher()
+        self.meta["docs"] = len(self)
+        (self.directory / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n", encoding="utf-8")
+        return n
 
     # ------------------------------------------------------------------ search
 
@@ -271,12 +330,25 @@ class SearchIndex:
         from tantivy import Occur, Query
 
         boost = self.settings.title_boost
+        main = "body" if self.settings.scoring == "combined" else "text"
         clauses = []
         for t in terms:
-            clauses.append((Occur.Should, Query.term_query(self._schema, "text", t, index_option="freq")))
-            tq = Query.term_query(self._schema, "title", t, index_option="freq")
-            clauses.append((Occur.Should, Query.boost_query(tq, boost) if boost != 1.0 else tq))
+            clauses.append((Occur.Should, Query.term_query(self._schema, main, t, index_option="freq")))
+            if boost > 0:
+                tq = Query.term_query(self._schema, "title", t, index_option="freq")
+                clauses.append((Occur.Should, Query.boost_query(tq, boost) if boost != 1.0 else tq))
         return Query.boolean_query(clauses)
+
+    def url_for_docid(self, docid: str) -> str | None:
+        """The url of the page whose external document id is ``docid`` (exact match), or ``None``."""
+        if not docid or not isinstance(docid, str) or self.meta.get("format", 1) < 2:
+            return None
+        from tantivy import Query
+
+        result = self._searcher.search(Query.term_query(self._schema, "docid", docid.strip()), limit=1)
+        if not result.hits:
+            return None
+        return self._searcher.doc(result.hits[0][1]).get_first("url")
 
     def search(
         self, query: str, top_k: int = 10, *, snippets: bool = True, snippet_chars: int = 250
@@ -303,6 +375,7 @@ class SearchIndex:
             hits.append(
                 SearchHit(
                     url=doc.get_first("url") or "",
+                    docid=(doc.get_first("docid") or None) if self._has_docid else None,
                     title=doc.get_first("title") or "",
                     score=float(score),
                     snippet=make_snippet(text, terms, snippet_chars) if snippets else "",

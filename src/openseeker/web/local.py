@@ -2,7 +2,13 @@
 
 ``fetch`` is forgiving about how a url is written, because agents copy urls imperfectly: it accepts the exact
 url, http/https, ``www.``/mobile hosts, a trailing slash, a ``#fragment``, percent-encoded or decoded forms,
-spaces instead of underscores, a url without scheme, and a bare page title.
+spaces instead of underscores, a url without scheme, a bare page title, and (on a web whose corpus has them,
+e.g. BrowseComp-Plus) a document id.
+
+``search`` ranks with BM25 (tantivy), dense embeddings (``web.dense``, optional extra) or both fused by
+reciprocal rank (``hybrid``): the web's default is ``web.json``'s ``retrieval`` (set by ``openseeker web embed
+--default``), else ``bm25``; ``LocalWeb.open(d, retrieval=...)`` and each ``search(..., retrieval=...)`` call
+override it.
 """
 
 from __future__ import annotations
@@ -18,9 +24,20 @@ from urllib.parse import quote, unquote, urlsplit
 from openseeker.errors import UserError
 from openseeker.records import Page, SearchHit
 from openseeker.web.build import GRAPH_FILE, INDEX_DIR, INFO_FILE
+from openseeker.web.snippets import make_snippet
 from openseeker.web.store import WebGraph
 
 log = logging.getLogger(__name__)
+
+DENSE_DIR = "dense"
+RETRIEVALS = ("bm25", "dense", "hybrid")
+FUSION_DEPTH = 50  # hybrid fuses this many hits of each retriever (RRF); measured in benchmarks/bench_search.py
+
+
+def check_retrieval(name: str) -> str:
+    if name not in RETRIEVALS:
+        raise UserError(f"unknown retrieval {name!r} (known: {', '.join(RETRIEVALS)})")
+    return name
 
 
 def _swap_scheme(u: str) -> str:
@@ -85,17 +102,20 @@ class LocalWeb:
         index: the search index (opened on first use).
         name: ``local:<directory name>``.
         info: the directory's ``web.json``.
+        retrieval: the default ranking of ``search``: ``bm25``, ``dense`` or ``hybrid``.
     """
 
-    def __init__(self, directory: Path, graph: WebGraph, info: dict[str, Any]):
+    def __init__(self, directory: Path, graph: WebGraph, info: dict[str, Any], retrieval: str | None = None):
         self.directory = directory
         self.graph = graph
         self.info = info
         self.name = f"local:{directory.name}"
+        self.retrieval = check_retrieval(retrieval or info.get("retrieval") or "bm25")
         self._index: Any = None
+        self._dense: Any = None
 
     @classmethod
-    def open(cls, directory: str | Path) -> "LocalWeb":
+    def open(cls, directory: str | Path, *, retrieval: str | None = None) -> "LocalWeb":
         d = Path(directory)
         if not (d / GRAPH_FILE).exists():
             raise UserError(f"{d}: not a web directory (no {GRAPH_FILE}); build one with "
@@ -108,7 +128,10 @@ class LocalWeb:
         if status not in ("complete", "indexing"):
             graph.close()
             raise UserError(f"{d}: the build was interrupted ({status}); re-run `openseeker web build` to finish it")
-        return cls(d, graph, info)
+        web = cls(d, graph, info, retrieval)
+        if web.retrieval != "bm25":
+            web.dense  # fail now, with the reason, rather than at the first search
+        return web
 
     @property
     def index(self) -> Any:
@@ -118,24 +141,80 @@ class LocalWeb:
             self._index = SearchIndex.open(self.directory / INDEX_DIR)
         return self._index
 
+    @property
+    def dense(self) -> Any:
+        """The dense index (``dense/``), opened on first use; a clear error when missing or stale."""
+        if self._dense is None:
+            from openseeker.web.dense import DenseIndex
+
+            if not (self.directory / DENSE_DIR).exists():
+                raise UserError(f"{self.directory}: no dense index; run `openseeker web embed {self.directory}` "
+                                "(needs the 'dense' extra)")
+            self._dense = DenseIndex.open(self.directory / DENSE_DIR, fingerprint=self.info.get("fingerprint"))
+        return self._dense
+
     # ------------------------------------------------------------------ Web protocol
 
-    def search_sync(self, queries: list[str], top_k: int = 10) -> list[list[SearchHit]]:
-        return self.index.search_many(list(queries), top_k)
+    def search_sync(self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None) -> list[list[SearchHit]]:
+        mode = check_retrieval(retrieval or self.retrieval)
+        queries = list(queries)
+        if mode == "bm25":
+            return self.index.search_many(queries, top_k)
+        if top_k <= 0:
+            return [[] for _ in queries]
+        from openseeker.web.dense import rrf
 
-    async def search(self, queries: list[str], top_k: int = 10) -> list[list[SearchHit]]:
-        return await asyncio.to_thread(self.search_sync, queries, top_k)
+        depth = top_k if mode == "dense" else max(top_k, FUSION_DEPTH)
+        dense = self.dense.search(queries, depth)
+        out = []
+        for q, dhits in zip(queries, dense):
+            if mode == "dense":
+                ranked = [(h.key, h.score) for h in dhits]
+            else:
+                lexical = self.index.search(q, depth, snippets=False)
+                ranked = rrf([[h.url for h in lexical], [h.key for h in dhits]], top_k=top_k)
+            out.append(self._hits(q, ranked))
+        return out
+
+    def _hits(self, query: str, ranked: list[tuple[str, float]]) -> list[SearchHit]:
+        terms = self.index.query_terms(query) if isinstance(query, str) else []
+        hits = []
+        for url, score in ranked:
+            page = self.graph.get(url)
+            if page is None:  # the dense index is checked against the web's fingerprint; defensive
+                continue
+            hits.append(SearchHit(url=url, docid=page.metadata.get("docid"), title=page.title, score=score,
+                                  snippet=make_snippet(page.text, terms, 250)))
+        return hits
+
+    async def search(self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
+                     ) -> list[list[SearchHit]]:
+        return await asyncio.to_thread(self.search_sync, queries, top_k, retrieval=retrieval)
 
     def fetch_sync(self, url: str) -> Page | None:
         """The page for ``url`` (any spelling ``url_variants`` knows) or a bare title; ``None`` if unknown."""
         if not isinstance(url, str) or not url.strip():
             return None
+        page = self.graph.get(url)
+        if page is not None:
+            return page
+        docid_url = self.index.url_for_docid(url.strip()) if self._has_docids() else None
+        if docid_url is not None:
+            return self.graph.get(docid_url)
         seen = set()
         for v in url_variants(url):
             if v in seen:
                 continue
             seen.add(v)
             page = self.graph.get(v)
+            if page is not None:
+                return page
+        if "://" in url:  # a crawl's redirect, or a non-canonical spelling of a crawled url
+            from openseeker.web.importers.warc import canonical_url
+
+            canon = canonical_url(url)
+            page = ((self.graph.get(canon) if canon not in seen else None) or self.graph.get_redirected(url)
+                    or self.graph.get_redirected(canon))
             if page is not None:
                 return page
         title = title_from_url(url)
@@ -145,12 +224,16 @@ class LocalWeb:
             return self.graph.get_by_title(title)
         return None
 
+    def _has_docids(self) -> bool:
+        return bool(self.index.meta.get("docids"))
+
     async def fetch(self, url: str) -> Page | None:
         return await asyncio.to_thread(self.fetch_sync, url)
 
     def close(self) -> None:
         self.graph.close()
         self._index = None
+        self._dense = None
 
     def __enter__(self) -> "LocalWeb":
         return self

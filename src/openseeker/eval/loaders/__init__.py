@@ -59,6 +59,12 @@ _SPECS = [
                   aliases=("qa", "synth-qa")),
     BenchmarkSpec("musique", _M + "multihop:load_musique", "corpora/multihop-samples/data/musique_train.json",
                   kind="multihop", description="MuSiQue train-100 sample; its 1,890 paragraphs become the web"),
+    BenchmarkSpec("browsecomp-plus", "openseeker.eval.bcp:load_browsecomp_plus",
+                  "benchmarks/browsecomp-plus/topics-qrels/bcp/queries.tsv",
+                  description="BrowseComp-Plus (830): their decrypted dataset .jsonl (answers) or queries.tsv; "
+                              "evidence/gold qrels; needs --web built from their corpus", aliases=("bcp",)),
+    BenchmarkSpec("localcomp", "openseeker.eval.localcomp:load_localcomp", "",
+                  description="a frozen LocalComp benchmark directory (`eval freeze`); brings its own web"),
     BenchmarkSpec("hotpotqa", _M + "multihop:load_hotpotqa", "corpora/multihop-samples/data/hotpotqa_train.json",
                   kind="multihop", description="HotpotQA train-100 sample; its paragraphs become the web"),
 ]

@@ -55,11 +55,16 @@ def text_of(html: str, doc=None) -> str:
     except Exception as exc:  # trafilatura is best-effort
         log.debug("trafilatura failed: %s", exc)
     if not text and doc is not None:
-        body = doc.find("body") if doc.find("body") is not None else doc
-        for el in body.iter(*_DROP):
-            el.drop_tree()
-        text = "\n".join(" ".join(line.split()) for line in body.text_content().splitlines())
+        text = body_text(doc)
     return _BLANKS.sub("\n\n", (text or "").strip())
+
+
+def body_text(doc) -> str:
+    """The whole body's text (scripts, styles and the like removed; modifies ``doc``)."""
+    body = doc.find("body") if doc.find("body") is not None else doc
+    for el in body.iter(*_DROP):
+        el.drop_tree()
+    return "\n".join(" ".join(line.split()) for line in body.text_content().splitlines())
 
 
 def hrefs_of(doc) -> list[tuple[str, str]]:

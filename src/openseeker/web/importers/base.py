@@ -70,17 +70,39 @@ def title_url(title: str, base: str = LOCAL_BASE) -> str:
 class Importer:
     """Base class. Subclasses set ``name`` and implement ``records()`` (the one hook).
 
+    Sharding (parallel import, ``openseeker.web.parallel``): the source is a sequence of *items* (a page of a
+    dump, a record of an archive, a file of a folder, an entry of a ZIM, a line of a JSONL file) numbered
+    0, 1, 2, ... in source order. ``records()`` numbers them, parses only those for which ``mine(i)`` is true
+    (item ``i`` belongs to shard ``i % world_size``; skipping an item must be cheap, parsing is what is split)
+    and sets ``self.seq = i`` before yielding an item's records. A sequential import is shard 0 of 1. Merging
+    the shards' records in ``seq`` order gives the sequential import's record stream, hence the same ids.
+
     Args:
         source: the SOURCE string given to ``web build`` (a path, or ``wiki-offline[:lang]``).
         skip_bad: count and skip malformed records instead of raising.
     """
 
     name = "base"
+    supports_sharding = False  # records() honours mine()/seq (see above); otherwise imported by one worker
+    dedup_text = False  # drop pages whose text is the same as an earlier page's (crawls); urls always dedup
 
     def __init__(self, source: str | os.PathLike, *, skip_bad: bool = False):
         self.source = str(source)
         self.skip_bad = skip_bad
         self.stats = ImportStats()
+        self.rank, self.world_size = 0, 1
+        self.seq = 0
+
+    def shard(self, rank: int, world_size: int) -> "Importer":
+        """Restrict this importer to shard ``rank`` of ``world_size`` (see the class doc); returns self."""
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"bad shard {rank} of {world_size}")
+        self.rank, self.world_size = rank, world_size
+        return self
+
+    def mine(self, item: int) -> bool:
+        """Whether item number ``item`` (0-based, source order) belongs to this importer's shard."""
+        return item % self.world_size == self.rank
 
     # the hook ---------------------------------------------------------------
     def records(self) -> Iterator[Page | Link | Redirect]:  # pragma: no cover - abstract
@@ -121,13 +143,18 @@ class Importer:
         """What goes into ``web.json`` and the source fingerprint."""
         return {"format": self.name, "source": self.source}
 
+    def fingerprint_files(self) -> list[tuple[str, Path]]:
+        """``(name, path)`` of the files that make up the corpus (names relative to a source directory)."""
+        p = self.path
+        if p.is_dir():
+            return [(str(f.relative_to(p)), f) for f in sorted(f for f in p.rglob("*") if f.is_file())]
+        return [(p.name, p)]
+
     def fingerprint(self) -> str:
         """Identity of the corpus (not of its location): format + file names, sizes and head/tail bytes."""
         h = hashlib.sha256(self.name.encode())
-        p = self.path
-        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-        for f in files:
-            h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
+        for name, f in self.fingerprint_files():
+            h.update(name.encode())
             size = f.stat().st_size
             h.update(str(size).encode())
             with f.open("rb") as fh:

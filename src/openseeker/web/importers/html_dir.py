@@ -20,11 +20,15 @@ BASE = "https://local/"
 
 class HtmlDirImporter(Importer):
     name = "html"
+    supports_sharding = True
 
     def records(self) -> Iterator[Page | Link | Redirect]:
         root = self.path
         files = sorted(f for f in root.rglob("*") if f.is_file() and f.suffix.lower() in (".html", ".htm"))
-        for f in files:
+        for i, f in enumerate(files):
+            if not self.mine(i):  # item = file
+                continue
+            self.seq = i
             self.stats.read += 1
             rel = f.relative_to(root).as_posix()
             try:

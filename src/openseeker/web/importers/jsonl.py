@@ -17,6 +17,7 @@ KNOWN = {"title", "text", "url", "description", "links", "lang", "topic", "sourc
 
 class JsonlImporter(Importer):
     name = "jsonl"
+    supports_sharding = True
 
     def _lines(self) -> Iterator[tuple[int, str]]:
         opener = gzip.open if self.source.endswith(".gz") else open
@@ -30,6 +31,9 @@ class JsonlImporter(Importer):
 
     def records(self) -> Iterator[Page | Link | Redirect]:
         for lineno, line in self._lines():
+            if not self.mine(lineno - 1):  # item = line (JSON parsing is what is split)
+                continue
+            self.seq = lineno - 1
             if not line.strip():
                 continue
             self.stats.read += 1

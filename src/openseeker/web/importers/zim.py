@@ -33,6 +33,7 @@ def _meta(archive: Any, key: str) -> str:
 
 class ZimImporter(Importer):
     name = "zim"
+    supports_sharding = True
 
     def fingerprint(self) -> str:
         archive = self._archive()
@@ -65,6 +66,9 @@ class ZimImporter(Importer):
         is_wikipedia = "wikipedia" in (zim_name + _meta(archive, "Creator")).lower()
         base = f"https://{lang}.wikipedia.org/wiki/" if is_wikipedia else f"https://local/{zim_name}/"
         for i in range(archive.all_entry_count if hasattr(archive, "all_entry_count") else archive.entry_count):
+            if not self.mine(i):  # item = entry (by id: skipping one reads nothing)
+                continue
+            self.seq = i
             try:
                 entry = archive._get_entry_by_id(i)
             except (RuntimeError, IndexError) as exc:

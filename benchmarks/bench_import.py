@@ -1,0 +1,247 @@
+"""Import benchmark: throughput of every importer per worker, the choices behind them, and 1 -> 2 workers.
+
+Measured side by side in one run (CPU seconds of this process, so that the figures hold on a loaded machine;
+the scaling section is wall-clock, with the load average printed next to it):
+
+- ``extract``: main text of the Kiwix sample's 129 Wikipedia HTML pages: trafilatura (the HTML-folder/ZIM
+  importers' extractor) vs the WARC importer's resiliparse + lxml-links + language pipeline;
+- ``mediawiki``: the fast regex renderer vs mwparserfromhell on the enwiki sample (bz2 and plain XML), and the
+  share of bz2 decompression;
+- ``importers``: pages/s and input MB/s per worker of every importer (records iterated, nothing stored);
+- ``scaling``: ``build_web`` with 1 and 2 workers (parse phase and whole import) on a synthetic crawl.
+
+Usage:
+    python benchmarks/bench_import.py                      # everything (needs ../shared/data), ~3-5 min
+    python benchmarks/bench_import.py --only extract,mediawiki --out /tmp/x.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import io
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("OPENSEEKER_SHARED", ROOT.parent / "shared")) / "data" / "corpora"
+ZIM = SHARED / "kiwix-raycharles" / "zimfile.zim"
+ENWIKI = SHARED / "enwiki-sample" / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+
+
+def cpu(fn, *args):
+    t = time.process_time()
+    out = fn(*args)
+    return time.process_time() - t, out
+
+
+def zim_html() -> list[tuple[str, bytes]]:
+    from libzim.reader import Archive
+
+    a = Archive(str(ZIM))
+    out = []
+    for i in range(a.all_entry_count):
+        e = a._get_entry_by_id(i)
+        if not e.is_redirect and e.get_item().mimetype.startswith("text/html"):
+            out.append((e.path.split("/")[-1], bytes(e.get_item().content)))
+    return out
+
+
+def write_warc(path: Path, html: list[tuple[str, bytes]], copies: int) -> int:
+    """``copies`` distinct pages per Kiwix page (a marker paragraph keeps the text dedup from dropping them)."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    n = 0
+    with path.open("wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        for c in range(copies):
+            for name, body in html:
+                body = body.replace(b"<body", f"<p>copy {c} of {name}</p><body".encode(), 1)
+                hd = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+                url = f"https://site{c}.example.org/wiki/{name}"
+                w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=hd))
+                n += 1
+    return n
+
+
+def bench_extract(html) -> dict:
+    from openseeker.web.importers import _html
+    from openseeker.web.importers.warc import html_page
+
+    docs = [(f"https://en.wikipedia.org/wiki/{n}", b.decode("utf-8", "replace")) for n, b in html]
+    mb = sum(len(b) for _, b in html) / 1e6
+    t_traf, _ = cpu(lambda: [(_html.text_of(h, _html.parse(h)), _html.hrefs_of(_html.parse(h))) for _, h in docs])
+    t_res, pages = cpu(lambda: [html_page(u, h) for u, h in docs])
+    return {"pages": len(docs), "mb": round(mb, 2),
+            "trafilatura_pages_per_cpu_s": round(len(docs) / t_traf, 1),
+            "resiliparse_pages_per_cpu_s": round(len(docs) / t_res, 1),
+            "speedup": round(t_traf / t_res, 2),
+            "resiliparse_mean_chars": int(sum(len(p.text) for p, _ in pages if p) / len(pages))}
+
+
+def bench_mediawiki(tmp: Path) -> dict:
+    from openseeker.web.importers.mediawiki import MediaWikiImporter
+
+    plain = tmp / "enwiki.xml"
+    plain.write_bytes(bz2.decompress(ENWIKI.read_bytes()))
+    out = {"compressed_mb": round(ENWIKI.stat().st_size / 1e6, 2), "xml_mb": round(plain.stat().st_size / 1e6, 2)}
+    t_bz2, _ = cpu(lambda: bz2.decompress(ENWIKI.read_bytes()))
+    out["bz2_decompress_cpu_s"] = round(t_bz2, 3)
+    for src, tag in ((ENWIKI, "bz2"), (plain, "xml")):
+        for parser in ("fast", "mwparserfromhell"):
+            imp = MediaWikiImporter(str(src), parser=parser)
+            t, _ = cpu(lambda imp=imp: sum(1 for _ in imp))
+            out[f"{tag}_{parser}_pages_per_cpu_s"] = round(imp.stats.pages / t, 1)
+            out[f"{tag}_{parser}_xml_mb_per_cpu_s"] = round(out["xml_mb"] / t, 2)
+            out[f"{tag}_{parser}_cpu_s"] = round(t, 3)
+        out[f"{tag}_speedup"] = round(out[f"{tag}_mwparserfromhell_cpu_s"] / out[f"{tag}_fast_cpu_s"], 2)
+    return out
+
+
+def bench_importers(tmp: Path, html) -> dict:
+    from openseeker.web.importers import get_importer
+
+    site = tmp / "site"
+    site.mkdir(exist_ok=True)
+    for name, body in html:
+        (site / f"{name}.html").write_bytes(body)
+    rng = random.Random(7)
+    words = [w for _, b in html[:20] for w in b.decode("utf-8", "replace").split() if w.isalpha()]
+    jsonl = tmp / "synthetic.jsonl"
+    with jsonl.open("w") as fh:
+        for i in range(20_000):
+            fh.write(json.dumps({"title": f"Page {i}", "text": " ".join(rng.choices(words, k=120)),
+                                 "links": [f"Page {rng.randrange(20_000)}" for _ in range(8)]}) + "\n")
+    warc = tmp / "crawl.warc.gz"
+    write_warc(warc, html, 3)
+    sources = {"mediawiki (bz2)": ENWIKI, "warc": warc, "zim": ZIM, "html": site, "jsonl": jsonl}
+    out = {}
+    for name, src in sources.items():
+        size = sum(f.stat().st_size for f in src.rglob("*")) if src.is_dir() else src.stat().st_size
+        imp = get_importer(src)
+        t, _ = cpu(lambda imp=imp: sum(1 for _ in imp))
+        out[name] = {"pages": imp.stats.pages, "links": imp.stats.links, "input_mb": round(size / 1e6, 2),
+                     "pages_per_cpu_s": round(imp.stats.pages / t, 1), "mb_per_cpu_s": round(size / 1e6 / t, 2)}
+    return out
+
+
+def bench_scaling(tmp: Path, html, copies: int) -> dict:
+    from openseeker.web.build import build_web
+
+    warc = tmp / "scale.warc.gz"
+    n = write_warc(warc, html, copies)
+    out = {"pages": n, "input_mb": round(warc.stat().st_size / 1e6, 2)}
+    from openseeker.web.importers import get_importer
+
+    imp = get_importer(warc)
+    out["sequential_parse_cpu_s"] = round(cpu(lambda: sum(1 for _ in imp))[0], 2)
+    for workers in (1, 2):
+        web = tmp / f"web{workers}"
+        shutil.rmtree(web, ignore_errors=True)
+        load = os.getloadavg()[0]
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+        t = time.perf_counter()
+        info = build_web(warc, web, progress=False, workers=workers)
+        wall = time.perf_counter() - t
+        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - c0
+        out[f"workers_{workers}"] = {"wall_s": round(wall, 2), "import_s": info["timings_s"]["import"],
+                                    "parse_s": info["import"].get("parallel", {}).get("parse_s"), "worker_cpu_s": round(child, 2),
+                                    "pages": info["import"]["imported"], "load_avg_1m_before": round(load, 2)}
+        if workers > 1:
+            out[f"workers_{workers}"]["part_cpu_s"] = info["import"]["parallel"]["part_cpu_s"]
+    out["wall_import_speedup"] = round(out["workers_1"]["import_s"] / out["workers_2"]["import_s"], 2)
+    # what 2 idle cores would give: the sequential parse CPU over the slowest part's (the machine is shared,
+    # so wall-clock here measures the other tenants as much as us)
+    out["parse_cpu_critical_path_speedup"] = round(
+        out["sequential_parse_cpu_s"] / max(out["workers_2"]["part_cpu_s"]), 2)
+    return out
+
+
+def write_multistream(path: Path, per_stream: int = 10) -> int:
+    """The enwiki sample laid out like a ``pages-articles-multistream`` dump (header stream, then streams of
+    ``per_stream`` pages)."""
+    import re
+
+    xml = bz2.decompress(ENWIKI.read_bytes()).decode()
+    head, rest = xml.split("</siteinfo>", 1)
+    pages = re.findall(r"<page>.*?</page>", rest, flags=re.DOTALL)
+    streams = [bz2.compress((head + "</siteinfo>\n").encode())]
+    streams += [bz2.compress("".join(pages[i:i + per_stream]).encode()) for i in range(0, len(pages), per_stream)]
+    streams.append(bz2.compress(b"</mediawiki>\n"))
+    path.write_bytes(b"".join(streams))
+    return len(pages)
+
+
+def bench_scaling_warc_files(tmp: Path, html, copies: int) -> dict:
+    """Parse CPU of a crawl in 4 files: one process vs the slowest of 2 shards (shards take whole files)."""
+    from openseeker.web.importers import get_importer
+
+    d = tmp / "crawl4"
+    d.mkdir(exist_ok=True)
+    n = sum(write_warc(d / f"part-{i}.warc.gz", html, max(1, copies // 4)) for i in range(4))
+    imp = get_importer(d)
+    seq, _ = cpu(lambda: sum(1 for _ in imp))
+    parts = []
+    for rank in range(2):
+        shard = get_importer(d).shard(rank, 2)
+        parts.append(round(cpu(lambda shard=shard: sum(1 for _ in shard))[0], 3))
+    return {"pages": n, "files": 4, "sequential_parse_cpu_s": round(seq, 3), "part_cpu_s": parts,
+            "parse_cpu_critical_path_speedup": round(seq / max(parts), 2)}
+
+
+def bench_scaling_mediawiki(tmp: Path) -> dict:
+    """Parse CPU of the multistream enwiki sample: one process vs the slowest of 2 shards (byte ranges)."""
+    from openseeker.web.importers import get_importer
+
+    src = tmp / "enwiki-multistream.xml.bz2"
+    n = write_multistream(src)
+    imp = get_importer(src)
+    seq, _ = cpu(lambda: sum(1 for _ in imp))
+    parts = []
+    for rank in range(2):
+        shard = get_importer(src).shard(rank, 2)
+        parts.append(round(cpu(lambda shard=shard: sum(1 for _ in shard))[0], 3))
+    return {"pages_in_dump": n, "input_mb": round(src.stat().st_size / 1e6, 2),
+            "sequential_parse_cpu_s": round(seq, 3), "part_cpu_s": parts,
+            "parse_cpu_critical_path_speedup": round(seq / max(parts), 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="extract,mediawiki,importers,scaling,scaling_mediawiki,scaling_warc_files")
+    ap.add_argument("--copies", type=int, default=8, help="Kiwix pages x copies in the scaling crawl")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "import.json")
+    args = ap.parse_args()
+    if not ZIM.exists() or not ENWIKI.exists():
+        sys.exit(f"needs the shared corpora under {SHARED}")
+    sys.path.insert(0, str(ROOT / "src"))
+    only = set(args.only.split(","))
+    html = zim_html()
+    res: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                             "load_avg_1m": round(os.getloadavg()[0], 2)}}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for name, fn in (("extract", lambda: bench_extract(html)), ("mediawiki", lambda: bench_mediawiki(tmp)),
+                         ("importers", lambda: bench_importers(tmp, html)),
+                         ("scaling", lambda: bench_scaling(tmp, html, args.copies)),
+                         ("scaling_mediawiki", lambda: bench_scaling_mediawiki(tmp)),
+                         ("scaling_warc_files", lambda: bench_scaling_warc_files(tmp, html, args.copies))):
+            if name in only:
+                res[name] = fn()
+                print(name, json.dumps(res[name], indent=1), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2))
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()

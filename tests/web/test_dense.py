@@ -1,0 +1,128 @@
+"""Dense and hybrid retrieval end to end on the packaged all-MiniLM-L6-v2 (offline), resumable embedding, RRF,
+per-web and per-call retrieval selection, and the clear error when the 'dense' extra is missing."""
+
+from __future__ import annotations
+
+import builtins
+import json
+
+import pytest
+
+from openseeker.errors import UserError
+from openseeker.web import dense as dense_mod
+from openseeker.web.build import build_web
+from openseeker.web.dense import DenseIndex, embed_web, rrf
+from openseeker.web.local import LocalWeb
+
+PAGES = [
+    ("Sahara", "The Sahara is the largest hot desert in the world, covering most of North Africa."),
+    ("Gobi Desert", "The Gobi is a large cold desert and grassland region in Mongolia and northern China."),
+    ("Amazon rainforest", "The Amazon is a moist broadleaf tropical rainforest in the Amazon basin of South America."),
+    ("Violin", "The violin is a wooden string instrument played with a bow; it is the smallest of its family."),
+    ("Piano", "The piano is a keyboard instrument whose strings are struck by hammers."),
+    ("Mount Everest", "Mount Everest is Earth's highest mountain above sea level, in the Himalayas."),
+    ("Pacific Ocean", "The Pacific Ocean is the largest and deepest of Earth's five oceanic divisions."),
+    ("Honey bee", "Honey bees are eusocial flying insects known for building wax nests and making honey."),
+]
+
+
+@pytest.fixture(scope="module")
+def web_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("dense")
+    src = d / "c.jsonl"
+    src.write_text("".join(json.dumps({"title": t, "text": x}) + "\n" for t, x in PAGES), encoding="utf-8")
+    build_web(src, d / "web", progress=False, derive_links=False)
+    meta = embed_web(d / "web", progress=False, default="hybrid")
+    assert meta["docs"] == len(PAGES) and meta["dim"] == 384 and meta["model"] == "all-MiniLM-L6-v2"
+    return d / "web"
+
+
+def test_dense_finds_paraphrases_bm25_cannot(web_dir):
+    with LocalWeb.open(web_dir) as w:
+        assert w.retrieval == "hybrid"  # the web's default, set by `web embed --default hybrid`
+        q = "tallest peak on the planet"  # no word in common with the Everest page
+        assert w.search_sync([q], 3, retrieval="bm25")[0] == [] or \
+            w.search_sync([q], 3, retrieval="bm25")[0][0].title != "Mount Everest"
+        dense = w.search_sync([q], 3, retrieval="dense")[0]
+        assert dense[0].title == "Mount Everest" and dense[0].url.endswith("Mount_Everest")
+        assert dense[0].score > dense[1].score
+        hybrid = w.search_sync([q], 3)[0]
+        assert hybrid[0].title == "Mount Everest" and hybrid[0].snippet
+
+
+def test_hybrid_keeps_exact_lexical_matches(web_dir):
+    with LocalWeb.open(web_dir, retrieval="hybrid") as w:
+        hits = w.search_sync(["hammers strike strings", "insects that make honey"], 2)
+        assert hits[0][0].title == "Piano" and hits[1][0].title == "Honey bee"
+        assert len(hits[0]) == 2
+
+
+def test_retrieval_is_validated(web_dir):
+    with pytest.raises(UserError, match="unknown retrieval 'semantic'"):
+        LocalWeb.open(web_dir, retrieval="semantic")
+
+
+def test_web_without_dense_index_says_how_to_make_one(tmp_path):
+    src = tmp_path / "c.jsonl"
+    src.write_text(json.dumps({"title": "A", "text": "alpha"}) + "\n", encoding="utf-8")
+    build_web(src, tmp_path / "web", progress=False)
+    with pytest.raises(UserError, match="web embed"):
+        LocalWeb.open(tmp_path / "web", retrieval="dense")
+
+
+def test_rrf_fuses_by_reciprocal_rank():
+    fused = rrf([["a", "b", "c"], ["c", "a", "d"]], k=60)
+    assert [k for k, _ in fused] == ["a", "c", "b", "d"]
+    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+    assert rrf([["x"], ["y"]], top_k=1) == [("x", pytest.approx(1 / 61))]  # ties: first ranking first
+
+
+def test_interrupted_embedding_resumes_without_redoing_chunks(tmp_path):
+    docs = [(f"u:{i}", t, x) for i, (t, x) in enumerate(PAGES)]
+    d = tmp_path / "dense"
+    assert DenseIndex.build(d, iter(docs), chunk_size=3, progress=False, max_chunks=2) is None  # stopped
+    assert sorted(p.name for p in d.glob("chunk-*.npy")) == ["chunk-000000.npy", "chunk-000001.npy"]
+    with pytest.raises(UserError, match="incomplete embedding run"):
+        DenseIndex.open(d)
+    (d / "chunk-000002.npy.tmp").write_bytes(b"torn write of a killed run")  # never read
+    idx = DenseIndex.build(d, iter(docs), chunk_size=3, progress=False)
+    assert idx.meta["embedded_this_run"] == 2 and len(idx) == len(PAGES)  # only the last chunk was embedded
+    assert idx.keys == [k for k, _t, _x in docs]
+    fresh = DenseIndex.build(tmp_path / "fresh", iter(docs), chunk_size=3, progress=False)
+    q = ["a keyboard instrument"]
+    assert [h.key for h in idx.search(q, 3)[0]] == [h.key for h in fresh.search(q, 3)[0]]
+    # another corpus or model in the same directory is refused, never mixed
+    with pytest.raises(UserError, match="another corpus or model"):
+        DenseIndex.build(d, iter(docs), chunk_size=3, progress=False, fingerprint="other")
+    with pytest.raises(UserError, match="corpus order changed"):
+        DenseIndex.build(d, iter(list(reversed(docs))), chunk_size=3, progress=False)
+
+
+def test_missing_extra_names_it(monkeypatch):
+    real_import = builtins.__import__
+
+    def fake_import(name, *a, **kw):
+        if name.startswith("faiss"):
+            raise ImportError("No module named 'faiss'")
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(UserError, match=r"'dense' extra \(faiss-cpu missing\): pip install 'openseeker\[dense\]'"):
+        dense_mod.require()
+
+
+def test_unknown_model_is_a_clear_error(tmp_path):
+    with pytest.raises(UserError, match="cannot load embedding model"):
+        dense_mod.load_encoder(str(tmp_path / "no-such-model"))
+
+
+def test_cli_embed_and_search_per_call(web_dir, capsys):
+    from openseeker.cli.main import main
+
+    assert main(["web", "embed", str(web_dir), "--no-progress"]) == 0  # complete: every chunk reused
+    assert "0 embedded this run" in capsys.readouterr().out
+    assert main(["web", "search", "--web", str(web_dir), "--retrieval", "dense", "--json", "--top-k", "1",
+                 "tallest", "peak", "on", "the", "planet"]) == 0
+    hits = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert hits[0]["title"] == "Mount Everest"
+    assert main(["web", "search", "--web", str(web_dir), "--retrieval", "fuzzy", "x"]) == 2
