@@ -5,6 +5,10 @@ of its own (snippet terms, QA shingles and key terms, EM/F1 in the judge) and sw
 Chinese locale when a query contains CJK text. One character class serves all of them, so a character counts
 as CJK in every stage or in none.
 
+The one deliberate exception is the search index's tokenizer (``web/index.py``, a tantivy regex): it splits Han
+and kana per character but keeps Hangul words whole (Korean separates words with spaces), and changing it would
+change every index already built.
+
 Example:
     >>> has_cjk("Eiffel 埃菲尔"), is_cjk("北"), is_cjk("e")
     (True, True, False)
