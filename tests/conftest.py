@@ -1,15 +1,27 @@
 """Shared fixtures. Tests that need ../shared/data skip with a reason when it is absent.
 
 Import the marker as ``from openseeker.testing.shared import requires_shared, SHARED_DATA``.
+
+The whole run is loopback-only: ``pytest_configure`` installs ``openseeker.testing.netguard``, so a test that
+tries to reach any other address (or resolve any other name) fails with a message saying so, instead of silently
+depending on the network. ``OPENSEEKER_TEST_NETWORK=1`` turns the guard off (for debugging only).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from openseeker.testing.shared import SHARED_DATA, requires_shared  # noqa: F401  (re-exported for tests)
+
+
+def pytest_configure(config):
+    if os.environ.get("OPENSEEKER_TEST_NETWORK") != "1":
+        from openseeker.testing import netguard
+
+        netguard.install()
 
 
 @pytest.fixture(autouse=True)

@@ -92,12 +92,18 @@ def test_embedded_agent_on_wiki_offline(wiki_web, tmp_path, monkeypatch, capsys)
                  "--question", "Who wrote the novel Moby-Dick?", "--out", str(out), "--max-tool-calls", "1",
                  "--no-extract", "--no-progress", "--json"])
     assert code == 0
-    summary = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
     assert summary["done"] == 1 and summary["protocol"] == "json"
+    # the embedded model gets reduced defaults for what was not given, announced in one line; given values win
+    reduced = " ".join(captured.err.split())
+    assert "embedded model: reduced defaults" in reduced and "context_tokens 4096 (--context-tokens)" in reduced
+    assert "max_tool_calls" not in reduced and "max_tokens_per_turn" not in reduced
     (line,) = out.read_text().splitlines()
     traj = Trajectory.model_validate_json(line)
     check_well_formed(traj)
-    assert traj.num_tool_calls == 1  # the first turn may only search
+    assert traj.metadata["context_tokens"] == 4096 and traj.metadata["max_turns"] == 6
+    assert traj.num_tool_calls == 1, (traj.stop_reason, [s.content for s in traj.steps])  # first turn: search
     assert traj.stop_reason == "max_tool_calls", traj.metadata.get("errors")
     assert traj.final_answer  # forced final turn, constrained to an answer
     assert "A search for" in traj.steps[0].observations[0]

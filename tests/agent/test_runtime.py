@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from agent_helpers import call, check_well_formed, tools
@@ -41,19 +40,35 @@ def test_answered_run_with_multi_call_turn():
 
 
 def test_tools_in_one_turn_run_concurrently():
-    class SlowTool:
+    class BarrierTool:  # each call waits until all five are in flight: sequential execution would time out
         name = "slow"
         schema = {"type": "function", "function": {"name": "slow", "parameters": {"type": "object"}}}
 
+        def __init__(self):
+            self.in_flight = self.max_in_flight = 0
+            self.all_in = None
+
         async def execute(self, arguments):
-            await asyncio.sleep(0.2)
+            if self.all_in is None:
+                self.all_in = asyncio.Event()
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if self.in_flight == 5:
+                self.all_in.set()
+            try:
+                await asyncio.wait_for(self.all_in.wait(), 30)
+            except asyncio.TimeoutError:
+                return "never reached 5 in flight"
+            finally:
+                self.in_flight -= 1
             return "done"
 
+    tool = BarrierTool()
     llm = FakeLLM([call("slow") * 5, "<answer>x</answer>"])
-    t0 = time.perf_counter()
-    traj = run(Agent(llm, [SlowTool()]))
-    assert time.perf_counter() - t0 < 0.6  # 5 x 0.2 s sequentially would be 1 s
-    assert traj.steps[0].tool_s >= 0.19 and traj.num_tool_calls == 5
+    traj = run(Agent(llm, [tool]))
+    assert tool.max_in_flight == 5
+    assert traj.steps[0].observations == ["done"] * 5 and traj.num_tool_calls == 5
+    assert traj.steps[0].tool_s > 0
     check_well_formed(traj)
 
 

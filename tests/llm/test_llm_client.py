@@ -68,19 +68,28 @@ def test_native_tool_calls_parsed(make_pool):
     assert c.finish_reason == "tool_calls"
 
 
-def test_429_then_success_respects_retry_after(make_pool):
+def test_429_then_success_respects_retry_after(make_pool, monkeypatch):
+    import openseeker.llm.client as client_mod
+
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def spy_sleep(delay, *args, **kwargs):  # records the backoff the client chose (no wall-clock assert)
+        waits.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(client_mod.asyncio, "sleep", spy_sleep)
     script = [Reply(status=429, headers={"Retry-After": "0.4"}), Reply(content="ok")]
     with ScriptedChatServer(script) as srv:
         async def go():
             async with make_pool(srv.base_url) as pool:
-                t0 = time.perf_counter()
                 c = await pool.role("judge").chat(USER)
-                return c, time.perf_counter() - t0, pool.stats()["judge"]
+                return c, pool.stats()["judge"]
 
-        c, elapsed, stats = run(go())
+        c, stats = run(go())
     assert c.content == "ok"
     assert len(srv.requests) == 2
-    assert elapsed >= 0.4  # waited as told
+    assert 0.4 in waits  # waited as told by Retry-After (not the exponential backoff)
     assert stats["retries"] == 1 and stats["errors"] == 0
 
 
@@ -309,14 +318,11 @@ def test_concurrency_limit_shared_by_roles_on_one_endpoint(make_pool):
             async with make_pool(srv.base_url, concurrency=3, cache=False) as pool:
                 calls = [pool.role(r).chat([{"role": "user", "content": f"q{i}"}])
                          for i in range(6) for r in ("teacher", "judge")]
-                t0 = time.perf_counter()
                 await asyncio.gather(*calls)
-                return time.perf_counter() - t0
 
-        elapsed = run(go())
+        run(go())
     assert len(srv.requests) == 12
-    assert state["max"] == 3  # reached, never exceeded
-    assert elapsed >= 4 * 0.3  # 12 calls / 3 slots
+    assert state["max"] == 3  # reached, never exceeded (the behaviour; no wall-clock assert)
 
 
 def test_usage_accounting_per_role(make_pool):

@@ -128,3 +128,29 @@ def test_cli_export_messages_only(trajs, tmp_path):
     assert (tmp_path / "c" / "messages.jsonl").exists() and not (tmp_path / "c" / "tokenized.jsonl").exists()
     assert {r["id"] for r in read_jsonl(tmp_path / "c" / "messages.jsonl")} == {"ok2", "long"}
     assert main(["export", "sft", "--traj", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "d")]) == 2
+
+
+def test_without_the_tokenizer_stack_export_degrades_clearly(trajs, tmp_path, monkeypatch, capsys):
+    """A core install (the demo's) has no transformers: `--format all` writes messages + ShareGPT and says why the
+    tokenized form was skipped; asking for the tokenized form alone is a one-line error naming the install."""
+    import sys
+
+    from openseeker.cli.main import main
+
+    path, _ = trajs
+    monkeypatch.setitem(sys.modules, "transformers", None)  # `import transformers` raises ImportError
+    monkeypatch.setenv("OPENSEEKER_MODEL_CACHE", str(tmp_path / "models"))
+    out = tmp_path / "sft"
+    assert main(["export", "sft", "--traj", str(path), "--out", str(out), "--format", "all"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "(messages, sharegpt)" in printed and "skipped the tokenized form" in printed
+    assert "scripts/install.sh --train" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["dataset_info.json", "messages.jsonl", "rejected.jsonl",
+                                                     "sharegpt.jsonl", "stats.json"]
+    stats = json.loads((out / "stats.json").read_text())
+    assert "tokenized" in stats["skipped_formats"] and stats["config"]["formats"] == ["messages", "sharegpt"]
+
+    for args in (["--format", "tokenized"], ["--format", "all", "--max-tokens", "100"]):
+        assert main(["export", "sft", "--traj", str(path), "--out", str(tmp_path / "x"), *args]) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert "cannot tokenize" in err and "install.sh --train" in err and "Traceback" not in err

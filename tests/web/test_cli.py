@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bz2
 import json
-import time
 
 import pytest
 
@@ -147,17 +146,14 @@ def test_visit(built, capsys):
 
 
 def test_wiki_offline_build_end_to_end(tmp_path, capsys):
-    """The embedded default: the real 10,033-page web, built in well under a minute."""
+    """The embedded default: the real 10,033-page web (its build time is measured in benchmarks, not here)."""
     out = tmp_path / "wiki"
-    t0 = time.perf_counter()
     assert main(["web", "build", "--source", "wiki-offline", "--out", str(out), "--no-progress", "--json"]) == 0
-    seconds = time.perf_counter() - t0
     info = json.loads(capsys.readouterr().out)
     deg = info["degree_stats"]
     assert deg["pages"] == 10_033
     assert deg["links"] > 15_000 and 1.0 < deg["mean_out_degree"] < 10
     assert deg["pages_no_out_links"] < 0.4 * deg["pages"]
-    assert seconds < 60, f"wiki-offline build took {seconds:.1f}s"
     assert main(["web", "search", "--web", str(out), "--json", "--top-k", "3", "Ray Charles soul singer"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert hits[0]["url"] == "https://en.wikipedia.org/wiki/Ray_Charles"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
+
+import pytest
 
 from openseeker.web.live.cache import SQLiteCache, normalize_query, normalize_url
 from openseeker.web.live.ratelimit import TokenBucket, backoff_delay, parse_retry_after
@@ -31,16 +32,27 @@ def test_sqlite_cache_ttl_and_persistence(tmp_path):
 
 
 def test_token_bucket_paces_requests():
-    bucket = TokenBucket(rate=20.0, burst=2)
+    now = [100.0]
+    sleeps: list[float] = []
+
+    async def fake_sleep(seconds):  # the injected clock advances by exactly what the bucket asked to wait
+        sleeps.append(seconds)
+        assert len(sleeps) < 100, "the bucket keeps waiting (float refill never reaches one token)"
+        now[0] += seconds
+
+    bucket = TokenBucket(rate=20.0, burst=2, clock=lambda: now[0], sleep=fake_sleep)
 
     async def go():
-        t0 = time.perf_counter()
         for _ in range(6):
             await bucket.acquire()
-        return time.perf_counter() - t0
 
-    elapsed = asyncio.run(go())
-    assert 0.15 <= elapsed < 1.0  # 2 free (burst), then 4 at 20/s = 0.2 s
+    asyncio.run(go())
+    # 2 free (burst), then 4 paced at 20/s: one 0.05 s wait each, 0.2 s in all
+    assert sleeps == pytest.approx([0.05] * 4)
+    assert now[0] - 100.0 == pytest.approx(0.2) and bucket.waited_s == pytest.approx(0.2)
+    now[0] += 10  # idle: refills to the burst, never beyond
+    asyncio.run(go())
+    assert len(sleeps) == 8
     assert TokenBucket(rate=0).rate == 0  # disabled: acquire returns at once
     asyncio.run(TokenBucket(rate=0).acquire())
 

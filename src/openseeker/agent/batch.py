@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from openseeker.agent.runtime import step_listener
 from openseeker.errors import InputError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
 from openseeker.io import iter_jsonl
@@ -101,6 +102,9 @@ class AgentStage(Stage):
         self.agent, self.make_agent, self.factory = agent, make_agent, factory
         self.keep_llm_errors = keep_llm_errors
         self._ctx: Any = None
+        # turns and tool calls of every step so far, in-flight rollouts included (shared with the copies open()
+        # makes): the progress bar shows them, so a long rollout visibly progresses
+        self._live = [0, 0]
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -116,7 +120,15 @@ class AgentStage(Stage):
             ready._ctx, ready.make_agent = ctx, ctx.make_agent
             yield ready
 
+    def _on_step(self, traj: Trajectory, step: Any) -> None:
+        self._live[0] += 1
+        self._live[1] += len(step.tool_calls)
+
+    def live_text(self) -> str:
+        return f"turns {self._live[0]}, tool calls {self._live[1]}"
+
     async def process(self, item: dict[str, Any]) -> Outcome:
+        step_listener.set(self._on_step)  # this rollout reports each step (turns, tool calls) to the bar
         a = self.agent if self.agent is not None else self.make_agent(item)
         extra = {k: v for k, v in item.items() if k not in ("id", "question")}
         with rollout_scope(str(item["id"])):  # the id joins LLM cache keys: no replay across items on resume
@@ -273,34 +285,42 @@ AGENT_SETTINGS = {
     "concurrency": 8,
     "extract": True,  # goal-conditioned visit with the extractor role; False = raw page text
     "visit_max_chars": 20_000,  # raw-text visit budget (and the fallback)
+    "search_top_k": 10,  # results per query shown by the search tool
     "extract_page_chars": None,  # page budget of the extractor (None: from its context)
+    "extract_max_tokens": None,  # generation limit of one extraction (None: the extractor role's max_tokens)
     "temperature": None,
     "tool_timeout": 600.0,
     "seed": None,
 }
 
 
+def agent_section(config: str | os.PathLike | None) -> dict[str, Any]:
+    """The ``agent:`` section of a YAML config (``{}`` without one); unknown keys are a ``UserError``."""
+    if config is None:
+        return {}
+    import yaml
+
+    path = Path(config).expanduser()
+    if not path.exists():
+        raise UserError(f"{path}: no such config file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: invalid YAML: {exc}") from None
+    section = (data or {}).get("agent") or {}
+    if not isinstance(section, dict):
+        raise UserError(f"{path}: agent: must be a mapping")
+    unknown = sorted(set(section) - set(AGENT_SETTINGS))
+    if unknown:
+        raise UserError(f"{path}: unknown key(s) in agent: {', '.join(unknown)}; known: "
+                        f"{', '.join(AGENT_SETTINGS)}")
+    return section
+
+
 def resolve_agent_settings(config: str | os.PathLike | None = None, **cli: Any) -> dict[str, Any]:
     """Defaults < the ``agent:`` section of the YAML config < CLI values that were given (not None)."""
     settings = dict(AGENT_SETTINGS)
-    if config is not None:
-        import yaml
-
-        path = Path(config).expanduser()
-        if not path.exists():
-            raise UserError(f"{path}: no such config file")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"{path}: invalid YAML: {exc}") from None
-        section = (data or {}).get("agent") or {}
-        if not isinstance(section, dict):
-            raise UserError(f"{path}: agent: must be a mapping")
-        unknown = sorted(set(section) - set(AGENT_SETTINGS))
-        if unknown:
-            raise UserError(f"{path}: unknown key(s) in agent: {', '.join(unknown)}; known: "
-                            f"{', '.join(AGENT_SETTINGS)}")
-        settings.update(section)
+    settings.update(agent_section(config))
     unknown = sorted(set(cli) - set(AGENT_SETTINGS))
     if unknown:
         raise UserError(f"unknown agent setting(s): {', '.join(unknown)}")
@@ -324,8 +344,10 @@ def build_agent_parts(pool: Any, llm_config: Any, web_obj: Any, s: dict[str, Any
     context_tokens = s["context_tokens"] or (embedded_ctx if llm.endpoint.embedded else None)
     extractor = None
     if s["extract"]:
-        extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"])
-    tools = [SearchTool(web_obj), VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"])]
+        extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"],
+                                 max_tokens=s.get("extract_max_tokens"))
+    tools = [SearchTool(web_obj, top_k=s.get("search_top_k") or 10),
+             VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"])]
     agent_kwargs = {"max_tool_calls": s["max_tool_calls"], "max_turns": s["max_turns"],
                     "context_tokens": context_tokens, "max_tokens_per_turn": s["max_tokens_per_turn"],
                     "protocol": s["protocol"], "temperature": s["temperature"], "tool_timeout": s["tool_timeout"],

@@ -64,7 +64,8 @@ def run_cmd(
     config: ConfigOpt = None,
     web_config: WebConfigOpt = None,
     max_tool_calls: Annotated[
-        Optional[int], typer.Option("--max-tool-calls", min=0, help="Tool budget per question (default 200).")
+        Optional[int], typer.Option("--max-tool-calls", min=0,
+                                    help="Tool budget per question (default 200; 4 on the embedded model).")
     ] = None,
     concurrency: Annotated[
         Optional[int], typer.Option("--concurrency", min=1, help="Questions in flight (default 8).")
@@ -108,12 +109,18 @@ def run_cmd(
         items = [{"id": content_id(question), "question": question}]
     else:
         items = load_questions(questions)
-    settings = resolve_agent_settings(
-        config, role=role, protocol=protocol, max_tool_calls=max_tool_calls, concurrency=concurrency,
-        extract=False if no_extract else None, max_turns=max_turns, context_tokens=context_tokens,
-        temperature=temperature, seed=seed,
-    )
+    cli = dict(role=role, protocol=protocol, max_tool_calls=max_tool_calls, concurrency=concurrency,
+               extract=False if no_extract else None, max_turns=max_turns, context_tokens=context_tokens,
+               temperature=temperature, seed=seed)
+    settings = resolve_agent_settings(config, **cli)
     llm_config = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
+    from openseeker.agent.batch import agent_section
+    from openseeker.agent.embedded_defaults import apply_embedded_defaults, describe_reduced
+
+    given = set(agent_section(config)) | {k for k, v in cli.items() if v is not None}
+    settings, reduced = apply_embedded_defaults(settings, given, llm_config.role(settings["role"]).embedded)
+    if reduced:
+        typer.echo(describe_reduced(reduced), err=True)
     live_cfg = None
     if web == "live":
         from openseeker.web.live.config import live_config_source

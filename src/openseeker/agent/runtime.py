@@ -41,6 +41,10 @@ ContextHook = Callable[[list[dict[str, Any]], Trajectory], Awaitable[list[dict[s
 # Secondary LLM calls made on behalf of the running trajectory (the visit extractor) add their usage here,
 # keyed by role, so that ``Trajectory.usage`` covers every role a rollout used.
 usage_sink: contextvars.ContextVar[dict[str, Usage] | None] = contextvars.ContextVar("usage_sink", default=None)
+# Called after every step of a running trajectory (the turn is parsed and its tool calls have run), so a progress
+# display can show turns and tool calls while a long rollout is still going. Set per task by batch runners.
+step_listener: contextvars.ContextVar[Callable[[Trajectory, Step], None] | None] = contextvars.ContextVar(
+    "step_listener", default=None)
 
 DEFAULT_CONTEXT_TOKENS = 131_072
 _CONTEXT_ERR = re.compile(r"context.{0,20}(length|window|limit)|maximum context|too many tokens|too long|"
@@ -371,6 +375,7 @@ class Agent:
                     messages.append({"role": "user", "content": detail + nudge})
                     if idle >= self.max_idle_turns:
                         stop = "no_answer"
+                _notify_step(traj, step)
         finally:
             usage_sink.reset(token)
         traj.stop_reason = stop or "no_answer"
@@ -406,6 +411,16 @@ class Agent:
         if parsed.errors:
             messages.append({"role": "user", "content": "".join(f"Error: {e}\n" for e in parsed.errors).strip()})
         traj.num_tool_calls += len(run)
+
+
+def _notify_step(traj: Trajectory, step: Step) -> None:
+    listener = step_listener.get()
+    if listener is None:
+        return
+    try:
+        listener(traj, step)
+    except Exception as exc:  # a display must never break a rollout
+        log.debug("step listener failed: %s", exc)
 
 
 _TAGS = re.compile(r"<think>.*?</think>|<tool_call>.*?(?:</tool_call>|\Z)|</?answer>|<think>.*", re.S)

@@ -7,6 +7,13 @@ It runs the same commands a user would type (each printed before it runs), so th
 
 Every step is resumable, so re-running the demo continues where it stopped. The embedded model is SmolLM2-135M:
 the pipeline is real, the model is tiny; expect low yields and low accuracy, reported honestly.
+
+Budget (README: the whole demo in about 6 minutes on a 2-core CPU, install excluded). Nothing is cached or canned:
+every step does its real work, only smaller. QA synthesis stops as soon as ``--n-qa`` samples are accepted
+(``synth qa --n``), tries cheaper candidates (2 facts per page, 1 closed-book attempt) and decodes 8 candidates at
+once (``llm.embedded.n_parallel: 8`` in ``demo.yaml``, printed); the teacher and the evaluated agent get a 2-call
+budget; the embedded defaults of ``synth traj`` (``openseeker.agent.embedded_defaults``) do the rest. Each step's
+time is printed at the end and saved in ``demo.json``.
 """
 
 from __future__ import annotations
@@ -27,13 +34,39 @@ console = Console()
 
 SEARCH_QUERIES = ("theory of relativity physicist", "largest desert in Africa")
 
+# The embedded server of the QA step decodes 8 candidates at once (continuous batching: on CPU a batch of 8 costs
+# little more than 1 for a 135M model); the unified KV pool is sized for 8 short QA prompts.
+DEMO_CONFIG = """# written by `openseeker demo`: settings of the demo's QA synthesis step (docs/config.md)
+llm:
+  embedded: {n_parallel: 8, n_ctx: 12288}
+"""
 
-def _run(args: list[str], *, allow_fail: bool = False) -> int:
+# What to try after the demo: (what it does, command). {out}, {sft} are filled in. Other stages add their entry
+# here (e.g. `openseeker view` to browse the outputs) so the demo keeps ending with the next commands.
+NEXT_COMMANDS: list[tuple[str, str]] = [
+    # --- next commands: add yours here -------------------------------------------------------------
+    ("look at what it wrote: QA samples, yield and rejections, trajectories, eval runs (a page on 127.0.0.1)",
+     "openseeker view {out}"),
+    ("the per-stage yield report of QA synthesis", "openseeker synth report {out}/qa.jsonl"),
+    ("ask the agent your own question on the demo web",
+     'openseeker agent run --web {out}/web --question "Who painted the Mona Lisa?" --out {out}/mine.jsonl'),
+    ("train the student on the SFT data (needs the training extras: bash scripts/install.sh --train)",
+     "openseeker train sft --data {sft} --out {out}/student --lora --max-steps 5"),
+    ("the same pipeline with a real model (any OpenAI-compatible server)",
+     "openseeker synth qa --web {out}/web --n 100 --out qa.jsonl --base-url http://localhost:8000/v1 --model NAME"),
+]
+
+
+def _run(args: list[str], *, timings: dict[str, float] | None = None, label: str = "",
+         allow_fail: bool = False) -> int:
     shown = "openseeker " + " ".join(shlex.quote(a) for a in args)
     console.rule(f"[bold cyan]$ {shown}", align="left")
-    started = time.time()
+    started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "openseeker.cli.main", *args])
-    took = time.time() - started
+    took = time.perf_counter() - started
+    if timings is not None:
+        key = label or " ".join(args[:2])
+        timings[key] = round(timings.get(key, 0.0) + took, 1)
     if proc.returncode != 0 and not allow_fail:
         raise OpenSeekerError(f"demo step failed (exit {proc.returncode}, {took:.0f}s): {shown}")
     console.print(f"[dim]({took:.1f}s)[/]")
@@ -57,20 +90,29 @@ def _split_heldout(qa: Path, train: Path, heldout: Path, n_heldout: int) -> tupl
 
 
 def run_demo(out: Path, *, n_qa: int, max_candidates: int, heldout: int, max_tool_calls: int, seed: int) -> dict:
-    """Run the demo pipeline into ``out``; returns the paths of what it wrote."""
+    """Run the demo pipeline into ``out``; returns the paths of what it wrote and the time of each step."""
+    t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     web = out / "web"
     qa, qa_train, qa_heldout = out / "qa.jsonl", out / "qa-train.jsonl", out / "qa-heldout.jsonl"
     traj, ref_traj = out / "trajectories.teacher.jsonl", out / "trajectories.reference.jsonl"
     sft, evaldir = out / "sft", out / "eval"
+    demo_cfg = out / "demo.yaml"
+    demo_cfg.write_text(DEMO_CONFIG, encoding="utf-8")
+    timings: dict[str, float] = {}
 
-    _run(["web", "build", "--source", "wiki-offline", "--out", str(web)])
-    _run(["web", "stats", "--web", str(web)])
+    def run(args: list[str], label: str = "") -> int:
+        return _run(args, timings=timings, label=label)
+
+    run(["web", "build", "--source", "wiki-offline", "--out", str(web)])
+    run(["web", "stats", "--web", str(web)], "web stats/search")
     for query in SEARCH_QUERIES:
-        _run(["web", "search", "--web", str(web), "--top-k", "3", query])
+        run(["web", "search", "--web", str(web), "--top-k", "3", query], "web stats/search")
 
-    _run(["synth", "qa", "--web", str(web), "--n", str(n_qa), "--out", str(qa), "--seed", str(seed),
-          "--max-candidates", str(max_candidates)])
+    # stops at --n accepted; cheaper candidates (2 facts per page, 1 closed-book attempt), 8 decoded at once
+    run(["synth", "qa", "--web", str(web), "--n", str(n_qa), "--out", str(qa), "--seed", str(seed),
+         "--max-candidates", str(max_candidates), "--facts", "2", "--attempts", "1", "--concurrency", "8",
+         "--config", str(demo_cfg)])
     accepted = _count_lines(qa)
     n_train, n_heldout = _split_heldout(qa, qa_train, qa_heldout, heldout)
     console.print(f"[bold]{accepted} accepted QA sample(s)[/]: {n_train} for trajectories, {n_heldout} held out "
@@ -79,11 +121,12 @@ def run_demo(out: Path, *, n_qa: int, max_candidates: int, heldout: int, max_too
     if n_train:
         # The LLM teacher (embedded model, retrospective summarization on) and the offline reference teacher go to
         # separate files: their data never mixes silently.
-        _run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(traj),
-              "--max-tool-calls", str(max_tool_calls), "--limit", "1"])
-        _run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(ref_traj), "--teacher",
-              "reference"])
-        _run(["export", "sft", "--traj", str(ref_traj), "--out", str(sft), "--format", "all", "--allow-reference"])
+        run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(traj),
+             "--max-tool-calls", str(max_tool_calls), "--limit", "1"])
+        run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(ref_traj), "--teacher",
+             "reference"])
+        # all formats; on a core install (no transformers/torch) the tokenized form is skipped, and it says why
+        run(["export", "sft", "--traj", str(ref_traj), "--out", str(sft), "--format", "all", "--allow-reference"])
     else:
         console.print("[yellow]No QA sample was accepted, so there is nothing to solve: trajectory synthesis and "
                       "export are skipped. Re-run with a larger --max-candidates, or a stronger model "
@@ -94,13 +137,14 @@ def run_demo(out: Path, *, n_qa: int, max_candidates: int, heldout: int, max_too
         console.print("[yellow]Only one QA sample was accepted, so nothing could be held out: the evaluation below "
                       "runs on the question the trajectories were made from (not a held-out number).[/]")
     if _count_lines(eval_set):
-        _run(["eval", "run", "--benchmark", "synth", "--path", str(eval_set), "--web", str(web), "--out",
-              str(evaldir), "--max-tool-calls", str(max_tool_calls), "--max-turns", str(max_tool_calls + 2),
-              "--max-tokens-per-turn", "256", "--judge", "none"])
-        _run(["eval", "report", str(evaldir)])
+        run(["eval", "run", "--benchmark", "synth", "--path", str(eval_set), "--web", str(web), "--out",
+             str(evaldir), "--max-tool-calls", str(max_tool_calls), "--max-turns", str(max_tool_calls + 2),
+             "--max-tokens-per-turn", "256", "--judge", "none"], "eval run/report")
+        run(["eval", "report", str(evaldir)], "eval run/report")
     else:
         console.print("[yellow]No questions to evaluate on (no QA sample was accepted).[/]")
 
+    total = round(time.perf_counter() - t0, 1)
     summary = {
         "web": str(web),
         "qa": str(qa),
@@ -109,14 +153,27 @@ def run_demo(out: Path, *, n_qa: int, max_candidates: int, heldout: int, max_too
         "reference_trajectories": str(ref_traj) if ref_traj.exists() else None,
         "sft": str(sft) if sft.exists() else None,
         "eval_report": str(evaldir / "report.md") if (evaldir / "report.md").exists() else None,
+        "timings_s": {**timings, "total": total},
     }
     (out / "demo.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    console.rule("[bold green]demo finished", align="left")
+    console.rule(f"[bold green]demo finished in {_minutes(total)}", align="left")
     for key, value in summary.items():
-        console.print(f"  {key:22s} {value}")
-    console.print("\nNext: train the student on the SFT data (needs the training extras, see README):\n"
-                  f"  openseeker train sft --data {sft} --out {out / 'student'} --lora --max-steps 5", soft_wrap=True)
+        if key != "timings_s":
+            console.print(f"  {key:22s} {value}")
+    console.print("  time per step: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()), soft_wrap=True)
+    console.print("\n[bold]Next commands:[/]")
+    for what, command in next_commands(out, sft):
+        console.print(f"  # {what}\n  {command}", soft_wrap=True, highlight=False)
     return summary
+
+
+def next_commands(out: Path, sft: Path) -> list[tuple[str, str]]:
+    """``NEXT_COMMANDS`` with the demo's paths filled in."""
+    return [(what, command.format(out=out, sft=sft)) for what, command in NEXT_COMMANDS]
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
 
 
 def register(app: typer.Typer) -> None:
@@ -124,9 +181,12 @@ def register(app: typer.Typer) -> None:
     def demo(
         out: Path = typer.Option(Path("runs/demo"), "--out", help="Where everything is written (resumable)."),
         n_qa: int = typer.Option(2, "--n-qa", help="QA samples to accept (the last --heldout are kept for eval)."),
-        max_candidates: int = typer.Option(60, "--max-candidates", help="Candidates to try at most."),
+        max_candidates: int = typer.Option(40, "--max-candidates", help="Candidates to try at most (QA synthesis "
+                                           "stops earlier, as soon as --n-qa are accepted)."),
         heldout: int = typer.Option(1, "--heldout", help="Accepted questions held out for evaluation."),
-        max_tool_calls: int = typer.Option(3, "--max-tool-calls", help="Tool budget per question in the demo."),
+        max_tool_calls: int = typer.Option(2, "--max-tool-calls", help="Tool budget per question in the demo "
+                                           "(teacher and evaluated agent: every call adds a search block to all "
+                                           "later prompts, the main cost on CPU)."),
         seed: int = typer.Option(0, "--seed", help="Seed of QA synthesis."),
     ) -> None:
         """Run the whole pipeline on the embedded default (offline, CPU): web, QA, trajectories, SFT data, eval."""

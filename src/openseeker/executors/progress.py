@@ -9,6 +9,22 @@ from typing import Any
 from openseeker.executors.base import Stage, progress_path
 
 
+def _LiveColumn(live: Any) -> Any:
+    """A rich column showing ``live()`` at every refresh: a stage's counters of work still in flight (only what
+    runs in this process; with several workers the bar advances on finished items)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class LiveColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            try:
+                return Text(str(live()))
+            except Exception:  # a display must never break a run
+                return Text("")
+
+    return LiveColumn()
+
+
 class RunProgress:
     """A rich bar ``<stage> done/total  <stage text>`` (a no-op when disabled or there is nothing to do)."""
 
@@ -25,8 +41,12 @@ class RunProgress:
             TimeRemainingColumn,
         )
 
-        self.progress = Progress(TextColumn(f"[bold]{stage.name}[/]"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
+        columns = [TextColumn(f"[bold]{stage.name}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TimeRemainingColumn()]
+        live = getattr(stage, "live_text", None)
+        if live is not None:  # in-flight counters (e.g. turns and tool calls), re-read at every refresh
+            columns.append(_LiveColumn(live))
+        self.progress = Progress(*columns, TextColumn("{task.description}"))
         self.task = self.progress.add_task("", total=total)
         self.progress.start()
 

@@ -34,8 +34,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from openseeker.errors import UserError
 from openseeker.llm.base import ROLES
 
-# Top-level sections of a config file. Other stages read their own section; a key not listed here is a typo.
-CONFIG_SECTIONS = ("llm", "web", "agent", "synth", "qa", "traj", "train", "eval", "serve")
+# Top-level sections of a config file. Other stages read their own section (``live:`` is the live web's, read by
+# ``openseeker.web.live.config``; ``agent:`` by ``agent.batch.resolve_agent_settings``); a key not listed here is a
+# typo and is rejected with the file and the key.
+CONFIG_SECTIONS = ("llm", "live", "web", "agent", "synth", "qa", "traj", "train", "eval", "serve")
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
 DUMMY_API_KEY = "EMPTY"  # local servers (vLLM, SGLang, llama.cpp) accept any key
 

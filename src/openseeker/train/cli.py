@@ -55,7 +55,9 @@ def export_command(
                        model=model, require_answer=not keep_unanswered)
     res = export_sft(traj, out, cfg, skip_bad=skip_bad, progress=True)
     s = res.stats
-    typer.echo(f"exported {res.exported} / {s['read']} trajectories to {out} ({', '.join(formats)})")
+    typer.echo(f"exported {res.exported} / {s['read']} trajectories to {out} ({', '.join(s['config']['formats'])})")
+    for skipped, why in (s.get("skipped_formats") or {}).items():
+        typer.echo(f"skipped the {skipped} form: {why}")
     if res.reasons:
         typer.echo("rejected: " + ", ".join(f"{k}={v}" for k, v in sorted(res.reasons.items()))
                    + f" (see {out}/rejected.jsonl)")

@@ -30,7 +30,7 @@ import json
 import logging
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -329,6 +329,31 @@ class ExportResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+TOKENIZER_INSTALL_HINT = ("bash scripts/install.sh --train (or: pip install torch==2.13.0 && "
+                          "pip install 'openseeker[train]')")
+
+
+def _tokenizer_or_degrade(cfg: ExportConfig) -> tuple[Any, ExportConfig, dict[str, str]]:
+    """The student tokenizer; without the tokenizer stack (a core install, e.g. the demo's), drop the tokenized
+    form and say why, unless it is the only thing asked for (or ``max_tokens`` needs it): then a ``UserError``.
+
+    Why degrade rather than install: the default tokenizer comes from the embedded GGUF, and transformers reads a
+    GGUF only with torch installed (hundreds of MB); messages + ShareGPT need none of it and are what most trainers
+    (TRL, LLaMA-Factory, ms-swift) read anyway."""
+    from openseeker.train.convert import load_tokenizer
+
+    try:
+        return load_tokenizer(cfg.model), cfg, {}
+    except ImportError as exc:
+        why = (f"the tokenizer stack is not installed ({exc}); the tokenized form needs transformers, gguf and "
+               f"torch: {TOKENIZER_INSTALL_HINT}")
+        if cfg.max_tokens is not None or "tokenized" not in cfg.formats or cfg.formats == ("tokenized",):
+            raise UserError(f"cannot tokenize: {why}") from None
+        log.warning("tokenized form skipped: %s", why)
+        kept = tuple(f for f in cfg.formats if f != "tokenized")
+        return None, replace(cfg, formats=kept), {"tokenized": why}
+
+
 def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig | None = None, *,
                tokenizer: Any = None, skip_bad: bool = False, progress: bool = False) -> ExportResult:
     """Export trajectories as an SFT dataset (see the module docstring for the files written).
@@ -367,10 +392,9 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
         raise UserError(f"{traj_path}: {n_ref} of {len(trajs)} trajectories come from the offline reference teacher "
                         f"(metadata.teacher={REFERENCE_TEACHER!r}); pass --allow-reference to export them "
                         "(each example keeps its teacher tag)")
+    skipped_formats: dict[str, str] = {}
     if cfg.needs_tokenizer and tokenizer is None:
-        from openseeker.train.convert import load_tokenizer
-
-        tokenizer = load_tokenizer(cfg.model)
+        tokenizer, cfg, skipped_formats = _tokenizer_or_degrade(cfg)
 
     rows: dict[str, list[dict[str, Any]]] = {f: [] for f in cfg.formats}
     rejections: list[Rejection] = []
@@ -498,6 +522,7 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
         "trained_tokens": _length_stats(trained_lengths),
         "straddling_tokens": straddling,
         "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer is not None else None,
+        "skipped_formats": skipped_formats,
         "config": {**asdict(cfg), "formats": list(cfg.formats)},
         "trainers": trainer_settings(token_lengths, cfg.formats, tool_columns, tokenizer),
         "elapsed_s": round(elapsed, 3),

@@ -1,7 +1,8 @@
 """``openseeker web ...``: build a local web, inspect it, search it, visit its pages.
 
 Each command is a thin wrapper over a public function: ``build_web``, ``WebGraph.degree_stats``,
-``LocalWeb.search``, ``VisitTool.visit_one``.
+``Web.search``, ``Web.fetch`` + ``format_visit_raw`` (what ``VisitTool`` shows). ``search`` and ``visit`` take
+``--web live`` with ``--web-config`` (or the ``live:`` section of ``--config``) like every other stage.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from openseeker.cli.options import ExecutorOpt, RayAddressOpt
-from openseeker.errors import UserError
+from openseeker.cli.options import ConfigOpt, ExecutorOpt, RayAddressOpt, WebConfigOpt
+from openseeker.errors import ToolError, UserError
 
 web_app = typer.Typer(
     name="web",
@@ -23,6 +24,9 @@ web_app = typer.Typer(
 )
 
 WebDirOpt = Annotated[Path, typer.Option("--web", help="A web directory made by `openseeker web build`.")]
+# search and visit also read the live web (to check a live config and its SSRF guard before a long run)
+ReadWebOpt = Annotated[str, typer.Option("--web", help="A web directory made by `openseeker web build`, or "
+                                         "'live' (with --web-config, see docs/live-web.md).")]
 
 BUILD_EPILOG = """Examples:
 
@@ -148,6 +152,10 @@ def stats_cmd(
     from openseeker.web.local import LocalWeb
     from openseeker.web.report import web_report
 
+    if str(web) == "live":
+        raise UserError("web stats describes a local web graph; the live web has none (check a live config with "
+                        "`openseeker web search --web live --web-config FILE QUERY`)")
+
     with LocalWeb.open(web) as lw:
         rep = web_report(lw.graph, lw.info, components=components, plot=plot)
         topics = lw.graph.topics()
@@ -178,7 +186,7 @@ def stats_cmd(
 
 @web_app.command("search")
 def search_cmd(
-    web: WebDirOpt,
+    web: ReadWebOpt,
     query: Annotated[Optional[list[str]], typer.Argument(help="Query text (several words = one query).")] = None,
     queries: Annotated[
         Optional[Path], typer.Option("--queries", help="JSONL file with a `query` field per line (a batch).")
@@ -190,11 +198,12 @@ def search_cmd(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON list of {url,title,score,snippet} per query, one per line.")
     ] = False,
+    web_config: WebConfigOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Search the web: the agent's `search` tool block, or JSON."""
+    """Search the web (a local one or `live`): the agent's `search` tool block, or JSON."""
     from openseeker.io import iter_jsonl
     from openseeker.web.format import format_search
-    from openseeker.web.local import LocalWeb
 
     qs: list[str] = []
     if query:
@@ -206,8 +215,10 @@ def search_cmd(
             qs.append(obj["query"])
     if not qs or not any(q.strip() for q in qs):
         raise UserError("give a QUERY or --queries FILE")
-    with LocalWeb.open(web, retrieval=retrieval) as lw:
-        results = lw.search_sync(qs, top_k)
+    if retrieval is not None and str(web) == "live":
+        raise UserError("--retrieval chooses the ranking of a local web; the live web ranks with its search engine")
+    kwargs = {"retrieval": retrieval} if retrieval is not None else {}
+    results = _on_web(web, web_config, config, lambda w: w.search(qs, top_k, **kwargs))
     if as_json:
         for hits in results:
             typer.echo(json.dumps([{"url": h.url, **({"docid": h.docid} if h.docid else {}), "title": h.title,
@@ -219,19 +230,41 @@ def search_cmd(
 
 @web_app.command("visit")
 def visit_cmd(
-    web: WebDirOpt,
+    web: ReadWebOpt,
     url: Annotated[str, typer.Argument(help="A page url (or a variant of it, or a page title).")],
     max_chars: Annotated[int, typer.Option("--max-chars", min=1, help="Truncate the page text.")] = 20_000,
+    web_config: WebConfigOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Print a page the way the agent's `visit` tool shows it (without goal-conditioned extraction)."""
-    from openseeker.web.local import LocalWeb
-    from openseeker.web.tools import VisitTool
+    """Print a page the way the agent's `visit` tool shows it (without goal-conditioned extraction).
 
-    with LocalWeb.open(web) as lw:
-        if lw.fetch_sync(url) is None:
-            raise UserError(f"{url}: no such page in {web}")
-        text = asyncio.run(VisitTool(lw, extractor=None, max_chars=max_chars).visit_one(url, ""))
-    typer.echo(text)
+    On the live web the fetch goes through the SSRF guard: a refused address is an error naming the reason."""
+    from openseeker.web.format import format_visit_raw
+
+    page = _on_web(web, web_config, config, lambda w: w.fetch(url))
+    if page is None:
+        raise UserError(f"{url}: no such page in {web}")
+    typer.echo(format_visit_raw(page.url, page.title, page.text, max_chars))
+
+
+def _on_web(web: str, web_config: Path | None, config: Path | None, call):
+    """Open ``--web`` (a directory or ``live`` with its config), run one async ``call(web)``, close the web.
+
+    A ``ToolError`` (a live backend failing, a refused address) becomes a one-line ``UserError``."""
+    from openseeker.web.open import close_web, open_web_from_flags
+
+    the_web = open_web_from_flags(web, web_config, config)
+
+    async def run():
+        try:
+            return await call(the_web)
+        finally:
+            await close_web(the_web)  # live HTTP clients belong to this event loop: close them inside it
+
+    try:
+        return asyncio.run(run())
+    except ToolError as exc:
+        raise UserError(f"{web}: {exc}") from None
 
 
 @web_app.command("embed", epilog="Examples:\n\n  openseeker web embed webs/wiki --default hybrid\n\n"

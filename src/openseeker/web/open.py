@@ -34,9 +34,24 @@ def open_web(spec: str | Path, *, config: Any = None) -> Web:
 
 
 async def close_web(web: Any) -> None:
-    """Close a web from async code (a remote web closes its HTTP session inside the running loop)."""
+    """Close a web from async code: HTTP clients (live, remote) close inside the running loop (``aclose``), then
+    everything else (``close``: caches, files)."""
     aclose = getattr(web, "aclose", None)
     if aclose is not None:
         await aclose()
-    else:
-        web.close()
+    web.close()
+
+
+def open_web_from_flags(web: str | Path, web_config: str | Path | None = None,
+                        config: str | Path | None = None) -> Web:
+    """``open_web`` for the command-line flags every stage shares: ``--web DIR|live``, ``--web-config FILE`` and
+    ``--config FILE`` (whose ``live:`` section is used when there is no ``--web-config``; see
+    ``openseeker.web.live.config.live_config_source``). ``--web-config`` with a local web is a ``UserError``."""
+    source = None
+    if str(web) == "live":
+        from openseeker.web.live.config import live_config_source
+
+        source = live_config_source(web_config, config)
+    elif web_config is not None:
+        raise UserError("--web-config is only used with --web live")
+    return open_web(web, config=source)

@@ -26,6 +26,7 @@ from openseeker.cli.options import (
 TRAJ_EPILOG = """Examples:
 
   openseeker synth traj --web webs/wiki --qa qa.jsonl --out traj.jsonl                  # embedded SmolLM2 teacher
+      (reduced defaults on the embedded model, printed at start; e.g. --max-tool-calls 8 to raise the budget)
 
   openseeker synth traj --web webs/wiki --qa qa.jsonl --out traj.jsonl \\
       --base-url http://localhost:8000/v1 --model Qwen/Qwen3-32B --concurrency 32 --max-tool-calls 100
@@ -55,7 +56,16 @@ def traj_cmd(
     concurrency: Annotated[Optional[int], typer.Option("--concurrency", min=1, help="Rollouts in flight "
                                                        "(default 8).")] = None,
     max_tool_calls: Annotated[Optional[int], typer.Option("--max-tool-calls", min=0, help="Tool budget per "
-                                                          "question (default 200, as in the paper).")] = None,
+                                                          "question (default 200, as in the paper; 4 when the "
+                                                          "teacher is the embedded model).")] = None,
+    max_turns: Annotated[Optional[int], typer.Option("--max-turns", min=1, help="Teacher turns per question "
+                                                     "(default tool budget + 20; 6 on the embedded model).")] = None,
+    max_tokens_per_turn: Annotated[Optional[int], typer.Option("--max-tokens-per-turn", min=16, help="Generation "
+                                                               "limit per teacher turn (default: the role's "
+                                                               "max_tokens; 256 on the embedded model).")] = None,
+    context_tokens: Annotated[Optional[int], typer.Option("--context-tokens", min=256, help="Teacher context "
+                                                          "budget (default: the model's; 4096 on the embedded "
+                                                          "model).")] = None,
     protocol: Annotated[Optional[str], typer.Option("--protocol", help="auto | text | native | json.")] = None,
     no_judge: Annotated[bool, typer.Option("--no-judge", help="Label with normalized match instead of the judge "
                                            "role.")] = False,
@@ -86,12 +96,14 @@ def traj_cmd(
         from openseeker.web.live.config import live_config_source
 
         live_cfg = live_config_source(web_config, config)
-    settings = {"concurrency": concurrency, "max_tool_calls": max_tool_calls, "protocol": protocol}
-    if config is not None:
-        from openseeker.agent.batch import resolve_agent_settings
+    from openseeker.agent.batch import agent_section
 
-        settings = resolve_agent_settings(config, **settings)
-    settings = {k: v for k, v in settings.items() if v is not None and k != "role"}
+    # only what the user gave (the `agent:` section, then flags): the pipeline fills in the defaults (reduced ones
+    # when the teacher is the embedded model) and says so
+    cli = {"concurrency": concurrency, "max_tool_calls": max_tool_calls, "protocol": protocol,
+           "max_turns": max_turns, "max_tokens_per_turn": max_tokens_per_turn, "context_tokens": context_tokens}
+    settings = {**agent_section(config), **{k: v for k, v in cli.items() if v is not None}}
+    settings.pop("role", None)
     from openseeker.executors import get_executor
 
     exe = get_executor(executor, workers=workers, ray_address=ray_address,

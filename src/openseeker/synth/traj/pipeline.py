@@ -82,8 +82,9 @@ class TeacherFactory:
     def __init__(self, by_id: dict[str, QASample], web: Any, s: dict[str, Any], *, teacher: str,
                  llm_config: Any = None, summarize: bool = True, judge: bool = True,
                  summarizer_kwargs: dict[str, Any] | None = None, embedded_judge: bool = False,
-                 web_config: Any = None):
+                 web_config: Any = None, reduced: dict[str, Any] | None = None):
         self.by_id, self.web, self.s, self.teacher = by_id, web, s, teacher
+        self.reduced = dict(reduced or {})  # agent settings lowered for the embedded teacher (embedded_defaults)
         self.llm_config, self.summarize, self.judge = llm_config, summarize, judge
         self.summarizer_kwargs, self.embedded_judge, self.web_config = summarizer_kwargs, embedded_judge, web_config
 
@@ -108,16 +109,21 @@ class TeacherFactory:
     @asynccontextmanager
     async def _llm(self, web_obj: Any) -> AsyncIterator[Any]:
         from openseeker.agent.batch import AgentContext, build_agent_parts, pool_usage
+        from openseeker.agent.embedded_defaults import EMBEDDED_SUMMARIZER_DEFAULTS, describe_reduced
         from openseeker.llm.pool import LLMPool
 
         s, llm_config = self.s, self.llm_config
         async with LLMPool(llm_config) as pool:
             teacher_llm, tools, _, agent_kwargs = build_agent_parts(pool, llm_config, web_obj, s, "teacher")
-            embedded_ctx = llm_config.embedded.n_ctx
             summarizer_llm = pool.role("summarizer") if self.summarize else None
             sk = dict(self.summarizer_kwargs or {})
+            reduced_summarizer: dict[str, Any] = {}
             if summarizer_llm is not None and summarizer_llm.endpoint.embedded:
-                sk.setdefault("max_input_chars", min(6_000, (embedded_ctx - 1_000) * 3))
+                # the embedded summarizer: a short input and a short summary (one call per step; see embedded_defaults)
+                reduced_summarizer = {k: v for k, v in EMBEDDED_SUMMARIZER_DEFAULTS.items() if k not in sk}
+                sk.update(reduced_summarizer)
+            if self.reduced or reduced_summarizer:
+                log.info(describe_reduced(self.reduced, EMBEDDED_SUMMARIZER_DEFAULTS if reduced_summarizer else None))
             judge_llm = pool.role("judge") if self.judge else None
             if judge_llm is not None and judge_llm.endpoint.embedded and not self.embedded_judge:
                 # the embedded 135M model cannot grade (it calls wrong answers correct): normalized match instead
@@ -129,7 +135,8 @@ class TeacherFactory:
                                              summarize=self.summarize, agent_kwargs=agent_kwargs,
                                              summarizer_kwargs=sk)
 
-            info = {"config": {"llm": pool.describe(), "judge": "llm" if judge_llm is not None else "normalized"}}
+            info = {"config": {"llm": pool.describe(), "judge": "llm" if judge_llm is not None else "normalized",
+                               "embedded_defaults": {"agent": self.reduced, "summarizer": reduced_summarizer}}}
             yield AgentContext(lambda it: _Job(self.by_id[str(it["id"])], rollout, judge_llm),
                                lambda: {"llm_usage": pool_usage(pool)}, lambda: info)
 
@@ -184,6 +191,7 @@ async def synthesize_trajectories(
         executor: an ``openseeker.executors.Executor`` (``--workers``/``--executor ray``); default this process.
     """
     from openseeker.agent.batch import resolve_agent_settings, run_batch, sized_llm_config
+    from openseeker.agent.embedded_defaults import apply_embedded_defaults
 
     if teacher not in TEACHERS:
         raise UserError(f"--teacher must be one of {', '.join(TEACHERS)}, got {teacher!r}")
@@ -193,7 +201,11 @@ async def synthesize_trajectories(
     if other:
         raise UserError(f"{out_path} already holds trajectories of another teacher ({dict(other)}); write "
                         f"{tag!r} trajectories to a separate file so they never mix silently")
+    given = {k for k, v in (settings or {}).items() if v is not None}
     s = resolve_agent_settings(**{**(settings or {}), "role": "teacher"})
+    reduced: dict[str, Any] = {}
+    if teacher == "llm" and llm_config is not None:
+        s, reduced = apply_embedded_defaults(s, given, llm_config.role("teacher").embedded)
     qas = load_qa(qa_path)
     by_id = {q.id: q for q in qas}
     items = [{"id": q.id, "question": q.question} for q in qas]
@@ -206,7 +218,7 @@ async def synthesize_trajectories(
         llm_config = sized_llm_config(llm_config, ("teacher", "summarizer", "extractor", "judge"), s["concurrency"])
     factory = TeacherFactory(by_id, web, s, teacher=teacher, llm_config=llm_config, summarize=summarize,
                              judge=judge, summarizer_kwargs=summarizer_kwargs, embedded_judge=embedded_judge,
-                             web_config=web_config)
+                             web_config=web_config, reduced=reduced)
     summary = await run_batch(items, out_path, factory=factory, concurrency=s["concurrency"], progress=progress,
                               limit=limit, config=config, executor=executor)
     summary.update(output_stats(out_path))

@@ -14,10 +14,12 @@ class TokenBucket:
         rate: refill rate in tokens per second; ``<= 0`` disables limiting.
         burst: bucket capacity (requests that may go out back-to-back).
         clock: monotonic clock (injectable for tests).
+        sleep: ``async sleep(seconds)`` (injectable with ``clock``, so tests assert the pacing, not wall time).
     """
 
-    def __init__(self, rate: float, burst: int = 1, *, clock=time.monotonic):
+    def __init__(self, rate: float, burst: int = 1, *, clock=time.monotonic, sleep=None):
         self.rate, self.capacity, self.clock = float(rate), max(1, int(burst)), clock
+        self.sleep = sleep or asyncio.sleep
         self.tokens = float(self.capacity)
         self.updated = clock()
         self.waited_s = 0.0
@@ -41,12 +43,12 @@ class TokenBucket:
         async with self._get_lock():
             while True:
                 self._refill()
-                if self.tokens >= 1:
-                    self.tokens -= 1
+                if self.tokens >= 1 - 1e-9:  # tolerance: a float refill may land a hair under 1 after the wait
+                    self.tokens = max(self.tokens - 1, 0.0)
                     return
                 wait = (1 - self.tokens) / self.rate
                 self.waited_s += wait
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
 
 
 def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 8.0, retry_after: float | None = None,
