@@ -55,7 +55,7 @@ def _traj_reply(req: dict):
 def serve(kind: str, latency: float) -> None:
     import threading
 
-    from openseeker.synth.qa.fixtures import Oracle
+    from openseeker.testing.qa_oracle import Oracle
     from openseeker.testing.chat_server import ScriptedChatServer
 
     oracle = Oracle()
@@ -88,7 +88,7 @@ def qa_run(url: str, concurrency: int, candidates: int, latency: float, tmp: Pat
     from openseeker.llm.config import endpoint_config
     from openseeker.llm.pool import LLMPool
     from openseeker.synth.qa import QAControls, synthesize_qa_async
-    from openseeker.synth.qa.fixtures import tiny_world
+    from openseeker.testing.qa_oracle import tiny_world
 
     cfg = endpoint_config(url, "scripted", cache=False, max_retries=0, concurrency=concurrency * 4, timeout_s=120)
     out = tmp / f"qa_w{workers}_c{concurrency}.jsonl"

@@ -106,6 +106,18 @@ def test_unparseable_gives_none_not_false():
     assert v.em is True  # the offline columns are still filled
 
 
+def test_verdict_in_the_reasoning_channel_only_is_not_a_verdict():
+    # the judge goes through llm/jsonout.chat_json; its reasoning fallback stays off for the judge (a thought on
+    # the way is not the verdict), and every retry asks the same pinned prompt
+    from openseeker.llm.base import Completion
+
+    thought = Completion(content="", reasoning="correct: yes ... wait, let me check")
+    llm = FakeLLM([thought, thought])
+    v = asyncio.run(judge_answer("q", "Paris", "Paris", llm, retries=1))
+    assert v.correct is None and v.ungraded == "unparseable" and v.attempts == 2
+    assert llm.calls[0][0] == llm.calls[1][0]
+
+
 def test_normalized_fallback():
     v = asyncio.run(judge_answer("q", ["Paris", "Paris, France"], "<answer>paris</answer>", None))
     assert v.correct is True and v.method == "normalized" and v.prompt_version == NORMALIZED_VERSION

@@ -19,7 +19,7 @@ from openseeker.io import read_jsonl
 from openseeker.llm.config import endpoint_config
 from openseeker.llm.pool import LLMPool
 from openseeker.synth.qa import QAControls, synthesize_qa_async
-from openseeker.synth.qa.fixtures import Oracle, tiny_world
+from openseeker.testing.qa_oracle import Oracle, tiny_world
 from openseeker.testing.chat_server import ScriptedChatServer
 from openseeker.testing.fakes import FakeLLM
 from openseeker.web.build import build_web

@@ -124,3 +124,71 @@ def test_chat_json_over_http(make_pool):
 )
 def test_parse_json_more_repairs(text, expected):
     assert parse_json(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('{"think": "x", "action": "search", "query": ["a", "b', {"think": "x", "action": "search",
+                                                                  "query": ["a", "b"]}),
+        ('{"action": "answer", "answer": {"x": 1', {"action": "answer", "answer": {"x": 1}}),
+        ('```json\n{"action": "search", "query": ["x"]', {"action": "search", "query": ["x"]}),
+        ("{not json}", None),  # json-repair would read a list out of it: a repair that changes the kind is refused
+    ],
+)
+def test_parse_json_truncated_reply_is_the_outer_object(text, expected):
+    # regression: the agent protocol had its own second parser to get the outer object, not an inner value
+    assert parse_json(text) == expected
+
+
+def test_chat_json_validate_hook_and_error_code():
+    llm = FakeLLM(['{"answer": "", "confidence": 1}', '{"answer": "", "confidence": 2}'])
+    reply = run(chat_json(llm, USER, SCHEMA, retries=1, validate=lambda v: None if v["answer"] else "empty"))
+    assert reply.value is None and reply.error == "empty" and reply.attempts == 2
+    assert reply.raws == ['{"answer": "", "confidence": 1}', '{"answer": "", "confidence": 2}']
+    assert "That was not usable: empty" in llm.calls[1][0][-1]["content"]
+
+
+def test_chat_json_wrong_type_is_malformed():
+    llm = FakeLLM(['{"answer": ["Paris"], "confidence": 3}'])
+    reply = run(chat_json(llm, USER, SCHEMA, retries=0))
+    assert reply.value is None and reply.error == "malformed_json"
+
+
+def test_chat_json_resample_bumps_the_seed_and_keeps_the_prompt():
+    llm = FakeLLM(["nope", '{"answer": "Paris", "confidence": 9}'])
+    seen = []
+    reply = run(chat_json(llm, USER, SCHEMA, correct=False, seed=7, on_completion=seen.append))
+    assert reply.value == {"answer": "Paris", "confidence": 9} and len(seen) == 2
+    assert [kw["seed"] for _, kw in llm.calls] == [7, 8] and all(m == USER for m, _ in llm.calls)
+
+
+class _FailsOnce:
+    role, model = "x", "m"
+
+    def __init__(self):
+        self.calls = []
+
+    async def chat(self, messages, **kw):
+        self.calls.append(messages)
+        if len(self.calls) == 1:
+            raise LLMError("endpoint down")
+        return Completion(content='{"answer": "a", "confidence": 1}')
+
+
+def test_chat_json_llm_error_raise_or_retry_with_a_prompt_per_attempt():
+    with pytest.raises(LLMError):
+        run(chat_json(_FailsOnce(), USER, SCHEMA, on_llm_error="raise"))
+    llm = _FailsOnce()
+    reply = run(chat_json(llm, lambda i: [{"role": "user", "content": f"attempt {i}"}], SCHEMA, on_llm_error="retry"))
+    assert reply.value == {"answer": "a", "confidence": 1} and reply.attempts == 2
+    assert [m[0]["content"] for m in llm.calls] == ["attempt 0", "attempt 1"]
+
+
+def test_json_objects_spans_in_order():
+    from openseeker.llm.jsonout import json_objects
+
+    text = 'a {"x": {"y": 1}} b {broken} {"z": 2}'
+    assert [(obj, text[s:e]) for s, e, obj in json_objects(text)] == [
+        ({"x": {"y": 1}}, '{"x": {"y": 1}}'), ({"z": 2}, '{"z": 2}')]  # nested objects are not listed again
+    assert json_objects("no braces") == []

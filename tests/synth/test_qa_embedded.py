@@ -9,7 +9,7 @@ import pytest
 
 from openseeker.io import read_jsonl
 from openseeker.synth.qa import QAControls, synthesize_qa
-from openseeker.synth.qa.fixtures import tiny_world
+from openseeker.testing.qa_oracle import tiny_world
 from openseeker.synth.qa.report import rejected_path, report_path
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from openseeker.errors import UserError
 from openseeker.io import read_jsonl
-from openseeker.synth.qa.fixtures import Oracle, tiny_world
+from openseeker.testing.qa_oracle import Oracle, tiny_world
 from openseeker.synth.qa.live import crawl_live, read_seed_urls
 from openseeker.testing.fake_search_apis import FakeSite, Route
 from openseeker.web.live import LiveWeb

@@ -15,7 +15,7 @@ from openseeker.llm.config import endpoint_config
 from openseeker.llm.pool import LLMPool
 from openseeker.records import QASample, Rejection
 from openseeker.synth.qa import QAControls, synthesize_qa_async
-from openseeker.synth.qa.fixtures import Oracle, tiny_world
+from openseeker.testing.qa_oracle import Oracle, tiny_world
 from openseeker.synth.qa.prompts import PROMPT_VERSIONS
 from openseeker.synth.qa.report import rejected_path, report_path
 from openseeker.testing.chat_server import ScriptedChatServer

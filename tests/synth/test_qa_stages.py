@@ -15,7 +15,7 @@ from openseeker.synth.qa import prompts
 from openseeker.synth.qa.controls import QAControls
 from openseeker.synth.qa.entities import build_entity_graph, chains_to_answer
 from openseeker.synth.qa.expand import expand, get_selector
-from openseeker.synth.qa.fixtures import W, Oracle, tiny_world
+from openseeker.testing.qa_oracle import W, Oracle, tiny_world
 from openseeker.synth.qa.generate import Generated, StageFailure, generate_question, validate_chain
 from openseeker.synth.qa.llmcall import Meter
 from openseeker.synth.qa.obfuscate import bucket_numbers, obfuscate, substitute

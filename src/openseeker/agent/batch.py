@@ -263,21 +263,11 @@ async def run_batch(
 
 def _write_summary(out_path: Path, summary: dict[str, Any], config: dict[str, Any] | None) -> None:
     import platform
-    import subprocess
 
-    try:
-        git = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        git = ""
-    from importlib.metadata import PackageNotFoundError, version
+    from openseeker.provenance import git_hash, package_versions
 
-    versions = {}
-    for pkg in ("openseeker", "openai", "httpx", "pydantic"):
-        try:
-            versions[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
+    git = git_hash() or ""
+    versions = package_versions(("openseeker", "openai", "httpx", "pydantic"), missing=False)
     blob = {"summary": summary, "config": config or {}, "versions": versions, "git": git,
             "python": platform.python_version()}
     path = out_path.with_name(out_path.name + ".summary.json")

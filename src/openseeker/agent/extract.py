@@ -3,7 +3,8 @@
 It implements the ``Extractor`` protocol of ``openseeker.web.tools``: ``await extractor(url, title, text, goal)
 -> str | None``. The page is truncated to a budget, the extractor role answers JSON ``{rational, evidence,
 summary}`` (``json_schema`` response format), a failed attempt is retried on a shorter page, and ``None`` after
-the last failure lets ``VisitTool`` fall back to the truncated raw text. It never raises.
+the last failure lets ``VisitTool`` fall back to the truncated raw text (``chat_json`` with one prompt per
+attempt; an endpoint failure counts as a failed attempt).
 
 Example:
     >>> from openseeker.web.tools import VisitTool                       # doctest: +SKIP
@@ -13,10 +14,11 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from openseeker.agent.prompts import EXTRACT_SCHEMA, EXTRACTOR_PROMPT
-from openseeker.agent.protocol import json_schema_format, parse_json
+from openseeker.llm.jsonout import chat_json
 from openseeker.llm.usage import record_usage
 from openseeker.records import Usage
 from openseeker.web.format import format_visit_extracted
@@ -65,39 +67,44 @@ class LLMExtractor:
     def _record_usage(self, usage: Usage) -> None:
         record_usage(getattr(self.llm, "role", "extractor") or "extractor", usage)
 
-    async def __call__(self, url: str, title: str, text: str, goal: str) -> str | None:
-        self.stats["calls"] += 1
-        budget = self.max_page_chars
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.stats["retries"] += 1
-                budget = max(500, int(min(budget, len(text)) * self.shrink))
+    def _messages(self, title: str, text: str, goal: str) -> Callable[[int], list[dict[str, Any]]]:
+        """The prompt of each attempt: the page cut to the budget, 30% shorter on every retry."""
+        budgets = [self.max_page_chars]
+        for _ in range(self.retries):
+            budgets.append(max(500, int(min(budgets[-1], len(text)) * self.shrink)))
+
+        def prompt(attempt: int) -> list[dict[str, Any]]:
+            budget = budgets[min(attempt, len(budgets) - 1)]
             page = text if len(text) <= budget else text[:budget] + "\n[... truncated]"
             content = f"# {title}\n\n{page}" if title else page
-            messages = [{"role": "user", "content": EXTRACTOR_PROMPT.format(content=content, goal=goal)}]
-            kwargs: dict[str, Any] = {"response_format": json_schema_format("page_extract", EXTRACT_SCHEMA)}
-            if self.max_tokens:
-                kwargs["max_tokens"] = self.max_tokens
-            try:
-                comp = await self.llm.chat(messages, **kwargs)
-            except (TypeError, AttributeError, NameError):
-                raise
-            except Exception as exc:  # LLMError and friends: retry shorter, then give up (raw-text fallback)
-                log.info("extractor failed on %s (attempt %d): %s", url, attempt + 1, exc)
-                continue
-            self._record_usage(comp.usage)
-            obj = parse_json(comp.content or "")
-            if not isinstance(obj, dict):
-                log.info("extractor returned no JSON for %s (attempt %d)", url, attempt + 1)
-                continue
-            evidence = _text(obj.get("evidence"))
-            summary = _text(obj.get("summary"))
-            if not evidence and not summary:
-                continue
-            self.stats["ok"] += 1
-            return format_visit_extracted(url, goal, evidence, summary)
-        self.stats["failed"] += 1
-        return None
+            return [{"role": "user", "content": EXTRACTOR_PROMPT.format(content=content, goal=goal)}]
+
+        return prompt
+
+    async def __call__(self, url: str, title: str, text: str, goal: str) -> str | None:
+        self.stats["calls"] += 1
+        kwargs: dict[str, Any] = {"max_tokens": self.max_tokens} if self.max_tokens else {}
+        reply = await chat_json(
+            self.llm, self._messages(title, text, goal), EXTRACT_SCHEMA, name="page_extract", retries=self.retries,
+            on_llm_error="retry", on_completion=lambda c: self._record_usage(c.usage), check_schema=False,
+            validate=_usable,
+            **kwargs,
+        )
+        self.stats["retries"] += reply.attempts - 1
+        if reply.value is None:
+            log.info("extractor gave no usable JSON for %s (%d attempts): %s", url, reply.attempts, reply.error)
+            self.stats["failed"] += 1
+            return None
+        self.stats["ok"] += 1
+        return format_visit_extracted(url, goal, _text(reply.value.get("evidence")),
+                                      _text(reply.value.get("summary")))
+
+
+def _usable(obj: Any) -> str | None:
+    """Why an extraction is not usable (None when it is): an object with some evidence or a summary."""
+    if not isinstance(obj, dict):
+        return "not a JSON object"
+    return None if _text(obj.get("evidence")) or _text(obj.get("summary")) else "neither evidence nor summary"
 
 
 def _text(value: Any) -> str:

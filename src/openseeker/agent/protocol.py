@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openseeker.agent import prompts
+from openseeker.llm.jsonout import json_objects, json_schema_format, parse_json
 from openseeker.records import ToolCall
 
 PROTOCOLS = ("auto", "text", "native", "json")
@@ -44,7 +45,6 @@ _TOOL_BLOCK = re.compile(r"<tool_call>(.*?)(?=</tool_call>|<tool_call>|\Z)", re.
 _TOOL_TAGS = re.compile(r"<tool_call>.*?(?:</tool_call>|(?=<tool_call>)|\Z)", re.S)
 _ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.S)
 _FUNCTION_TAG = re.compile(r"<function=([\w.-]+)>(.*?)(?:</function>|\Z)", re.S)  # Llama-3.1 style calls
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 
 
 @dataclass
@@ -68,57 +68,6 @@ class ParsedTurn:
     @property
     def acted(self) -> bool:
         return bool(self.calls) or self.answer is not None
-
-
-# --------------------------------------------------------------------------- JSON helpers
-
-
-def parse_json(text: str) -> Any | None:
-    """Lenient JSON parse: ``openseeker.llm.jsonout.parse_json`` when available, else a small local fallback."""
-    try:
-        from openseeker.llm.jsonout import parse_json as _pj
-    except ImportError:
-        return _parse_json_fallback(text)
-    value = _pj(text)
-    if not isinstance(value, dict) and isinstance(text, str) and _FENCE.sub("", text.strip())[:1] == "{":
-        # a truncated object: the outer object, closed, is what the model meant (not an inner value)
-        fixed = _parse_json_fallback(text)
-        if isinstance(fixed, dict):
-            return fixed
-    return value
-
-
-def _parse_json_fallback(text: str) -> Any | None:
-    if not isinstance(text, str):
-        return None
-    s = _FENCE.sub("", text.strip())
-    try:
-        return json.loads(s)
-    except ValueError:
-        pass
-    dec = json.JSONDecoder()
-    for i, ch in enumerate(s):
-        if ch in "{[":
-            try:
-                return dec.raw_decode(s, i)[0]
-            except ValueError:
-                pass
-            fixed = re.sub(r",\s*([}\]])", r"\1", s[i:])  # trailing commas
-            opens = fixed.count("{") - fixed.count("}")
-            try:
-                return json.loads(fixed + "}" * max(opens, 0))
-            except ValueError:
-                return None
-    return None
-
-
-def json_schema_format(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """``response_format`` for constrained JSON (the llm helper's builder when available)."""
-    try:
-        from openseeker.llm.jsonout import json_schema_format as _jsf
-    except ImportError:
-        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
-    return _jsf(name, schema)
 
 
 # --------------------------------------------------------------------------- call normalization
@@ -189,24 +138,15 @@ def _split_think(content: str) -> tuple[str, str]:
 
 def _bare_json_calls(text: str) -> list[Any]:
     """JSON objects in free text that look like tool calls (``name`` + arguments, or ``function``)."""
-    found, dec, i = [], json.JSONDecoder(), 0
-    while True:
-        i = text.find("{", i)
-        if i < 0:
-            return found
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except ValueError:
-            i += 1
-            continue
-        if isinstance(obj, dict) and isinstance(obj.get("tool_calls"), list):  # OpenAI-shaped JSON in text
+    found: list[Any] = []
+    for _, _, obj in json_objects(text):
+        if isinstance(obj.get("tool_calls"), list):  # OpenAI-shaped JSON in text
             found.extend(obj["tool_calls"])
-        elif isinstance(obj, dict) and (
-            isinstance(obj.get("function"), dict)
-            or ("name" in obj and any(k in obj for k in ("arguments", "parameters", "args")))
+        elif isinstance(obj.get("function"), dict) or (
+            "name" in obj and any(k in obj for k in ("arguments", "parameters", "args"))
         ):
             found.append(obj)
-        i = end
+    return found
 
 
 def parse_text(content: str, *, reasoning: str = "", tools: list[dict[str, Any]] | None = None) -> ParsedTurn:

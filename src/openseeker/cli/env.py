@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import json
-import platform
-import sys
 
 import typer
 
-PACKAGES = ("openseeker", "openai", "tantivy", "xllamacpp", "pyahocorasick", "torch", "transformers", "trl", "peft")
+from openseeker.provenance import provenance
 
 
 def collect() -> dict:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = md.version(name)
-        except md.PackageNotFoundError:
-            versions[name] = None
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions}
+    """Python, platform and key package versions (``openseeker.provenance``, without the git commit)."""
+    return provenance(git=False)
 
 
 app = typer.Typer()  # root-level commands (openseeker.cli.main mounts it without a name)

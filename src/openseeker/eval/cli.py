@@ -18,6 +18,7 @@ from openseeker.cli.options import (
     WorkersOpt,
 )
 from openseeker.eval.cli_offline import app as offline_app
+from openseeker.eval import DEFAULT_MAX_TOOL_CALLS
 
 EPILOG_LOAD = """Examples:\n
   openseeker eval load --benchmark browsecomp-zh --count\n
@@ -87,7 +88,8 @@ def run_cmd(
     judge: Annotated[str, typer.Option("--judge", help="'llm' (judge role) or 'none' (normalized exact "
                                        "match).")] = "llm",
     concurrency: Annotated[int, typer.Option("--concurrency", help="Questions in flight.")] = 2,
-    max_tool_calls: Annotated[int, typer.Option("--max-tool-calls", help="Tool budget per question.")] = 30,
+    max_tool_calls: Annotated[int, typer.Option("--max-tool-calls", help="Tool budget per question.")]
+    = DEFAULT_MAX_TOOL_CALLS,
     max_turns: Annotated[Optional[int], typer.Option("--max-turns", help="LLM turns per question.")] = None,
     max_tokens_per_turn: Annotated[Optional[int], typer.Option("--max-tokens-per-turn", help="Generation "
                                                                "limit per agent turn.")] = None,

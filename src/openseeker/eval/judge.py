@@ -11,16 +11,16 @@ revisions are never mixed up silently (judges differ by several points on the sa
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from openseeker.errors import LLMError
 from openseeker.eval import metrics
 from openseeker.llm.base import LLM
+from openseeker.llm.jsonout import chat_json, json_objects, json_schema_format, parse_json
+from openseeker.text import has_cjk
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def _golds(golds: str | list[str] | tuple[str, ...]) -> list[str]:
 def answer_metric_for(golds: str | list[str]) -> str:
     """The EM/F1 style when the caller names none: ``cjk`` when a gold answer contains CJK text, else the
     official ``hotpot`` rules."""
-    return metrics.CJK if any(metrics._CJK_CHAR.search(g) for g in _golds(golds)) else metrics.HOTPOT
+    return metrics.CJK if any(has_cjk(g) for g in _golds(golds)) else metrics.HOTPOT
 
 
 # --------------------------------------------------------------------------- answer extraction (no LLM)
@@ -151,30 +151,11 @@ _FIELD_RX = {k: re.compile(_LEAD + v + _SEP + r"(.*?)[ \t*_]*$", re.I | re.M) fo
 def _parse_json_obj(text: str) -> dict[str, Any] | None:
     """The first JSON object in ``text`` (fences and prose around it allowed; else the LLM layer's repairing
     parser, for single quotes, trailing commas or truncation), else ``None``."""
-    objs = _json_objects(text)
+    objs = json_objects(text)
     if objs:
         return objs[0][2]
-    from openseeker.llm.jsonout import parse_json
-
     obj = parse_json(text)
     return obj if isinstance(obj, dict) else None
-
-
-def _json_objects(text: str) -> list[tuple[int, int, dict[str, Any]]]:
-    """Every top-level JSON object in ``text`` as ``(start, end, object)``, in order."""
-    out: list[tuple[int, int, dict[str, Any]]] = []
-    dec = json.JSONDecoder()
-    i = text.find("{")
-    while i != -1:
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except ValueError:
-            i = text.find("{", i + 1)
-            continue
-        if isinstance(obj, dict):
-            out.append((i, end, obj))
-        i = text.find("{", end)
-    return out
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -217,7 +198,7 @@ def parse_verdict(text: str) -> dict[str, Any] | None:
         return None
     candidates: list[tuple[int, dict[str, Any]]] = []
     spans = []
-    for start, end, obj in _json_objects(text):
+    for start, end, obj in json_objects(text):
         spans.append((start, end))
         correct = _as_bool(_json_field(obj, "correct"))
         if correct is not None:
@@ -265,12 +246,7 @@ def build_judge_messages(question: str, gold: str | list[str], response: str) ->
 
 
 def judge_response_format() -> dict[str, Any]:
-    try:
-        from openseeker.llm.jsonout import json_schema_format
-
-        return json_schema_format("verdict", VERDICT_SCHEMA)
-    except ImportError:  # pragma: no cover - until the llm helper lands
-        return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT_SCHEMA, "strict": True}}
+    return json_schema_format("verdict", VERDICT_SCHEMA)
 
 
 async def judge_answer(
@@ -311,39 +287,21 @@ async def judge_answer(
     if not response.strip():
         return Verdict(correct=False, extracted_answer=None, reasoning="empty response (no final answer)",
                        method="llm", judge_model=model, em=False, f1=0.0, answer_metric=style)
-    messages = build_judge_messages(question, gold, response)
-    fmt = judge_response_format()
-    raw, error = "", None
-    attempts = 0
-    for attempt in range(retries + 1):
-        attempts = attempt + 1
-        try:
-            completion = await llm.chat(messages, response_format=fmt, temperature=0.0, max_tokens=max_tokens)
-        except LLMError as exc:
-            error = f"judge call failed: {exc}"
-            log.warning("%s", error)
-            return Verdict(correct=None, method="llm", raw=str(exc), judge_model=model, em=em, f1=f1,
-                           extracted_answer=short or None, attempts=attempts, error=error, ungraded="judge_error",
-                           answer_metric=style)
-        raw = completion.content or ""
-        model = completion.model or model
-        parsed = parse_verdict(raw)
-        if parsed is not None:
-            return Verdict(
-                correct=parsed["correct"],
-                extracted_answer=parsed["extracted_answer"],
-                confidence=parsed["confidence"],
-                reasoning=parsed["reasoning"],
-                method="llm",
-                raw=raw,
-                judge_model=getattr(llm, "model", "") or model,
-                em=em,
-                f1=f1,
-                attempts=attempts,
-                answer_metric=style,
-            )
-        log.info("judge output unparseable (attempt %d/%d): %.120r", attempts, retries + 1, raw)
+    reply = await chat_json(llm, build_judge_messages(question, gold, response), VERDICT_SCHEMA, name="verdict",
+                            retries=retries, parse=parse_verdict, check_schema=False, use_reasoning=False,
+                            correct=False, temperature=0.0, max_tokens=max_tokens)
+    attempts = reply.attempts
+    if reply.failure is not None:
+        error = f"judge call failed: {reply.failure}"
+        return Verdict(correct=None, method="llm", raw=str(reply.failure), judge_model=model, em=em, f1=f1,
+                       extracted_answer=short or None, attempts=attempts, error=error, ungraded="judge_error",
+                       answer_metric=style)
+    last = reply.completions[-1]
+    raw, model = last.content or "", getattr(llm, "model", "") or last.model or model
+    if reply.value is not None:  # parse_verdict's keys: correct, extracted_answer, confidence, reasoning
+        return Verdict(**reply.value, method="llm", raw=raw, judge_model=model, em=em, f1=f1, attempts=attempts,
+                       answer_metric=style)
     error = f"judge output unparseable after {attempts} attempts"
-    return Verdict(correct=None, method="llm", raw=raw, judge_model=getattr(llm, "model", "") or model,
+    return Verdict(correct=None, method="llm", raw=raw, judge_model=model,
                    em=em, f1=f1, extracted_answer=short or None, attempts=attempts, error=error,
                    ungraded="unparseable", answer_metric=style)

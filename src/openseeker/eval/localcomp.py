@@ -129,12 +129,9 @@ def _protocol() -> dict[str, Any]:
 
     out = {"judge_prompt": judge_mod.PROMPT_VERSION, "eval": EVAL_VERSION,
            "tools": "search(queries) -> format_search blocks; visit(url, goal)"}
-    try:
-        from openseeker.agent import prompts
+    from openseeker.agent import prompts
 
-        out["agent_prompt"] = getattr(prompts, "PROMPT_VERSION", "?")
-    except ImportError:  # pragma: no cover
-        pass
+    out["agent_prompt"] = prompts.PROMPT_VERSION
     return out
 
 

@@ -26,6 +26,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+from openseeker.text import CJK_CHAR, is_cjk
+
 HOTPOT = "hotpot"
 CJK = "cjk"
 STYLES = (HOTPOT, CJK)
@@ -82,9 +84,6 @@ def hotpot_f1_one(pred: str | None, gold: str) -> tuple[float, float, float]:
 
 # --------------------------------------------------------------------------- cjk (ours)
 
-_CJK_CHAR = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u3100-\u312f\U00020000-\U0002ffff]"
-)
 
 
 def cjk_normalize(text: str | None) -> str:
@@ -94,7 +93,7 @@ def cjk_normalize(text: str | None) -> str:
     s = "".join(" " if (unicodedata.category(ch).startswith(("P", "S")) or ch in _ASCII_PUNCT) else ch for ch in s)
     s = _ARTICLES.sub(" ", s)
     s = " ".join(s.split())
-    return re.sub(rf"(?<={_CJK_CHAR.pattern}) (?={_CJK_CHAR.pattern})", "", s)  # "北 京" == "北京"
+    return re.sub(rf"(?<={CJK_CHAR.pattern}) (?={CJK_CHAR.pattern})", "", s)  # "北 京" == "北京"
 
 
 def cjk_tokens(text: str | None) -> list[str]:
@@ -103,7 +102,7 @@ def cjk_tokens(text: str | None) -> list[str]:
     for word in cjk_normalize(text).split():
         buf = ""
         for ch in word:
-            if _CJK_CHAR.match(ch):
+            if is_cjk(ch):
                 if buf:
                     out.append(buf)
                     buf = ""

@@ -17,9 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import platform
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,10 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import LLMError, UserError
+from openseeker.eval import DEFAULT_MAX_TOOL_CALLS
 from openseeker.eval import judge as judge_mod
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM, DomainBlocklist, GuardedWeb
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
 from openseeker.eval.metrics import style_for_language
+from openseeker.provenance import git_hash, provenance
 from openseeker.records import EvalItem, EvalResult, Trajectory
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ class EvalSettings:
     runs: int = 1
     judge: str = "llm"  # "llm" | "none"
     concurrency: int = 2
-    max_tool_calls: int = 30
+    max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS
     max_turns: int | None = None
     leakage_guard: str = "auto"  # "auto" (on for live), "on", "off"
     blocklist: list[str] = field(default_factory=lambda: list(DEFAULT_BLOCKLIST))
@@ -99,35 +98,18 @@ class Roles:
 # --------------------------------------------------------------------------- provenance
 
 
-def git_hash() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True,
-                             text=True, timeout=5)
-        return out.stdout.strip() or None if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for pkg in ("openseeker", "openai", "pydantic", "tantivy", "xllamacpp"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out
+    """Python, platform and the versions of the packages an eval result depends on (``openseeker.provenance``)."""
+    info = provenance(("openseeker", "openai", "pydantic", "tantivy", "xllamacpp"), git=False)
+    return {"python": info["python"], "platform": info["platform"],
+            **{name: v for name, v in info["packages"].items() if v is not None}}
 
 
 def _prompt_versions() -> dict[str, str]:
     out = {"judge": judge_mod.PROMPT_VERSION, "normalized": judge_mod.NORMALIZED_VERSION, "eval": EVAL_VERSION}
-    try:
-        from openseeker.agent import prompts
+    from openseeker.agent import prompts
 
-        out["agent"] = getattr(prompts, "PROMPT_VERSION", "?")
-    except ImportError:
-        pass
+    out["agent"] = prompts.PROMPT_VERSION
     from openseeker.eval.widesearch import WIDESEARCH_JUDGE_VERSION
 
     out["widesearch_cells"] = WIDESEARCH_JUDGE_VERSION
@@ -422,7 +404,7 @@ def evaluate(
     roles: Roles | None = None,
     judge: str = "llm",
     concurrency: int = 2,
-    max_tool_calls: int = 30,
+    max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS,
     max_turns: int | None = None,
     leakage_guard: str = "auto",
     blocklist: list[str] | None = None,

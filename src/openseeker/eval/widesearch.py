@@ -49,8 +49,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from openseeker.errors import InputError, LLMError
+from openseeker.errors import InputError
 from openseeker.llm.base import LLM
+from openseeker.llm.jsonout import chat_json
 
 log = logging.getLogger(__name__)
 
@@ -313,22 +314,20 @@ async def _judge_column(llm: LLM, column: str, criterion: str, pairs: list[tuple
     lines = "\n".join(f"{i + 1}. [response]: {p}  [reference]: {g}" for i, (p, g) in enumerate(pairs))
     schema = {"type": "object", "properties": {"results": {"type": "array", "items": {"type": "boolean"}}},
               "required": ["results"]}
-    fmt = {"type": "json_schema", "json_schema": {"name": "cells", "schema": schema}}
     msgs = [{"role": "user", "content": CELL_JUDGE_PROMPT.format(column=column, criterion=criterion or "semantic "
                                                                   "equivalence", pairs=lines)}]
     from openseeker.eval.judge import _parse_json_obj
 
-    for _ in range(2):
-        try:
-            comp = await llm.chat(msgs, response_format=fmt, temperature=0.0, max_tokens=64 + 8 * len(pairs))
-        except LLMError as exc:
-            log.warning("widesearch cell judge failed: %s", exc)
-            return None
-        obj = _parse_json_obj(comp.content or "")
-        res = obj.get("results") if obj else None
-        if isinstance(res, list) and len(res) == len(pairs):
-            return [r is True or str(r).strip().lower() in ("true", "yes", "1") for r in res]
-    return None
+    def one_per_pair(obj: Any) -> str | None:
+        res = obj.get("results")
+        return None if isinstance(res, list) and len(res) == len(pairs) else "not one result per pair"
+
+    reply = await chat_json(llm, msgs, schema, name="cells", retries=1, parse=_parse_json_obj, check_schema=False,
+                            use_reasoning=False, correct=False, validate=one_per_pair, temperature=0.0,
+                            max_tokens=64 + 8 * len(pairs))
+    if reply.value is None:  # unparseable twice, or the endpoint failed (chat_json logged it)
+        return None
+    return [r is True or str(r).strip().lower() in ("true", "yes", "1") for r in reply.value["results"]]
 
 
 async def _align_llm(llm: LLM, values: list[str], reference: list[str]) -> dict[str, str] | None:
@@ -336,21 +335,17 @@ async def _align_llm(llm: LLM, values: list[str], reference: list[str]) -> dict[
     schema = {"type": "object", "properties": {"pairs": {"type": "array", "items": {
         "type": "object", "properties": {"origin": {"type": "string"}, "transform": {"type": "string"}},
         "required": ["origin", "transform"]}}}, "required": ["pairs"]}
-    fmt = {"type": "json_schema", "json_schema": {"name": "alignment", "schema": schema}}
     prompt = ALIGN_PROMPT.format(values=json.dumps(values, ensure_ascii=False),
                                  reference=json.dumps(reference, ensure_ascii=False))
     from openseeker.eval.judge import _parse_json_obj
 
-    try:
-        comp = await llm.chat([{"role": "user", "content": prompt}], response_format=fmt, temperature=0.0,
-                              max_tokens=256 + 32 * len(values))
-    except LLMError as exc:
-        log.warning("widesearch alignment failed: %s", exc)
+    reply = await chat_json(llm, [{"role": "user", "content": prompt}], schema, name="alignment", retries=0,
+                            parse=_parse_json_obj, check_schema=False, use_reasoning=False,
+                            validate=lambda obj: None if isinstance(obj.get("pairs"), list) else "no pairs",
+                            temperature=0.0, max_tokens=256 + 32 * len(values))
+    if reply.value is None:  # chat_json logged an endpoint failure
         return None
-    obj = _parse_json_obj(comp.content or "")
-    pairs = obj.get("pairs") if obj else None
-    if not isinstance(pairs, list):
-        return None
+    pairs = reply.value["pairs"]
     vals, refs = set(values), set(reference)
     out: dict[str, str] = {}
     for p in pairs:

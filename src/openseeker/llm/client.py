@@ -16,10 +16,8 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
-import random
 import time
 from typing import Any
 
@@ -29,6 +27,8 @@ from openseeker.llm.cache import ResponseCache, cache_disabled_by_env
 from openseeker.llm.config import EMBEDDED_MODEL_NAME, EndpointConfig
 from openseeker.llm.transport import TransportBadRequest, TransportRetryable, make_transport
 from openseeker.records import ToolCall, Usage
+from openseeker.retry import backoff_delay
+from openseeker.retry import retry_after_from_headers as parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -52,30 +52,6 @@ class CallStats:
 
     def as_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in self.__slots__}
-
-
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` / ``Retry-After`` (seconds or an HTTP date), else None."""
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def _decode_arguments(raw: Any) -> dict[str, Any]:
@@ -310,10 +286,8 @@ class OpenAIChatLLM:
         raise LLMError(f"{self.role}: {self.base_url} failed after {attempts} attempt(s): {last}")
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, MAX_RETRY_AFTER_S)
-        ceiling = min(MAX_BACKOFF_S, self.endpoint.backoff_s * (2**attempt))
-        return random.uniform(ceiling / 2, ceiling)  # exponential with (equal) jitter
+        return backoff_delay(attempt, base=self.endpoint.backoff_s, cap=MAX_BACKOFF_S, retry_after=retry_after,
+                             retry_after_cap=MAX_RETRY_AFTER_S)
 
     async def _call_once(self, payload: dict[str, Any]) -> tuple[dict[str, Any], Completion]:
         async with self._sem:

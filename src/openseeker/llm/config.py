@@ -52,7 +52,8 @@ class EndpointConfig(BaseModel):
             sharing a ``base_url`` share one limit (the largest value among them).
         timeout_s: per-request timeout in seconds.
         max_retries: retries of transient failures (timeouts, 429, 5xx, connection errors, malformed bodies).
-        backoff_s: base of the exponential backoff between retries (seconds, with full jitter, capped at 30 s).
+        backoff_s: base of the exponential backoff between retries (seconds, equal jitter, capped at 30 s;
+            ``openseeker.retry``).
         cache: keep responses in the persistent cache (also disabled by ``OPENSEEKER_NO_CACHE=1``).
         extra_body: extra JSON fields sent with every request (e.g. ``{"top_k": 20}`` for vLLM).
         embedded: serve this role with the embedded SmolLM2 model (set automatically when ``base_url`` is None).

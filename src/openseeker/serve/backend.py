@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from openseeker.errors import ToolError, UserError
 
 TRANSIENT, PERMANENT, UNEXPECTED = "transient", "permanent", "unexpected"
@@ -76,15 +78,8 @@ def classify(exc: BaseException) -> BackendFailure:
     for link in links:
         if isinstance(link, UserError):
             return BackendFailure(PERMANENT, message)
-        if isinstance(link, (asyncio.TimeoutError, TimeoutError, ConnectionError)):
+        if isinstance(link, (asyncio.TimeoutError, TimeoutError, ConnectionError, httpx.TransportError)):
             return BackendFailure(TRANSIENT, message)
-        try:
-            import httpx
-
-            if isinstance(link, httpx.TransportError):
-                return BackendFailure(TRANSIENT, message)
-        except ImportError:  # pragma: no cover - httpx is a core dependency
-            pass
     return BackendFailure(UNEXPECTED, message)
 
 

@@ -43,7 +43,7 @@ def _synth_qa(out: Path) -> None:
     from openseeker.llm.config import endpoint_config
     from openseeker.llm.pool import LLMPool
     from openseeker.synth.qa import QAControls, synthesize_qa_async
-    from openseeker.synth.qa.fixtures import Oracle, tiny_world
+    from openseeker.testing.qa_oracle import Oracle, tiny_world
     from openseeker.testing.chat_server import ScriptedChatServer
 
     # one well-behaved run (accepted samples) then runs whose oracle fails at one stage each: a real funnel
@@ -104,7 +104,7 @@ def _build_web(out: Path) -> Path:
     import tempfile
 
     from openseeker.io import write_jsonl
-    from openseeker.synth.qa.fixtures import tiny_world
+    from openseeker.testing.qa_oracle import tiny_world
     from openseeker.web.build import build_web
 
     web = out / "web"

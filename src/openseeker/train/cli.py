@@ -106,6 +106,22 @@ def sft_command(
                f"{s['tokens_per_s']} tokens/s; model in {s['final']}")
 
 
+def sft_main(argv: list[str] | None = None) -> int:
+    """``python -m openseeker.train.sft`` (what ``accelerate launch -m`` runs): the flags of ``train sft``."""
+    import logging
+
+    from openseeker.errors import UserError
+
+    app = typer.Typer(add_completion=False)
+    app.command()(sft_command)
+    try:
+        app(args=argv, standalone_mode=False)
+    except UserError as exc:
+        logging.getLogger("openseeker.train.sft").error("%s", exc)
+        return 2
+    return 0
+
+
 def to_gguf_command(
     checkpoint: Annotated[Path, typer.Argument(help="A trained checkpoint dir (full or LoRA, e.g. runs/x/final).")],
     out: Annotated[Path, typer.Option("--out", help="The .gguf file to write.")],

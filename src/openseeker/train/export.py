@@ -34,10 +34,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from openseeker.agent.prompts import text_system_prompt
 from openseeker.errors import InputError, UserError
 from openseeker.io import iter_jsonl, write_jsonl
+from openseeker.provenance import provenance
 from openseeker.records import Rejection, Trajectory
 from openseeker.synth.traj.filters import Gates, apply_gates
+from openseeker.synth.traj.reference import REFERENCE_TEACHER
 from openseeker.synth.traj.view import ViewError, training_view
 from openseeker.train.chat_template import CHATML_TOOLS_TEMPLATE, TEMPLATE_FILE, template_problems
 from openseeker.train.render import (
@@ -53,7 +56,6 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("messages", "sharegpt", "swift", "tokenized")
 OVERLENGTH_POLICIES = ("drop", "truncate")
-REFERENCE_TEACHER = "reference-replay"
 DATASET_NAME = "openseeker_sft"
 
 
@@ -109,12 +111,8 @@ def teacher_of(traj: Trajectory) -> str:
     return traj.labels.teacher
 
 
-def student_system_prompt(tools: list[dict[str, Any]]) -> str | None:
-    """The system prompt the student sees at inference (the agent's text protocol), or None if unavailable."""
-    try:
-        from openseeker.agent.prompts import text_system_prompt
-    except ImportError:  # the agent package is not installed: keep the teacher's prompt
-        return None
+def student_system_prompt(tools: list[dict[str, Any]]) -> str:
+    """The system prompt the student sees at inference (the agent's text protocol)."""
     return text_system_prompt(tools)
 
 
@@ -320,21 +318,6 @@ def trainer_settings(token_lengths: list[int], formats: tuple[str, ...], tool_co
 
 
 # --------------------------------------------------------------------------- main entry
-
-
-def provenance() -> dict[str, Any]:
-    """Package versions and the git commit, saved next to every output."""
-    import subprocess
-
-    from openseeker.cli.env import collect
-
-    info: dict[str, Any] = collect()
-    try:
-        info["git"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                                     cwd=Path(__file__).resolve().parent).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        info["git"] = None
-    return info
 
 
 @dataclass

@@ -135,7 +135,7 @@ class _JsonlLogger:
         from transformers import TrainerCallback
 
         class Cb(TrainerCallback):
-            def on_log(self, args, state, control, logs=None, **kw):  # noqa: ANN001
+            def on_log(self, args, state, control, logs=None, **kw):
                 if logs and state.is_world_process_zero:
                     with path.open("a", encoding="utf-8") as fh:
                         fh.write(json.dumps({"step": state.global_step, **logs}) + "\n")
@@ -191,7 +191,7 @@ def train_sft(cfg: TrainConfig) -> dict[str, Any]:
     from trl import SFTTrainer
 
     from openseeker.train.convert import SOURCE_FILE, resolve_model_path, source_gguf
-    from openseeker.train.export import provenance
+    from openseeker.provenance import provenance
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -272,24 +272,11 @@ def generate(path: str | Path, messages: list[dict[str, Any]], *, max_new_tokens
     return tok.decode(ids[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m openseeker.train.sft`` (what ``accelerate launch -m`` runs): same flags as ``train sft``."""
-    import typer
-
-    from openseeker.train.cli import sft_command
-
-    app = typer.Typer(add_completion=False)
-    app.command()(sft_command)
-    try:
-        app(args=argv, standalone_mode=False)
-    except UserError as exc:
-        log.error("%s", exc)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
+if __name__ == "__main__":  # ``python -m openseeker.train.sft`` (what ``accelerate launch -m`` runs)
+    # The script entry point, not library code: it runs the ``train sft`` command, whose flags live in the CLI.
     import sys
 
+    from openseeker.train.cli import sft_main
+
     logging.basicConfig(level=logging.INFO)
-    sys.exit(main())
+    sys.exit(sft_main())

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
+from openseeker.provenance import package_versions
 from openseeker.records import Link, Page
 from openseeker.web.importers import Importer, Redirect, get_importer
 from openseeker.web.store import STORE_VERSION, WebGraph
@@ -44,15 +45,11 @@ OUR_FILES = {GRAPH_FILE, GRAPH_FILE + "-wal", GRAPH_FILE + "-shm", GRAPH_FILE + 
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "store": str(STORE_VERSION)}
-    for pkg in ("openseeker", "tantivy", "pyahocorasick", "mwparserfromhell", "libzim", "trafilatura", "fastwarc", "resiliparse"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out
+    """What the web was built with (``openseeker.provenance``), plus the SQLite library and store versions."""
+    packages = ("openseeker", "tantivy", "pyahocorasick", "mwparserfromhell", "libzim", "trafilatura", "fastwarc",
+                "resiliparse")
+    return {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "store": str(STORE_VERSION),
+            **package_versions(packages, missing=False)}
 
 
 def _remove_ours(out: Path, keep: tuple[str, ...] = ()) -> None:
@@ -109,10 +106,8 @@ def _plan(out: Path, fingerprint: str, source: str, force: bool, corpus_fp: str 
 def _log_console() -> Any:
     """The console of the root logger's RichHandler, if any: progress bars and log lines then share it and
     log lines print above the bars instead of tearing them."""
-    try:
-        from rich.logging import RichHandler
-    except ImportError:  # pragma: no cover
-        return None
+    from rich.logging import RichHandler
+
     for h in logging.getLogger().handlers:
         if isinstance(h, RichHandler):
             return h.console
@@ -251,11 +246,8 @@ def import_source(graph: WebGraph, importer: Importer, *, out: Path, fingerprint
 
 
 def _build_index(graph: WebGraph, out: Path, bar: _Bar) -> dict[str, Any]:
-    try:
-        from openseeker.web.index import SearchIndex
-    except ImportError as exc:
-        log.warning("search index not built: openseeker.web.index is not available (%s)", exc)
-        return {"status": "missing", "reason": str(exc)}
+    from openseeker.web.index import SearchIndex
+
     target = out / INDEX_DIR
     if target.exists():
         shutil.rmtree(target)

@@ -14,10 +14,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from openseeker.text import is_cjk
+
 __all__ = ["fold", "make_snippet"]
-
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-
 
 @lru_cache(maxsize=1)
 def _fold_table() -> dict[int, str]:
@@ -47,7 +46,7 @@ def _term_pattern(terms: list[str]) -> re.Pattern[str] | None:
         if not t:
             continue
         esc = re.escape(t)
-        if _CJK.match(t):
+        if is_cjk(t):
             parts.append(f"(?P<t{len(parts)}>{esc})")
         elif len(t) < 3:
             parts.append(f"(?P<t{len(parts)}>(?<!\\w){esc}(?!\\w))")

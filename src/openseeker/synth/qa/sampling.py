@@ -34,9 +34,7 @@ class GraphLike(Protocol):
 def resolve(graph: GraphLike, dst: str) -> Page | None:
     """The page a link points to (``dst`` is a url, or a title for importers that give titles)."""
     page = graph.get(dst)
-    if page is None and hasattr(graph, "get_by_title"):
-        page = graph.get_by_title(dst)
-    return page
+    return page if page is not None else graph.get_by_title(dst)
 
 
 def sample_seeds(

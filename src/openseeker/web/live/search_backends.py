@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from typing import Any
 
 import httpx
@@ -29,15 +28,9 @@ from openseeker.web.live.config import (
     SerperSettings,
     TavilySettings,
 )
+from openseeker.text import has_cjk  # the paper's zh-locale switch
 
 log = logging.getLogger(__name__)
-
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002ebef]")
-
-
-def has_cjk(text: str) -> bool:
-    """True when ``text`` contains Chinese/Japanese/Korean characters (the paper's zh-locale switch)."""
-    return bool(_CJK.search(text))
 
 
 class BackendError(ToolError):
