@@ -143,12 +143,12 @@ def test_without_the_tokenizer_stack_export_degrades_clearly(trajs, tmp_path, mo
     out = tmp_path / "sft"
     assert main(["export", "sft", "--traj", str(path), "--out", str(out), "--format", "all"]) == 0
     printed = " ".join(capsys.readouterr().out.split())
-    assert "(messages, sharegpt)" in printed and "skipped the tokenized form" in printed
+    assert "(messages, sharegpt, swift)" in printed and "skipped the tokenized form" in printed
     assert "scripts/install.sh --train" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["dataset_info.json", "messages.jsonl", "rejected.jsonl",
-                                                     "sharegpt.jsonl", "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["chat_template.jinja", "dataset_info.json", "messages.jsonl",
+                                                     "rejected.jsonl", "sharegpt.jsonl", "stats.json", "swift.jsonl"]
     stats = json.loads((out / "stats.json").read_text())
-    assert "tokenized" in stats["skipped_formats"] and stats["config"]["formats"] == ["messages", "sharegpt"]
+    assert "tokenized" in stats["skipped_formats"] and stats["config"]["formats"] == ["messages", "sharegpt", "swift"]
 
     for args in (["--format", "tokenized"], ["--format", "all", "--max-tokens", "100"]):
         assert main(["export", "sft", "--traj", str(path), "--out", str(tmp_path / "x"), *args]) == 2
