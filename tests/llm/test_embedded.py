@@ -71,3 +71,19 @@ def test_docs_python_example_runs(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "prompt_tokens" in out and "'backend': 'embedded'" in out
     assert embedded._shared is None  # the example's pool stopped the server
+
+
+def test_auto_threads_takes_every_core_only_on_an_idle_machine(monkeypatch):
+    """llama.cpp threads spin-wait: every core only when the machine was idle at start, else all but one."""
+    from openseeker.llm import embedded
+
+    frac = embedded.cpu_idle_fraction(0.05)
+    assert frac is None or 0.0 <= frac <= 1.0
+    monkeypatch.setattr(embedded.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert embedded.auto_threads(idle=0.97) == 2
+    assert embedded.auto_threads(idle=0.6) == 1
+    assert embedded.auto_threads(idle=None) in (1, 2)  # measured from /proc/stat here
+    monkeypatch.setattr(embedded, "cpu_idle_fraction", lambda: None)  # unreadable: the safe choice
+    assert embedded.auto_threads() == 1
+    monkeypatch.setattr(embedded.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert embedded.auto_threads(idle=1.0) == 1

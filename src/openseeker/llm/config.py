@@ -125,7 +125,8 @@ class EmbeddedSettings(BaseModel):
     Args:
         n_ctx: context window in tokens (SmolLM2 was trained with 8192); shared by all parallel slots.
         n_parallel: requests decoded concurrently (continuous batching).
-        threads: CPU threads; 0 means all usable cores but one (see ``embedded.auto_threads``).
+        threads: CPU threads; 0 means every core when the machine is idle at start, else all usable cores but one
+            (see ``embedded.auto_threads``).
         model_path: a GGUF file to serve instead of the packaged SmolLM2-135M-Instruct.
         startup_timeout_s: how long to wait for the server to answer before giving up.
     """

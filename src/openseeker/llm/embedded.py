@@ -49,17 +49,44 @@ def locate_gguf(model_path: str | None = None) -> Path:
     return path
 
 
-def auto_threads() -> int:
-    """All usable cores but one (at least 1).
+IDLE_FOR_ALL_CORES = 0.9  # the machine's idle CPU share above which the embedded server takes every core
+
+
+def cpu_idle_fraction(interval_s: float = 0.3) -> float | None:
+    """The share of all CPU time that was idle over ``interval_s`` (``/proc/stat``), or None where unreadable."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+        return fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields)  # idle + iowait, total
+
+    try:
+        idle0, total0 = sample()
+        time.sleep(interval_s)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (idle1 - idle0) / (total1 - total0) if total1 > total0 else None
+
+
+def auto_threads(idle: float | None = None) -> int:
+    """Every core when the machine is idle, else all usable cores but one (at least 1).
 
     llama.cpp's threads spin-wait on each other; when the cores are oversubscribed (the agent, the search index
     and other jobs share them) every extra thread makes decoding dramatically slower: on the 2-core machine,
-    under load, 2 threads decoded ~1-2 tok/s and 1 thread ~40 tok/s (see docs/llm.md).
+    under load, 2 threads decoded ~1-2 tok/s and 1 thread ~40 tok/s (see docs/llm.md). On the same machine idle,
+    2 threads served 16 concurrent requests in 16-17 s against 28 s on 1 thread. So the server takes every core
+    only when at least ``IDLE_FOR_ALL_CORES`` of the CPU was idle just before it started (``idle``: that share,
+    measured here when not given); ``llm.embedded.threads`` in the config overrides the choice.
     """
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
+    if cores > 1:
+        idle = cpu_idle_fraction() if idle is None else idle
+        if idle is not None and idle >= IDLE_FOR_ALL_CORES:
+            return cores
     return max(1, cores - 1)
 
 
