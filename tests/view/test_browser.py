@@ -45,6 +45,8 @@ class Page:
 
 def walk_through(p: Page, base: str) -> None:
     """The acceptance click-through, shared by the live and the static page."""
+    from playwright.sync_api import expect  # the browser fixture skipped already when playwright is missing
+
     p.goto(base)
     p.shot("home")
     p.click("[data-testid^=ds-qa-]")
@@ -92,11 +94,13 @@ def walk_through(p: Page, base: str) -> None:
     assert p.page.locator("[data-testid=obs-summary]").count() == 0
     raw_text = p.page.locator("[data-testid=obs-raw]").first.inner_text()
     p.click("[data-testid=mode-teacher]")
+    # the switch re-renders the steps: wait for it (Playwright's expect retries until the count holds)
+    expect(p.page.locator("[data-testid=obs-summary]").first).to_be_visible()
     assert p.page.locator("[data-testid=obs-summary]").count() >= 1
     assert p.page.locator("[data-testid=obs-summary]").first.inner_text() != raw_text
     p.shot("trajectory-teacher")
     p.click("[data-testid=mode-raw]")
-    assert p.page.locator("[data-testid=obs-summary]").count() == 0
+    expect(p.page.locator("[data-testid=obs-summary]")).to_have_count(0)
     p.shot("trajectory-raw")
 
     p.goto(base)
