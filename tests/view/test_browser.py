@@ -50,7 +50,7 @@ def walk_through(p: Page, base: str) -> None:
     p.goto(base)
     p.shot("home")
     p.click("[data-testid^=ds-qa-]")
-    assert p.page.locator("[data-testid=row]").count() >= 1
+    expect(p.page.locator("[data-testid=row]").first).to_be_attached()
     p.page.select_option("[data-testid=filter-language]", "en")
     p.ready()
     p.page.wait_for_function("location.hash.includes('f.language=en')")
@@ -61,11 +61,11 @@ def walk_through(p: Page, base: str) -> None:
     p.page.wait_for_selector("[data-testid=graph] canvas")
     n_chain = p.page.evaluate("document.querySelector('[data-testid=graph]')._cy.nodes('.chain').length")
     assert n_chain >= 2
-    assert p.page.locator("[data-testid=q-init] mark.from").count() >= 1
-    assert p.page.locator("[data-testid=q-final] mark.to").count() >= 1
+    expect(p.page.locator("[data-testid=q-init] mark.from").first).to_be_attached()
+    expect(p.page.locator("[data-testid=q-final] mark.to").first).to_be_attached()
     p.page.click("[data-testid=cite] >> nth=0")
     p.page.wait_for_selector("[data-testid=page-text] mark.cite")
-    assert p.page.locator("[data-testid=verification]").count() == 1
+    expect(p.page.locator("[data-testid=verification]")).to_have_count(1)
     p.shot("qa-sample")
 
     p.click("#crumbs a >> nth=0")
@@ -79,6 +79,7 @@ def walk_through(p: Page, base: str) -> None:
     p.page.wait_for_function(f"location.hash.includes('f.reason={reason}')")
     p.ready()
     rows = p.page.locator("[data-testid=row]")
+    expect(rows.first).to_be_attached()
     assert rows.count() >= 1 and all(reason in rows.nth(k).inner_text() for k in range(rows.count()))
     p.click("[data-testid=row] >> nth=0")
     assert reason in p.text("[data-testid=rejection]") and stage in p.text("[data-testid=rejection]")
@@ -88,15 +89,16 @@ def walk_through(p: Page, base: str) -> None:
     p.click("[data-testid=ds-traj-trajectories-teacher-jsonl]")
     p.click("[data-testid=row] >> nth=0")
     steps = p.page.locator("[data-testid=step]")
+    expect(steps.nth(1)).to_be_attached()
     assert steps.count() >= 2
     steps.nth(0).locator(".step-head").click()
     assert "open" in steps.nth(0).get_attribute("class")
-    assert p.page.locator("[data-testid=obs-summary]").count() == 0
+    expect(p.page.locator("[data-testid=obs-summary]")).to_have_count(0)
     raw_text = p.page.locator("[data-testid=obs-raw]").first.inner_text()
     p.click("[data-testid=mode-teacher]")
     # the switch re-renders the steps: wait for it (Playwright's expect retries until the count holds)
     expect(p.page.locator("[data-testid=obs-summary]").first).to_be_visible()
-    assert p.page.locator("[data-testid=obs-summary]").count() >= 1
+    expect(p.page.locator("[data-testid=obs-summary]").first).to_be_attached()
     assert p.page.locator("[data-testid=obs-summary]").first.inner_text() != raw_text
     p.shot("trajectory-teacher")
     p.click("[data-testid=mode-raw]")
@@ -109,21 +111,21 @@ def walk_through(p: Page, base: str) -> None:
     assert "Accuracy" in p.text("[data-testid=eval-summary]")
     p.shot("eval")
     p.click("[data-testid=row] >> nth=0")
-    assert p.page.locator("[data-testid=eval-item]").count() == 1
-    assert p.page.locator("[data-testid=step]").count() >= 1  # the item's trajectory, one click away
+    expect(p.page.locator("[data-testid=eval-item]")).to_have_count(1)
+    expect(p.page.locator("[data-testid=step]").first).to_be_attached()  # the item's trajectory, one click away
     p.shot("eval-item")
     p.click("#crumbs a >> nth=0")
     p.page.select_option("[data-testid=compare-select]", "eval-eval-b")
     p.page.wait_for_selector("[data-testid=flips]")
     p.ready()
-    assert p.page.locator("[data-testid=flips] tbody tr").count() >= 1
+    expect(p.page.locator("[data-testid=flips] tbody tr").first).to_be_attached()
     assert "flipped" in p.text("[data-testid=flip-summary]")
     p.shot("compare")
 
     p.goto(base)
     p.click("[data-testid^=ds-sft-]")
     p.click("[data-testid=row] >> nth=0")
-    assert p.page.locator("[data-testid=messages] .msg.tool").count() >= 1
+    expect(p.page.locator("[data-testid=messages] .msg.tool").first).to_be_attached()
     p.shot("sft")
     assert p.errors == [], p.errors
 
@@ -154,6 +156,8 @@ def test_long_trajectory_renders_incrementally(run_dir, browser, shots, tmp_path
     step through records."""
     import json
 
+    from playwright.sync_api import expect
+
     base = [json.loads(x) for x in (run_dir / "trajectories.teacher.jsonl").read_text().splitlines() if x.strip()]
     steps = [s for t in base for s in t["steps"] if s["tool_calls"]]
     long = dict(base[0], id="long", steps=[dict(steps[k % len(steps)], index=k) for k in range(200)])
@@ -161,7 +165,7 @@ def test_long_trajectory_renders_incrementally(run_dir, browser, shots, tmp_path
     with ViewServer(Catalog.open([tmp_path / "long.jsonl"]), port=0) as srv:
         p = Page(browser, shots, "long")
         p.goto(srv.url + "#/ds/traj-long-jsonl/0")
-        assert p.page.locator("[data-testid=step]").count() == 40
+        expect(p.page.locator("[data-testid=step]")).to_have_count(40)
         p.page.fill("[data-testid=goto-step]", "150")
         p.page.press("[data-testid=goto-step]", "Enter")
         card = p.page.locator("[data-testid=step][data-index='150']")
@@ -177,7 +181,7 @@ def test_long_trajectory_renders_incrementally(run_dir, browser, shots, tmp_path
         while p.page.locator("[data-testid=step]").count() < 200 and time.monotonic() < deadline:
             p.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # scrolling down renders the rest
             p.page.wait_for_timeout(200)
-        assert p.page.locator("[data-testid=step]").count() == 200
+        expect(p.page.locator("[data-testid=step]")).to_have_count(200)
         p.page.evaluate("document.activeElement.blur()")  # keys typed into the step box are not shortcuts
         p.page.keyboard.press("j")
         p.page.wait_for_function("location.hash.endsWith('/1')")
