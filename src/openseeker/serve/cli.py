@@ -12,6 +12,7 @@ import typer
 
 from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebConfigOpt, WebOpt
 from openseeker.errors import UserError
+from openseeker.web.open import open_web_from_flags
 
 
 log = logging.getLogger(__name__)
@@ -54,20 +55,6 @@ MCP_EPILOG = """Examples:
   openseeker mcp --web webs/bcp --tools browsecomp-plus --transport sse --port 8080
       # BrowseComp-Plus's tools: their clients take --mcp-url http://127.0.0.1:8080/mcp
 """
-
-
-def open_serving_web(web: str, web_config: Path | None, config: Path | None):
-    """``open_web`` with the live config resolved from ``--web-config`` / the ``live:`` section of ``--config``."""
-    from openseeker.web.open import open_web
-
-    source = None
-    if web == "live":
-        from openseeker.web.live.config import live_config_source
-
-        source = live_config_source(web_config, config)
-    elif web_config is not None:
-        raise UserError("--web-config is only used with --web live")
-    return open_web(web, config=source)
 
 
 class PoolExtractor:
@@ -133,7 +120,7 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
 
         if mcp_tools not in TOOL_SETS:
             raise UserError(f"--mcp must be one of {', '.join(TOOL_SETS)}; got {mcp_tools!r}")
-    the_web = open_serving_web(spec["web"], web_config, config)
+    the_web = open_web_from_flags(spec["web"], web_config, config)
     max_body = int(spec.get("max_body") or DEFAULT_MAX_BODY)
     mcp_app = None
     if mcp_tools:
@@ -270,7 +257,7 @@ def mcp(
                        snippet=Snippeter(max_tokens=snippet_max_tokens, tokenizer=snippet_tokenizer))
     else:
         options["extractor"] = _extractor(extract, llm, base_url, model, config)
-    the_web = open_serving_web(web, web_config, config)
+    the_web = open_web_from_flags(web, web_config, config)
     if transport != "stdio":  # stdout belongs to the protocol under stdio: say nothing there
         typer.echo(f"MCP ({tools} tools) on http://{host}:{port}: streamable HTTP at /mcp, SSE at /sse "
                    f"(and GET /mcp){' with bearer token' if token else ''}", err=True)
