@@ -299,87 +299,91 @@ def _retrieve_document(hit) -> dict[str, Any]:
     return {"id": hit.docid or hit.url, "title": title, "text": hit.snippet, "contents": f'"{title}"\n{hit.snippet}'}
 
 
-def create_app(web: Web, *, token: str | None = None, extractor: Extractor | None = None,
-               max_body_bytes: int = DEFAULT_MAX_BODY, retrieve_topk: int = RETRIEVE_TOPK, max_chars: int = 20_000,
-               body_timeout_s: float | None = BODY_TIMEOUT_S, retrieve_batch: int = RETRIEVE_BATCH,
-               lifespan=None, mcp_app: Any = None) -> Any:
-    """The ASGI app serving ``web``. ``extractor`` (optional) makes ``/visit`` goal-conditioned, as in the agent.
-    ``mcp_app`` (optional, from ``mcp_server.mcp_http_app``) is served beside it at ``/mcp``, ``/sse`` and
-    ``/messages/`` (its lifespan must be entered by ``lifespan``).
+class _Service:
+    """What the route handlers share: the web, the request counters, the backend's health and the mutable app
+    state (``extractor``; ``serve.cli`` adds ``close``). One per app."""
 
-    Returns the app wrapped in the body-limit, (when ``token`` is set) bearer-auth and keep-serving middleware;
-    the FastAPI object itself is at ``app.fastapi`` for tests.
-    """
-    api = FastAPI(title="openseeker web", version="2", lifespan=lifespan,
-                  description="search / visit over an openseeker web; /retrieve speaks Search-R1's protocol. "
-                  "Errors: 4xx for bad input, 503 (retry) / 424 (permanent) / 502 for backend failures.")
-    api.router.route_class = LenientJSONRoute
-    counts: Counter[str] = Counter()
-    backend = BackendHealth()
-    state = {"extractor": extractor, "backend": backend}
-    api.state.openseeker = state
+    def __init__(self, web: Web, *, extractor: Extractor | None, max_chars: int, retrieve_topk: int,
+                 retrieve_batch: int):
+        self.web, self.max_chars = web, max_chars
+        self.retrieve_topk, self.retrieve_batch = retrieve_topk, retrieve_batch
+        self.counts: Counter[str] = Counter()
+        self.backend = BackendHealth()
+        self.state: dict[str, Any] = {"extractor": extractor, "backend": self.backend}
 
-    async def _search(queries: list[str], top_k: int):
+    async def search(self, queries: list[str], top_k: int):
+        """``web.search`` with the failure classified, counted and recorded in the backend's health."""
         try:
-            results = await web.search(queries, top_k)
+            results = await self.web.search(queries, top_k)
         except Exception as exc:
             failure = classify(exc)
-            backend.failure(failure)
-            counts["errors"] += 1
+            self.backend.failure(failure)
+            self.counts["errors"] += 1
             if failure.kind == "unexpected":
                 log.exception("search failed")
             raise _BackendFailed(failure) from None
-        backend.success()
+        self.backend.success()
         return results
 
-    def _bad(exc: ValueError) -> HTTPException:
-        return HTTPException(400, str(exc))
+
+def _checked_queries(queries: list[str], **limits: Any) -> list[str]:
+    """``check_queries`` with its ``ValueError`` turned into a 400."""
+    try:
+        return check_queries(queries, **limits)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def _add_tool_routes(api: FastAPI, svc: _Service) -> None:
+    """``/search`` and ``/visit``: our two agent tools."""
 
     @api.post("/search", response_model=SearchResponse, responses={**ERRORS, **BACKEND_ERRORS})
     async def search(req: SearchRequest) -> Any:
         """Our search tool: its text block plus the structured hits, one list per query."""
-        counts["search"] += 1
-        try:
-            queries = check_queries(req.query, max_queries=SEARCH_MAX_QUERIES, max_chars=SEARCH_MAX_QUERY_CHARS)
-        except ValueError as exc:
-            raise _bad(exc) from None
-        results = await _search(queries, req.top_k)
+        svc.counts["search"] += 1
+        queries = _checked_queries(req.query, max_queries=SEARCH_MAX_QUERIES, max_chars=SEARCH_MAX_QUERY_CHARS)
+        results = await svc.search(queries, req.top_k)
         return {"result": format_search(queries, results),
                 "hits": [[h.model_dump(include=set(Hit.model_fields)) for h in hits] for hits in results]}
 
     @api.post("/visit", response_model=VisitResponse, responses=ERRORS)
     async def visit(req: VisitRequest) -> Any:
         """Our visit tool: page text (or the extractor's answer); page errors are part of the text."""
-        counts["visit"] += 1
+        svc.counts["visit"] += 1
         urls = [req.url] if isinstance(req.url, str) else req.url
         if len(urls) > VISIT_MAX_URLS:
             raise HTTPException(400, f"{len(urls)} urls given; at most {VISIT_MAX_URLS} per request")
         if not any(u.strip() for u in urls):
             raise HTTPException(400, "no url given")
-        tool = VisitTool(web, extractor=state["extractor"], max_chars=max_chars)
+        tool = VisitTool(svc.web, extractor=svc.state["extractor"], max_chars=svc.max_chars)
         return {"result": await tool.execute({"url": urls, "goal": req.goal})}
+
+
+def _add_retrieve_route(api: FastAPI, svc: _Service) -> None:
+    """``/retrieve``: Search-R1's retrieval server protocol."""
 
     @api.post("/retrieve", response_model=RetrieveResponse, responses={**ERRORS, **BACKEND_ERRORS})
     async def retrieve(req: RetrieveRequest) -> Any:
         """Search-R1's retrieval server protocol; a whole rollout batch per request is fine (batched inside)."""
-        counts["retrieve"] += 1
+        svc.counts["retrieve"] += 1
         if not req.queries:
             return {"result": []}
-        try:
-            queries = check_queries(req.queries, max_queries=RETRIEVE_MAX_QUERIES,
-                                    max_chars=RETRIEVE_MAX_QUERY_CHARS, keep_blank=True)
-        except ValueError as exc:
-            raise _bad(exc) from None
-        topk = req.topk or retrieve_topk
+        queries = _checked_queries(req.queries, max_queries=RETRIEVE_MAX_QUERIES,
+                                   max_chars=RETRIEVE_MAX_QUERY_CHARS, keep_blank=True)
+        topk = req.topk or svc.retrieve_topk
         results = []
-        for start in range(0, len(queries), retrieve_batch):
-            results.extend(await _search(queries[start:start + retrieve_batch], topk))
+        for start in range(0, len(queries), svc.retrieve_batch):
+            results.extend(await svc.search(queries[start:start + svc.retrieve_batch], topk))
         out = []
         for hits in results:
             docs = [_retrieve_document(h) for h in hits]
             out.append([{"document": d, "score": h.score} for d, h in zip(docs, hits)] if req.return_scores
                        else docs)
         return {"result": out}
+
+
+def _add_health_routes(api: FastAPI, svc: _Service) -> None:
+    """``GET|HEAD /health``: backend status, request counters and web stats (no token needed)."""
 
     @api.head("/health", include_in_schema=False)
     async def health_head() -> Any:
@@ -392,14 +396,19 @@ def create_app(web: Web, *, token: str | None = None, extractor: Extractor | Non
         on a paid live backend)."""
         if probe:
             try:
-                await _search(["health check"], 1)
+                await svc.search(["health check"], 1)
             except _BackendFailed:
                 pass
+        web = svc.web
         stats = web.stats() if callable(getattr(web, "stats", None)) else {}
-        report = backend.report()
+        report = svc.backend.report()
         body = {"status": report["status"], "web": getattr(web, "name", type(web).__name__),
-                "backend": report, "requests": dict(counts), "stats": stats}
+                "backend": report, "requests": dict(svc.counts), "stats": stats}
         return JSONResponse(body, status_code=503 if report["status"] == "failing" else 200)
+
+
+def _add_error_handlers(api: FastAPI) -> None:
+    """Every error is a JSON ``detail`` with the right status (backend failures carry their own body/headers)."""
 
     @api.exception_handler(_BackendFailed)
     async def _backend_error(request: Request, exc: _BackendFailed):
@@ -415,6 +424,30 @@ def create_app(web: Web, *, token: str | None = None, extractor: Extractor | Non
         detail = [{"loc": [p for p in e.get("loc", ()) if p != "body" and not (isinstance(p, str) and "[" in p)],
                    "msg": e.get("msg", "invalid")} for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
+
+
+def create_app(web: Web, *, token: str | None = None, extractor: Extractor | None = None,
+               max_body_bytes: int = DEFAULT_MAX_BODY, retrieve_topk: int = RETRIEVE_TOPK, max_chars: int = 20_000,
+               body_timeout_s: float | None = BODY_TIMEOUT_S, retrieve_batch: int = RETRIEVE_BATCH,
+               lifespan=None, mcp_app: Any = None) -> Any:
+    """The ASGI app serving ``web``. ``extractor`` (optional) makes ``/visit`` goal-conditioned, as in the agent.
+    ``mcp_app`` (optional, from ``mcp_server.mcp_http_app``) is served beside it at ``/mcp``, ``/sse`` and
+    ``/messages/`` (its lifespan must be entered by ``lifespan``).
+
+    Returns the app wrapped in the body-limit, (when ``token`` is set) bearer-auth and keep-serving middleware;
+    the FastAPI object itself is at ``app.fastapi`` for tests.
+    """
+    api = FastAPI(title="openseeker web", version="2", lifespan=lifespan,
+                  description="search / visit over an openseeker web; /retrieve speaks Search-R1's protocol. "
+                  "Errors: 4xx for bad input, 503 (retry) / 424 (permanent) / 502 for backend failures.")
+    api.router.route_class = LenientJSONRoute
+    svc = _Service(web, extractor=extractor, max_chars=max_chars, retrieve_topk=retrieve_topk,
+                   retrieve_batch=retrieve_batch)
+    api.state.openseeker = svc.state
+    _add_tool_routes(api, svc)
+    _add_retrieve_route(api, svc)
+    _add_health_routes(api, svc)
+    _add_error_handlers(api)
 
     app: Any = BodyLimit(api if mcp_app is None else WithMCP(api, mcp_app), max_body_bytes, timeout_s=body_timeout_s)
     if token:
