@@ -154,29 +154,44 @@ async def run_shard(
     return res
 
 
-async def _drive(stage: Stage, todo: list[Any], writers: dict[str, ResumableWriter], sidecar: Path,
-                 res: ShardResult, concurrency: int, on_progress: Callable[[ShardResult], None] | None,
-                 sharded: bool) -> None:
-    io_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{stage.name}-writer")  # serial, off the loop
-    loop = asyncio.get_running_loop()
-    finished: list[Outcome] = []  # done, not yet on disk
-    wake = asyncio.Event()
-    closing = False
-    last_progress = [0.0]
-    order = list(stage.streams)
+class _Flusher:
+    """Writes finished outcomes in batches on one writer thread (serial, off the loop), then accounts for them in
+    the rank's counters on the loop: a record is counted only once it is on disk."""
 
-    def commit(batch: list[Outcome]) -> None:  # runs on the writer thread
-        for name in order:
+    def __init__(self, stage: Stage, writers: dict[str, ResumableWriter], sidecar: Path, res: ShardResult,
+                 on_progress: Callable[[ShardResult], None] | None, sharded: bool):
+        self.stage, self.writers, self.sidecar, self.res = stage, writers, sidecar, res
+        self.on_progress, self.sharded = on_progress, sharded
+        self.io_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{stage.name}-writer")
+        self.loop = asyncio.get_running_loop()
+        self.finished: list[Outcome] = []  # done, not yet on disk
+        self.wake = asyncio.Event()
+        self.closing = False
+        self.last_progress = 0.0
+        self.order = list(stage.streams)
+
+    def add(self, outcome: Outcome) -> None:
+        self.finished.append(outcome)
+        self.wake.set()
+
+    def _take(self) -> list[Outcome]:
+        batch = self.finished[:]
+        self.finished.clear()
+        return batch
+
+    def commit(self, batch: list[Outcome]) -> None:  # runs on the writer thread
+        for name in self.order:
             rows = [r for o in batch for r in o.records.get(name, ())]
             if rows:
-                writers[name].write_many(rows)
+                self.writers[name].write_many(rows)
         fails = [o.failed for o in batch if o.failed is not None]
         if fails:
-            sidecar.parent.mkdir(parents=True, exist_ok=True)
-            with sidecar.open("a", encoding="utf-8") as fh:
+            self.sidecar.parent.mkdir(parents=True, exist_ok=True)
+            with self.sidecar.open("a", encoding="utf-8") as fh:
                 fh.write("".join(_dump(f) + "\n" for f in fails))
 
-    def account(batch: list[Outcome]) -> None:  # on the loop, after the batch is on disk
+    def account(self, batch: list[Outcome]) -> None:  # on the loop, after the batch is on disk
+        res = self.res
         for o in batch:
             if o.failed is not None:
                 res.failed += 1
@@ -188,28 +203,47 @@ async def _drive(stage: Stage, todo: list[Any], writers: dict[str, ResumableWrit
             elif o.records:
                 res.done += 1
             add_stats(res.stats, o.stats)
-        if on_progress is not None:
-            on_progress(res)
-        if sharded and time.monotonic() - last_progress[0] > PROGRESS_EVERY_S:
-            last_progress[0] = time.monotonic()
-            _write_progress(stage, res)
+        if self.on_progress is not None:
+            self.on_progress(res)
+        if self.sharded and time.monotonic() - self.last_progress > PROGRESS_EVERY_S:
+            self.last_progress = time.monotonic()
+            _write_progress(self.stage, res)
 
-    async def flusher() -> None:
+    async def run(self) -> None:
         while True:
-            if not finished:
-                if closing:
+            if not self.finished:
+                if self.closing:
                     return
-                await wake.wait()
-                wake.clear()
+                await self.wake.wait()
+                self.wake.clear()
                 continue
-            batch = finished[:]
-            finished.clear()
+            batch = self._take()
             # shielded: a cancel (Ctrl-C tears every task down) must not drop a batch queued to the writer thread;
-            # the thread finishes it and io_pool.shutdown(wait=True) below waits for it
-            await asyncio.shield(loop.run_in_executor(io_pool, commit, batch))
-            account(batch)
+            # the thread finishes it and io_pool.shutdown(wait=True) in close() waits for it
+            await asyncio.shield(self.loop.run_in_executor(self.io_pool, self.commit, batch))
+            self.account(batch)
 
-    flush_task = asyncio.create_task(flusher())
+    async def close(self, task: asyncio.Task) -> None:
+        """Write what already finished (also on Ctrl-C), then stop the writer ``task`` (the one running ``run``)."""
+        self.closing = True
+        self.wake.set()
+        try:
+            await task
+        finally:
+            if self.finished:  # the writer task was cancelled or died: last chance, after what it queued (same thread)
+                batch = self._take()
+                self.io_pool.submit(self.commit, batch).result()
+                self.account(batch)
+            self.io_pool.shutdown(wait=True)  # finish the write in progress: never a torn line on Ctrl-C
+            if self.sharded:
+                _write_progress(self.stage, self.res)
+
+
+async def _drive(stage: Stage, todo: list[Any], writers: dict[str, ResumableWriter], sidecar: Path,
+                 res: ShardResult, concurrency: int, on_progress: Callable[[ShardResult], None] | None,
+                 sharded: bool) -> None:
+    flusher = _Flusher(stage, writers, sidecar, res, on_progress, sharded)
+    flush_task = asyncio.create_task(flusher.run())
     queue = iter(todo)
 
     async def worker() -> None:
@@ -221,8 +255,7 @@ async def _drive(stage: Stage, todo: list[Any], writers: dict[str, ResumableWrit
                 return
             outcome = await stage.process(item)
             if outcome.records or outcome.failed is not None or outcome.stats:
-                finished.append(outcome)
-                wake.set()
+                flusher.add(outcome)
 
     workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(todo)))]
     try:
@@ -235,19 +268,7 @@ async def _drive(stage: Stage, todo: list[Any], writers: dict[str, ResumableWrit
         await asyncio.gather(*workers, return_exceptions=True)
         raise
     finally:
-        closing = True  # write what already finished (also on Ctrl-C), then stop the writer
-        wake.set()
-        try:
-            await flush_task
-        finally:
-            if finished:  # the writer task was cancelled or died: last chance, after what it queued (same thread)
-                batch = finished[:]
-                finished.clear()
-                io_pool.submit(commit, batch).result()
-                account(batch)
-            io_pool.shutdown(wait=True)  # finish the write in progress: never a torn line on Ctrl-C
-            if sharded:
-                _write_progress(stage, res)
+        await flusher.close(flush_task)
         try:
             add_stats(res.stats, stage.worker_stats())
             res.info = dict(stage.worker_info())
