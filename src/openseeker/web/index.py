@@ -140,6 +140,61 @@ def _progress(enabled: bool, total: int | None) -> Any:
     )
 
 
+def _empty_index_dir(directory: Path, overwrite: bool) -> None:
+    """Make ``directory`` an empty folder to build into; an old index is deleted only with ``overwrite``, and
+    a folder that is not an index never is."""
+    if directory.exists() and any(directory.iterdir()):
+        if not overwrite:
+            raise UserError(
+                f"{directory}: already holds files; refusing to build an index over them (use overwrite)"
+            )
+        if not (directory / META_FILE).exists() and not (directory / "meta.json").exists():
+            raise UserError(f"{directory}: is not a search index directory; refusing to delete it")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def _doc_fields(n: int, doc: Any) -> dict[str, str]:
+    """Document ``n`` (1-based) of the input as index fields; a clear error when it is not a valid tuple."""
+    try:
+        if not isinstance(doc, (tuple, list)) or len(doc) not in (3, 4):
+            raise TypeError
+        url, title, text, *rest = doc
+    except (TypeError, ValueError):
+        raise UserError(
+            f"document {n}: expected a (url, title, text[, docid]) tuple, got {type(doc).__name__}"
+        )
+    if not url:
+        raise UserError(f"document {n}: empty url")
+    return {"url": str(url), "docid": str(rest[0] or "") if rest else "", "title": title or "", "text": text or ""}
+
+
+def _write_documents(writer: Any, docs: Iterable[Any], *, progress: bool, total: int | None,
+                     t0: float) -> tuple[int, int]:
+    """Stream ``docs`` into the tantivy ``writer`` and commit; returns ``(documents, documents with a docid)``."""
+    import tantivy
+
+    n = n_docids = 0
+    Document = tantivy.Document
+    with _progress(progress, total) as bar:
+        task = bar.add_task("index", total=total, rate="")
+        for n, doc in enumerate(docs, 1):
+            fields = _doc_fields(n, doc)
+            n_docids += bool(fields["docid"])
+            try:
+                writer.add_document(_document(Document, fields))
+            except (ValueError, UnicodeEncodeError):  # lone surrogates from a lenient decoder upstream
+                writer.add_document(_document(Document, {k: _valid_utf8(v) for k, v in fields.items()}))
+            if n % 2000 == 0:
+                rate = n / max(1e-9, time.perf_counter() - t0)
+                bar.update(task, completed=n, rate=f"{rate:,.0f} docs/s")
+        bar.update(task, completed=n, rate="committing")
+        writer.commit()
+        writer.wait_merging_threads()
+        bar.update(task, completed=n, rate="done")
+    return n, n_docids
+
+
 class SearchIndex:
     """A persisted BM25 index over (url, title, text) documents. Build with :meth:`build`, reopen with :meth:`open`.
 
@@ -195,51 +250,15 @@ class SearchIndex:
 
         directory = Path(directory)
         settings = settings or IndexSettings()
-        if directory.exists() and any(directory.iterdir()):
-            if not overwrite:
-                raise UserError(
-                    f"{directory}: already holds files; refusing to build an index over them (use overwrite)"
-                )
-            if not (directory / META_FILE).exists() and not (directory / "meta.json").exists():
-                raise UserError(f"{directory}: is not a search index directory; refusing to delete it")
-            shutil.rmtree(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        _empty_index_dir(directory, overwrite)
 
         index = tantivy.Index(_schema(), path=str(directory), reuse=False)
         index.register_tokenizer(ANALYZER, _analyzer(settings))
         threads = num_threads or min(8, os.cpu_count() or 1)
         heap = max(heap_mb, 15 * threads) * 1_000_000  # tantivy needs >= ~15 MB per writer thread
         writer = index.writer(heap_size=heap, num_threads=num_threads)
-        n = n_docids = 0
         t0 = time.perf_counter()
-        Document = tantivy.Document
-        with _progress(progress, total) as bar:
-            task = bar.add_task("index", total=total, rate="")
-            for n, doc in enumerate(docs, 1):
-                try:
-                    if not isinstance(doc, (tuple, list)) or len(doc) not in (3, 4):
-                        raise TypeError
-                    url, title, text, *rest = doc
-                except (TypeError, ValueError):
-                    raise UserError(
-                        f"document {n}: expected a (url, title, text[, docid]) tuple, got {type(doc).__name__}"
-                    )
-                if not url:
-                    raise UserError(f"document {n}: empty url")
-                fields = {"url": str(url), "docid": str(rest[0] or "") if rest else "", "title": title or "",
-                          "text": text or ""}
-                n_docids += bool(fields["docid"])
-                try:
-                    writer.add_document(_document(Document, fields))
-                except (ValueError, UnicodeEncodeError):  # lone surrogates from a lenient decoder upstream
-                    writer.add_document(_document(Document, {k: _valid_utf8(v) for k, v in fields.items()}))
-                if n % 2000 == 0:
-                    rate = n / max(1e-9, time.perf_counter() - t0)
-                    bar.update(task, completed=n, rate=f"{rate:,.0f} docs/s")
-            bar.update(task, completed=n, rate="committing")
-            writer.commit()
-            writer.wait_merging_threads()
-            bar.update(task, completed=n, rate="done")
+        n, n_docids = _write_documents(writer, docs, progress=progress, total=total, t0=t0)
         meta = {
             "format": INDEX_FORMAT,
             "engine": f"tantivy {getattr(tantivy, '__version__', '?')}",
