@@ -205,6 +205,33 @@ class JsonAnswer:
         return [c.content or "" for c in self.completions]
 
 
+def _read_answer(completion: Completion, schema: dict[str, Any], *, parse: Callable[[str], Any],
+                 use_reasoning: bool, check_schema: bool,
+                 validate: Callable[[Any], str | None] | None) -> tuple[Any, str | None, str | None]:
+    """``(value, reason, problem)``: ``problem`` is ``None`` for a usable answer, else what to tell the model (not
+    JSON, lacking keys, or the ``validate`` hook's ``reason``)."""
+    value = parse(completion.content or "")
+    if value is None and use_reasoning and completion.reasoning:
+        value = parse(completion.reasoning)
+    missing = ["<not JSON>"] if value is None else missing_keys(value, schema) if check_schema else []
+    reason = None if missing else (validate(value) if validate else None)
+    if not missing and reason is None:
+        return value, None, None
+    problem = reason or ("the answer is not valid JSON" if value is None
+                         else f"the JSON lacks required keys: {', '.join(missing)}")
+    return value, reason, problem
+
+
+def _correction(messages: list[dict[str, Any]], completion: Completion, problem: str,
+                schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The prompt again, then the failed answer and a request to correct it."""
+    return list(messages) + [
+        {"role": "assistant", "content": completion.content or ""},
+        {"role": "user", "content": f"That was not usable: {problem}. Reply with only one JSON object "
+                                    f"matching this schema: {json.dumps(schema)}"},
+    ]
+
+
 async def chat_json(
     llm: LLM,
     messages: list[dict[str, Any]] | Callable[[int], list[dict[str, Any]]],
@@ -268,25 +295,16 @@ async def chat_json(
         answer.completions.append(completion)
         if on_completion is not None:
             on_completion(completion)
-        value = parse(completion.content or "")
-        if value is None and use_reasoning and completion.reasoning:
-            value = parse(completion.reasoning)
-        missing = ["<not JSON>"] if value is None else missing_keys(value, schema) if check_schema else []
-        reason = None if missing else (validate(value) if validate else None)
-        if not missing and reason is None:
+        value, reason, problem = _read_answer(completion, schema, parse=parse, use_reasoning=use_reasoning,
+                                              check_schema=check_schema, validate=validate)
+        if problem is None:
             answer.value, answer.error = value, None
             return answer
         answer.error = reason or MALFORMED
-        problem = reason or ("the answer is not valid JSON" if value is None
-                             else f"the JSON lacks required keys: {', '.join(missing)}")
         log.debug("chat_json(%s) attempt %d: %s: %.200r", getattr(llm, "role", "?"), attempt + 1, problem,
                   completion.content)
         if callable(messages):
             convo = messages(attempt + 1)
         elif correct:
-            convo = list(messages) + [
-                {"role": "assistant", "content": completion.content or ""},
-                {"role": "user", "content": f"That was not usable: {problem}. Reply with only one JSON object "
-                                            f"matching this schema: {json.dumps(schema)}"},
-            ]
+            convo = _correction(messages, completion, problem, schema)
     return answer
