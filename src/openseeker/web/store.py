@@ -112,6 +112,54 @@ def _row_to_page(row: sqlite3.Row | tuple) -> Page:
     )
 
 
+def _stage_raw_links(con: sqlite3.Connection) -> None:
+    """Copy ``raw_links`` into the temp table ``rl`` with the source and (by exact url) target page ids."""
+    con.execute("DROP TABLE IF EXISTS temp.rl")
+    con.execute(
+        "CREATE TEMP TABLE rl(rid INTEGER PRIMARY KEY, src_id INTEGER, dst_id INTEGER, dst_norm TEXT, "
+        "anchor TEXT, dst_url TEXT)"
+    )
+    con.execute(
+        "INSERT INTO rl SELECT r.rowid, (SELECT id FROM pages WHERE url = r.src_url), "
+        "(SELECT id FROM pages WHERE url = r.dst_url), r.dst_norm, r.anchor, r.dst_url FROM raw_links r"
+    )
+
+
+def _resolve_staged(con: sqlite3.Connection) -> None:
+    """Fill the missing targets of ``rl``: through url redirects (a crawl's), then by title, then by title
+    redirect."""
+    has_url_redirects = con.execute("SELECT 1 FROM url_redirects LIMIT 1").fetchone() is not None
+    # url redirects recorded in a crawl (a chain of at most a few hops)
+    for _hop in range(3 if has_url_redirects else 0):
+        con.execute(
+            "UPDATE rl SET dst_url = (SELECT target FROM url_redirects WHERE url = rl.dst_url) "
+            "WHERE dst_id IS NULL AND dst_url IN (SELECT url FROM url_redirects)"
+        )
+        con.execute(
+            "UPDATE rl SET dst_id = (SELECT id FROM pages WHERE url = rl.dst_url) "
+            "WHERE dst_id IS NULL AND dst_url IS NOT NULL"
+        )
+    con.execute(
+        "UPDATE rl SET dst_id = (SELECT min(id) FROM pages WHERE norm_title = rl.dst_norm) "
+        "WHERE dst_id IS NULL AND dst_norm IS NOT NULL"
+    )
+    con.execute(
+        "UPDATE rl SET dst_id = (SELECT min(p.id) FROM redirects r JOIN pages p "
+        "ON p.norm_title = r.target WHERE r.norm_title = rl.dst_norm) "
+        "WHERE dst_id IS NULL AND dst_norm IS NOT NULL"
+    )
+
+
+def _staged_counts(con: sqlite3.Connection) -> tuple[int, int, int]:
+    """``(unknown source, unresolved, self-links)`` among the staged links."""
+    no_src = con.execute("SELECT count(*) FROM rl WHERE src_id IS NULL").fetchone()[0]
+    unresolved = con.execute(
+        "SELECT count(*) FROM rl WHERE src_id IS NOT NULL AND dst_id IS NULL"
+    ).fetchone()[0]
+    self_links = con.execute("SELECT count(*) FROM rl WHERE src_id = dst_id").fetchone()[0]
+    return no_src, unresolved, self_links
+
+
 class WebGraph:
     """Pages and links in SQLite (WAL). Open read-only for readers; writers use ``writer()``.
 
@@ -435,39 +483,9 @@ class WebGraph:
             if rebuild_dst:
                 con.execute("DROP INDEX IF EXISTS links_dst")
             con.execute("BEGIN")
-            con.execute("DROP TABLE IF EXISTS temp.rl")
-            con.execute(
-                "CREATE TEMP TABLE rl(rid INTEGER PRIMARY KEY, src_id INTEGER, dst_id INTEGER, dst_norm TEXT, "
-                "anchor TEXT, dst_url TEXT)"
-            )
-            con.execute(
-                "INSERT INTO rl SELECT r.rowid, (SELECT id FROM pages WHERE url = r.src_url), "
-                "(SELECT id FROM pages WHERE url = r.dst_url), r.dst_norm, r.anchor, r.dst_url FROM raw_links r"
-            )
-            has_url_redirects = con.execute("SELECT 1 FROM url_redirects LIMIT 1").fetchone() is not None
-            for _hop in range(3 if has_url_redirects else 0):  # url redirects recorded in a crawl (a chain of at most a few hops)
-                con.execute(
-                    "UPDATE rl SET dst_url = (SELECT target FROM url_redirects WHERE url = rl.dst_url) "
-                    "WHERE dst_id IS NULL AND dst_url IN (SELECT url FROM url_redirects)"
-                )
-                con.execute(
-                    "UPDATE rl SET dst_id = (SELECT id FROM pages WHERE url = rl.dst_url) "
-                    "WHERE dst_id IS NULL AND dst_url IS NOT NULL"
-                )
-            con.execute(
-                "UPDATE rl SET dst_id = (SELECT min(id) FROM pages WHERE norm_title = rl.dst_norm) "
-                "WHERE dst_id IS NULL AND dst_norm IS NOT NULL"
-            )
-            con.execute(
-                "UPDATE rl SET dst_id = (SELECT min(p.id) FROM redirects r JOIN pages p "
-                "ON p.norm_title = r.target WHERE r.norm_title = rl.dst_norm) "
-                "WHERE dst_id IS NULL AND dst_norm IS NOT NULL"
-            )
-            no_src = con.execute("SELECT count(*) FROM rl WHERE src_id IS NULL").fetchone()[0]
-            unresolved = con.execute(
-                "SELECT count(*) FROM rl WHERE src_id IS NOT NULL AND dst_id IS NULL"
-            ).fetchone()[0]
-            self_links = con.execute("SELECT count(*) FROM rl WHERE src_id = dst_id").fetchone()[0]
+            _stage_raw_links(con)
+            _resolve_staged(con)
+            no_src, unresolved, self_links = _staged_counts(con)
             con.execute(
                 "INSERT OR IGNORE INTO links(src_id, dst_id, anchor) SELECT src_id, dst_id, anchor FROM rl "
                 "WHERE src_id IS NOT NULL AND dst_id IS NOT NULL AND src_id != dst_id ORDER BY rid"
