@@ -175,6 +175,45 @@ def _write_atomic(path: Path, write: Any) -> None:
     tmp.replace(path)
 
 
+def _claim(d: Path, plan: dict[str, Any]) -> None:
+    """Record ``plan`` (corpus, model, chunking) in ``d``, or check that the embeddings already there follow it:
+    resuming the embeddings of another corpus or model would mix vectors silently."""
+    plan_file = d / "dense.plan.json"
+    if plan_file.exists():
+        old = json.loads(plan_file.read_text(encoding="utf-8"))
+        if old != plan:
+            what = ", ".join(f"{k} {old.get(k)!r} (now {v!r})" for k, v in plan.items() if old.get(k) != v)
+            raise UserError(f"{d}: holds embeddings of another corpus or model or made with other settings "
+                            f"({what}); delete the directory or choose another one")
+    else:
+        if any(d.glob("chunk-*.npy")):
+            raise UserError(f"{d}: holds embedding chunks without a plan; delete the directory first")
+        plan_file.write_text(json.dumps(plan) + "\n", encoding="utf-8")
+
+
+def _on_disk(vec_path: Path, key_path: Path, chunk: list[tuple[str, str, str]]) -> bool:
+    """Whether ``chunk`` was embedded by an earlier run (its keys must match: same corpus order)."""
+    if not (vec_path.exists() and key_path.exists()):
+        return False
+    keys = json.loads(key_path.read_text(encoding="utf-8"))
+    if keys != [k for k, _t, _x in chunk]:
+        raise UserError(f"{key_path}: the corpus order changed since this chunk was embedded; "
+                        f"delete {key_path.parent} and embed again")
+    return True
+
+
+def _write_faiss(d: Path, n: int, chunk_size: int) -> tuple[Any, list[str], int]:
+    """The faiss index over the ``n`` embedded documents of ``d``, written atomically; ``(index, keys, dim)``."""
+    import faiss
+
+    for stale in sorted(d.glob("chunk-*.npy"))[len(list(_chunk_names(n, chunk_size))):]:
+        stale.unlink()  # a corpus that shrank cannot happen with one fingerprint; defensive
+    index, keys, dim = _faiss_from_chunks(d, n, chunk_size)
+    faiss.write_index(index, str(d / (FAISS_FILE + ".tmp")))
+    (d / (FAISS_FILE + ".tmp")).replace(d / FAISS_FILE)
+    return index, keys, dim
+
+
 class DenseIndex:
     """Embeddings of a corpus + a faiss index over them. Build with :meth:`build`, reopen with :meth:`open`.
 
@@ -244,18 +283,7 @@ class DenseIndex:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         model = model or DEFAULT_MODEL
-        plan_file = d / "dense.plan.json"
-        plan = {"format": DENSE_FORMAT, "model": model, "fingerprint": fingerprint, "chunk_size": chunk_size}
-        if plan_file.exists():
-            old = json.loads(plan_file.read_text(encoding="utf-8"))
-            if old != plan:
-                what = ", ".join(f"{k} {old.get(k)!r} (now {v!r})" for k, v in plan.items() if old.get(k) != v)
-                raise UserError(f"{d}: holds embeddings of another corpus or model or made with other settings "
-                                f"({what}); delete the directory or choose another one")
-        else:
-            if any(d.glob("chunk-*.npy")):
-                raise UserError(f"{d}: holds embedding chunks without a plan; delete the directory first")
-            plan_file.write_text(json.dumps(plan) + "\n", encoding="utf-8")
+        _claim(d, {"format": DENSE_FORMAT, "model": model, "fingerprint": fingerprint, "chunk_size": chunk_size})
         (d / META_FILE).unlink(missing_ok=True)  # the index is complete again only when this run finishes
         encoder = load_encoder(model)
         n = new_chunks = 0
@@ -266,11 +294,7 @@ class DenseIndex:
             for c, chunk in enumerate(_chunks(docs, chunk_size)):
                 n += len(chunk)
                 vec_path, key_path = d / f"chunk-{c:06d}.npy", d / f"chunk-{c:06d}.keys.json"
-                if vec_path.exists() and key_path.exists():
-                    keys = json.loads(key_path.read_text(encoding="utf-8"))
-                    if keys != [k for k, _t, _x in chunk]:
-                        raise UserError(f"{key_path}: the corpus order changed since this chunk was embedded; "
-                                        f"delete {d} and embed again")
+                if _on_disk(vec_path, key_path, chunk):
                     bar.update(task, completed=n, rate="resumed")
                     continue
                 if max_chunks is not None and new_chunks >= max_chunks:
@@ -283,13 +307,7 @@ class DenseIndex:
                 embedded += len(chunk)
                 rate = embedded / max(1e-9, time.perf_counter() - t0)
                 bar.update(task, completed=n, rate=f"{rate:,.0f} docs/s")
-        for stale in sorted(d.glob("chunk-*.npy"))[len(list(_chunk_names(n, chunk_size))):]:
-            stale.unlink()  # a corpus that shrank cannot happen with one fingerprint; defensive
-        index, keys, dim = _faiss_from_chunks(d, n, chunk_size)
-        import faiss
-
-        faiss.write_index(index, str(d / (FAISS_FILE + ".tmp")))
-        (d / (FAISS_FILE + ".tmp")).replace(d / FAISS_FILE)
+        index, keys, dim = _write_faiss(d, n, chunk_size)
         meta = {
             "format": DENSE_FORMAT, "model": model, "dim": dim, "docs": len(keys), "fingerprint": fingerprint,
             "chunk_size": chunk_size, "index": type(index).__name__, "embedded_this_run": embedded,
