@@ -388,6 +388,44 @@ def _empty_result(gold_rows: int) -> dict[str, Any]:
             "msg": "", "judge_version": WIDESEARCH_JUDGE_VERSION}
 
 
+def _read_evaluation(evaluation: dict[str, Any] | str,
+                     gold_path: str | Path) -> tuple[list[str], list[str], dict[str, dict[str, Any]]]:
+    """A task's ``(required, unique_columns, eval_pipeline)``; unique columns must be required ones."""
+    ev = evaluation if isinstance(evaluation, dict) else json.loads(evaluation)
+    required: list[str] = list(ev["required"])
+    unique: list[str] = list(ev["unique_columns"])
+    if not set(unique) <= set(required):
+        raise InputError(f"unique_columns {sorted(set(unique) - set(required))} are not required columns",
+                         path=str(gold_path))
+    return required, unique, ev["eval_pipeline"]
+
+
+def _answer_table(response: str | None, result: dict[str, Any]) -> tuple[list[str], list[list[str]]] | None:
+    """The answer's markdown table ``(header, rows)``, or ``None`` with the reason in ``result["msg"]``."""
+    try:
+        parsed = parse_markdown_table(response)
+    except ValueError as exc:
+        result["msg"] = str(exc)
+        return None
+    if parsed is None:
+        result["msg"] = "no markdown table in the response"
+    return parsed
+
+
+def _in_order(header: list[str], rows: list[list[str]], required: list[str]) -> list[list[str]]:
+    """``rows`` with their cells in the order of ``required`` (a column named twice: its last one)."""
+    cols = {c: [r[i] for r in rows] for i, c in enumerate(header)}
+    return [[cols[c][i] for c in required] for i in range(len(rows))]
+
+
+def _join(pr: list[list[str]], gr: list[list[str]], key_pos: list[int]) -> list[tuple[int, int]]:
+    """``(gold row, answer row)`` pairs whose unique-column cells are equal (many-to-many)."""
+    by_key: dict[tuple[str, ...], list[int]] = {}
+    for i, r in enumerate(pr):
+        by_key.setdefault(tuple(r[j] for j in key_pos), []).append(i)
+    return [(gi, pi) for gi, g in enumerate(gr) for pi in by_key.get(tuple(g[j] for j in key_pos), [])]
+
+
 async def evaluate_table(response: str | None, gold_path: str | Path, evaluation: dict[str, Any] | str,
                          llm: LLM | None = None) -> dict[str, Any]:
     """Score one WideSearch answer under the official rules (module docstring).
@@ -404,22 +442,11 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
         them, which columns were LLM-judged or judged offline, which alignments used the LLM, and ``msg`` (why
         the score is 0 when the table was rejected).
     """
-    ev = evaluation if isinstance(evaluation, dict) else json.loads(evaluation)
-    required: list[str] = list(ev["required"])
-    unique: list[str] = list(ev["unique_columns"])
-    pipeline: dict[str, dict[str, Any]] = ev["eval_pipeline"]
-    if not set(unique) <= set(required):
-        raise InputError(f"unique_columns {sorted(set(unique) - set(required))} are not required columns",
-                         path=str(gold_path))
+    required, unique, pipeline = _read_evaluation(evaluation, gold_path)
     g_header, g_rows = read_gold(gold_path, required)
     result = _empty_result(len(g_rows))
-    try:
-        parsed = parse_markdown_table(response)
-    except ValueError as exc:
-        result["msg"] = str(exc)
-        return result
+    parsed = _answer_table(response, result)
     if parsed is None:
-        result["msg"] = "no markdown table in the response"
         return result
     p_header, p_rows = parsed
     result["parsed"], result["pred_rows"] = True, len(p_rows)
@@ -429,17 +456,10 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
     if set(p_header) != set(required) or len(p_header) != len(set(p_header)):
         result["msg"] = f"answer columns {p_header} != required columns {required}"
         return result
-    p_idx = {c: i for i, c in enumerate(p_header)}
     # work on columns in the required order; keep the answer's own order for the identical-table check
-    pred = {c: [r[p_idx[c]] for r in p_rows] for c in required}
-    gold = {c: [r[i] for r in g_rows] for i, c in enumerate(g_header)}
-
-    def rows_of(cols: dict[str, list[str]], n: int) -> list[list[str]]:
-        return [[cols[c][i] for c in required] for i in range(n)]
-
     key_pos = [required.index(c) for c in unique]
-    pr = _dedupe(rows_of(pred, len(p_rows)), key_pos)
-    gr = _dedupe(rows_of(gold, len(g_rows)), key_pos)
+    pr = _dedupe(_in_order(p_header, p_rows, required), key_pos)
+    gr = _dedupe(_in_order(g_header, g_rows, required), key_pos)
 
     # 3. align key cells of exact_match / llm_judge unique columns to the gold keys
     aligned_keys = await _align_keys(llm, pr, gr, required, unique, pipeline, result)
@@ -454,10 +474,7 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
                  and sorted(map(tuple, pr)) == sorted(map(tuple, gr)))
 
     # 3 (join). many-to-many join on exact unique-column equality
-    by_key: dict[tuple[str, ...], list[int]] = {}
-    for i, r in enumerate(pr):
-        by_key.setdefault(tuple(r[j] for j in key_pos), []).append(i)
-    pairs = [(gi, pi) for gi, g in enumerate(gr) for pi in by_key.get(tuple(g[j] for j in key_pos), [])]
+    pairs = _join(pr, gr, key_pos)
     result["matched_rows"] = len(pairs)
 
     # 5. cell scores: one list per (column, metric)
