@@ -354,6 +354,38 @@ def _tokenizer_or_degrade(cfg: ExportConfig) -> tuple[Any, ExportConfig, dict[st
         return None, replace(cfg, formats=kept), {"tokenized": why}
 
 
+def _teachers(trajs: list[Trajectory], traj_path: str | Path, allow_reference: bool) -> dict[str, int]:
+    """Trajectories per teacher; the offline reference teacher's are refused unless ``allow_reference``."""
+    teachers: dict[str, int] = {}
+    for t in trajs:
+        teachers[teacher_of(t)] = teachers.get(teacher_of(t), 0) + 1
+    n_ref = teachers.get(REFERENCE_TEACHER, 0)
+    if n_ref and not allow_reference:
+        raise UserError(f"{traj_path}: {n_ref} of {len(trajs)} trajectories come from the offline reference teacher "
+                        f"(metadata.teacher={REFERENCE_TEACHER!r}); pass --allow-reference to export them "
+                        "(each example keeps its teacher tag)")
+    return teachers
+
+
+def _add_all(ex: _Exporter, trajs: list[Trajectory], progress: bool) -> None:
+    """Feed every trajectory to the exporter, with a transient progress bar when asked."""
+    bar = None
+    if progress:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        bar.start()
+        task = bar.add_task("export", total=len(trajs))
+    try:
+        for t in trajs:
+            if bar is not None:
+                bar.advance(task)
+            ex.add(t)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
 def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig | None = None, *,
                tokenizer: Any = None, skip_bad: bool = False, progress: bool = False) -> ExportResult:
     """Export trajectories as an SFT dataset (see the module docstring for the files written).
@@ -372,35 +404,13 @@ def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig 
     out.mkdir(parents=True, exist_ok=True)
     read_stats: dict[str, int] = {}
     trajs = _read_trajectories(traj_path, skip_bad, read_stats)
-    teachers: dict[str, int] = {}
-    for t in trajs:
-        teachers[teacher_of(t)] = teachers.get(teacher_of(t), 0) + 1
-    n_ref = teachers.get(REFERENCE_TEACHER, 0)
-    if n_ref and not cfg.allow_reference:
-        raise UserError(f"{traj_path}: {n_ref} of {len(trajs)} trajectories come from the offline reference teacher "
-                        f"(metadata.teacher={REFERENCE_TEACHER!r}); pass --allow-reference to export them "
-                        "(each example keeps its teacher tag)")
+    teachers = _teachers(trajs, traj_path, cfg.allow_reference)
     skipped_formats: dict[str, str] = {}
     if cfg.needs_tokenizer and tokenizer is None:
         tokenizer, cfg, skipped_formats = _tokenizer_or_degrade(cfg)
 
     ex = _Exporter(cfg, tokenizer)
-    bar = None
-    if progress:
-        from rich.progress import Progress
-
-        bar = Progress(transient=True)
-        bar.start()
-        task = bar.add_task("export", total=len(trajs))
-    try:
-        for t in trajs:
-            if bar is not None:
-                bar.advance(task)
-            ex.add(t)
-    finally:
-        if bar is not None:
-            bar.stop()
-
+    _add_all(ex, trajs, progress)
     rows, rejections = ex.rows, ex.rejections
     exported = len(next(iter(rows.values())))
     _write_rows(out, rows, rejections, ex.tool_columns)
