@@ -23,6 +23,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -120,30 +121,12 @@ def run_demo(out: Path, *, n_qa: int, max_candidates: int, heldout: int, max_too
                   "for evaluation")
 
     if n_train:
-        # The LLM teacher (embedded model, retrospective summarization on) and the offline reference teacher go to
-        # separate files: their data never mixes silently.
-        run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(traj),
-             "--max-tool-calls", str(max_tool_calls), "--limit", "1"])
-        run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(ref_traj), "--teacher",
-             "reference"])
-        # all formats; on a core install (no transformers/torch) the tokenized form is skipped, and it says why
-        run(["export", "sft", "--traj", str(ref_traj), "--out", str(sft), "--format", "all", "--allow-reference"])
+        _trajectories_and_export(run, web, qa_train, traj, ref_traj, sft, max_tool_calls)
     else:
         console.print("[yellow]No QA sample was accepted, so there is nothing to solve: trajectory synthesis and "
                       "export are skipped. Re-run with a larger --max-candidates, or a stronger model "
                       "(--base-url/--model).[/]")
-
-    eval_set = qa_heldout if n_heldout else qa
-    if _count_lines(eval_set) and not n_heldout:
-        console.print("[yellow]Only one QA sample was accepted, so nothing could be held out: the evaluation below "
-                      "runs on the question the trajectories were made from (not a held-out number).[/]")
-    if _count_lines(eval_set):
-        run(["eval", "run", "--benchmark", "synth", "--path", str(eval_set), "--web", str(web), "--out",
-             str(evaldir), "--max-tool-calls", str(max_tool_calls), "--max-turns", str(max_tool_calls + 2),
-             "--max-tokens-per-turn", "256", "--judge", "none"], "eval run/report")
-        run(["eval", "report", str(evaldir)], "eval run/report")
-    else:
-        console.print("[yellow]No questions to evaluate on (no QA sample was accepted).[/]")
+    _evaluate(run, web, qa_heldout if n_heldout else qa, evaldir, max_tool_calls, heldout=bool(n_heldout))
 
     total = round(time.perf_counter() - t0, 1)
     summary = {
@@ -157,6 +140,37 @@ def run_demo(out: Path, *, n_qa: int, max_candidates: int, heldout: int, max_too
         "timings_s": {**timings, "total": total},
     }
     (out / "demo.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    _print_summary(summary, timings, total, out, sft)
+    return summary
+
+
+def _trajectories_and_export(run: Callable[..., int], web: Path, qa_train: Path, traj: Path, ref_traj: Path,
+                             sft: Path, max_tool_calls: int) -> None:
+    # The LLM teacher (embedded model, retrospective summarization on) and the offline reference teacher go to
+    # separate files: their data never mixes silently.
+    run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(traj),
+         "--max-tool-calls", str(max_tool_calls), "--limit", "1"])
+    run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(ref_traj), "--teacher",
+         "reference"])
+    # all formats; on a core install (no transformers/torch) the tokenized form is skipped, and it says why
+    run(["export", "sft", "--traj", str(ref_traj), "--out", str(sft), "--format", "all", "--allow-reference"])
+
+
+def _evaluate(run: Callable[..., int], web: Path, eval_set: Path, evaldir: Path, max_tool_calls: int, *,
+              heldout: bool) -> None:
+    if _count_lines(eval_set) and not heldout:
+        console.print("[yellow]Only one QA sample was accepted, so nothing could be held out: the evaluation below "
+                      "runs on the question the trajectories were made from (not a held-out number).[/]")
+    if _count_lines(eval_set):
+        run(["eval", "run", "--benchmark", "synth", "--path", str(eval_set), "--web", str(web), "--out",
+             str(evaldir), "--max-tool-calls", str(max_tool_calls), "--max-turns", str(max_tool_calls + 2),
+             "--max-tokens-per-turn", "256", "--judge", "none"], "eval run/report")
+        run(["eval", "report", str(evaldir)], "eval run/report")
+    else:
+        console.print("[yellow]No questions to evaluate on (no QA sample was accepted).[/]")
+
+
+def _print_summary(summary: dict, timings: dict[str, float], total: float, out: Path, sft: Path) -> None:
     console.rule(f"[bold green]demo finished in {_minutes(total)}", align="left")
     for key, value in summary.items():
         if key != "timings_s":
@@ -165,7 +179,6 @@ def run_demo(out: Path, *, n_qa: int, max_candidates: int, heldout: int, max_too
     console.print("\n[bold]Next commands:[/]")
     for what, command in next_commands(out, sft):
         console.print(f"  # {what}\n  {command}", soft_wrap=True, highlight=False)
-    return summary
 
 
 def next_commands(out: Path, sft: Path) -> list[tuple[str, str]]:
