@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -33,6 +33,9 @@ from openseeker.cli.options import (
     WorkersOpt,
 )
 from openseeker.errors import UserError
+
+if TYPE_CHECKING:
+    from openseeker.llm.config import LLMConfig
 
 app = typer.Typer(name="agent", help="The search agent (ReAct with search/visit).", no_args_is_help=True)
 
@@ -91,40 +94,24 @@ def run_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Answer questions with the agent; one trajectory per question in --out."""
-    from openseeker.agent.batch import load_questions, run_questions
+    from openseeker.agent.batch import run_questions
     from openseeker.agent.settings import resolve_agent_settings
+    from openseeker.executors import get_executor
     from openseeker.llm.config import resolve_llm_config
-    from openseeker.records import content_id
+    from openseeker.web.open import live_config_from_flags
 
     if (question is None) == (questions is None):
         raise UserError("give exactly one of --question TEXT or --questions FILE")
     if role is not None and role not in ("student", "teacher"):
         raise UserError(f"--role must be 'student' or 'teacher', got {role!r}")
-    if question is not None:
-        if not question.strip():
-            raise UserError("--question is empty")
-        items = [{"id": content_id(question), "question": question}]
-    else:
-        items = load_questions(questions)
+    items = _questions(question, questions)
     cli = dict(role=role, protocol=protocol, max_tool_calls=max_tool_calls, concurrency=concurrency,
                extract=False if no_extract else None, max_turns=max_turns, context_tokens=context_tokens,
                temperature=temperature, seed=seed)
     settings = resolve_agent_settings(config, **cli)
     llm_config = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
-    from openseeker.agent.embedded_defaults import apply_embedded_defaults, describe_reduced
-    from openseeker.agent.settings import agent_section
-
-    given = set(agent_section(config)) | {k for k, v in cli.items() if v is not None}
-    settings, reduced = apply_embedded_defaults(settings, given, llm_config.role(settings["role"]).embedded)
-    if reduced:
-        typer.echo(describe_reduced(reduced), err=True)
-    live_cfg = None
-    if web == "live":
-        from openseeker.web.live.config import live_config_source
-
-        live_cfg = live_config_source(web_config, config)
-    from openseeker.executors import get_executor
-
+    settings = _embedded_defaults(settings, config, cli, llm_config)
+    live_cfg = live_config_from_flags(web, web_config, config)
     exe = get_executor(executor, workers=workers, ray_address=ray_address,
                        rank=rank, concurrency=settings["concurrency"], progress=not no_progress, limit=limit)
     summary = asyncio.run(run_questions(web, llm_config, items, out, settings=settings, progress=not no_progress,
@@ -136,6 +123,32 @@ def run_cmd(
     from openseeker.agent.batch import raise_if_failed
 
     raise_if_failed(summary)
+
+
+def _questions(question: str | None, questions: Path | None) -> list[dict[str, Any]]:
+    """The questions to run: ``--question TEXT`` (its id is a hash of the text) or ``--questions FILE``."""
+    from openseeker.agent.batch import load_questions
+    from openseeker.records import content_id
+
+    if question is not None:
+        if not question.strip():
+            raise UserError("--question is empty")
+        return [{"id": content_id(question), "question": question}]
+    return load_questions(questions)
+
+
+def _embedded_defaults(settings: dict[str, Any], config: Path | None, cli: dict[str, Any],
+                       llm_config: LLMConfig) -> dict[str, Any]:
+    """``settings`` reduced for an embedded model where the user set neither a flag nor an ``agent:`` key (said on
+    stderr)."""
+    from openseeker.agent.embedded_defaults import apply_embedded_defaults, describe_reduced
+    from openseeker.agent.settings import agent_section
+
+    given = set(agent_section(config)) | {k for k, v in cli.items() if v is not None}
+    settings, reduced = apply_embedded_defaults(settings, given, llm_config.role(settings["role"]).embedded)
+    if reduced:
+        typer.echo(describe_reduced(reduced), err=True)
+    return settings
 
 
 def _echo_summary(s: dict, single: bool) -> None:

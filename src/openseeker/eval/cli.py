@@ -109,16 +109,13 @@ def run_cmd(
     from openseeker.eval.run import evaluate
     from openseeker.executors import get_executor
     from openseeker.llm.config import resolve_llm_config
+    from openseeker.web.open import live_config_from_flags
 
     from openseeker.eval.cli_offline import after_run, echo_retrieval, web_for
 
     web = web_for(benchmark, path, web)
     cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
-    live_cfg = None
-    if web == "live":
-        from openseeker.web.live.config import live_config_source
-
-        live_cfg = live_config_source(web_config, config)
+    live_cfg = live_config_from_flags(web, web_config, config)
     report = evaluate(
         benchmark, path, web, out, limit=limit, sample=sample, seed=seed, runs=runs, llm_config=cfg,
         judge=judge, concurrency=concurrency, max_tool_calls=max_tool_calls, max_turns=max_turns,

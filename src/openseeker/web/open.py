@@ -47,11 +47,18 @@ def open_web_from_flags(web: str | Path, web_config: str | Path | None = None,
     """``open_web`` for the command-line flags every stage shares: ``--web DIR|live``, ``--web-config FILE`` and
     ``--config FILE`` (whose ``live:`` section is used when there is no ``--web-config``; see
     ``openseeker.web.live.config.live_config_source``). ``--web-config`` with a local web is a ``UserError``."""
-    source = None
-    if str(web) == "live":
-        from openseeker.web.live.config import live_config_source
-
-        source = live_config_source(web_config, config)
-    elif web_config is not None:
+    if str(web) != "live" and web_config is not None:
         raise UserError("--web-config is only used with --web live")
-    return open_web(web, config=source)
+    return open_web(web, config=live_config_from_flags(web, web_config, config))
+
+
+def live_config_from_flags(web: str | Path, web_config: str | Path | None = None,
+                           config: str | Path | None = None) -> Path | None:
+    """The live web's config file from the flags ``--web``, ``--web-config`` and ``--config`` (``None`` for a
+    local web, or when neither flag names one; see ``openseeker.web.live.config.live_config_source``), for the
+    stages that open their web later (in each worker) rather than here."""
+    if str(web) != "live":
+        return None
+    from openseeker.web.live.config import live_config_source
+
+    return live_config_source(web_config, config)

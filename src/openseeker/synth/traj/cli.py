@@ -82,23 +82,17 @@ def traj_cmd(
     rank: RankOpt = None,
 ) -> None:
     """Teacher rollouts on QA records (retrospective summarization), labelled against the gold answers."""
+    from openseeker.agent.settings import agent_section
+    from openseeker.executors import get_executor
     from openseeker.synth.traj.pipeline import synthesize_trajectories
+    from openseeker.web.open import live_config_from_flags
 
     llm_config = None
-    if teacher == "llm":
+    if teacher == "llm" or (not no_judge and (base_url or config)):
         from openseeker.llm.config import resolve_llm_config
 
         llm_config = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
-    elif not no_judge and (base_url or config):
-        from openseeker.llm.config import resolve_llm_config
-
-        llm_config = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
-    live_cfg = None
-    if web == "live":
-        from openseeker.web.live.config import live_config_source
-
-        live_cfg = live_config_source(web_config, config)
-    from openseeker.agent.settings import agent_section
+    live_cfg = live_config_from_flags(web, web_config, config)
 
     # only what the user gave (the `agent:` section, then flags): the pipeline fills in the defaults (reduced ones
     # when the teacher is the embedded model) and says so
@@ -106,8 +100,6 @@ def traj_cmd(
            "max_turns": max_turns, "max_tokens_per_turn": max_tokens_per_turn, "context_tokens": context_tokens}
     settings = {**agent_section(config), **{k: v for k, v in cli.items() if v is not None}}
     settings.pop("role", None)
-    from openseeker.executors import get_executor
-
     exe = get_executor(executor, workers=workers, ray_address=ray_address,
                        rank=rank, concurrency=settings.get("concurrency") or 8, progress=not no_progress,
                        limit=limit)
@@ -115,6 +107,13 @@ def traj_cmd(
         qa, web, out, teacher=teacher, llm_config=llm_config, summarize=not no_summarize, settings=settings,
         judge=not no_judge and teacher == "llm", progress=not no_progress, limit=limit,
         embedded_judge=embedded_judge, web_config=live_cfg, executor=exe))
+    _echo_summary(summary, out)
+    from openseeker.agent.batch import raise_if_failed
+
+    raise_if_failed(summary)
+
+
+def _echo_summary(summary: dict, out: Path) -> None:
     f = summary["file"]
     typer.echo(f"{summary['done']} new trajectories ({summary['skipped']} already done) -> {out}")
     typer.echo(f"file: {f['trajectories']} trajectories, correct {f['correct']}/{f['judged']} judged, "
@@ -123,7 +122,4 @@ def traj_cmd(
         typer.echo(f"summaries: {f['summaries']} ({f['summary_fallbacks']} fell back to truncated observations)")
     if summary.get("llm_usage"):
         typer.echo("llm usage: " + json.dumps(summary["llm_usage"]))
-    from openseeker.agent.batch import raise_if_failed
-
-    raise_if_failed(summary)
 
