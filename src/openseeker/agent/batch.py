@@ -367,7 +367,7 @@ class AgentFactory:
                 await close_web(web_obj)
 
 
-def sized_llm_config(llm_config: Any, roles: Iterable[str], concurrency: int) -> Any:
+def sized_llm_config(llm_config: LLMConfig, roles: Iterable[str], concurrency: int) -> LLMConfig:
     """A copy of ``llm_config`` whose endpoints admit ``concurrency`` calls (one agent call per rollout in flight,
     plus visits): an endpoint limit below the rollouts in flight would only queue them."""
     llm_config = llm_config.model_copy(deep=True)
@@ -379,7 +379,7 @@ def sized_llm_config(llm_config: Any, roles: Iterable[str], concurrency: int) ->
 
 async def run_questions(
     web: WebSource,
-    llm_config: Any,
+    llm_config: LLMConfig,
     items: list[dict[str, Any]],
     out_path: str | os.PathLike,
     *,

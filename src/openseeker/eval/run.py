@@ -35,6 +35,7 @@ from openseeker.records import EvalItem, EvalResult, Trajectory
 
 if TYPE_CHECKING:
     from openseeker.llm.base import LLM
+    from openseeker.llm.config import LLMConfig
     from openseeker.llm.pool import LLMPool
     from openseeker.web.base import Web
 
@@ -241,7 +242,7 @@ async def evaluate_async(
     out_dir: str | Path,
     *,
     roles: Roles | None = None,
-    llm_config: Any = None,
+    llm_config: LLMConfig | None = None,
     progress: bool = True,
     items: list[EvalItem] | None = None,
     web_obj: Web | None = None,
@@ -400,7 +401,7 @@ def evaluate(
     sample: int | None = None,
     seed: int = 0,
     runs: int = 1,
-    llm_config: Any = None,
+    llm_config: LLMConfig | None = None,
     roles: Roles | None = None,
     judge: str = "llm",
     concurrency: int = 2,
@@ -431,7 +432,7 @@ def evaluate(
                                       executor=executor))
 
 
-def regrade(source: str | Path, out_dir: str | Path, *, judge: str = "llm", llm_config: Any = None,
+def regrade(source: str | Path, out_dir: str | Path, *, judge: str = "llm", llm_config: LLMConfig | None = None,
             roles: Roles | None = None, progress: bool = True) -> dict[str, Any]:
     """Grade the saved trajectories of ``source`` again (another judge, or ``judge="none"``) into ``out_dir``,
     without re-running the agent. The subset and settings are those of ``source/config.json``."""
