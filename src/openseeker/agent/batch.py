@@ -163,10 +163,8 @@ class AgentStage(Stage):
 
 def trajectory_stats(t: Trajectory) -> dict[str, Any]:
     """Additive counters of one trajectory (stop reasons, tool calls, turns, tokens, seconds in LLM and tools)."""
-    p = c = 0
-    for u in t.usage.values():
-        p += int(u.get("prompt_tokens", 0))
-        c += int(u.get("completion_tokens", 0))
+    p = sum(u.prompt_tokens for u in t.usage.values())
+    c = sum(u.completion_tokens for u in t.usage.values())
     return {"stop": {t.stop_reason: 1}, "tool_calls": t.num_tool_calls, "turns": t.num_turns,
             "prompt_tokens": p, "completion_tokens": c, "llm_s": sum(s.llm_s for s in t.steps),
             "tool_s": sum(s.tool_s for s in t.steps)}

@@ -160,11 +160,8 @@ def _tool_counts(traj: Trajectory) -> Counter:
 
 
 def _tokens(traj: Trajectory) -> dict[str, int]:
-    p = q = 0
-    for u in (traj.usage or {}).values():
-        if isinstance(u, dict):
-            p += int(u.get("prompt_tokens", 0))
-            q += int(u.get("completion_tokens", 0))
+    p = sum(u.prompt_tokens for u in traj.usage.values())
+    q = sum(u.completion_tokens for u in traj.usage.values())
     if not p and not q:
         for s in traj.steps:
             p += s.usage.prompt_tokens
