@@ -165,11 +165,22 @@ StopReason = Literal[
 
 
 class Question(Record):
-    """What the agent is asked: one line of ``openseeker agent run``'s input (``id`` optional there)."""
+    """What the agent is asked: one line of ``openseeker agent run``'s input (``id`` optional there).
+
+    ``metadata`` holds the line's other keys (e.g. a gold ``answer``); the agent batch keeps them in
+    ``Trajectory.metadata["item"]``. ``from_item`` reads such a line; the questions file keeps its flat shape.
+    """
 
     kind: Literal["question"] = "question"
     id: str
     question: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> "Question":
+        """A flat ``{id, question, ...}`` line (already checked); the id as a string, the other keys as metadata."""
+        extra = {k: v for k, v in item.items() if k not in ("id", "question")}
+        return cls(id=str(item["id"]), question=item["question"], metadata=extra)
 
 
 class TrajectoryLabels(BaseModel):

@@ -212,7 +212,7 @@ async def synthesize_trajectories(
         s, reduced = apply_embedded_defaults(s, given, llm_config.role("teacher").embedded)
     qas = load_qa(qa_path)
     by_id = {q.id: q for q in qas}
-    items = [{"id": q.id, "question": q.question} for q in qas]
+    items = [Question(id=q.id, question=q.question) for q in qas]
     opened = isinstance(web, (str, os.PathLike))
     config = {"teacher": tag, "summarize": summarize if teacher == "llm" else False, "agent": s,
               "qa": str(qa_path), "web": str(web) if opened else getattr(web, "name", "")}
