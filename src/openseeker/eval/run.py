@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 from openseeker.errors import LLMError, UserError
 from openseeker.eval import DEFAULT_MAX_TOOL_CALLS
 from openseeker.eval import judge as judge_mod
-from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM, DomainBlocklist, GuardedWeb
+from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DomainBlocklist, GuardedWeb
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
 from openseeker.eval.metrics import style_for_language
+from openseeker.eval.settings import EvalSettings
 from openseeker.provenance import git_hash, provenance
 from openseeker.records import EvalItem, EvalResult, Trajectory
 
@@ -45,43 +46,6 @@ RESULTS = "results.jsonl"
 TRAJECTORIES = "trajectories.jsonl"
 CONFIG = "config.json"
 EVAL_VERSION = "eval/v1"
-
-
-@dataclass
-class EvalSettings:
-    """Everything that defines a reported number (written into config.json and the report)."""
-
-    benchmark: str
-    path: str
-    web: str
-    limit: int | None = None
-    sample: int | None = None
-    seed: int = 0
-    runs: int = 1
-    judge: str = "llm"  # "llm" | "none"
-    concurrency: int = 2
-    max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS
-    max_turns: int | None = None
-    leakage_guard: str = "auto"  # "auto" (on for live), "on", "off"
-    blocklist: list[str] = field(default_factory=lambda: list(DEFAULT_BLOCKLIST))
-    ngram: int = DEFAULT_NGRAM
-    agent_options: dict[str, Any] = field(default_factory=dict)
-    web_config: str | None = None  # live-web YAML (for --web live)
-    ungraded: str = "wrong"  # accuracy: an ungraded answer counts as "wrong" or is "exclude"d (report.summarize)
-
-    def __post_init__(self) -> None:
-        if self.runs < 1:
-            raise UserError("--runs must be >= 1")
-        if self.concurrency < 1:
-            raise UserError("--concurrency must be >= 1")
-        if self.max_tool_calls < 0:
-            raise UserError("--max-tool-calls must be >= 0")
-        if self.judge not in ("llm", "none"):
-            raise UserError("--judge must be 'llm' or 'none'")
-        if self.leakage_guard not in ("auto", "on", "off"):
-            raise UserError("--leakage-guard must be auto, on or off")
-        if self.ungraded not in ("wrong", "exclude"):
-            raise UserError("--ungraded must be 'wrong' or 'exclude'")
 
 
 @dataclass

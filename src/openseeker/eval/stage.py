@@ -19,7 +19,8 @@ from openseeker.io import iter_jsonl
 from openseeker.records import EvalItem, Trajectory
 
 if TYPE_CHECKING:
-    from openseeker.eval.run import EvalSettings, Roles
+    from openseeker.eval.run import Roles
+    from openseeker.eval.settings import EvalSettings
     from openseeker.llm.config import LLMConfig
     from openseeker.web.base import Web
 
