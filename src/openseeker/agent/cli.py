@@ -94,7 +94,7 @@ def run_cmd(
     from openseeker.agent.batch import load_questions, run_questions
     from openseeker.agent.settings import resolve_agent_settings
     from openseeker.llm.config import resolve_llm_config
-    from openseeker.records import content_id
+    from openseeker.records import Question, content_id
 
     if (question is None) == (questions is None):
         raise UserError("give exactly one of --question TEXT or --questions FILE")
@@ -103,7 +103,7 @@ def run_cmd(
     if question is not None:
         if not question.strip():
             raise UserError("--question is empty")
-        items = [{"id": content_id(question), "question": question}]
+        items = [Question(id=content_id(question), question=question)]
     else:
         items = load_questions(questions)
     cli = dict(role=role, protocol=protocol, max_tool_calls=max_tool_calls, concurrency=concurrency,
