@@ -83,6 +83,46 @@ def test_toy_importer_is_detected_built_and_in_the_help(toy_importer, tmp_path):
         list(get_importer(bad))
 
 
+
+# --- a toy importer whose SOURCE is a name, not a path (as wiki-offline): still one class + one line ----------
+class NamedToyImporter(Importer):
+    """``named-toy:WORD``: one page per letter of WORD; the SOURCE is checked by its own ``check_exists``."""
+
+    name = "named-toy"
+    source_help = "named-toy:WORD"
+
+    @classmethod
+    def detect(cls, source: str) -> bool:
+        return source.startswith("named-toy:")
+
+    def check_exists(self) -> None:
+        if not self.source.partition(":")[2]:
+            raise UserError("named-toy: needs a WORD")
+
+    def records(self) -> Iterator[Page]:
+        for ch in self.source.partition(":")[2]:
+            yield Page(url=f"https://toy/{ch}", title=ch, text=f"the letter {ch}")
+
+
+def test_get_importer_has_no_special_case_for_named_sources(monkeypatch):
+    # get_importer used to skip check_exists for wiki-offline by name; now every importer's own check runs,
+    # so a non-path SOURCE needs only its class and one registration line
+    IMPORTERS.register("named-toy", NamedToyImporter)
+    try:
+        assert [p.title for p in get_importer("named-toy:ab")] == ["a", "b"]
+        with pytest.raises(UserError, match="needs a WORD"):
+            get_importer("named-toy:")
+        from openseeker.web.importers.wiki_offline import WikiOfflineImporter
+
+        def missing(self):
+            raise UserError("missing from the package")
+
+        monkeypatch.setattr(WikiOfflineImporter, "check_exists", missing)  # wiki-offline's own check runs too
+        with pytest.raises(UserError, match="missing from the package"):
+            get_importer("wiki-offline")
+    finally:
+        IMPORTERS.unregister("named-toy")
+
 # --- a toy search backend: this settings class + backend class + one BACKENDS.register line -------------------
 class EchoSettings(BackendSettings):
     """The toy backend's own section of the live config (``live.echo:``)."""

@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 SCHEMA_VERSION = 1
 
@@ -76,6 +76,9 @@ class SearchHit(Record):
 
 
 class Usage(Record):
+    """Tokens, calls and LLM seconds of some calls (one completion, a role, a stage); ``add`` sums them.
+    ``openseeker.llm.usage.UsageMeter`` keeps one per role or stage."""
+
     kind: Literal["usage"] = "usage"
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -154,17 +157,30 @@ class Step(Record):
     usage: Usage = Field(default_factory=Usage)
 
 
+TRAJECTORY_USAGE_KEYS = {"prompt_tokens", "completion_tokens", "calls", "latency_s"}
+
 StopReason = Literal[
     "answered", "max_tool_calls", "max_turns", "context_overflow", "llm_error", "no_answer", "interrupted"
 ]
 
 
 class Question(Record):
-    """What the agent is asked: one line of ``openseeker agent run``'s input (``id`` optional there)."""
+    """What the agent is asked: one line of ``openseeker agent run``'s input (``id`` optional there).
+
+    ``metadata`` holds the line's other keys (e.g. a gold ``answer``); the agent batch keeps them in
+    ``Trajectory.metadata["item"]``. ``from_item`` reads such a line; the questions file keeps its flat shape.
+    """
 
     kind: Literal["question"] = "question"
     id: str
     question: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> "Question":
+        """A flat ``{id, question, ...}`` line (already checked); the id as a string, the other keys as metadata."""
+        extra = {k: v for k, v in item.items() if k not in ("id", "question")}
+        return cls(id=str(item["id"]), question=item["question"], metadata=extra)
 
 
 class TrajectoryLabels(BaseModel):
@@ -201,9 +217,16 @@ class Trajectory(Record):
     stop_reason: StopReason = "no_answer"
     num_tool_calls: int = 0
     num_turns: int = 0
-    usage: dict[str, Any] = Field(default_factory=dict)  # role -> Usage dump
+    usage: dict[str, Usage] = Field(default_factory=dict)
+    """Per role (the agent's, plus the roles that worked for it: extractor, summarizer): tokens, calls, seconds."""
     wall_s: float = 0.0
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_serializer("usage")
+    def _usage_as_written(self, usage: dict[str, Usage]) -> dict[str, dict[str, Any]]:
+        # the per-role objects on disk have always been these four keys (no kind/schema_version): files stay as
+        # they are, and older files read back into ``Usage`` unchanged
+        return {role: u.model_dump(include=TRAJECTORY_USAGE_KEYS) for role, u in usage.items()}
 
     @property
     def labels(self) -> TrajectoryLabels:

@@ -51,7 +51,7 @@ def test_multi_call_turn_over_http():
     assert "born in Dijon" in second[-1]["content"]
     assert "tools" not in srv.requests[0]  # text protocol: tools are described in the system prompt
     assert "<tools>" in srv.requests[0]["messages"][0]["content"]
-    assert traj.usage["student"]["completion_tokens"] >= 7
+    assert traj.usage["student"].completion_tokens >= 7
 
 
 def test_native_tool_calls_over_http_including_broken_arguments():

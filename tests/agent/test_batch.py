@@ -18,7 +18,7 @@ from agent_helpers import call, check_well_formed, tools
 from openseeker.agent.batch import load_questions, run_batch
 from openseeker.agent.runtime import Agent
 from openseeker.errors import InputError, UserError
-from openseeker.records import Trajectory
+from openseeker.records import Question, Trajectory
 from openseeker.testing.fakes import FakeLLM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -243,3 +243,31 @@ def test_llm_error_rollouts_are_not_final_and_are_retried(tmp_path):
     assert summary["failed"] == 0 and summary["done"] == 1 and summary["skipped"] == 2
     assert sorted(read_ids(out)) == ["q000", "q001", "q002"]
     raise_if_failed(summary)  # nothing failed: no error
+
+
+def test_questions_are_records_from_the_file_to_the_agent(tmp_path):
+    # load_questions gives Question records (other keys in .metadata); the batch hands them to make_agent and
+    # keeps the metadata in the trajectory, exactly as the flat dicts did; the file's shape is unchanged
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text('{"id": 7, "question": "capital of France?", "answer": "Paris", "kind": "qa"}\n'
+                     '{"id": "b", "question": "capital of Italy?"}\n')
+    qs = load_questions(qfile)
+    assert all(isinstance(q, Question) for q in qs)
+    assert qs[0].id == "7" and qs[0].metadata == {"answer": "Paris", "kind": "qa"} and qs[1].metadata == {}
+    seen = []
+
+    def make_agent(q):
+        seen.append(q)
+        return Agent(FakeLLM(scripted), tools())
+
+    out = tmp_path / "o.jsonl"
+    asyncio.run(run_batch(qs, out, make_agent=make_agent, progress=False))
+    assert sorted(q.id for q in seen) == ["7", "b"] and all(isinstance(q, Question) for q in seen)
+    by_id = {t.id: t for t in (Trajectory.model_validate_json(line) for line in out.read_text().splitlines())}
+    assert by_id["7"].metadata["item"] == {"answer": "Paris", "kind": "qa"} and "item" not in by_id["b"].metadata
+    with pytest.raises(UserError, match="duplicate id 'b'"):
+        asyncio.run(run_batch([*qs, Question(id="b", question="again?")], tmp_path / "o2.jsonl",
+                              make_agent=make_agent, progress=False))
+    with pytest.raises(InputError, match="non-empty"):
+        asyncio.run(run_batch([Question(id="c", question="  ")], tmp_path / "o3.jsonl", make_agent=make_agent,
+                              progress=False))

@@ -36,7 +36,7 @@ def test_answered_run_with_multi_call_turn():
     # the model saw both observations as one user turn of <tool_response> blocks (text protocol)
     second_input = llm.calls[1][0]
     assert second_input[-1]["role"] == "user" and second_input[-1]["content"].count("<tool_response>") == 2
-    assert traj.usage["fake"]["calls"] == 2 and traj.usage["fake"]["prompt_tokens"] > 0
+    assert traj.usage["fake"].calls == 2 and traj.usage["fake"].prompt_tokens > 0
 
 
 def test_tools_in_one_turn_run_concurrently():
@@ -266,7 +266,7 @@ def test_step_usage_and_timings_are_recorded():
                                                                         calls=1))
     llm = FakeLLM([comp, Completion(content="<answer>a</answer>", usage=Usage(prompt_tokens=20, calls=1))])
     traj = run(Agent(llm, tools()))
-    assert traj.steps[0].usage.prompt_tokens == 10 and traj.usage["fake"]["prompt_tokens"] == 30
+    assert traj.steps[0].usage.prompt_tokens == 10 and traj.usage["fake"].prompt_tokens == 30
     assert traj.steps[0].llm_s >= 0 and traj.wall_s > 0
 
 

@@ -91,3 +91,22 @@ def test_eval_run_on_two_workers_matches_one_process(tmp_path, monkeypatch, caps
             assert rep["n_questions"] == 4 and rep["accuracy"] == 1.0
     capsys.readouterr()
     assert results["1"] == results["2"] and len(results["2"]) == 4
+
+
+def test_eval_option_help_is_the_eval_settings_doc():
+    # one source for the help text: the EvalSettings docstring (as AgentSettings for agent options)
+    import typer
+
+    from openseeker.cli.options import field_help
+    from openseeker.eval.cli import app
+    from openseeker.eval.settings import EvalSettings
+
+    group = typer.main.get_command(app)
+    helps = {c: {p.name: p.help for p in group.commands[c].params} for c in ("run", "load", "regrade", "report")}
+    for name in ("benchmark", "path", "web", "limit", "sample", "seed", "runs", "judge", "concurrency",
+                 "max_tool_calls", "max_turns", "leakage_guard", "ungraded"):
+        assert helps["run"][name] == field_help(EvalSettings, name), name
+    assert helps["run"]["block_domain"] == field_help(EvalSettings, "blocklist")
+    assert helps["load"]["benchmark"] == helps["run"]["benchmark"] and helps["load"]["path"] == helps["run"]["path"]
+    assert helps["regrade"]["judge"] == helps["run"]["judge"]
+    assert helps["report"]["ungraded"].startswith(field_help(EvalSettings, "ungraded"))

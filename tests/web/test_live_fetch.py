@@ -207,3 +207,39 @@ def test_helpers():
     assert classify("image/jpeg", "u") == "binary"
     assert classify("application/json", "u") == "text"
     assert parse_reader_output("no header at all") == ("", "no header at all")
+
+
+def test_httpx_failures_become_one_line_tool_errors():
+    # the three httpx -> ToolError mappings (connect, body read, reader service) are one helper: each keeps its
+    # own message
+    import httpx
+
+    from openseeker.web.live.config import FetchSettings
+    from openseeker.web.live.fetch import Fetcher
+    from openseeker.web.live.ssrf import SSRFGuard
+
+    class FailingStream(httpx.AsyncByteStream):
+        async def __aiter__(self):
+            raise httpx.ReadError("connection reset")
+            yield b""  # pragma: no cover
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/down"):
+            raise httpx.ConnectError("refused")
+        if request.url.path == "/slow":
+            raise httpx.ReadTimeout("slow")
+        return httpx.Response(200, headers={"content-type": "text/html"}, stream=FailingStream())
+
+    async def go(path: str, reader: bool = False) -> str:
+        settings = FetchSettings(reader_url="http://127.0.0.1:9/reader" if reader else None)
+        fetcher = Fetcher(settings, SSRFGuard(allow=["127.0.0.1"]))
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            with pytest.raises(ToolError) as err:
+                await fetcher.fetch(f"http://127.0.0.1{path}", client=client, reader_client=client)
+        return str(err.value)
+
+    assert asyncio.run(go("/down")) == "network error (ConnectError: refused)"
+    assert asyncio.run(go("/slow")) == "timed out connecting to or reading http://127.0.0.1/slow"
+    assert asyncio.run(go("/body")) == ("network error while reading http://127.0.0.1/body "
+                                        "(ReadError: connection reset)")
+    assert asyncio.run(go("/down", reader=True)) == "reader service unreachable (ConnectError: refused)"

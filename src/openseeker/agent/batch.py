@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def load_questions(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Read a questions JSONL (each line has ``id`` and ``question``); duplicate ids are an ``InputError``."""
+def load_questions(path: str | os.PathLike) -> list[Question]:
+    """Read a questions JSONL (each line has ``id`` and ``question``; other keys go to ``Question.metadata``);
+    duplicate ids are an ``InputError``."""
     items, seen = [], {}
     for lineno, obj in iter_jsonl(path, required=("id", "question")):
         _check_item(obj, str(path), lineno)
@@ -47,7 +48,7 @@ def load_questions(path: str | os.PathLike) -> list[dict[str, Any]]:
         if key in seen:
             raise InputError(f"duplicate id {key!r} (first on line {seen[key]})", path=str(path), line=lineno)
         seen[key] = lineno
-        items.append(obj)
+        items.append(Question.from_item(obj))
     return items
 
 
@@ -61,16 +62,22 @@ def _check_item(obj: Any, path: str | None = None, line: int | None = None) -> N
         raise InputError(f"item {obj.get('id')!r}: 'question' must be a non-empty string", path=path, line=line)
 
 
-def validate_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Check shape and uniqueness of ids (a clear ``UserError`` naming the duplicate)."""
-    out, seen = [], set()
+def validate_items(items: Iterable[Question | dict[str, Any]]) -> list[Question]:
+    """``Question`` records (a flat ``{id, question, ...}`` dict is read as ``Question.from_item``), shape and
+    uniqueness of ids checked (a clear ``UserError`` naming the duplicate)."""
+    out: list[Question] = []
+    seen: set[str] = set()
     for i, obj in enumerate(items):
-        _check_item(obj, line=None)
-        key = str(obj["id"])
-        if key in seen:
-            raise UserError(f"duplicate id {key!r} in the input (item {i}); ids must be unique")
-        seen.add(key)
-        out.append(obj)
+        if isinstance(obj, Question):
+            _check_item({"id": obj.id, "question": obj.question})
+            q = obj
+        else:
+            _check_item(obj, line=None)
+            q = Question.from_item(obj)
+        if q.id in seen:
+            raise UserError(f"duplicate id {q.id!r} in the input (item {i}); ids must be unique")
+        seen.add(q.id)
+        out.append(q)
     return out
 
 
@@ -101,7 +108,7 @@ class AgentStage(Stage):
     name = "agent"
 
     def __init__(self, out_path: str | os.PathLike, *, agent: Agent | None = None,
-                 make_agent: Callable[[dict[str, Any]], Any] | None = None, factory: Any = None,
+                 make_agent: Callable[[Question], Agent] | None = None, factory: Any = None,
                  keep_llm_errors: bool = False):
         if sum(x is not None for x in (agent, make_agent, factory)) != 1:
             raise UserError("run_batch needs exactly one of agent= or make_agent=")
@@ -134,15 +141,17 @@ class AgentStage(Stage):
     def live_text(self) -> str:
         return f"turns {self._live[0]}, tool calls {self._live[1]}"
 
-    async def process(self, item: dict[str, Any]) -> Outcome:
+    def item_id(self, item: Question) -> str:
+        return item.id
+
+    async def process(self, question: Question) -> Outcome:
         step_listener.set(self._on_step)  # this rollout reports each step (turns, tool calls) to the bar
-        question = Question(id=str(item["id"]), question=item["question"])
         with rollout_scope(question.id):  # the id joins LLM cache keys: no replay across items on resume
             if self._ctx is not None and self._ctx.solve is not None:
                 traj = await self._ctx.solve(question)
             else:
-                a = self.agent if self.agent is not None else self.make_agent(item)
-                extra = {k: v for k, v in item.items() if k not in ("id", "question")}
+                a = self.agent if self.agent is not None else self.make_agent(question)
+                extra = question.metadata
                 traj = await a.run(question.question, id=question.id, metadata={"item": extra} if extra else None)
         if traj.stop_reason == "llm_error" and not self.keep_llm_errors:
             # the endpoint failed after its retries: an infrastructure fault, not the agent's answer. Keep it
@@ -163,10 +172,8 @@ class AgentStage(Stage):
 
 def trajectory_stats(t: Trajectory) -> dict[str, Any]:
     """Additive counters of one trajectory (stop reasons, tool calls, turns, tokens, seconds in LLM and tools)."""
-    p = c = 0
-    for u in t.usage.values():
-        p += int(u.get("prompt_tokens", 0))
-        c += int(u.get("completion_tokens", 0))
+    p = sum(u.prompt_tokens for u in t.usage.values())
+    c = sum(u.completion_tokens for u in t.usage.values())
     return {"stop": {t.stop_reason: 1}, "tool_calls": t.num_tool_calls, "turns": t.num_turns,
             "prompt_tokens": p, "completion_tokens": c, "llm_s": sum(s.llm_s for s in t.steps),
             "tool_s": sum(s.tool_s for s in t.steps)}
@@ -198,11 +205,11 @@ def batch_summary(run: dict[str, Any], out_path: str | os.PathLike) -> dict[str,
 
 
 async def run_batch(
-    items: Iterable[dict[str, Any]],
+    items: Iterable[Question | dict[str, Any]],
     out_path: str | os.PathLike,
     *,
     agent: Agent | None = None,
-    make_agent: Callable[[dict[str, Any]], Any] | None = None,
+    make_agent: Callable[[Question], Agent] | None = None,
     factory: Any = None,
     concurrency: int = 8,
     progress: bool = True,
@@ -219,10 +226,11 @@ async def run_batch(
     the next run. The summary counts it under ``failed``.
 
     Args:
-        items: dicts with ``id`` and ``question``; other keys are kept in ``Trajectory.metadata["item"]``.
+        items: ``Question`` records (or flat dicts with ``id`` and ``question``, read as ``Question.from_item``);
+            their ``metadata`` (a dict's other keys) is kept in ``Trajectory.metadata["item"]``.
         out_path: the JSONL of trajectories (appended to; ids already present are skipped).
         agent: the ``Agent`` for every item, or
-        make_agent: ``item -> Agent`` (e.g. one per item to vary settings), or
+        make_agent: ``Question -> Agent`` (e.g. one per item to vary settings), or
         factory: a picklable ``AgentFactory``-like object (needed for several workers).
         concurrency: rollouts in flight (per worker).
         progress: show a rich progress bar.
@@ -307,7 +315,7 @@ class AgentContext:
     more than one agent run per question (trajectory synthesis: rollout + labelling), ``solve``: ``Question ->
     Trajectory``; plus its counters for the summary."""
 
-    def __init__(self, make_agent: Callable[[dict[str, Any]], Any] | None, stats: Callable[[], dict[str, Any]],
+    def __init__(self, make_agent: Callable[[Question], Agent] | None, stats: Callable[[], dict[str, Any]],
                  info: Callable[[], dict[str, Any]],
                  solve: Callable[[Question], Awaitable[Trajectory]] | None = None):
         self.make_agent, self.stats, self.info, self.solve = make_agent, stats, info, solve
@@ -367,7 +375,7 @@ class AgentFactory:
                 await close_web(web_obj)
 
 
-def sized_llm_config(llm_config: Any, roles: Iterable[str], concurrency: int) -> Any:
+def sized_llm_config(llm_config: LLMConfig, roles: Iterable[str], concurrency: int) -> LLMConfig:
     """A copy of ``llm_config`` whose endpoints admit ``concurrency`` calls (one agent call per rollout in flight,
     plus visits): an endpoint limit below the rollouts in flight would only queue them."""
     llm_config = llm_config.model_copy(deep=True)
@@ -379,8 +387,8 @@ def sized_llm_config(llm_config: Any, roles: Iterable[str], concurrency: int) ->
 
 async def run_questions(
     web: WebSource,
-    llm_config: Any,
-    items: list[dict[str, Any]],
+    llm_config: LLMConfig,
+    items: list[Question] | list[dict[str, Any]],
     out_path: str | os.PathLike,
     *,
     settings: dict[str, Any] | None = None,
@@ -395,7 +403,7 @@ async def run_questions(
         web: a web directory, ``"live"``, ``http://host:port`` (a remote ``openseeker serve``), or an opened
             ``Web`` (one worker only).
         llm_config: an ``LLMConfig`` (``openseeker.llm.config.resolve_llm_config``).
-        items: questions (``id``, ``question``).
+        items: ``Question`` records (``load_questions``; flat ``{id, question}`` dicts are read as well).
         out_path: the trajectories JSONL (resumable).
         settings: ``AgentSettings`` keys (see ``resolve_agent_settings``).
         progress: show a progress bar.

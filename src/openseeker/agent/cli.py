@@ -36,6 +36,7 @@ from openseeker.errors import UserError
 
 if TYPE_CHECKING:
     from openseeker.llm.config import LLMConfig
+    from openseeker.records import Question
 
 app = typer.Typer(name="agent", help="The search agent (ReAct with search/visit).", no_args_is_help=True)
 
@@ -125,15 +126,15 @@ def run_cmd(
     raise_if_failed(summary)
 
 
-def _questions(question: str | None, questions: Path | None) -> list[dict[str, Any]]:
+def _questions(question: str | None, questions: Path | None) -> list[Question]:
     """The questions to run: ``--question TEXT`` (its id is a hash of the text) or ``--questions FILE``."""
     from openseeker.agent.batch import load_questions
-    from openseeker.records import content_id
+    from openseeker.records import Question, content_id
 
     if question is not None:
         if not question.strip():
             raise UserError("--question is empty")
-        return [{"id": content_id(question), "question": question}]
+        return [Question(id=content_id(question), question=question)]
     return load_questions(questions)
 
 

@@ -414,11 +414,10 @@ class Agent:
     def _finish(self, run: _Run, sink: UsageMeter, t0: float) -> Trajectory:
         traj = run.traj
         traj.stop_reason = run.stop or "no_answer"
-        usage = {getattr(self.llm, "role", "agent") or "agent": run.usage}
+        usage = {getattr(self.llm, "role", "agent") or "agent": run.usage.model_copy()}
         for role, u in sink.by_key.items():
             usage.setdefault(role, Usage()).add(u)
-        traj.usage = {role: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls", "latency_s"})
-                      for role, u in usage.items()}
+        traj.usage = usage
         if run.errors:
             traj.metadata["errors"] = run.errors
         traj.wall_s = time.perf_counter() - t0

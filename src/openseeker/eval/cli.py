@@ -16,9 +16,11 @@ from openseeker.cli.options import (
     RayAddressOpt,
     WebConfigOpt,
     WorkersOpt,
+    field_help,
 )
-from openseeker.eval.cli_offline import app as offline_app
 from openseeker.eval import DEFAULT_MAX_TOOL_CALLS
+from openseeker.eval.cli_offline import app as offline_app
+from openseeker.eval.settings import EvalSettings
 
 EPILOG_LOAD = """Examples:\n
   openseeker eval load --benchmark browsecomp-zh --count\n
@@ -30,9 +32,16 @@ EPILOG_RUN = """Examples:\n
 """
 
 
-UngradedOpt = Annotated[str, typer.Option("--ungraded", help="Ungraded answers (judge reply unparseable or judge "
-                                          "down) count as 'wrong' (default) or are 'exclude'd from the "
-                                          "denominator (OpenSeeker's eval script); the report says which.")]
+
+def _eval(name: str) -> str:
+    """An eval option's help: the ``EvalSettings`` field's documentation (written once, as for agent options)."""
+    return field_help(EvalSettings, name)
+
+
+BenchmarkOpt = Annotated[str, typer.Option("--benchmark", "-b", help=_eval("benchmark"))]
+PathOpt = Annotated[Optional[Path], typer.Option("--path", help=_eval("path"))]
+JudgeOpt = Annotated[str, typer.Option("--judge", help=_eval("judge"))]
+UngradedOpt = Annotated[str, typer.Option("--ungraded", help=_eval("ungraded"))]
 
 
 app = typer.Typer(name="eval", help="Evaluate an agent on benchmarks (decrypted in memory) with a pinned judge; "
@@ -41,9 +50,8 @@ app = typer.Typer(name="eval", help="Evaluate an agent on benchmarks (decrypted 
 
 @app.command("load", epilog=EPILOG_LOAD)
 def load_cmd(
-    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (see `eval list`).")],
-    path: Annotated[Optional[Path], typer.Option("--path", help="The benchmark file (default: under "
-                                                 "$OPENSEEKER_DATA or ../shared/data).")] = None,
+    benchmark: BenchmarkOpt,
+    path: PathOpt = None,
     count: Annotated[bool, typer.Option("--count", help="Print the number of records.")] = False,
     show: Annotated[Optional[int], typer.Option("--show", help="Print N decrypted records (terminal "
                                                 "only; never redirect them into the repo).")] = None,
@@ -70,33 +78,28 @@ def list_cmd() -> None:
 
 @app.command("run", epilog=EPILOG_RUN)
 def run_cmd(
-    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (see `eval list`).")],
+    benchmark: BenchmarkOpt,
     out: Annotated[Path, typer.Option("--out", help="Output directory (resumable: re-run to continue).")],
-    path: Annotated[Optional[Path], typer.Option("--path", help="The benchmark file.")] = None,
-    web: Annotated[Optional[str], typer.Option("--web", help="A local web directory (from `web build`) or "
-                                               "'live'. Multi-hop sets (musique, hotpotqa) default to a web "
-                                               "built from their own paragraphs under OUT/web.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="First N questions (after --sample).")] = None,
-    sample: Annotated[Optional[int], typer.Option("--sample", help="N questions drawn with --seed.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of --sample.")] = 0,
-    runs: Annotated[int, typer.Option("--runs", help="Runs per question (avg@n, pass@n).")] = 1,
+    path: PathOpt = None,
+    web: Annotated[Optional[str], typer.Option("--web", help=_eval("web"))] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help=_eval("limit"))] = None,
+    sample: Annotated[Optional[int], typer.Option("--sample", help=_eval("sample"))] = None,
+    seed: Annotated[int, typer.Option("--seed", help=_eval("seed"))] = 0,
+    runs: Annotated[int, typer.Option("--runs", help=_eval("runs"))] = 1,
     llm: LLMOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
     web_config: WebConfigOpt = None,
-    judge: Annotated[str, typer.Option("--judge", help="'llm' (judge role) or 'none' (normalized exact "
-                                       "match).")] = "llm",
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Questions in flight.")] = 2,
-    max_tool_calls: Annotated[int, typer.Option("--max-tool-calls", help="Tool budget per question.")]
+    judge: JudgeOpt = "llm",
+    concurrency: Annotated[int, typer.Option("--concurrency", help=_eval("concurrency"))] = 2,
+    max_tool_calls: Annotated[int, typer.Option("--max-tool-calls", help=_eval("max_tool_calls"))]
     = DEFAULT_MAX_TOOL_CALLS,
-    max_turns: Annotated[Optional[int], typer.Option("--max-turns", help="LLM turns per question.")] = None,
+    max_turns: Annotated[Optional[int], typer.Option("--max-turns", help=_eval("max_turns"))] = None,
     max_tokens_per_turn: Annotated[Optional[int], typer.Option("--max-tokens-per-turn", help="Generation "
                                                                "limit per agent turn.")] = None,
-    leakage_guard: Annotated[str, typer.Option("--leakage-guard", help="auto (on for --web live), on, "
-                                               "off.")] = "auto",
-    block_domain: Annotated[Optional[list[str]], typer.Option("--block-domain", help="Extra blocked "
-                                                              "host or host/path prefix (repeatable).")] = None,
+    leakage_guard: Annotated[str, typer.Option("--leakage-guard", help=_eval("leakage_guard"))] = "auto",
+    block_domain: Annotated[Optional[list[str]], typer.Option("--block-domain", help=_eval("blocklist"))] = None,
     ungraded: UngradedOpt = "wrong",
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     workers: WorkersOpt = None,
@@ -135,8 +138,7 @@ def run_cmd(
 def regrade_cmd(
     source: Annotated[Path, typer.Argument(help="An eval output directory (its trajectories are graded).")],
     out: Annotated[Path, typer.Option("--out", help="New output directory.")],
-    judge: Annotated[str, typer.Option("--judge", help="'llm' (judge role) or 'none' (normalized exact "
-                                       "match).")] = "llm",
+    judge: JudgeOpt = "llm",
     llm: LLMOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -162,10 +164,8 @@ def report_cmd(
     dirs: Annotated[list[Path], typer.Argument(help="Eval output directories.")],
     out: Annotated[Optional[Path], typer.Option("--out", help="Where the comparison (compare.md, plots) "
                                                 "goes; default: the current directory.")] = None,
-    ungraded: Annotated[Optional[str], typer.Option("--ungraded", help="Ungraded answers (judge reply "
-                                                    "unparseable or judge down) count as 'wrong' or are "
-                                                    "'exclude'd from the denominator; default: the run's "
-                                                    "setting.")] = None,
+    ungraded: Annotated[Optional[str], typer.Option("--ungraded", help=_eval("ungraded") + " Default: the "
+                                                    "run's setting.")] = None,
 ) -> None:
     """Regenerate the report of DIR; with several DIRs also print and write a side-by-side comparison."""
     from openseeker.eval.report import compare, render_markdown, write_report

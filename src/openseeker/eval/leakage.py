@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from openseeker.errors import ToolError
 from openseeker.eval.metrics import cjk_tokens as _tokens
 from openseeker.records import Page, SearchHit
+
+if TYPE_CHECKING:
+    from openseeker.web.base import Web
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +141,7 @@ class GuardedWeb:
         n: n-gram length.
     """
 
-    def __init__(self, web, *, question: str = "", answers: list[str] | None = None,
+    def __init__(self, web: Web, *, question: str = "", answers: list[str] | None = None,
                  blocklist: DomainBlocklist | None = None, n: int = DEFAULT_NGRAM):
         self.web = web
         self.name = f"guarded:{getattr(web, 'name', 'web')}"

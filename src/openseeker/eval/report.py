@@ -308,14 +308,9 @@ def _plots(reports: list[tuple[str, dict[str, Any]]], records: list[dict[str, An
     ax.legend(fontsize=7)
     ax.set_xticks(xs)
     ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel("accuracy % (95% CI)")
     ax.set_ylim(0, 100)
-    ax.set_title("Accuracy by benchmark")
-    fig.tight_layout()
-    p = out / "accuracy_by_benchmark.png"
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
-    written.append(str(p))
+    written.append(_save(plt, fig, ax, "Accuracy by benchmark", "accuracy % (95% CI)",
+                         out / "accuracy_by_benchmark.png"))
     if records is not None:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         calls = [r.get("num_tool_calls", 0) for r in records]
@@ -323,14 +318,18 @@ def _plots(reports: list[tuple[str, dict[str, Any]]], records: list[dict[str, An
         step = max(1, (hi - lo + 1) // 30)
         ax.hist(calls, bins=[b - 0.5 for b in range(lo, hi + step + 1, step)], color="#55A868", rwidth=0.9)
         ax.set_xlabel("tool calls per question-run")
-        ax.set_ylabel("count")
-        ax.set_title("Tool-call histogram")
-        fig.tight_layout()
-        p = out / "tool_calls_hist.png"
-        fig.savefig(p, dpi=100)
-        plt.close(fig)
-        written.append(str(p))
+        written.append(_save(plt, fig, ax, "Tool-call histogram", "count", out / "tool_calls_hist.png"))
     return written
+
+
+def _save(plt: Any, fig: Any, ax: Any, title: str, ylabel: str, path: Path) -> str:
+    """Title and y label, then the one way a report plot is written (tight layout, 100 dpi, figure closed)."""
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return str(path)
 
 
 def write_report(out_dir: str | Path, *, ungraded: str | None = None) -> dict[str, Any]:

@@ -27,14 +27,16 @@ from typing import TYPE_CHECKING, Any
 from openseeker.errors import LLMError, UserError
 from openseeker.eval import DEFAULT_MAX_TOOL_CALLS
 from openseeker.eval import judge as judge_mod
-from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM, DomainBlocklist, GuardedWeb
+from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DomainBlocklist, GuardedWeb
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
 from openseeker.eval.metrics import style_for_language
+from openseeker.eval.settings import EvalSettings
 from openseeker.provenance import git_hash, provenance
 from openseeker.records import EvalItem, EvalResult, Trajectory
 
 if TYPE_CHECKING:
     from openseeker.llm.base import LLM
+    from openseeker.llm.config import LLMConfig
     from openseeker.llm.pool import LLMPool
     from openseeker.web.base import Web
 
@@ -44,43 +46,6 @@ RESULTS = "results.jsonl"
 TRAJECTORIES = "trajectories.jsonl"
 CONFIG = "config.json"
 EVAL_VERSION = "eval/v1"
-
-
-@dataclass
-class EvalSettings:
-    """Everything that defines a reported number (written into config.json and the report)."""
-
-    benchmark: str
-    path: str
-    web: str
-    limit: int | None = None
-    sample: int | None = None
-    seed: int = 0
-    runs: int = 1
-    judge: str = "llm"  # "llm" | "none"
-    concurrency: int = 2
-    max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS
-    max_turns: int | None = None
-    leakage_guard: str = "auto"  # "auto" (on for live), "on", "off"
-    blocklist: list[str] = field(default_factory=lambda: list(DEFAULT_BLOCKLIST))
-    ngram: int = DEFAULT_NGRAM
-    agent_options: dict[str, Any] = field(default_factory=dict)
-    web_config: str | None = None  # live-web YAML (for --web live)
-    ungraded: str = "wrong"  # accuracy: an ungraded answer counts as "wrong" or is "exclude"d (report.summarize)
-
-    def __post_init__(self) -> None:
-        if self.runs < 1:
-            raise UserError("--runs must be >= 1")
-        if self.concurrency < 1:
-            raise UserError("--concurrency must be >= 1")
-        if self.max_tool_calls < 0:
-            raise UserError("--max-tool-calls must be >= 0")
-        if self.judge not in ("llm", "none"):
-            raise UserError("--judge must be 'llm' or 'none'")
-        if self.leakage_guard not in ("auto", "on", "off"):
-            raise UserError("--leakage-guard must be auto, on or off")
-        if self.ungraded not in ("wrong", "exclude"):
-            raise UserError("--ungraded must be 'wrong' or 'exclude'")
 
 
 @dataclass
@@ -159,11 +124,8 @@ def _tool_counts(traj: Trajectory) -> Counter:
 
 
 def _tokens(traj: Trajectory) -> dict[str, int]:
-    p = q = 0
-    for u in (traj.usage or {}).values():
-        if isinstance(u, dict):
-            p += int(u.get("prompt_tokens", 0))
-            q += int(u.get("completion_tokens", 0))
+    p = sum(u.prompt_tokens for u in traj.usage.values())
+    q = sum(u.completion_tokens for u in traj.usage.values())
     if not p and not q:
         for s in traj.steps:
             p += s.usage.prompt_tokens
@@ -241,7 +203,7 @@ async def evaluate_async(
     out_dir: str | Path,
     *,
     roles: Roles | None = None,
-    llm_config: Any = None,
+    llm_config: LLMConfig | None = None,
     progress: bool = True,
     items: list[EvalItem] | None = None,
     web_obj: Web | None = None,
@@ -400,7 +362,7 @@ def evaluate(
     sample: int | None = None,
     seed: int = 0,
     runs: int = 1,
-    llm_config: Any = None,
+    llm_config: LLMConfig | None = None,
     roles: Roles | None = None,
     judge: str = "llm",
     concurrency: int = 2,
@@ -431,7 +393,7 @@ def evaluate(
                                       executor=executor))
 
 
-def regrade(source: str | Path, out_dir: str | Path, *, judge: str = "llm", llm_config: Any = None,
+def regrade(source: str | Path, out_dir: str | Path, *, judge: str = "llm", llm_config: LLMConfig | None = None,
             roles: Roles | None = None, progress: bool = True) -> dict[str, Any]:
     """Grade the saved trajectories of ``source`` again (another judge, or ``judge="none"``) into ``out_dir``,
     without re-running the agent. The subset and settings are those of ``source/config.json``."""

@@ -19,7 +19,9 @@ from openseeker.io import iter_jsonl
 from openseeker.records import EvalItem, Trajectory
 
 if TYPE_CHECKING:
-    from openseeker.eval.run import EvalSettings, Roles
+    from openseeker.eval.run import Roles
+    from openseeker.eval.settings import EvalSettings
+    from openseeker.llm.config import LLMConfig
     from openseeker.web.base import Web
 
 
@@ -118,7 +120,7 @@ class EvalFactory:
     """Picklable recipe of an eval worker: opens the web (a directory, ``live``, or a remote server) and an LLM
     pool, and builds the run's ``Roles`` exactly as one process does (``openseeker.eval.run.pool_roles``)."""
 
-    def __init__(self, llm_config: Any, judge: str, web: str, web_config: Any = None):
+    def __init__(self, llm_config: LLMConfig, judge: str, web: str, web_config: Any = None):
         self.llm_config, self.judge, self.web, self.web_config = llm_config, judge, web, web_config
 
     @asynccontextmanager

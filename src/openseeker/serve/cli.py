@@ -6,13 +6,16 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebConfigOpt, WebOpt
 from openseeker.errors import UserError
 from openseeker.web.open import open_web_from_flags
+
+if TYPE_CHECKING:
+    from openseeker.llm.config import LLMConfig
 
 
 log = logging.getLogger(__name__)
@@ -61,7 +64,7 @@ class PoolExtractor:
     """The ``extractor`` LLM role behind the ``Extractor`` protocol, with the LLM pool opened lazily on first use
     (inside the server's event loop) and closed by ``aclose``."""
 
-    def __init__(self, llm_config: Any):
+    def __init__(self, llm_config: LLMConfig):
         self.llm_config = llm_config
         self._pool = None
         self._extractor = None
@@ -89,7 +92,8 @@ class PoolExtractor:
             self._pool = self._extractor = None
 
 
-def _extractor(extract: bool, llm, base_url, model, config) -> PoolExtractor | None:
+def _extractor(extract: bool, llm: str | None, base_url: str | None, model: str | None,
+               config: Path | None) -> PoolExtractor | None:
     if not extract:
         if llm or base_url or model:
             raise UserError("--llm/--base-url/--model only matter with --extract (goal-conditioned /visit)")

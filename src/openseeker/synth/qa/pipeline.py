@@ -251,7 +251,7 @@ async def synthesize_qa_async(
     max_candidates: int | None = None,
     progress: bool = True,
     executor: Any = None,
-    llm_config: Any = None,
+    llm_config: LLMConfig | None = None,
 ) -> dict[str, Any]:
     """Async core of :func:`synthesize_qa` (same arguments; ``pool`` is required and already open).
 
@@ -390,7 +390,7 @@ class QAFactory:
 
     def __init__(self, web: GraphSource, llm_config: LLMConfig, controls: QAControls, seed: int):
         self.web, self.llm_config, self.controls, self.seed = web, llm_config, controls, seed
-        self._pool: Any = None
+        self._pool: LLMPool | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_pool": None}

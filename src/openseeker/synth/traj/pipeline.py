@@ -26,6 +26,7 @@ from openseeker.synth.traj.reference import REFERENCE_TEACHER, reference_rollout
 from openseeker.synth.traj.teacher import LLM_TEACHER, teacher_rollout
 
 if TYPE_CHECKING:
+    from openseeker.llm.config import LLMConfig
     from openseeker.web.base import Web, WebSource
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class TeacherFactory:
     an LLM pool) and builds the rollout + labelling job per QA record. See ``synthesize_trajectories``."""
 
     def __init__(self, by_id: dict[str, QASample], web: WebSource, s: dict[str, Any], *, teacher: str,
-                 llm_config: Any = None, summarize: bool = True, judge: bool = True,
+                 llm_config: LLMConfig | None = None, summarize: bool = True, judge: bool = True,
                  summarizer_kwargs: dict[str, Any] | None = None, embedded_judge: bool = False,
                  web_config: Any = None, reduced: dict[str, Any] | None = None):
         self.by_id, self.web, self.s, self.teacher = by_id, web, s, teacher
@@ -160,7 +161,7 @@ async def synthesize_trajectories(
     out_path: str | os.PathLike,
     *,
     teacher: str = "llm",
-    llm_config: Any = None,
+    llm_config: LLMConfig | None = None,
     summarize: bool = True,
     settings: dict[str, Any] | None = None,
     judge: bool = True,
@@ -211,7 +212,7 @@ async def synthesize_trajectories(
         s, reduced = apply_embedded_defaults(s, given, llm_config.role("teacher").embedded)
     qas = load_qa(qa_path)
     by_id = {q.id: q for q in qas}
-    items = [{"id": q.id, "question": q.question} for q in qas]
+    items = [Question(id=q.id, question=q.question) for q in qas]
     opened = isinstance(web, (str, os.PathLike))
     config = {"teacher": tag, "summarize": summarize if teacher == "llm" else False, "agent": s,
               "qa": str(qa_path), "web": str(web) if opened else getattr(web, "name", "")}

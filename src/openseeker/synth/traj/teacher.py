@@ -24,7 +24,7 @@ LLM_TEACHER = "llm"
 
 async def teacher_rollout(
     qa: QASample,
-    teacher: Any,
+    teacher: LLM,
     tools: list[Any],
     *,
     summarizer: LLM | None = None,

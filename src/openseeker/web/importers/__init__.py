@@ -65,9 +65,8 @@ def importer_class(fmt: str) -> type[Importer]:
 
 
 def get_importer(source: str | os.PathLike, *, skip_bad: bool = False, fmt: str | None = None) -> Importer:
-    """A ready importer for SOURCE (format detected unless ``fmt`` is given)."""
-    fmt = fmt or detect_format(source)
-    importer = importer_class(fmt)(source, skip_bad=skip_bad)
-    if fmt != "wiki-offline":
-        importer.check_exists()
+    """A ready importer for SOURCE (format detected unless ``fmt`` is given), its SOURCE checked by the importer's
+    own ``check_exists`` (a missing file, or for wiki-offline a missing package data file: a ``UserError``)."""
+    importer = importer_class(fmt or detect_format(source))(source, skip_bad=skip_bad)
+    importer.check_exists()
     return importer

@@ -127,6 +127,7 @@ class Importer:
         return Path(self.source)
 
     def check_exists(self) -> None:
+        """Called by ``get_importer`` for every format: SOURCE must exist. Override when SOURCE is not a path."""
         if not self.path.exists():
             raise UserError(f"{self.path}: no such file or directory")
 

@@ -15,6 +15,8 @@ import asyncio
 import io
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urljoin
 
@@ -60,6 +62,18 @@ def classify(content_type: str, url: str, head: bytes = b"") -> str:
             except UnicodeDecodeError:
                 pass
     return "binary"
+
+
+@contextmanager
+def _httpx_errors(timeout: str, network: str) -> Iterator[None]:
+    """httpx failures as the agent's one-line ``ToolError``: ``timeout`` for a timeout, else ``network`` with the
+    error's type and text (the one mapping for the direct fetch, its body read and the reader service)."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        raise ToolError(timeout) from None
+    except httpx.HTTPError as exc:
+        raise ToolError(f"{network} ({type(exc).__name__}: {exc})") from None
 
 
 def _decode(body: bytes, charset: str | None, *, sniff: bool = False) -> str:
@@ -207,15 +221,9 @@ class Fetcher:
                    "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,application/pdf;q=0.8,*/*;q=0.5"}
         for _hop in range(self.settings.max_redirects + 1):
             await self.guard.check_url(current)
-            try:
+            with _httpx_errors(f"timed out connecting to or reading {current}", "network error"):
                 request = client.build_request("GET", current, headers=headers)
                 response = await client.send(request, stream=True, follow_redirects=False)
-            except ToolError:
-                raise
-            except httpx.TimeoutException:
-                raise ToolError(f"timed out connecting to or reading {current}") from None
-            except httpx.HTTPError as exc:
-                raise ToolError(f"network error ({type(exc).__name__}: {exc})") from None
             try:
                 if response.status_code in _REDIRECTS and response.headers.get("location"):
                     nxt = urljoin(current, response.headers["location"])
@@ -231,12 +239,9 @@ class Fetcher:
                 if kind == "binary" and not vague:
                     raise ToolError(f"{current} is binary content ({ctype.split(';', 1)[0]}), not a readable "
                                     "page; refused")
-                body = await self._read_capped(response, current)
+                with _httpx_errors(f"timed out reading {current}", f"network error while reading {current}"):
+                    body = await self._read_capped(response, current)
                 charset = response.charset_encoding
-            except httpx.TimeoutException:
-                raise ToolError(f"timed out reading {current}") from None
-            except httpx.HTTPError as exc:
-                raise ToolError(f"network error while reading {current} ({type(exc).__name__}: {exc})") from None
             finally:
                 await response.aclose()
             return await self._to_page(url, current, ctype, body, charset, hops)
@@ -271,17 +276,14 @@ class Fetcher:
         if self.reader_key:
             headers["Authorization"] = f"Bearer {self.reader_key}"
         reader = self.settings.reader_url.rstrip("/")
-        try:
+        with _httpx_errors(f"timed out: the reader service did not return {url} in time",
+                           "reader service unreachable"):
             async with client.stream("GET", f"{reader}/{url}", headers=headers,
                                      timeout=self.settings.timeout_s) as response:
                 if response.status_code >= 400:
                     raise ToolError(f"the reader service answered HTTP {response.status_code} for {url}")
                 body = await self._read_capped(response, url)
                 charset = response.charset_encoding
-        except httpx.TimeoutException:
-            raise ToolError(f"timed out: the reader service did not return {url} in time") from None
-        except httpx.HTTPError as exc:
-            raise ToolError(f"reader service unreachable ({type(exc).__name__}: {exc})") from None
         title, text = parse_reader_output(_decode(body, charset))
         if not text:
             raise ToolError(f"the reader service returned no text for {url}")
