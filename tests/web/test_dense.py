@@ -10,32 +10,18 @@ import shutil
 import pytest
 
 from openseeker.errors import UserError
+from openseeker.testing.dense_web import PAGES, build_dense_web
 from openseeker.web import dense as dense_mod
 from openseeker.web.build import build_web
-from openseeker.web.dense import DenseIndex, embed_web, rrf
+from openseeker.web.dense import DenseIndex, rrf
 from openseeker.web.local import LocalWeb
-
-PAGES = [
-    ("Sahara", "The Sahara is the largest hot desert in the world, covering most of North Africa."),
-    ("Gobi Desert", "The Gobi is a large cold desert and grassland region in Mongolia and northern China."),
-    ("Amazon rainforest", "The Amazon is a moist broadleaf tropical rainforest in the Amazon basin of South America."),
-    ("Violin", "The violin is a wooden string instrument played with a bow; it is the smallest of its family."),
-    ("Piano", "The piano is a keyboard instrument whose strings are struck by hammers."),
-    ("Mount Everest", "Mount Everest is Earth's highest mountain above sea level, in the Himalayas."),
-    ("Pacific Ocean", "The Pacific Ocean is the largest and deepest of Earth's five oceanic divisions."),
-    ("Honey bee", "Honey bees are eusocial flying insects known for building wax nests and making honey."),
-]
-
 
 @pytest.fixture(scope="module")
 def web_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("dense")
-    src = d / "c.jsonl"
-    src.write_text("".join(json.dumps({"title": t, "text": x}) + "\n" for t, x in PAGES), encoding="utf-8")
-    build_web(src, d / "web", progress=False, derive_links=False)
-    meta = embed_web(d / "web", progress=False, default="hybrid")
+    web = build_dense_web(tmp_path_factory.mktemp("dense"), default="hybrid")
+    meta = json.loads((web / "dense" / "dense.json").read_text(encoding="utf-8"))
     assert meta["docs"] == len(PAGES) and meta["dim"] == 384 and meta["model"] == "all-MiniLM-L6-v2"
-    return d / "web"
+    return web
 
 
 def test_dense_finds_paraphrases_bm25_cannot(web_dir):

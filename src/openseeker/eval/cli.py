@@ -14,6 +14,7 @@ from openseeker.cli.options import (
     LLMOpt,
     ModelOpt,
     RayAddressOpt,
+    RetrievalOpt,
     WebConfigOpt,
     WorkersOpt,
 )
@@ -98,6 +99,7 @@ def run_cmd(
     block_domain: Annotated[Optional[list[str]], typer.Option("--block-domain", help="Extra blocked "
                                                               "host or host/path prefix (repeatable).")] = None,
     ungraded: UngradedOpt = "wrong",
+    retrieval: RetrievalOpt = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
@@ -125,7 +127,7 @@ def run_cmd(
         leakage_guard=leakage_guard, blocklist=list(DEFAULT_BLOCKLIST) + list(block_domain or []),
         progress=not no_progress,
         agent_options={"max_tokens_per_turn": max_tokens_per_turn} if max_tokens_per_turn else None,
-        web_config=live_cfg, ungraded=ungraded,
+        web_config=live_cfg, ungraded=ungraded, retrieval=retrieval,
         executor=get_executor(executor, workers=workers, ray_address=ray_address, concurrency=concurrency,
                               progress=not no_progress),
     )

@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from openseeker.errors import UserError
 from openseeker.records import Page, SearchHit
+from openseeker.web.base import check_retrieval
 from openseeker.web.build import GRAPH_FILE, INDEX_DIR, INFO_FILE
 from openseeker.web.snippets import make_snippet
 from openseeker.web.store import WebGraph
@@ -30,14 +31,7 @@ from openseeker.web.store import WebGraph
 log = logging.getLogger(__name__)
 
 DENSE_DIR = "dense"
-RETRIEVALS = ("bm25", "dense", "hybrid")
 FUSION_DEPTH = 50  # hybrid fuses this many hits of each retriever (RRF); measured in benchmarks/bench_search.py
-
-
-def check_retrieval(name: str) -> str:
-    if name not in RETRIEVALS:
-        raise UserError(f"unknown retrieval {name!r} (known: {', '.join(RETRIEVALS)})")
-    return name
 
 
 def _swap_scheme(u: str) -> str:
@@ -133,8 +127,7 @@ class LocalWeb:
             graph.close()
             raise UserError(f"{d}: the build was interrupted ({status}); re-run `openseeker web build` to finish it")
         web = cls(d, graph, info, retrieval, query_encoder)
-        if web.retrieval != "bm25":
-            web.dense  # fail now, with the reason, rather than at the first search
+        web.ensure_retrieval_sync(web.retrieval)  # fail now, with the reason, rather than at the first search
         return web
 
     @property
@@ -195,6 +188,15 @@ class LocalWeb:
     async def search(self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
                      ) -> list[list[SearchHit]]:
         return await asyncio.to_thread(self.search_sync, queries, top_k, retrieval=retrieval)
+
+    def ensure_retrieval_sync(self, retrieval: str) -> None:
+        """A one-line ``UserError`` unless this web can rank with ``retrieval`` (dense / hybrid: a dense index,
+        opened here so the first search does not pay for it)."""
+        if check_retrieval(retrieval) != "bm25":
+            self.dense
+
+    async def ensure_retrieval(self, retrieval: str) -> None:
+        await asyncio.to_thread(self.ensure_retrieval_sync, retrieval)
 
     def fetch_sync(self, url: str) -> Page | None:
         """The page for ``url`` (any spelling ``url_variants`` knows) or a bare title; ``None`` if unknown."""
