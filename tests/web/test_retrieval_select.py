@@ -42,18 +42,18 @@ def test_search_tool_hybrid_returns_the_fused_ranking(dense_web):
         assert web.retrieval == "bm25"
         lex = [h.url for h in web.search_sync([QUERY], FUSION_DEPTH, retrieval="bm25")[0]]
         den = [h.url for h in web.search_sync([QUERY], FUSION_DEPTH, retrieval="dense")[0]]
-        fused = [u for u, _s in rrf([lex, den], top_k=3)]
-        names = [p.title for p in (web.graph.get(u) for u in set(lex) | set(den))]
-        title = {u: web.graph.get(u).title for u in fused}
+        fused = [u for u, _s in rrf([lex, den], top_k=4)]
+        title = {p.url: p.title for p in web.graph.iter_pages()}
+        names = list(title.values())
 
-        hybrid = asyncio.run(SearchTool(web, top_k=3, retrieval="hybrid").execute({"query": [QUERY]}))
-        default = asyncio.run(SearchTool(web, top_k=3).execute({"query": [QUERY]}))
-        structured = asyncio.run(SearchTool(web, top_k=3, retrieval="hybrid").search([QUERY]))[0]
-    assert titles(hybrid, names) == [title[u] for u in fused]
-    assert [h.url for h in structured] == fused
-    # fused: BM25's only hit and dense's first hit, in an order neither list has on its own
-    assert {"Piano", "Mount Everest"} <= set(titles(hybrid, names))
-    assert fused != lex[:3] and fused != den[:3]
+        hybrid = asyncio.run(SearchTool(web, top_k=4, retrieval="hybrid").execute({"query": [QUERY]}))
+        default = asyncio.run(SearchTool(web, top_k=4).execute({"query": [QUERY]}))
+        structured = asyncio.run(SearchTool(web, top_k=4, retrieval="hybrid").search([QUERY]))[0]
+    assert titles(hybrid, names) == [title[h.url] for h in structured] and len(structured) == 4
+    # the upper half is the reciprocal-rank fusion: BM25's only hit and dense's first hit, in an order neither
+    # list has on its own; the lower half comes from the second hop (web.feedback)
+    assert [h.url for h in structured[:2]] == fused[:2] and fused[:2] not in (lex[:2], den[:2])
+    assert {title[u] for u in fused[:2]} == {"Piano", "Mount Everest"}
     assert titles(default, names) == ["Piano"]  # the web's default (bm25) when no retrieval is asked for
 
 

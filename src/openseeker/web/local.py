@@ -6,7 +6,8 @@ spaces instead of underscores, a url without scheme, a bare page title, and (on 
 e.g. BrowseComp-Plus) a document id.
 
 ``search`` ranks with BM25 (tantivy), dense embeddings (``web.dense``, optional extra) or both fused by
-reciprocal rank (``hybrid``): the web's default is ``web.json``'s ``retrieval`` (set by ``openseeker web embed
+reciprocal rank (``hybrid``; its lower half from a second-hop BM25 query, ``web.feedback``): the web's default
+is ``web.json``'s ``retrieval`` (set by ``openseeker web embed
 --default``), else ``bm25``; ``LocalWeb.open(d, retrieval=...)`` and each ``search(..., retrieval=...)`` call
 override it.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,9 +172,28 @@ class LocalWeb:
                 ranked = [(h.key, h.score) for h in dhits]
             else:
                 lexical = self.index.search(q, depth, snippets=False)
-                ranked = rrf([[h.url for h in lexical], [h.key for h in dhits]], top_k=top_k)
+                ranked = self._second_hop(q, rrf([[h.url for h in lexical], [h.key for h in dhits]]), top_k)
             out.append(self._hits(q, ranked))
         return out
+
+    def _second_hop(self, query: str, fused: list[tuple[str, float]], top_k: int) -> list[tuple[str, float]]:
+        """Hybrid's lower half from a second BM25 query: the question + feedback terms of the fused top pages
+        (``web.feedback``). Hits keep their fused score; second-hop hits get one no higher than the hit above."""
+        from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop
+
+        if top_k < 2 or not fused or not isinstance(query, str):
+            return fused[:top_k]
+        texts = [f"{p.title}\n{p.text}" for p in (self.graph.get(u) for u, _s in fused[:FEEDBACK_DOCS]) if p]
+        terms = feedback_terms(self.index, texts, query)
+        if not terms:
+            return fused[:top_k]
+        second = [h.url for h in self.index.search(" ".join([query, *terms]), top_k, snippets=False)]
+        score = dict(fused)
+        ranked: list[tuple[str, float]] = []
+        for url in second_hop([u for u, _s in fused], second, top_k):
+            above = ranked[-1][1] if ranked else math.inf
+            ranked.append((url, min(score.get(url, above), above)))
+        return ranked
 
     def _hits(self, query: str, ranked: list[tuple[str, float]]) -> list[SearchHit]:
         terms = self.index.query_terms(query) if isinstance(query, str) else []
