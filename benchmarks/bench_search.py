@@ -16,6 +16,8 @@ Measured side by side in one run:
   for BM25 systems only); ``--encoder-latency``: the query encoders alone, side by side, and faiss flat search.
 - ``--fusion-study``: hybrid fusion choices (RRF vs normalised score fusion, depths, title+text vs text-only
   embeddings) chosen on a dev half of the MuSiQue/HotpotQA questions, reported on the held-out half.
+- ``--expansion-study``: what the fusion study did not try (dense re-scoring of the BM25 top 100, second-hop query
+  expansion from the hybrid's top hits), on the same halves, beside hybrid as shipped (``web.feedback``).
 
 Usage:
     python benchmarks/bench_search.py                       # wiki-offline + 10k,100k,1M synthetic + quality
@@ -24,6 +26,7 @@ Usage:
     python benchmarks/bench_search.py --skip-speed --skip-latency --no-dense   # BM25 quality only (seconds)
     python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --encoder-latency  # ~1 min
     python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --fusion-study     # hybrid fusions
+    python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --expansion-study  # second hop
 
 The synthetic corpus is generated once (seeded, streamed to a JSONL file in --workdir) by sampling sentences
 from the wiki-offline extracts and replacing ~30% of their words with words drawn from the corpus' unigram
