@@ -16,6 +16,7 @@ from openseeker.web.build import build_web
 from openseeker.web.dense import DenseIndex, rrf
 from openseeker.web.local import LocalWeb
 
+
 @pytest.fixture(scope="module")
 def web_dir(tmp_path_factory):
     web = build_dense_web(tmp_path_factory.mktemp("dense"), default="hybrid")

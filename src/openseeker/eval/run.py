@@ -227,8 +227,8 @@ def _check_resume(out_dir: Path, cfg: dict[str, Any]) -> None:
         prev = json.loads(prev_path.read_text(encoding="utf-8"))
     except ValueError:
         return
-    keys = [("settings", "benchmark"), ("settings", "judge"), ("settings", "max_tool_calls"), ("settings", "retrieval"),
-            ("models", "student"), ("models", "judge"), ("prompt_versions", "judge")]
+    keys = [("settings", "benchmark"), ("settings", "judge"), ("settings", "max_tool_calls"),
+            ("settings", "retrieval"), ("models", "student"), ("models", "judge"), ("prompt_versions", "judge")]
     for a, b in keys:
         old, new = (prev.get(a) or {}).get(b), (cfg.get(a) or {}).get(b)
         if old is not None and new is not None and old != new:

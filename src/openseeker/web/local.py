@@ -7,17 +7,16 @@ e.g. BrowseComp-Plus) a document id.
 
 ``search`` ranks with BM25 (tantivy), dense embeddings (``web.dense``, optional extra) or both fused by
 reciprocal rank (``hybrid``; its lower half from a second-hop BM25 query, ``web.feedback``): the web's default
-is ``web.json``'s ``retrieval`` (set by ``openseeker web embed
---default``), else ``bm25``; ``LocalWeb.open(d, retrieval=...)`` and each ``search(..., retrieval=...)`` call
-override it.
+is ``web.json``'s ``retrieval`` (set by ``openseeker web embed --default``), else ``bm25``;
+``LocalWeb.open(d, retrieval=...)`` and each ``search(..., retrieval=...)`` call override it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
 import logging
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

@@ -72,7 +72,8 @@ def open_web_from_flags(web: str | Path, web_config: str | Path | None = None,
                         config: str | Path | None = None, retrieval: str | None = None) -> Web:
     """``open_web`` for the command-line flags every stage shares: ``--web DIR|live``, ``--web-config FILE`` and
     ``--config FILE`` (whose ``live:`` section is used when there is no ``--web-config``; see
-    ``openseeker.web.live.config.live_config_source``). ``--web-config`` with a local web is a ``UserError``; ``--retrieval`` is the default ranking of a local web."""
+    ``openseeker.web.live.config.live_config_source``). ``--web-config`` with a local web is a ``UserError``;
+    ``--retrieval`` is the default ranking of a local web."""
     source = None
     if str(web) == "live":
         from openseeker.web.live.config import live_config_source
