@@ -9,7 +9,8 @@ of the list is the fused ranking unchanged, so a top-5 look-up is what it was; r
 second hop. Chosen on a dev half of the MuSiQue / HotpotQA questions among 13 ideas and confirmed on the held-out
 half (``python benchmarks/bench_search.py --expansion-study``; docs/web.md "Dense and hybrid retrieval").
 
-Cost per query: the analysis of the top ``FEEDBACK_DOCS`` pages (first ``FEEDBACK_CHARS`` characters each), a
+Terms shorter than 3 characters are not used, so text indexed one CJK character per token gets no second hop (the
+fused ranking is returned as it is). Cost per query: the analysis of the top ``FEEDBACK_DOCS`` pages (first ``FEEDBACK_CHARS`` characters each), a
 document-frequency look-up per distinct term, and one more BM25 search.
 """
 
