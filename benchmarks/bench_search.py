@@ -803,7 +803,7 @@ def latency(workdir: Path) -> dict:
                                      "")
                 print(f"  latency {name}: {res[name]}", flush=True)
             # the second hop's cost (web.feedback): the same hybrid with RRF alone, same process and indexes
-            lw._second_hop = lambda _q, fused, k: fused[:k]
+            lw._second_hop = lambda _q, fused, k, _pages: fused[:k]
             name = f"hybrid ({enc}, RRF only, no second hop)"
             res[name] = _best_of(REPEATS, lambda q: lw.search_sync([q], TOP_K, retrieval="hybrid"), queries, "")
             print(f"  latency {name}: {res[name]}", flush=True)

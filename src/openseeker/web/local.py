@@ -167,23 +167,31 @@ class LocalWeb:
         dense = self.dense.search(queries, depth)
         out = []
         for q, dhits in zip(queries, dense):
+            pages: dict[str, Page | None] = {}  # read once, for the second hop's feedback and the snippets
             if mode == "dense":
                 ranked = [(h.key, h.score) for h in dhits]
             else:
                 lexical = self.index.search(q, depth, snippets=False)
-                ranked = self._second_hop(q, rrf([[h.url for h in lexical], [h.key for h in dhits]]), top_k)
-            out.append(self._hits(q, ranked))
+                fused = rrf([[h.url for h in lexical], [h.key for h in dhits]])
+                ranked = self._second_hop(q, fused, top_k, pages)
+            out.append(self._hits(q, ranked, pages))
         return out
 
-    def _second_hop(self, query: str, fused: list[tuple[str, float]], top_k: int) -> list[tuple[str, float]]:
+    def _page(self, url: str, pages: dict[str, Page | None]) -> Page | None:
+        if url not in pages:
+            pages[url] = self.graph.get(url)
+        return pages[url]
+
+    def _second_hop(self, query: str, fused: list[tuple[str, float]], top_k: int, pages: dict[str, Page | None]
+                    ) -> list[tuple[str, float]]:
         """Hybrid's lower half from a second BM25 query: the question + feedback terms of the fused top pages
         (``web.feedback``). Hits keep their fused score; second-hop hits get one no higher than the hit above."""
         from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop
 
         if top_k < 2 or not fused or not isinstance(query, str):
             return fused[:top_k]
-        texts = [f"{p.title}\n{p.text}" for p in (self.graph.get(u) for u, _s in fused[:FEEDBACK_DOCS]) if p]
-        terms = feedback_terms(self.index, texts, query)
+        top = [self._page(u, pages) for u, _s in fused[:FEEDBACK_DOCS]]
+        terms = feedback_terms(self.index, [f"{p.title}\n{p.text}" for p in top if p is not None], query)
         if not terms:
             return fused[:top_k]
         second = [h.url for h in self.index.search(" ".join([query, *terms]), top_k, snippets=False)]
@@ -194,11 +202,11 @@ class LocalWeb:
             ranked.append((url, min(score.get(url, above), above)))
         return ranked
 
-    def _hits(self, query: str, ranked: list[tuple[str, float]]) -> list[SearchHit]:
+    def _hits(self, query: str, ranked: list[tuple[str, float]], pages: dict[str, Page | None]) -> list[SearchHit]:
         terms = self.index.query_terms(query) if isinstance(query, str) else []
         hits = []
         for url, score in ranked:
-            page = self.graph.get(url)
+            page = self._page(url, pages)
             if page is None:  # the dense index is checked against the web's fingerprint; defensive
                 continue
             hits.append(SearchHit(url=url, docid=page.metadata.get("docid"), title=page.title, score=score,
