@@ -16,6 +16,8 @@ Measured side by side in one run:
   for BM25 systems only); ``--encoder-latency``: the query encoders alone, side by side, and faiss flat search.
 - ``--fusion-study``: hybrid fusion choices (RRF vs normalised score fusion, depths, title+text vs text-only
   embeddings) chosen on a dev half of the MuSiQue/HotpotQA questions, reported on the held-out half.
+- ``--expansion-study``: what the fusion study did not try (dense re-scoring of the BM25 top 100, second-hop query
+  expansion from the hybrid's top hits), on the same halves, beside hybrid as shipped (``web.feedback``).
 
 Usage:
     python benchmarks/bench_search.py                       # wiki-offline + 10k,100k,1M synthetic + quality
@@ -24,6 +26,7 @@ Usage:
     python benchmarks/bench_search.py --skip-speed --skip-latency --no-dense   # BM25 quality only (seconds)
     python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --encoder-latency  # ~1 min
     python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --fusion-study     # hybrid fusions
+    python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --expansion-study  # second hop
 
 The synthetic corpus is generated once (seeded, streamed to a JSONL file in --workdir) by sampling sentences
 from the wiki-offline extracts and replacing ~30% of their words with words drawn from the corpus' unigram
@@ -604,6 +607,138 @@ def fusion_study(workdir: Path) -> dict:
             "recall@10": rows}
 
 
+def _split(n: int) -> tuple[list[int], list[int]]:
+    """The fusion study's seeded dev / held-out halves of ``n`` questions (seed 7), so later studies compare."""
+    order = list(range(10_000))
+    random.Random(7).shuffle(order)
+    rank = sorted(range(n), key=order.index)
+    return sorted(rank[: n // 2]), sorted(rank[n // 2 :])
+
+
+def _prf_terms(texts: list[str], query: str, df: Counter, n_docs: int, n_terms: int) -> list[str]:
+    """RM3-style expansion terms: the words of the feedback documents weighted by tf/len x idf, minus the
+    query's own words and English stopwords; ``n_terms`` best."""
+    import math
+
+    from bm25s.stopwords import STOPWORDS_EN
+
+    stop = set(STOPWORDS_EN) | {w.lower() for w in _WORD.findall(query)}
+    weight: Counter = Counter()
+    for text in texts:
+        words = [w.lower() for w in _WORD.findall(text)]
+        for w, c in Counter(words).items():
+            if w not in stop and len(w) > 2 and not w.isdigit():
+                weight[w] += c / max(1, len(words)) * math.log(n_docs / (1 + df[w]))
+    return [w for w, _ in weight.most_common(n_terms)]
+
+
+SHIPPED = "hybrid as shipped: RRF, then the second hop (web.feedback) fills the lower half"
+
+
+def expansion_study(workdir: Path) -> dict:
+    """Ideas the fusion study did not try, on the same dev / held-out halves (seed 7): dense re-scoring of the
+    BM25 top 100 (candidates from BM25 only, re-ranked by RRF or min-max fusion with their exact cosine), and
+    second-hop query expansion for multi-hop questions: a second BM25 query made of the question plus the
+    title(s) of the hybrid's top hit(s), or plus RM3-style feedback terms, or the top hit's own title + text
+    (the bridge entity of a two-hop question is usually named there), fused with BM25 and dense by RRF. Each
+    extra BM25 query costs about 0.6 ms; nothing here encodes a second query. Reported: recall@10 and nDCG@10
+    per half and on all 100 questions."""
+    import numpy as np
+
+    from openseeker.web.dense import DenseIndex, encode, rrf
+    from openseeker.web.index import SearchIndex
+
+    rows: dict = {}
+    split: dict = {}
+    for name, (corpus, qs) in multihop_sets().items():
+        questions = [q for q, _ in qs]
+        dev, test = _split(len(qs))
+        split[name] = {"dev": len(dev), "held_out": len(test)}
+        docs = [(f"doc:{i}", t, x) for i, (t, x) in enumerate(corpus)]
+        pos = {k: i for i, (k, _t, _x) in enumerate(docs)}
+        df: Counter = Counter()
+        for _k, t, x in docs:
+            df.update({w.lower() for w in _WORD.findall(f"{t} {x}")})
+        d = workdir / f"q-{name}-expansion"
+        shutil.rmtree(d, ignore_errors=True)
+        index = SearchIndex.build(d, iter(docs), progress=False)
+
+        def bm25(queries: list[str], depth: int = 50) -> list[list[tuple[int, float]]]:
+            return [[(pos[h.url], h.score) for h in hs] for hs in index.search_many(queries, depth, snippets=False)]
+
+        lex = bm25(questions, 100)
+        didx = DenseIndex.build(workdir / f"dense-{name}", iter(docs), progress=False)
+        qv = encode(didx.model, questions)
+        dv = didx._index.reconstruct_n(0, len(didx.keys))
+        order_of = np.asarray([pos[k] for k in didx.keys])
+        doc_vecs = np.empty_like(dv)
+        doc_vecs[order_of] = dv
+        den = [[(pos[h.key], h.score) for h in hs] for hs in didx.search_vectors(qv, 100)]
+        ids = lambda r, n=50: [i for i, _ in r[:n]]  # noqa: E731
+        hybrid = [[i for i, _ in rrf([ids(lx), ids(dn)])] for lx, dn in zip(lex, den)]
+        systems: dict[str, list[list[int]]] = {
+            "bm25s": _bm25s_rank([f"{t}\n{x}" for _k, t, x in docs], questions, TOP_K),
+            "BM25": [ids(r) for r in lex], "dense": [ids(r) for r in den],
+            "hybrid RRF k=60 depth 50 (default)": hybrid,
+        }
+        # dense re-scoring of the BM25 top 100
+        resc = []
+        for j, lx in enumerate(lex):
+            cand = ids(lx, 100)
+            cos = doc_vecs[cand] @ qv[j] if cand else np.zeros(0)
+            resc.append([(c, float(s)) for c, s in sorted(zip(cand, cos), key=lambda t: -t[1])])
+        systems["rescore BM25 top-100 by dense, RRF k=60"] = [
+            [i for i, _ in rrf([ids(lx, 100), ids(rs, 100)])] for lx, rs in zip(lex, resc)]
+        for a in (0.3, 0.5, 0.7):
+            systems[f"rescore BM25 top-100 by dense, min-max alpha {a}"] = [
+                convex_fusion(lx[:100], rs, a, "minmax") for lx, rs in zip(lex, resc)]
+        systems["rescore BM25 top-100 + dense top-50, RRF k=60"] = [
+            [i for i, _ in rrf([ids(lx, 100), ids(rs, 100), ids(dn)])] for lx, rs, dn in zip(lex, resc, den)]
+        # second-hop expansion from the hybrid's top hits
+        title = lambda i: corpus[i][0]  # noqa: E731
+        expansions = {
+            "q + top-1 title": [f"{q} {title(h[0])}" if h else q for q, h in zip(questions, hybrid)],
+            "q + top-2 titles": [" ".join([q] + [title(i) for i in h[:2]]) for q, h in zip(questions, hybrid)],
+            "top-1 title + text": [f"{corpus[h[0]][0]} {corpus[h[0]][1][:600]}" if h else q
+                                   for q, h in zip(questions, hybrid)],
+            "q + RM3 terms (top-3 docs, 10 terms)": [
+                " ".join([q] + _prf_terms([f"{corpus[i][0]} {corpus[i][1]}" for i in h[:3]], q, df, len(docs), 10))
+                for q, h in zip(questions, hybrid)],
+        }
+        # what ships (LocalWeb hybrid, openseeker.web.feedback): the selected idea with the index's own analyser
+        # (stemmed terms, its stop words, idf from the index), the first 2,000 characters of each feedback page
+        from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop
+
+        shipped = []
+        for q, h in zip(questions, hybrid):
+            terms = feedback_terms(index, [f"{corpus[i][0]}\n{corpus[i][1]}" for i in h[:FEEDBACK_DOCS]], q)
+            second = ids(bm25([" ".join([q, *terms])], TOP_K)[0]) if terms else []
+            shipped.append(second_hop(h, second, TOP_K) if terms else h)
+        systems[SHIPPED] = shipped
+        for ename, q2 in expansions.items():
+            lex2 = bm25(q2)
+            systems[f"RRF(BM25, dense, BM25[{ename}])"] = [
+                [i for i, _ in rrf([ids(lx), ids(dn), ids(l2)])] for lx, dn, l2 in zip(lex, den, lex2)]
+            systems[f"hybrid, then BM25[{ename}] fills ranks 6-10"] = [
+                list(dict.fromkeys(h[:5] + ids(l2) + h[5:])) for h, l2 in zip(hybrid, lex2)]
+        shutil.rmtree(d, ignore_errors=True)
+        for sys_name, rk in systems.items():
+            row = rows.setdefault(sys_name, {})
+            for part, sel in (("dev", dev), ("held_out", test), ("all", list(range(len(qs))))):
+                r = _recall([[corpus[i] for i in rk[j][:TOP_K]] for j in sel], [qs[j] for j in sel])
+                row[f"{name} {part}"] = r["recall@10"]
+                if part == "all":
+                    row[f"{name} all nDCG@10"] = r["ndcg@10"]
+        print(f"  expansion study {name}: done", flush=True)
+    ideas = [n for n in rows if n not in ("bm25s", "BM25", "dense", "hybrid RRF k=60 depth 50 (default)", SHIPPED)]
+    best = max(ideas, key=lambda n: rows[n]["musique dev"] + rows[n]["hotpotqa dev"])
+    base = "hybrid RRF k=60 depth 50 (default)"
+    both = [n for n in ideas if rows[n]["musique dev"] >= rows[base]["musique dev"]
+            and rows[n]["hotpotqa dev"] > rows[base]["hotpotqa dev"]]
+    return {"split": split, "seed": 7, "chosen_on_dev": best,
+            "better_than_default_on_dev_on_both": both, "recall@10": rows}
+
+
 EXAMPLE_QUERIES = ["largest desert in Africa", "1968 film by Stanley Kubrick", "the planet closest to the sun",
                    "composer of the Moonlight Sonata", "team sport played on ice with brooms and stones"]
 
@@ -667,6 +802,11 @@ def latency(workdir: Path) -> dict:
                 res[name] = _best_of(REPEATS, lambda q, m=mode: lw.search_sync([q], TOP_K, retrieval=m), queries,
                                      "")
                 print(f"  latency {name}: {res[name]}", flush=True)
+            # the second hop's cost (web.feedback): the same hybrid with RRF alone, same process and indexes
+            lw._second_hop = lambda _q, fused, k, _pages: fused[:k]
+            name = f"hybrid ({enc}, RRF only, no second hop)"
+            res[name] = _best_of(REPEATS, lambda q: lw.search_sync([q], TOP_K, retrieval="hybrid"), queries, "")
+            print(f"  latency {name}: {res[name]}", flush=True)
     from openseeker.web.dense import DenseIndex, encode
 
     idx = DenseIndex.open(web / "dense")
@@ -863,6 +1003,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fusion-study", action="store_true",
                    help="also compare hybrid fusions (RRF / normalised scores, depths, title+text vs text) on a "
                         "dev half and a held-out half of the MuSiQue/HotpotQA questions (embeds the corpora twice)")
+    p.add_argument("--expansion-study", action="store_true",
+                   help="also try dense re-scoring of the BM25 top 100 and second-hop query expansion (top-hit "
+                        "titles, RM3 terms) on the fusion study's dev / held-out halves")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -918,6 +1061,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.fusion_study and not a.no_dense and MULTIHOP.exists():
         results["fusion_study"] = fusion_study(workdir)
         print("  fusion study: chosen on dev " + results["fusion_study"]["chosen_on_dev"], flush=True)
+    if a.expansion_study and not a.no_dense and MULTIHOP.exists():
+        results["expansion_study"] = expansion_study(workdir)
+        print("  expansion study: chosen on dev " + results["expansion_study"]["chosen_on_dev"], flush=True)
     if a.encoder_latency and not a.no_dense:
         results["encoder_latency"] = encoder_latency(workdir)
         print("  encoder latency: " + json.dumps(results["encoder_latency"]), flush=True)

@@ -212,3 +212,19 @@ def test_reference_pipeline_on_two_worker_processes_matches_one(tmp_path):
         return sorted((r["id"], r["final_answer"], r["num_tool_calls"]) for r in rows)
 
     assert answers(read_jsonl(one)) == answers(r2)
+
+
+def test_synth_traj_retrieval_on_a_web_without_dense_index_fails_in_one_line(tmp_path, capsys):
+    from openseeker.cli.main import main
+    from openseeker.web.build import build_web
+
+    src = tmp_path / "c.jsonl"
+    write_jsonl(src, [{"url": p.url, "title": p.title, "text": p.text} for p in tiny_pages()])
+    build_web(src, tmp_path / "web", progress=False, derive_links=False)
+    qa_path = tmp_path / "qa.jsonl"
+    write_jsonl(qa_path, [qa(0)])
+    rc = main(["synth", "traj", "--web", str(tmp_path / "web"), "--qa", str(qa_path), "--out",
+               str(tmp_path / "t.jsonl"), "--teacher", "reference", "--no-progress", "--retrieval", "hybrid"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "openseeker web embed" in err and "Traceback" not in err
+    assert not (tmp_path / "t.jsonl").exists()

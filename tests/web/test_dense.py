@@ -10,32 +10,19 @@ import shutil
 import pytest
 
 from openseeker.errors import UserError
+from openseeker.testing.dense_web import PAGES, build_dense_web
 from openseeker.web import dense as dense_mod
 from openseeker.web.build import build_web
-from openseeker.web.dense import DenseIndex, embed_web, rrf
+from openseeker.web.dense import DenseIndex, rrf
 from openseeker.web.local import LocalWeb
-
-PAGES = [
-    ("Sahara", "The Sahara is the largest hot desert in the world, covering most of North Africa."),
-    ("Gobi Desert", "The Gobi is a large cold desert and grassland region in Mongolia and northern China."),
-    ("Amazon rainforest", "The Amazon is a moist broadleaf tropical rainforest in the Amazon basin of South America."),
-    ("Violin", "The violin is a wooden string instrument played with a bow; it is the smallest of its family."),
-    ("Piano", "The piano is a keyboard instrument whose strings are struck by hammers."),
-    ("Mount Everest", "Mount Everest is Earth's highest mountain above sea level, in the Himalayas."),
-    ("Pacific Ocean", "The Pacific Ocean is the largest and deepest of Earth's five oceanic divisions."),
-    ("Honey bee", "Honey bees are eusocial flying insects known for building wax nests and making honey."),
-]
 
 
 @pytest.fixture(scope="module")
 def web_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("dense")
-    src = d / "c.jsonl"
-    src.write_text("".join(json.dumps({"title": t, "text": x}) + "\n" for t, x in PAGES), encoding="utf-8")
-    build_web(src, d / "web", progress=False, derive_links=False)
-    meta = embed_web(d / "web", progress=False, default="hybrid")
+    web = build_dense_web(tmp_path_factory.mktemp("dense"), default="hybrid")
+    meta = json.loads((web / "dense" / "dense.json").read_text(encoding="utf-8"))
     assert meta["docs"] == len(PAGES) and meta["dim"] == 384 and meta["model"] == "all-MiniLM-L6-v2"
-    return d / "web"
+    return web
 
 
 def test_dense_finds_paraphrases_bm25_cannot(web_dir):
@@ -130,8 +117,8 @@ def test_cli_embed_and_search_per_call(web_dir, capsys):
 
 
 def test_onnx_query_encoder_exported_offline_matches_torch(web_dir, tmp_path, capsys):
-    """`web embed` (default --query-encoder onnx) exports the packaged model into <web>/dense/encoder, offline;
-    the ONNX fp32 graph ranks and scores like sentence-transformers; int8 is exported on first use."""
+    """`web embed` (default --query-encoder onnx-int8) exports the packaged model into <web>/dense/encoder,
+    offline; the ONNX fp32 graph ranks and scores like sentence-transformers; int8 is close."""
     import numpy as np
 
     from openseeker.cli.main import main
@@ -142,12 +129,12 @@ def test_onnx_query_encoder_exported_offline_matches_torch(web_dir, tmp_path, ca
     shutil.rmtree(web / "dense" / "encoder", ignore_errors=True)
     assert main(["web", "embed", str(web), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "0 embedded this run" in out and "queries: onnx" in out
-    assert json.loads((web / "dense" / "dense.json").read_text())["query_encoder"] == "onnx"
-    assert (web / "dense" / "encoder" / "model.onnx").exists()
+    assert "0 embedded this run" in out and "queries: onnx-int8" in out
+    assert json.loads((web / "dense" / "dense.json").read_text())["query_encoder"] == "onnx-int8"
+    assert (web / "dense" / "encoder" / "model-int8.onnx").exists()
     queries = ["tallest peak on the planet", "hammers strike strings", "insects that make honey", "x"]
     torch_idx = DenseIndex.open(web / "dense", query_encoder="torch")
-    onnx_idx = DenseIndex.open(web / "dense")  # dense.json names the encoder `web embed` chose
+    onnx_idx = DenseIndex.open(web / "dense", query_encoder="onnx")
     assert isinstance(onnx_idx.model, OnnxEncoder)
     a, b = dense_mod.encode(onnx_idx.model, queries), dense_mod.encode(torch_idx.model, queries)
     assert a.shape == b.shape == (4, 384) and np.allclose((a * b).sum(1), 1.0, atol=1e-4)
@@ -156,9 +143,10 @@ def test_onnx_query_encoder_exported_offline_matches_torch(web_dir, tmp_path, ca
         assert [h.score for h in t] == pytest.approx([h.score for h in o], abs=1e-4)
     with LocalWeb.open(web) as w:
         assert w.search_sync(["tallest peak on the planet"], 1, retrieval="dense")[0][0].title == "Mount Everest"
-    int8 = DenseIndex.open(web / "dense", query_encoder="onnx-int8")
+    int8 = DenseIndex.open(web / "dense")  # dense.json names the encoder `web embed` chose
+    assert int8.query_encoder == "onnx-int8" and isinstance(int8.model, OnnxEncoder)
     assert int8.search(["tallest peak on the planet"], 1)[0][0].key.endswith("Mount_Everest")
     assert (web / "dense" / "encoder" / "model-int8.onnx").exists()
-    assert (dense_mod.encode(int8.model, queries) * b).sum(1).min() > 0.95  # close, not exact: opt-in
+    assert (dense_mod.encode(int8.model, queries) * b).sum(1).min() > 0.95  # close, not exact
     with pytest.raises(UserError, match="unknown query encoder 'tf'"):
         check_query_encoder("tf")

@@ -301,7 +301,7 @@ def build_agent_parts(pool: LLMPool, llm_config: LLMConfig, web_obj: Web, s: dic
     if s["extract"]:
         extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"],
                                  max_tokens=s.get("extract_max_tokens"))
-    tools = [SearchTool(web_obj, top_k=s.get("search_top_k") or 10),
+    tools = [SearchTool(web_obj, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
              VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"])]
     agent_kwargs = {"max_tool_calls": s["max_tool_calls"], "max_turns": s["max_turns"],
                     "context_tokens": context_tokens, "max_tokens_per_turn": s["max_tokens_per_turn"],
@@ -416,6 +416,9 @@ async def run_questions(
     """
     s = resolve_agent_settings(**(settings or {}))
     items = validate_items(items)
+    from openseeker.web.open import ensure_web_retrieval
+
+    await ensure_web_retrieval(web, s["retrieval"], config=web_config)  # one line now, not an error per search
     llm_config = sized_llm_config(llm_config, (s["role"], "extractor"), s["concurrency"])
     factory = AgentFactory(web, llm_config, s, web_config)
     summary = await run_batch(items, out_path, factory=factory, concurrency=s["concurrency"], progress=progress,

@@ -25,6 +25,7 @@ from openseeker.cli.options import (
     ProtocolOpt,
     RankOpt,
     RayAddressOpt,
+    RetrievalOpt,
     RoleOpt,
     SeedOpt,
     TemperatureOpt,
@@ -86,6 +87,7 @@ def run_cmd(
     context_tokens: ContextTokensOpt = None,
     temperature: TemperatureOpt = None,
     seed: SeedOpt = None,
+    retrieval: RetrievalOpt = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="Run at most N pending questions.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     workers: WorkersOpt = None,
@@ -108,7 +110,7 @@ def run_cmd(
     items = _questions(question, questions)
     cli = dict(role=role, protocol=protocol, max_tool_calls=max_tool_calls, concurrency=concurrency,
                extract=False if no_extract else None, max_turns=max_turns, context_tokens=context_tokens,
-               temperature=temperature, seed=seed)
+               temperature=temperature, seed=seed, retrieval=retrieval)
     settings = resolve_agent_settings(config, **cli)
     llm_config = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
     settings = _embedded_defaults(settings, config, cli, llm_config)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openseeker.config import layered, load_config, pydantic_problems
 from openseeker.errors import UserError
+from openseeker.web.base import RETRIEVAL_HELP
 
 
 class AgentSettings(BaseModel):
@@ -40,6 +41,7 @@ class AgentSettings(BaseModel):
         True, description="Goal-conditioned visit with the extractor role; false = raw page text.")
     visit_max_chars: int = Field(20_000, ge=1, description="Raw-text visit budget (and the extractor's fallback).")
     search_top_k: int = Field(10, ge=1, description="Results per query shown by the search tool.")
+    retrieval: Literal["bm25", "dense", "hybrid"] | None = Field(None, description=RETRIEVAL_HELP)
     extract_page_chars: int | None = Field(
         None, ge=1, description="Page budget of the extractor (default: from its context).")
     extract_max_tokens: int | None = Field(

@@ -96,3 +96,4 @@ MaxTurnsOpt = Annotated[Optional[int], typer.Option("--max-turns", min=1, help=_
 ContextTokensOpt = Annotated[Optional[int], typer.Option("--context-tokens", min=256, help=_agent("context_tokens"))]
 TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", help=_agent("temperature"))]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help=_agent("seed"))]
+RetrievalOpt = Annotated[Optional[str], typer.Option("--retrieval", help=_agent("retrieval"))]

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from openseeker.errors import ToolError
 from openseeker.eval.metrics import cjk_tokens as _tokens
 from openseeker.records import Page, SearchHit
+from openseeker.web.base import ensure_retrieval, search_with
 
 if TYPE_CHECKING:
     from openseeker.web.base import Web
@@ -149,8 +150,9 @@ class GuardedWeb:
         self.forbidden = ForbiddenText([question, *(answers or [])], n=n)
         self.stats = LeakageStats()
 
-    async def search(self, queries: list[str], top_k: int = 10) -> list[list[SearchHit]]:
-        results = await self.web.search(queries, top_k)
+    async def search(self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
+                     ) -> list[list[SearchHit]]:
+        results = await search_with(self.web, queries, top_k, retrieval)
         out: list[list[SearchHit]] = []
         for hits in results:
             kept = []
@@ -163,6 +165,9 @@ class GuardedWeb:
                     kept.append(h)
             out.append(kept)
         return out
+
+    async def ensure_retrieval(self, retrieval: str) -> None:
+        await ensure_retrieval(self.web, retrieval)
 
     async def fetch(self, url: str) -> Page | None:
         if self.blocklist.blocked(url):

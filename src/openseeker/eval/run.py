@@ -33,6 +33,7 @@ from openseeker.eval.metrics import style_for_language
 from openseeker.eval.settings import EvalSettings
 from openseeker.provenance import git_hash, provenance
 from openseeker.records import EvalItem, EvalResult, Trajectory
+from openseeker.web.base import ensure_retrieval
 
 if TYPE_CHECKING:
     from openseeker.llm.base import LLM
@@ -145,7 +146,7 @@ async def run_one(item: EvalItem, run: int, *, roles: Roles, web: Web, settings:
     if existing is not None:
         traj = existing
     else:
-        tools = [SearchTool(item_web), VisitTool(item_web, extractor=roles.extractor)]
+        tools = [SearchTool(item_web, retrieval=settings.retrieval), VisitTool(item_web, extractor=roles.extractor)]
         agent = Agent(roles.student, tools, max_tool_calls=settings.max_tool_calls, max_turns=settings.max_turns,
                       **settings.agent_options)
         traj = await agent.run(item.question, id=key, metadata={"benchmark": item.benchmark, "item_id": item.id,
@@ -186,7 +187,7 @@ def _check_resume(out_dir: Path, cfg: dict[str, Any]) -> None:
     except ValueError:
         return
     keys = [("settings", "benchmark"), ("settings", "judge"), ("settings", "max_tool_calls"),
-            ("models", "student"), ("models", "judge"), ("prompt_versions", "judge")]
+            ("settings", "retrieval"), ("models", "student"), ("models", "judge"), ("prompt_versions", "judge")]
     for a, b in keys:
         old, new = (prev.get(a) or {}).get(b), (cfg.get(a) or {}).get(b)
         if old is not None and new is not None and old != new:
@@ -248,6 +249,8 @@ async def evaluate_async(
     if grade_only is not None and roles is None and settings.judge == "none":
         roles = Roles(student=None)
     try:
+        if web_obj is not None and grade_only is None:
+            await ensure_retrieval(web_obj, settings.retrieval)
         if roles is not None:
             return await _run(settings, out, spec, data_path, items, web_obj, web_desc, guard, blocklist, roles,
                               progress, grade_only)
@@ -375,6 +378,7 @@ def evaluate(
     web_config: str | Path | None = None,
     ungraded: str = "wrong",
     executor: Any = None,
+    retrieval: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate the agent on a benchmark (synchronous wrapper of ``evaluate_async``); returns the report.
 
@@ -387,7 +391,7 @@ def evaluate(
         max_tool_calls=max_tool_calls, max_turns=max_turns, leakage_guard=leakage_guard,
         blocklist=list(blocklist) if blocklist is not None else list(DEFAULT_BLOCKLIST),
         agent_options=dict(agent_options or {}), web_config=str(web_config) if web_config else None,
-        ungraded=ungraded,
+        ungraded=ungraded, retrieval=retrieval,
     )
     return asyncio.run(evaluate_async(settings, out_dir, roles=roles, llm_config=llm_config, progress=progress,
                                       executor=executor))

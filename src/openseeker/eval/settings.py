@@ -13,6 +13,7 @@ from typing import Any
 from openseeker.errors import UserError
 from openseeker.eval import DEFAULT_MAX_TOOL_CALLS
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM
+from openseeker.web.base import check_retrieval
 
 
 @dataclass
@@ -39,6 +40,7 @@ class EvalSettings:
         web_config: the live-web YAML (for --web live).
         ungraded: ungraded answers (judge reply unparseable or judge down) count as 'wrong' or are 'exclude'd
             from the denominator (OpenSeeker's eval script); the report says which.
+        retrieval: the search tool's ranking: the agent option --retrieval (its help is AgentSettings.retrieval's).
     """
 
     benchmark: str
@@ -58,6 +60,7 @@ class EvalSettings:
     agent_options: dict[str, Any] = field(default_factory=dict)
     web_config: str | None = None
     ungraded: str = "wrong"  # "wrong" | "exclude" (report.summarize)
+    retrieval: str | None = None  # bm25 | dense | hybrid (None: the web's default)
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -72,3 +75,5 @@ class EvalSettings:
             raise UserError("--leakage-guard must be auto, on or off")
         if self.ungraded not in ("wrong", "exclude"):
             raise UserError("--ungraded must be 'wrong' or 'exclude'")
+        if self.retrieval is not None:
+            check_retrieval(self.retrieval)

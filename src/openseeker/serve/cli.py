@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebConfigOpt, WebOpt
+from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, RetrievalOpt, WebConfigOpt, WebOpt
 from openseeker.errors import UserError
 from openseeker.web.open import open_web_from_flags
 
@@ -124,7 +124,7 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
 
         if mcp_tools not in TOOL_SETS:
             raise UserError(f"--mcp must be one of {', '.join(TOOL_SETS)}; got {mcp_tools!r}")
-    the_web = open_web_from_flags(spec["web"], web_config, config)
+    the_web = open_web_from_flags(spec["web"], web_config, config, retrieval=spec.get("retrieval"))
     max_body = int(spec.get("max_body") or DEFAULT_MAX_BODY)
     mcp_app = None
     if mcp_tools:
@@ -187,6 +187,7 @@ def serve(
                                             "at /mcp, SSE at /sse) with this tool set: openseeker | "
                                             "browsecomp-plus (default k and snippets; `openseeker mcp` has "
                                             "every option). Needs --workers 1.")] = None,
+    retrieval: RetrievalOpt = None,
 ) -> None:
     """Serve a web over HTTP: /search and /visit (our tool formats), /retrieve (Search-R1), /health."""
     import uvicorn
@@ -195,7 +196,8 @@ def serve(
 
     spec = {"web": web, "web_config": str(web_config) if web_config else None,
             "config": str(config) if config else None, "token": token, "max_body": max_body,
-            "extract": extract, "llm": llm, "base_url": base_url, "model": model, "mcp": mcp, "host": host}
+            "extract": extract, "llm": llm, "base_url": base_url, "model": model, "mcp": mcp, "host": host,
+            "retrieval": retrieval}
     if mcp and workers > 1:
         raise UserError("--mcp needs --workers 1: an MCP session lives in one server process")
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
@@ -245,6 +247,7 @@ def mcp(
     llm: LLMOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
+    retrieval: RetrievalOpt = None,
 ) -> None:
     """Serve the web's tools over MCP (official SDK; stdio, streamable HTTP and SSE)."""
     from openseeker.serve.mcp_server import HTTP_TRANSPORTS, TOOL_SETS, Snippeter, run_mcp
@@ -261,7 +264,7 @@ def mcp(
                        snippet=Snippeter(max_tokens=snippet_max_tokens, tokenizer=snippet_tokenizer))
     else:
         options["extractor"] = _extractor(extract, llm, base_url, model, config)
-    the_web = open_web_from_flags(web, web_config, config)
+    the_web = open_web_from_flags(web, web_config, config, retrieval=retrieval)
     if transport != "stdio":  # stdout belongs to the protocol under stdio: say nothing there
         typer.echo(f"MCP ({tools} tools) on http://{host}:{port}: streamable HTTP at /mcp, SSE at /sse "
                    f"(and GET /mcp){' with bearer token' if token else ''}", err=True)

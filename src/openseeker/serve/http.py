@@ -1,7 +1,8 @@
 """HTTP server over any ``Web`` (local directory or live): our tool formats plus a Search-R1-compatible retriever.
 
 Endpoints (request and response models are declared, so ``/openapi.json`` describes them):
-    ``POST /search``   ``{"query": [..], "top_k": 10}`` -> ``{"result": <search tool text>, "hits": [[SearchHit]]}``
+    ``POST /search``   ``{"query": [..], "top_k": 10, "retrieval": "hybrid"}`` (retrieval optional: bm25 | dense |
+                       hybrid; default: the web's) -> ``{"result": <search tool text>, "hits": [[SearchHit]]}``
     ``POST /visit``    ``{"url": "..." | [..], "goal": "..."}`` -> ``{"result": <visit tool text>}``
     ``POST /retrieve`` Search-R1 retrieval server: ``{"queries": [..], "topk": 3, "return_scores": true}`` ->
                        ``{"result": [[{"document": {"id", "title", "text", "contents"}, "score"}, ..], ..]}``
@@ -24,7 +25,7 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +33,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from openseeker.errors import UserError
 from openseeker.records import SearchHit
 from openseeker.serve.backend import BackendHealth, classify
 from openseeker.serve.limits import (
@@ -50,7 +52,7 @@ from openseeker.serve.limits import (
     UText,
     check_queries,
 )
-from openseeker.web.base import Web
+from openseeker.web.base import RETRIEVAL_HELP, Web, ensure_retrieval, search_with
 from openseeker.web.format import format_search
 from openseeker.web.tools import Extractor, VisitTool
 
@@ -67,6 +69,8 @@ class SearchRequest(BaseModel):
     query: UText | list[UText] = Field(description=f"One query or a list (at most {SEARCH_MAX_QUERIES}, each at "
                                        f"most {SEARCH_MAX_QUERY_CHARS} characters).")
     top_k: TopK = SEARCH_TOP_K
+    retrieval: Literal["bm25", "dense", "hybrid"] | None = Field(
+        None, description=RETRIEVAL_HELP + " 400 when this web cannot (no dense index, a live web).")
 
 
 class VisitRequest(BaseModel):
@@ -311,10 +315,11 @@ class _Service:
         self.backend = BackendHealth()
         self.state: dict[str, Any] = {"extractor": extractor, "backend": self.backend}
 
-    async def search(self, queries: list[str], top_k: int):
-        """``web.search`` with the failure classified, counted and recorded in the backend's health."""
+    async def search(self, queries: list[str], top_k: int, retrieval: str | None = None):
+        """``web.search`` (ranked by ``retrieval`` when given) with the failure classified, counted and recorded
+        in the backend's health."""
         try:
-            results = await self.web.search(queries, top_k)
+            results = await search_with(self.web, queries, top_k, retrieval)
         except Exception as exc:
             failure = classify(exc)
             self.backend.failure(failure)
@@ -342,7 +347,11 @@ def _add_tool_routes(api: FastAPI, svc: _Service) -> None:
         """Our search tool: its text block plus the structured hits, one list per query."""
         svc.counts["search"] += 1
         queries = _checked_queries(req.query, max_queries=SEARCH_MAX_QUERIES, max_chars=SEARCH_MAX_QUERY_CHARS)
-        results = await svc.search(queries, req.top_k)
+        try:
+            await ensure_retrieval(svc.web, req.retrieval)
+        except UserError as exc:  # no dense index, or a web that ranks with its own engine
+            raise HTTPException(400, str(exc)) from None
+        results = await svc.search(queries, req.top_k, req.retrieval)
         return {"result": format_search(queries, results),
                 "hits": [[h.model_dump(include=set(Hit.model_fields)) for h in hits] for hits in results]}
 

@@ -31,7 +31,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -48,7 +48,7 @@ from openseeker.serve.limits import (
     check_queries,
     surrogate_problem,
 )
-from openseeker.web.base import Web
+from openseeker.web.base import RETRIEVAL_HELP, Web, ensure_retrieval, search_with
 from openseeker.web.format import format_search
 from openseeker.web.tools import Extractor, SearchTool, VisitTool
 
@@ -152,13 +152,18 @@ def _add_openseeker_tools(server: Any, web: Web, *, extractor: Extractor | None,
                                                 + f" At most {SEARCH_MAX_QUERIES}, each at most "
                                                 f"{SEARCH_MAX_QUERY_CHARS} characters.")],
         top_k: TopK = top_k,
+        retrieval: Annotated[Literal["bm25", "dense", "hybrid"] | None, Field(description=RETRIEVAL_HELP)] = None,
     ) -> str:
         try:
             queries = check_queries(query, max_queries=SEARCH_MAX_QUERIES, max_chars=SEARCH_MAX_QUERY_CHARS)
         except ValueError as exc:
             raise ToolError(f"[search] {exc}") from None
         try:
-            results = await web.search(queries, top_k)
+            await ensure_retrieval(web, retrieval)
+        except UserError as exc:  # no dense index, or a web that ranks with its own engine
+            raise ToolError(f"[search] {exc}") from None
+        try:
+            results = await search_with(web, queries, top_k, retrieval)
         except Exception as exc:  # noqa: BLE001 - reported to the caller as a tool error
             failure = classify(exc)
             raise ToolError(f"[search] search backend failed ({failure.kind}"

@@ -345,6 +345,10 @@ class SearchIndex:
                 break
         return list(seen)
 
+    def doc_freq(self, term: str) -> int:
+        """How many pages hold the index term ``term`` in the scored field (idf of feedback terms, web.feedback)."""
+        return int(self._searcher.doc_freq("body" if self.settings.scoring == "combined" else "text", term))
+
     def _query(self, terms: Sequence[str]) -> Any:
         from tantivy import Occur, Query
 

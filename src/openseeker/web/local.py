@@ -6,9 +6,9 @@ spaces instead of underscores, a url without scheme, a bare page title, and (on 
 e.g. BrowseComp-Plus) a document id.
 
 ``search`` ranks with BM25 (tantivy), dense embeddings (``web.dense``, optional extra) or both fused by
-reciprocal rank (``hybrid``): the web's default is ``web.json``'s ``retrieval`` (set by ``openseeker web embed
---default``), else ``bm25``; ``LocalWeb.open(d, retrieval=...)`` and each ``search(..., retrieval=...)`` call
-override it.
+reciprocal rank (``hybrid``; its lower half from a second-hop BM25 query, ``web.feedback``): the web's default
+is ``web.json``'s ``retrieval`` (set by ``openseeker web embed --default``), else ``bm25``;
+``LocalWeb.open(d, retrieval=...)`` and each ``search(..., retrieval=...)`` call override it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from openseeker.errors import UserError
 from openseeker.records import Page, SearchHit
+from openseeker.web.base import check_retrieval
 from openseeker.web.build import GRAPH_FILE, INDEX_DIR, INFO_FILE
 from openseeker.web.snippets import make_snippet
 from openseeker.web.store import WebGraph
@@ -30,14 +32,7 @@ from openseeker.web.store import WebGraph
 log = logging.getLogger(__name__)
 
 DENSE_DIR = "dense"
-RETRIEVALS = ("bm25", "dense", "hybrid")
 FUSION_DEPTH = 50  # hybrid fuses this many hits of each retriever (RRF); measured in benchmarks/bench_search.py
-
-
-def check_retrieval(name: str) -> str:
-    if name not in RETRIEVALS:
-        raise UserError(f"unknown retrieval {name!r} (known: {', '.join(RETRIEVALS)})")
-    return name
 
 
 def _swap_scheme(u: str) -> str:
@@ -133,8 +128,7 @@ class LocalWeb:
             graph.close()
             raise UserError(f"{d}: the build was interrupted ({status}); re-run `openseeker web build` to finish it")
         web = cls(d, graph, info, retrieval, query_encoder)
-        if web.retrieval != "bm25":
-            web.dense  # fail now, with the reason, rather than at the first search
+        web.ensure_retrieval_sync(web.retrieval)  # fail now, with the reason, rather than at the first search
         return web
 
     @property
@@ -173,19 +167,46 @@ class LocalWeb:
         dense = self.dense.search(queries, depth)
         out = []
         for q, dhits in zip(queries, dense):
+            pages: dict[str, Page | None] = {}  # read once, for the second hop's feedback and the snippets
             if mode == "dense":
                 ranked = [(h.key, h.score) for h in dhits]
             else:
                 lexical = self.index.search(q, depth, snippets=False)
-                ranked = rrf([[h.url for h in lexical], [h.key for h in dhits]], top_k=top_k)
-            out.append(self._hits(q, ranked))
+                fused = rrf([[h.url for h in lexical], [h.key for h in dhits]])
+                ranked = self._second_hop(q, fused, top_k, pages)
+            out.append(self._hits(q, ranked, pages))
         return out
 
-    def _hits(self, query: str, ranked: list[tuple[str, float]]) -> list[SearchHit]:
+    def _page(self, url: str, pages: dict[str, Page | None]) -> Page | None:
+        if url not in pages:
+            pages[url] = self.graph.get(url)
+        return pages[url]
+
+    def _second_hop(self, query: str, fused: list[tuple[str, float]], top_k: int, pages: dict[str, Page | None]
+                    ) -> list[tuple[str, float]]:
+        """Hybrid's lower half from a second BM25 query: the question + feedback terms of the fused top pages
+        (``web.feedback``). Hits keep their fused score; second-hop hits get one no higher than the hit above."""
+        from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop
+
+        if top_k < 2 or not fused or not isinstance(query, str):
+            return fused[:top_k]
+        top = [self._page(u, pages) for u, _s in fused[:FEEDBACK_DOCS]]
+        terms = feedback_terms(self.index, [f"{p.title}\n{p.text}" for p in top if p is not None], query)
+        if not terms:
+            return fused[:top_k]
+        second = [h.url for h in self.index.search(" ".join([query, *terms]), top_k, snippets=False)]
+        score = dict(fused)
+        ranked: list[tuple[str, float]] = []
+        for url in second_hop([u for u, _s in fused], second, top_k):
+            above = ranked[-1][1] if ranked else math.inf
+            ranked.append((url, min(score.get(url, above), above)))
+        return ranked
+
+    def _hits(self, query: str, ranked: list[tuple[str, float]], pages: dict[str, Page | None]) -> list[SearchHit]:
         terms = self.index.query_terms(query) if isinstance(query, str) else []
         hits = []
         for url, score in ranked:
-            page = self.graph.get(url)
+            page = self._page(url, pages)
             if page is None:  # the dense index is checked against the web's fingerprint; defensive
                 continue
             hits.append(SearchHit(url=url, docid=page.metadata.get("docid"), title=page.title, score=score,
@@ -195,6 +216,15 @@ class LocalWeb:
     async def search(self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
                      ) -> list[list[SearchHit]]:
         return await asyncio.to_thread(self.search_sync, queries, top_k, retrieval=retrieval)
+
+    def ensure_retrieval_sync(self, retrieval: str) -> None:
+        """A one-line ``UserError`` unless this web can rank with ``retrieval`` (dense / hybrid: a dense index,
+        opened here so the first search does not pay for it)."""
+        if check_retrieval(retrieval) != "bm25":
+            self.dense
+
+    async def ensure_retrieval(self, retrieval: str) -> None:
+        await asyncio.to_thread(self.ensure_retrieval_sync, retrieval)
 
     def fetch_sync(self, url: str) -> Page | None:
         """The page for ``url`` (any spelling ``url_variants`` knows) or a bare title; ``None`` if unknown."""

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
-from openseeker.web.base import Web
+from openseeker.web.base import Web, WebSource, check_retrieval, ensure_retrieval, own_ranking_error
 
 
-def open_web(spec: str | Path, *, config: Any = None) -> Web:
+def open_web(spec: str | Path, *, config: Any = None, retrieval: str | None = None) -> Web:
     """Open a web.
 
     Args:
         spec: a directory made by ``openseeker web build``, ``"live"``, or ``http://host:port`` (an ``openseeker
             serve`` server, or several comma-separated: ``openseeker.web.remote``).
         config: for ``live``: the live-web config (backends, keys, cache); see ``openseeker.web.live``.
+        retrieval: the default ranking of a local web's search (bm25 / dense / hybrid; default: its own).
     """
     from openseeker.web.remote import RemoteWeb, is_remote_spec
 
+    if retrieval is not None:
+        check_retrieval(retrieval)
+        if is_remote_spec(str(spec)) or str(spec) == "live":
+            raise UserError(f"--retrieval sets the default ranking of a local web directory, not of {spec}"
+                            + ("" if str(spec) == "live" else " (an agent's `retrieval` setting is sent to a "
+                               "server with each search)"))
     if is_remote_spec(str(spec)):
         return RemoteWeb(str(spec))
     if str(spec) == "live":
@@ -30,7 +38,25 @@ def open_web(spec: str | Path, *, config: Any = None) -> Web:
         raise UserError(f"{path}: no such web directory (build one with `openseeker web build --source ... --out {path}`)")
     from openseeker.web.local import LocalWeb
 
-    return LocalWeb.open(path)
+    return LocalWeb.open(path, retrieval=retrieval)
+
+
+async def ensure_web_retrieval(web: WebSource, retrieval: str | None, *, config: Any = None) -> None:
+    """Before any agent starts: a one-line ``UserError`` unless ``web`` (a spec or an opened ``Web``) can rank
+    with ``retrieval`` (see ``openseeker.web.base.ensure_retrieval``). A spec is opened for the check and closed."""
+    if retrieval is None:
+        return
+    check_retrieval(retrieval)
+    if not isinstance(web, (str, os.PathLike)):
+        await ensure_retrieval(web, retrieval)
+        return
+    if str(web) == "live":
+        raise own_ranking_error(retrieval, "the live web")
+    opened = open_web(web, config=config)
+    try:
+        await ensure_retrieval(opened, retrieval)
+    finally:
+        await close_web(opened)
 
 
 async def close_web(web: Web) -> None:
@@ -43,13 +69,14 @@ async def close_web(web: Web) -> None:
 
 
 def open_web_from_flags(web: str | Path, web_config: str | Path | None = None,
-                        config: str | Path | None = None) -> Web:
+                        config: str | Path | None = None, retrieval: str | None = None) -> Web:
     """``open_web`` for the command-line flags every stage shares: ``--web DIR|live``, ``--web-config FILE`` and
     ``--config FILE`` (whose ``live:`` section is used when there is no ``--web-config``; see
-    ``openseeker.web.live.config.live_config_source``). ``--web-config`` with a local web is a ``UserError``."""
+    ``openseeker.web.live.config.live_config_source``). ``--web-config`` with a local web is a ``UserError``;
+    ``--retrieval`` is the default ranking of a local web."""
     if str(web) != "live" and web_config is not None:
         raise UserError("--web-config is only used with --web live")
-    return open_web(web, config=live_config_from_flags(web, web_config, config))
+    return open_web(web, config=live_config_from_flags(web, web_config, config), retrieval=retrieval)
 
 
 def live_config_from_flags(web: str | Path, web_config: str | Path | None = None,

@@ -51,6 +51,7 @@ class RemoteWeb:
         self._in_flight = [0] * len(self.urls)
         self._skip_until = [0.0] * len(self.urls)
         self._session: Any = None
+        self._retrievals_ok: set[str] = set()
         self.calls = {"search": 0, "visit": 0, "failovers": 0}
 
     def __getstate__(self) -> dict[str, Any]:  # picklable for worker processes: no live session
@@ -103,11 +104,28 @@ class RemoteWeb:
             return json.loads(text)
         raise ToolError(f"no web server answered ({last})")
 
-    async def search(self, queries: list[str], top_k: int = 10) -> list[list[SearchHit]]:
+    async def search(self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
+                     ) -> list[list[SearchHit]]:
+        """The server's ``/search``; ``retrieval`` (bm25 / dense / hybrid) is forwarded when given, else the
+        server's web ranks with its own default."""
         self.calls["search"] += 1
-        body = await self._post("/search", {"query": list(queries), "top_k": max(1, min(50, int(top_k)))})
+        request: dict[str, Any] = {"query": list(queries), "top_k": max(1, min(50, int(top_k)))}
+        if retrieval is not None:
+            request["retrieval"] = retrieval
+        body = await self._post("/search", request)
         return [[SearchHit(**{k: v for k, v in h.items() if k in SearchHit.model_fields}) for h in hits]
                 for hits in body.get("hits") or []]
+
+    async def ensure_retrieval(self, retrieval: str) -> None:
+        """Ask the server once (one 1-hit search) whether its web ranks with ``retrieval``; its 4xx reason (no
+        dense index, a live web) becomes a one-line ``UserError`` before any agent starts."""
+        if retrieval in self._retrievals_ok:
+            return
+        try:
+            await self.search(["retrieval check"], 1, retrieval=retrieval)
+        except ToolError as exc:
+            raise UserError(f"retrieval {retrieval!r}: {exc}") from None
+        self._retrievals_ok.add(retrieval)
 
     async def fetch(self, url: str) -> Page | None:
         self.calls["visit"] += 1

@@ -11,7 +11,7 @@ import logging
 from typing import Any, Protocol
 
 from openseeker.errors import ToolError
-from openseeker.web.base import Web
+from openseeker.web.base import Web, check_retrieval, search_with
 from openseeker.web.format import format_search, format_visit_raw
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,15 @@ class SearchTool:
         },
     }
 
-    def __init__(self, web: Web, top_k: int = 10):
+    def __init__(self, web: Web, top_k: int = 10, retrieval: str | None = None):
+        """``retrieval`` (bm25 / dense / hybrid; ``None``: the web's default) is passed to every search; check
+        the web supports it first with ``openseeker.web.base.ensure_retrieval``."""
         self.web, self.top_k = web, top_k
+        self.retrieval = check_retrieval(retrieval) if retrieval is not None else None
 
     async def search(self, queries: list[str], top_k: int | None = None):
         """Structured form for programs: one list of ``SearchHit`` per query."""
-        return await self.web.search(queries, top_k or self.top_k)
+        return await search_with(self.web, queries, top_k or self.top_k, self.retrieval)
 
     async def execute(self, arguments: dict[str, Any]) -> str:
         try:
@@ -84,7 +87,7 @@ class SearchTool:
                 return f"[search] Error: a query is {len(too_long[0])} characters; keep each under {MAX_QUERY_CHARS}."
             top_k = arguments.get("top_k", self.top_k)
             top_k = int(top_k) if str(top_k).isdigit() and 0 < int(top_k) <= 50 else self.top_k
-            results = await self.web.search(queries, top_k)
+            results = await search_with(self.web, queries, top_k, self.retrieval)
             return format_search(queries, results)
         except ToolError as exc:
             return f"[search] Error: {exc}"

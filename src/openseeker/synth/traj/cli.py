@@ -24,6 +24,7 @@ from openseeker.cli.options import (
     ProtocolOpt,
     RankOpt,
     RayAddressOpt,
+    RetrievalOpt,
     WebConfigOpt,
     WebOpt,
     WorkersOpt,
@@ -69,6 +70,7 @@ def traj_cmd(
     max_tokens_per_turn: MaxTokensPerTurnOpt = None,
     context_tokens: ContextTokensOpt = None,
     protocol: ProtocolOpt = None,
+    retrieval: RetrievalOpt = None,
     no_judge: Annotated[bool, typer.Option("--no-judge", help="Label with normalized match instead of the judge "
                                            "role.")] = False,
     embedded_judge: Annotated[bool, typer.Option("--embedded-judge", help="Let the embedded 135M model grade "
@@ -97,7 +99,7 @@ def traj_cmd(
     # only what the user gave (the `agent:` section, then flags): the pipeline fills in the defaults (reduced ones
     # when the teacher is the embedded model) and says so
     cli = {"concurrency": concurrency, "max_tool_calls": max_tool_calls, "protocol": protocol,
-           "max_turns": max_turns, "max_tokens_per_turn": max_tokens_per_turn, "context_tokens": context_tokens}
+           "max_turns": max_turns, "max_tokens_per_turn": max_tokens_per_turn, "context_tokens": context_tokens, "retrieval": retrieval}
     settings = {**agent_section(config), **{k: v for k, v in cli.items() if v is not None}}
     settings.pop("role", None)
     exe = get_executor(executor, workers=workers, ray_address=ray_address,

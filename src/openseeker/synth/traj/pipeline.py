@@ -147,7 +147,8 @@ class TeacherFactory:
 def _reference_rollout(web_obj: Web, s: dict[str, Any]) -> Any:
     from openseeker.web.tools import SearchTool, VisitTool
 
-    tools = [SearchTool(web_obj), VisitTool(web_obj, max_chars=s["visit_max_chars"])]
+    tools = [SearchTool(web_obj, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
+             VisitTool(web_obj, max_chars=s["visit_max_chars"])]
 
     async def rollout(qa: QASample) -> Trajectory:
         return await reference_rollout(qa, tools, max_tool_calls=s["max_tool_calls"])
@@ -210,6 +211,9 @@ async def synthesize_trajectories(
     reduced: dict[str, Any] = {}
     if teacher == "llm" and llm_config is not None:
         s, reduced = apply_embedded_defaults(s, given, llm_config.role("teacher").embedded)
+    from openseeker.web.open import ensure_web_retrieval
+
+    await ensure_web_retrieval(web, s["retrieval"], config=web_config)
     qas = load_qa(qa_path)
     by_id = {q.id: q for q in qas}
     items = [Question(id=q.id, question=q.question) for q in qas]
