@@ -16,8 +16,9 @@ the same decisions in every process and run. The decisions depend on the order p
 runs where that order is fixed: in the one sequential pass of ``build._import`` (the parent, after the parallel
 merge), which makes 1 and N workers drop the same pages.
 
-Memory: the LSH keeps one 8-byte key per band per page (``hashfunc`` compresses the band) plus the dict
-overhead of datasketch's in-memory storage, ~1 KB a page (measured: benchmarks/bench_import.py ``neardup``).
+Memory: one 64-bit key per band (25 bands at the default threshold) per kept page in a Python set, ~1.9 KB a
+page (measured: benchmarks/bench_import.py ``neardup``): ~19 GB at 10M pages, so near-dedup of a web that size
+needs most of a 24 GB machine; exact dedup alone costs ~200 bytes a page.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import re
 import zlib
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from openseeker.errors import UserError
 
@@ -64,21 +67,38 @@ def shingles(text: str, k: int = SHINGLE) -> set[bytes]:
     return {" ".join(words[i:i + k]).encode("utf-8", "surrogatepass") for i in range(max(1, len(words) - k + 1))}
 
 
-def _band_key(b: bytes) -> bytes:
-    """An LSH band (r 8-byte hash values) shortened to 8 bytes: the index's memory per page."""
-    return zlib.crc32(b).to_bytes(4, "little") + zlib.adler32(b).to_bytes(4, "little")
+def _odd_constants(n: int) -> np.ndarray:
+    """``n`` fixed odd 64-bit multipliers (SplitMix64 of 1..n): plain integer arithmetic, so the band keys are
+    the same with every numpy version."""
+    out, mask = [], (1 << 64) - 1
+    for i in range(1, n + 1):
+        z = (i * 0x9E3779B97F4A7C15) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        out.append((z ^ (z >> 31)) | 1)
+    return np.array(out, dtype=np.uint64)
 
 
 class NearDup:
-    """The pages kept so far, as an LSH index; ``seen(text)`` says whether a text is a near-duplicate of one
-    of them and otherwise remembers it."""
+    """The pages kept so far, as LSH band keys; ``seen(text)`` says whether a text is a near-duplicate of one
+    of them (shares a band) and otherwise remembers it.
+
+    datasketch makes the MinHash signatures and chooses the banding (``bands`` x ``rows`` minimising the false
+    positive and negative areas for the threshold); the band keys are kept here in one Python set of 64-bit
+    ints rather than in datasketch's ``MinHashLSH``, which keeps a set object per key per band and a key list
+    per page: measured 7.5 KB a page against ~1.9 KB here (benchmarks/bench_import.py ``neardup``). A kept page
+    is never looked up by key, so the band keys are all that is needed."""
 
     def __init__(self, threshold: float = THRESHOLD, shingle: int = SHINGLE, num_perm: int = NUM_PERM,
                  seed: int = SEED):
         ds = require_datasketch()
         self._minhash, self.threshold, self.shingle, self.num_perm, self.seed = (
             ds.MinHash, threshold, shingle, num_perm, seed)
-        self.lsh = ds.MinHashLSH(threshold=threshold, num_perm=num_perm, hashfunc=_band_key)
+        lsh = ds.MinHashLSH(threshold=threshold, num_perm=num_perm)  # only for its choice of bands x rows
+        self.bands, self.rows = lsh.b, lsh.r
+        self._mix = _odd_constants(self.rows)
+        self._band_ids = np.arange(self.bands, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+        self._keys: set[int] = set()
         self.size = 0
 
     def signature(self, text: str) -> Any:
@@ -86,12 +106,20 @@ class NearDup:
         m.update_batch(list(shingles(text, self.shingle)))
         return m
 
+    def band_keys(self, text: str) -> list[int]:
+        """One 64-bit key per band: the band's ``rows`` hash values mixed with odd multipliers (mod 2**64) and
+        the band's number, so equal bands of different bands never collide by construction."""
+        hv = self.signature(text).hashvalues[: self.bands * self.rows].reshape(self.bands, self.rows)
+        with np.errstate(over="ignore"):
+            keys = (hv * self._mix).sum(axis=1, dtype=np.uint64) ^ self._band_ids
+        return keys.tolist()
+
     def seen(self, text: str) -> bool:
         """True when ``text`` is a near-duplicate of a page kept so far; else it is kept (remembered)."""
-        sig = self.signature(text)
-        if self.lsh.query(sig):
+        keys = self.band_keys(text)
+        if any(k in self._keys for k in keys):
             return True
-        self.lsh.insert(self.size, sig, check_duplication=False)
+        self._keys.update(keys)
         self.size += 1
         return False
 
@@ -99,7 +127,7 @@ class NearDup:
         """Remember pages already in a web (``web add``, or a resumed add) without checking them."""
         n = 0
         for text in texts:
-            self.lsh.insert(self.size, self.signature(text), check_duplication=False)
+            self._keys.update(self.band_keys(text))
             self.size += 1
             n += 1
         return n
@@ -109,5 +137,5 @@ class NearDup:
         from openseeker.provenance import package_versions
 
         return {"method": "minhash-lsh", "shingle_words": self.shingle, "threshold": self.threshold,
-                "num_perm": self.num_perm, "seed": self.seed, "bands": self.lsh.b, "rows": self.lsh.r,
+                "num_perm": self.num_perm, "seed": self.seed, "bands": self.bands, "rows": self.rows,
                 **package_versions(("datasketch",), missing=False)}
