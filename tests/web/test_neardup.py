@@ -128,17 +128,35 @@ def test_same_pages_with_one_and_two_workers(tmp_path):
     assert dump(tmp_path / "w1") == dump(tmp_path / "w2")
 
 
+def test_workers_compute_the_band_keys(tmp_path, monkeypatch):
+    """With 2 workers the MinHash runs in the workers (keys written with each page); the parent only looks them
+    up, so it never makes a signature."""
+    crawl, _ = _near_crawl(tmp_path)
+    calls = {"n": 0}
+    signature = NearDup.signature
+
+    def counted(self, text):
+        calls["n"] += 1
+        return signature(self, text)
+
+    monkeypatch.setattr(NearDup, "signature", counted)
+    info = build_web(crawl, tmp_path / "w2", progress=False, dedup="near", workers=2)
+    assert info["import"]["skipped_by_reason"][NEAR_DUPLICATE] == 4 and calls["n"] == 0
+    build_web(crawl, tmp_path / "w1", progress=False, dedup="near")
+    assert calls["n"] == 12  # one worker: every page read is signed here
+
+
 def test_interrupted_build_resumes_without_duplicates(tmp_path, monkeypatch):
     crawl, _ = _near_crawl(tmp_path)
     build_web(crawl, tmp_path / "ref", progress=False, dedup="near")
     seen = NearDup.seen
     calls = {"n": 0}
 
-    def boom(self, text):
+    def boom(self, text, band_keys=None):
         calls["n"] += 1
         if calls["n"] == 10:  # after 9 pages stored, 1 of them a near-duplicate check that dropped nothing yet
             raise KeyboardInterrupt
-        return seen(self, text)
+        return seen(self, text, band_keys)
 
     monkeypatch.setattr(NearDup, "seen", boom)
     with pytest.raises(KeyboardInterrupt):
@@ -169,11 +187,11 @@ def test_add_checks_against_the_web_and_resumes(tmp_path, monkeypatch):
     seen = NearDup.seen
     calls = {"n": 0}
 
-    def boom(self, text):
+    def boom(self, text, band_keys=None):
         calls["n"] += 1
         if calls["n"] == 6:  # three copies checked and dropped, two new pages stored
             raise KeyboardInterrupt
-        return seen(self, text)
+        return seen(self, text, band_keys)
 
     monkeypatch.setattr(NearDup, "seen", boom)
     with pytest.raises(KeyboardInterrupt):

@@ -34,6 +34,8 @@ from openseeker.records import Link, Page
 from openseeker.web.importers import Importer, Redirect, get_importer
 from openseeker.web.store import STORE_VERSION, WebGraph
 
+from openseeker.web.neardup import KeyedPage
+
 if TYPE_CHECKING:
     from openseeker.web.neardup import NearDup
 
@@ -169,14 +171,15 @@ class _Dedup:
     def _h(s: str) -> int:
         return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
 
-    def reason(self, page: Page) -> str | None:
-        """``None`` for a new page (remembered), else why it is a duplicate (counted)."""
+    def reason(self, page: Page, band_keys: list[int] | None = None) -> str | None:
+        """``None`` for a new page (remembered), else why it is a duplicate (counted). ``band_keys``: the page's
+        near-duplicate keys when a worker computed them (else computed here)."""
         u = self._h(page.url)
         if u in self.urls or (self.known is not None and self.known(page.url)):
             why = "duplicate url"
         elif self.dedup_text and (t := self._h(" ".join(page.text.split()).casefold())) in self.texts:
             why = "duplicate text"
-        elif self.near is not None and self.near.seen(page.text):
+        elif self.near is not None and self.near.seen(page.text, band_keys):
             why = NEAR_DUPLICATE
         else:
             self.urls.add(u)
@@ -188,7 +191,7 @@ class _Dedup:
 
 
 def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = None,
-            records: Iterable[Page | Link | Redirect] | None = None,
+            records: Iterable[Page | KeyedPage | Link | Redirect] | None = None,
             source_stats: dict[str, Any] | None = None, known: Callable[[str], bool] | None = None,
             near: NearDup | None = None) -> dict[str, Any]:
     """Store the records of ``importer`` (or the merged shard stream ``records`` with its ``source_stats``).
@@ -200,10 +203,13 @@ def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = 
     with graph.writer() as w:
         n = 0
         for rec in (importer if records is None else records):
+            keys = None
+            if isinstance(rec, KeyedPage):
+                rec, keys = rec.page, rec.band_keys
             if isinstance(rec, Page):
                 if limit is not None and n >= limit:
                     break
-                if dedup.reason(rec):
+                if dedup.reason(rec, keys):
                     dropped = rec.url
                     continue
                 dropped = None
@@ -246,7 +252,8 @@ def import_source(graph: WebGraph, importer: Importer, *, out: Path, fingerprint
 
         records, source_stats, run = run_parts(
             importer.source, importer.name, out=out, fingerprint=fingerprint, workers=workers, parts=parts,
-            executor=executor, ray_address=ray_address, skip_bad=importer.skip_bad, progress=progress)
+            executor=executor, ray_address=ray_address, skip_bad=importer.skip_bad, progress=progress,
+            near=near is not None)
         run["parse_s"] = round(time.perf_counter() - t0, 2)
     bar = _Bar(prog, f"import {importer.name}" + (" (merge)" if parallel else ""))
     stats = _import(graph, importer, bar, limit, records=records, source_stats=source_stats, known=known,

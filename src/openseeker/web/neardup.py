@@ -14,9 +14,10 @@ was 0.40) and catch ~90 % of reworded copies.
 Deterministic: the permutations come from ``SEED`` and the shingle hash is CRC-32, so the same page stream gives
 the same decisions in every process and run. The decisions depend on the order pages arrive in, so the check
 runs where that order is fixed: in the one sequential pass of ``build._import`` (the parent, after the parallel
-merge), which makes 1 and N workers drop the same pages.
+merge), which makes 1 and N workers drop the same pages. The costly part, the band keys of a text, depends on
+the text alone: parallel workers compute it and write it with the page (``KeyedPage``).
 
-Memory: one 64-bit key per band (25 bands at the default threshold) per kept page in a Python set, ~1.9 KB a
+Memory: one 64-bit key per band (25 bands at the default threshold) per kept page in a Python set, ~1.7 KB a
 page (measured: benchmarks/bench_import.py ``neardup``): ~19 GB at 10M pages, so near-dedup of a web that size
 needs most of a 24 GB machine; exact dedup alone costs ~200 bytes a page.
 """
@@ -26,11 +27,14 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable
-from typing import Any
-
-import numpy as np
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import UserError
+from openseeker.records import Page
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SHINGLE = 5  # words per shingle
 THRESHOLD = 0.5  # estimated Jaccard of the shingle sets above which a page is a near-duplicate
@@ -40,6 +44,14 @@ EXTRA = "dedup"  # the pyproject extra that installs datasketch
 MODES = ("exact", "near")
 
 _WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class KeyedPage:
+    """A page of a parallel import's merged stream with its band keys, computed by the worker that parsed it."""
+
+    page: Page
+    band_keys: list[int]
 
 
 def require_datasketch() -> Any:
@@ -70,6 +82,8 @@ def shingles(text: str, k: int = SHINGLE) -> set[bytes]:
 def _odd_constants(n: int) -> np.ndarray:
     """``n`` fixed odd 64-bit multipliers (SplitMix64 of 1..n): plain integer arithmetic, so the band keys are
     the same with every numpy version."""
+    import numpy as np
+
     out, mask = [], (1 << 64) - 1
     for i in range(1, n + 1):
         z = (i * 0x9E3779B97F4A7C15) & mask
@@ -86,11 +100,13 @@ class NearDup:
     datasketch makes the MinHash signatures and chooses the banding (``bands`` x ``rows`` minimising the false
     positive and negative areas for the threshold); the band keys are kept here in one Python set of 64-bit
     ints rather than in datasketch's ``MinHashLSH``, which keeps a set object per key per band and a key list
-    per page: measured 7.5 KB a page against ~1.9 KB here (benchmarks/bench_import.py ``neardup``). A kept page
+    per page: measured 7.5 KB a page against ~1.7 KB here (benchmarks/bench_import.py ``neardup``). A kept page
     is never looked up by key, so the band keys are all that is needed."""
 
     def __init__(self, threshold: float = THRESHOLD, shingle: int = SHINGLE, num_perm: int = NUM_PERM,
                  seed: int = SEED):
+        import numpy as np
+
         ds = require_datasketch()
         self._minhash, self.threshold, self.shingle, self.num_perm, self.seed = (
             ds.MinHash, threshold, shingle, num_perm, seed)
@@ -109,14 +125,17 @@ class NearDup:
     def band_keys(self, text: str) -> list[int]:
         """One 64-bit key per band: the band's ``rows`` hash values mixed with odd multipliers (mod 2**64) and
         the band's number, so equal bands of different bands never collide by construction."""
+        import numpy as np
+
         hv = self.signature(text).hashvalues[: self.bands * self.rows].reshape(self.bands, self.rows)
         with np.errstate(over="ignore"):
             keys = (hv * self._mix).sum(axis=1, dtype=np.uint64) ^ self._band_ids
         return keys.tolist()
 
-    def seen(self, text: str) -> bool:
-        """True when ``text`` is a near-duplicate of a page kept so far; else it is kept (remembered)."""
-        keys = self.band_keys(text)
+    def seen(self, text: str, band_keys: list[int] | None = None) -> bool:
+        """True when ``text`` is a near-duplicate of a page kept so far; else it is kept (remembered).
+        ``band_keys``: ``band_keys(text)`` computed elsewhere (a parallel import's worker)."""
+        keys = self.band_keys(text) if band_keys is None else band_keys
         if any(k in self._keys for k in keys):
             return True
         self._keys.update(keys)
