@@ -86,7 +86,7 @@ def test_detector_on_real_text():
     assert [nd.seen(t) for t in copies] == [True, True, True]
     # deterministic: a second detector (same seed) decides the same; the signature is the same
     assert [again.seen(t) for _, t in arts] == [False] * len(arts)
-    assert (nd.signature(copies[0]).hashvalues == again.signature(copies[0]).hashvalues).all()
+    assert (nd.signature(copies[0]) == again.signature(copies[0])).all()
     # the copies are close in the measured sense: shingle Jaccard well above the threshold
     a, b = shingles(arts[1][1]), shingles(copies[1])
     assert len(a & b) / len(a | b) > 0.7
@@ -94,7 +94,7 @@ def test_detector_on_real_text():
 
 
 def test_build_drops_near_duplicates_only_when_asked(tmp_path, capsys):
-    crawl, arts = _near_crawl(tmp_path)
+    crawl, _ = _near_crawl(tmp_path)
     exact = build_web(crawl, tmp_path / "exact", progress=False)
     near = build_web(crawl, tmp_path / "near", progress=False, dedup="near")
     assert exact["import"]["imported"] == 12 and NEAR_DUPLICATE not in exact["import"]["skipped_by_reason"]
@@ -129,8 +129,8 @@ def test_same_pages_with_one_and_two_workers(tmp_path):
 
 
 def test_workers_compute_the_band_keys(tmp_path, monkeypatch):
-    """With 2 workers the MinHash runs in the workers (keys written with each page); the parent only looks them
-    up, so it never makes a signature."""
+    """With 2 workers the MinHash runs in the workers (written with each page); the parent only checks it, so it
+    never makes a signature."""
     crawl, _ = _near_crawl(tmp_path)
     calls = {"n": 0}
     signature = NearDup.signature
@@ -152,11 +152,11 @@ def test_interrupted_build_resumes_without_duplicates(tmp_path, monkeypatch):
     seen = NearDup.seen
     calls = {"n": 0}
 
-    def boom(self, text, band_keys=None):
+    def boom(self, text, signature=None):
         calls["n"] += 1
         if calls["n"] == 10:  # after 9 pages stored, 1 of them a near-duplicate check that dropped nothing yet
             raise KeyboardInterrupt
-        return seen(self, text, band_keys)
+        return seen(self, text, signature)
 
     monkeypatch.setattr(NearDup, "seen", boom)
     with pytest.raises(KeyboardInterrupt):
@@ -187,11 +187,11 @@ def test_add_checks_against_the_web_and_resumes(tmp_path, monkeypatch):
     seen = NearDup.seen
     calls = {"n": 0}
 
-    def boom(self, text, band_keys=None):
+    def boom(self, text, signature=None):
         calls["n"] += 1
         if calls["n"] == 6:  # three copies checked and dropped, two new pages stored
             raise KeyboardInterrupt
-        return seen(self, text, band_keys)
+        return seen(self, text, signature)
 
     monkeypatch.setattr(NearDup, "seen", boom)
     with pytest.raises(KeyboardInterrupt):

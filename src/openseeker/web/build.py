@@ -24,20 +24,16 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from openseeker.errors import UserError
 from openseeker.provenance import package_versions
 from openseeker.records import Link, Page
 from openseeker.web.importers import Importer, Redirect, get_importer
+from openseeker.web.neardup import KeyedPage, NearDup
 from openseeker.web.store import STORE_VERSION, WebGraph
-
-from openseeker.web.neardup import KeyedPage
-
-if TYPE_CHECKING:
-    from openseeker.web.neardup import NearDup
 
 log = logging.getLogger(__name__)
 
@@ -171,15 +167,15 @@ class _Dedup:
     def _h(s: str) -> int:
         return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
 
-    def reason(self, page: Page, band_keys: list[int] | None = None) -> str | None:
-        """``None`` for a new page (remembered), else why it is a duplicate (counted). ``band_keys``: the page's
-        near-duplicate keys when a worker computed them (else computed here)."""
+    def reason(self, page: Page, signature: list[int] | None = None) -> str | None:
+        """``None`` for a new page (remembered), else why it is a duplicate (counted). ``signature``: the page's
+        MinHash when a worker computed it (else computed here)."""
         u = self._h(page.url)
         if u in self.urls or (self.known is not None and self.known(page.url)):
             why = "duplicate url"
         elif self.dedup_text and (t := self._h(" ".join(page.text.split()).casefold())) in self.texts:
             why = "duplicate text"
-        elif self.near is not None and self.near.seen(page.text, band_keys):
+        elif self.near is not None and self.near.seen(page.text, signature):
             why = NEAR_DUPLICATE
         else:
             self.urls.add(u)
@@ -203,13 +199,13 @@ def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = 
     with graph.writer() as w:
         n = 0
         for rec in (importer if records is None else records):
-            keys = None
+            sig = None
             if isinstance(rec, KeyedPage):
-                rec, keys = rec.page, rec.band_keys
+                rec, sig = rec.page, rec.signature
             if isinstance(rec, Page):
                 if limit is not None and n >= limit:
                     break
-                if dedup.reason(rec, keys):
+                if dedup.reason(rec, sig):
                     dropped = rec.url
                     continue
                 dropped = None
@@ -324,11 +320,7 @@ def _build_graph(graph: WebGraph, importer: Importer, source: str | Path, out: P
                  timings: dict[str, float], *, options: dict[str, Any], keep_unresolved: bool,
                  **import_kw: Any) -> None:
     """Import (``importing``) then link (``linking``); leaves the graph at ``indexing`` with the stats in meta."""
-    near = None
-    if options.get("dedup") == "near":
-        from openseeker.web.neardup import NearDup
-
-        near = NearDup()  # a build always imports from the start, so the index starts empty
+    near = NearDup() if options.get("dedup") == "near" else None  # a build imports from the start: empty index
     t0 = time.perf_counter()
     import_stats = import_source(graph, importer, out=out, prog=prog, limit=options["limit"], near=near,
                                  **import_kw)
@@ -363,7 +355,7 @@ def _web_info(graph: WebGraph, source: str | Path, importer: Importer, fingerpri
         "versions": _versions(),
         "timings_s": timings,
         "build_seconds": round(time.perf_counter() - t_start, 2),
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "resumed": resumed,
         "up_to_date": False,
     }

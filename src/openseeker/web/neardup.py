@@ -4,7 +4,8 @@ Exact dedup (``build._Dedup``) drops the same url and, for crawls, the same text
 differ a little: a mirror with its own header and footer, the same article with a few words edited, a page cut
 short. Those have a high Jaccard similarity of their word 5-gram sets; MinHash estimates it from 128 hash
 minima and LSH (banding) finds, among the pages kept so far, those likely above the threshold without comparing
-against each of them. A page whose LSH query returns a candidate is dropped as ``near-duplicate text``.
+against each of them. A page whose candidate's signature agrees on at least the threshold share of values is
+dropped as ``near-duplicate text``.
 
 Settings (``SHINGLE``, ``THRESHOLD``, ``NUM_PERM``, ``SEED``) were chosen by a measurement on real pages (the
 Kiwix and enwiki samples and MuSiQue paragraphs; docs/web.md "Near-duplicate pages"): word 5-grams and a
@@ -14,12 +15,11 @@ was 0.40) and catch ~90 % of reworded copies.
 Deterministic: the permutations come from ``SEED`` and the shingle hash is CRC-32, so the same page stream gives
 the same decisions in every process and run. The decisions depend on the order pages arrive in, so the check
 runs where that order is fixed: in the one sequential pass of ``build._import`` (the parent, after the parallel
-merge), which makes 1 and N workers drop the same pages. The costly part, the band keys of a text, depends on
+merge), which makes 1 and N workers drop the same pages. The costly part, the signature of a text, depends on
 the text alone: parallel workers compute it and write it with the page (``KeyedPage``).
 
-Memory: one 64-bit key per band (25 bands at the default threshold) per kept page in a Python set, ~1.7 KB a
-page (measured: benchmarks/bench_import.py ``neardup``): ~19 GB at 10M pages, so near-dedup of a web that size
-needs most of a 24 GB machine; exact dedup alone costs ~200 bytes a page.
+Memory: per kept page its signature (128 x 4 bytes) and an entry per band (25 at the default threshold) in a
+dict; measured in benchmarks/bench_import.py ``neardup`` (docs/web.md "Near-duplicate pages").
 """
 
 from __future__ import annotations
@@ -48,10 +48,11 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class KeyedPage:
-    """A page of a parallel import's merged stream with its band keys, computed by the worker that parsed it."""
+    """A page of a parallel import's merged stream with its MinHash signature, computed by the worker that parsed
+    it."""
 
     page: Page
-    band_keys: list[int]
+    signature: list[int]
 
 
 def require_datasketch() -> Any:
@@ -93,15 +94,21 @@ def _odd_constants(n: int) -> np.ndarray:
     return np.array(out, dtype=np.uint64)
 
 
+_CHUNK = 1 << 16  # kept signatures are stored in blocks of this many rows
+
+
 class NearDup:
-    """The pages kept so far, as LSH band keys; ``seen(text)`` says whether a text is a near-duplicate of one
-    of them (shares a band) and otherwise remembers it.
+    """The pages kept so far; ``seen(text)`` says whether a text is a near-duplicate of one of them and
+    otherwise remembers it.
 
     datasketch makes the MinHash signatures and chooses the banding (``bands`` x ``rows`` minimising the false
-    positive and negative areas for the threshold); the band keys are kept here in one Python set of 64-bit
-    ints rather than in datasketch's ``MinHashLSH``, which keeps a set object per key per band and a key list
-    per page: measured 7.5 KB a page against ~1.7 KB here (benchmarks/bench_import.py ``neardup``). A kept page
-    is never looked up by key, so the band keys are all that is needed."""
+    positive and negative areas for the threshold). A page sharing a band with a kept page is a candidate; it
+    is a near-duplicate when the two signatures agree on at least ``threshold`` of their values (the MinHash
+    estimate of their Jaccard similarity). Without that check a band shared by chance drops pages far below
+    the threshold: short pages whose text is mostly the same licence footer, measured at Jaccard 0.36-0.48 on
+    the Kiwix sample. Kept here rather than in datasketch's ``MinHashLSH`` (which keeps a set object per key per
+    band and a key list per page, 7.5 KB a page): one dict from each band key to the first kept page with it,
+    and the signatures as uint32 rows of numpy blocks (benchmarks/bench_import.py ``neardup``: bytes a page)."""
 
     def __init__(self, threshold: float = THRESHOLD, shingle: int = SHINGLE, num_perm: int = NUM_PERM,
                  seed: int = SEED):
@@ -114,42 +121,62 @@ class NearDup:
         self.bands, self.rows = lsh.b, lsh.r
         self._mix = _odd_constants(self.rows)
         self._band_ids = np.arange(self.bands, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
-        self._keys: set[int] = set()
+        self._need = threshold * num_perm  # agreeing values for an estimated Jaccard >= threshold
+        self._first: dict[int, int] = {}  # band key -> the first kept page with it
+        self._blocks: list[np.ndarray] = []  # kept signatures, _CHUNK rows each
         self.size = 0
 
-    def signature(self, text: str) -> Any:
-        m = self._minhash(num_perm=self.num_perm, seed=self.seed, hashfunc=zlib.crc32)
-        m.update_batch(list(shingles(text, self.shingle)))
-        return m
-
-    def band_keys(self, text: str) -> list[int]:
-        """One 64-bit key per band: the band's ``rows`` hash values mixed with odd multipliers (mod 2**64) and
-        the band's number, so equal bands of different bands never collide by construction."""
+    def signature(self, text: str) -> np.ndarray:
+        """The MinHash of the text's shingles: ``num_perm`` values below 2**32 (uint32); what a parallel
+        import's worker writes with the page."""
         import numpy as np
 
-        hv = self.signature(text).hashvalues[: self.bands * self.rows].reshape(self.bands, self.rows)
+        m = self._minhash(num_perm=self.num_perm, seed=self.seed, hashfunc=zlib.crc32)
+        m.update_batch(list(shingles(text, self.shingle)))
+        return m.hashvalues.astype(np.uint32)
+
+    def band_keys(self, sig: np.ndarray) -> list[int]:
+        """One 64-bit key per band: the band's ``rows`` values mixed with odd multipliers (mod 2**64) and the
+        band's number, so the same values in two different bands give different keys."""
+        import numpy as np
+
+        hv = sig[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, self.rows)
         with np.errstate(over="ignore"):
             keys = (hv * self._mix).sum(axis=1, dtype=np.uint64) ^ self._band_ids
         return keys.tolist()
 
-    def seen(self, text: str, band_keys: list[int] | None = None) -> bool:
+    def seen(self, text: str, signature: Any = None) -> bool:
         """True when ``text`` is a near-duplicate of a page kept so far; else it is kept (remembered).
-        ``band_keys``: ``band_keys(text)`` computed elsewhere (a parallel import's worker)."""
-        keys = self.band_keys(text) if band_keys is None else band_keys
-        if any(k in self._keys for k in keys):
-            return True
-        self._keys.update(keys)
-        self.size += 1
+        ``signature``: ``signature(text)`` computed elsewhere (a parallel import's worker)."""
+        import numpy as np
+
+        sig = self.signature(text) if signature is None else np.asarray(signature, dtype=np.uint32)
+        keys = self.band_keys(sig)
+        for page in sorted({self._first[k] for k in keys if k in self._first}):
+            if np.count_nonzero(self._blocks[page // _CHUNK][page % _CHUNK] == sig) >= self._need:
+                return True
+        self._keep(sig, keys)
         return False
 
     def add_all(self, texts: Iterable[str]) -> int:
         """Remember pages already in a web (``web add``, or a resumed add) without checking them."""
         n = 0
         for text in texts:
-            self._keys.update(self.band_keys(text))
-            self.size += 1
+            sig = self.signature(text)
+            self._keep(sig, self.band_keys(sig))
             n += 1
         return n
+
+    def _keep(self, sig: np.ndarray, keys: list[int]) -> None:
+        import numpy as np
+
+        row = self.size % _CHUNK
+        if row == 0:
+            self._blocks.append(np.empty((_CHUNK, self.num_perm), dtype=np.uint32))
+        self._blocks[-1][row] = sig
+        for k in keys:
+            self._first.setdefault(k, self.size)
+        self.size += 1
 
     def settings(self) -> dict[str, Any]:
         """What ``web.json`` records about the detector (``import.near_dedup``)."""

@@ -13,8 +13,8 @@ How (on the one executor of ``openseeker.executors``, local processes or Ray):
 * **Merge.** The part files are merged by item number (``heapq.merge``): the exact record stream a one-worker
   import yields, so the graph is the same (pages, links, ids) with 1 or N workers. Dedup, link resolution and
   the index run once, in the parent, on that stream (``build._import``). With ``--dedup near`` the workers also
-  compute each page's LSH band keys (a function of the text alone, ``NearDup.band_keys``) and write them with
-  the page, so the costly MinHash runs in parallel and the parent only looks the keys up, in item order.
+  compute each page's MinHash signature (a function of the text alone, ``NearDup.signature``) and write it with
+  the page, so the costly part runs in parallel and the parent only checks it, in item order.
 
 Part files are kept until the build completes (a kill during the merge re-merges from them, no re-parse).
 """
@@ -63,7 +63,7 @@ def _encode(seq: Any, rec: Page | Link | Redirect, near: NearDup | None = None) 
     if isinstance(rec, Page):
         row = [seq, "p", [getattr(rec, f) for f in _PAGE_FIELDS]]
         if near is not None:
-            row.append(near.band_keys(rec.text))
+            row.append(near.signature(rec.text).tolist())
     elif isinstance(rec, Link):
         row = [seq, "l", [rec.src, rec.dst, rec.anchor]]
     else:
@@ -72,10 +72,10 @@ def _encode(seq: Any, rec: Page | Link | Redirect, near: NearDup | None = None) 
 
 
 def _decode(line: str) -> tuple[Any, Page | KeyedPage | Link | Redirect]:
-    seq, kind, v, *keys = json.loads(line)
+    seq, kind, v, *sig = json.loads(line)
     if kind == "p":
         page = Page.model_construct(**dict(zip(_PAGE_FIELDS, v)))
-        return seq, (KeyedPage(page, keys[0]) if keys else page)
+        return seq, (KeyedPage(page, sig[0]) if sig else page)
     if kind == "l":
         return seq, Link.model_construct(src=v[0], dst=v[1], anchor=v[2])
     return seq, Redirect(title=v[0], target=v[1])
@@ -88,7 +88,7 @@ class ImportStage(Stage):
 
     def __init__(self, source: str, fmt: str, skip_bad: bool, parts_dir: Path, near: bool = False):
         self.source, self.fmt, self.skip_bad, self.parts_dir = source, fmt, skip_bad, Path(parts_dir)
-        self.near = near  # --dedup near: write each page's band keys with it
+        self.near = near  # --dedup near: write each page's MinHash signature with it
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -143,7 +143,7 @@ def run_parts(source: str, fmt: str, *, out: Path, fingerprint: str, workers: in
               ) -> tuple[Iterator[Page | KeyedPage | Link | Redirect], dict[str, Any], dict[str, Any]]:
     """Parse SOURCE in ``parts`` shards on ``workers`` workers; returns ``(merged records, import stats, run
     summary)``. Parts finished by an earlier (interrupted) run are not parsed again. ``near``: pages come with
-    their band keys (``KeyedPage``; parts parsed without them, by an earlier run, give plain pages)."""
+    their signatures (``KeyedPage``; parts parsed without them, by an earlier run, give plain pages)."""
     parts = parts or workers
     pdir = parts_dir_for(out, fingerprint)
     pdir.mkdir(parents=True, exist_ok=True)
