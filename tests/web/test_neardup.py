@@ -93,6 +93,25 @@ def test_detector_on_real_text():
     assert shingles("Short text.") == {b"short text"}
 
 
+def test_pages_sharing_boilerplate_are_kept_below_the_threshold():
+    """Stubs of one sentence plus the same 25-word licence footer (as in a Kiwix ZIM) have a shingle Jaccard of
+    ~0.2-0.5 with each other: an LSH band shared by chance must not drop them (the signature check); only a stub
+    whose true Jaccard with a kept one is near the threshold may be dropped."""
+    footer = ("This article is issued from Wikipedia. The text is licensed under Creative Commons - Attribution - "
+              "Sharealike. Additional terms may apply for the media files.")
+    stubs = [" ".join(text.split()[:25]) + " " + footer for _, text in _articles(40)]
+    nd, kept, dropped = NearDup(), [], []
+    for stub in stubs:
+        sh = shingles(stub)
+        best = max((len(sh & k) / len(sh | k) for k in kept), default=0.0)
+        if nd.seen(stub):
+            dropped.append(round(best, 2))
+        else:
+            kept.append(sh)
+    assert len(kept) >= 35
+    assert all(j >= 0.4 for j in dropped), dropped
+
+
 def test_build_drops_near_duplicates_only_when_asked(tmp_path, capsys):
     crawl, _ = _near_crawl(tmp_path)
     exact = build_web(crawl, tmp_path / "exact", progress=False)
