@@ -8,11 +8,15 @@ the scaling section is wall-clock, with the load average printed next to it):
 - ``mediawiki``: the fast regex renderer vs mwparserfromhell on the enwiki sample (bz2 and plain XML), and the
   share of bz2 decompression;
 - ``importers``: pages/s and input MB/s per worker of every importer (records iterated, nothing stored);
-- ``scaling``: ``build_web`` with 1 and 2 workers (parse phase and whole import) on a synthetic crawl.
+- ``scaling``: ``build_web`` with 1 and 2 workers (parse phase and whole import) on a synthetic crawl;
+- ``neardup``: ``--dedup near`` (openseeker.web.neardup): precision/recall of the detector on real pages and
+  reworded copies of them (a grid of shingle sizes and thresholds), its cost (import pages/s with and without,
+  the detector alone in pages per CPU-second) and the LSH memory per page.
 
 Usage:
     python benchmarks/bench_import.py                      # everything (needs ../shared/data), ~3-5 min
     python benchmarks/bench_import.py --only extract,mediawiki --out /tmp/x.json
+    python benchmarks/bench_import.py --only neardup --out benchmarks/results/import_neardup.json   # ~2 min
 """
 
 from __future__ import annotations
@@ -227,6 +231,142 @@ def bench_scaling_mediawiki(tmp: Path) -> dict:
             "parse_cpu_critical_path_speedup": round(seq / max(parts), 2)}
 
 
+NEAR_HEADERS = ("Skip to main content Home News Sport Weather Contact us Subscribe Sign in",
+                "Menu Search About Archive Tags RSS Login Register Share on Facebook Share on Twitter Email Print",
+                "You are reading the mirror copy hosted by wikimirror net Please donate to keep this site online")
+NEAR_FOOTERS = ("This page was last edited on 3 March 2021 Privacy policy About Disclaimers Contact Mobile view",
+                "Copyright 2024 All rights reserved Terms of use Privacy Cookies Sitemap Back to top",
+                "We use cookies to improve your experience By continuing you agree to our cookie policy Accept")
+
+
+def near_dup_set(seed: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, int, str]]]:
+    """Real pages (Kiwix sample, enwiki sample, MuSiQue paragraphs; >= 40 words) and, for about half of them, a
+    reworded copy: ``headfoot`` (a mirror's header and footer), ``edit`` (one word in 50 replaced, deleted or
+    inserted), ``both``, ``trunc`` (the first 85 %). Many originals share a topic (the Kiwix sample is all
+    Ray Charles: albums, songs, people), the hard negatives."""
+    from openseeker.web.importers import get_importer
+
+    orig = []
+    for src in (ZIM, ENWIKI):
+        orig += [(p.title, p.text) for p in get_importer(str(src)) if hasattr(p, "text") and len(p.text.split()) >= 50]
+    musique = json.loads((SHARED / "multihop-samples" / "data" / "musique_train_corpus.json").read_text())
+    orig += [(d["title"], d["text"]) for d in musique[:400] if len(d["text"].split()) >= 40]
+    rng = random.Random(seed)
+
+    def edit(words: list[str]) -> list[str]:
+        w = list(words)
+        for _ in range(max(3, len(w) // 50)):
+            i, op = rng.randrange(len(w)), rng.random()
+            if op < 0.4:
+                w[i] = rng.choice(["the", "a", "new", "old", "large", "early", "famous", "later"])
+            elif op < 0.7:
+                del w[i]
+            else:
+                w.insert(i, rng.choice(["also", "very", "then", "reportedly", "notably"]))
+        return w
+
+    variants = []
+    for i, (_, text) in enumerate(orig):
+        if rng.random() < 0.5:
+            continue
+        kind, words = rng.choice(["headfoot", "edit", "both", "trunc"]), text.split()
+        if kind == "headfoot":
+            v = f"{rng.choice(NEAR_HEADERS)} {text} {rng.choice(NEAR_FOOTERS)}"
+        elif kind == "edit":
+            v = " ".join(edit(words))
+        elif kind == "both":
+            v = f"{rng.choice(NEAR_HEADERS)} {' '.join(edit(words))} {rng.choice(NEAR_FOOTERS)}"
+        else:
+            v = " ".join(words[: int(len(words) * 0.85)])
+        variants.append((kind, i, v))
+    return orig, variants
+
+
+def near_dup_quality(orig, variants, shingle: int, threshold: float) -> dict:
+    """Originals first, then the copies, through one detector. A copy dropped is a true positive; an original
+    dropped as a copy of an earlier original is a true positive when both have the same title (the same article
+    in the ZIM and in the dump), else a false positive."""
+    from openseeker.web.neardup import NearDup
+
+    nd, titles, fp, same, fps = NearDup(threshold=threshold, shingle=shingle), set(), 0, 0, []
+    for title, text in orig:
+        if nd.seen(text):
+            same, fp = (same + 1, fp) if title in titles else (same, fp + 1)
+            fps += [] if title in titles else [title]
+        titles.add(title)
+    missed: dict[str, int] = {}
+    tp = 0
+    for kind, _, text in variants:
+        if nd.seen(text):
+            tp += 1
+        else:
+            missed[kind] = missed.get(kind, 0) + 1
+    return {"precision": round((tp + same) / (tp + same + fp), 4) if tp + same + fp else 1.0,
+            "recall": round(tp / len(variants), 4), "copies_dropped": tp, "same_article_across_sources": same,
+            "false_positives": fp, "false_positive_titles": fps[:5], "missed_by_kind": missed}
+
+
+def bench_neardup(tmp: Path, html, copies: int) -> dict:
+    """Quality (P/R grid on real text), cost (import with and without ``--dedup near``; the detector alone) and
+    the LSH memory per page."""
+    import tracemalloc
+
+    from openseeker.web.build import build_web
+    from openseeker.web.neardup import SHINGLE, THRESHOLD, NearDup
+
+    orig, variants = near_dup_set()
+    out: dict = {"set": {"originals": len(orig), "copies": len(variants),
+                         "copies_by_kind": {k: sum(v[0] == k for v in variants) for k in ("headfoot", "edit", "both",
+                                                                                          "trunc")},
+                         "mean_words": round(sum(len(t.split()) for _, t in orig) / len(orig))},
+                 "chosen": {"shingle_words": SHINGLE, "threshold": THRESHOLD}, "quality": {}}
+    for k in (3, 5, 7):
+        for th in (0.4, 0.5, 0.6, 0.7):
+            out["quality"][f"shingle{k}_threshold{th}"] = near_dup_quality(orig, variants, k, th)
+    texts = [t for _, t in orig] + [t for *_, t in variants]
+    nd, t = NearDup(), time.process_time()
+    for text in texts:
+        nd.seen(text)
+    out["detector_pages_per_cpu_s"] = round(len(texts) / (time.process_time() - t))
+    from html import escape
+
+    real = [(f"page{i}", f"<html><head><title>{escape(t)}</title></head><body><article><p>{escape(x)}</p>"
+             "</article></body></html>".encode()) for i, (t, x) in enumerate(orig)]
+    # "mirrors": Kiwix pages x copies, the copies differ by one marker line (near-duplicates: most are dropped);
+    # "distinct": the real pages above, once each (a few same-article pairs): both modes keep almost all
+    for crawl, pages, n_copies in (("mirrors", html, copies), ("distinct", real, 1)):
+        warc = tmp / f"neardup-{crawl}.warc.gz"
+        n = write_warc(warc, pages, n_copies)
+        res = out[f"crawl_{crawl}"] = {"pages": n}
+        for mode, workers in (("exact", 1), ("near", 1), ("exact", 2), ("near", 2)):
+            key = mode if workers == 1 else f"{mode}_2_workers"  # 2 workers: the band keys are made in them
+            web = tmp / f"web-{crawl}-{key}"
+            shutil.rmtree(web, ignore_errors=True)
+            c0 = time.process_time()
+            info = build_web(warc, web, progress=False, dedup=mode, workers=workers)
+            cpu_s = time.process_time() - c0
+            res[key] = {"import_s": info["timings_s"]["import"], "build_s": info["build_seconds"],
+                        "parent_cpu_s": round(cpu_s, 2), "pages_kept": info["import"]["imported"],
+                        "pages_read_per_s_import": round(n / info["timings_s"]["import"])}
+        res["near_over_exact_parent_cpu"] = round(res["near"]["parent_cpu_s"] / res["exact"]["parent_cpu_s"], 2)
+        res["near_over_exact_import_wall"] = round(res["near"]["import_s"] / res["exact"]["import_s"], 2)
+        res["near_over_exact_import_wall_2_workers"] = round(
+            res["near_2_workers"]["import_s"] / res["exact_2_workers"]["import_s"], 2)
+    rng = random.Random(0)
+    vocab = [f"w{i}" for i in range(50_000)]
+    nd = NearDup()
+    tracemalloc.start()
+    marks = []
+    for i in range(15_000):  # memory growth from page 5,000 to 15,000 (the first signature block is counted
+        if i in (5_000,):    # once, at page 0, and amortised: 32 MB per 65,536 pages, included in the 512 B)
+            marks.append(tracemalloc.get_traced_memory()[0])
+        nd.seen(" ".join(rng.choices(vocab, k=200)))
+    marks.append(tracemalloc.get_traced_memory()[0])
+    tracemalloc.stop()
+    out["state_bytes_per_kept_page"] = round((marks[1] - marks[0]) / 10_000) + 4 * nd.num_perm
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="extract,mediawiki,importers,scaling,scaling_mediawiki,scaling_warc_files")
@@ -247,7 +387,8 @@ def main() -> None:
                          ("scaling", lambda: bench_scaling(tmp, html, args.copies)),
                          ("scaling_files", lambda: bench_scaling(tmp, html, args.copies, files=4)),
                          ("scaling_mediawiki", lambda: bench_scaling_mediawiki(tmp)),
-                         ("scaling_warc_files", lambda: bench_scaling_warc_files(tmp, html, args.copies))):
+                         ("scaling_warc_files", lambda: bench_scaling_warc_files(tmp, html, args.copies)),
+                         ("neardup", lambda: bench_neardup(tmp, html, args.copies))):
             if name in only:
                 res[name] = fn()
                 print(name, json.dumps(res[name], indent=1), flush=True)

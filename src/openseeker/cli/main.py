@@ -13,6 +13,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from openseeker.errors import OpenSeekerError, UserError
 from openseeker.registry import import_target
@@ -77,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print("[yellow]interrupted[/]: everything written so far is kept; re-run the same command to resume.")
         return 130
     except UserError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)  # "pip install 'x[extra]'"
         return 2
     except OpenSeekerError as exc:
-        err_console.print(f"[red]failed:[/] {exc}", highlight=False)
+        err_console.print(f"[red]failed:[/] {escape(str(exc))}", highlight=False)
         return 1
     except Exception as exc:  # click usage errors and the like
         import click

@@ -24,7 +24,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from openseeker.errors import UserError
 from openseeker.provenance import package_versions
 from openseeker.records import Link, Page
 from openseeker.web.importers import Importer, Redirect, get_importer
+from openseeker.web.neardup import KeyedPage, NearDup
 from openseeker.web.store import STORE_VERSION, WebGraph
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ GRAPH_FILE = "graph.sqlite"
 INDEX_DIR = "index"
 INFO_FILE = "web.json"
 PARTS_DIR = "import-parts"  # openseeker.web.parallel keeps the parsed parts of a parallel import here
+NEAR_DUPLICATE = "near-duplicate text"  # the skip reason of --dedup near (web stats counts it)
 OUR_FILES = {GRAPH_FILE, GRAPH_FILE + "-wal", GRAPH_FILE + "-shm", GRAPH_FILE + "-journal", INDEX_DIR, INFO_FILE,
              INFO_FILE + ".tmp", PARTS_DIR}
 
@@ -47,7 +49,7 @@ OUR_FILES = {GRAPH_FILE, GRAPH_FILE + "-wal", GRAPH_FILE + "-shm", GRAPH_FILE + 
 def _versions() -> dict[str, str]:
     """What the web was built with (``openseeker.provenance``), plus the SQLite library and store versions."""
     packages = ("openseeker", "tantivy", "pyahocorasick", "mwparserfromhell", "libzim", "trafilatura", "fastwarc",
-                "resiliparse")
+                "resiliparse", "datasketch")
     return {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "store": str(STORE_VERSION),
             **package_versions(packages, missing=False)}
 
@@ -151,11 +153,12 @@ class _Bar:
 
 class _Dedup:
     """Drops repeated pages: the same url (always), the same text under another url (``dedup_text``: crawls
-    hold mirrors and http/https twins). Memory: an 8-byte hash per page and kind in a Python set (~100 bytes an
-    entry with the set's overhead: ~1 GB per 10M pages)."""
+    hold mirrors and http/https twins), and with ``near`` (``--dedup near``, ``openseeker.web.neardup``) a text
+    close to a kept page's. Memory: an 8-byte hash per page and kind in a Python set (~100 bytes an entry with
+    the set's overhead: ~1 GB per 10M pages), plus the near-duplicate index when asked."""
 
-    def __init__(self, dedup_text: bool, known: Callable[[str], bool] | None = None):
-        self.dedup_text, self.known = dedup_text, known  # known(url): already in the web (incremental builds)
+    def __init__(self, dedup_text: bool, known: Callable[[str], bool] | None = None, near: NearDup | None = None):
+        self.dedup_text, self.known, self.near = dedup_text or near is not None, known, near
         self.urls: set[int] = set()
         self.texts: set[int] = set()
         self.counts: dict[str, int] = {}
@@ -164,13 +167,16 @@ class _Dedup:
     def _h(s: str) -> int:
         return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
 
-    def reason(self, page: Page) -> str | None:
-        """``None`` for a new page (remembered), else why it is a duplicate (counted)."""
+    def reason(self, page: Page, signature: list[int] | None = None) -> str | None:
+        """``None`` for a new page (remembered), else why it is a duplicate (counted). ``signature``: the page's
+        MinHash when a worker computed it (else computed here)."""
         u = self._h(page.url)
         if u in self.urls or (self.known is not None and self.known(page.url)):
             why = "duplicate url"
         elif self.dedup_text and (t := self._h(" ".join(page.text.split()).casefold())) in self.texts:
             why = "duplicate text"
+        elif self.near is not None and self.near.seen(page.text, signature):
+            why = NEAR_DUPLICATE
         else:
             self.urls.add(u)
             if self.dedup_text:
@@ -181,21 +187,25 @@ class _Dedup:
 
 
 def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = None,
-            records: Iterable[Page | Link | Redirect] | None = None,
-            source_stats: dict[str, Any] | None = None, known: Callable[[str], bool] | None = None) -> dict[str, Any]:
+            records: Iterable[Page | KeyedPage | Link | Redirect] | None = None,
+            source_stats: dict[str, Any] | None = None, known: Callable[[str], bool] | None = None,
+            near: NearDup | None = None) -> dict[str, Any]:
     """Store the records of ``importer`` (or the merged shard stream ``records`` with its ``source_stats``).
 
     Duplicate pages are dropped here, in the one sequential pass, with the hyperlinks that follow them (an
     importer yields a page's links right after the page), so 1 and N workers give the same graph."""
-    dedup = _Dedup(importer.dedup_text, known)
+    dedup = _Dedup(importer.dedup_text, known, near)
     dropped: str | None = None
     with graph.writer() as w:
         n = 0
         for rec in (importer if records is None else records):
+            sig = None
+            if isinstance(rec, KeyedPage):
+                rec, sig = rec.page, rec.signature
             if isinstance(rec, Page):
                 if limit is not None and n >= limit:
                     break
-                if dedup.reason(rec):
+                if dedup.reason(rec, sig):
                     dropped = rec.url
                     continue
                 dropped = None
@@ -216,15 +226,18 @@ def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = 
         stats["skipped_by_reason"][why] = stats["skipped_by_reason"].get(why, 0) + count
         stats["skipped"] += count
     stats["redirects_stored"] = w.redirects_added
+    if near is not None:
+        stats["near_dedup"] = near.settings()
     return stats
 
 
 def import_source(graph: WebGraph, importer: Importer, *, out: Path, fingerprint: str, prog: Any = None,
                   limit: int | None = None, workers: int = 1, parts: int | None = None, executor: str = "local",
                   ray_address: str | None = None, progress: bool = False,
-                  known: Callable[[str], bool] | None = None) -> dict[str, Any]:
+                  known: Callable[[str], bool] | None = None, near: NearDup | None = None) -> dict[str, Any]:
     """Parse ``importer``'s source (in parallel when asked and the importer can be sharded) and store its
-    records in ``graph``; returns the import stats (``parse_s``/``parallel`` when parallel)."""
+    records in ``graph``; returns the import stats (``parse_s``/``parallel`` when parallel). ``near``: drop
+    near-duplicate texts too (``--dedup near``), checked in this process on the merged stream."""
     t0 = time.perf_counter()
     parallel = (workers > 1 or (parts or 1) > 1) and importer.supports_sharding
     if (workers > 1 or (parts or 1) > 1) and not parallel:
@@ -235,10 +248,12 @@ def import_source(graph: WebGraph, importer: Importer, *, out: Path, fingerprint
 
         records, source_stats, run = run_parts(
             importer.source, importer.name, out=out, fingerprint=fingerprint, workers=workers, parts=parts,
-            executor=executor, ray_address=ray_address, skip_bad=importer.skip_bad, progress=progress)
+            executor=executor, ray_address=ray_address, skip_bad=importer.skip_bad, progress=progress,
+            near=near is not None)
         run["parse_s"] = round(time.perf_counter() - t0, 2)
     bar = _Bar(prog, f"import {importer.name}" + (" (merge)" if parallel else ""))
-    stats = _import(graph, importer, bar, limit, records=records, source_stats=source_stats, known=known)
+    stats = _import(graph, importer, bar, limit, records=records, source_stats=source_stats, known=known,
+                    near=near)
     if run:
         stats["parallel"] = run
     bar.done()
@@ -263,6 +278,103 @@ def _build_index(graph: WebGraph, out: Path, bar: _Bar) -> dict[str, Any]:
             "seconds": round(time.perf_counter() - t0, 2)}
 
 
+def _build_options(derive_links: bool | None, limit: int | None, dedup: str) -> dict[str, Any]:
+    """The options that change the graph, part of the fingerprint (``dedup`` only when not the default, so
+    webs built before ``--dedup`` existed stay up to date)."""
+    from openseeker.web.neardup import check_mode
+
+    if limit is not None and limit <= 0:
+        raise UserError(f"--limit must be positive, got {limit}")
+    options: dict[str, Any] = {"derive_links": derive_links, "limit": limit}
+    if check_mode(dedup) != "exact":
+        options["dedup"] = dedup
+    return options
+
+
+def _start_graph(graph: WebGraph, source: str | Path, importer: Importer, fingerprint: str, corpus_fp: str,
+                 options: dict[str, Any], keep_unresolved: bool) -> None:
+    graph.set_meta("source", str(source))
+    graph.set_meta("format", importer.name)
+    graph.set_meta("fingerprint", fingerprint)
+    graph.set_meta("corpus_fingerprint", corpus_fp)
+    graph.set_meta("options", options)
+    graph.set_meta("status", "importing")
+    graph.set_meta("keep_unresolved", keep_unresolved)
+
+
+def _link(graph: WebGraph, import_stats: dict[str, Any], prog: Any, derive_links: bool | None,
+          keep_unresolved: bool) -> dict[str, Any]:
+    """Resolve the stored hyperlinks, derive title-mention links when asked (or when there are none), degrees."""
+    link_stats: dict[str, Any] = {"resolved": graph.resolve_links(keep_unresolved)}
+    should_derive = derive_links if derive_links is not None else import_stats["links"] == 0
+    if should_derive:
+        from openseeker.web.importers.links import derive_title_links
+
+        bar = _Bar(prog, "derive links", total=len(graph))
+        link_stats["derived"] = derive_title_links(graph, progress=bar)
+    graph.compute_degrees()
+    return link_stats
+
+
+def _build_graph(graph: WebGraph, importer: Importer, source: str | Path, out: Path, prog: Any,
+                 timings: dict[str, float], *, options: dict[str, Any], keep_unresolved: bool,
+                 **import_kw: Any) -> None:
+    """Import (``importing``) then link (``linking``); leaves the graph at ``indexing`` with the stats in meta."""
+    near = NearDup() if options.get("dedup") == "near" else None  # a build imports from the start: empty index
+    t0 = time.perf_counter()
+    import_stats = import_source(graph, importer, out=out, prog=prog, limit=options["limit"], near=near,
+                                 **import_kw)
+    timings["import"] = round(time.perf_counter() - t0, 2)
+    if import_stats["imported"] == 0:
+        raise UserError(f"{source}: no pages could be imported ({import_stats['skipped']} skipped)")
+    graph.set_meta("import", import_stats)
+    graph.set_meta("status", "linking")
+    t0 = time.perf_counter()
+    graph.set_meta("links", _link(graph, import_stats, prog, options["derive_links"], keep_unresolved))
+    timings["links"] = round(time.perf_counter() - t0, 2)
+    graph.set_meta("status", "indexing")
+
+
+def _web_info(graph: WebGraph, source: str | Path, importer: Importer, fingerprint: str, options: dict[str, Any],
+              index_stats: dict[str, Any], timings: dict[str, float], t_start: float, resumed: bool) -> dict[str, Any]:
+    """The ``web.json`` content."""
+    meta = graph.meta()
+    return {
+        "kind": "web",
+        "schema_version": 1,
+        "source": str(source),
+        "format": importer.name,
+        "source_info": importer.describe(),
+        "fingerprint": fingerprint,
+        "options": options,
+        "status": "complete" if index_stats["status"] == "built" else "indexing",
+        "import": meta.get("import", {}),
+        "links": meta.get("links", {}),
+        "degree_stats": graph.degree_stats(),
+        "index": index_stats,
+        "versions": _versions(),
+        "timings_s": timings,
+        "build_seconds": round(time.perf_counter() - t_start, 2),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "resumed": resumed,
+        "up_to_date": False,
+    }
+
+
+def _up_to_date(out: Path, source: str | Path) -> dict[str, Any]:
+    info = json.loads((out / INFO_FILE).read_text(encoding="utf-8"))
+    info["up_to_date"] = True
+    log.info("%s is up to date (built from %s)", out, source)
+    return info
+
+
+def write_info(out: Path, info: dict[str, Any]) -> None:
+    """Write ``web.json`` atomically (a temporary file renamed over it)."""
+    tmp = out / (INFO_FILE + ".tmp")
+    tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(out / INFO_FILE)
+
+
 def build_web(
     source: str | Path,
     out: str | Path,
@@ -277,6 +389,7 @@ def build_web(
     executor: str = "local",
     ray_address: str | None = None,
     keep_unresolved: bool = False,
+    dedup: str = "exact",
 ) -> dict[str, Any]:
     """Build a local web from SOURCE into directory OUT and return its stats (also written to ``web.json``).
 
@@ -294,88 +407,40 @@ def build_web(
         executor: ``local`` (processes on this machine) or ``ray``; ``ray_address`` an existing Ray cluster.
         keep_unresolved: keep links to pages not (yet) in the web, so that ``web add`` links old pages to the
             pages it adds (costs disk: a crawl's external links are most of its links).
+        dedup: ``exact`` (the same url; for crawls also the same text) or ``near`` (also near-duplicate text:
+            MinHash + LSH, ``openseeker.web.neardup``; needs the ``dedup`` extra).
 
     Returns:
         The ``web.json`` content; ``up_to_date`` is True when nothing had to be done.
     """
     t_start = time.perf_counter()
     importer = get_importer(source, skip_bad=skip_bad)
-    if limit is not None and limit <= 0:
-        raise UserError(f"--limit must be positive, got {limit}")
-    options = {"derive_links": derive_links, "limit": limit}
+    options = _build_options(derive_links, limit, dedup)
     corpus_fp = importer.fingerprint()
     fingerprint = hashlib.sha256(json.dumps([corpus_fp, options, STORE_VERSION]).encode()).hexdigest()[:24]
     out = Path(out)
     plan = _plan(out, fingerprint, str(source), force, corpus_fp, options)
     if plan == "up_to_date":
-        info = json.loads((out / INFO_FILE).read_text(encoding="utf-8"))
-        info["up_to_date"] = True
-        log.info("%s is up to date (built from %s)", out, source)
-        return info
+        return _up_to_date(out, source)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     with WebGraph(out / GRAPH_FILE) as graph, _progress(progress) as prog:
         if plan != "index":
             log.info("building %s from %s (%s)", out, source, importer.name)
-            graph.set_meta("source", str(source))
-            graph.set_meta("format", importer.name)
-            graph.set_meta("fingerprint", fingerprint)
-            graph.set_meta("corpus_fingerprint", corpus_fp)
-            graph.set_meta("options", options)
-            graph.set_meta("status", "importing")
-            graph.set_meta("keep_unresolved", keep_unresolved)
-            t0 = time.perf_counter()
-            import_stats = import_source(graph, importer, out=out, fingerprint=fingerprint, prog=prog, limit=limit,
-                                         workers=workers, parts=parts, executor=executor, ray_address=ray_address,
-                                         progress=progress)
-            timings["import"] = round(time.perf_counter() - t0, 2)
-            if import_stats["imported"] == 0:
-                raise UserError(f"{source}: no pages could be imported ({import_stats['skipped']} skipped)")
-            graph.set_meta("import", import_stats)
-            graph.set_meta("status", "linking")
-            t0 = time.perf_counter()
-            link_stats: dict[str, Any] = {"resolved": graph.resolve_links(keep_unresolved)}
-            should_derive = derive_links if derive_links is not None else import_stats["links"] == 0
-            if should_derive:
-                from openseeker.web.importers.links import derive_title_links
-
-                bar = _Bar(prog, "derive links", total=len(graph))
-                link_stats["derived"] = derive_title_links(graph, progress=bar)
-            graph.compute_degrees()
-            timings["links"] = round(time.perf_counter() - t0, 2)
-            graph.set_meta("links", link_stats)
-            graph.set_meta("status", "indexing")
+            _start_graph(graph, source, importer, fingerprint, corpus_fp, options, keep_unresolved)
+            _build_graph(graph, importer, source, out, prog, timings, options=options,
+                         keep_unresolved=keep_unresolved, fingerprint=fingerprint, workers=workers, parts=parts,
+                         executor=executor, ray_address=ray_address, progress=progress)
         else:
             log.info("%s: the graph is complete; resuming at the search index", out)
         t0 = time.perf_counter()
         index_stats = _build_index(graph, out, _Bar(prog, "index", total=len(graph)))
         timings["index"] = round(time.perf_counter() - t0, 2)
-        meta = graph.meta()
-        info = {
-            "kind": "web",
-            "schema_version": 1,
-            "source": str(source),
-            "format": importer.name,
-            "source_info": importer.describe(),
-            "fingerprint": fingerprint,
-            "options": options,
-            "status": "complete" if index_stats["status"] == "built" else "indexing",
-            "import": meta.get("import", {}),
-            "links": meta.get("links", {}),
-            "degree_stats": graph.degree_stats(),
-            "index": index_stats,
-            "versions": _versions(),
-            "timings_s": timings,
-            "build_seconds": round(time.perf_counter() - t_start, 2),
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "resumed": plan == "index",
-            "up_to_date": False,
-        }
+        info = _web_info(graph, source, importer, fingerprint, options, index_stats, timings, t_start,
+                         resumed=plan == "index")
         graph.set_meta("status", info["status"])
         graph.checkpoint()
     if info["status"] == "complete":
         shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
-    tmp = out / (INFO_FILE + ".tmp")
-    tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(out / INFO_FILE)
+    write_info(out, info)
     return info

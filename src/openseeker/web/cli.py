@@ -75,13 +75,16 @@ def build_cmd(
                                                  "per worker).")] = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
+    dedup: Annotated[str, typer.Option("--dedup", help="exact: drop the same url (crawls: also the same text); "
+                                       "near: also near-duplicate text (MinHash + LSH; pip install "
+                                       "'openseeker[dedup]').")] = "exact",
 ) -> None:
     """Import a corpus into a web graph and build its search index."""
     from openseeker.web.build import build_web
 
     info = build_web(source, out, skip_bad=skip_bad, force=force, progress=not no_progress,
                      derive_links=derive_links, limit=limit, workers=workers, parts=parts, executor=executor,
-                     ray_address=ray_address, keep_unresolved=keep_unresolved)
+                     ray_address=ray_address, keep_unresolved=keep_unresolved, dedup=dedup)
     if as_json:
         typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
@@ -121,12 +124,14 @@ def add_cmd(
     ray_address: RayAddressOpt = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was added as JSON.")] = False,
+    dedup: Annotated[Optional[str], typer.Option("--dedup", help="exact | near (default: as the web was "
+                                                 "built); near also drops pages close to a page of the web.")] = None,
 ) -> None:
     """Add a corpus (a new WARC, a dump delta) to a built web without rebuilding it (docs/web.md)."""
     from openseeker.web.incremental import add_to_web
 
     res = add_to_web(web, source, skip_bad=skip_bad, progress=not no_progress, workers=workers, parts=parts,
-                     executor=executor, ray_address=ray_address)
+                     executor=executor, ray_address=ray_address, dedup=dedup)
     if as_json:
         typer.echo(json.dumps(res, indent=2, ensure_ascii=False))
     elif res["up_to_date"]:
@@ -177,6 +182,10 @@ def stats_cmd(
     d = rep["duplicate_rate"]
     typer.echo(f"  duplicates dropped at import {sum(d['duplicates'].values())} ({d['rate']:.1%})"
                + (f": {', '.join(f'{k} {v}' for k, v in d['duplicates'].items())}" if d["duplicates"] else ""))
+    if "near_dedup" in d:
+        nd = d["near_dedup"]
+        typer.echo(f"  near-duplicates dropped {d['near_duplicates']} ({d['near_rate']:.1%}; MinHash-LSH over "
+                   f"{nd['shingle_words']}-word shingles, Jaccard >= {nd['threshold']})")
     if len(topics) > 1:
         typer.echo("  topics: " + ", ".join(f"{k or '(none)'}: {v}" for k, v in list(topics.items())[:12]))
     if plot is not None:

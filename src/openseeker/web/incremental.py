@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
-from openseeker.web.build import GRAPH_FILE, INDEX_DIR, INFO_FILE, PARTS_DIR, _progress, import_source
+from openseeker.web.build import GRAPH_FILE, INDEX_DIR, INFO_FILE, PARTS_DIR, _progress, import_source, write_info
 from openseeker.web.importers import get_importer
 from openseeker.web.store import WebGraph
 
@@ -57,10 +57,24 @@ def _pages_after(graph: WebGraph, last: int, batch: int = 2_000):
         last = rows[-1][0]
 
 
+def _near_index(graph: WebGraph, dedup: str | None, meta: dict[str, Any]) -> Any:
+    """``--dedup near``: an LSH index of the pages already in the web (built again from the stored pages on
+    every add, so a resumed add, after its rollback, sees exactly the pages before it); ``None`` for exact."""
+    from openseeker.web.neardup import NearDup, check_mode
+
+    if check_mode(dedup or (meta.get("options") or {}).get("dedup") or "exact") != "near":
+        return None
+    near = NearDup()
+    n = near.add_all(text for _url, _title, text, _docid in _pages_after(graph, 0))
+    log.info("near-duplicate index of the web's %d pages built", n)
+    return near
+
+
 def add_to_web(web: str | Path, source: str | Path, *, skip_bad: bool = False, progress: bool = True,
                workers: int = 1, parts: int | None = None, executor: str = "local",
-               ray_address: str | None = None) -> dict[str, Any]:
-    """Add SOURCE's pages to the complete web in directory WEB; returns what was added (also in ``web.json``)."""
+               ray_address: str | None = None, dedup: str | None = None) -> dict[str, Any]:
+    """Add SOURCE's pages to the complete web in directory WEB; returns what was added (also in ``web.json``).
+    ``dedup``: ``exact`` or ``near`` (``web build --dedup``); ``None`` = as the web was built."""
     out = Path(web)
     if not (out / GRAPH_FILE).exists() or not (out / INFO_FILE).exists():
         raise UserError(f"{out}: not a web directory (build one with `openseeker web build`)")
@@ -94,7 +108,7 @@ def add_to_web(web: str | Path, source: str | Path, *, skip_bad: bool = False, p
 
         stats = import_source(graph, importer, out=out, fingerprint=f"add-{fp}", prog=prog, workers=workers,
                               parts=parts, executor=executor, ray_address=ray_address, progress=progress,
-                              known=known)
+                              known=known, near=_near_index(graph, dedup, meta))
         links = graph.resolve_links(bool(meta.get("keep_unresolved")))
         graph.compute_degrees()
         from openseeker.web.index import SearchIndex
@@ -113,8 +127,6 @@ def add_to_web(web: str | Path, source: str | Path, *, skip_bad: bool = False, p
         info["degree_stats"] = graph.degree_stats()
         info["index"]["docs"] = len(index)
         graph.checkpoint()
-    tmp = out / (INFO_FILE + ".tmp")
-    tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(out / INFO_FILE)
+    write_info(out, info)
     shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
     return {**entry, "up_to_date": False}

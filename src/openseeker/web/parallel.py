@@ -12,7 +12,9 @@ How (on the one executor of ``openseeker.executors``, local processes or Ray):
   and resume make a killed run redo only the unfinished parts.
 * **Merge.** The part files are merged by item number (``heapq.merge``): the exact record stream a one-worker
   import yields, so the graph is the same (pages, links, ids) with 1 or N workers. Dedup, link resolution and
-  the index run once, in the parent, on that stream (``build._import``).
+  the index run once, in the parent, on that stream (``build._import``). With ``--dedup near`` the workers also
+  compute each page's MinHash signature (a function of the text alone, ``NearDup.signature``) and write it with
+  the page, so the costly part runs in parallel and the parent only checks it, in item order.
 
 Part files are kept until the build completes (a kill during the merge re-merges from them, no re-parse).
 """
@@ -27,13 +29,17 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import InputError, UserError
 from openseeker.executors import Outcome, Stage, Stream, get_executor, shard_of
 from openseeker.executors.engine import add_stats
 from openseeker.records import Link, Page
 from openseeker.web.importers import Redirect, get_importer
+from openseeker.web.neardup import KeyedPage
+
+if TYPE_CHECKING:
+    from openseeker.web.neardup import NearDup
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +59,11 @@ def part_id(part: int, parts: int, world_size: int) -> str:
     return base  # pragma: no cover - 10k tries always find one for any sane world size
 
 
-def _encode(seq: Any, rec: Page | Link | Redirect) -> str:
+def _encode(seq: Any, rec: Page | Link | Redirect, near: NearDup | None = None) -> str:
     if isinstance(rec, Page):
         row = [seq, "p", [getattr(rec, f) for f in _PAGE_FIELDS]]
+        if near is not None:
+            row.append(near.signature(rec.text).tolist())
     elif isinstance(rec, Link):
         row = [seq, "l", [rec.src, rec.dst, rec.anchor]]
     else:
@@ -63,10 +71,11 @@ def _encode(seq: Any, rec: Page | Link | Redirect) -> str:
     return json.dumps(row, ensure_ascii=False)
 
 
-def _decode(line: str) -> tuple[Any, Page | Link | Redirect]:
-    seq, kind, v = json.loads(line)
+def _decode(line: str) -> tuple[Any, Page | KeyedPage | Link | Redirect]:
+    seq, kind, v, *sig = json.loads(line)
     if kind == "p":
-        return seq, Page.model_construct(**dict(zip(_PAGE_FIELDS, v)))
+        page = Page.model_construct(**dict(zip(_PAGE_FIELDS, v)))
+        return seq, (KeyedPage(page, sig[0]) if sig else page)
     if kind == "l":
         return seq, Link.model_construct(src=v[0], dst=v[1], anchor=v[2])
     return seq, Redirect(title=v[0], target=v[1])
@@ -77,8 +86,9 @@ class ImportStage(Stage):
 
     name = "web-import"
 
-    def __init__(self, source: str, fmt: str, skip_bad: bool, parts_dir: Path):
+    def __init__(self, source: str, fmt: str, skip_bad: bool, parts_dir: Path, near: bool = False):
         self.source, self.fmt, self.skip_bad, self.parts_dir = source, fmt, skip_bad, Path(parts_dir)
+        self.near = near  # --dedup near: write each page's MinHash signature with it
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -100,10 +110,15 @@ class ImportStage(Stage):
         final = self.parts_dir / f"part-{part:05d}-of-{parts:05d}.jsonl"
         tmp = final.with_name(final.name + ".tmp")
         n, cpu0 = 0, time.process_time()
+        near = None
+        if self.near:
+            from openseeker.web.neardup import NearDup
+
+            near = NearDup()
         try:
             with tmp.open("w", encoding="utf-8") as fh:
                 for rec in importer:
-                    fh.write(_encode(importer.seq, rec) + "\n")
+                    fh.write(_encode(importer.seq, rec, near) + "\n")
                     n += 1
         except InputError as exc:  # a bad record without --skip-bad: the run fails with its message, not a crash
             tmp.unlink(missing_ok=True)
@@ -124,13 +139,15 @@ def parts_dir_for(out: Path, fingerprint: str) -> Path:
 
 def run_parts(source: str, fmt: str, *, out: Path, fingerprint: str, workers: int, parts: int | None = None,
               executor: str = "local", ray_address: str | None = None, skip_bad: bool = False,
-              progress: bool = True) -> tuple[Iterator[Page | Link | Redirect], dict[str, Any], dict[str, Any]]:
+              progress: bool = True, near: bool = False,
+              ) -> tuple[Iterator[Page | KeyedPage | Link | Redirect], dict[str, Any], dict[str, Any]]:
     """Parse SOURCE in ``parts`` shards on ``workers`` workers; returns ``(merged records, import stats, run
-    summary)``. Parts finished by an earlier (interrupted) run are not parsed again."""
+    summary)``. Parts finished by an earlier (interrupted) run are not parsed again. ``near``: pages come with
+    their signatures (``KeyedPage``; parts parsed without them, by an earlier run, give plain pages)."""
     parts = parts or workers
     pdir = parts_dir_for(out, fingerprint)
     pdir.mkdir(parents=True, exist_ok=True)
-    stage = ImportStage(source, fmt, skip_bad, pdir)
+    stage = ImportStage(source, fmt, skip_bad, pdir, near=near)
     items = [{"id": part_id(p, parts, workers), "part": p, "parts": parts} for p in range(parts)]
     summary = get_executor(executor, workers=workers, ray_address=ray_address, concurrency=1,
                            progress=progress).run(stage, items)
@@ -155,9 +172,9 @@ def run_parts(source: str, fmt: str, *, out: Path, fingerprint: str, workers: in
     return merge_parts(files), stats, summary
 
 
-def merge_parts(files: list[Path]) -> Iterator[Page | Link | Redirect]:
+def merge_parts(files: list[Path]) -> Iterator[Page | KeyedPage | Link | Redirect]:
     """The records of every part in item order (each part file is in increasing item order)."""
-    def read(path: Path) -> Iterator[tuple[Any, Page | Link | Redirect]]:
+    def read(path: Path) -> Iterator[tuple[Any, Page | KeyedPage | Link | Redirect]]:
         with path.open(encoding="utf-8") as fh:
             for line in fh:
                 yield _decode(line)

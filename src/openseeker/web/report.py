@@ -3,7 +3,8 @@
 Pages and languages, links and the degree distributions (a log-log plot of in- and out-degree CCDFs), the
 fraction of pages with out-links, the largest weakly connected component (a random walk from a seed can only
 reach its component: a web split into islands gives short, shallow questions), and the duplicate rate of the
-import (pages dropped as the same url or the same text).
+import (pages dropped as the same url or the same text; with ``--dedup near`` also as near-duplicate text, whose
+count and rate are also given alone).
 
 Components: ``scipy.sparse.csgraph.connected_components`` over the link table read in id order (two int32
 arrays: 8 bytes a link, 1.6 GB at 200M links).
@@ -55,11 +56,20 @@ def largest_component(graph: WebGraph, batch: int = 1_000_000) -> dict[str, Any]
 
 
 def duplicate_rate(import_stats: dict[str, Any]) -> dict[str, Any]:
+    """Pages dropped as duplicates by reason and their share of the pages read; with ``--dedup near`` also the
+    near-duplicates alone (``near_duplicates``, ``near_rate``) and the detector's settings (``near_dedup``)."""
+    from openseeker.web.build import NEAR_DUPLICATE
+
     reasons = import_stats.get("skipped_by_reason", {})
-    dups = {k: v for k, v in reasons.items() if k.startswith("duplicate")}
+    dups = {k: v for k, v in reasons.items() if k.startswith("duplicate") or k == NEAR_DUPLICATE}
     kept = import_stats.get("imported", 0)
     total = kept + sum(dups.values())
-    return {"duplicates": dups, "rate": round(sum(dups.values()) / total, 4) if total else 0.0}
+    out: dict[str, Any] = {"duplicates": dups, "rate": round(sum(dups.values()) / total, 4) if total else 0.0}
+    if "near_dedup" in import_stats:
+        near = dups.get(NEAR_DUPLICATE, 0)
+        out.update(near_duplicates=near, near_rate=round(near / total, 4) if total else 0.0,
+                   near_dedup=import_stats["near_dedup"])
+    return out
 
 
 def degree_plot(graph: WebGraph, path: Path) -> Path:
