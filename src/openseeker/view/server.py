@@ -153,7 +153,12 @@ class ViewServer:
         self.httpd.serve_forever()
 
     def close(self) -> None:
-        self.httpd.shutdown()
+        # shutdown() waits for serve_forever to say it has stopped: only a thread started by start() can still be
+        # serving. From the CLI, serve_forever has already returned (Ctrl-C), and if the interrupt landed before
+        # its loop began, shutdown() would wait forever.
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join()
         self.httpd.server_close()
         self.catalog.close()
 
