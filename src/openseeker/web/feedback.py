@@ -26,21 +26,25 @@ FEEDBACK_TERMS = 10  # expansion terms added to the question
 FEEDBACK_CHARS = 2_000  # of each page (the start of a page is what it is about; the study's paragraphs are ~500)
 
 
-def feedback_terms(index: Any, texts: Sequence[str], query: str, n_terms: int = FEEDBACK_TERMS) -> list[str]:
+def feedback_terms(index: Any, texts: Sequence[str], query: str, n_terms: int = FEEDBACK_TERMS, *,
+                   query_terms: Sequence[str] | None = None) -> list[str]:
     """The ``n_terms`` index terms of ``texts`` with the highest sum over texts of tf / length x idf, leaving out
-    the query's own terms (``index``: a ``SearchIndex``; its analyser drops stop words and stems)."""
+    the query's own terms (``index``: a ``SearchIndex``; its analyser drops stop words and stems).
+    ``query_terms``: ``index.query_terms(query)`` when the caller already has it (hybrid search does)."""
     n_docs = max(1, len(index))
-    own = set(index.query_terms(query))
+    own = set(index.query_terms(query) if query_terms is None else query_terms)
     weight: Counter[str] = Counter()
     for text in texts:
         terms = index.analyze(text[:FEEDBACK_CHARS])
         if not terms:
             continue
+        n = len(terms)
         for term, count in Counter(terms).items():
             if term not in own and len(term) > 2 and not term.isdigit():
-                weight[term] += count / len(terms)
+                weight[term] += count / n
+    doc_freq = index.doc_freq
     for term in weight:
-        weight[term] *= math.log(n_docs / (1 + index.doc_freq(term)))
+        weight[term] *= math.log(n_docs / (1 + doc_freq(term)))
     return [t for t, w in weight.most_common(n_terms) if w > 0]
 
 

@@ -167,14 +167,16 @@ class LocalWeb:
         dense = self.dense.search(queries, depth)
         out = []
         for q, dhits in zip(queries, dense):
+            # analysed once: the first BM25 query, the second hop and the snippets all use these terms
+            terms = self.index.query_terms(q) if isinstance(q, str) else []
             pages: dict[str, Page | None] = {}  # read once, for the second hop's feedback and the snippets
             if mode == "dense":
                 ranked = [(h.key, h.score) for h in dhits]
             else:
-                lexical = self.index.search(q, depth, snippets=False)
-                fused = rrf([[h.url for h in lexical], [h.key for h in dhits]])
-                ranked = self._second_hop(q, fused, top_k, pages)
-            out.append(self._hits(q, ranked, pages))
+                lexical = self.index.ranked_urls(terms, depth)
+                fused = rrf([[u for u, _s in lexical], [h.key for h in dhits]])
+                ranked = self._second_hop(q, terms, fused, top_k, pages)
+            out.append(self._hits(terms, ranked, pages))
         return out
 
     def _page(self, url: str, pages: dict[str, Page | None]) -> Page | None:
@@ -182,19 +184,22 @@ class LocalWeb:
             pages[url] = self.graph.get(url)
         return pages[url]
 
-    def _second_hop(self, query: str, fused: list[tuple[str, float]], top_k: int, pages: dict[str, Page | None]
-                    ) -> list[tuple[str, float]]:
+    def _second_hop(self, query: str, terms: list[str], fused: list[tuple[str, float]], top_k: int,
+                    pages: dict[str, Page | None]) -> list[tuple[str, float]]:
         """Hybrid's lower half from a second BM25 query: the question + feedback terms of the fused top pages
-        (``web.feedback``). Hits keep their fused score; second-hop hits get one no higher than the hit above."""
+        (``web.feedback``). Hits keep their fused score; second-hop hits get one no higher than the hit above.
+        ``terms``: the question's analysed terms (``index.query_terms(query)``)."""
         from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop
 
         if top_k < 2 or not fused or not isinstance(query, str):
             return fused[:top_k]
         top = [self._page(u, pages) for u, _s in fused[:FEEDBACK_DOCS]]
-        terms = feedback_terms(self.index, [f"{p.title}\n{p.text}" for p in top if p is not None], query)
-        if not terms:
+        extra = feedback_terms(self.index, [f"{p.title}\n{p.text}" for p in top if p is not None], query,
+                               query_terms=terms)
+        if not extra:
             return fused[:top_k]
-        second = [h.url for h in self.index.search(" ".join([query, *terms]), top_k, snippets=False)]
+        # = query_terms(query + " " + " ".join(extra)), without analysing the question again
+        second = [u for u, _s in self.index.ranked_urls(self.index.query_terms(" ".join(extra), extra=terms), top_k)]
         score = dict(fused)
         ranked: list[tuple[str, float]] = []
         for url in second_hop([u for u, _s in fused], second, top_k):
@@ -202,8 +207,8 @@ class LocalWeb:
             ranked.append((url, min(score.get(url, above), above)))
         return ranked
 
-    def _hits(self, query: str, ranked: list[tuple[str, float]], pages: dict[str, Page | None]) -> list[SearchHit]:
-        terms = self.index.query_terms(query) if isinstance(query, str) else []
+    def _hits(self, terms: list[str], ranked: list[tuple[str, float]], pages: dict[str, Page | None]
+              ) -> list[SearchHit]:
         hits = []
         for url, score in ranked:
             page = self._page(url, pages)
