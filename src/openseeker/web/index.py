@@ -51,7 +51,7 @@ ANALYZER = "openseeker"
 _CJK_CLASS = r"\p{Han}\p{Hiragana}\p{Katakana}"
 TOKEN_PATTERN = rf"[{_CJK_CLASS}]|[[\p{{L}}\p{{N}}\p{{M}}]--[{_CJK_CLASS}]]+"
 MAX_QUERY_TERMS = 64  # an agent pasting a whole page as a query must not turn into a 5,000-clause query
-DOC_FREQ_CACHE = 200_000  # document frequencies remembered between queries (cleared when full or on ``add``)
+DOC_FREQ_CACHE = 200_000  # document frequencies / urls remembered between queries (cleared when full or on ``add``)
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,7 @@ class SearchIndex:
         self._searcher = index.searcher()
         self._has_docid = meta.get("format", 1) >= 2 and bool(meta.get("docids"))
         self._doc_freq: dict[str, int] = {}
+        self._urls: dict[tuple[int, int], str] = {}  # document address -> url, for ranked_urls
 
     # ------------------------------------------------------------------ build / open
 
@@ -321,6 +322,7 @@ class SearchIndex:
         self._index.reload()
         self._searcher = self._index.searcher()
         self._doc_freq = {}
+        self._urls = {}
         self.meta["docs"] = len(self)
         (self.directory / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n", encoding="utf-8")
         return n
@@ -429,9 +431,21 @@ class SearchIndex:
 
     def ranked_urls(self, terms: Sequence[str], top_k: int = 10) -> list[tuple[str, float]]:
         """``(url, score)`` of the ``top_k`` best pages for already analysed ``terms`` (``query_terms``): the
-        ranking of :meth:`search` without building hits (reads only each page's url). What hybrid search fuses."""
-        doc = self._searcher.doc
-        return [(doc(addr).get_first("url") or "", float(score)) for score, addr in self._top(terms, top_k)]
+        ranking of :meth:`search` without building hits. What hybrid search fuses (its top 50).
+
+        The url of a document address is remembered (until ``add`` reloads the searcher): reading a stored
+        document decompresses its whole block, title and text included, and the pages that rank recur."""
+        urls = self._urls
+        out = []
+        for score, addr in self._top(terms, top_k):
+            key = (addr.segment_ord, addr.doc)
+            url = urls.get(key)
+            if url is None:
+                if len(urls) >= DOC_FREQ_CACHE:
+                    urls.clear()
+                url = urls[key] = self._searcher.doc(addr).get_first("url") or ""
+            out.append((url, float(score)))
+        return out
 
     def search_many(self, queries: Sequence[str], top_k: int = 10, *, snippets: bool = True) -> list[list[SearchHit]]:
         """:meth:`search` for each query, in order."""

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DENSE_DIR = "dense"
 FUSION_DEPTH = 50  # hybrid fuses this many hits of each retriever (RRF); measured in benchmarks/bench_search.py
+WEIGHTS_CACHE = 4096  # pages whose feedback term weights (web.feedback.term_weights) hybrid search keeps
 
 
 def _swap_scheme(u: str) -> str:
@@ -111,6 +112,7 @@ class LocalWeb:
         self._index: Any = None
         self._dense: Any = None
         self.query_encoder = query_encoder
+        self._weights: dict[str, dict[str, float]] = {}  # url -> the second hop's term weights of that page
 
     @classmethod
     def open(cls, directory: str | Path, *, retrieval: str | None = None, query_encoder: str | None = None
@@ -189,13 +191,22 @@ class LocalWeb:
         """Hybrid's lower half from a second BM25 query: the question + feedback terms of the fused top pages
         (``web.feedback``). Hits keep their fused score; second-hop hits get one no higher than the hit above.
         ``terms``: the question's analysed terms (``index.query_terms(query)``)."""
-        from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop
+        from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop, term_weights
 
         if top_k < 2 or not fused or not isinstance(query, str):
             return fused[:top_k]
-        top = [self._page(u, pages) for u, _s in fused[:FEEDBACK_DOCS]]
-        extra = feedback_terms(self.index, [f"{p.title}\n{p.text}" for p in top if p is not None], query,
-                               query_terms=terms)
+        weights = []
+        for url, _s in fused[:FEEDBACK_DOCS]:
+            tw = self._weights.get(url)  # a page's weights do not depend on the query: kept between searches
+            if tw is None:
+                page = self._page(url, pages)
+                if page is None:
+                    continue
+                if len(self._weights) >= WEIGHTS_CACHE:
+                    self._weights.clear()
+                tw = self._weights[url] = term_weights(self.index, f"{page.title}\n{page.text}")
+            weights.append(tw)
+        extra = feedback_terms(self.index, [], query, query_terms=terms, weights=weights)
         if not extra:
             return fused[:top_k]
         # = query_terms(query + " " + " ".join(extra)), without analysing the question again
@@ -274,6 +285,7 @@ class LocalWeb:
         self.graph.close()
         self._index = None
         self._dense = None
+        self._weights = {}
 
     def __enter__(self) -> "LocalWeb":
         return self
