@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DENSE_DIR = "dense"
 FUSION_DEPTH = 50  # hybrid fuses this many hits of each retriever (RRF); measured in benchmarks/bench_search.py
+PAGE_CACHE = 512  # pages hybrid / dense search keep between searches (for snippets and the second hop)
 WEIGHTS_CACHE = 4096  # pages whose feedback term weights (web.feedback.term_weights) hybrid search keeps
 
 
@@ -113,6 +114,7 @@ class LocalWeb:
         self._dense: Any = None
         self.query_encoder = query_encoder
         self._weights: dict[str, dict[str, float]] = {}  # url -> the second hop's term weights of that page
+        self._pages: dict[str, Page] = {}  # url -> page, see _page
 
     @classmethod
     def open(cls, directory: str | Path, *, retrieval: str | None = None, query_encoder: str | None = None
@@ -182,8 +184,18 @@ class LocalWeb:
         return out
 
     def _page(self, url: str, pages: dict[str, Page | None]) -> Page | None:
+        """The page of ``url`` for one search (``pages``), from the last ``PAGE_CACHE`` pages read by searches or
+        else the graph: the pages that rank high recur between searches, and each read is an SQLite query plus a
+        JSON decode."""
         if url not in pages:
-            pages[url] = self.graph.get(url)
+            page = self._pages.get(url)
+            if page is None:
+                page = self.graph.get(url)
+                if page is not None:
+                    if len(self._pages) >= PAGE_CACHE:
+                        self._pages.clear()
+                    self._pages[url] = page
+            pages[url] = page
         return pages[url]
 
     def _second_hop(self, query: str, terms: list[str], fused: list[tuple[str, float]], top_k: int,
@@ -286,6 +298,7 @@ class LocalWeb:
         self._index = None
         self._dense = None
         self._weights = {}
+        self._pages = {}
 
     def __enter__(self) -> "LocalWeb":
         return self
