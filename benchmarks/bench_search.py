@@ -873,7 +873,7 @@ def latency_ab(workdir: Path, ref: str, n: int = 300, encoder: str = "onnx-int8"
     res: dict = {"ref": ref, "ref_commit": commit, "encoder": encoder, "queries": n, "top_k": TOP_K,
                  "loadavg_start": os.getloadavg()}
     try:
-        for q in queries[:20]:
+        for q in make_queries(n + 20)[n:]:  # warm-up on other queries: the first pass meets every query new
             for name in names:
                 ask(name, q)
         passes: dict[str, list[dict]] = {name: [] for name in names}
@@ -1082,10 +1082,11 @@ def markdown(results: dict) -> str:
                   f"{ab['loadavg_start']} -> {ab['loadavg_end']}. Same hits (urls, scores, snippets) for "
                   f"{ab['same_hits']}/{ab['queries']} queries.", "",
                   "| tree | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | q/s |", "|---|---:|---:|---:|---:|---:|"]
-        for name in ("this tree", ab["ref"]):
-            r = ab[name]
-            lines.append(f"| {name} | {r['p50_ms']} | {r['p95_ms']} | {r['cpu_p50_ms']} | {r['cpu_p95_ms']} | "
-                         f"{r['qps']} |")
+        for label, pick in (("best pass", lambda r: r), ("first pass, each query new", lambda r: r["passes"][0])):
+            for name in ("this tree", ab["ref"]):
+                r = pick(ab[name])
+                lines.append(f"| {name} ({label}) | {r['p50_ms']} | {r['p95_ms']} | {r['cpu_p50_ms']} | "
+                             f"{r['cpu_p95_ms']} | {r['qps']} |")
         lines.append("")
     return "\n".join(lines)
 
