@@ -10,8 +10,9 @@ second hop. Chosen on a dev half of the MuSiQue / HotpotQA questions among 13 id
 half (``python benchmarks/bench_search.py --expansion-study``; docs/web.md "Dense and hybrid retrieval").
 
 Terms shorter than 3 characters are not used, so text indexed one CJK character per token gets no second hop (the
-fused ranking is returned as it is). Cost per query: the analysis of the top ``FEEDBACK_DOCS`` pages (first ``FEEDBACK_CHARS`` characters each), a
-document-frequency look-up per distinct term, and one more BM25 search.
+fused ranking is returned as it is). Cost per query: the analysis of the top ``FEEDBACK_DOCS`` pages (first
+``FEEDBACK_CHARS`` characters each; ``term_weights``, which ``LocalWeb`` keeps per page), a document-frequency
+look-up per distinct term (remembered by the index), and one more BM25 search.
 """
 
 from __future__ import annotations
