@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 DENSE_DIR = "dense"
 FUSION_DEPTH = 50  # hybrid fuses this many hits of each retriever (RRF); measured in benchmarks/bench_search.py
 PAGE_CACHE = 512  # pages hybrid / dense search keep between searches (for snippets and the second hop)
-WEIGHTS_CACHE = 4096  # pages whose feedback term weights (web.feedback.term_weights) hybrid search keeps
+WEIGHTS_CACHE = 1024  # pages whose feedback term weights (web.feedback.term_weights, ~15 kB each) hybrid keeps
 
 
 def _swap_scheme(u: str) -> str:
