@@ -16,6 +16,10 @@ Measured side by side in one run:
   for BM25 systems only); ``--encoder-latency``: the query encoders alone, side by side, and faiss flat search.
 - ``--fusion-study``: hybrid fusion choices (RRF vs normalised score fusion, depths, title+text vs text-only
   embeddings) chosen on a dev half of the MuSiQue/HotpotQA questions, reported on the held-out half.
+- ``--ab REF``: hybrid ``LocalWeb.search`` (onnx-int8, top-10 with snippets) of this tree against the tree of git
+  revision ``REF`` (e.g. ``main``), each in its own worker process over the same web, timed query by query in
+  alternation (who goes first alternates too) so that the load of the shared machine falls on both alike; also
+  checks that both return the same hits (urls, scores, snippets) for every query.
 - ``--expansion-study``: what the fusion study did not try (dense re-scoring of the BM25 top 100, second-hop query
   expansion from the hybrid's top hits), on the same halves, beside hybrid as shipped (``web.feedback``).
 
@@ -27,6 +31,8 @@ Usage:
     python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --encoder-latency  # ~1 min
     python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --fusion-study     # hybrid fusions
     python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --expansion-study  # second hop
+    python benchmarks/bench_search.py --skip-speed --skip-quality --skip-latency --ab main \
+        --out benchmarks/results/retrieval_latency_ab.json                          # this tree vs main, hybrid
 
 The synthetic corpus is generated once (seeded, streamed to a JSONL file in --workdir) by sampling sentences
 from the wiki-offline extracts and replacing ~30% of their words with words drawn from the corpus' unigram
@@ -803,7 +809,7 @@ def latency(workdir: Path) -> dict:
                                      "")
                 print(f"  latency {name}: {res[name]}", flush=True)
             # the second hop's cost (web.feedback): the same hybrid with RRF alone, same process and indexes
-            lw._second_hop = lambda _q, fused, k, _pages: fused[:k]
+            lw._second_hop = lambda _q, _terms, fused, k, _pages: fused[:k]
             name = f"hybrid ({enc}, RRF only, no second hop)"
             res[name] = _best_of(REPEATS, lambda q: lw.search_sync([q], TOP_K, retrieval="hybrid"), queries, "")
             print(f"  latency {name}: {res[name]}", flush=True)
@@ -812,6 +818,90 @@ def latency(workdir: Path) -> dict:
     idx = DenseIndex.open(web / "dense")
     vec = encode(idx.model, [queries[0]])
     res["faiss_only"] = _best_of(REPEATS, lambda q: idx.search_vectors(vec, TOP_K), queries, "")
+    return res
+
+
+def worker_serve(web: Path, encoder: str) -> None:
+    """Answer hybrid searches, one query per stdin line (JSON), one JSON line each on stdout: wall and thread CPU
+    seconds and the hits. Runs with whichever ``openseeker`` its PYTHONPATH names (``--ab``)."""
+    import openseeker
+    from openseeker.web.local import LocalWeb
+
+    lw = LocalWeb.open(web, query_encoder=encoder)
+    print(json.dumps({"ready": openseeker.__file__}), flush=True)
+    for line in sys.stdin:
+        q = json.loads(line)
+        c = time.thread_time()
+        t = time.perf_counter()
+        hits = lw.search_sync([q], TOP_K, retrieval="hybrid")[0]
+        wall, cpu = time.perf_counter() - t, time.thread_time() - c
+        print(json.dumps({"wall": wall, "cpu": cpu, "hits": [[h.url, h.score, h.snippet] for h in hits]}), flush=True)
+
+
+def latency_ab(workdir: Path, ref: str, n: int = 300, encoder: str = "onnx-int8") -> dict:
+    """Hybrid latency of this tree vs git revision ``ref``, interleaved query by query (see the module doc)."""
+    from openseeker.web.build import build_web
+    from openseeker.web.dense import embed_web
+
+    web = workdir / "web-wiki"
+    build_web("wiki-offline", web, progress=False)
+    embed_web(web, progress=False)
+    trees = {"this tree": ROOT / "src"}
+    old = workdir / f"ab-{re.sub(r'[^A-Za-z0-9_.-]', '_', ref)}"
+    shutil.rmtree(old, ignore_errors=True)
+    old.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    trees[ref] = old / "src"
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", ref], capture_output=True, text=True).stdout.strip()
+    procs = {}
+    for name, src in trees.items():
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        procs[name] = subprocess.Popen([sys.executable, __file__, "--worker", "serve", str(web), encoder], env=env,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        ready = json.loads(procs[name].stdout.readline())
+        print(f"  ab worker {name}: {ready['ready']}", flush=True)
+
+    def ask(name: str, q: str) -> dict:
+        pr = procs[name]
+        pr.stdin.write(json.dumps(q) + "\n")
+        pr.stdin.flush()
+        return json.loads(pr.stdout.readline())
+
+    queries = make_queries(n)
+    names = list(trees)
+    res: dict = {"ref": ref, "ref_commit": commit, "encoder": encoder, "queries": n, "top_k": TOP_K,
+                 "loadavg_start": os.getloadavg()}
+    try:
+        for q in make_queries(n + 20)[n:]:  # warm-up on other queries: the first pass meets every query new
+            for name in names:
+                ask(name, q)
+        passes: dict[str, list[dict]] = {name: [] for name in names}
+        differ: list[str] = []
+        for rep in range(REPEATS):
+            lat: dict[str, list[float]] = {name: [] for name in names}
+            cpu: dict[str, list[float]] = {name: [] for name in names}
+            for i, q in enumerate(queries):
+                got = {}
+                for name in (names if i % 2 == 0 else names[::-1]):
+                    r = ask(name, q)
+                    lat[name].append(r["wall"])
+                    cpu[name].append(r["cpu"])
+                    got[name] = r["hits"]
+                if rep == 0 and got[names[0]] != got[names[1]]:
+                    differ.append(q)
+            for name in names:
+                passes[name].append(_latency_stats(lat[name], cpu[name], ""))
+        for name in names:
+            res[name] = {**min(passes[name], key=lambda st: st["mean_ms"]), "passes": passes[name]}
+            print(f"  ab {name}: {res[name]}", flush=True)
+        res["same_hits"] = n - len(differ)
+        res["differing_queries"] = differ[:20]
+    finally:
+        for pr in procs.values():
+            pr.stdin.close()
+            pr.wait(timeout=60)
+    res["loadavg_end"] = os.getloadavg()
     return res
 
 
@@ -984,6 +1074,20 @@ def markdown(results: dict) -> str:
             lines.append(f"| {mode} | {r.get('p50_ms')} | {r.get('p95_ms')} | {r.get('cpu_p50_ms')} | "
                          f"{r.get('cpu_p95_ms')} | {r.get('qps')} |")
         lines.append("")
+    ab = results.get("latency_ab") or {}
+    if ab:
+        lines += [f"Hybrid LocalWeb.search ({ab['encoder']}, top-{ab['top_k']} with snippets, one query at a time), "
+                  f"this tree vs {ab['ref']} ({ab['ref_commit'][:10]}) in two worker processes, alternating query by "
+                  f"query, {ab['queries']} wiki-offline queries, best of {REPEATS} passes; load average "
+                  f"{ab['loadavg_start']} -> {ab['loadavg_end']}. Same hits (urls, scores, snippets) for "
+                  f"{ab['same_hits']}/{ab['queries']} queries.", "",
+                  "| tree | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | q/s |", "|---|---:|---:|---:|---:|---:|"]
+        for label, pick in (("best pass", lambda r: r), ("first pass, each query new", lambda r: r["passes"][0])):
+            for name in ("this tree", ab["ref"]):
+                r = pick(ab[name])
+                lines.append(f"| {name} ({label}) | {r['p50_ms']} | {r['p95_ms']} | {r['cpu_p50_ms']} | "
+                             f"{r['cpu_p95_ms']} | {r['qps']} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -1006,12 +1110,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--expansion-study", action="store_true",
                    help="also try dense re-scoring of the BM25 top 100 and second-hop query expansion (top-hit "
                         "titles, RM3 terms) on the fusion study's dev / held-out halves")
+    p.add_argument("--ab", metavar="REF", default=None,
+                   help="also time hybrid search of this tree against git revision REF (e.g. main), alternating "
+                        "query by query in two worker processes, and check that both return the same hits")
+    p.add_argument("--ab-queries", type=int, default=300, help="queries of the --ab run (default 300)")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
 
     if a.worker:
         phase, system, *rest = a.worker
+        if phase == "serve":
+            worker_serve(Path(system), rest[0])
+            return 0
         if phase == "build":
             res = worker_build(system, Path(rest[0]), a.limit, Path(rest[1]))
         else:
@@ -1069,6 +1180,8 @@ def main(argv: list[str] | None = None) -> int:
         print("  encoder latency: " + json.dumps(results["encoder_latency"]), flush=True)
     if not a.skip_latency and not a.no_dense:
         results["latency"] = latency(workdir)
+    if a.ab and not a.no_dense:
+        results["latency_ab"] = latency_ab(workdir, a.ab, a.ab_queries)
     results["total_s"] = round(time.time() - t_start, 1)
     results["loadavg_end"] = os.getloadavg()
     out = Path(a.out)

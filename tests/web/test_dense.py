@@ -45,6 +45,18 @@ def test_hybrid_keeps_exact_lexical_matches(web_dir):
         assert len(hits[0]) == 2
 
 
+def test_hybrid_gives_the_same_hits_with_pages_and_weights_remembered(web_dir):
+    queries = ["hammers strike strings", "insects that make honey", "highest mountain on earth", "piano honey"]
+    with LocalWeb.open(web_dir, retrieval="hybrid") as fresh:
+        first = [fresh.search_sync([q], 5)[0] for q in queries]
+        assert fresh._pages and fresh._weights  # remembered between searches
+        again = [fresh.search_sync([q], 5)[0] for q in reversed(queries)][::-1]
+    assert again == first
+    for q, hits in zip(queries, first):  # each in a web opened just for it: nothing remembered
+        with LocalWeb.open(web_dir, retrieval="hybrid") as w:
+            assert w.search_sync([q], 5)[0] == hits
+
+
 def test_retrieval_is_validated(web_dir):
     with pytest.raises(UserError, match="unknown retrieval 'semantic'"):
         LocalWeb.open(web_dir, retrieval="semantic")

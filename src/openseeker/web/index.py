@@ -51,6 +51,7 @@ ANALYZER = "openseeker"
 _CJK_CLASS = r"\p{Han}\p{Hiragana}\p{Katakana}"
 TOKEN_PATTERN = rf"[{_CJK_CLASS}]|[[\p{{L}}\p{{N}}\p{{M}}]--[{_CJK_CLASS}]]+"
 MAX_QUERY_TERMS = 64  # an agent pasting a whole page as a query must not turn into a 5,000-clause query
+DOC_FREQ_CACHE = 200_000  # document frequencies / urls remembered between queries (cleared when full or on ``add``)
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,8 @@ class SearchIndex:
         self._analyzer = _analyzer(settings)
         self._searcher = index.searcher()
         self._has_docid = meta.get("format", 1) >= 2 and bool(meta.get("docids"))
+        self._doc_freq: dict[str, int] = {}
+        self._urls: dict[tuple[int, int], str] = {}  # document address -> url, for ranked_urls
 
     # ------------------------------------------------------------------ build / open
 
@@ -318,6 +321,8 @@ class SearchIndex:
         writer.wait_merging_threads()
         self._index.reload()
         self._searcher = self._index.searcher()
+        self._doc_freq = {}
+        self._urls = {}
         self.meta["docs"] = len(self)
         (self.directory / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n", encoding="utf-8")
         return n
@@ -336,9 +341,15 @@ class SearchIndex:
         except (ValueError, UnicodeEncodeError):
             return list(self._analyzer.analyze(_valid_utf8(text)))
 
-    def query_terms(self, query: str) -> list[str]:
-        """Distinct index terms of a query, in first-seen order, capped at ``MAX_QUERY_TERMS``."""
-        seen: dict[str, None] = {}
+    def query_terms(self, query: str, *, extra: Sequence[str] = ()) -> list[str]:
+        """Distinct index terms of a query, in first-seen order, capped at ``MAX_QUERY_TERMS``.
+
+        ``extra``: analysed terms that come first (``query_terms(a)``): ``query_terms(b, extra=query_terms(a))`` is
+        ``query_terms(a + " " + b)`` without analysing ``a`` again (the analyser works token by token, so the
+        analysis of a space-joined text is the analyses joined)."""
+        seen: dict[str, None] = dict.fromkeys(extra[:MAX_QUERY_TERMS])
+        if len(seen) >= MAX_QUERY_TERMS:
+            return list(seen)[:MAX_QUERY_TERMS]
         for t in self.analyze(query or ""):
             seen.setdefault(t, None)
             if len(seen) >= MAX_QUERY_TERMS:
@@ -346,8 +357,17 @@ class SearchIndex:
         return list(seen)
 
     def doc_freq(self, term: str) -> int:
-        """How many pages hold the index term ``term`` in the scored field (idf of feedback terms, web.feedback)."""
-        return int(self._searcher.doc_freq("body" if self.settings.scoring == "combined" else "text", term))
+        """How many pages hold the index term ``term`` in the scored field (idf of feedback terms, web.feedback).
+
+        Remembered between queries (the searcher is a fixed snapshot until ``add`` reloads it): the second hop
+        looks up ~100 terms per query and most of them (common words) recur."""
+        df = self._doc_freq.get(term)
+        if df is None:
+            if len(self._doc_freq) >= DOC_FREQ_CACHE:
+                self._doc_freq.clear()
+            field = "body" if self.settings.scoring == "combined" else "text"
+            df = self._doc_freq[term] = int(self._searcher.doc_freq(field, term))
+        return df
 
     def _query(self, terms: Sequence[str]) -> Any:
         from tantivy import Occur, Query
@@ -387,12 +407,8 @@ class SearchIndex:
         if top_k <= 0 or not isinstance(query, str):
             return []
         terms = self.query_terms(query)
-        if not terms:
-            return []
-        limit = min(int(top_k), max(1, len(self)))  # never let a huge top_k size the collector
-        result = self._searcher.search(self._query(terms), limit=limit, count=False)
         hits = []
-        for score, addr in result.hits:
+        for score, addr in self._top(terms, top_k):
             doc = self._searcher.doc(addr)
             text = doc.get_first("text") or ""
             hits.append(
@@ -405,6 +421,31 @@ class SearchIndex:
                 )
             )
         return hits
+
+    def _top(self, terms: Sequence[str], top_k: int) -> list[tuple[float, Any]]:
+        """(score, document address) of the ``top_k`` best pages for analysed query ``terms``, best first."""
+        if top_k <= 0 or not terms:
+            return []
+        limit = min(int(top_k), max(1, len(self)))  # never let a huge top_k size the collector
+        return self._searcher.search(self._query(terms), limit=limit, count=False).hits
+
+    def ranked_urls(self, terms: Sequence[str], top_k: int = 10) -> list[tuple[str, float]]:
+        """``(url, score)`` of the ``top_k`` best pages for already analysed ``terms`` (``query_terms``): the
+        ranking of :meth:`search` without building hits. What hybrid search fuses (its top 50).
+
+        The url of a document address is remembered (until ``add`` reloads the searcher): reading a stored
+        document decompresses its whole block, title and text included, and the pages that rank recur."""
+        urls = self._urls
+        out = []
+        for score, addr in self._top(terms, top_k):
+            key = (addr.segment_ord, addr.doc)
+            url = urls.get(key)
+            if url is None:
+                if len(urls) >= DOC_FREQ_CACHE:
+                    urls.clear()
+                url = urls[key] = self._searcher.doc(addr).get_first("url") or ""
+            out.append((url, float(score)))
+        return out
 
     def search_many(self, queries: Sequence[str], top_k: int = 10, *, snippets: bool = True) -> list[list[SearchHit]]:
         """:meth:`search` for each query, in order."""

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 DENSE_DIR = "dense"
 FUSION_DEPTH = 50  # hybrid fuses this many hits of each retriever (RRF); measured in benchmarks/bench_search.py
+PAGE_CACHE = 512  # pages hybrid / dense search keep between searches (for snippets and the second hop)
+WEIGHTS_CACHE = 1024  # pages whose feedback term weights (web.feedback.term_weights, ~15 kB each) hybrid keeps
 
 
 def _swap_scheme(u: str) -> str:
@@ -111,6 +113,8 @@ class LocalWeb:
         self._index: Any = None
         self._dense: Any = None
         self.query_encoder = query_encoder
+        self._weights: dict[str, dict[str, float]] = {}  # url -> the second hop's term weights of that page
+        self._pages: dict[str, Page] = {}  # url -> page, see _page
 
     @classmethod
     def open(cls, directory: str | Path, *, retrieval: str | None = None, query_encoder: str | None = None
@@ -167,34 +171,58 @@ class LocalWeb:
         dense = self.dense.search(queries, depth)
         out = []
         for q, dhits in zip(queries, dense):
+            # analysed once: the first BM25 query, the second hop and the snippets all use these terms
+            terms = self.index.query_terms(q) if isinstance(q, str) else []
             pages: dict[str, Page | None] = {}  # read once, for the second hop's feedback and the snippets
             if mode == "dense":
                 ranked = [(h.key, h.score) for h in dhits]
             else:
-                lexical = self.index.search(q, depth, snippets=False)
-                fused = rrf([[h.url for h in lexical], [h.key for h in dhits]])
-                ranked = self._second_hop(q, fused, top_k, pages)
-            out.append(self._hits(q, ranked, pages))
+                lexical = self.index.ranked_urls(terms, depth)
+                fused = rrf([[u for u, _s in lexical], [h.key for h in dhits]])
+                ranked = self._second_hop(q, terms, fused, top_k, pages)
+            out.append(self._hits(terms, ranked, pages))
         return out
 
     def _page(self, url: str, pages: dict[str, Page | None]) -> Page | None:
+        """The page of ``url`` for one search (``pages``), from the last ``PAGE_CACHE`` pages read by searches or
+        else the graph: the pages that rank high recur between searches, and each read is an SQLite query plus a
+        JSON decode."""
         if url not in pages:
-            pages[url] = self.graph.get(url)
+            page = self._pages.get(url)
+            if page is None:
+                page = self.graph.get(url)
+                if page is not None:
+                    if len(self._pages) >= PAGE_CACHE:
+                        self._pages.clear()
+                    self._pages[url] = page
+            pages[url] = page
         return pages[url]
 
-    def _second_hop(self, query: str, fused: list[tuple[str, float]], top_k: int, pages: dict[str, Page | None]
-                    ) -> list[tuple[str, float]]:
+    def _second_hop(self, query: str, terms: list[str], fused: list[tuple[str, float]], top_k: int,
+                    pages: dict[str, Page | None]) -> list[tuple[str, float]]:
         """Hybrid's lower half from a second BM25 query: the question + feedback terms of the fused top pages
-        (``web.feedback``). Hits keep their fused score; second-hop hits get one no higher than the hit above."""
-        from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop
+        (``web.feedback``). Hits keep their fused score; second-hop hits get one no higher than the hit above.
+        ``terms``: the question's analysed terms (``index.query_terms(query)``)."""
+        from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop, term_weights
 
         if top_k < 2 or not fused or not isinstance(query, str):
             return fused[:top_k]
-        top = [self._page(u, pages) for u, _s in fused[:FEEDBACK_DOCS]]
-        terms = feedback_terms(self.index, [f"{p.title}\n{p.text}" for p in top if p is not None], query)
-        if not terms:
+        weights = []
+        for url, _s in fused[:FEEDBACK_DOCS]:
+            tw = self._weights.get(url)  # a page's weights do not depend on the query: kept between searches
+            if tw is None:
+                page = self._page(url, pages)
+                if page is None:
+                    continue
+                if len(self._weights) >= WEIGHTS_CACHE:
+                    self._weights.clear()
+                tw = self._weights[url] = term_weights(self.index, f"{page.title}\n{page.text}")
+            weights.append(tw)
+        extra = feedback_terms(self.index, [], query, query_terms=terms, weights=weights)
+        if not extra:
             return fused[:top_k]
-        second = [h.url for h in self.index.search(" ".join([query, *terms]), top_k, snippets=False)]
+        # = query_terms(query + " " + " ".join(extra)), without analysing the question again
+        second = [u for u, _s in self.index.ranked_urls(self.index.query_terms(" ".join(extra), extra=terms), top_k)]
         score = dict(fused)
         ranked: list[tuple[str, float]] = []
         for url in second_hop([u for u, _s in fused], second, top_k):
@@ -202,8 +230,8 @@ class LocalWeb:
             ranked.append((url, min(score.get(url, above), above)))
         return ranked
 
-    def _hits(self, query: str, ranked: list[tuple[str, float]], pages: dict[str, Page | None]) -> list[SearchHit]:
-        terms = self.index.query_terms(query) if isinstance(query, str) else []
+    def _hits(self, terms: list[str], ranked: list[tuple[str, float]], pages: dict[str, Page | None]
+              ) -> list[SearchHit]:
         hits = []
         for url, score in ranked:
             page = self._page(url, pages)
@@ -269,6 +297,8 @@ class LocalWeb:
         self.graph.close()
         self._index = None
         self._dense = None
+        self._weights = {}
+        self._pages = {}
 
     def __enter__(self) -> "LocalWeb":
         return self

@@ -34,24 +34,43 @@ def _fold_table() -> dict[int, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _foldable() -> re.Pattern[str]:
+    """Any character the folding table maps: without one, folding is plain lowercasing."""
+    return re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(_fold_table())) + "]")
+
+
 def fold(text: str) -> str:
     """Lowercase and accent-fold ``text`` keeping its length, so offsets stay valid."""
+    if _foldable().search(text) is None:  # nothing to fold (most pages): skip the per-character table look-up
+        return text.lower()
     out = text.translate(_fold_table()).lower()
     return out if len(out) == len(text) else text.lower()  # rare length-changing lowercase (e.g. 'İ'): skip folding
 
 
-def _term_pattern(terms: list[str]) -> re.Pattern[str] | None:
+@lru_cache(maxsize=256)
+def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for all query ``terms``, made once per query (a search makes a snippet for each of its hits).
+
+    At one position the alternatives are tried longest term first; each is a named group ``t<i>``. A CJK term
+    matches anywhere, any other only at a word start (a term shorter than 3 characters as a whole word, a longer
+    one as a word prefix). Every alternative starts with its term's first character as a plain literal and checks
+    the word start after it (``(?<!\\w[\\s\\S])`` one character on is ``(?<!\\w)`` before it): the regex
+    engine then jumps straight to the positions holding a possible first character instead of trying every
+    alternative at every position (several times faster on a page; the same matches).
+    """
     parts = []
     for t in sorted(set(terms), key=len, reverse=True):
         if not t:
             continue
-        esc = re.escape(t)
+        first, rest = re.escape(t[0]), re.escape(t[1:])
+        name = f"t{len(parts)}"
         if is_cjk(t):
-            parts.append(f"(?P<t{len(parts)}>{esc})")
+            parts.append(f"{first}(?P<{name}>{rest})")
         elif len(t) < 3:
-            parts.append(f"(?P<t{len(parts)}>(?<!\\w){esc}(?!\\w))")
+            parts.append(f"{first}(?<!\\w[\\s\\S])(?P<{name}>{rest}(?!\\w))")
         else:
-            parts.append(f"(?P<t{len(parts)}>(?<!\\w){esc}\\w*)")
+            parts.append(f"{first}(?<!\\w[\\s\\S])(?P<{name}>{rest}\\w*)")
     if not parts:
         return None
     return re.compile("|".join(parts))
@@ -59,7 +78,7 @@ def _term_pattern(terms: list[str]) -> re.Pattern[str] | None:
 
 def _hits(text: str, terms: list[str]) -> list[tuple[int, int, str]]:
     """(start, end, term) of every occurrence of a query term in ``text``."""
-    pattern = _term_pattern(terms)
+    pattern = _term_pattern(tuple(terms))
     if pattern is None:
         return []
     folded = fold(text)
