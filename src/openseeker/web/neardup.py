@@ -191,11 +191,11 @@ class _BandTable:
             idx = (pos[todo, None] + self._window) & mask
             codes = self.slots[idx].astype(np.int64)
             stop = codes == self.empty
-            full = np.flatnonzero(~stop)
+            full = np.nonzero(~stop.reshape(-1))[0]
             if full.size:
                 stop.reshape(-1)[full] = self._keys_of(codes.reshape(-1)[full]) == keys[todo[full // w]]
             hit, first = stop.any(axis=1), stop.argmax(axis=1)
-            at = np.flatnonzero(hit)
+            at = np.nonzero(hit)[0]
             slots_out[todo[at]] = idx[at, first[at]]
             codes_out[todo[at]] = codes[at, first[at]]
             todo = todo[~hit]
@@ -247,10 +247,8 @@ class _BandTable:
             self.candidates(keys)
         _, codes, slots = self._last
         self._last = None
-        absent = np.flatnonzero(codes < 0)
-        if absent.size > 1 and _repeats(keys[absent]):
-            # the same key in two bands of one page (a 64-bit collision): stored once, for its first band
-            absent = np.sort(absent[np.unique(keys[absent], return_index=True)[1]])
+        # a key in two bands of one page (a 64-bit collision) is placed twice, harmlessly: both codes name this page
+        absent = np.nonzero(codes < 0)[0]
         if not absent.size:
             return
         need_widen = self.slots.dtype == np.uint32 and (page + 1) * self._b >= _EMPTY
@@ -261,18 +259,11 @@ class _BandTable:
         else:
             slots = slots[absent]
         new = (page * self._b + absent).astype(self.slots.dtype)
-        if _repeats(slots):  # two keys ending at one free slot: place them one after the other
+        if len(set(slots.tolist())) < len(slots):  # two keys ending at one free slot: one after the other
             self._insert(new, slots)
         else:
             self.slots[slots] = new
             self.count += len(new)
-
-
-def _repeats(a: np.ndarray) -> bool:
-    import numpy as np
-
-    s = np.sort(a)
-    return bool((s[1:] == s[:-1]).any())
 
 
 _STORES = {"table": _BandTable, "dict": _DictBands}
@@ -328,8 +319,7 @@ class NearDup:
         import numpy as np
 
         hv = sig[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, self.rows)
-        with np.errstate(over="ignore"):
-            return (hv * self._mix).sum(axis=1, dtype=np.uint64) ^ self._band_ids
+        return (hv * self._mix).sum(axis=1, dtype=np.uint64) ^ self._band_ids  # arrays wrap silently
 
     def seen(self, text: str, signature: Any = None) -> bool:
         """True when ``text`` is a near-duplicate of a page kept so far; else it is kept (remembered).
