@@ -19,8 +19,8 @@ merge), which makes 1 and N workers drop the same pages. The costly part, the si
 the text alone: parallel workers compute it and write it with the page (``KeyedPage``).
 
 Memory: per kept page its signature (128 x 4 bytes) and a 4-byte slot per band (25 at the default threshold)
-in a hash table at most half full, whose keys are recomputed from the signatures: ~0.7-0.9 KB a page, ~8 GB at
-10M pages; measured in benchmarks/bench_import.py ``neardup`` (docs/web.md "Near-duplicate pages").
+in a hash table at most half full, whose keys are recomputed from the signatures: ~0.9 KB a page at 1M pages,
+~9 GB at 10M; measured in benchmarks/bench_import.py ``neardup_memory`` (docs/web.md "Near-duplicate pages").
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class _Signatures:
 
 
 class _DictBands:
-    """The plain reference: a dict from each band key to the first kept page with it (~2.4 KB a page with the
+    """The plain reference: a dict from each band key to the first kept page with it (~2.7-3.3 KB a page with the
     signature: a 36-byte int object per key plus the dict's slots). ``NearDup(store="dict")``; the tests and
     benchmarks/bench_import.py ``neardup`` compare the table below with it."""
 
@@ -280,8 +280,8 @@ class NearDup:
     the threshold: short pages whose text is mostly the same licence footer, measured at Jaccard 0.36-0.48 on
     the Kiwix sample. Kept here rather than in datasketch's ``MinHashLSH`` (which keeps a set object per key per
     band and a key list per page, 7.5 KB a page): the signatures as rows of one uint32 array and, for each band
-    key, the first kept page with it in a compact hash table (``store="table"``, ~0.7-0.9 KB a page with the
-    signature) or a plain dict (``store="dict"``, the reference it is tested against, ~2.4-3 KB a page;
+    key, the first kept page with it in a compact hash table (``store="table"``, ~0.9-1.1 KB a page with the
+    signature) or a plain dict (``store="dict"``, the reference it is tested against, ~2.7-3.3 KB a page;
     benchmarks/bench_import.py ``neardup``)."""
 
     def __init__(self, threshold: float = THRESHOLD, shingle: int = SHINGLE, num_perm: int = NUM_PERM,
