@@ -222,6 +222,17 @@ def test_add_checks_against_the_web_and_resumes(tmp_path, monkeypatch):
     assert len(_urls(web)) == 10 and all("mirror.net" not in u for u in _urls(web))
 
 
+def test_table_widens_to_64_bit_codes(monkeypatch):
+    """Past 2**32 codes (~171M pages at 25 bands) the table switches to uint64 slots: here from page 1,000 on."""
+    from openseeker.web import neardup
+
+    monkeypatch.setattr(neardup, "_WIDEN_AT", 1000 * 25)
+    texts = _generated_texts(1500, seed=9)
+    table, ref = NearDup(), NearDup(store="dict")
+    assert [table.seen(t) for t in texts] == [ref.seen(t) for t in texts]
+    assert table._index.slots.dtype.name == "uint64" and table._index.count == len(ref._index._first)
+
+
 def test_unknown_mode_is_a_clear_error(tmp_path):
     crawl, _ = _near_crawl(tmp_path)
     with pytest.raises(Exception, match="--dedup must be one of exact, near"):

@@ -131,6 +131,7 @@ class _DictBands:
 
 
 _EMPTY = 0xFFFFFFFF  # an unused slot of a uint32 table (a uint64 table, past 2**32 codes, uses 2**64 - 1)
+_WIDEN_AT = _EMPTY  # codes from here on need a uint64 table
 _GOLDEN = 0x9E3779B97F4A7C15  # Fibonacci hashing of a band key to its home slot
 
 
@@ -189,8 +190,9 @@ class _BandTable:
         todo = np.arange(n)
         while todo.size:
             idx = (pos[todo, None] + self._window) & mask
-            codes = self.slots[idx].astype(np.int64)
-            stop = codes == self.empty
+            raw = self.slots[idx]
+            stop = raw == self.empty
+            codes = np.where(stop, -1, raw.astype(np.int64))
             full = np.nonzero(~stop.reshape(-1))[0]
             if full.size:
                 stop.reshape(-1)[full] = self._keys_of(codes.reshape(-1)[full]) == keys[todo[full // w]]
@@ -200,7 +202,6 @@ class _BandTable:
             codes_out[todo[at]] = codes[at, first[at]]
             todo = todo[~hit]
             pos[todo] += w
-        codes_out[codes_out == self.empty] = -1
         return codes_out, slots_out
 
     def _insert(self, codes: np.ndarray, start: np.ndarray) -> None:
@@ -227,7 +228,7 @@ class _BandTable:
         import numpy as np
 
         old, old_empty = self.slots, self.empty
-        dtype = np.uint64 if (page + 1) * self._b >= _EMPTY else self.slots.dtype.type
+        dtype = np.uint64 if (page + 1) * self._b >= _WIDEN_AT else self.slots.dtype.type
         self._new(self.bits + 1, dtype)
         for i in range(0, len(old), 1 << 20):
             codes = old[i:i + (1 << 20)]
@@ -251,7 +252,7 @@ class _BandTable:
         absent = np.nonzero(codes < 0)[0]
         if not absent.size:
             return
-        need_widen = self.slots.dtype == np.uint32 and (page + 1) * self._b >= _EMPTY
+        need_widen = self.slots.dtype == np.uint32 and (page + 1) * self._b >= _WIDEN_AT
         if need_widen or self.count + absent.size > self.MAX_LOAD * len(self.slots):
             self._grow(page)
             codes, slots = self._find(keys[absent])
