@@ -5,8 +5,8 @@ workers; an interrupted build or add resumes without duplicates (the LSH state i
 from __future__ import annotations
 
 import itertools
-import random
 import json
+import random
 import sqlite3
 
 import pytest
