@@ -11,12 +11,15 @@ the scaling section is wall-clock, with the load average printed next to it):
 - ``scaling``: ``build_web`` with 1 and 2 workers (parse phase and whole import) on a synthetic crawl;
 - ``neardup``: ``--dedup near`` (openseeker.web.neardup): precision/recall of the detector on real pages and
   reworded copies of them (a grid of shingle sizes and thresholds), its cost (import pages/s with and without,
-  the detector alone in pages per CPU-second) and the LSH memory per page.
+  the detector alone in pages per CPU-second) and the LSH memory per page;
+- ``neardup_memory``: the near-dup detector's state per kept page (RSS, tracemalloc) and check speed at 100k and
+  1M synthetic pages, its compact band table against a plain dict, with the projection to 10M pages.
 
 Usage:
     python benchmarks/bench_import.py                      # everything (needs ../shared/data), ~3-5 min
     python benchmarks/bench_import.py --only extract,mediawiki --out /tmp/x.json
     python benchmarks/bench_import.py --only neardup --out benchmarks/results/import_neardup.json   # ~2 min
+    python benchmarks/bench_import.py --only neardup_memory --out benchmarks/results/import_neardup_memory.json
 """
 
 from __future__ import annotations
@@ -309,7 +312,6 @@ def near_dup_quality(orig, variants, shingle: int, threshold: float) -> dict:
 def bench_neardup(tmp: Path, html, copies: int) -> dict:
     """Quality (P/R grid on real text), cost (import with and without ``--dedup near``; the detector alone) and
     the LSH memory per page."""
-    import tracemalloc
 
     from openseeker.web.build import build_web
     from openseeker.web.neardup import SHINGLE, THRESHOLD, NearDup
@@ -352,18 +354,115 @@ def bench_neardup(tmp: Path, html, copies: int) -> dict:
         res["near_over_exact_import_wall"] = round(res["near"]["import_s"] / res["exact"]["import_s"], 2)
         res["near_over_exact_import_wall_2_workers"] = round(
             res["near_2_workers"]["import_s"] / res["exact_2_workers"]["import_s"], 2)
-    rng = random.Random(0)
-    vocab = [f"w{i}" for i in range(50_000)]
-    nd = NearDup()
-    tracemalloc.start()
-    marks = []
-    for i in range(15_000):  # memory growth from page 5,000 to 15,000 (the first signature block is counted
-        if i in (5_000,):    # once, at page 0, and amortised: 32 MB per 65,536 pages, included in the 512 B)
-            marks.append(tracemalloc.get_traced_memory()[0])
-        nd.seen(" ".join(rng.choices(vocab, k=200)))
-    marks.append(tracemalloc.get_traced_memory()[0])
-    tracemalloc.stop()
-    out["state_bytes_per_kept_page"] = round((marks[1] - marks[0]) / 10_000) + 4 * nd.num_perm
+    out["state"] = bench_neardup_memory(tmp, sizes=(20_000,))  # --only neardup_memory: 100k and 1M pages
+    return out
+
+
+def _zipf_texts(n: int, seed: int = 0) -> list[str]:
+    """``n`` cheap synthetic pages: 50-300 words drawn from a Zipf law over 50,000 words; each fourth page a copy
+    of an earlier one with 0-15 % of its words replaced (about half of them near-duplicates at 0.5)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    texts: list[str] = []
+    for i in range(n):
+        if i % 4 == 3:
+            words = texts[int(rng.integers(0, i))].split()
+            swap = rng.random(len(words)) < rng.uniform(0, 0.15)
+            texts.append(" ".join(f"x{rng.integers(50_000)}" if c else w for w, c in zip(words, swap)))
+        else:
+            ids = np.minimum(rng.zipf(1.3, int(rng.integers(50, 300))), 50_000)
+            texts.append(" ".join(f"w{j}" for j in ids))
+    return texts
+
+
+def _random_signatures(n: int, seed: int = 0):
+    """``n`` MinHash-like signatures without texts (uniform uint32 values, as MinHash minima are), each fourth a
+    copy of an earlier one with 20-80 % of its values redrawn: the detector's input at 1M pages in seconds."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    sigs = rng.integers(0, 2**32, size=(n, 128), dtype=np.uint32)
+    for i in range(3, n, 4):
+        sigs[i] = np.where(rng.random(128) < rng.uniform(0.2, 0.8), sigs[i], sigs[rng.integers(0, i)])
+    return sigs
+
+
+def _rss(field: str = "VmRSS") -> int:
+    """This process's resident bytes now (``VmHWM``: at its peak; unlike ``ru_maxrss`` it is not inherited from
+    the process that spawned this one)."""
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith(field + ":"))
+
+
+def _neardup_run(store: str, path: str, traced: bool) -> dict:
+    """In a fresh process: one detector over the signatures saved at ``path`` (the parent's check, as with
+    ``--workers``): CPU time, RSS growth (and peak: a table doubling holds both tables) or, ``traced``, the bytes
+    tracemalloc counts."""
+    import tracemalloc
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from openseeker.web.neardup import NearDup
+
+    sigs = np.load(path)
+    nd = NearDup(store=store)
+    r0, t = _rss(), time.process_time()
+    if traced:
+        tracemalloc.start()
+    dropped = sum(nd.seen("", sig) for sig in sigs)
+    res = {"pages": len(sigs), "kept": nd.size, "dropped": dropped}
+    if traced:
+        res["traced_bytes_per_kept_page"] = round(tracemalloc.get_traced_memory()[0] / nd.size)
+        tracemalloc.stop()
+        return res
+    cpu_s = time.process_time() - t
+    peak = _rss("VmHWM")
+    res.update({"check_pages_per_cpu_s": round(len(sigs) / cpu_s), "rss_bytes_per_kept_page": round((_rss() - r0) / nd.size),
+                "peak_rss_growth_mb": round((peak - r0) / 2**20)})
+    return res
+
+
+def bench_neardup_memory(tmp: Path, sizes=(100_000, 1_000_000)) -> dict:
+    """The detector's state per kept page and its speed, the compact band table against the plain dict side by
+    side in one run, each in a fresh process: 100k Zipf texts (real MinHash signatures, made once here, timed)
+    and random signatures at each size; with the projection to 10M pages."""
+    import multiprocessing
+
+    import numpy as np
+
+    from openseeker.web.neardup import NearDup
+
+    texts = _zipf_texts(sizes[0])
+    nd, t = NearDup(), time.process_time()
+    sigs = np.stack([nd.signature(x) for x in texts])
+    sig_s = (time.process_time() - t) / len(texts)
+    inputs = {f"zipf_texts_{len(texts)}": sigs}
+    inputs.update({f"random_signatures_{n}": _random_signatures(n) for n in sizes})
+    out: dict = {"signature_pages_per_cpu_s": round(1 / sig_s),
+                 "mean_words": round(sum(len(x.split()) for x in texts) / len(texts))}
+    ctx = multiprocessing.get_context("spawn")
+    for name, arr in inputs.items():
+        path = tmp / f"{name}.npy"
+        np.save(path, arr)
+        res = out[name] = {}
+        for store in ("dict", "table"):
+            with ctx.Pool(1) as pool:
+                res[store] = pool.apply(_neardup_run, (store, str(path), False))
+                if arr is sigs:
+                    res[store].update(pool.apply(_neardup_run, (store, str(path), True)))
+                    res[store]["detector_pages_per_cpu_s"] = round(
+                        1 / (sig_s + 1 / res[store]["check_pages_per_cpu_s"]))
+            print(name, store, res[store], flush=True)
+        d, c = res["dict"], res["table"]
+        assert d["dropped"] == c["dropped"], "the table and the dict decided differently"
+        res["rss_dict_over_table"] = round(d["rss_bytes_per_kept_page"] / c["rss_bytes_per_kept_page"], 2)
+        res["check_table_over_dict_speed"] = round(c["check_pages_per_cpu_s"] / d["check_pages_per_cpu_s"], 2)
+        path.unlink()
+    big = out[f"random_signatures_{max(sizes)}"]
+    out["projection_10M_gb"] = {s: round(big[s]["rss_bytes_per_kept_page"] * 10_000_000 / 1e9, 1)
+                                for s in ("dict", "table")}
     return out
 
 
@@ -388,7 +487,8 @@ def main() -> None:
                          ("scaling_files", lambda: bench_scaling(tmp, html, args.copies, files=4)),
                          ("scaling_mediawiki", lambda: bench_scaling_mediawiki(tmp)),
                          ("scaling_warc_files", lambda: bench_scaling_warc_files(tmp, html, args.copies)),
-                         ("neardup", lambda: bench_neardup(tmp, html, args.copies))):
+                         ("neardup", lambda: bench_neardup(tmp, html, args.copies)),
+                         ("neardup_memory", lambda: bench_neardup_memory(tmp))):
             if name in only:
                 res[name] = fn()
                 print(name, json.dumps(res[name], indent=1), flush=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import sqlite3
 
 import pytest
@@ -221,7 +222,58 @@ def test_add_checks_against_the_web_and_resumes(tmp_path, monkeypatch):
     assert len(_urls(web)) == 10 and all("mirror.net" not in u for u in _urls(web))
 
 
+def test_table_widens_to_64_bit_codes(monkeypatch):
+    """Past 2**32 codes (~171M pages at 25 bands) the table switches to uint64 slots: here from page 1,000 on."""
+    from openseeker.web import neardup
+
+    monkeypatch.setattr(neardup, "_WIDEN_AT", 1000 * 25)
+    texts = _generated_texts(1500, seed=9)
+    table, ref = NearDup(), NearDup(store="dict")
+    assert [table.seen(t) for t in texts] == [ref.seen(t) for t in texts]
+    assert table._index.slots.dtype.name == "uint64" and table._index.count == len(ref._index._first)
+
+
 def test_unknown_mode_is_a_clear_error(tmp_path):
     crawl, _ = _near_crawl(tmp_path)
     with pytest.raises(Exception, match="--dedup must be one of exact, near"):
         build_web(crawl, tmp_path / "w", progress=False, dedup="fuzzy")
+
+
+def _generated_texts(n: int, seed: int = 7) -> list[str]:
+    """Zipf-distributed words from a small vocabulary (chance band collisions), each third text a copy of an
+    earlier one with 0-15 % of its words replaced (Jaccard around the threshold on both sides), some texts shorter
+    than a shingle (one shingle: equal or disjoint)."""
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(3000)]
+    weights = [1 / (i + 1) for i in range(len(vocab))]
+    texts: list[str] = []
+    for i in range(n):
+        if i % 3 == 2 and texts:
+            words = rng.choice(texts).split()
+            share = rng.uniform(0.0, 0.15)
+            texts.append(" ".join(rng.choice(vocab) if rng.random() < share else w for w in words))
+        elif i % 50 == 0:
+            texts.append(" ".join(rng.choices(vocab[:20], k=rng.randint(1, 4))))
+        else:
+            texts.append(" ".join(rng.choices(vocab, weights, k=rng.randint(20, 120))))
+    return texts
+
+
+def test_compact_table_decides_as_the_dict():
+    """The compact band table (keys recomputed from the kept signatures, grown twice here from its first 65,536
+    slots) gives the same keep/drop decisions as the plain dict from band key to the first kept page."""
+    texts = _generated_texts(4000)
+    table, ref = NearDup(), NearDup(store="dict")
+    sigs = [table.signature(t) for t in texts]
+    got = [table.seen(t, s) for t, s in zip(texts, sigs)]
+    want = [ref.seen(t, s) for t, s in zip(texts, sigs)]
+    assert got == want
+    assert 500 < sum(got) < 900 and table.size == ref.size == len(texts) - sum(got)
+    assert table._index.bits >= 18  # the table grew (re-placing every code) during the run
+    assert table._index.count == len(ref._index._first)  # one code per distinct band key
+    # a detector rebuilt from the kept texts (resume/add) decides the rest of a stream as the original does
+    rebuilt, again = NearDup(), NearDup(store="dict")
+    kept = [t for t, dropped in zip(texts, got) if not dropped]
+    assert rebuilt.add_all(kept) == again.add_all(kept) == len(kept)
+    more = _generated_texts(600, seed=8) + [_edit(t, every=8) for t in kept[:200]]
+    assert [rebuilt.seen(t) for t in more] == [again.seen(t) for t in more]
