@@ -141,16 +141,22 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+def default_sigint() -> None:
+    """Ctrl-C as in a terminal: a test run started in the background by a shell (``pytest ... &``) ignores SIGINT,
+    and a child inherits an ignored signal, so without this the child would never see the interrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_kill_midway_then_rerun_completes(tmp_path):
     qfile = tmp_path / "q.jsonl"
-    n = 240  # enough that a starved test process still interrupts the run midway on a loaded machine
+    n = 60
     qfile.write_text("".join(json.dumps(it) + "\n" for it in items(n)))
     out = tmp_path / "out.jsonl"
     script = tmp_path / "run.py"
     script.write_text(SCRIPT.format(helpers=str(Path(__file__).parent)))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen([sys.executable, str(script), str(qfile), str(out)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     deadline = time.time() + 60
     while time.time() < deadline and (not out.exists() or len(read_ids(out)) < 8):
         time.sleep(0.05)
