@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from openseeker.text import CJK_CHAR, has_cjk, is_cjk
+from openseeker.text import CJK_CHAR, has_cjk, is_cjk, words
 
 RANGES = {  # block: (first, last)
     "Hiragana + Katakana": (0x3040, 0x30FF),
@@ -47,3 +47,13 @@ def test_the_stages_use_this_class():
     assert qa_text.has_cjk is has_cjk and search_backends.has_cjk is has_cjk and snippets.is_cjk is is_cjk
     # Extension B ideographs were CJK for live search but not for QA shingles; now for both
     assert qa_text.tokens("𠀀𠀁 Toyota") == ["𠀀", "𠀁", "toyota"]
+
+
+def test_words_split_cjk_into_characters_and_nothing_else():
+    assert words("长城 Great Wall, 2,000 km。東京") == ["长", "城", "Great", "Wall", "2", "000", "km", "東", "京"]
+    # text without CJK: exactly the runs of word characters
+    for text in ("naïve café_au-lait, 3.5 km", "", "  ,;  ", "Straße\u00a0über\tÄrger"):
+        import re
+
+        assert words(text) == re.findall(r"\w+", text)
+

@@ -47,3 +47,13 @@ def has_cjk(text: str | None) -> bool:
 def is_cjk(text: str) -> bool:
     """True when ``text`` starts with a CJK character (a single character, or a token's first one)."""
     return CJK_CHAR.match(text) is not None
+
+
+_WORD_OR_CJK = re.compile(f"[{CJK_CLASS}]|(?:(?![{CJK_CLASS}])\\w)+")
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` (runs of word characters), each CJK character a word of its own: Chinese and
+    Japanese have no spaces, so a whole sentence would otherwise be one word."""
+    return _WORD_OR_CJK.findall(text)
+

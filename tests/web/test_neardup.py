@@ -277,3 +277,24 @@ def test_compact_table_decides_as_the_dict():
     assert rebuilt.add_all(kept) == again.add_all(kept) == len(kept)
     more = _generated_texts(600, seed=8) + [_edit(t, every=8) for t in kept[:200]]
     assert [rebuilt.seen(t) for t in more] == [again.seen(t) for t in more]
+
+
+ZH_PAGES = [
+    "长城是中国古代的军事防御工程，修筑历史可上溯到西周时期。秦灭六国统一天下后，秦始皇连接和修缮战国长城，始有万里长城之称。"
+    "明朝是最后一个大规模修筑长城的朝代，今天人们所看到的长城多是此时修筑。",
+    "故宫又名紫禁城，是中国明清两代的皇家宫殿，位于北京中轴线的中心。故宫以三大殿为中心，占地面积约七十二万平方米，"
+    "建筑面积约十五万平方米，有大小宫殿七十多座，房屋九千余间。",
+    "黄河是中国第二长河，发源于青藏高原巴颜喀拉山北麓，呈几字形流经九个省区，最后于山东省东营市垦利区注入渤海。"
+    "黄河流域是中华文明的发祥地之一。",
+]
+
+
+def test_chinese_copies_are_caught_and_different_pages_kept():
+    # Chinese has no spaces: shingles are 5-grams of characters (openseeker.text.words), not of whole sentences
+    nd = NearDup()
+    assert [nd.seen(t) for t in ZH_PAGES] == [False, False, False]
+    mirror = "首页 | 百科 | 登录\n" + ZH_PAGES[0] + "\n版权所有 © 2024 镜像站"
+    edited = ZH_PAGES[1].replace("七十多座", "七十余座").replace("九千余间", "近九千间")
+    assert nd.seen(mirror) and nd.seen(edited)
+    assert not nd.seen("长城是世界文化遗产，一九八七年被列入世界遗产名录，每年吸引大量游客前来参观游览。")
+

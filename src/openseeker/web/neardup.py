@@ -25,7 +25,6 @@ in a hash table at most half full, whose keys are recomputed from the signatures
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import UserError
 from openseeker.records import Page
+from openseeker.text import words as text_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,8 +43,6 @@ NUM_PERM = 128
 SEED = 1
 EXTRA = "dedup"  # the pyproject extra that installs datasketch
 MODES = ("exact", "near")
-
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ def check_mode(mode: str) -> str:
 def shingles(text: str, k: int = SHINGLE) -> set[bytes]:
     """Case-folded word ``k``-grams of ``text`` (punctuation ignored); a text shorter than ``k`` words is one
     shingle (so two short pages match only when their words are the same)."""
-    words = _WORD.findall(text.casefold())
+    words = text_words(text.casefold())
     return {" ".join(words[i:i + k]).encode("utf-8", "surrogatepass") for i in range(max(1, len(words) - k + 1))}
 
 
