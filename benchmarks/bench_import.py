@@ -200,38 +200,34 @@ def write_multistream(path: Path, per_stream: int = 10) -> int:
     return len(pages)
 
 
-def bench_scaling_warc_files(tmp: Path, html, copies: int) -> dict:
-    """Parse CPU of a crawl in 4 files: one process vs the slowest of 2 shards (shards take whole files)."""
+def parse_cpu_split(source: Path) -> dict:
+    """Parse CPU of ``source``: one process vs each of 2 shards, and the critical-path speedup (sequential CPU
+    over the slowest shard's)."""
     from openseeker.web.importers import get_importer
 
-    d = tmp / "crawl4"
-    d.mkdir(exist_ok=True)
-    n = sum(write_warc(d / f"part-{i}.warc.gz", html, max(1, copies // 4)) for i in range(4))
-    imp = get_importer(d)
+    imp = get_importer(source)
     seq, _ = cpu(lambda: sum(1 for _ in imp))
     parts = []
     for rank in range(2):
-        shard = get_importer(d).shard(rank, 2)
+        shard = get_importer(source).shard(rank, 2)
         parts.append(round(cpu(lambda shard=shard: sum(1 for _ in shard))[0], 3))
-    return {"pages": n, "files": 4, "sequential_parse_cpu_s": round(seq, 3), "part_cpu_s": parts,
+    return {"sequential_parse_cpu_s": round(seq, 3), "part_cpu_s": parts,
             "parse_cpu_critical_path_speedup": round(seq / max(parts), 2)}
+
+
+def bench_scaling_warc_files(tmp: Path, html, copies: int) -> dict:
+    """Parse CPU of a crawl in 4 files: one process vs the slowest of 2 shards (shards take whole files)."""
+    d = tmp / "crawl4"
+    d.mkdir(exist_ok=True)
+    n = sum(write_warc(d / f"part-{i}.warc.gz", html, max(1, copies // 4)) for i in range(4))
+    return {"pages": n, "files": 4, **parse_cpu_split(d)}
 
 
 def bench_scaling_mediawiki(tmp: Path) -> dict:
     """Parse CPU of the multistream enwiki sample: one process vs the slowest of 2 shards (byte ranges)."""
-    from openseeker.web.importers import get_importer
-
     src = tmp / "enwiki-multistream.xml.bz2"
     n = write_multistream(src)
-    imp = get_importer(src)
-    seq, _ = cpu(lambda: sum(1 for _ in imp))
-    parts = []
-    for rank in range(2):
-        shard = get_importer(src).shard(rank, 2)
-        parts.append(round(cpu(lambda shard=shard: sum(1 for _ in shard))[0], 3))
-    return {"pages_in_dump": n, "input_mb": round(src.stat().st_size / 1e6, 2),
-            "sequential_parse_cpu_s": round(seq, 3), "part_cpu_s": parts,
-            "parse_cpu_critical_path_speedup": round(seq / max(parts), 2)}
+    return {"pages_in_dump": n, "input_mb": round(src.stat().st_size / 1e6, 2), **parse_cpu_split(src)}
 
 
 NEAR_HEADERS = ("Skip to main content Home News Sport Weather Contact us Subscribe Sign in",
