@@ -15,6 +15,7 @@ Measured (each phase in its own subprocess, niced; peak RSS per subprocess):
 Usage:
     python benchmarks/bench_webscale.py --pages 1000000 --workdir /tmp/webscale
     python benchmarks/bench_webscale.py --pages 100000,1000000 --out benchmarks/results/webscale.json
+    python benchmarks/bench_webscale.py --pages 10000000 --workdir /work/webscale --keep --reuse-corpus --nice 0
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -69,13 +71,34 @@ def generate(path: Path, n: int) -> dict:
             "generate_s": round(time.perf_counter() - t, 1)}
 
 
-def _child(code: str, *args: str) -> dict:
+class DiskPeak:
+    """The peak of the file system's used space above its level at the start, sampled every 2 s: SQLite's
+    temp files are unlinked while open, so only the file system sees them (other users of the disk add noise)."""
+
+    def __init__(self, path: Path):
+        self.path, self.base, self.peak, self._stop = path, shutil.disk_usage(path).used, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(2.0):
+            self.peak = max(self.peak, shutil.disk_usage(self.path).used - self.base)
+
+    def __enter__(self) -> "DiskPeak":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _child(code: str, *args: str, nice: int = 10) -> dict:
     """Run ``code`` in a niced subprocess; returns its JSON result plus its peak RSS."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    p = subprocess.run(["nice", "-n", "10", sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
-                       check=False)
+    p = subprocess.run(["nice", "-n", str(nice), sys.executable, "-c", code, *args], env=env, capture_output=True,
+                       text=True, check=False)
     if p.returncode:
         raise SystemExit(p.stderr[-3000:])
     out = json.loads(p.stdout.strip().splitlines()[-1])
@@ -136,6 +159,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/openseeker-webscale"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "webscale.json")
     ap.add_argument("--keep", action="store_true", help="keep the generated corpora and webs")
+    ap.add_argument("--reuse-corpus", action="store_true",
+                    help="use synth-N.jsonl in the workdir when it was generated before (same seed: same corpus)")
+    ap.add_argument("--nice", type=int, default=10, help="niceness of the build and reader subprocesses")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "runs": []}
@@ -144,15 +170,22 @@ def main() -> None:
     for n in (int(x) for x in args.pages.split(",")):
         src = args.workdir / f"synth-{n}.jsonl"
         run = {"pages": n, "load_avg_1m_start": round(os.getloadavg()[0], 2)}
-        run["corpus"] = generate(src, n)
+        stats_file = src.with_suffix(".corpus.json")
+        if args.reuse_corpus and src.exists() and stats_file.exists():
+            run["corpus"] = {**json.loads(stats_file.read_text()), "reused": True}
+        else:
+            run["corpus"] = generate(src, n)
+            stats_file.write_text(json.dumps(run["corpus"]))
         print(run, flush=True)
         web = args.workdir / f"web-{n}"
         shutil.rmtree(web, ignore_errors=True)
-        run["build"] = _child(BUILD, str(src), str(web))
+        with DiskPeak(args.workdir) as disk:
+            run["build"] = _child(BUILD, str(src), str(web), nice=args.nice)
+        run["build"]["disk_peak_extra_mb"] = round(disk.peak / 1e6, 1)
         run["disk_mb"] = {"graph": round((web / "graph.sqlite").stat().st_size / 1e6, 1), "index": du(web / "index"),
                           "corpus_jsonl": run["corpus"]["jsonl_mb"]}
         print(json.dumps(run["build"]), flush=True)
-        run["read"] = _child(READ, str(web), str(n))
+        run["read"] = _child(READ, str(web), str(n), nice=args.nice)
         run["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
         print(json.dumps(run["read"]), flush=True)
         results["runs"] = [r for r in results["runs"] if r["pages"] != n] + [run]
@@ -161,6 +194,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(web, ignore_errors=True)
             src.unlink(missing_ok=True)
+            stats_file.unlink(missing_ok=True)
     print("wrote", args.out)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from openseeker.errors import UserError
@@ -117,4 +119,83 @@ def test_many_pages_batched(tmp_path):
     assert len(g) == n and r["links_added"] == n
     s = g.degree_stats()
     assert s["median_out_degree"] == 1.0 and s["pages_no_out_links"] == 0
+    g.close()
+
+
+def _ring(g: WebGraph, n: int, extra: list[Link] = ()) -> None:
+    with g.writer(batch=7) as w:
+        for i in range(n):
+            w.add_page(Page(url=f"https://ex.org/{i}", title=f"P{i}", text="t"))
+            w.add_link(Link(src=f"https://ex.org/{i}", dst=f"https://ex.org/{(i + 1) % n}"))
+            w.add_link(Link(src=f"https://ex.org/{i}", dst=f"P{(i + 2) % n}"))
+        w.add_links(extra)
+
+
+def test_chunked_resolution_matches_one_chunk_and_deletes_the_staging_file(tmp_path, monkeypatch):
+    """Links are staged in their own file, resolved a chunk (one transaction) at a time; the file is deleted
+    afterwards and the graph file never holds them. Small chunks give the same links and counts as one."""
+    from openseeker.web import store
+
+    extra = [Link(src="https://ex.org/3", dst="https://ex.org/4"),  # duplicate pair
+             Link(src="https://ex.org/5", dst="Nowhere"), Link(src="https://ex.org/6", dst="https://ex.org/6"),
+             Link(src="https://ex.org/unknown", dst="P1")]  # a source that is no page
+    results = {}
+    for chunk in (1_000_000, 3):
+        monkeypatch.setattr(store, "RESOLVE_CHUNK", chunk)
+        monkeypatch.setattr(store, "DEGREE_CHUNK", max(2, chunk // 2))
+        g = WebGraph(tmp_path / str(chunk))
+        _ring(g, 20, extra)
+        assert g.staging_path.exists()
+        r = g.resolve_links()
+        g.compute_degrees()
+        assert not g.staging_path.exists() and not Path(f"{g.staging_path}-wal").exists()
+        assert g.execute("SELECT count(*) FROM sqlite_master WHERE name = 'raw_links'").fetchone()[0] == 0
+        links = g.execute("SELECT src_id, dst_id FROM links ORDER BY 1, 2").fetchall()
+        degrees = g.execute("SELECT id, out_degree, in_degree FROM pages ORDER BY id").fetchall()
+        results[chunk] = (r, links, degrees)
+        g.close()
+    assert results[3] == results[1_000_000]
+    r, links, degrees = results[3]
+    assert r == {"raw_links": 44, "links_added": 40, "unresolved": 1, "self_links": 1, "unknown_source": 1,
+                 "duplicates": 1}
+    assert all(d[1:] == (2, 2) for d in degrees)
+
+
+def test_keep_unresolved_keeps_only_them_in_the_staging_file(tmp_path):
+    g = WebGraph(tmp_path)
+    _ring(g, 5, [Link(src="https://ex.org/1", dst="https://ex.org/later"), Link(src="https://ex.org/2", dst="Later")])
+    r = g.resolve_links(keep_unresolved=True)
+    assert r["unresolved"] == 2 and r["links_added"] == 10
+    assert g.staged_links() > 0
+    assert g.execute("SELECT count(*) FROM staging.raw_links").fetchone()[0] == 2
+    with g.writer() as w:  # the targets arrive (an incremental build)
+        w.add_page(Page(url="https://ex.org/later", title="Later", text="t"))
+    r = g.resolve_links(keep_unresolved=True)
+    assert (r["raw_links"], r["links_added"], r["unresolved"]) == (2, 2, 0)  # by url and by title
+    assert not g.staging_path.exists()
+    assert [lk.src for lk in g.in_links("https://ex.org/later")] == ["https://ex.org/1", "https://ex.org/2"]
+    g.close()
+
+
+def test_a_graph_file_with_the_old_staging_table_is_moved_out(tmp_path):
+    """Graph files from before the staging file kept ``raw_links`` inside; opening one for writing moves its
+    (unresolved) rows to the staging file, so `web add` still resolves them."""
+    import sqlite3
+
+    g = WebGraph(tmp_path)
+    _ring(g, 3)
+    g.resolve_links()
+    g.close()
+    con = sqlite3.connect(tmp_path / "graph.sqlite")
+    con.execute("CREATE TABLE raw_links (src_url TEXT NOT NULL, dst_url TEXT, dst_norm TEXT, anchor TEXT)")
+    con.execute("INSERT INTO raw_links VALUES ('https://ex.org/0', NULL, 'later', 'a')")
+    con.commit()
+    con.close()
+    g = WebGraph(tmp_path)
+    assert g.execute("SELECT count(*) FROM main.sqlite_master WHERE name = 'raw_links'").fetchone()[0] == 0
+    assert g.staged_links() == 1
+    with g.writer() as w:
+        w.add_page(Page(url="https://ex.org/later", title="Later", text="t"))
+    assert g.resolve_links()["links_added"] == 1
+    assert [lk.anchor for lk in g.out_links("https://ex.org/0")][-1] == "a"
     g.close()

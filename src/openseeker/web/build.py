@@ -33,7 +33,7 @@ from openseeker.provenance import package_versions
 from openseeker.records import Link, Page
 from openseeker.web.importers import Importer, Redirect, get_importer
 from openseeker.web.neardup import KeyedPage, NearDup
-from openseeker.web.store import STORE_VERSION, WebGraph
+from openseeker.web.store import STAGING_FILE, STORE_VERSION, WebGraph
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ INDEX_DIR = "index"
 INFO_FILE = "web.json"
 PARTS_DIR = "import-parts"  # openseeker.web.parallel keeps the parsed parts of a parallel import here
 NEAR_DUPLICATE = "near-duplicate text"  # the skip reason of --dedup near (web stats counts it)
-OUR_FILES = {GRAPH_FILE, GRAPH_FILE + "-wal", GRAPH_FILE + "-shm", GRAPH_FILE + "-journal", INDEX_DIR, INFO_FILE,
-             INFO_FILE + ".tmp", PARTS_DIR}
+OUR_FILES = {*(name + suffix for name in (GRAPH_FILE, STAGING_FILE) for suffix in ("", "-wal", "-shm", "-journal")),
+             INDEX_DIR, INFO_FILE, INFO_FILE + ".tmp", PARTS_DIR}
 
 
 def _versions() -> dict[str, str]:

@@ -41,8 +41,8 @@ def _rollback(graph: WebGraph, pending: dict[str, Any]) -> None:
     graph.execute("BEGIN")
     graph.execute("DELETE FROM links WHERE src_id > ?", (pending["max_id"],))
     graph.execute("DELETE FROM pages WHERE id > ?", (pending["max_id"],))
-    graph.execute("DELETE FROM raw_links WHERE rowid > ?", (pending["max_raw"],))
     graph.execute("COMMIT")
+    graph.drop_staged_after(pending["max_raw"])
 
 
 def _pages_after(graph: WebGraph, last: int, batch: int = 2_000):
@@ -98,7 +98,7 @@ def add_to_web(web: str | Path, source: str | Path, *, skip_bad: bool = False, p
             _rollback(graph, pending)
         else:
             max_id = graph.execute("SELECT coalesce(max(id), 0) FROM pages").fetchone()[0]
-            max_raw = graph.execute("SELECT coalesce(max(rowid), 0) FROM raw_links").fetchone()[0]
+            max_raw = graph.staged_links()
             pending = {"fingerprint": fp, "source": str(source), "max_id": max_id, "max_raw": max_raw}
             graph.set_meta("pending_add", pending)
         graph.set_meta("status", "adding")

@@ -4,7 +4,8 @@ Design for a million pages with bounded memory:
 
 * pages are inserted in batches inside transactions (``GraphWriter``), never held in RAM all at once;
 * importers give hyperlinks with a destination that is a url *or* a title; they are staged as-is in
-  ``raw_links`` and resolved to page ids in SQL (``resolve_links``), through the ``redirects`` table when needed;
+  ``raw_links`` of a staging file next to the graph (``links-staging.sqlite``, deleted once resolved) and
+  resolved to page ids in SQL (``resolve_links``, in chunks), through the ``redirects`` table when needed;
 * in/out degrees are computed in SQL (``compute_degrees``).
 
 Readers (``get``, ``get_by_title``, ``out_links``, ``in_links``, ``sample``, ``degree_stats``, ``iter_pages``)
@@ -63,12 +64,6 @@ CREATE TABLE IF NOT EXISTS links (
     PRIMARY KEY (src_id, dst_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS links_dst ON links(dst_id, src_id);
-CREATE TABLE IF NOT EXISTS raw_links (
-    src_url  TEXT NOT NULL,
-    dst_url  TEXT,
-    dst_norm TEXT,
-    anchor   TEXT NOT NULL DEFAULT ''
-);
 CREATE TABLE IF NOT EXISTS redirects (
     norm_title TEXT PRIMARY KEY,
     target     TEXT NOT NULL
@@ -82,6 +77,23 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 """
+
+# the link staging table, in its own file next to the graph (``links-staging.sqlite``): 200M raw links with their
+# url text were ~8 GB of a 10M-page graph file, and freeing them there meant an incremental vacuum that moved every
+# later page (50+ min at 10M pages); a separate file is simply deleted once the links are resolved.
+# ``src_id`` is looked up when the link is staged (its page is stored by then); ``src_url`` only when it was not.
+STAGING_FILE = "links-staging.sqlite"
+STAGING_SCHEMA = """
+CREATE TABLE IF NOT EXISTS staging.raw_links (
+    src_id   INTEGER,
+    src_url  TEXT,
+    dst_url  TEXT,
+    dst_norm TEXT,
+    anchor   TEXT NOT NULL DEFAULT ''
+);
+"""
+RESOLVE_CHUNK = 1_000_000  # staged links resolved (and committed) at a time: bounds the WAL and the temp table
+DEGREE_CHUNK = 250_000  # pages whose degrees are updated per transaction
 
 _WS = re.compile(r"\s+")
 _PAGE_COLS = "id, url, title, text, description, lang, topic, source, metadata, out_degree, in_degree"
@@ -112,16 +124,19 @@ def _row_to_page(row: sqlite3.Row | tuple) -> Page:
     )
 
 
-def _stage_raw_links(con: sqlite3.Connection) -> None:
-    """Copy ``raw_links`` into the temp table ``rl`` with the source and (by exact url) target page ids."""
+def _stage_raw_links(con: sqlite3.Connection, lo: int, hi: int) -> None:
+    """Copy the staged links with rowid in ``[lo, hi)`` into the temp table ``rl``, with the source and (by exact
+    url) target page ids."""
     con.execute("DROP TABLE IF EXISTS temp.rl")
     con.execute(
         "CREATE TEMP TABLE rl(rid INTEGER PRIMARY KEY, src_id INTEGER, dst_id INTEGER, dst_norm TEXT, "
         "anchor TEXT, dst_url TEXT)"
     )
     con.execute(
-        "INSERT INTO rl SELECT r.rowid, (SELECT id FROM pages WHERE url = r.src_url), "
-        "(SELECT id FROM pages WHERE url = r.dst_url), r.dst_norm, r.anchor, r.dst_url FROM raw_links r"
+        "INSERT INTO rl SELECT r.rowid, coalesce(r.src_id, (SELECT id FROM main.pages WHERE url = r.src_url)), "
+        "(SELECT id FROM main.pages WHERE url = r.dst_url), r.dst_norm, r.anchor, r.dst_url "
+        "FROM staging.raw_links r WHERE r.rowid >= ? AND r.rowid < ?",
+        (lo, hi),
     )
 
 
@@ -181,15 +196,66 @@ class WebGraph:
         else:
             p.parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(str(p), check_same_thread=False, isolation_level=None)
-            # a new file only: free pages (the link staging table, once resolved, was half of the file) can be
-            # given back with incremental_vacuum instead of a full VACUUM rewrite
-            self._con.execute("PRAGMA auto_vacuum=INCREMENTAL")
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=NORMAL")
             self._con.executescript(SCHEMA)
         self._con.execute(f"PRAGMA cache_size=-{CACHE_KB}")  # 64 MB page cache, bounded
         self._con.execute("PRAGMA temp_store=FILE")
         self._lock = threading.RLock()
+        self._staging_attached = False
+        if not readonly and self._one("SELECT 1 FROM sqlite_master WHERE name = 'raw_links'"):
+            self._move_old_staging()
+
+    # ------------------------------------------------------------------ link staging (a file of its own)
+
+    @property
+    def staging_path(self) -> Path:
+        return self.path.with_name(STAGING_FILE)
+
+    def _staging(self) -> None:
+        """Attach the staging file (created when first needed; never inside a transaction)."""
+        if self._staging_attached:
+            return
+        with self._lock:
+            self._con.execute("ATTACH DATABASE ? AS staging", (str(self.staging_path),))
+            self._con.execute("PRAGMA staging.journal_mode=WAL")
+            self._con.execute("PRAGMA staging.synchronous=NORMAL")
+            self._con.executescript(STAGING_SCHEMA)
+            self._staging_attached = True
+
+    def _drop_staging(self) -> None:
+        """Detach and delete the staging file (all its links are resolved)."""
+        with self._lock:
+            if self._staging_attached:
+                self._con.execute("DETACH DATABASE staging")
+                self._staging_attached = False
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(self.staging_path) + suffix).unlink(missing_ok=True)
+
+    def _move_old_staging(self) -> None:
+        """A graph file from before the staging file kept its ``raw_links`` table inside: move its rows out."""
+        self._staging()
+        with self._lock:
+            self._con.execute("BEGIN")
+            self._con.execute("INSERT INTO staging.raw_links(src_url, dst_url, dst_norm, anchor) "
+                              "SELECT src_url, dst_url, dst_norm, anchor FROM main.raw_links ORDER BY rowid")
+            self._con.execute("DROP TABLE main.raw_links")
+            self._con.execute("COMMIT")
+        if not self._one("SELECT 1 FROM staging.raw_links LIMIT 1"):
+            self._drop_staging()
+
+    def staged_links(self) -> int:
+        """The highest rowid of the staged (not yet resolved) links, 0 when none: an incremental build
+        remembers it to drop what an interrupted add staged (``drop_staged_after``)."""
+        if not self.staging_path.exists():
+            return 0
+        self._staging()
+        return self._one("SELECT coalesce(max(rowid), 0) FROM staging.raw_links")
+
+    def drop_staged_after(self, rowid: int) -> None:
+        if self.staging_path.exists():
+            self._staging()
+            self.execute("DELETE FROM staging.raw_links WHERE rowid > ?", (rowid,))
 
     # ------------------------------------------------------------------ basics
 
@@ -461,19 +527,26 @@ class WebGraph:
     def writer(self, batch: int = BATCH) -> "GraphWriter":
         if self.readonly:
             raise UserError(f"{self.path}: opened read-only")
+        self._staging()
         return GraphWriter(self, batch)
 
     def resolve_links(self, keep_unresolved: bool = False) -> dict[str, int]:
-        """Turn staged ``raw_links`` into ``links`` (by url, then title, then redirect); returns counts.
+        """Turn the staged links into ``links`` (by url, then title, then redirect); returns counts.
 
         Self-links and duplicates (same source and target) are dropped; a link whose target is not a page of
-        this web is counted as ``unresolved``. The staging table is emptied afterwards, except, with
-        ``keep_unresolved``, for the unresolved links of known pages: an incremental build
+        this web is counted as ``unresolved``. The staged links are resolved ``RESOLVE_CHUNK`` at a time, each
+        chunk one transaction (the WAL stays small at 200M links), and the staging file is deleted afterwards;
+        with ``keep_unresolved`` it keeps the unresolved links of known pages instead: an incremental build
         (``openseeker.web.incremental``) resolves them again once their targets are added.
         """
+        counts = {"raw_links": 0, "unresolved": 0, "self_links": 0, "unknown_source": 0}
+        if not self.staging_path.exists():
+            return {**counts, "links_added": 0, "duplicates": 0}
+        self._staging()
         con = self._con
         with self._lock:
-            raw = con.execute("SELECT count(*) FROM raw_links").fetchone()[0]
+            lo, hi = con.execute("SELECT coalesce(min(rowid), 1), coalesce(max(rowid), 0) FROM staging.raw_links"
+                                 ).fetchone()
             before = con.execute("SELECT count(*) FROM links").fetchone()[0]
             # bulk load (measured: linking was 63% of a 100k-page build, benchmarks/bench_webscale.py): a larger
             # page cache for the lookups and, into an empty table, the (dst, src) index built once afterwards
@@ -482,37 +555,44 @@ class WebGraph:
             rebuild_dst = before == 0
             if rebuild_dst:
                 con.execute("DROP INDEX IF EXISTS links_dst")
-            con.execute("BEGIN")
-            _stage_raw_links(con)
-            _resolve_staged(con)
-            no_src, unresolved, self_links = _staged_counts(con)
-            con.execute(
-                "INSERT OR IGNORE INTO links(src_id, dst_id, anchor) SELECT src_id, dst_id, anchor FROM rl "
-                "WHERE src_id IS NOT NULL AND dst_id IS NOT NULL AND src_id != dst_id ORDER BY rid"
-            )
-            if keep_unresolved:
-                con.execute("DELETE FROM raw_links WHERE rowid NOT IN "
-                            "(SELECT rid FROM rl WHERE src_id IS NOT NULL AND dst_id IS NULL)")
-            else:
-                con.execute("DELETE FROM raw_links")
-            con.execute("DROP TABLE temp.rl")
-            con.execute("COMMIT")
+            con.execute("DROP TABLE IF EXISTS temp.keep")
+            con.execute("CREATE TEMP TABLE keep(rid INTEGER PRIMARY KEY)")
+            for start in range(lo, hi + 1, RESOLVE_CHUNK):
+                self._resolve_chunk(start, start + RESOLVE_CHUNK, counts, keep_unresolved)
             if rebuild_dst:
                 con.execute("CREATE INDEX IF NOT EXISTS links_dst ON links(dst_id, src_id)")
-            # give the staging table's pages back to the file system (executescript steps the pragma to its end;
-            # execute() frees one page)
-            con.executescript("PRAGMA incremental_vacuum;")
             con.execute(f"PRAGMA cache_size=-{CACHE_KB}")
             after = con.execute("SELECT count(*) FROM links").fetchone()[0]
+            kept = con.execute("SELECT count(*) FROM temp.keep").fetchone()[0]
+            if kept:
+                con.execute("DELETE FROM staging.raw_links WHERE rowid NOT IN (SELECT rid FROM temp.keep)")
+            con.execute("DROP TABLE temp.keep")
+        if not kept:
+            self._drop_staging()
         added = after - before
-        return {
-            "raw_links": raw,
-            "links_added": added,
-            "unresolved": unresolved,
-            "self_links": self_links,
-            "unknown_source": no_src,
-            "duplicates": raw - unresolved - self_links - no_src - added,
-        }
+        return {**counts, "links_added": added,
+                "duplicates": counts["raw_links"] - counts["unresolved"] - counts["self_links"]
+                - counts["unknown_source"] - added}
+
+    def _resolve_chunk(self, lo: int, hi: int, counts: dict[str, int], keep_unresolved: bool) -> None:
+        """Resolve the staged links with rowid in ``[lo, hi)`` in one transaction, adding to ``counts``."""
+        con = self._con
+        con.execute("BEGIN")
+        _stage_raw_links(con, lo, hi)
+        _resolve_staged(con)
+        counts["raw_links"] += con.execute("SELECT count(*) FROM rl").fetchone()[0]
+        no_src, unresolved, self_links = _staged_counts(con)
+        counts["unknown_source"] += no_src
+        counts["unresolved"] += unresolved
+        counts["self_links"] += self_links
+        con.execute(
+            "INSERT OR IGNORE INTO links(src_id, dst_id, anchor) SELECT src_id, dst_id, anchor FROM rl "
+            "WHERE src_id IS NOT NULL AND dst_id IS NOT NULL AND src_id != dst_id ORDER BY rid"
+        )
+        if keep_unresolved:
+            con.execute("INSERT INTO temp.keep SELECT rid FROM rl WHERE src_id IS NOT NULL AND dst_id IS NULL")
+        con.execute("DROP TABLE temp.rl")
+        con.execute("COMMIT")
 
     def add_links_by_id(self, rows: Iterable[tuple[int, int, str]]) -> int:
         """Insert ``(src_id, dst_id, anchor)`` links directly (one transaction); returns how many were new."""
@@ -525,20 +605,25 @@ class WebGraph:
             return con.total_changes - before
 
     def compute_degrees(self) -> None:
-        """Set ``out_degree``/``in_degree`` of every page from ``links`` (in SQL)."""
+        """Set ``out_degree``/``in_degree`` of every page from ``links`` (in SQL).
+
+        One pass over the pages in id ranges, each a transaction: every page row is rewritten once (at 10M
+        pages the page table is ~10 GB; three whole-table UPDATEs in one transaction meant a WAL of that size
+        three times over), and each count is a range of the ``links`` key or of ``links_dst``."""
         with self._lock:
             con = self._con
-            con.execute("BEGIN")
-            con.execute("UPDATE pages SET out_degree = 0, in_degree = 0")
-            con.execute(
-                "UPDATE pages SET out_degree = c.n FROM (SELECT src_id, count(*) AS n FROM links GROUP BY src_id) c "
-                "WHERE pages.id = c.src_id"
-            )
-            con.execute(
-                "UPDATE pages SET in_degree = c.n FROM (SELECT dst_id, count(*) AS n FROM links GROUP BY dst_id) c "
-                "WHERE pages.id = c.dst_id"
-            )
-            con.execute("COMMIT")
+            lo, hi = con.execute("SELECT coalesce(min(id), 1), coalesce(max(id), 0) FROM pages").fetchone()
+            for start in range(lo, hi + 1, DEGREE_CHUNK):
+                con.execute("BEGIN")
+                con.execute(
+                    "UPDATE pages SET out_degree = o, in_degree = i FROM (SELECT p.id AS pid, "
+                    "(SELECT count(*) FROM links WHERE src_id = p.id) AS o, "
+                    "(SELECT count(*) FROM links WHERE dst_id = p.id) AS i "
+                    "FROM pages p WHERE p.id >= ? AND p.id < ?) AS d "
+                    "WHERE pages.id = d.pid AND (pages.out_degree != d.o OR pages.in_degree != d.i)",
+                    (start, start + DEGREE_CHUNK),
+                )
+                con.execute("COMMIT")
             con.execute("CREATE INDEX IF NOT EXISTS pages_topic ON pages(topic, out_degree)")
             con.execute("CREATE INDEX IF NOT EXISTS pages_out_degree ON pages(out_degree)")
             con.execute("PRAGMA analysis_limit=1000")  # approximate statistics: a full ANALYZE reads every index
@@ -635,8 +720,13 @@ class GraphWriter:
                 self.pages_added += added
                 self.duplicate_urls += len(self._pages) - added
             if self._links:
-                con.executemany("INSERT INTO raw_links(src_url, dst_url, dst_norm, anchor) VALUES (?,?,?,?)",
-                                self._links)
+                # the source page is stored by now (an importer yields a page before its links): keep its id
+                con.executemany(
+                    "INSERT INTO staging.raw_links(src_id, src_url, dst_url, dst_norm, anchor) "
+                    "SELECT p.id, CASE WHEN p.id IS NULL THEN s.u END, ?2, ?3, ?4 "
+                    "FROM (SELECT ?1 AS u) s LEFT JOIN main.pages p ON p.url = s.u",
+                    self._links,
+                )
             if self._redirects:
                 before = con.total_changes
                 con.executemany("INSERT OR IGNORE INTO redirects(norm_title, target) VALUES (?,?)", self._redirects)
