@@ -144,6 +144,19 @@ with LocalWeb.open(web) as lw:
     for _ in range(10):
         lw.search_sync([next(qs)], 10)
     out["search"] = lat(lambda: lw.search_sync([next(qs)], 10), 200)
+    # the top 10 alone (no stored documents read), with the frequent terms' lists skipped when provably exact
+    # (openseeker.web.maxscore) vs the full query, on the same 200 queries, alternating
+    ix = lw.index
+    terms = [ix.query_terms(" ".join(rng.sample(vocab, rng.choice((2, 3))))) for _ in range(200)]
+    full = lambda t: ix._searcher.search(ix._query(t), limit=10, count=False).hits
+    pruned, plain = [], []
+    for t in terms:
+        for fn, xs in ((lambda t=t: ix._top(t, 10), pruned), (lambda t=t: full(t), plain)):
+            a = time.perf_counter(); fn(); xs.append((time.perf_counter() - a) * 1000)
+    q = lambda xs: {"p50_ms": round(sorted(xs)[len(xs) // 2], 3), "p99_ms": round(sorted(xs)[int(len(xs) * 0.99) - 1], 3)}
+    key = lambda hits: [(round(s, 4), h.segment_ord, h.doc) for s, h in hits]
+    out["top10_maxscore"], out["top10_full_query"] = q(pruned), q(plain)
+    out["top10_same"] = sum(key(ix._top(t, 10)) == key(full(t)) for t in terms)
 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
@@ -162,11 +175,23 @@ def main() -> None:
     ap.add_argument("--reuse-corpus", action="store_true",
                     help="use synth-N.jsonl in the workdir when it was generated before (same seed: same corpus)")
     ap.add_argument("--nice", type=int, default=10, help="niceness of the build and reader subprocesses")
+    ap.add_argument("--read-only", action="store_true",
+                    help="only measure the readers of webs kept in the workdir (--keep), one size after the other "
+                         "in one run, and write them to --out: latencies of two sizes side by side")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "runs": []}
     if args.out.exists():
         results = json.loads(args.out.read_text())
+    if args.read_only:
+        reads = {}
+        for n in (int(x) for x in args.pages.split(",")):
+            reads[n] = _child(READ, str(args.workdir / f"web-{n}"), str(n), nice=args.nice)
+            print(n, json.dumps(reads[n]), flush=True)
+        args.out.write_text(json.dumps({"machine": results["machine"], "load_avg_1m": round(os.getloadavg()[0], 2),
+                                        "read": reads}, indent=2))
+        print("wrote", args.out)
+        return
     for n in (int(x) for x in args.pages.split(",")):
         src = args.workdir / f"synth-{n}.jsonl"
         run = {"pages": n, "load_avg_1m_start": round(os.getloadavg()[0], 2)}

@@ -14,8 +14,9 @@ Design (see docs/web.md, "Search index"):
 - Queries are never parsed with the tantivy query language (user text with quotes, colons, parentheses,
   ``AND``/``OR`` must not raise or change meaning): the query string goes through the same analyser and each
   distinct term becomes a ``SHOULD`` clause on ``body`` (plus one on ``title`` when ``title_boost`` > 0).
-  Tantivy's scorer sums the clauses, i.e. BM25(title + text) [+ boost * BM25(title)], and prunes with block-max
-  WAND. Scoring title and text as one field is what plain BM25 does (bm25s, Pyserini): scoring the title as its
+  Tantivy's scorer sums the clauses, i.e. BM25(title + text) [+ boost * BM25(title)]. (Through the Python
+  binding it scores every posting, without block-max WAND; ``openseeker.web.maxscore`` skips the long lists of
+  frequent terms when that provably leaves the top k unchanged.) Scoring title and text as one field is what plain BM25 does (bm25s, Pyserini): scoring the title as its
   own short field made a one-word title matching one query word outweigh the body ("largest desert in Africa"
   ranked Gobi above Sahara) and lost 11-19 points of top-5 accuracy on descriptive queries (docs/web.md).
   Indexes built before (format 1, ``scoring="fields"``) are still opened and scored as they were built.
@@ -369,7 +370,9 @@ class SearchIndex:
             df = self._doc_freq[term] = int(self._searcher.doc_freq(field, term))
         return df
 
-    def _query(self, terms: Sequence[str]) -> Any:
+    def _query(self, terms: Sequence[str], required: Sequence[str] = ()) -> Any:
+        """SHOULD clauses for ``terms``; with ``required``, plus one MUST clause: any of those terms (whose own
+        clauses score as in the plain query)."""
         from tantivy import Occur, Query
 
         boost = self.settings.title_boost
@@ -380,6 +383,8 @@ class SearchIndex:
             if boost > 0:
                 tq = Query.term_query(self._schema, "title", t, index_option="freq")
                 clauses.append((Occur.Should, Query.boost_query(tq, boost) if boost != 1.0 else tq))
+        if required:
+            clauses.append((Occur.Must, self._query(required)))
         return Query.boolean_query(clauses)
 
     def url_for_docid(self, docid: str) -> str | None:
@@ -427,7 +432,35 @@ class SearchIndex:
         if top_k <= 0 or not terms:
             return []
         limit = min(int(top_k), max(1, len(self)))  # never let a huge top_k size the collector
-        return self._searcher.search(self._query(terms), limit=limit, count=False).hits
+        hits = self._top_without_frequent_lists(terms, limit)
+        if hits is None:
+            hits = self._searcher.search(self._query(terms), limit=limit, count=False).hits
+        return hits
+
+    def _top_without_frequent_lists(self, terms: Sequence[str], limit: int) -> list[tuple[float, Any]] | None:
+        """The exact top ``limit`` read from the rare terms' lists (``openseeker.web.maxscore``), or ``None``
+        when that cannot be proven equal to the full query's."""
+        from openseeker.web import maxscore
+
+        n_docs = len(self)
+        split = maxscore.split_frequent(terms, self.doc_freq, n_docs)
+        if split is None:
+            return None
+        rare, frequent = split
+        hits = self._searcher.search(self._query(frequent, required=rare), limit=limit, count=False).hits
+        bound = sum(maxscore.upper_bound(self._clause_doc_freqs(t), n_docs) for t in frequent)
+        return hits if len(hits) == limit and hits[-1][0] > bound else None
+
+    def _clause_doc_freqs(self, term: str) -> list[tuple[int, float]]:
+        """``(doc freq, boost)`` of each clause ``_query`` makes for ``term``."""
+        out = [(self.doc_freq(term), 1.0)]
+        if self.settings.title_boost > 0:
+            key = "\x00title\x00" + term  # the title field's frequencies share the cache (keys cannot clash)
+            df = self._doc_freq.get(key)
+            if df is None:
+                df = self._doc_freq[key] = int(self._searcher.doc_freq("title", term))
+            out.append((df, self.settings.title_boost))
+        return out
 
     def ranked_urls(self, terms: Sequence[str], top_k: int = 10) -> list[tuple[str, float]]:
         """``(url, score)`` of the ``top_k`` best pages for already analysed ``terms`` (``query_terms``): the
