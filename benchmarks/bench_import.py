@@ -488,8 +488,14 @@ def main() -> None:
             if name in only:
                 res[name] = fn()
                 print(name, json.dumps(res[name], indent=1), flush=True)
+    # sections not run this time keep their figures from the file (--only used to overwrite them); "measured"
+    # says when and on what load each section was last run
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+    measured = {**previous.get("measured", {}),
+                **{name: {**res["machine"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+                   for name in res if name != "machine"}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(res, indent=2))
+    args.out.write_text(json.dumps({**previous, **res, "measured": measured}, indent=2))
     print("wrote", args.out)
 
 
