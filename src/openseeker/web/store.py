@@ -78,9 +78,9 @@ CREATE TABLE IF NOT EXISTS meta (
 ) WITHOUT ROWID;
 """
 
-# the link staging table, in its own file next to the graph (``links-staging.sqlite``): 200M raw links with their
-# url text were ~8 GB of a 10M-page graph file, and freeing them there meant an incremental vacuum that moved every
-# later page (50+ min at 10M pages); a separate file is simply deleted once the links are resolved.
+# the link staging table, in its own file next to the graph (``links-staging.sqlite``): 196M raw links with their
+# url text were ~14 GB of an 18.8 GB graph file at 10M pages, and freeing them there meant an incremental vacuum
+# that moved every later page (still running after 50 min); a separate file is simply deleted once resolved.
 # ``src_id`` is looked up when the link is staged (its page is stored by then); ``src_url`` only when it was not.
 STAGING_FILE = "links-staging.sqlite"
 STAGING_SCHEMA = """
