@@ -38,6 +38,7 @@ from typing import Any
 
 from openseeker.errors import UserError
 from openseeker.records import SearchHit
+from openseeker.web import maxscore
 from openseeker.web.snippets import make_snippet
 
 log = logging.getLogger(__name__)
@@ -440,8 +441,6 @@ class SearchIndex:
     def _top_without_frequent_lists(self, terms: Sequence[str], limit: int) -> list[tuple[float, Any]] | None:
         """The exact top ``limit`` read from the rare terms' lists (``openseeker.web.maxscore``), or ``None``
         when that cannot be proven equal to the full query's."""
-        from openseeker.web import maxscore
-
         n_docs = len(self)
         split = maxscore.split_frequent(terms, self.doc_freq, n_docs)
         if split is None:
