@@ -63,7 +63,7 @@ def test_without_keep_unresolved_old_pages_do_not_link_new_ones(tmp_path):
         assert [lk.dst for lk in lw.graph.out_links("http://ex.org/a")] == ["http://ex.org/b"]
 
 
-@pytest.mark.parametrize("where", ["import", "index"])
+@pytest.mark.parametrize("where", ["import", "links", "index"])
 def test_interrupted_add_resumes_without_duplicates(tmp_path, monkeypatch, where):
     base, delta = _base_and_delta(tmp_path)
     ref, web = tmp_path / "ref", tmp_path / "web"
@@ -85,6 +85,19 @@ def test_interrupted_add_resumes_without_duplicates(tmp_path, monkeypatch, where
             yield from original(self, *a, **k)
 
         monkeypatch.setattr(WarcImporter, "_record", boom)
+    elif where == "links":  # inside the second chunk's transaction (one staged link per chunk)
+        from openseeker.web import store
+
+        monkeypatch.setattr(store, "RESOLVE_CHUNK", 1)
+        original = store._resolve_staged
+
+        def boom(con):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt
+            original(con)
+
+        monkeypatch.setattr(store, "_resolve_staged", boom)
     else:
         def boom(self, docs, **k):
             list(docs)
