@@ -30,9 +30,12 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from openseeker.sqlite_wal import connect_wal
+
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "responses.sqlite"
+SCHEMA = "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, created REAL, response TEXT)"
 
 
 _ROLLOUT: ContextVar[str | None] = ContextVar("openseeker_llm_rollout", default=None)
@@ -83,7 +86,7 @@ class ResponseCache:
         self.path = Path(cache_dir).expanduser() / CACHE_FILE
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = self._open()
+            self._db = connect_wal(self.path, schema=SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             from openseeker.errors import UserError
 
@@ -93,24 +96,6 @@ class ResponseCache:
         self._sample_counts: dict[str, int] = defaultdict(int)
         self.hits = 0
         self.misses = 0
-
-    def _open(self, attempts: int = 100) -> sqlite3.Connection:
-        """Connect, switch to WAL and create the table. Processes that open a new cache file at the same moment
-        (the ranks of a parallel run) can get "database is locked" from the journal-mode switch at once, without
-        SQLite's busy timeout (measured: 9 of 30 rounds of 6 processes); those are retried for up to ~5 s."""
-        for attempt in range(attempts):
-            db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30, isolation_level=None)
-            try:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, created REAL, response TEXT)")
-                return db
-            except sqlite3.OperationalError as exc:
-                db.close()
-                if "locked" not in str(exc) or attempt == attempts - 1:
-                    raise
-                time.sleep(0.05)
-        raise AssertionError("unreachable")
 
     def key(self, endpoint: str, payload: dict[str, Any]) -> str:
         """The cache key of this call; for sampled calls also advances the per-payload sample index."""

@@ -33,6 +33,7 @@ from typing import Any
 
 from openseeker.errors import UserError
 from openseeker.records import Link, Page
+from openseeker.sqlite_wal import connect_wal
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +196,7 @@ class WebGraph:
             self._con = sqlite3.connect(f"file:{p}?mode=ro", uri=True, check_same_thread=False)
         else:
             p.parent.mkdir(parents=True, exist_ok=True)
-            self._con = sqlite3.connect(str(p), check_same_thread=False, isolation_level=None)
-            self._con.execute("PRAGMA journal_mode=WAL")
-            self._con.execute("PRAGMA synchronous=NORMAL")
-            self._con.executescript(SCHEMA)
+            self._con = connect_wal(p, schema=SCHEMA, timeout=5.0)
         self._con.execute(f"PRAGMA cache_size=-{CACHE_KB}")  # 64 MB page cache, bounded
         self._con.execute("PRAGMA temp_store=FILE")
         self._lock = threading.RLock()

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from openseeker.errors import UserError
+from openseeker.sqlite_wal import connect_wal
+
 log = logging.getLogger(__name__)
+
+SCHEMA = ("CREATE TABLE IF NOT EXISTS cache (kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+          "created REAL NOT NULL, expires REAL NOT NULL, PRIMARY KEY (kind, key))")
 
 
 def normalize_query(query: str) -> str:
@@ -51,16 +57,17 @@ class SQLiteCache:
 
     def __init__(self, path: str | Path | None):
         self.path = str(Path(path).expanduser()) if path else ":memory:"
-        if path:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL") if path else None
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS cache (kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
-            "created REAL NOT NULL, expires REAL NOT NULL, PRIMARY KEY (kind, key))"
-        )
-        self._db.commit()
+        if not path:
+            self._db = sqlite3.connect(self.path, check_same_thread=False)
+            self._db.executescript(SCHEMA)
+            return
+        try:  # shared by the ranks of a parallel run, which open it together
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = connect_wal(self.path, schema=SCHEMA, isolation_level="")
+        except (OSError, sqlite3.Error) as exc:
+            raise UserError(f"cannot open the live web cache {self.path}: {exc} (set cache.path in the live web "
+                            "config, or cache.enabled: false)") from None
 
     def get(self, kind: str, key: str) -> Any | None:
         with self._lock:
