@@ -30,23 +30,49 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 11
 
 
+def _zipf_words(rng) -> tuple[list[str], "object"]:
+    """The vocabulary and the 4M-word Zipf stream the page texts are cut from (the first draw of ``rng``)."""
+    vocab = [f"w{i}" for i in range(50_000)]
+    return vocab, rng.zipf(1.3, size=4_000_000) % len(vocab)
+
+
+def _titles_and_texts(vocab: list[str], zipf) -> Iterator[tuple[str, str]]:
+    """``(title, text)`` of pages 0, 1, 2, ...: 63 consecutive words of the stream each (it wraps around)."""
+    zi, i = 0, 0
+    while True:
+        words = zipf[zi:zi + 63] if zi + 63 < len(zipf) else zipf[:63]
+        zi = (zi + 63) % (len(zipf) - 64)
+        yield f"{' '.join(vocab[w] for w in words[:3])} {i}", " ".join(vocab[w] for w in words[3:])
+        i += 1
+
+
+def synthetic_pages(n: int) -> Iterator[tuple[str, str, str]]:
+    """``(url, title, text)`` of the first ``n`` pages of :func:`generate`'s web, without the links (for
+    benchmarks of the search index alone, e.g. bench_search_engines.py)."""
+    import numpy as np
+
+    texts = _titles_and_texts(*_zipf_words(np.random.default_rng(SEED)))
+    for i in range(n):
+        title, text = next(texts)
+        yield f"https://synth.example/p/{i}", title, text
+
+
 def generate(path: Path, n: int) -> dict:
     import numpy as np
 
     rng = np.random.default_rng(SEED)
-    vocab = [f"w{i}" for i in range(50_000)]
-    zipf = rng.zipf(1.3, size=4_000_000) % len(vocab)
+    texts = _titles_and_texts(*_zipf_words(rng))
     perm = rng.permutation(n)
     links_total = 0
     t = time.perf_counter()
     with path.open("w") as fh:
-        zi = 0
         chunk = 50_000
         for lo in range(0, n, chunk):
             m = min(chunk, n - lo)
@@ -56,15 +82,12 @@ def generate(path: Path, n: int) -> dict:
             lines = []
             for k in range(m):
                 i = lo + k
-                words = zipf[zi:zi + 63] if zi + 63 < len(zipf) else zipf[:63]
-                zi = (zi + 63) % (len(zipf) - 64)
-                title = " ".join(vocab[w] for w in words[:3])
-                text = " ".join(vocab[w] for w in words[3:])
+                title, text = next(texts)
                 d = int(deg[k])
                 links = [f"https://synth.example/p/{int(x)}" for x in targets[off:off + d]]
                 off += d
                 links_total += d
-                lines.append(json.dumps({"title": f"{title} {i}", "text": text, "url": f"https://synth.example/p/{i}",
+                lines.append(json.dumps({"title": title, "text": text, "url": f"https://synth.example/p/{i}",
                                          "links": links}))
             fh.write("\n".join(lines) + "\n")
     return {"pages": n, "links_generated": links_total, "jsonl_mb": round(path.stat().st_size / 1e6, 1),
