@@ -35,6 +35,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -168,6 +169,7 @@ def main() -> None:
         print("pyterrier-pisa is not installed: measuring tantivy only "
               "(pip install --no-deps pyterrier-pisa==0.4.9 tbb==2020.3.254)", file=sys.stderr)
     sizes = [int(x) for x in args.pages.split(",")]
+    args.workdir.mkdir(parents=True, exist_ok=True)
     result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "runs": {}}
     for n in sizes:
         root = args.workdir / str(n)
@@ -178,6 +180,9 @@ def main() -> None:
             if p.returncode:
                 raise SystemExit(p.stderr[-3000:])
             result["runs"].setdefault(str(n), {}).update(json.loads(answer.read_text()))
+            answer.unlink()
+        if not args.keep:  # only what this run made: the workdir may hold other things
+            shutil.rmtree(root, ignore_errors=True)
         print(json.dumps({n: result["runs"][str(n)]}), flush=True)
     if len(sizes) > 1:
         small, large = result["runs"][str(sizes[0])], result["runs"][str(sizes[-1])]
@@ -186,10 +191,6 @@ def main() -> None:
             for name in small if isinstance(small[name], dict) and name in large}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    if not args.keep:
-        import shutil
-
-        shutil.rmtree(args.workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
