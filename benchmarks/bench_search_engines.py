@@ -58,7 +58,7 @@ def pisathon():
     spec = importlib.util.find_spec("pyterrier_pisa")
     if spec is None or not spec.submodule_search_locations:
         return None
-    folder = Path(list(spec.submodule_search_locations)[0])
+    folder = Path(next(iter(spec.submodule_search_locations)))
     so = next(folder.glob("_pisathon*.so"), None)
     if so is None:
         return None
@@ -71,6 +71,7 @@ def pisathon():
 def build(n: int, root: Path) -> dict:
     """The tantivy index (openseeker's build) and, when PISA is installed, a PISA index of the same pages."""
     from bench_webscale import synthetic_pages
+
     from openseeker.web.index import SearchIndex
 
     out: dict = {"pages": n}
@@ -87,8 +88,7 @@ def build(n: int, root: Path) -> dict:
 
             def feed() -> None:  # PISA's plain-text input: "docno text" per line
                 with open(fifo, "w") as fh:
-                    for i, (_, title, text) in enumerate(synthetic_pages(n)):
-                        fh.write(f"{i} {title} {text}\n")
+                    fh.writelines(f"{i} {title} {text}\n" for i, (_, title, text) in enumerate(synthetic_pages(n)))
 
             t = time.perf_counter()
             feeder = threading.Thread(target=feed, daemon=True)
@@ -117,8 +117,8 @@ def measure(root: Path) -> dict:
     if pisa is not None:
         ctx = pisa.RetrievalContext()
         pisa.prepare_index(ctx, str(root / "pisa"), **PISA_ARGS)
-        bufs = dict(result_qidxs=np.empty(K, np.int32), result_docnos=np.empty(K, object),
-                    result_ranks=np.empty(K, np.int32), result_scores=np.empty(K, np.float32))
+        bufs = {"result_qidxs": np.empty(K, np.int32), "result_docnos": np.empty(K, object),
+                "result_ranks": np.empty(K, np.int32), "result_scores": np.empty(K, np.float32)}
 
         def pisa_top(algorithm: str, q: str) -> list[tuple[float, str]]:
             size = pisa.retrieve(ctx, algorithm, [(0, q)], k=K, threads=1, pretokenised=False, query_weighted=0,
@@ -133,7 +133,9 @@ def measure(root: Path) -> dict:
     times: dict[str, list[float]] = {name: [] for name in methods}
     same_openseeker = same_pisa = 0
     postings = []
-    key = lambda hits: [round(s, 3) for s, _ in hits]  # noqa: E731 - tantivy's (score, address)
+    def key(hits: list) -> list[float]:  # tantivy's (score, address)
+        return [round(s, 3) for s, _ in hits]
+
     for q in queries[10:]:
         terms = ix.query_terms(q)
         postings.append(sum(ix.doc_freq(t) for t in terms))

@@ -32,12 +32,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 11
 
 
-def _zipf_words(rng) -> tuple[list[str], "object"]:
+def _zipf_words(rng) -> tuple[list[str], Any]:
     """The vocabulary and the 4M-word Zipf stream the page texts are cut from (the first draw of ``rng``)."""
     vocab = [f"w{i}" for i in range(50_000)]
     return vocab, rng.zipf(1.3, size=4_000_000) % len(vocab)
@@ -106,7 +107,7 @@ class DiskPeak:
         while not self._stop.wait(2.0):
             self.peak = max(self.peak, shutil.disk_usage(self.path).used - self.base)
 
-    def __enter__(self) -> "DiskPeak":
+    def __enter__(self) -> DiskPeak:
         self._thread.start()
         return self
 
