@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from openseeker.cli.main import main
 from openseeker.web.build import build_web
-from openseeker.web.report import largest_component
+from openseeker.web.report import component_labels, largest_component
 from openseeker.web.store import WebGraph
 
 from .test_importers_warc import write_crawl
@@ -41,3 +43,33 @@ def test_components_count_islands(tmp_path):
     build_web(src, tmp_path / "web", progress=False, derive_links=False)
     with WebGraph(tmp_path / "web", readonly=True) as g:
         assert largest_component(g) == {"components": 3, "largest": 3, "largest_fraction": 0.5}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_component_labels_match_scipy_on_random_graphs(seed):
+    """Labels are the smallest node of each weak component: the partition scipy's connected_components finds,
+    on graphs with isolated nodes, self-loops, repeated links and long chains, in chunks of any size."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    m = int(rng.integers(0, 3 * n))
+    s, d = rng.integers(0, n, m), rng.integers(0, n, m)
+    if seed % 2:  # a long chain in reverse id order: the slow case for label hooking
+        chain = rng.permutation(n)
+        s, d = np.concatenate([s, chain[1:]]), np.concatenate([d, chain[:-1]])
+    cut = sorted(rng.integers(0, len(s) + 1, 3))
+    chunks = [(s[a:b], d[a:b]) for a, b in zip([0, *cut], [*cut, len(s)])]
+    labels = component_labels(n, chunks)
+    assert chunks == []
+    _, expected = connected_components(coo_matrix((np.ones(len(s)), (s, d)), shape=(n, n)), connection="weak")
+    # same partition: a bijection between label values
+    pairs = set(zip(labels.tolist(), expected.tolist()))
+    assert len(pairs) == len(set(labels.tolist())) == len(set(expected.tolist()))
+    assert all(labels[i] <= i and labels[labels[i]] == labels[i] for i in range(n))
+
+
+def test_component_labels_of_no_links():
+    assert component_labels(3, []).tolist() == [0, 1, 2]
