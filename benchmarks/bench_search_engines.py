@@ -16,8 +16,8 @@ words, every method in turn on each query, after 10 warm-up queries):
   stemming: the synthetic words need none);
 - the answers' agreement: openseeker's top 10 equals the full query's; PISA's pruned top 10 equals its exhaustive
   one (scores, rounded).
-Only the top 10 (document ids and scores) is timed: fetching stored pages and snippets adds a fixed ~0.3 ms to
-``search`` at both sizes (bench_webscale.py).
+Only the top 10 (document ids and scores) is timed: reading the stored pages and making snippets adds ~0.27 ms
+(1M) and ~0.5 ms (10M) to ``search`` (bench_webscale.py's search and top-10 p50s of one run).
 
 PISA is an optional peer, not a dependency of openseeker: ``pip install --no-deps pyterrier-pisa==0.4.9
 tbb==2020.3.254`` in the environment (``--no-deps``: its pyterrier dependencies are not needed here; only its
