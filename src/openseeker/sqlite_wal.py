@@ -4,7 +4,8 @@ Why one helper: the ranks of a parallel run share files (the LLM response cache,
 they start together. Switching a *new* file to WAL answers "database is locked" at once when another process is
 switching it too: SQLite's busy timeout does not cover that step. Measured with 6 processes opening one new file
 at the same moment, 30 rounds: 9 rounds with a failure for the LLM cache, 6 for the live web cache; 0 for either
-with the retry below (tests/test_sqlite_wal.py). Every WAL file of the project opens here.
+with the retry below (tests/test_sqlite_wal.py). Every WAL database the project connects to opens here (the
+graph's attached staging file is switched by the one process that writes it).
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ Design (see docs/web.md, "Search index"):
   distinct term becomes a ``SHOULD`` clause on ``body`` (plus one on ``title`` when ``title_boost`` > 0).
   Tantivy's scorer sums the clauses, i.e. BM25(title + text) [+ boost * BM25(title)]. (Through the Python
   binding it scores every posting, without block-max WAND; ``openseeker.web.maxscore`` skips the long lists of
-  frequent terms when that provably leaves the top k unchanged.) Scoring title and text as one field is what plain BM25 does (bm25s, Pyserini): scoring the title as its
-  own short field made a one-word title matching one query word outweigh the body ("largest desert in Africa"
-  ranked Gobi above Sahara) and lost 11-19 points of top-5 accuracy on descriptive queries (docs/web.md).
+  frequent terms when that provably leaves the top k unchanged.) Scoring title and text as one field is what
+  plain BM25 does (bm25s, Pyserini): scoring the title as its own short field made a one-word title matching
+  one query word outweigh the body ("largest desert in Africa" ranked Gobi above Sahara) and lost 11-19 points of top-5 accuracy on descriptive queries (docs/web.md).
   Indexes built before (format 1, ``scoring="fields"``) are still opened and scored as they were built.
 - The index directory holds tantivy's files plus ``openseeker_index.json`` (analyser settings, document count),
   written only after the final commit: an index without it is incomplete and refused by ``open``.
@@ -216,7 +216,7 @@ class SearchIndex:
         self._analyzer = _analyzer(settings)
         self._searcher = index.searcher()
         self._has_docid = meta.get("format", 1) >= 2 and bool(meta.get("docids"))
-        self._doc_freq: dict[str, int] = {}
+        self._doc_freq: dict[tuple[str, str], int] = {}  # (field, term) -> document frequency
         self._urls: dict[tuple[int, int], str] = {}  # document address -> url, for ranked_urls
 
     # ------------------------------------------------------------------ build / open
@@ -358,17 +358,18 @@ class SearchIndex:
                 break
         return list(seen)
 
-    def doc_freq(self, term: str) -> int:
-        """How many pages hold the index term ``term`` in the scored field (idf of feedback terms, web.feedback).
+    def doc_freq(self, term: str, field: str | None = None) -> int:
+        """How many pages hold the index term ``term`` in ``field`` (default: the scored field; idf of feedback
+        terms, web.feedback).
 
         Remembered between queries (the searcher is a fixed snapshot until ``add`` reloads it): the second hop
         looks up ~100 terms per query and most of them (common words) recur."""
-        df = self._doc_freq.get(term)
+        field = field or ("body" if self.settings.scoring == "combined" else "text")
+        df = self._doc_freq.get((field, term))
         if df is None:
             if len(self._doc_freq) >= DOC_FREQ_CACHE:
                 self._doc_freq.clear()
-            field = "body" if self.settings.scoring == "combined" else "text"
-            df = self._doc_freq[term] = int(self._searcher.doc_freq(field, term))
+            df = self._doc_freq[(field, term)] = int(self._searcher.doc_freq(field, term))
         return df
 
     def _query(self, terms: Sequence[str], required: Sequence[str] = ()) -> Any:
@@ -454,11 +455,7 @@ class SearchIndex:
         """``(doc freq, boost)`` of each clause ``_query`` makes for ``term``."""
         out = [(self.doc_freq(term), 1.0)]
         if self.settings.title_boost > 0:
-            key = "\x00title\x00" + term  # the title field's frequencies share the cache (keys cannot clash)
-            df = self._doc_freq.get(key)
-            if df is None:
-                df = self._doc_freq[key] = int(self._searcher.doc_freq("title", term))
-            out.append((df, self.settings.title_boost))
+            out.append((self.doc_freq(term, "title"), self.settings.title_boost))
         return out
 
     def ranked_urls(self, terms: Sequence[str], top_k: int = 10) -> list[tuple[str, float]]:
