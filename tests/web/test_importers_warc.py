@@ -19,60 +19,7 @@ warcio = pytest.importorskip("warcio")
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-FILLER = ("This paragraph is here so that the main-content extractor sees a real article body and not a "
-          "navigation stub; it talks about rivers, mountains, and the history of the valley at some length. ")
-
-
-FILLER_DE = ("Dieser Absatz steht hier, damit der Extraktor einen echten Artikel sieht und keine Navigation; er "
-             "erzählt von Flüssen, Bergen und der Geschichte des Tals, und zwar ziemlich ausführlich. ")
-
-
-def _html(title: str, body: str, head: str = "", lang: str = "en", filler: str = FILLER) -> str:
-    return (f"<!doctype html><html lang='{lang}'><head>{head}<title>{title}</title></head><body>"
-            f"<nav><a href='/'>Home</a></nav><article><h1>{title}</h1>{body}<p>{filler * 3}</p></article>"
-            "</body></html>")
-
-
-def _response(w, url, payload: bytes, ctype="text/html; charset=utf-8", status="200 OK", headers=()):
-    hd = StatusAndHeaders(status, [("Content-Type", ctype), *headers], protocol="HTTP/1.1")
-    w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=hd))
-
-
-def write_crawl(path, gz=True):
-    with open(path, "wb") as fh:
-        w = WARCWriter(fh, gzip=gz)
-        w.write_record(w.create_warcinfo_record(path.name, {"software": "test"}))
-        a = _html("Alpha page", "<p>Alpha is the first page. It links to <a href='/b'>the beta page</a>, to "
-                  "<a href='https://EXAMPLE.com/c#section'>gamma</a>, to <a href='http://example.com/old'>an "
-                  "old address</a>, <a href='mailto:x@example.com'>mail</a>, <a href='a?utm_source=x'>itself</a> "
-                  "and <a href='https://other.org/x'>elsewhere</a>.</p>")
-        _response(w, "HTTP://Example.COM:80/a?utm_source=news#top", a.encode())
-        req = StatusAndHeaders("GET /a HTTP/1.1", [("Host", "example.com")], is_http_request=True)
-        w.write_record(w.create_warc_record("http://example.com/a", "request", payload=io.BytesIO(b""),
-                                            http_headers=req))
-        # windows-1252 declared in the HTTP header only
-        b = _html("Beta café", "<p>Beta serves café crème and crêpes. Back to <a href='a'>alpha</a>.</p>")
-        _response(w, "http://example.com/b", b.encode("cp1252"), ctype="text/html; charset=windows-1252")
-        # ISO-8859-1 declared only in a <meta charset>
-        c = _html("Gamma Größe", "<p>Gamma misst die Größe der Straße über dem Fluss. Die Brücke ist alt und "
-                  "die Häuser am Ufer sind schön.</p>", head="<meta charset='iso-8859-1'>", lang="de",
-                  filler=FILLER_DE)
-        _response(w, "https://example.com/c", c.encode("latin-1"), ctype="text/html")
-        # a redirect recorded in the archive
-        _response(w, "http://example.com/old", b"", ctype="text/html", status="301 Moved Permanently",
-                  headers=[("Location", "/b")])
-        # non-HTML, an error page, broken HTML, duplicates
-        _response(w, "http://example.com/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(64), ctype="image/png")
-        _response(w, "http://example.com/missing", _html("Not found", "<p>gone</p>").encode(),
-                  status="404 Not Found")
-        broken = ("<html><head><title>Delta broken</title><body><div><p>Delta has <b>unclosed tags <i>and "
-                  "broken markup but its text is still readable by a person. " + FILLER + "<a href=/a>alpha"
-                  "</div></table></span>")
-        _response(w, "http://example.com/d", broken.encode())
-        _response(w, "http://example.com/b#again", _html("Beta again", "<p>another body, same url</p>").encode())
-        _response(w, "http://mirror.example.net/a", a.encode())  # the same text under another url
-    return path
-
+from .warc_files import html_page as _html, write_crawl, write_response as _response
 
 @pytest.fixture
 def crawl(tmp_path):

@@ -4,31 +4,22 @@ interrupted add resumes without duplicates."""
 from __future__ import annotations
 
 import pytest
-from warcio.warcwriter import WARCWriter
 
 from openseeker.cli.main import main
 from openseeker.web.build import build_web
 from openseeker.web.incremental import add_to_web
 from openseeker.web.local import LocalWeb
 
-from .test_importers_warc import _html, _response
+from .warc_files import write_pages
 from .test_parallel import dump
 
 
-def _crawl(path, pages):
-    with open(path, "wb") as fh:
-        w = WARCWriter(fh, gzip=True)
-        for url, title, body in pages:
-            _response(w, url, _html(title, body).encode())
-    return path
-
-
 def _base_and_delta(tmp_path):
-    base = _crawl(tmp_path / "base.warc.gz", [
+    base = write_pages(tmp_path / "base.warc.gz", [
         ("http://ex.org/a", "Alpha", "<p>Alpha links to <a href='/b'>beta</a> and <a href='/c'>gamma</a>.</p>"),
         ("http://ex.org/b", "Beta", "<p>Beta is about boats.</p>"),
     ])
-    delta = _crawl(tmp_path / "delta.warc.gz", [
+    delta = write_pages(tmp_path / "delta.warc.gz", [
         ("http://ex.org/c", "Gamma", "<p>Gamma is about glaciers; back to <a href='/a'>alpha</a>.</p>"),
         ("http://ex.org/b", "Beta again", "<p>Another copy of beta.</p>"),  # already in the web
         ("http://ex.org/d", "Delta", "<p>Delta talks about deltas of rivers and <a href='/c'>gamma</a>.</p>"),
@@ -107,7 +98,7 @@ def test_interrupted_add_resumes_without_duplicates(tmp_path, monkeypatch, where
     with pytest.raises(KeyboardInterrupt):
         add_to_web(web, delta, progress=False)
     monkeypatch.undo()
-    other = _crawl(tmp_path / "x.warc.gz", [("http://ex.org/x", "X", "<p>x</p>")])
+    other = write_pages(tmp_path / "x.warc.gz", [("http://ex.org/x", "X", "<p>x</p>")])
     with pytest.raises(Exception, match="interrupted"):  # another add first would mix two corpora's rollback
         add_to_web(web, other, progress=False)
     add_to_web(web, delta, progress=False)

@@ -14,15 +14,13 @@ import pytest
 pytest.importorskip("datasketch")
 pytest.importorskip("warcio")
 
-from warcio.warcwriter import WARCWriter
-
 from openseeker.cli.main import main
 from openseeker.web.build import NEAR_DUPLICATE, build_web
 from openseeker.web.importers import get_importer
 from openseeker.web.incremental import add_to_web
 from openseeker.web.neardup import NearDup, shingles
 
-from .test_importers_warc import _html, _response
+from .warc_files import write_pages
 from .test_parallel import dump
 
 HEADER = "Mirror of the free encyclopedia, hosted by wikimirror net. Home. Random page. Donate. Log in."
@@ -49,11 +47,7 @@ def _slug(title: str) -> str:
 
 
 def _crawl(path, pages):
-    with open(path, "wb") as fh:
-        w = WARCWriter(fh, gzip=True)
-        for url, title, body in pages:
-            _response(w, url, _html(title, body, filler="").encode())
-    return path
+    return write_pages(path, pages, filler="")
 
 
 def _near_crawl(tmp_path, name="crawl.warc.gz"):

@@ -19,7 +19,7 @@ from openseeker.web.build import build_web
 from openseeker.web.importers import get_importer
 from openseeker.web.parallel import part_id
 
-from .test_importers_warc import write_crawl
+from .warc_files import write_crawl
 
 
 def dump(web: Path) -> dict:

@@ -12,7 +12,7 @@ from openseeker.web.build import build_web
 from openseeker.web.report import component_labels, largest_component
 from openseeker.web.store import WebGraph
 
-from .test_importers_warc import write_crawl
+from .warc_files import write_crawl
 
 
 def test_report_on_a_crawl(tmp_path, capsys):

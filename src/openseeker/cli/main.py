@@ -7,11 +7,15 @@ turns our errors into one-line messages (exit 2) instead of tracebacks.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
+from functools import cache
+from typing import Any
 
 import typer
+import typer.main
 from rich.console import Console
 from rich.markup import escape
 
@@ -67,16 +71,59 @@ def build_app() -> typer.Typer:
     return app
 
 
+INTERRUPTED = "[yellow]interrupted[/]: everything written so far is kept; re-run the same command to resume."
+
+
+def escape_help_markup(command: Any) -> None:
+    """Escape rich markup in every help text of the command tree, once, here.
+
+    typer renders help with rich markup, which swallows bracketed text as unknown style tags (``--dedup`` showed
+    ``pip install 'openseeker'`` for ``'openseeker[dedup]'``). No help text of ours uses markup on purpose, so
+    every one is escaped rather than each string by hand."""
+    if getattr(command, "rich_markup_mode", "rich") != "rich":
+        return
+    for attr in ("help", "short_help", "epilog"):
+        if getattr(command, attr, None):
+            setattr(command, attr, escape(getattr(command, attr)))
+    for param in getattr(command, "params", ()):
+        if getattr(param, "help", None):
+            param.help = escape(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        escape_help_markup(sub)
+
+
+@cache
+def click_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """``(ClickException classes, Abort classes)`` of every copy of click that typer may raise from.
+
+    typer 0.2x ships its own copy of click (``typer._click``) and older releases use click itself: an
+    ``isinstance`` test against one copy misses the other's usage errors, which were then reported as internal
+    errors with exit 1 (``No such option``, ``No such command``)."""
+    errors: list[type[BaseException]] = []
+    aborts: list[type[BaseException]] = [typer.Abort]  # typer's own class in 0.2x, click's before
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        errors.append(module.ClickException)
+        if hasattr(module, "Abort"):
+            aborts.append(module.Abort)
+    return tuple(errors), tuple(aborts)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code (0 ok, 1 run failure, 2 user error, 130 interrupted)."""
-    app = build_app()
+    command = typer.main.get_command(build_app())
+    escape_help_markup(command)
     try:
-        app(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
+        # typer answers Ctrl-C (and typer.Exit) by *returning* the exit code when not in standalone mode
+        code = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="openseeker",
+                            standalone_mode=False)
     except SystemExit as exc:  # typer/click --help and explicit exits
         return int(exc.code or 0)
     except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]: everything written so far is kept; re-run the same command to resume.")
-        return 130
+        code = 130
     except UserError as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)  # "pip install 'x[extra]'"
         return 2
@@ -84,19 +131,21 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print(f"[red]failed:[/] {escape(str(exc))}", highlight=False)
         return 1
     except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            err_console.print("[yellow]aborted[/]")
-            return 130
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        click_exceptions, aborts = click_errors()
+        if isinstance(exc, aborts):
+            code = 130
+        elif isinstance(exc, click_exceptions):
+            exc.show()  # usage line, the error, and click's "Did you mean ...?" where one exists
             return exc.exit_code
-        if os.environ.get("OPENSEEKER_DEBUG"):
-            raise
-        err_console.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (set OPENSEEKER_DEBUG=1 for a traceback)")
-        return 1
-    return 0
+        else:
+            if os.environ.get("OPENSEEKER_DEBUG"):
+                raise
+            err_console.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (set OPENSEEKER_DEBUG=1 for a "
+                              "traceback)")
+            return 1
+    if code == 130:
+        err_console.print(INTERRUPTED)
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

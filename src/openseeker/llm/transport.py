@@ -103,9 +103,9 @@ class OpenAITransport:
     name = "openai"
 
     def __init__(self, base_url: str, api_key: str, *, concurrency: int, timeout_s: float):
-        import httpx
         import openai
 
+        httpx = sdk_http_module()
         shards = max(1, -(-concurrency // SHARD_CONNECTIONS))
         per_shard = -(-concurrency // shards) + 4
         self.clients = []
@@ -124,9 +124,9 @@ class OpenAITransport:
         return client
 
     async def post_chat(self, payload: dict[str, Any], timeout_s: float) -> tuple[int, Any, str]:
-        import httpx
         import openai
 
+        httpx = sdk_http_module()
         _dumps(payload)  # fail early and uniformly on payloads that are not JSON
         try:
             # the SDK's generic ``post`` (documented for custom requests) rather than ``chat.completions.create``:
@@ -156,6 +156,26 @@ class OpenAITransport:
     async def close(self) -> None:
         for client in self.clients:
             await client.close()
+
+
+def sdk_http_module() -> Any:
+    """The HTTP library the installed ``openai`` SDK is built on: ``httpx`` up to openai 2.x, ``httpx2`` from 3.x.
+
+    Limits, timeouts and the raw ``Response`` class must come from that library: the 3.x SDK rejects an
+    ``httpx.Timeout`` ("expected ... httpx2.Timeout"). Read off the SDK's own default client class rather than
+    from its version number, so a release that moves again is followed without a change here.
+    """
+    import importlib
+
+    import openai
+
+    for cls in openai.DefaultAsyncHttpxClient.__mro__:
+        root = cls.__module__.partition(".")[0]
+        if root != "openai" and cls.__name__ == "AsyncClient":
+            return importlib.import_module(root)
+    import httpx  # an SDK whose default client is not an AsyncClient subclass: the library it always used
+
+    return httpx
 
 
 def _is_tls_error(exc: BaseException) -> bool:
