@@ -44,23 +44,33 @@ LATENCY = 0.1
 
 
 def _completion(content: str) -> bytes:
-    body = json.dumps({
-        "id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": "bench",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
-    }).encode()
-    head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            "Connection: keep-alive\r\n\r\n").encode()
+    body = json.dumps(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "bench",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: keep-alive\r\n\r\n"
+    ).encode()
     return head + body
 
 
 async def _serve(port: int, searches: int, latency: float) -> None:
-    search = _completion('<think>look it up</think>\n<tool_call>{"name": "search", "arguments": '
-                         '{"query": ["Eiffel Tower designer"]}}</tool_call>')
+    search = _completion(
+        '<think>look it up</think>\n<tool_call>{"name": "search", "arguments": '
+        '{"query": ["Eiffel Tower designer"]}}</tool_call>'
+    )
     answer = _completion("<think>enough</think>\n<answer>Dijon</answer>")
     models = b'{"object": "list", "data": [{"id": "bench", "object": "model"}]}'
-    models = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(models)}\r\n\r\n"
-              .encode() + models)
+    models = (
+        f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(models)}\r\n\r\n".encode() + models
+    )
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -97,8 +107,11 @@ def _free_port() -> int:
 
 def start_server(searches: int, latency: float) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--searches", str(searches),
-                             "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port), "--searches", str(searches), "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     if "READY" not in line:
         proc.kill()
@@ -126,12 +139,16 @@ class RawHTTPLLM:
         from openseeker.llm.base import Completion
         from openseeker.records import Usage
 
-        body = json.dumps({"model": self.model, "messages": messages, **{k: v for k, v in kw.items()
-                                                                         if v is not None}}).encode()
+        body = json.dumps(
+            {"model": self.model, "messages": messages, **{k: v for k, v in kw.items() if v is not None}}
+        ).encode()
         conn = self._idle.pop() if self._idle else await asyncio.open_connection(self.host, self.port)
         reader, writer = conn
-        writer.write(f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        writer.write(
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         t0 = time.perf_counter()
         head = await reader.readuntil(b"\r\n\r\n")
         length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
@@ -139,10 +156,16 @@ class RawHTTPLLM:
         self._idle.append(conn)
         msg = data["choices"][0]["message"]
         u = data.get("usage") or {}
-        return Completion(content=msg.get("content") or "", model=self.model,
-                          usage=Usage(prompt_tokens=u.get("prompt_tokens", 0),
-                                      completion_tokens=u.get("completion_tokens", 0), calls=1,
-                                      latency_s=time.perf_counter() - t0))
+        return Completion(
+            content=msg.get("content") or "",
+            model=self.model,
+            usage=Usage(
+                prompt_tokens=u.get("prompt_tokens", 0),
+                completion_tokens=u.get("completion_tokens", 0),
+                calls=1,
+                latency_s=time.perf_counter() - t0,
+            ),
+        )
 
 
 class HttpxLLM:
@@ -155,22 +178,31 @@ class HttpxLLM:
 
         self.url = base_url.rstrip("/") + "/chat/completions"
         n = concurrency + 8
-        self.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-                                        timeout=120)
+        self.client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=n, max_keepalive_connections=n), timeout=120
+        )
 
     async def chat(self, messages, **kw):
         from openseeker.llm.base import Completion
         from openseeker.records import Usage
 
         t0 = time.perf_counter()
-        r = await self.client.post(self.url, json={"model": self.model, "messages": messages,
-                                                   **{k: v for k, v in kw.items() if v is not None}})
+        r = await self.client.post(
+            self.url,
+            json={"model": self.model, "messages": messages, **{k: v for k, v in kw.items() if v is not None}},
+        )
         data = r.json()
         u = data.get("usage") or {}
-        return Completion(content=data["choices"][0]["message"].get("content") or "", model=self.model,
-                          usage=Usage(prompt_tokens=u.get("prompt_tokens", 0),
-                                      completion_tokens=u.get("completion_tokens", 0), calls=1,
-                                      latency_s=time.perf_counter() - t0))
+        return Completion(
+            content=data["choices"][0]["message"].get("content") or "",
+            model=self.model,
+            usage=Usage(
+                prompt_tokens=u.get("prompt_tokens", 0),
+                completion_tokens=u.get("completion_tokens", 0),
+                calls=1,
+                latency_s=time.perf_counter() - t0,
+            ),
+        )
 
     async def aclose(self):
         await self.client.aclose()
@@ -195,9 +227,15 @@ class _Staggered:
         return await self.agent.run(question, **kw)
 
 
-
-async def run_level(base_url: str, concurrency: int, rollouts: int, searches: int, out_dir: Path,
-                    client: str = "aiohttp", stagger: bool = False) -> dict:
+async def run_level(
+    base_url: str,
+    concurrency: int,
+    rollouts: int,
+    searches: int,
+    out_dir: Path,
+    client: str = "aiohttp",
+    stagger: bool = False,
+) -> dict:
     from openseeker.agent.batch import run_batch
     from openseeker.agent.runtime import Agent
     from openseeker.llm.config import endpoint_config
@@ -208,25 +246,38 @@ async def run_level(base_url: str, concurrency: int, rollouts: int, searches: in
 
     web = FakeWeb(tiny_pages())
     transport = {"aiohttp": "aiohttp", "openai": "openai"}.get(client, "auto")
-    cfg = endpoint_config(base_url, "bench", cache=False, concurrency=concurrency, max_retries=0, timeout_s=120,
-                          transport=transport)
+    cfg = endpoint_config(
+        base_url, "bench", cache=False, concurrency=concurrency, max_retries=0, timeout_s=120, transport=transport
+    )
     out = out_dir / f"agent_c{concurrency}.jsonl"
     out.unlink(missing_ok=True)
-    items = [{"id": f"r{i:06d}", "question": f"Where was the designer of the Eiffel Tower born? ({i})"}
-             for i in range(rollouts)]
+    items = [
+        {"id": f"r{i:06d}", "question": f"Where was the designer of the Eiffel Tower born? ({i})"}
+        for i in range(rollouts)
+    ]
     async with LLMPool(cfg) as pool:
-        llm = {"aiohttp": lambda: pool.role("student"), "openai": lambda: pool.role("student"),
-               "raw": lambda: RawHTTPLLM(base_url),
-               "httpx": lambda: HttpxLLM(base_url, concurrency)}[client]()
+        llm = {
+            "aiohttp": lambda: pool.role("student"),
+            "openai": lambda: pool.role("student"),
+            "raw": lambda: RawHTTPLLM(base_url),
+            "httpx": lambda: HttpxLLM(base_url, concurrency),
+        }[client]()
         agent = Agent(llm, [SearchTool(web), VisitTool(web)], protocol="text")
         # warm-up (connections, imports) outside the timing
-        await run_batch(items[:min(concurrency, 8)], out_dir / "warmup.jsonl", agent=agent,
-                        concurrency=min(concurrency, 8), progress=False, write_summary=False)
+        await run_batch(
+            items[: min(concurrency, 8)],
+            out_dir / "warmup.jsonl",
+            agent=agent,
+            concurrency=min(concurrency, 8),
+            progress=False,
+            write_summary=False,
+        )
         (out_dir / "warmup.jsonl").unlink(missing_ok=True)
         t0, c0 = time.perf_counter(), time.process_time()
         runner = _Staggered(agent, concurrency) if stagger else None
-        summary = await run_batch(items, out, agent=runner or agent, concurrency=concurrency, progress=False,
-                                  write_summary=False)
+        summary = await run_batch(
+            items, out, agent=runner or agent, concurrency=concurrency, progress=False, write_summary=False
+        )
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         if hasattr(llm, "aclose") and client in ("raw", "httpx"):
             await llm.aclose()
@@ -257,7 +308,8 @@ async def run_level(base_url: str, concurrency: int, rollouts: int, searches: in
         # what one idle core could sustain at this CPU cost per step (a projection, not a measurement)
         "one_core_capacity_steps_per_s": round(steps / cpu, 1) if cpu else None,
         "projected_fraction_of_ideal_idle_core": round(min(1.0, (steps / cpu) / (concurrency / LATENCY)), 3)
-        if cpu else None,
+        if cpu
+        else None,
     }
 
 
@@ -270,8 +322,9 @@ async def main_async(args: argparse.Namespace) -> dict:
                 for client in args.client:
                     for c in args.concurrency:
                         rollouts = max(args.min_rollouts, min(args.waves * c, args.max_rollouts))
-                        r = await run_level(base_url, c, rollouts, args.searches, Path(tmp), client=client,
-                                            stagger=stagger)
+                        r = await run_level(
+                            base_url, c, rollouts, args.searches, Path(tmp), client=client, stagger=stagger
+                        )
                         r["load_avg_1m"] = round(os.getloadavg()[0], 2)
                         results.append(r)
                         print(json.dumps(r), flush=True)
@@ -291,32 +344,46 @@ async def main_async(args: argparse.Namespace) -> dict:
 
 def markdown(report: dict) -> str:
     """The results as a markdown table (written next to the JSON, pasted into docs/agent.md)."""
-    rows = ["| client | start | c | rollouts | wall s | rollouts/s | ideal | **fraction of ideal** | overhead ms/step "
-            "(wall) | agent-loop ms/step | client ms/step | CPU ms/step | projected fraction, idle core | "
-            "load 1m |", "|" + "---|" * 14]
+    rows = [
+        "| client | start | c | rollouts | wall s | rollouts/s | ideal | **fraction of ideal** | overhead ms/step "
+        "(wall) | agent-loop ms/step | client ms/step | CPU ms/step | projected fraction, idle core | "
+        "load 1m |",
+        "|" + "---|" * 14,
+    ]
     for r in report["results"]:
         rows.append(
             f"| {r['client']} | {r.get('start', 'together')} | {r['concurrency']} | {r['rollouts']} "
             f"| {r['wall_s']:.2f} | {r['rollouts_per_s']:.1f} "
             f"| {r['ideal_rollouts_per_s']:.1f} | **{r['fraction_of_ideal']:.2f}** | {r['overhead_ms_per_step']:.1f} "
             f"| {r['agent_loop_ms_per_step']:.2f} | {r['client_ms_per_step']:.1f} | {r['cpu_ms_per_step']:.2f} "
-            f"| {r['projected_fraction_of_ideal_idle_core']:.2f} | {r.get('load_avg_1m', '')} |")
+            f"| {r['projected_fraction_of_ideal_idle_core']:.2f} | {r.get('load_avg_1m', '')} |"
+        )
     m = report["machine"]
-    head = (f"{m['cpus']} CPUs, Python {m['python']}; latency {report['latency_s'] * 1e3:.0f} ms, "
-            f"{report['searches_per_rollout']} searches + 1 answer per rollout; load average before "
-            f"{report['load_avg_before'][0]:.1f}, after {report['load_avg_after'][0]:.1f}.")
+    head = (
+        f"{m['cpus']} CPUs, Python {m['python']}; latency {report['latency_s'] * 1e3:.0f} ms, "
+        f"{report['searches_per_rollout']} searches + 1 answer per rollout; load average before "
+        f"{report['load_avg_before'][0]:.1f}, after {report['load_avg_after'][0]:.1f}."
+    )
     return head + "\n\n" + "\n".join(rows) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 64, 256, 1024])
-    ap.add_argument("--client", nargs="+", default=["aiohttp", "openai", "raw"],
-                    choices=["aiohttp", "openai", "httpx", "raw"],
-                    help="aiohttp / openai: LLMPool -> OpenAIChatLLM (the real stack) with that transport; "
-                    "httpx: plain httpx posts; raw: a minimal asyncio HTTP client (the agent framework alone)")
-    ap.add_argument("--stagger", choices=["no", "yes", "both"], default="both",
-                    help="start the first c rollouts together (lockstep) or spread over one latency period")
+    ap.add_argument(
+        "--client",
+        nargs="+",
+        default=["aiohttp", "openai", "raw"],
+        choices=["aiohttp", "openai", "httpx", "raw"],
+        help="aiohttp / openai: LLMPool -> OpenAIChatLLM (the real stack) with that transport; "
+        "httpx: plain httpx posts; raw: a minimal asyncio HTTP client (the agent framework alone)",
+    )
+    ap.add_argument(
+        "--stagger",
+        choices=["no", "yes", "both"],
+        default="both",
+        help="start the first c rollouts together (lockstep) or spread over one latency period",
+    )
     ap.add_argument("--searches", type=int, default=3, help="search steps per rollout before the answer")
     ap.add_argument("--waves", type=int, default=8, help="rollouts = waves x concurrency (capped by --max-rollouts)")
     ap.add_argument("--max-rollouts", type=int, default=3072)

@@ -41,7 +41,7 @@ def links(n: int) -> list:
     src = np.concatenate([s for s, _ in chunks])
     dst = np.concatenate([d for _, d in chunks])
     del chunks
-    return [(src[i:i + CHUNK].copy(), dst[i:i + CHUNK].copy()) for i in range(0, len(src), CHUNK)]
+    return [(src[i : i + CHUNK].copy(), dst[i : i + CHUNK].copy()) for i in range(0, len(src), CHUNK)]
 
 
 def _status(key: str) -> int:
@@ -77,9 +77,17 @@ def run(method: str, n: int) -> dict:
     seconds = time.perf_counter() - t
     sizes = np.sort(np.bincount(labels))[::-1]
     sizes = sizes[sizes > 0]
-    return {"method": method, "pages": n, "links": n_links, "seconds": round(seconds, 2),
-            "peak_extra_mb": round((_status("VmHWM") - base) / 1e6, 1), "links_rss_mb": round(base / 1e6, 1),
-            "components": len(sizes), "largest": int(sizes[0]), "second": int(sizes[1]) if len(sizes) > 1 else 0}
+    return {
+        "method": method,
+        "pages": n,
+        "links": n_links,
+        "seconds": round(seconds, 2),
+        "peak_extra_mb": round((_status("VmHWM") - base) / 1e6, 1),
+        "links_rss_mb": round(base / 1e6, 1),
+        "components": len(sizes),
+        "largest": int(sizes[0]),
+        "second": int(sizes[1]) if len(sizes) > 1 else 0,
+    }
 
 
 def main() -> None:
@@ -91,17 +99,24 @@ def main() -> None:
     for n in (int(x) for x in args.pages.split(",")):
         pair = {}
         for method in ("scipy", "openseeker"):
-            p = subprocess.run([sys.executable, __file__, "--run", method, str(n)], capture_output=True, text=True,
-                               check=False)
+            p = subprocess.run(
+                [sys.executable, __file__, "--run", method, str(n)], capture_output=True, text=True, check=False
+            )
             if p.returncode:
                 raise SystemExit(p.stderr[-3000:])
             pair[method] = json.loads(p.stdout.strip().splitlines()[-1])
             print(json.dumps(pair[method]), flush=True)
         same = all(pair["scipy"][k] == pair["openseeker"][k] for k in ("components", "largest", "second"))
-        result["runs"].append({**pair, "same_components": same,
-                               "memory_ratio": round(pair["scipy"]["peak_extra_mb"]
-                                                     / max(0.1, pair["openseeker"]["peak_extra_mb"]), 2),
-                               "time_ratio": round(pair["scipy"]["seconds"] / pair["openseeker"]["seconds"], 2)})
+        result["runs"].append(
+            {
+                **pair,
+                "same_components": same,
+                "memory_ratio": round(
+                    pair["scipy"]["peak_extra_mb"] / max(0.1, pair["openseeker"]["peak_extra_mb"]), 2
+                ),
+                "time_ratio": round(pair["scipy"]["seconds"] / pair["openseeker"]["seconds"], 2),
+            }
+        )
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -88,11 +88,14 @@ def bench_extract(html) -> dict:
     mb = sum(len(b) for _, b in html) / 1e6
     t_traf, _ = cpu(lambda: [(_html.text_of(h, _html.parse(h)), _html.hrefs_of(_html.parse(h))) for _, h in docs])
     t_res, pages = cpu(lambda: [html_page(u, h) for u, h in docs])
-    return {"pages": len(docs), "mb": round(mb, 2),
-            "trafilatura_pages_per_cpu_s": round(len(docs) / t_traf, 1),
-            "resiliparse_pages_per_cpu_s": round(len(docs) / t_res, 1),
-            "speedup": round(t_traf / t_res, 2),
-            "resiliparse_mean_chars": int(sum(len(p.text) for p, _ in pages if p) / len(pages))}
+    return {
+        "pages": len(docs),
+        "mb": round(mb, 2),
+        "trafilatura_pages_per_cpu_s": round(len(docs) / t_traf, 1),
+        "resiliparse_pages_per_cpu_s": round(len(docs) / t_res, 1),
+        "speedup": round(t_traf / t_res, 2),
+        "resiliparse_mean_chars": int(sum(len(p.text) for p, _ in pages if p) / len(pages)),
+    }
 
 
 def bench_mediawiki(tmp: Path) -> dict:
@@ -126,8 +129,16 @@ def bench_importers(tmp: Path, html) -> dict:
     jsonl = tmp / "synthetic.jsonl"
     with jsonl.open("w") as fh:
         for i in range(20_000):
-            fh.write(json.dumps({"title": f"Page {i}", "text": " ".join(rng.choices(words, k=120)),
-                                 "links": [f"Page {rng.randrange(20_000)}" for _ in range(8)]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "title": f"Page {i}",
+                        "text": " ".join(rng.choices(words, k=120)),
+                        "links": [f"Page {rng.randrange(20_000)}" for _ in range(8)],
+                    }
+                )
+                + "\n"
+            )
     warc = tmp / "crawl.warc.gz"
     write_warc(warc, html, 3)
     sources = {"mediawiki (bz2)": ENWIKI, "warc": warc, "zim": ZIM, "html": site, "jsonl": jsonl}
@@ -136,8 +147,13 @@ def bench_importers(tmp: Path, html) -> dict:
         size = sum(f.stat().st_size for f in src.rglob("*")) if src.is_dir() else src.stat().st_size
         imp = get_importer(src)
         t, _ = cpu(lambda imp=imp: sum(1 for _ in imp))
-        out[name] = {"pages": imp.stats.pages, "links": imp.stats.links, "input_mb": round(size / 1e6, 2),
-                     "pages_per_cpu_s": round(imp.stats.pages / t, 1), "mb_per_cpu_s": round(size / 1e6 / t, 2)}
+        out[name] = {
+            "pages": imp.stats.pages,
+            "links": imp.stats.links,
+            "input_mb": round(size / 1e6, 2),
+            "pages_per_cpu_s": round(imp.stats.pages / t, 1),
+            "mb_per_cpu_s": round(size / 1e6 / t, 2),
+        }
     return out
 
 
@@ -169,9 +185,14 @@ def bench_scaling(tmp: Path, html, copies: int, files: int = 1) -> dict:
         info = build_web(warc, web, progress=False, workers=workers)
         wall = time.perf_counter() - t
         child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - c0
-        out[f"workers_{workers}"] = {"wall_s": round(wall, 2), "import_s": info["timings_s"]["import"],
-                                    "parse_s": info["import"].get("parallel", {}).get("parse_s"), "worker_cpu_s": round(child, 2),
-                                    "pages": info["import"]["imported"], "load_avg_1m_before": round(load, 2)}
+        out[f"workers_{workers}"] = {
+            "wall_s": round(wall, 2),
+            "import_s": info["timings_s"]["import"],
+            "parse_s": info["import"].get("parallel", {}).get("parse_s"),
+            "worker_cpu_s": round(child, 2),
+            "pages": info["import"]["imported"],
+            "load_avg_1m_before": round(load, 2),
+        }
         if workers > 1:
             out[f"workers_{workers}"]["part_cpu_s"] = info["import"]["parallel"]["part_cpu_s"]
     out["wall_import_speedup"] = round(out["workers_1"]["import_s"] / out["workers_2"]["import_s"], 2)
@@ -181,7 +202,8 @@ def bench_scaling(tmp: Path, html, copies: int, files: int = 1) -> dict:
     # what 2 idle cores would give: the sequential parse CPU over the slowest part's (the machine is shared,
     # so wall-clock here measures the other tenants as much as us)
     out["parse_cpu_critical_path_speedup"] = round(
-        out["sequential_parse_cpu_s"] / max(out["workers_2"]["part_cpu_s"]), 2)
+        out["sequential_parse_cpu_s"] / max(out["workers_2"]["part_cpu_s"]), 2
+    )
     return out
 
 
@@ -194,7 +216,7 @@ def write_multistream(path: Path, per_stream: int = 10) -> int:
     head, rest = xml.split("</siteinfo>", 1)
     pages = re.findall(r"<page>.*?</page>", rest, flags=re.DOTALL)
     streams = [bz2.compress((head + "</siteinfo>\n").encode())]
-    streams += [bz2.compress("".join(pages[i:i + per_stream]).encode()) for i in range(0, len(pages), per_stream)]
+    streams += [bz2.compress("".join(pages[i : i + per_stream]).encode()) for i in range(0, len(pages), per_stream)]
     streams.append(bz2.compress(b"</mediawiki>\n"))
     path.write_bytes(b"".join(streams))
     return len(pages)
@@ -211,8 +233,11 @@ def parse_cpu_split(source: Path) -> dict:
     for rank in range(2):
         shard = get_importer(source).shard(rank, 2)
         parts.append(round(cpu(lambda shard=shard: sum(1 for _ in shard))[0], 3))
-    return {"sequential_parse_cpu_s": round(seq, 3), "part_cpu_s": parts,
-            "parse_cpu_critical_path_speedup": round(seq / max(parts), 2)}
+    return {
+        "sequential_parse_cpu_s": round(seq, 3),
+        "part_cpu_s": parts,
+        "parse_cpu_critical_path_speedup": round(seq / max(parts), 2),
+    }
 
 
 def bench_scaling_warc_files(tmp: Path, html, copies: int) -> dict:
@@ -230,12 +255,16 @@ def bench_scaling_mediawiki(tmp: Path) -> dict:
     return {"pages_in_dump": n, "input_mb": round(src.stat().st_size / 1e6, 2), **parse_cpu_split(src)}
 
 
-NEAR_HEADERS = ("Skip to main content Home News Sport Weather Contact us Subscribe Sign in",
-                "Menu Search About Archive Tags RSS Login Register Share on Facebook Share on Twitter Email Print",
-                "You are reading the mirror copy hosted by wikimirror net Please donate to keep this site online")
-NEAR_FOOTERS = ("This page was last edited on 3 March 2021 Privacy policy About Disclaimers Contact Mobile view",
-                "Copyright 2024 All rights reserved Terms of use Privacy Cookies Sitemap Back to top",
-                "We use cookies to improve your experience By continuing you agree to our cookie policy Accept")
+NEAR_HEADERS = (
+    "Skip to main content Home News Sport Weather Contact us Subscribe Sign in",
+    "Menu Search About Archive Tags RSS Login Register Share on Facebook Share on Twitter Email Print",
+    "You are reading the mirror copy hosted by wikimirror net Please donate to keep this site online",
+)
+NEAR_FOOTERS = (
+    "This page was last edited on 3 March 2021 Privacy policy About Disclaimers Contact Mobile view",
+    "Copyright 2024 All rights reserved Terms of use Privacy Cookies Sitemap Back to top",
+    "We use cookies to improve your experience By continuing you agree to our cookie policy Accept",
+)
 
 
 def near_dup_set(seed: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, int, str]]]:
@@ -300,9 +329,15 @@ def near_dup_quality(orig, variants, shingle: int, threshold: float) -> dict:
             tp += 1
         else:
             missed[kind] = missed.get(kind, 0) + 1
-    return {"precision": round((tp + same) / (tp + same + fp), 4) if tp + same + fp else 1.0,
-            "recall": round(tp / len(variants), 4), "copies_dropped": tp, "same_article_across_sources": same,
-            "false_positives": fp, "false_positive_titles": fps[:5], "missed_by_kind": missed}
+    return {
+        "precision": round((tp + same) / (tp + same + fp), 4) if tp + same + fp else 1.0,
+        "recall": round(tp / len(variants), 4),
+        "copies_dropped": tp,
+        "same_article_across_sources": same,
+        "false_positives": fp,
+        "false_positive_titles": fps[:5],
+        "missed_by_kind": missed,
+    }
 
 
 def bench_neardup(tmp: Path, html, copies: int) -> dict:
@@ -313,11 +348,16 @@ def bench_neardup(tmp: Path, html, copies: int) -> dict:
     from openseeker.web.neardup import SHINGLE, THRESHOLD, NearDup
 
     orig, variants = near_dup_set()
-    out: dict = {"set": {"originals": len(orig), "copies": len(variants),
-                         "copies_by_kind": {k: sum(v[0] == k for v in variants) for k in ("headfoot", "edit", "both",
-                                                                                          "trunc")},
-                         "mean_words": round(sum(len(t.split()) for _, t in orig) / len(orig))},
-                 "chosen": {"shingle_words": SHINGLE, "threshold": THRESHOLD}, "quality": {}}
+    out: dict = {
+        "set": {
+            "originals": len(orig),
+            "copies": len(variants),
+            "copies_by_kind": {k: sum(v[0] == k for v in variants) for k in ("headfoot", "edit", "both", "trunc")},
+            "mean_words": round(sum(len(t.split()) for _, t in orig) / len(orig)),
+        },
+        "chosen": {"shingle_words": SHINGLE, "threshold": THRESHOLD},
+        "quality": {},
+    }
     for k in (3, 5, 7):
         for th in (0.4, 0.5, 0.6, 0.7):
             out["quality"][f"shingle{k}_threshold{th}"] = near_dup_quality(orig, variants, k, th)
@@ -328,8 +368,14 @@ def bench_neardup(tmp: Path, html, copies: int) -> dict:
     out["detector_pages_per_cpu_s"] = round(len(texts) / (time.process_time() - t))
     from html import escape
 
-    real = [(f"page{i}", f"<html><head><title>{escape(t)}</title></head><body><article><p>{escape(x)}</p>"
-             "</article></body></html>".encode()) for i, (t, x) in enumerate(orig)]
+    real = [
+        (
+            f"page{i}",
+            f"<html><head><title>{escape(t)}</title></head><body><article><p>{escape(x)}</p>"
+            "</article></body></html>".encode(),
+        )
+        for i, (t, x) in enumerate(orig)
+    ]
     # "mirrors": Kiwix pages x copies, the copies differ by one marker line (near-duplicates: most are dropped);
     # "distinct": the real pages above, once each (a few same-article pairs): both modes keep almost all
     for crawl, pages, n_copies in (("mirrors", html, copies), ("distinct", real, 1)):
@@ -343,13 +389,18 @@ def bench_neardup(tmp: Path, html, copies: int) -> dict:
             c0 = time.process_time()
             info = build_web(warc, web, progress=False, dedup=mode, workers=workers)
             cpu_s = time.process_time() - c0
-            res[key] = {"import_s": info["timings_s"]["import"], "build_s": info["build_seconds"],
-                        "parent_cpu_s": round(cpu_s, 2), "pages_kept": info["import"]["imported"],
-                        "pages_read_per_s_import": round(n / info["timings_s"]["import"])}
+            res[key] = {
+                "import_s": info["timings_s"]["import"],
+                "build_s": info["build_seconds"],
+                "parent_cpu_s": round(cpu_s, 2),
+                "pages_kept": info["import"]["imported"],
+                "pages_read_per_s_import": round(n / info["timings_s"]["import"]),
+            }
         res["near_over_exact_parent_cpu"] = round(res["near"]["parent_cpu_s"] / res["exact"]["parent_cpu_s"], 2)
         res["near_over_exact_import_wall"] = round(res["near"]["import_s"] / res["exact"]["import_s"], 2)
         res["near_over_exact_import_wall_2_workers"] = round(
-            res["near_2_workers"]["import_s"] / res["exact_2_workers"]["import_s"], 2)
+            res["near_2_workers"]["import_s"] / res["exact_2_workers"]["import_s"], 2
+        )
     out["state"] = bench_neardup_memory(tmp, sizes=(20_000,))  # --only neardup_memory: 100k and 1M pages
     return out
 
@@ -415,8 +466,13 @@ def _neardup_run(store: str, path: str, traced: bool) -> dict:
         return res
     cpu_s = time.process_time() - t
     peak = _rss("VmHWM")
-    res.update({"check_pages_per_cpu_s": round(len(sigs) / cpu_s), "rss_bytes_per_kept_page": round((_rss() - r0) / nd.size),
-                "peak_rss_growth_mb": round((peak - r0) / 2**20)})
+    res.update(
+        {
+            "check_pages_per_cpu_s": round(len(sigs) / cpu_s),
+            "rss_bytes_per_kept_page": round((_rss() - r0) / nd.size),
+            "peak_rss_growth_mb": round((peak - r0) / 2**20),
+        }
+    )
     return res
 
 
@@ -436,8 +492,10 @@ def bench_neardup_memory(tmp: Path, sizes=(100_000, 1_000_000)) -> dict:
     sig_s = (time.process_time() - t) / len(texts)
     inputs = {f"zipf_texts_{len(texts)}": sigs}
     inputs.update({f"random_signatures_{n}": _random_signatures(n) for n in sizes})
-    out: dict = {"signature_pages_per_cpu_s": round(1 / sig_s),
-                 "mean_words": round(sum(len(x.split()) for x in texts) / len(texts))}
+    out: dict = {
+        "signature_pages_per_cpu_s": round(1 / sig_s),
+        "mean_words": round(sum(len(x.split()) for x in texts) / len(texts)),
+    }
     ctx = multiprocessing.get_context("spawn")
     for name, arr in inputs.items():
         path = tmp / f"{name}.npy"
@@ -449,7 +507,8 @@ def bench_neardup_memory(tmp: Path, sizes=(100_000, 1_000_000)) -> dict:
                 if arr is sigs:
                     res[store].update(pool.apply(_neardup_run, (store, str(path), True)))
                     res[store]["detector_pages_per_cpu_s"] = round(
-                        1 / (sig_s + 1 / res[store]["check_pages_per_cpu_s"]))
+                        1 / (sig_s + 1 / res[store]["check_pages_per_cpu_s"])
+                    )
             print(name, store, res[store], flush=True)
         d, c = res["dict"], res["table"]
         assert d["dropped"] == c["dropped"], "the table and the dict decided differently"
@@ -457,8 +516,9 @@ def bench_neardup_memory(tmp: Path, sizes=(100_000, 1_000_000)) -> dict:
         res["check_table_over_dict_speed"] = round(c["check_pages_per_cpu_s"] / d["check_pages_per_cpu_s"], 2)
         path.unlink()
     big = out[f"random_signatures_{max(sizes)}"]
-    out["projection_10M_gb"] = {s: round(big[s]["rss_bytes_per_kept_page"] * 10_000_000 / 1e9, 1)
-                                for s in ("dict", "table")}
+    out["projection_10M_gb"] = {
+        s: round(big[s]["rss_bytes_per_kept_page"] * 10_000_000 / 1e9, 1) for s in ("dict", "table")
+    }
     return out
 
 
@@ -473,27 +533,40 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     only = set(args.only.split(","))
     html = zim_html()
-    res: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                             "load_avg_1m": round(os.getloadavg()[0], 2)}}
+    res: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+        }
+    }
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        for name, fn in (("extract", lambda: bench_extract(html)), ("mediawiki", lambda: bench_mediawiki(tmp)),
-                         ("importers", lambda: bench_importers(tmp, html)),
-                         ("scaling", lambda: bench_scaling(tmp, html, args.copies)),
-                         ("scaling_files", lambda: bench_scaling(tmp, html, args.copies, files=4)),
-                         ("scaling_mediawiki", lambda: bench_scaling_mediawiki(tmp)),
-                         ("scaling_warc_files", lambda: bench_scaling_warc_files(tmp, html, args.copies)),
-                         ("neardup", lambda: bench_neardup(tmp, html, args.copies)),
-                         ("neardup_memory", lambda: bench_neardup_memory(tmp))):
+        for name, fn in (
+            ("extract", lambda: bench_extract(html)),
+            ("mediawiki", lambda: bench_mediawiki(tmp)),
+            ("importers", lambda: bench_importers(tmp, html)),
+            ("scaling", lambda: bench_scaling(tmp, html, args.copies)),
+            ("scaling_files", lambda: bench_scaling(tmp, html, args.copies, files=4)),
+            ("scaling_mediawiki", lambda: bench_scaling_mediawiki(tmp)),
+            ("scaling_warc_files", lambda: bench_scaling_warc_files(tmp, html, args.copies)),
+            ("neardup", lambda: bench_neardup(tmp, html, args.copies)),
+            ("neardup_memory", lambda: bench_neardup_memory(tmp)),
+        ):
             if name in only:
                 res[name] = fn()
                 print(name, json.dumps(res[name], indent=1), flush=True)
     # sections not run this time keep their figures from the file (--only used to overwrite them); "measured"
     # says when and on what load each section was last run
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
-    measured = {**previous.get("measured", {}),
-                **{name: {**res["machine"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-                   for name in res if name != "machine"}}
+    measured = {
+        **previous.get("measured", {}),
+        **{
+            name: {**res["machine"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            for name in res
+            if name != "machine"
+        },
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({**previous, **res, "measured": measured}, indent=2))
     print("wrote", args.out)

@@ -65,8 +65,10 @@ async def _client_overhead(n: int = 300) -> dict:
                     t, c = time.perf_counter(), time.process_time()
                     for _ in range(n):
                         await llm.chat(msgs)
-                    out[f"client_{transport}_{label}"] = {"wall_ms": (time.perf_counter() - t) / n * 1e3,
-                                                          "cpu_ms": (time.process_time() - c) / n * 1e3}
+                    out[f"client_{transport}_{label}"] = {
+                        "wall_ms": (time.perf_counter() - t) / n * 1e3,
+                        "cpu_ms": (time.process_time() - c) / n * 1e3,
+                    }
         async with httpx.AsyncClient() as client:
             for label, msgs in (("small", SMALL), ("big_31_messages", BIG)):
                 body = {"model": "m", "messages": msgs}
@@ -75,8 +77,10 @@ async def _client_overhead(n: int = 300) -> dict:
                 t, c = time.perf_counter(), time.process_time()
                 for _ in range(n):
                     (await client.post(srv.base_url + "/chat/completions", json=body)).json()
-                out[f"httpx_{label}"] = {"wall_ms": (time.perf_counter() - t) / n * 1e3,
-                                         "cpu_ms": (time.process_time() - c) / n * 1e3}
+                out[f"httpx_{label}"] = {
+                    "wall_ms": (time.perf_counter() - t) / n * 1e3,
+                    "cpu_ms": (time.process_time() - c) / n * 1e3,
+                }
     return out
 
 
@@ -113,9 +117,14 @@ async def _client_throughput(concurrencies=(1, 16, 64, 256), latency: float = 0.
                 await asyncio.gather(*[llm.chat([{"role": "user", "content": f"q{i}"}]) for i in range(n)])
                 wall, cpu = time.perf_counter() - t, time.process_time() - c
                 ideal = conc / latency
-                out[f"{transport}_{conc}"] = {"calls": n, "calls_per_s": n / wall, "ideal_per_s": ideal,
-                                  "fraction": n / wall / ideal, "client_cpu_ms_per_call": cpu / n * 1e3,
-                                  "retries": pool.stats()["teacher"]["retries"]}
+                out[f"{transport}_{conc}"] = {
+                    "calls": n,
+                    "calls_per_s": n / wall,
+                    "ideal_per_s": ideal,
+                    "fraction": n / wall / ideal,
+                    "client_cpu_ms_per_call": cpu / n * 1e3,
+                    "retries": pool.stats()["teacher"]["retries"],
+                }
     finally:
         proc.stdin.close()
         proc.wait(timeout=10)
@@ -133,25 +142,52 @@ async def _embedded(threads: int, n_parallel: int = 4) -> dict:
         await llm.chat(prompt, max_tokens=8, temperature=0.0)  # warm
         c = await llm.chat(prompt, max_tokens=128, temperature=0.0, seed=1)
         timings = c.raw.get("timings", {})
-        single = {"completion_tokens": c.usage.completion_tokens, "latency_s": c.usage.latency_s,
-                  "decode_tok_s": timings.get("predicted_per_second"),
-                  "prompt_tok_s": timings.get("prompt_per_second")}
+        single = {
+            "completion_tokens": c.usage.completion_tokens,
+            "latency_s": c.usage.latency_s,
+            "decode_tok_s": timings.get("predicted_per_second"),
+            "prompt_tok_s": timings.get("prompt_per_second"),
+        }
         t = time.perf_counter()
-        cs_ = await asyncio.gather(*[llm.chat([{"role": "user", "content": f"Describe city number {i} in a few "
-                                                "sentences."}], max_tokens=96, temperature=0.0)
-                                     for i in range(n_parallel)])
+        cs_ = await asyncio.gather(
+            *[
+                llm.chat(
+                    [{"role": "user", "content": f"Describe city number {i} in a few sentences."}],
+                    max_tokens=96,
+                    temperature=0.0,
+                )
+                for i in range(n_parallel)
+            ]
+        )
         wall = time.perf_counter() - t
-        parallel = {"requests": n_parallel, "completion_tokens": sum(x.usage.completion_tokens for x in cs_),
-                    "wall_s": wall, "aggregate_tok_s": sum(x.usage.completion_tokens for x in cs_) / wall}
-        schema = {"type": "object", "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
-                  "required": ["city", "country"]}
+        parallel = {
+            "requests": n_parallel,
+            "completion_tokens": sum(x.usage.completion_tokens for x in cs_),
+            "wall_s": wall,
+            "aggregate_tok_s": sum(x.usage.completion_tokens for x in cs_) / wall,
+        }
+        schema = {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+            "required": ["city", "country"],
+        }
         t = time.perf_counter()
-        value, comps = await chat_json(pool.role("judge"), [{"role": "user", "content": "Name the capital of "
-                                                             "France and its country, as JSON."}], schema,
-                                       max_tokens=48)
+        value, comps = await chat_json(
+            pool.role("judge"),
+            [{"role": "user", "content": "Name the capital of France and its country, as JSON."}],
+            schema,
+            max_tokens=48,
+        )
         js = {"value": value, "attempts": len(comps), "wall_s": time.perf_counter() - t}
-    return {"threads": threads, "n_parallel": n_parallel, "startup_s": startup, "single": single,
-            "parallel": parallel, "json_schema": js, "loadavg_1m_after": os.getloadavg()[0]}
+    return {
+        "threads": threads,
+        "n_parallel": n_parallel,
+        "startup_s": startup,
+        "single": single,
+        "parallel": parallel,
+        "json_schema": js,
+        "loadavg_1m_after": os.getloadavg()[0],
+    }
 
 
 def main() -> None:
@@ -160,9 +196,14 @@ def main() -> None:
     ap.add_argument("--skip-embedded", action="store_true")
     args = ap.parse_args()
     assert cs  # the base module is what FastScriptedChatServer patches
-    result: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                                "loadavg_1m_start": os.getloadavg()[0]},
-                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result: dict = {
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_1m_start": os.getloadavg()[0],
+        },
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     result["client_overhead"] = asyncio.run(_client_overhead())
     print(json.dumps(result["client_overhead"], indent=1))
     result["client_throughput_100ms"] = asyncio.run(_client_throughput())

@@ -45,8 +45,9 @@ STEPS = SEARCHES + 1
 
 
 def _items(n: int) -> list[dict]:
-    return [{"id": f"r{i:06d}", "question": f"Where was the designer of the Eiffel Tower born? ({i})"}
-            for i in range(n)]
+    return [
+        {"id": f"r{i:06d}", "question": f"Where was the designer of the Eiffel Tower born? ({i})"} for i in range(n)
+    ]
 
 
 def _settings(concurrency: int) -> dict:
@@ -56,8 +57,9 @@ def _settings(concurrency: int) -> dict:
 def _cfg(base_url: str, concurrency: int):
     from openseeker.llm.config import endpoint_config
 
-    return endpoint_config(base_url, "bench", cache=False, concurrency=concurrency, max_retries=0, timeout_s=300,
-                           transport="aiohttp")
+    return endpoint_config(
+        base_url, "bench", cache=False, concurrency=concurrency, max_retries=0, timeout_s=300, transport="aiohttp"
+    )
 
 
 # --------------------------------------------------------------------------- cpu per step
@@ -73,8 +75,9 @@ async def cpu_run(base_url: str, concurrency: int, rollouts: int, out_dir: Path,
     web = FakeWeb(tiny_pages())
     async with LLMPool(_cfg(base_url, concurrency)) as pool:
         agent = Agent(pool.role("student"), [SearchTool(web), VisitTool(web)], protocol="text")
-        await run_batch(_items(32), out_dir / "warm.jsonl", agent=agent, concurrency=8, progress=False,
-                        write_summary=False)
+        await run_batch(
+            _items(32), out_dir / "warm.jsonl", agent=agent, concurrency=8, progress=False, write_summary=False
+        )
         out = out_dir / f"cpu_c{concurrency}.jsonl"
         prof = None
         if profile:
@@ -83,8 +86,9 @@ async def cpu_run(base_url: str, concurrency: int, rollouts: int, out_dir: Path,
             prof = cProfile.Profile()
             prof.enable()
         t0, c0 = time.perf_counter(), time.process_time()
-        s = await run_batch(_items(rollouts), out, agent=agent, concurrency=concurrency, progress=False,
-                            write_summary=False)
+        s = await run_batch(
+            _items(rollouts), out, agent=agent, concurrency=concurrency, progress=False, write_summary=False
+        )
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         if prof is not None:
             prof.disable()
@@ -93,9 +97,15 @@ async def cpu_run(base_url: str, concurrency: int, rollouts: int, out_dir: Path,
             pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     steps = s["turns"]
     assert s["done"] == rollouts and steps == rollouts * STEPS, s
-    return {"concurrency": concurrency, "rollouts": rollouts, "steps": steps, "wall_s": round(wall, 3),
-            "cpu_s": round(cpu, 3), "cpu_ms_per_step": round(cpu / steps * 1e3, 3),
-            "steps_per_s": round(steps / wall, 1)}
+    return {
+        "concurrency": concurrency,
+        "rollouts": rollouts,
+        "steps": steps,
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "cpu_ms_per_step": round(cpu / steps * 1e3, 3),
+        "steps_per_s": round(steps / wall, 1),
+    }
 
 
 # --------------------------------------------------------------------------- backends
@@ -115,8 +125,17 @@ def workers_run(base_url: str, backend: str, concurrency: int, rollouts: int, ou
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     c0 = time.process_time()
     t0 = time.perf_counter()
-    s = asyncio.run(run_questions(FakeWeb(tiny_pages()), _cfg(base_url, per), _items(rollouts), out,
-                                  settings=_settings(per), progress=False, executor=exe))
+    s = asyncio.run(
+        run_questions(
+            FakeWeb(tiny_pages()),
+            _cfg(base_url, per),
+            _items(rollouts),
+            out,
+            settings=_settings(per),
+            progress=False,
+            executor=exe,
+        )
+    )
     wall = time.perf_counter() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = time.process_time() - c0 + (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
@@ -124,13 +143,20 @@ def workers_run(base_url: str, backend: str, concurrency: int, rollouts: int, ou
     ideal = concurrency / (STEPS * 0.1)
     out.unlink(missing_ok=True)
     steady = max(s["rank_wall_s"])  # from the ranks' first item to their last write: without process start-up
-    return {"backend": {"1": "1 process", "local2": "local --workers 2", "ray2": "ray, 2 workers"}[backend],
-            "concurrency": concurrency, "rollouts": rollouts, "wall_s": round(wall, 2),
-            "rollouts_per_s": round(rollouts / wall, 1), "ideal_rollouts_per_s": round(ideal, 1),
-            "fraction_of_ideal": round(rollouts / wall / ideal, 3), "steady_s": round(steady, 2),
-            "steady_rollouts_per_s": round(rollouts / steady, 1),
-            "steady_fraction_of_ideal": round(rollouts / steady / ideal, 3),
-            "cpu_s": None if kind == "ray" else round(cpu, 2), "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "backend": {"1": "1 process", "local2": "local --workers 2", "ray2": "ray, 2 workers"}[backend],
+        "concurrency": concurrency,
+        "rollouts": rollouts,
+        "wall_s": round(wall, 2),
+        "rollouts_per_s": round(rollouts / wall, 1),
+        "ideal_rollouts_per_s": round(ideal, 1),
+        "fraction_of_ideal": round(rollouts / wall / ideal, 3),
+        "steady_s": round(steady, 2),
+        "steady_rollouts_per_s": round(rollouts / steady, 1),
+        "steady_fraction_of_ideal": round(rollouts / steady / ideal, 3),
+        "cpu_s": None if kind == "ray" else round(cpu, 2),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 # --------------------------------------------------------------------------- replicas
@@ -147,11 +173,30 @@ def replicas_run(rollouts: int, concurrency: int) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     procs = []
     for _ in range(4):
-        p = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "openseeker.testing.chat_server", "--delay",
-                              "0.05", "--searches", "1"], stdout=subprocess.PIPE, env=env)
+        p = subprocess.Popen(
+            [
+                sys.executable,
+                "-W",
+                "ignore",
+                "-m",
+                "openseeker.testing.chat_server",
+                "--delay",
+                "0.05",
+                "--searches",
+                "1",
+            ],
+            stdout=subprocess.PIPE,
+            env=env,
+        )
         procs.append((p, p.stdout.readline().decode().strip()))
-    cfg = endpoint_config(",".join(u for _, u in procs), model="m", cache=False, concurrency=concurrency // 4 + 4,
-                          max_retries=2, backoff_s=0.1)
+    cfg = endpoint_config(
+        ",".join(u for _, u in procs),
+        model="m",
+        cache=False,
+        concurrency=concurrency // 4 + 4,
+        max_retries=2,
+        backoff_s=0.1,
+    )
 
     async def main():
         async with LLMPool(cfg) as pool:
@@ -159,8 +204,16 @@ def replicas_run(rollouts: int, concurrency: int) -> dict:
             agent = Agent(pool.role("student"), [SearchTool(web), VisitTool(web)], protocol="text")
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "out.jsonl"
-                task = asyncio.create_task(run_batch(_items(rollouts), out, agent=agent, concurrency=concurrency,
-                                                     progress=False, write_summary=False))
+                task = asyncio.create_task(
+                    run_batch(
+                        _items(rollouts),
+                        out,
+                        agent=agent,
+                        concurrency=concurrency,
+                        progress=False,
+                        write_summary=False,
+                    )
+                )
                 transport = next(iter(pool._clients.values()))
                 while sum(r.served for r in transport.replicas) < rollouts * 2 // 4:
                     await asyncio.sleep(0.01)
@@ -179,12 +232,21 @@ def replicas_run(rollouts: int, concurrency: int) -> dict:
             p.wait()
     healthy = [s["served"] for i, s in enumerate(stats) if i != 1]
     mean = sum(healthy) / 3
-    return {"rollouts": rollouts, "concurrency": concurrency, "calls_per_rollout": 2,
-            "done": summary["done"], "failed": summary["failed"], "lost": rollouts - len(set(ids)),
-            "duplicated": len(ids) - len(set(ids)), "in_flight_on_killed_replica": in_flight,
-            "served_per_replica": [s["served"] for s in stats], "killed_replica": 1,
-            "healthy_max_dev_from_mean": round(max(abs(n - mean) for n in healthy) / mean, 4),
-            "calls_answered": sum(s["served"] for s in stats), "seconds_after_kill": round(after, 2)}
+    return {
+        "rollouts": rollouts,
+        "concurrency": concurrency,
+        "calls_per_rollout": 2,
+        "done": summary["done"],
+        "failed": summary["failed"],
+        "lost": rollouts - len(set(ids)),
+        "duplicated": len(ids) - len(set(ids)),
+        "in_flight_on_killed_replica": in_flight,
+        "served_per_replica": [s["served"] for s in stats],
+        "killed_replica": 1,
+        "healthy_max_dev_from_mean": round(max(abs(n - mean) for n in healthy) / mean, 4),
+        "calls_answered": sum(s["served"] for s in stats),
+        "seconds_after_kill": round(after, 2),
+    }
 
 
 def main() -> None:
@@ -230,9 +292,13 @@ def main() -> None:
             r = replicas_run(args.rollouts, (args.concurrency or [64])[0])
             print(json.dumps(r), flush=True)
             results.append(r)
-    report = {"benchmark": f"scale/{args.part}", "machine": {"cpus": os.cpu_count(),
-              "python": platform.python_version()}, "load_avg_before": load_before,
-              "load_avg_after": os.getloadavg(), "results": results}
+    report = {
+        "benchmark": f"scale/{args.part}",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "load_avg_before": load_before,
+        "load_avg_after": os.getloadavg(),
+        "results": results,
+    }
     out = args.out or HERE / "results" / f"scale_{args.part}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -60,7 +60,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MULTIHOP = Path(os.environ.get("OPENSEEKER_SHARED") or ROOT.parent / "shared") / "data" / "corpora" / "multihop-samples" / "data"
+MULTIHOP = (
+    Path(os.environ.get("OPENSEEKER_SHARED") or ROOT.parent / "shared")
+    / "data"
+    / "corpora"
+    / "multihop-samples"
+    / "data"
+)
 SEED = 13
 N_QUERIES = 1000
 TOP_K = 10
@@ -288,7 +294,11 @@ def worker_query(system: str, index_dir: Path, queries: list[str]) -> dict:
         for q in queries[:50]:
             idx.search(q, TOP_K)
         for snippets, prefix in ((False, ""), (True, "snippets_")):
-            res.update(_best_of(REPEATS, lambda q: idx.search(q, TOP_K, snippets=snippets), queries, prefix))
+            res.update(
+                _best_of(
+                    REPEATS, lambda q, snippets=snippets: idx.search(q, TOP_K, snippets=snippets), queries, prefix
+                )
+            )
         t = time.perf_counter()
         idx.search_many(queries, TOP_K, snippets=False)
         res["batch_qps"] = round(len(queries) / (time.perf_counter() - t), 1)
@@ -352,8 +362,7 @@ def multihop_sets() -> dict[str, tuple[list[tuple[str, str]], list[tuple[str, li
     mc = json.loads((MULTIHOP / "musique_train_corpus.json").read_text())
     corpus = [(d["title"], d["text"]) for d in mc]
     qs = [
-        (q["question"], [(p["title"], p["paragraph_text"]) for p in q["paragraphs"] if p["is_supporting"]])
-        for q in mq
+        (q["question"], [(p["title"], p["paragraph_text"]) for p in q["paragraphs"] if p["is_supporting"]]) for q in mq
     ]
     out["musique"] = (corpus, qs)
     hq = json.loads((MULTIHOP / "hotpotqa_train.json").read_text())
@@ -445,8 +454,15 @@ def _bm25s_rank(corpus_texts: list[str], queries: list[str], k: int) -> list[lis
     return [[int(i) for i, sc in zip(row, srow) if sc > 0] for row, srow in zip(docs, scores)]
 
 
-def _rankings(workdir: Path, name: str, corpus: list[tuple[str, str, str]], queries: list[str], dense: bool,
-              depth: int = 50, dense_dir: Path | None = None) -> dict[str, list[list[int]]]:
+def _rankings(
+    workdir: Path,
+    name: str,
+    corpus: list[tuple[str, str, str]],
+    queries: list[str],
+    dense: bool,
+    depth: int = 50,
+    dense_dir: Path | None = None,
+) -> dict[str, list[list[int]]]:
     """System name -> per query, ranked corpus positions (top ``depth``). ``corpus`` = [(key, title, text)]."""
     from openseeker.web.index import IndexSettings, SearchIndex
 
@@ -465,7 +481,8 @@ def _rankings(workdir: Path, name: str, corpus: list[tuple[str, str, str]], quer
         out[vname] = [[pos[h.url] for h in hs] for hs in idx.search_many(queries, depth, snippets=False)]
         shutil.rmtree(d, ignore_errors=True)
     out["bm25s (title+text, stopwords en, PyStemmer english)"] = _bm25s_rank(
-        [f"{t}\n{x}" for _k, t, x in corpus], queries, depth)
+        [f"{t}\n{x}" for _k, t, x in corpus], queries, depth
+    )
     if dense:
         from openseeker.web.dense import DenseIndex, rrf
 
@@ -481,8 +498,9 @@ def _rankings(workdir: Path, name: str, corpus: list[tuple[str, str, str]], quer
             if (d / "bench_build_s.json").exists():
                 build_s = json.loads((d / "bench_build_s.json").read_text())
                 out["_dense_build_s_per_10k"] = [[round(build_s / len(corpus) * 10_000, 1)]]
-        out["dense (all-MiniLM-L6-v2, faiss flat IP)"] = [[pos[h.key] for h in hs]
-                                                          for hs in didx.search(queries, depth)]
+        out["dense (all-MiniLM-L6-v2, faiss flat IP)"] = [
+            [pos[h.key] for h in hs] for hs in didx.search(queries, depth)
+        ]
         lexical = out["BM25 (tantivy, combined title+text: default)"]
         out["hybrid (BM25 + dense, RRF k=60, depth 50)"] = [
             [corpus_key for corpus_key, _s in rrf([lx, dn])]
@@ -506,8 +524,11 @@ def quality(workdir: Path, dense: bool = True, wiki_dense: Path | None = None) -
                     continue
                 res[sys_name] = _recall([[corpus[i] for i in r[:TOP_K]] for r in rk], qs)
             out[name] = res
-            print(f"  quality {name}: " + json.dumps({k: (v["recall@10"], v["ndcg@10"]) for k, v in res.items()
-                                                      if isinstance(v, dict)}), flush=True)
+            print(
+                f"  quality {name}: "
+                + json.dumps({k: (v["recall@10"], v["ndcg@10"]) for k, v in res.items() if isinstance(v, dict)}),
+                flush=True,
+            )
     else:
         out["multihop_skipped"] = f"{MULTIHOP} is absent"
     wiki = wiki_offline_docs()
@@ -549,8 +570,9 @@ def _norm(xs: list[float], how: str) -> list[float]:
     return ((x - x.mean()) / sd if sd > 0 else np.zeros_like(x)).tolist()
 
 
-def convex_fusion(lexical: list[tuple[int, float]], dense: list[tuple[int, float]], alpha: float, how: str
-                  ) -> list[int]:
+def convex_fusion(
+    lexical: list[tuple[int, float]], dense: list[tuple[int, float]], alpha: float, how: str
+) -> list[int]:
     """Normalised score fusion as pyserini's HybridSearcher does it (castorini/pyserini,
     pyserini/search/hybrid/_searcher.py): over the union of both lists, alpha * dense + (1 - alpha) * BM25, each
     normalised per query (min-max or z-score); a document missing from one list gets that list's minimum."""
@@ -582,8 +604,10 @@ def fusion_study(workdir: Path) -> dict:
         pos = {k: i for i, (k, _t, _x) in enumerate(docs)}
         d = workdir / f"q-{name}-fusion"
         shutil.rmtree(d, ignore_errors=True)
-        lex = [[(pos[h.url], h.score) for h in hs] for hs in
-               SearchIndex.build(d, iter(docs), progress=False).search_many(questions, 100, snippets=False)]
+        lex = [
+            [(pos[h.url], h.score) for h in hs]
+            for hs in SearchIndex.build(d, iter(docs), progress=False).search_many(questions, 100, snippets=False)
+        ]
         shutil.rmtree(d, ignore_errors=True)
         base = _bm25s_rank([f"{t}\n{x}" for _k, t, x in docs], questions, TOP_K)
         systems: dict[str, list[list[int]]] = {"bm25s": base, "BM25": [[i for i, _ in r] for r in lex]}
@@ -596,21 +620,29 @@ def fusion_study(workdir: Path) -> dict:
                 for k in (10, 60):
                     systems[f"RRF k={k} depth {depth} ({emb})"] = [
                         [i for i, _ in rrf([[i for i, _ in lx[:depth]], [i for i, _ in dn[:depth]]], k=k)]
-                        for lx, dn in zip(lex, den)]
+                        for lx, dn in zip(lex, den)
+                    ]
                 for how in ("minmax", "zscore"):
                     for a10 in range(1, 10):
                         systems[f"{how} alpha {a10 / 10} depth {depth} ({emb})"] = [
-                            convex_fusion(lx[:depth], dn[:depth], a10 / 10, how) for lx, dn in zip(lex, den)]
+                            convex_fusion(lx[:depth], dn[:depth], a10 / 10, how) for lx, dn in zip(lex, den)
+                        ]
         for sys_name, rk in systems.items():
             row = rows.setdefault(sys_name, {})
             for part, ids in (("dev", dev), ("held_out", test)):
-                row[f"{name} {part}"] = _recall([[corpus[i] for i in rk[j][:TOP_K]] for j in ids],
-                                                [qs[j] for j in ids])["recall@10"]
+                row[f"{name} {part}"] = _recall(
+                    [[corpus[i] for i in rk[j][:TOP_K]] for j in ids], [qs[j] for j in ids]
+                )["recall@10"]
     fused = [n for n in rows if n not in ("bm25s", "BM25") and not n.startswith("dense")]
     best = max(fused, key=lambda n: rows[n]["musique dev"] + rows[n]["hotpotqa dev"])
     best_hq = max(fused, key=lambda n: rows[n]["hotpotqa dev"])
-    return {"split": split, "seed": 7, "chosen_on_dev": best, "chosen_on_dev_hotpotqa_only": best_hq,
-            "recall@10": rows}
+    return {
+        "split": split,
+        "seed": 7,
+        "chosen_on_dev": best,
+        "chosen_on_dev_hotpotqa_only": best_hq,
+        "recall@10": rows,
+    }
 
 
 def _split(n: int) -> tuple[list[int], list[int]]:
@@ -670,7 +702,8 @@ def expansion_study(workdir: Path) -> dict:
         index = SearchIndex.build(d, iter(docs), progress=False)
 
         def bm25(queries: list[str], depth: int = 50) -> list[list[tuple[int, float]]]:
-            return [[(pos[h.url], h.score) for h in hs] for hs in index.search_many(queries, depth, snippets=False)]
+            # called only within this iteration of the loop
+            return [[(pos[h.url], h.score) for h in hs] for hs in index.search_many(queries, depth, snippets=False)]  # noqa: B023
 
         lex = bm25(questions, 100)
         didx = DenseIndex.build(workdir / f"dense-{name}", iter(docs), progress=False)
@@ -684,7 +717,8 @@ def expansion_study(workdir: Path) -> dict:
         hybrid = [[i for i, _ in rrf([ids(lx), ids(dn)])] for lx, dn in zip(lex, den)]
         systems: dict[str, list[list[int]]] = {
             "bm25s": _bm25s_rank([f"{t}\n{x}" for _k, t, x in docs], questions, TOP_K),
-            "BM25": [ids(r) for r in lex], "dense": [ids(r) for r in den],
+            "BM25": [ids(r) for r in lex],
+            "dense": [ids(r) for r in den],
             "hybrid RRF k=60 depth 50 (default)": hybrid,
         }
         # dense re-scoring of the BM25 top 100
@@ -694,22 +728,27 @@ def expansion_study(workdir: Path) -> dict:
             cos = doc_vecs[cand] @ qv[j] if cand else np.zeros(0)
             resc.append([(c, float(s)) for c, s in sorted(zip(cand, cos), key=lambda t: -t[1])])
         systems["rescore BM25 top-100 by dense, RRF k=60"] = [
-            [i for i, _ in rrf([ids(lx, 100), ids(rs, 100)])] for lx, rs in zip(lex, resc)]
+            [i for i, _ in rrf([ids(lx, 100), ids(rs, 100)])] for lx, rs in zip(lex, resc)
+        ]
         for a in (0.3, 0.5, 0.7):
             systems[f"rescore BM25 top-100 by dense, min-max alpha {a}"] = [
-                convex_fusion(lx[:100], rs, a, "minmax") for lx, rs in zip(lex, resc)]
+                convex_fusion(lx[:100], rs, a, "minmax") for lx, rs in zip(lex, resc)
+            ]
         systems["rescore BM25 top-100 + dense top-50, RRF k=60"] = [
-            [i for i, _ in rrf([ids(lx, 100), ids(rs, 100), ids(dn)])] for lx, rs, dn in zip(lex, resc, den)]
+            [i for i, _ in rrf([ids(lx, 100), ids(rs, 100), ids(dn)])] for lx, rs, dn in zip(lex, resc, den)
+        ]
         # second-hop expansion from the hybrid's top hits
-        title = lambda i: corpus[i][0]  # noqa: E731
+        title = lambda i: corpus[i][0]  # noqa: E731, B023 - used within this iteration
         expansions = {
             "q + top-1 title": [f"{q} {title(h[0])}" if h else q for q, h in zip(questions, hybrid)],
             "q + top-2 titles": [" ".join([q] + [title(i) for i in h[:2]]) for q, h in zip(questions, hybrid)],
-            "top-1 title + text": [f"{corpus[h[0]][0]} {corpus[h[0]][1][:600]}" if h else q
-                                   for q, h in zip(questions, hybrid)],
+            "top-1 title + text": [
+                f"{corpus[h[0]][0]} {corpus[h[0]][1][:600]}" if h else q for q, h in zip(questions, hybrid)
+            ],
             "q + RM3 terms (top-3 docs, 10 terms)": [
                 " ".join([q] + _prf_terms([f"{corpus[i][0]} {corpus[i][1]}" for i in h[:3]], q, df, len(docs), 10))
-                for q, h in zip(questions, hybrid)],
+                for q, h in zip(questions, hybrid)
+            ],
         }
         # what ships (LocalWeb hybrid, openseeker.web.feedback): the selected idea with the index's own analyser
         # (stemmed terms, its stop words, idf from the index), the first 2,000 characters of each feedback page
@@ -724,9 +763,11 @@ def expansion_study(workdir: Path) -> dict:
         for ename, q2 in expansions.items():
             lex2 = bm25(q2)
             systems[f"RRF(BM25, dense, BM25[{ename}])"] = [
-                [i for i, _ in rrf([ids(lx), ids(dn), ids(l2)])] for lx, dn, l2 in zip(lex, den, lex2)]
+                [i for i, _ in rrf([ids(lx), ids(dn), ids(l2)])] for lx, dn, l2 in zip(lex, den, lex2)
+            ]
             systems[f"hybrid, then BM25[{ename}] fills ranks 6-10"] = [
-                list(dict.fromkeys(h[:5] + ids(l2) + h[5:])) for h, l2 in zip(hybrid, lex2)]
+                list(dict.fromkeys(h[:5] + ids(l2) + h[5:])) for h, l2 in zip(hybrid, lex2)
+            ]
         shutil.rmtree(d, ignore_errors=True)
         for sys_name, rk in systems.items():
             row = rows.setdefault(sys_name, {})
@@ -739,14 +780,27 @@ def expansion_study(workdir: Path) -> dict:
     ideas = [n for n in rows if n not in ("bm25s", "BM25", "dense", "hybrid RRF k=60 depth 50 (default)", SHIPPED)]
     best = max(ideas, key=lambda n: rows[n]["musique dev"] + rows[n]["hotpotqa dev"])
     base = "hybrid RRF k=60 depth 50 (default)"
-    both = [n for n in ideas if rows[n]["musique dev"] >= rows[base]["musique dev"]
-            and rows[n]["hotpotqa dev"] > rows[base]["hotpotqa dev"]]
-    return {"split": split, "seed": 7, "chosen_on_dev": best,
-            "better_than_default_on_dev_on_both": both, "recall@10": rows}
+    both = [
+        n
+        for n in ideas
+        if rows[n]["musique dev"] >= rows[base]["musique dev"] and rows[n]["hotpotqa dev"] > rows[base]["hotpotqa dev"]
+    ]
+    return {
+        "split": split,
+        "seed": 7,
+        "chosen_on_dev": best,
+        "better_than_default_on_dev_on_both": both,
+        "recall@10": rows,
+    }
 
 
-EXAMPLE_QUERIES = ["largest desert in Africa", "1968 film by Stanley Kubrick", "the planet closest to the sun",
-                   "composer of the Moonlight Sonata", "team sport played on ice with brooms and stones"]
+EXAMPLE_QUERIES = [
+    "largest desert in Africa",
+    "1968 film by Stanley Kubrick",
+    "the planet closest to the sun",
+    "composer of the Moonlight Sonata",
+    "team sport played on ice with brooms and stones",
+]
 
 
 def _examples(workdir: Path, docs: list[tuple[str, str, str]], dense: bool, dense_dir: Path | None) -> dict:
@@ -786,14 +840,17 @@ def latency(workdir: Path) -> dict:
     web = workdir / "web-wiki"
     t0 = time.perf_counter()
     info = build_web("wiki-offline", web, progress=False)
-    res: dict = {"pages": info["degree_stats"]["pages"],
-                 "bm25_index_s": info["index"].get("seconds") if not info.get("up_to_date") else None}
+    res: dict = {
+        "pages": info["degree_stats"]["pages"],
+        "bm25_index_s": info["index"].get("seconds") if not info.get("up_to_date") else None,
+    }
     t0 = time.perf_counter()
     meta = embed_web(web, progress=False)  # the ONNX encoders are exported below, at their first (warm-up) query
     res["embed_s"] = round(time.perf_counter() - t0, 1)
     res["embedded_this_run"] = meta["embedded_this_run"]
-    res["embed_s_per_10k"] = round(res["embed_s"] / max(1, meta["embedded_this_run"]) * 10_000, 1) \
-        if meta["embedded_this_run"] else None
+    res["embed_s_per_10k"] = (
+        round(res["embed_s"] / max(1, meta["embedded_this_run"]) * 10_000, 1) if meta["embedded_this_run"] else None
+    )
     queries = make_queries(200)
     # the query encoders side by side in one run: sentence-transformers (torch), its ONNX export (same
     # embeddings) and the int8 ONNX export; every row reads the same faiss index and BM25 index
@@ -805,8 +862,7 @@ def latency(workdir: Path) -> dict:
                 name = mode if mode == "bm25" else f"{mode} ({enc})"
                 for q in queries[:20]:
                     lw.search_sync([q], TOP_K, retrieval=mode)
-                res[name] = _best_of(REPEATS, lambda q, m=mode: lw.search_sync([q], TOP_K, retrieval=m), queries,
-                                     "")
+                res[name] = _best_of(REPEATS, lambda q, m=mode: lw.search_sync([q], TOP_K, retrieval=m), queries, "")
                 print(f"  latency {name}: {res[name]}", flush=True)
             # the second hop's cost (web.feedback): the same hybrid with RRF alone, same process and indexes
             lw._second_hop = lambda _q, _terms, fused, k, _pages: fused[:k]
@@ -857,8 +913,13 @@ def latency_ab(workdir: Path, ref: str, n: int = 300, encoder: str = "onnx-int8"
     procs = {}
     for name, src in trees.items():
         env = {**os.environ, "PYTHONPATH": str(src)}
-        procs[name] = subprocess.Popen([sys.executable, __file__, "--worker", "serve", str(web), encoder], env=env,
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        procs[name] = subprocess.Popen(
+            [sys.executable, __file__, "--worker", "serve", str(web), encoder],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         ready = json.loads(procs[name].stdout.readline())
         print(f"  ab worker {name}: {ready['ready']}", flush=True)
 
@@ -870,8 +931,14 @@ def latency_ab(workdir: Path, ref: str, n: int = 300, encoder: str = "onnx-int8"
 
     queries = make_queries(n)
     names = list(trees)
-    res: dict = {"ref": ref, "ref_commit": commit, "encoder": encoder, "queries": n, "top_k": TOP_K,
-                 "loadavg_start": os.getloadavg()}
+    res: dict = {
+        "ref": ref,
+        "ref_commit": commit,
+        "encoder": encoder,
+        "queries": n,
+        "top_k": TOP_K,
+        "loadavg_start": os.getloadavg(),
+    }
     try:
         for q in make_queries(n + 20)[n:]:  # warm-up on other queries: the first pass meets every query new
             for name in names:
@@ -883,7 +950,7 @@ def latency_ab(workdir: Path, ref: str, n: int = 300, encoder: str = "onnx-int8"
             cpu: dict[str, list[float]] = {name: [] for name in names}
             for i, q in enumerate(queries):
                 got = {}
-                for name in (names if i % 2 == 0 else names[::-1]):
+                for name in names if i % 2 == 0 else names[::-1]:
                     r = ask(name, q)
                     lat[name].append(r["wall"])
                     cpu[name].append(r["cpu"])
@@ -936,9 +1003,12 @@ def encoder_latency(workdir: Path, n: int = 200) -> dict:
     out: dict = {"queries": n}
     for k in encoders:
         cos = (np.asarray(vecs[k]) * ref).sum(1)
-        out[k] = {"p50_ms": round(statistics.median(wall[k]) * 1e3, 3), "cpu_p50_ms":
-                  round(statistics.median(cpu[k]) * 1e3, 3), "cosine_to_torch_min": round(float(cos.min()), 4),
-                  "cosine_to_torch_mean": round(float(cos.mean()), 4)}
+        out[k] = {
+            "p50_ms": round(statistics.median(wall[k]) * 1e3, 3),
+            "cpu_p50_ms": round(statistics.median(cpu[k]) * 1e3, 3),
+            "cosine_to_torch_min": round(float(cos.min()), 4),
+            "cosine_to_torch_mean": round(float(cos.mean()), 4),
+        }
     rng = np.random.default_rng(SEED)
     base = rng.standard_normal((10_033, 384)).astype(np.float32)
     base /= np.linalg.norm(base, axis=1, keepdims=True)
@@ -1051,8 +1121,12 @@ def markdown(results: dict) -> str:
     rows = {k: v for k, v in desc.items() if isinstance(v, dict) and k != "queries"}
     if rows:
         cols = list(next(iter(rows.values())))
-        lines += [f"Descriptive queries over wiki-offline ({desc.get('queries')}): found in the top 5.", "",
-                  "| retriever | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+        lines += [
+            f"Descriptive queries over wiki-offline ({desc.get('queries')}): found in the top 5.",
+            "",
+            "| retriever | " + " | ".join(cols) + " |",
+            "|---|" + "---:|" * len(cols),
+        ]
         for vname, r in rows.items():
             lines.append(f"| {vname} | " + " | ".join(f"{r[c]:.3f}" for c in cols) + " |")
         lines.append("")
@@ -1065,28 +1139,40 @@ def markdown(results: dict) -> str:
         lines.append("")
     lat = results.get("latency") or {}
     if lat:
-        lines += [f"LocalWeb.search latency on the wiki-offline web ({lat.get('pages')} pages), top-{TOP_K} with "
-                  f"snippets, one query at a time; embedding build {lat.get('embed_s')} s "
-                  f"({lat.get('embed_s_per_10k')} s per 10k pages), BM25 index {lat.get('bm25_index_s')} s.", "",
-                  "| retrieval | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | q/s |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"LocalWeb.search latency on the wiki-offline web ({lat.get('pages')} pages), top-{TOP_K} with "
+            f"snippets, one query at a time; embedding build {lat.get('embed_s')} s "
+            f"({lat.get('embed_s_per_10k')} s per 10k pages), BM25 index {lat.get('bm25_index_s')} s.",
+            "",
+            "| retrieval | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | q/s |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for mode in [m for m in lat if isinstance(lat[m], dict)]:
             r = lat.get(mode) or {}
-            lines.append(f"| {mode} | {r.get('p50_ms')} | {r.get('p95_ms')} | {r.get('cpu_p50_ms')} | "
-                         f"{r.get('cpu_p95_ms')} | {r.get('qps')} |")
+            lines.append(
+                f"| {mode} | {r.get('p50_ms')} | {r.get('p95_ms')} | {r.get('cpu_p50_ms')} | "
+                f"{r.get('cpu_p95_ms')} | {r.get('qps')} |"
+            )
         lines.append("")
     ab = results.get("latency_ab") or {}
     if ab:
-        lines += [f"Hybrid LocalWeb.search ({ab['encoder']}, top-{ab['top_k']} with snippets, one query at a time), "
-                  f"this tree vs {ab['ref']} ({ab['ref_commit'][:10]}) in two worker processes, alternating query by "
-                  f"query, {ab['queries']} wiki-offline queries, best of {REPEATS} passes; load average "
-                  f"{ab['loadavg_start']} -> {ab['loadavg_end']}. Same hits (urls, scores, snippets) for "
-                  f"{ab['same_hits']}/{ab['queries']} queries.", "",
-                  "| tree | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | q/s |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"Hybrid LocalWeb.search ({ab['encoder']}, top-{ab['top_k']} with snippets, one query at a time), "
+            f"this tree vs {ab['ref']} ({ab['ref_commit'][:10]}) in two worker processes, alternating query by "
+            f"query, {ab['queries']} wiki-offline queries, best of {REPEATS} passes; load average "
+            f"{ab['loadavg_start']} -> {ab['loadavg_end']}. Same hits (urls, scores, snippets) for "
+            f"{ab['same_hits']}/{ab['queries']} queries.",
+            "",
+            "| tree | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | q/s |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for label, pick in (("best pass", lambda r: r), ("first pass, each query new", lambda r: r["passes"][0])):
             for name in ("this tree", ab["ref"]):
                 r = pick(ab[name])
-                lines.append(f"| {name} ({label}) | {r['p50_ms']} | {r['p95_ms']} | {r['cpu_p50_ms']} | "
-                             f"{r['cpu_p95_ms']} | {r['qps']} |")
+                lines.append(
+                    f"| {name} ({label}) | {r['p50_ms']} | {r['p95_ms']} | {r['cpu_p50_ms']} | "
+                    f"{r['cpu_p95_ms']} | {r['qps']} |"
+                )
         lines.append("")
     return "\n".join(lines)
 
@@ -1102,17 +1188,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-dense", action="store_true", help="BM25 systems only (no sentence-transformers needed)")
     p.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads for embedding (0: torch's)")
     p.add_argument("--skip-wiki", action="store_true")
-    p.add_argument("--encoder-latency", action="store_true",
-                   help="also time the query encoders (torch / onnx / onnx-int8) side by side (about a minute)")
-    p.add_argument("--fusion-study", action="store_true",
-                   help="also compare hybrid fusions (RRF / normalised scores, depths, title+text vs text) on a "
-                        "dev half and a held-out half of the MuSiQue/HotpotQA questions (embeds the corpora twice)")
-    p.add_argument("--expansion-study", action="store_true",
-                   help="also try dense re-scoring of the BM25 top 100 and second-hop query expansion (top-hit "
-                        "titles, RM3 terms) on the fusion study's dev / held-out halves")
-    p.add_argument("--ab", metavar="REF", default=None,
-                   help="also time hybrid search of this tree against git revision REF (e.g. main), alternating "
-                        "query by query in two worker processes, and check that both return the same hits")
+    p.add_argument(
+        "--encoder-latency",
+        action="store_true",
+        help="also time the query encoders (torch / onnx / onnx-int8) side by side (about a minute)",
+    )
+    p.add_argument(
+        "--fusion-study",
+        action="store_true",
+        help="also compare hybrid fusions (RRF / normalised scores, depths, title+text vs text) on a "
+        "dev half and a held-out half of the MuSiQue/HotpotQA questions (embeds the corpora twice)",
+    )
+    p.add_argument(
+        "--expansion-study",
+        action="store_true",
+        help="also try dense re-scoring of the BM25 top 100 and second-hop query expansion (top-hit "
+        "titles, RM3 terms) on the fusion study's dev / held-out halves",
+    )
+    p.add_argument(
+        "--ab",
+        metavar="REF",
+        default=None,
+        help="also time hybrid search of this tree against git revision REF (e.g. main), alternating "
+        "query by query in two worker processes, and check that both return the same hits",
+    )
     p.add_argument("--ab-queries", type=int, default=300, help="queries of the --ab run (default 300)")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)

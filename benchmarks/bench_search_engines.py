@@ -117,12 +117,17 @@ def measure(root: Path) -> dict:
     if pisa is not None:
         ctx = pisa.RetrievalContext()
         pisa.prepare_index(ctx, str(root / "pisa"), **PISA_ARGS)
-        bufs = {"result_qidxs": np.empty(K, np.int32), "result_docnos": np.empty(K, object),
-                "result_ranks": np.empty(K, np.int32), "result_scores": np.empty(K, np.float32)}
+        bufs = {
+            "result_qidxs": np.empty(K, np.int32),
+            "result_docnos": np.empty(K, object),
+            "result_ranks": np.empty(K, np.int32),
+            "result_scores": np.empty(K, np.float32),
+        }
 
         def pisa_top(algorithm: str, q: str) -> list[tuple[float, str]]:
-            size = pisa.retrieve(ctx, algorithm, [(0, q)], k=K, threads=1, pretokenised=False, query_weighted=0,
-                                 **bufs)
+            size = pisa.retrieve(
+                ctx, algorithm, [(0, q)], k=K, threads=1, pretokenised=False, query_weighted=0, **bufs
+            )
             return [(round(float(bufs["result_scores"][j]), 3), bufs["result_docnos"][j]) for j in range(size)]
 
         for algorithm in PISA_ALGORITHMS:
@@ -133,6 +138,7 @@ def measure(root: Path) -> dict:
     times: dict[str, list[float]] = {name: [] for name in methods}
     same_openseeker = same_pisa = 0
     postings = []
+
     def key(hits: list) -> list[float]:  # tantivy's (score, address)
         return [round(s, 3) for s, _ in hits]
 
@@ -150,8 +156,10 @@ def measure(root: Path) -> dict:
     def pct(xs: list[float], p: float) -> float:
         return round(sorted(xs)[min(len(xs) - 1, int(len(xs) * p))], 3)
 
-    out = {name: {"p50_ms": pct(xs, 0.5), "p99_ms": pct(xs, 0.99), "mean_ms": round(statistics.fmean(xs), 3)}
-           for name, xs in times.items()}
+    out = {
+        name: {"p50_ms": pct(xs, 0.5), "p99_ms": pct(xs, 0.99), "mean_ms": round(statistics.fmean(xs), 3)}
+        for name, xs in times.items()
+    }
     out["pages"] = len(ix)
     out["query_postings_p50"] = int(statistics.median(postings))
     out["openseeker_top10_equals_full"] = f"{same_openseeker}/{QUERIES}"
@@ -168,8 +176,11 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the indexes (a re-run then only measures)")
     args = ap.parse_args()
     if pisathon() is None:
-        print("pyterrier-pisa is not installed: measuring tantivy only "
-              "(pip install --no-deps pyterrier-pisa==0.4.9 tbb==2020.3.254)", file=sys.stderr)
+        print(
+            "pyterrier-pisa is not installed: measuring tantivy only "
+            "(pip install --no-deps pyterrier-pisa==0.4.9 tbb==2020.3.254)",
+            file=sys.stderr,
+        )
     sizes = [int(x) for x in args.pages.split(",")]
     args.workdir.mkdir(parents=True, exist_ok=True)
     result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "runs": {}}
@@ -177,8 +188,12 @@ def main() -> None:
         root = args.workdir / str(n)
         for step in ("build", "measure"):  # each in its own process: a clean heap and page cache state per size
             answer = args.workdir / f"{step}-{n}.json"  # not stdout: PISA logs there from C++, unordered
-            p = subprocess.run([sys.executable, __file__, f"--{step}", str(n), str(root), str(answer)],
-                               capture_output=True, text=True, check=False)
+            p = subprocess.run(
+                [sys.executable, __file__, f"--{step}", str(n), str(root), str(answer)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if p.returncode:
                 raise SystemExit(p.stderr[-3000:])
             result["runs"].setdefault(str(n), {}).update(json.loads(answer.read_text()))
@@ -190,7 +205,9 @@ def main() -> None:
         small, large = result["runs"][str(sizes[0])], result["runs"][str(sizes[-1])]
         result[f"p50_ratio_{sizes[-1]}_over_{sizes[0]}"] = {
             name: round(large[name]["p50_ms"] / small[name]["p50_ms"], 2)
-            for name in small if isinstance(small[name], dict) and name in large}
+            for name in small
+            if isinstance(small[name], dict) and name in large
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -63,8 +63,10 @@ def ensure_web(workdir: Path) -> Path:
     out = workdir / "wiki-offline"
     t0 = time.perf_counter()
     info = build_web("wiki-offline", out, progress=False)
-    print(f"web: {out} ({info.get('import', {}).get('pages', '?')} pages, "
-          f"{'up to date' if info.get('up_to_date') else f'built in {time.perf_counter() - t0:.0f}s'})")
+    print(
+        f"web: {out} ({info.get('import', {}).get('pages', '?')} pages, "
+        f"{'up to date' if info.get('up_to_date') else f'built in {time.perf_counter() - t0:.0f}s'})"
+    )
     return out
 
 
@@ -116,8 +118,10 @@ class RawConn:
             body = payload
         else:
             body = json.dumps(payload).encode() if payload is not None else b""
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
         self.writer.write(head + body)
         await self.writer.drain()
         status_line = await self.reader.readline()
@@ -165,10 +169,11 @@ BAD_REQUESTS: list[tuple[str, str, bytes]] = [
 ]
 
 
-async def run_level(base: str, clients: int, duration: float, work: dict[str, list], seed: int,
-                    bad_fraction: float = 0.0) -> dict:
+async def run_level(
+    base: str, clients: int, duration: float, work: dict[str, list], seed: int, bad_fraction: float = 0.0
+) -> dict:
     lat: dict[str, list[float]] = {"search": [], "retrieve": [], "visit": []}
-    errors: dict[str, int] = {k: 0 for k in lat}
+    errors: dict[str, int] = dict.fromkeys(lat, 0)
     bad = {"sent": 0, "4xx": 0, "5xx": 0, "other": 0, "dropped": 0}
     error_samples: list[str] = []
     host, port = base.rsplit("//", 1)[1].split(":")
@@ -223,14 +228,24 @@ async def run_level(base: str, clients: int, duration: float, work: dict[str, li
     wall = time.perf_counter() - t0
     rows = {}
     for kind, values in lat.items():
-        rows[kind] = {"requests": len(values) + errors[kind], "ok": len(values), "errors": errors[kind],
-                      "per_s": round(len(values) / wall, 1),
-                      "p50_ms": round(pct(values, 50) * 1000, 1), "p99_ms": round(pct(values, 99) * 1000, 1)}
+        rows[kind] = {
+            "requests": len(values) + errors[kind],
+            "ok": len(values),
+            "errors": errors[kind],
+            "per_s": round(len(values) / wall, 1),
+            "p50_ms": round(pct(values, 50) * 1000, 1),
+            "p99_ms": round(pct(values, 99) * 1000, 1),
+        }
     everything = [v for values in lat.values() for v in values]
-    rows["all"] = {"requests": len(everything) + sum(errors.values()), "ok": len(everything),
-                   "errors": sum(errors.values()), "per_s": round(len(everything) / wall, 1),
-                   "p50_ms": round(pct(everything, 50) * 1000, 1), "p99_ms": round(pct(everything, 99) * 1000, 1),
-                   "mean_ms": round(statistics.fmean(everything) * 1000, 1) if everything else None}
+    rows["all"] = {
+        "requests": len(everything) + sum(errors.values()),
+        "ok": len(everything),
+        "errors": sum(errors.values()),
+        "per_s": round(len(everything) / wall, 1),
+        "p50_ms": round(pct(everything, 50) * 1000, 1),
+        "p99_ms": round(pct(everything, 99) * 1000, 1),
+        "mean_ms": round(statistics.fmean(everything) * 1000, 1) if everything else None,
+    }
     # queries/s counts search queries (1 per /search, 3 per /retrieve)
     rows["queries_per_s"] = round((len(lat["search"]) + 3 * len(lat["retrieve"])) / wall, 1)
     out = {"clients": clients, "duration_s": round(wall, 2), "endpoints": rows, "error_samples": error_samples}
@@ -267,8 +282,12 @@ async def health_baseline(base: str, clients: int, duration: float) -> dict:
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     wall = time.perf_counter() - t0
-    return {"per_s": round(len(lat) / wall, 1), "p50_ms": round(pct(lat, 50) * 1000, 1),
-            "p99_ms": round(pct(lat, 99) * 1000, 1), "errors": errors}
+    return {
+        "per_s": round(len(lat) / wall, 1),
+        "p50_ms": round(pct(lat, 50) * 1000, 1),
+        "p99_ms": round(pct(lat, 99) * 1000, 1),
+        "errors": errors,
+    }
 
 
 class _FakesProcess:
@@ -297,8 +316,10 @@ def serve_fakes(web_dir: Path, n: int, seed: int) -> None:
     corpus = []
     for i, p in enumerate(pages):
         path = f"/wiki/{i}"
-        site.routes[path] = Route(f"<html><head><title>{html.escape(p.title)}</title></head><body><article>"
-                                  f"<h1>{html.escape(p.title)}</h1><p>{html.escape(p.text)}</p></article></body></html>")
+        site.routes[path] = Route(
+            f"<html><head><title>{html.escape(p.title)}</title></head><body><article>"
+            f"<h1>{html.escape(p.title)}</h1><p>{html.escape(p.text)}</p></article></body></html>"
+        )
         corpus.append({"title": p.title, "url": site.url(path), "snippet": p.text[:200]})
     api = FakeSearchAPI("searxng", corpus=corpus).start()
     print(json.dumps({"api": api.base_url, "corpus": corpus}), flush=True)
@@ -309,24 +330,50 @@ def serve_fakes(web_dir: Path, n: int, seed: int) -> None:
 def start_live_fakes(web_dir: Path, workdir: Path, n: int, seed: int, cache: bool = True):
     """A fake SearXNG over ``n`` wiki-offline pages and a fake site serving them as HTML, in their OWN process (so
     they do not share the load generator's GIL); returns (fakes, config path, workload)."""
-    proc = subprocess.Popen([sys.executable, __file__, "--serve-fakes", "--web", str(web_dir), "--seed", str(seed)],
-                            stdout=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-fakes", "--web", str(web_dir), "--seed", str(seed)],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+    )
     info = json.loads(proc.stdout.readline())
     corpus = info["corpus"]
     cfg = workdir / "live-bench.yaml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(json.dumps({"backend": "searxng", "searxng": {"base_url": info["api"], "rate_per_s": 0},
-                               "fetch": {"rate_per_s": 0}, "ssrf": {"allow": ["127.0.0.1"]},
-                               "cache": {"enabled": cache, "path": str(workdir / "live-bench-cache.sqlite")}}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "backend": "searxng",
+                "searxng": {"base_url": info["api"], "rate_per_s": 0},
+                "fetch": {"rate_per_s": 0},
+                "ssrf": {"allow": ["127.0.0.1"]},
+                "cache": {"enabled": cache, "path": str(workdir / "live-bench-cache.sqlite")},
+            }
+        )
+    )
     for suffix in ("", "-wal", "-shm"):
         (workdir / f"live-bench-cache.sqlite{suffix}").unlink(missing_ok=True)
-    return (_FakesProcess(proc),), cfg, {"queries": [f"{c['title']}" for c in corpus], "urls": [c["url"] for c in corpus]}
+    return (
+        (_FakesProcess(proc),),
+        cfg,
+        {"queries": [f"{c['title']}" for c in corpus], "urls": [c["url"] for c in corpus]},
+    )
 
 
-def start_server(web_dir: Path | str, port: int, extra: list[str] | None = None,
-                 src: Path | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "openseeker.cli.main", "-q", "serve", "--web", str(web_dir), "--port", str(port),
-           *(extra or [])]
+def start_server(
+    web_dir: Path | str, port: int, extra: list[str] | None = None, src: Path | None = None
+) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "openseeker.cli.main",
+        "-q",
+        "serve",
+        "--web",
+        str(web_dir),
+        "--port",
+        str(port),
+        *(extra or []),
+    ]
     env = dict(os.environ, PYTHONPATH=str(src)) if src else None
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
     deadline = time.time() + 60
@@ -349,7 +396,7 @@ def search_r1_batch(web_dir: Path, n: int, out: Path) -> None:
     from openseeker.web.local import LocalWeb
 
     work = workload(web_dir, 500, 0)
-    queries = [(" ".join(work["queries"][i % 500:] + work["queries"]) * 2)[:400] for i in range(n)]
+    queries = [(" ".join(work["queries"][i % 500 :] + work["queries"]) * 2)[:400] for i in range(n)]
     web = LocalWeb.open(web_dir)
     web.search_sync(queries[:50], 3)  # warm the index
     direct = []
@@ -365,18 +412,30 @@ def search_r1_batch(web_dir: Path, n: int, out: Path) -> None:
         for _ in range(2):
             payload = json.dumps({"queries": queries, "topk": 3, "return_scores": True}).encode()
             t0 = time.perf_counter()
-            r = httpx.post(f"http://127.0.0.1:{port}/retrieve", content=payload,
-                           headers={"content-type": "application/json"}, timeout=600)
+            r = httpx.post(
+                f"http://127.0.0.1:{port}/retrieve",
+                content=payload,
+                headers={"content-type": "application/json"},
+                timeout=600,
+            )
             served.append(time.perf_counter() - t0)
             assert r.status_code == 200 and len(r.json()["result"]) == n, r.text[:200]
             sizes = {"request_bytes": len(payload), "response_bytes": len(r.content)}
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    report = {"benchmark": "serve_search_r1_batch", "queries": n, "query_chars": 400, "topk": 3, **sizes,
-              "direct_search_s": round(min(direct), 2), "served_retrieve_s": round(min(served), 2),
-              "ratio_served_over_direct": round(min(served) / min(direct), 2),
-              "loadavg": [round(x, 2) for x in os.getloadavg()], "machine": {"cpus": os.cpu_count()}}
+    report = {
+        "benchmark": "serve_search_r1_batch",
+        "queries": n,
+        "query_chars": 400,
+        "topk": 3,
+        **sizes,
+        "direct_search_s": round(min(direct), 2),
+        "served_retrieve_s": round(min(served), 2),
+        "ratio_served_over_direct": round(min(served) / min(direct), 2),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "machine": {"cpus": os.cpu_count()},
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report))
@@ -395,10 +454,17 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="serve --workers N (server processes)")
     ap.add_argument("--bad-fraction", type=float, default=0.0, help="share of bad requests mixed in (e.g. 0.01)")
     ap.add_argument("--server-src", type=Path, help="run the server from this source tree (PYTHONPATH)")
-    ap.add_argument("--search-r1-batch", type=int, help="time one Search-R1 /retrieve request of N queries "
-                    "against direct LocalWeb search, then exit")
-    ap.add_argument("--out", type=Path, help="default: benchmarks/results/serve.json (serve_live.json with "
-                    "--live-fake, serve_badmix.json with --bad-fraction)")
+    ap.add_argument(
+        "--search-r1-batch",
+        type=int,
+        help="time one Search-R1 /retrieve request of N queries against direct LocalWeb search, then exit",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="default: benchmarks/results/serve.json (serve_live.json with "
+        "--live-fake, serve_badmix.json with --bad-fraction)",
+    )
     args = ap.parse_args()
     name = ("serve_live_nocache" if args.no_cache else "serve_live") if args.live_fake else "serve"
     name = "serve_badmix" if args.bad_fraction else name
@@ -408,8 +474,13 @@ def main() -> None:
         return serve_fakes(args.web, 500, args.seed)
     web_dir = args.web or ensure_web(args.workdir)
     if args.search_r1_batch:
-        return search_r1_batch(web_dir, args.search_r1_batch, args.out if args.out != ROOT / "benchmarks" / "results"
-                               / f"{name}.json" else ROOT / "benchmarks" / "results" / "serve_search_r1_batch.json")
+        return search_r1_batch(
+            web_dir,
+            args.search_r1_batch,
+            args.out
+            if args.out != ROOT / "benchmarks" / "results" / f"{name}.json"
+            else ROOT / "benchmarks" / "results" / "serve_search_r1_batch.json",
+        )
     port = free_port()
     fakes = ()
     if args.live_fake:
@@ -430,19 +501,27 @@ def main() -> None:
             res["health_baseline"] = asyncio.run(health_baseline(base, n, min(args.duration, 5.0)))
             levels.append(res)
             a = res["endpoints"]["all"]
-            print(f"clients={n:3d}  req/s={a['per_s']:7.1f}  queries/s={res['endpoints']['queries_per_s']:7.1f}  "
-                  f"p50={a['p50_ms']:7.1f} ms  p99={a['p99_ms']:7.1f} ms  errors={a['errors']}")
+            print(
+                f"clients={n:3d}  req/s={a['per_s']:7.1f}  queries/s={res['endpoints']['queries_per_s']:7.1f}  "
+                f"p50={a['p50_ms']:7.1f} ms  p99={a['p99_ms']:7.1f} ms  errors={a['errors']}"
+            )
             if args.bad_fraction:
                 b = res["bad_requests"]
-                print(f"    bad requests: {b['sent']} sent -> {b['4xx']} 4xx, {b['5xx']} 5xx, {b['dropped']} dropped "
-                      f"connections;  valid requests failed: {res['valid_failed']}")
+                print(
+                    f"    bad requests: {b['sent']} sent -> {b['4xx']} 4xx, {b['5xx']} 5xx, {b['dropped']} dropped "
+                    f"connections;  valid requests failed: {res['valid_failed']}"
+                )
             for kind in ("search", "retrieve", "visit"):
                 e = res["endpoints"][kind]
-                print(f"    {kind:8s} {e['per_s']:7.1f}/s  p50={e['p50_ms']:7.1f} ms  p99={e['p99_ms']:7.1f} ms  "
-                      f"errors={e['errors']}")
+                print(
+                    f"    {kind:8s} {e['per_s']:7.1f}/s  p50={e['p50_ms']:7.1f} ms  p99={e['p99_ms']:7.1f} ms  "
+                    f"errors={e['errors']}"
+                )
             for name, st in res["web_stats_after"].items():
-                print(f"    {name}: {st.get('requests')} asked, {st.get('hits')} cache hits, {st.get('calls')} calls, "
-                      f"{st.get('errors')} errors (cumulative)")
+                print(
+                    f"    {name}: {st.get('requests')} asked, {st.get('hits')} cache hits, {st.get('calls')} calls, "
+                    f"{st.get('errors')} errors (cumulative)"
+                )
             h = res["health_baseline"]
             print(f"    /health  {h['per_s']:7.1f}/s  p50={h['p50_ms']:7.1f} ms  p99={h['p99_ms']:7.1f} ms  (control)")
     finally:
@@ -453,15 +532,22 @@ def main() -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    report = {"benchmark": "serve", "web": f"live (fake SearXNG + fake site on loopback, cache "
-              f"{'off' if args.no_cache else 'on'})" if args.live_fake else str(web_dir), "machine": {"cpus": os.cpu_count(),
-              "platform": platform.platform(), "python": platform.python_version()},
-              "loadavg_before": [round(x, 2) for x in load_before],
-              "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-              "note": "server and load generator share the machine's cores with whatever else runs",
-              "duration_per_level_s": args.duration, "server_workers": args.workers, "mix": "search:retrieve(3 queries):visit = 1:1:1",
-              "bad_fraction": args.bad_fraction, "server_src": str(args.server_src or "this tree"),
-              "levels": levels}
+    report = {
+        "benchmark": "serve",
+        "web": f"live (fake SearXNG + fake site on loopback, cache {'off' if args.no_cache else 'on'})"
+        if args.live_fake
+        else str(web_dir),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "note": "server and load generator share the machine's cores with whatever else runs",
+        "duration_per_level_s": args.duration,
+        "server_workers": args.workers,
+        "mix": "search:retrieve(3 queries):visit = 1:1:1",
+        "bad_fraction": args.bad_fraction,
+        "server_src": str(args.server_src or "this tree"),
+        "levels": levels,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -38,8 +38,11 @@ def _traj_reply(req: dict):
     if msgs[0]["content"].startswith("You compress"):
         return Reply(content="Gustave Eiffel, born in Dijon.")
     if "You are grading an answer" in json.dumps(msgs):
-        return Reply(content=json.dumps({"extracted_final_answer": "Dijon", "reasoning": "same", "correct": "yes",
-                                         "confidence": 90}))
+        return Reply(
+            content=json.dumps(
+                {"extracted_final_answer": "Dijon", "reasoning": "same", "correct": "yes", "confidence": 90}
+            )
+        )
     n_obs = sum(m["content"].count("<tool_response>") for m in msgs if m["role"] == "user")
 
     def call(name: str, **a) -> str:
@@ -55,8 +58,8 @@ def _traj_reply(req: dict):
 def serve(kind: str, latency: float) -> None:
     import threading
 
-    from openseeker.testing.qa_oracle import Oracle
     from openseeker.testing.chat_server import ScriptedChatServer
+    from openseeker.testing.qa_oracle import Oracle
 
     oracle = Oracle()
 
@@ -78,8 +81,11 @@ class _Counting(list):
 
 def start(kind: str, latency: float) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    p = subprocess.Popen([sys.executable, "-W", "ignore", __file__, "--serve", kind, "--latency", str(latency)],
-                         stdout=subprocess.PIPE, env=env)
+    p = subprocess.Popen(
+        [sys.executable, "-W", "ignore", __file__, "--serve", kind, "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        env=env,
+    )
     return p, p.stdout.readline().decode().strip()
 
 
@@ -98,9 +104,19 @@ def qa_run(url: str, concurrency: int, candidates: int, latency: float, tmp: Pat
     async def go():
         async with LLMPool(cfg) as pool:
             t0 = time.perf_counter()
-            report = await synthesize_qa_async(tiny_world(), candidates, out, pool=pool, controls=QAControls(),
-                                               seed=0, concurrency=per, max_candidates=candidates,
-                                               progress=False, executor=exe, llm_config=cfg)
+            report = await synthesize_qa_async(
+                tiny_world(),
+                candidates,
+                out,
+                pool=pool,
+                controls=QAControls(),
+                seed=0,
+                concurrency=per,
+                max_candidates=candidates,
+                progress=False,
+                executor=exe,
+                llm_config=cfg,
+            )
             return report, time.perf_counter() - t0, pool.usage()
 
     report, wall, usage = asyncio.run(go())
@@ -112,11 +128,20 @@ def qa_run(url: str, concurrency: int, candidates: int, latency: float, tmp: Pat
     calls_per = calls / n
     # a candidate runs some calls concurrently (per-page extraction, verification attempts), so there is no
     # simple ideal: report the LLM calls kept in flight on average (calls/s x latency) against the candidates
-    return {"stage": "synth qa", "workers": workers, "concurrency": concurrency, "candidates": n,
-            "accepted": report["accepted"], "llm_calls": calls, "calls_per_candidate": round(calls_per, 2),
-            "wall_s": round(wall, 2), "candidates_per_s": round(n / wall, 2),
-            "llm_calls_per_s": round(calls / wall, 1),
-            "mean_calls_in_flight": round(calls / wall * latency, 1), "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "stage": "synth qa",
+        "workers": workers,
+        "concurrency": concurrency,
+        "candidates": n,
+        "accepted": report["accepted"],
+        "llm_calls": calls,
+        "calls_per_candidate": round(calls_per, 2),
+        "wall_s": round(wall, 2),
+        "candidates_per_s": round(n / wall, 2),
+        "llm_calls_per_s": round(calls / wall, 1),
+        "mean_calls_in_flight": round(calls / wall * latency, 1),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 def traj_run(url: str, workers: int, concurrency: int, rollouts: int, latency: float, tmp: Path) -> dict:
@@ -128,29 +153,54 @@ def traj_run(url: str, workers: int, concurrency: int, rollouts: int, latency: f
     from openseeker.testing.fake_web import FakeWeb, tiny_pages
 
     qa_path = tmp / "qa.jsonl"
-    write_jsonl(qa_path, [QASample(id=f"q{i:05d}", question=f"Where was the Eiffel Tower's designer born? ({i})",
-                                   answer="Dijon") for i in range(rollouts)])
+    write_jsonl(
+        qa_path,
+        [
+            QASample(id=f"q{i:05d}", question=f"Where was the Eiffel Tower's designer born? ({i})", answer="Dijon")
+            for i in range(rollouts)
+        ],
+    )
     per = max(1, concurrency // workers)
     cfg = endpoint_config(url, "scripted", cache=False, max_retries=0, concurrency=per * 2, timeout_s=120)
     out = tmp / f"traj_w{workers}_c{concurrency}.jsonl"
     out.unlink(missing_ok=True)
     exe = get_executor("local", workers=workers, concurrency=per, progress=False)
     t0 = time.perf_counter()
-    s = asyncio.run(synthesize_trajectories(
-        qa_path, FakeWeb(tiny_pages()), out, teacher="llm", llm_config=cfg, judge=True, progress=False,
-        settings={"extract": False, "protocol": "text", "concurrency": per}, executor=exe))
+    s = asyncio.run(
+        synthesize_trajectories(
+            qa_path,
+            FakeWeb(tiny_pages()),
+            out,
+            teacher="llm",
+            llm_config=cfg,
+            judge=True,
+            progress=False,
+            settings={"extract": False, "protocol": "text", "concurrency": per},
+            executor=exe,
+        )
+    )
     wall = time.perf_counter() - t0
     assert s["done"] == rollouts, s
     calls = sum(u["calls"] for u in s.get("llm_usage", {}).values())
     per_rollout = calls / rollouts
     ideal = concurrency / (per_rollout * latency)
     steady = max(s["rank_wall_s"])
-    return {"stage": "synth traj", "workers": workers, "concurrency": concurrency, "rollouts": rollouts,
-            "llm_calls": calls, "calls_per_rollout": round(per_rollout, 2), "wall_s": round(wall, 2),
-            "rollouts_per_s": round(rollouts / wall, 2), "steady_rollouts_per_s": round(rollouts / steady, 2),
-            "ideal_rollouts_per_s": round(ideal, 2), "fraction_of_ideal": round(rollouts / wall / ideal, 3),
-            "steady_fraction_of_ideal": round(rollouts / steady / ideal, 3), "correct": s["file"]["correct"],
-            "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "stage": "synth traj",
+        "workers": workers,
+        "concurrency": concurrency,
+        "rollouts": rollouts,
+        "llm_calls": calls,
+        "calls_per_rollout": round(per_rollout, 2),
+        "wall_s": round(wall, 2),
+        "rollouts_per_s": round(rollouts / wall, 2),
+        "steady_rollouts_per_s": round(rollouts / steady, 2),
+        "ideal_rollouts_per_s": round(ideal, 2),
+        "fraction_of_ideal": round(rollouts / wall / ideal, 3),
+        "steady_fraction_of_ideal": round(rollouts / steady / ideal, 3),
+        "correct": s["file"]["correct"],
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 def main() -> None:
@@ -191,9 +241,14 @@ def main() -> None:
             finally:
                 proc.kill()
                 proc.wait()
-    report = {"benchmark": "synthesis throughput vs scripted endpoints", "latency_s": args.latency,
-              "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-              "load_avg_before": load_before, "load_avg_after": os.getloadavg(), "results": results}
+    report = {
+        "benchmark": "synthesis throughput vs scripted endpoints",
+        "latency_s": args.latency,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "load_avg_before": load_before,
+        "load_avg_after": os.getloadavg(),
+        "results": results,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -125,8 +125,13 @@ def bench_view(ctx, qa: Path, traj: Path, traj_index: int) -> dict[str, float]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "openseeker.cli.main", "view", str(qa), str(traj), "--port",
-                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openseeker.cli.main", "view", str(qa), str(traj), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline()
         assert "http://127.0.0.1" in line, line
@@ -137,15 +142,20 @@ def bench_view(ctx, qa: Path, traj: Path, traj_index: int) -> dict[str, float]:
         page.wait_for_selector("[data-testid=filter-language]", timeout=300_000)  # background index done
         t_filters = time.perf_counter()
         page.close()
-        t1, t_traj, page = open_timed(ctx, f"http://127.0.0.1:{port}/#/ds/{ids['traj']}/{traj_index}",
-                                      "[data-testid=step]", 40)
+        t1, t_traj, page = open_timed(
+            ctx, f"http://127.0.0.1:{port}/#/ds/{ids['traj']}/{traj_index}", "[data-testid=step]", 40
+        )
         page.close()
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    return {"index_s": round(t_url - t0, 3), "qa_list_s": round(t_list - t0, 3),
-            "qa_list_page_only_s": round(t_list - t_url, 3), "qa_filters_ready_s": round(t_filters - t0, 3),
-            "trajectory_s": round(t_traj - t1, 3)}
+    return {
+        "index_s": round(t_url - t0, 3),
+        "qa_list_s": round(t_list - t0, 3),
+        "qa_list_page_only_s": round(t_list - t_url, 3),
+        "qa_filters_ready_s": round(t_filters - t0, 3),
+        "trajectory_s": round(t_traj - t1, 3),
+    }
 
 
 def bench_static(ctx, site: Path, qa_id: str, traj_id: str, traj_index: int) -> dict[str, float]:
@@ -160,8 +170,12 @@ def bench_static(ctx, site: Path, qa_id: str, traj_id: str, traj_index: int) -> 
 def bench_whole_file(ctx, workdir: Path, qa: Path, traj: Path, traj_index: int) -> dict[str, float]:
     (workdir / "naive.html").write_text(NAIVE_HTML, encoding="utf-8")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=workdir,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:  # until the server accepts connections
@@ -205,8 +219,11 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     qa, traj = make_inputs(args.workdir, args.qa, args.traj, args.steps)
-    print(f"inputs: {qa} ({qa.stat().st_size / 1e6:.0f} MB), {traj} ({traj.stat().st_size / 1e6:.0f} MB) "
-          f"[{time.perf_counter() - t0:.0f}s]", flush=True)
+    print(
+        f"inputs: {qa} ({qa.stat().st_size / 1e6:.0f} MB), {traj} ({traj.stat().st_size / 1e6:.0f} MB) "
+        f"[{time.perf_counter() - t0:.0f}s]",
+        flush=True,
+    )
     traj_index = args.traj // 2  # a trajectory in the middle of the file
 
     from openseeker.view.data import Catalog
@@ -227,9 +244,17 @@ def main() -> None:
         for _ in range(args.repeats):
             for name in results:  # a fresh browser per measurement: no cache carried over
                 ctx = p.chromium.launch_persistent_context(
-                    tempfile.mkdtemp(dir=profile), executable_path=exe, headless=True,
-                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-                          "--allow-file-access-from-files"])
+                    tempfile.mkdtemp(dir=profile),
+                    executable_path=exe,
+                    headless=True,
+                    args=[
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-background-networking",
+                        "--no-first-run",
+                        "--allow-file-access-from-files",
+                    ],
+                )
                 try:
                     if name == "view":
                         r = bench_view(ctx, qa, traj, traj_index)
@@ -243,9 +268,17 @@ def main() -> None:
                 print(name, r, flush=True)
     med = {k: median(v) for k, v in results.items()}
     report = {
-        "inputs": {"qa": args.qa, "qa_mb": round(qa.stat().st_size / 1e6, 1), "traj": args.traj, "steps": args.steps,
-                   "traj_mb": round(traj.stat().st_size / 1e6, 1)},
-        "median": med, "runs": results, "static_export_s": round(export_s, 1), "repeats": args.repeats,
+        "inputs": {
+            "qa": args.qa,
+            "qa_mb": round(qa.stat().st_size / 1e6, 1),
+            "traj": args.traj,
+            "steps": args.steps,
+            "traj_mb": round(traj.stat().st_size / 1e6, 1),
+        },
+        "median": med,
+        "runs": results,
+        "static_export_s": round(export_s, 1),
+        "repeats": args.repeats,
         "ratio_whole_file_over_view": {
             "qa_list": round(med["whole_file"]["qa_list_s"] / med["view"]["qa_list_s"], 2),
             "qa_list_page_only": round(med["whole_file"]["qa_list_s"] / med["view"]["qa_list_page_only_s"], 2),

@@ -48,7 +48,7 @@ def _titles_and_texts(vocab: list[str], zipf) -> Iterator[tuple[str, str]]:
     """``(title, text)`` of pages 0, 1, 2, ...: 63 consecutive words of the stream each (it wraps around)."""
     zi, i = 0, 0
     while True:
-        words = zipf[zi:zi + 63] if zi + 63 < len(zipf) else zipf[:63]
+        words = zipf[zi : zi + 63] if zi + 63 < len(zipf) else zipf[:63]
         zi = (zi + 63) % (len(zipf) - 64)
         yield f"{' '.join(vocab[w] for w in words[:3])} {i}", " ".join(vocab[w] for w in words[3:])
         i += 1
@@ -85,14 +85,19 @@ def generate(path: Path, n: int) -> dict:
                 i = lo + k
                 title, text = next(texts)
                 d = int(deg[k])
-                links = [f"https://synth.example/p/{int(x)}" for x in targets[off:off + d]]
+                links = [f"https://synth.example/p/{int(x)}" for x in targets[off : off + d]]
                 off += d
                 links_total += d
-                lines.append(json.dumps({"title": title, "text": text, "url": f"https://synth.example/p/{i}",
-                                         "links": links}))
+                lines.append(
+                    json.dumps({"title": title, "text": text, "url": f"https://synth.example/p/{i}", "links": links})
+                )
             fh.write("\n".join(lines) + "\n")
-    return {"pages": n, "links_generated": links_total, "jsonl_mb": round(path.stat().st_size / 1e6, 1),
-            "generate_s": round(time.perf_counter() - t, 1)}
+    return {
+        "pages": n,
+        "links_generated": links_total,
+        "jsonl_mb": round(path.stat().st_size / 1e6, 1),
+        "generate_s": round(time.perf_counter() - t, 1),
+    }
 
 
 class DiskPeak:
@@ -121,8 +126,13 @@ def _child(code: str, *args: str, nice: int = 10) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    p = subprocess.run(["nice", "-n", str(nice), sys.executable, "-c", code, *args], env=env, capture_output=True,
-                       text=True, check=False)
+    p = subprocess.run(
+        ["nice", "-n", str(nice), sys.executable, "-c", code, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if p.returncode:
         raise SystemExit(p.stderr[-3000:])
     out = json.loads(p.stdout.strip().splitlines()[-1])
@@ -196,12 +206,18 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/openseeker-webscale"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "webscale.json")
     ap.add_argument("--keep", action="store_true", help="keep the generated corpora and webs")
-    ap.add_argument("--reuse-corpus", action="store_true",
-                    help="use synth-N.jsonl in the workdir when it was generated before (same seed: same corpus)")
+    ap.add_argument(
+        "--reuse-corpus",
+        action="store_true",
+        help="use synth-N.jsonl in the workdir when it was generated before (same seed: same corpus)",
+    )
     ap.add_argument("--nice", type=int, default=10, help="niceness of the build and reader subprocesses")
-    ap.add_argument("--read-only", action="store_true",
-                    help="only measure the readers of webs kept in the workdir (--keep), one size after the other "
-                         "in one run, and write them to --out: latencies of two sizes side by side")
+    ap.add_argument(
+        "--read-only",
+        action="store_true",
+        help="only measure the readers of webs kept in the workdir (--keep), one size after the other "
+        "in one run, and write them to --out: latencies of two sizes side by side",
+    )
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "runs": []}
@@ -212,8 +228,11 @@ def main() -> None:
         for n in (int(x) for x in args.pages.split(",")):
             reads[n] = _child(READ, str(args.workdir / f"web-{n}"), str(n), nice=args.nice)
             print(n, json.dumps(reads[n]), flush=True)
-        args.out.write_text(json.dumps({"machine": results["machine"], "load_avg_1m": round(os.getloadavg()[0], 2),
-                                        "read": reads}, indent=2))
+        args.out.write_text(
+            json.dumps(
+                {"machine": results["machine"], "load_avg_1m": round(os.getloadavg()[0], 2), "read": reads}, indent=2
+            )
+        )
         print("wrote", args.out)
         return
     for n in (int(x) for x in args.pages.split(",")):
@@ -231,8 +250,11 @@ def main() -> None:
         with DiskPeak(args.workdir) as disk:
             run["build"] = _child(BUILD, str(src), str(web), nice=args.nice)
         run["build"]["disk_peak_extra_mb"] = round(disk.peak / 1e6, 1)
-        run["disk_mb"] = {"graph": round((web / "graph.sqlite").stat().st_size / 1e6, 1), "index": du(web / "index"),
-                          "corpus_jsonl": run["corpus"]["jsonl_mb"]}
+        run["disk_mb"] = {
+            "graph": round((web / "graph.sqlite").stat().st_size / 1e6, 1),
+            "index": du(web / "index"),
+            "corpus_jsonl": run["corpus"]["jsonl_mb"],
+        }
         print(json.dumps(run["build"]), flush=True)
         run["read"] = _child(READ, str(web), str(n), nice=args.nice)
         run["load_avg_1m_end"] = round(os.getloadavg()[0], 2)

@@ -40,12 +40,19 @@ def main() -> None:
         run = Path(tmp) / "demo"
         make_pipeline_run(run)
         cat = Catalog.open([run])
-        ids = {"qa": "qa-qa-jsonl", "rejected": "rejected-qa-rejected-jsonl",
-               "traj": "traj-trajectories-teacher-jsonl", "eval": "eval-eval", "eval_b": "eval-eval-b"}
+        ids = {
+            "qa": "qa-qa-jsonl",
+            "rejected": "rejected-qa-rejected-jsonl",
+            "traj": "traj-trajectories-teacher-jsonl",
+            "eval": "eval-eval",
+            "eval_b": "eval-eval-b",
+        }
         assert all(v in cat.datasets for v in ids.values()), list(cat.datasets)
         with ViewServer(cat, port=0) as srv, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu",
-                                                                   "--disable-background-networking", "--no-first-run"])
+            browser = p.chromium.launch(
+                executable_path=exe,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+            )
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             for name, route, height in PAGES:
                 page.goto(srv.url + route.format(**ids))

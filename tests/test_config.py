@@ -35,17 +35,23 @@ def test_llm_live_and_agent_sections_in_one_file(tmp_path):
 
 def test_cli_over_file_over_defaults():
     assert root.layered({"a": 1, "b": 2, "c": 3}, {"b": 20, "c": 30}, {"c": 300, "a": None}) == {
-        "a": 1, "b": 20, "c": 300}
+        "a": 1,
+        "b": 20,
+        "c": 300,
+    }
     assert resolve_agent_settings() == AGENT_SETTINGS
 
 
-@pytest.mark.parametrize("text, message", [
-    ("agent: {max_tool_call: 3}\n", r"agent\.max_tool_call: Extra inputs"),
-    ("agent: {protocol: smoke}\n", r"agent\.protocol"),
-    ("agent: [1]\n", "agent must be a mapping"),
-    ("agnet: {}\n", r"unknown key <top level>\.agnet"),
-    ("agent: {max_tool_calls: 1}\nagent2: [\n", r"cfg\.yaml:\d+: invalid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("agent: {max_tool_call: 3}\n", r"agent\.max_tool_call: Extra inputs"),
+        ("agent: {protocol: smoke}\n", r"agent\.protocol"),
+        ("agent: [1]\n", "agent must be a mapping"),
+        ("agnet: {}\n", r"unknown key <top level>\.agnet"),
+        ("agent: {max_tool_calls: 1}\nagent2: [\n", r"cfg\.yaml:\d+: invalid YAML"),
+    ],
+)
 def test_bad_agent_section_names_the_file_and_key(tmp_path, text, message):
     path = tmp_path / "cfg.yaml"
     path.write_text(text)

@@ -83,7 +83,6 @@ def test_toy_importer_is_detected_built_and_in_the_help(toy_importer, tmp_path):
         list(get_importer(bad))
 
 
-
 # --- a toy importer whose SOURCE is a name, not a path (as wiki-offline): still one class + one line ----------
 class NamedToyImporter(Importer):
     """``named-toy:WORD``: one page per letter of WORD; the SOURCE is checked by its own ``check_exists``."""
@@ -123,6 +122,7 @@ def test_get_importer_has_no_special_case_for_named_sources(monkeypatch):
     finally:
         IMPORTERS.unregister("named-toy")
 
+
 # --- a toy search backend: this settings class + backend class + one BACKENDS.register line -------------------
 class EchoSettings(BackendSettings):
     """The toy backend's own section of the live config (``live.echo:``)."""
@@ -137,8 +137,13 @@ class EchoBackend(SearchBackend):
     settings_class = EchoSettings
 
     async def search(self, client, query: str, top_k: int) -> list[SearchHit]:
-        return [SearchHit(url=f"https://{self.settings.domain}/{query.replace(' ', '_')}", title=query,
-                          snippet=f"echo of {query}")][:top_k]
+        return [
+            SearchHit(
+                url=f"https://{self.settings.domain}/{query.replace(' ', '_')}",
+                title=query,
+                snippet=f"echo of {query}",
+            )
+        ][:top_k]
 
 
 @pytest.fixture
@@ -149,8 +154,9 @@ def echo_backend():
 
 
 def test_toy_search_backend_gets_its_own_config_section(echo_backend):
-    web = LiveWeb.from_config({"backend": "echo", "echo": {"domain": "example.test", "rate_per_s": 0},
-                               "cache": {"path": None}})
+    web = LiveWeb.from_config(
+        {"backend": "echo", "echo": {"domain": "example.test", "rate_per_s": 0}, "cache": {"path": None}}
+    )
     try:
         [hits] = asyncio.run(web.search(["hello world"], top_k=3))
     finally:

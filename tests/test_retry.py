@@ -12,7 +12,7 @@ from openseeker.retry import backoff_delay, parse_retry_after, retry_after_from_
 def test_equal_jitter_bounds_and_cap():
     rng = random.Random(1)
     for attempt in range(12):
-        ceiling = min(8.0, 0.5 * 2 ** attempt)
+        ceiling = min(8.0, 0.5 * 2**attempt)
         for _ in range(50):
             d = backoff_delay(attempt, base=0.5, cap=8.0, rng=rng)
             assert ceiling / 2 <= d <= ceiling  # never below half the ceiling: equal jitter, not full jitter

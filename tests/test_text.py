@@ -24,8 +24,10 @@ def test_every_range_is_cjk_at_both_ends(block):
         assert is_cjk(chr(cp)), f"{block}: U+{cp:04X}"
 
 
-@pytest.mark.parametrize("cp", [0x303F, 0x3000, 0x3001, 0x3130, 0x33FF, 0x4DC0, 0xABFF, 0xD7B0, 0xF8FF, 0xFB00,
-                                0xFF0C, 0x1FFFF, 0x30000, 0x1100])
+@pytest.mark.parametrize(
+    "cp",
+    [0x303F, 0x3000, 0x3001, 0x3130, 0x33FF, 0x4DC0, 0xABFF, 0xD7B0, 0xF8FF, 0xFB00, 0xFF0C, 0x1FFFF, 0x30000, 0x1100],
+)
 def test_neighbours_and_punctuation_are_not(cp):
     # CJK punctuation (U+3000-303F), fullwidth comma, Hangul Jamo (what NFKD makes of syllables), the planes around
     assert not is_cjk(chr(cp)), f"U+{cp:04X}"
@@ -56,4 +58,3 @@ def test_words_split_cjk_into_characters_and_nothing_else():
         import re
 
         assert words(text) == re.findall(r"\w+", text)
-

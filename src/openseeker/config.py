@@ -35,8 +35,16 @@ from typing import Any
 from openseeker.errors import UserError
 from openseeker.registry import Registry
 
-__all__ = ["SECTIONS", "ConfigFile", "check_keys", "layered", "load_config", "pydantic_problems", "read_yaml",
-           "section_of"]
+__all__ = [
+    "SECTIONS",
+    "ConfigFile",
+    "check_keys",
+    "layered",
+    "load_config",
+    "pydantic_problems",
+    "read_yaml",
+    "section_of",
+]
 
 # section name -> validator ``(section: dict, source: str) -> Any`` (lazy), or None for a reserved section name
 SECTIONS: Registry[Any] = Registry("config section")
@@ -103,8 +111,9 @@ def pydantic_problems(exc: Any, root: str = "") -> str:
     return "; ".join(out)
 
 
-def layered(defaults: Mapping[str, Any], file_section: Mapping[str, Any] | None = None,
-            cli: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def layered(
+    defaults: Mapping[str, Any], file_section: Mapping[str, Any] | None = None, cli: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """CLI > file > defaults: the file's keys over the defaults, then the CLI values that were given (not None)."""
     out = dict(defaults)
     out.update(file_section or {})

@@ -176,7 +176,7 @@ class ResumableWriter:
         if not self._fh.closed:
             self._fh.close()
 
-    def __enter__(self) -> "ResumableWriter":
+    def __enter__(self) -> ResumableWriter:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -21,8 +21,17 @@ from pathlib import Path
 from typing import Any
 
 # What ``openseeker env`` and the training outputs report.
-KEY_PACKAGES = ("openseeker", "openai", "tantivy", "xllamacpp", "pyahocorasick", "torch", "transformers", "trl",
-                "peft")
+KEY_PACKAGES = (
+    "openseeker",
+    "openai",
+    "tantivy",
+    "xllamacpp",
+    "pyahocorasick",
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+)
 
 
 def package_versions(packages: Iterable[str], *, missing: bool = True) -> dict[str, str | None]:
@@ -40,8 +49,14 @@ def package_versions(packages: Iterable[str], *, missing: bool = True) -> dict[s
 def git_hash() -> str | None:
     """The commit of the checkout the package runs from (None outside a git checkout or without git)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True,
-                             text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return (out.stdout.strip() or None) if out.returncode == 0 else None
@@ -49,8 +64,11 @@ def git_hash() -> str | None:
 
 def provenance(packages: Iterable[str] = KEY_PACKAGES, *, git: bool = True) -> dict[str, Any]:
     """``{"python", "platform", "packages": {name: version | None}, "git"}`` (``git`` only when asked)."""
-    info: dict[str, Any] = {"python": sys.version.split()[0], "platform": platform.platform(),
-                            "packages": package_versions(packages)}
+    info: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions(packages),
+    }
     if git:
         info["git"] = git_hash()
     return info

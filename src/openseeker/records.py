@@ -85,7 +85,7 @@ class Usage(Record):
     calls: int = 0
     latency_s: float = 0.0
 
-    def add(self, other: "Usage") -> "Usage":
+    def add(self, other: Usage) -> Usage:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.calls += other.calls
@@ -177,7 +177,7 @@ class Question(Record):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> "Question":
+    def from_item(cls, item: dict[str, Any]) -> Question:
         """A flat ``{id, question, ...}`` line (already checked); the id as a string, the other keys as metadata."""
         extra = {k: v for k, v in item.items() if k not in ("id", "question")}
         return cls(id=str(item["id"]), question=item["question"], metadata=extra)
@@ -196,12 +196,14 @@ class TrajectoryLabels(BaseModel):
     verdict: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, metadata: dict[str, Any]) -> "TrajectoryLabels":
+    def of(cls, metadata: dict[str, Any]) -> TrajectoryLabels:
         correct = metadata.get("correct")
         verdict = metadata.get("verdict")
-        return cls(teacher=str(metadata.get("teacher") or "llm"),
-                   correct=correct if isinstance(correct, bool) else None,
-                   verdict=verdict if isinstance(verdict, dict) else None)
+        return cls(
+            teacher=str(metadata.get("teacher") or "llm"),
+            correct=correct if isinstance(correct, bool) else None,
+            verdict=verdict if isinstance(verdict, dict) else None,
+        )
 
 
 class Trajectory(Record):

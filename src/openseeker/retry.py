@@ -25,8 +25,15 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 8.0, retry_after: float | None = None,
-                  retry_after_cap: float | None = None, rng: random.Random | None = None) -> float:
+def backoff_delay(
+    attempt: int,
+    *,
+    base: float = 0.5,
+    cap: float = 8.0,
+    retry_after: float | None = None,
+    retry_after_cap: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
     """Seconds to wait before retry ``attempt`` (0-based).
 
     Args:
@@ -39,7 +46,7 @@ def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 8.0, retry_af
     """
     if retry_after is not None and retry_after >= 0:
         return min(cap if retry_after_cap is None else retry_after_cap, retry_after)
-    ceiling = min(cap, base * (2 ** attempt))
+    ceiling = min(cap, base * (2**attempt))
     return ceiling * (0.5 + (rng or random).random() / 2)  # equal jitter: uniform in [ceiling/2, ceiling]
 
 

@@ -20,14 +20,22 @@ RETRY_PAUSE_S = 0.05
 RETRY_ATTEMPTS = 100  # ~5 s of retrying; a lock held longer than that is someone else's long write
 
 
-def connect_wal(path: str | Path, *, schema: str = "", timeout: float = 30.0, isolation_level: str | None = None,
-                check_same_thread: bool = False, attempts: int = RETRY_ATTEMPTS) -> sqlite3.Connection:
+def connect_wal(
+    path: str | Path,
+    *,
+    schema: str = "",
+    timeout: float = 30.0,
+    isolation_level: str | None = None,
+    check_same_thread: bool = False,
+    attempts: int = RETRY_ATTEMPTS,
+) -> sqlite3.Connection:
     """A connection to ``path`` in WAL mode with ``synchronous=NORMAL``, ``schema`` (idempotent SQL, e.g.
     ``CREATE TABLE IF NOT EXISTS``) applied. "database is locked" from the journal-mode switch or the schema is
     retried for ~5 s; other errors (and a lock that outlasts the retries) are raised as ``sqlite3.Error``."""
     for attempt in range(attempts):
-        db = sqlite3.connect(str(path), timeout=timeout, isolation_level=isolation_level,
-                             check_same_thread=check_same_thread)
+        db = sqlite3.connect(
+            str(path), timeout=timeout, isolation_level=isolation_level, check_same_thread=check_same_thread
+        )
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")

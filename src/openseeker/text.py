@@ -27,15 +27,7 @@ import re
 #   F900-FAFF   CJK Compatibility Ideographs
 #   20000-2FFFF Supplementary and Tertiary Ideographic Planes (Extensions B-F, Compatibility Supplement)
 # Punctuation (CJK Symbols and Punctuation 3000-303F, fullwidth forms) is not CJK text: it separates words.
-CJK_CLASS = (
-    "\u3040-\u30ff"
-    "\u3100-\u312f"
-    "\u3400-\u4dbf"
-    "\u4e00-\u9fff"
-    "\uac00-\ud7af"
-    "\uf900-\ufaff"
-    "\U00020000-\U0002ffff"
-)
+CJK_CLASS = "\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
 CJK_CHAR = re.compile(f"[{CJK_CLASS}]")
 
 
@@ -56,4 +48,3 @@ def words(text: str) -> list[str]:
     """The words of ``text`` (runs of word characters), each CJK character a word of its own: Chinese and
     Japanese have no spaces, so a whole sentence would otherwise be one word."""
     return _WORD_OR_CJK.findall(text)
-

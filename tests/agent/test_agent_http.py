@@ -38,8 +38,11 @@ def run_agent(srv: ScriptedChatServer, *, llm_kw: dict | None = None, **agent_kw
 
 def test_multi_call_turn_over_http():
     script = [
-        Reply(content="<think>both</think>" + call("search", query=["Eiffel Tower"]) +
-              call("visit", url=[EIFFEL], goal="birthplace")),
+        Reply(
+            content="<think>both</think>"
+            + call("search", query=["Eiffel Tower"])
+            + call("visit", url=[EIFFEL], goal="birthplace")
+        ),
         Reply(content="<think>found</think>\n<answer>Dijon</answer>", prompt_tokens=50, completion_tokens=7),
     ]
     with ScriptedChatServer(script) as srv:
@@ -56,9 +59,13 @@ def test_multi_call_turn_over_http():
 
 def test_native_tool_calls_over_http_including_broken_arguments():
     script = [
-        Reply(content="", tool_calls=[{"id": "a1", "name": "search", "arguments": {"query": ["Eiffel"]}},
-                                      {"id": "a2", "name": "visit", "arguments": '{"url": ["' + EIFFEL + '"], '
-                                                                               '"goal": "born",}'}]),
+        Reply(
+            content="",
+            tool_calls=[
+                {"id": "a1", "name": "search", "arguments": {"query": ["Eiffel"]}},
+                {"id": "a2", "name": "visit", "arguments": '{"url": ["' + EIFFEL + '"], "goal": "born",}'},
+            ],
+        ),
         Reply(content="<answer>Dijon</answer>"),
     ]
     with ScriptedChatServer(script) as srv:
@@ -188,16 +195,19 @@ def test_server_side_context_error_forces_answer():
 
 
 def test_json_protocol_over_http_sends_schema():
-    script = [Reply(content='{"think": "look it up", "action": "search", "query": ["Gustave Eiffel"]}'),
-              Reply(content='{"think": "read", "action": "visit", "url": ["' + EIFFEL + '"], "goal": "birthplace"}'),
-              Reply(content='{"think": "done", "action": "answer", "answer": "Dijon"}')]
+    script = [
+        Reply(content='{"think": "look it up", "action": "search", "query": ["Gustave Eiffel"]}'),
+        Reply(content='{"think": "read", "action": "visit", "url": ["' + EIFFEL + '"], "goal": "birthplace"}'),
+        Reply(content='{"think": "done", "action": "answer", "answer": "Dijon"}'),
+    ]
     with ScriptedChatServer(script) as srv:
         traj = run_agent(srv, protocol="json")
     check_well_formed(traj)
     assert traj.final_answer == "Dijon" and traj.num_tool_calls == 2
     first, second = srv.requests[0]["response_format"], srv.requests[1]["response_format"]
     assert first["type"] == "json_schema" and first["json_schema"]["schema"]["properties"]["action"]["enum"] == [
-        "search"]  # the first action can only be a search
+        "search"
+    ]  # the first action can only be a search
     assert len(second["json_schema"]["schema"]["anyOf"]) == 3
 
 
@@ -212,7 +222,8 @@ def test_goal_conditioned_visit_with_retry_and_fallback():
     script = [
         Reply(content="not json"),  # first attempt fails -> retried on a shorter page
         Reply(content='{"rational": "r", "evidence": "born in Dijon", "summary": "He was born in Dijon."}'),
-        Reply(content="nope"), Reply(content="still nope"),  # both attempts fail -> raw text fallback
+        Reply(content="nope"),
+        Reply(content="still nope"),  # both attempts fail -> raw text fallback
     ]
     with ScriptedChatServer(script) as srv:
         ext, out1, out2 = asyncio.run(go(srv))
@@ -220,8 +231,11 @@ def test_goal_conditioned_visit_with_retry_and_fallback():
     assert "Summary: \nHe was born in Dijon." in out1
     assert out2.startswith("Page: [Gustave Eiffel]")
     assert ext.stats == {"calls": 2, "ok": 1, "failed": 1, "retries": 2}
-    assert srv.requests[0]["response_format"]["json_schema"]["schema"]["required"] == ["rational", "evidence",
-                                                                                      "summary"]
+    assert srv.requests[0]["response_format"]["json_schema"]["schema"]["required"] == [
+        "rational",
+        "evidence",
+        "summary",
+    ]
 
 
 @pytest.mark.parametrize("content", ["", "   ", "<think>only thinking</think>"])

@@ -48,8 +48,9 @@ def test_batch_runs_all_with_bounded_concurrency(tmp_path):
             return await super().chat(messages, **kw)
 
     out = tmp_path / "out.jsonl"
-    summary = asyncio.run(run_batch(items(20), out, agent=Agent(Counting(scripted), tools()), concurrency=4,
-                                    progress=False))
+    summary = asyncio.run(
+        run_batch(items(20), out, agent=Agent(Counting(scripted), tools()), concurrency=4, progress=False)
+    )
     assert in_flight["max"] == 4
     assert sorted(read_ids(out)) == [f"q{i:03d}" for i in range(20)]
     assert summary["done"] == 20 and summary["skipped"] == 0 and summary["stop_reasons"] == {"answered": 20}
@@ -75,12 +76,14 @@ def test_resume_after_exception_midway_has_no_duplicates_and_no_gaps(tmp_path):
             return traj
 
     with pytest.raises(RuntimeError):
-        asyncio.run(run_batch(items(25), out, agent=Crashing(FakeLLM(scripted), tools()), concurrency=3,
-                              progress=False))
+        asyncio.run(
+            run_batch(items(25), out, agent=Crashing(FakeLLM(scripted), tools()), concurrency=3, progress=False)
+        )
     first = read_ids(out)
     assert 3 <= len(first) < 25 and len(set(first)) == len(first)
-    summary = asyncio.run(run_batch(items(25), out, agent=Agent(FakeLLM(scripted), tools()), concurrency=3,
-                                    progress=False))
+    summary = asyncio.run(
+        run_batch(items(25), out, agent=Agent(FakeLLM(scripted), tools()), concurrency=3, progress=False)
+    )
     ids = read_ids(out)
     assert summary["skipped"] == len(first) and summary["done"] == 25 - len(first)
     assert len(ids) == len(set(ids)) == 25 and sorted(ids) == [f"q{i:03d}" for i in range(25)]
@@ -98,8 +101,9 @@ def test_cancel_midway_then_resume(tmp_path):
             return await super().chat(messages, **kw)
 
     async def cancel_after(k: int):
-        task = asyncio.create_task(run_batch(items(30), out, agent=Agent(Slow(scripted), tools()), concurrency=4,
-                                             progress=False))
+        task = asyncio.create_task(
+            run_batch(items(30), out, agent=Agent(Slow(scripted), tools()), concurrency=4, progress=False)
+        )
         while not out.exists() or len(read_ids(out)) < k:
             await asyncio.sleep(0.01)
         task.cancel()
@@ -155,8 +159,14 @@ def test_sigint_kill_midway_then_rerun_completes(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(SCRIPT.format(helpers=str(Path(__file__).parent)))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, str(script), str(qfile), str(out)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(qfile), str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and (not out.exists() or len(read_ids(out)) < 8):
         time.sleep(0.05)
@@ -165,8 +175,9 @@ def test_sigint_kill_midway_then_rerun_completes(tmp_path):
     assert proc.returncode == 130, stderr
     first = read_ids(out)
     assert 8 <= len(first) < n, "killed midway"
-    proc = subprocess.run([sys.executable, str(script), str(qfile), str(out)], env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(qfile), str(out)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["skipped"] == len(first) and summary["done"] == n - len(first)
@@ -176,8 +187,11 @@ def test_sigint_kill_midway_then_rerun_completes(tmp_path):
 
 def test_duplicate_ids_are_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="duplicate id 'q000'"):
-        asyncio.run(run_batch(items(3) + items(2), tmp_path / "o.jsonl", agent=Agent(FakeLLM(scripted), tools()),
-                              progress=False))
+        asyncio.run(
+            run_batch(
+                items(3) + items(2), tmp_path / "o.jsonl", agent=Agent(FakeLLM(scripted), tools()), progress=False
+            )
+        )
     qfile = tmp_path / "q.jsonl"
     qfile.write_text('{"id": "a", "question": "x"}\n{"id": "b", "question": "y"}\n{"id": "a", "question": "z"}\n')
     with pytest.raises(InputError) as err:
@@ -256,8 +270,10 @@ def test_questions_are_records_from_the_file_to_the_agent(tmp_path):
     # load_questions gives Question records (other keys in .metadata); the batch hands them to make_agent and
     # keeps the metadata in the trajectory, exactly as the flat dicts did; the file's shape is unchanged
     qfile = tmp_path / "q.jsonl"
-    qfile.write_text('{"id": 7, "question": "capital of France?", "answer": "Paris", "kind": "qa"}\n'
-                     '{"id": "b", "question": "capital of Italy?"}\n')
+    qfile.write_text(
+        '{"id": 7, "question": "capital of France?", "answer": "Paris", "kind": "qa"}\n'
+        '{"id": "b", "question": "capital of Italy?"}\n'
+    )
     qs = load_questions(qfile)
     assert all(isinstance(q, Question) for q in qs)
     assert qs[0].id == "7" and qs[0].metadata == {"answer": "Paris", "kind": "qa"} and qs[1].metadata == {}
@@ -273,8 +289,15 @@ def test_questions_are_records_from_the_file_to_the_agent(tmp_path):
     by_id = {t.id: t for t in (Trajectory.model_validate_json(line) for line in out.read_text().splitlines())}
     assert by_id["7"].metadata["item"] == {"answer": "Paris", "kind": "qa"} and "item" not in by_id["b"].metadata
     with pytest.raises(UserError, match="duplicate id 'b'"):
-        asyncio.run(run_batch([*qs, Question(id="b", question="again?")], tmp_path / "o2.jsonl",
-                              make_agent=make_agent, progress=False))
+        asyncio.run(
+            run_batch(
+                [*qs, Question(id="b", question="again?")],
+                tmp_path / "o2.jsonl",
+                make_agent=make_agent,
+                progress=False,
+            )
+        )
     with pytest.raises(InputError, match="non-empty"):
-        asyncio.run(run_batch([Question(id="c", question="  ")], tmp_path / "o3.jsonl", make_agent=make_agent,
-                              progress=False))
+        asyncio.run(
+            run_batch([Question(id="c", question="  ")], tmp_path / "o3.jsonl", make_agent=make_agent, progress=False)
+        )

@@ -29,10 +29,16 @@ def tiny_web(tmp_path):
     build = pytest.importorskip("openseeker.web.build")
     src = tmp_path / "pages.jsonl"
     pages = [
-        {"url": "https://en.wikipedia.org/wiki/Gustave_Eiffel", "title": "Gustave Eiffel",
-         "text": "Gustave Eiffel was a French civil engineer, born in Dijon. His company built the Eiffel Tower."},
-        {"url": "https://en.wikipedia.org/wiki/Dijon", "title": "Dijon",
-         "text": "Dijon is a city in eastern France, famous for mustard."},
+        {
+            "url": "https://en.wikipedia.org/wiki/Gustave_Eiffel",
+            "title": "Gustave Eiffel",
+            "text": "Gustave Eiffel was a French civil engineer, born in Dijon. His company built the Eiffel Tower.",
+        },
+        {
+            "url": "https://en.wikipedia.org/wiki/Dijon",
+            "title": "Dijon",
+            "text": "Dijon is a city in eastern France, famous for mustard.",
+        },
     ]
     src.write_text("".join(json.dumps(p) + "\n" for p in pages))
     out = tmp_path / "web"
@@ -43,8 +49,9 @@ def tiny_web(tmp_path):
 def test_cli_agent_run_resumes_with_scripted_endpoint(tiny_web, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("OPENSEEKER_NO_CACHE", "1")
     qfile = tmp_path / "q.jsonl"
-    qfile.write_text("".join(json.dumps({"id": f"q{i}", "question": f"Where was Eiffel born? ({i})"}) + "\n"
-                             for i in range(4)))
+    qfile.write_text(
+        "".join(json.dumps({"id": f"q{i}", "question": f"Where was Eiffel born? ({i})"}) + "\n" for i in range(4))
+    )
     out = tmp_path / "out.jsonl"
 
     def responder(req):
@@ -58,8 +65,22 @@ def test_cli_agent_run_resumes_with_scripted_endpoint(tiny_web, tmp_path, monkey
         return Reply(content="<answer>Dijon</answer>")
 
     with ScriptedChatServer(responder) as srv:
-        base = ["agent", "run", "--web", str(tiny_web), "--base-url", srv.base_url, "--model", "m",
-                "--questions", str(qfile), "--out", str(out), "--no-progress", "--json"]
+        base = [
+            "agent",
+            "run",
+            "--web",
+            str(tiny_web),
+            "--base-url",
+            srv.base_url,
+            "--model",
+            "m",
+            "--questions",
+            str(qfile),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--json",
+        ]
         assert main(base + ["--limit", "2"]) == 0
         first = json.loads(capsys.readouterr().out)
         assert first["done"] == 2 and first["stop_reasons"] == {"answered": 2} and first["protocol"] == "text"
@@ -75,8 +96,10 @@ def test_cli_agent_run_resumes_with_scripted_endpoint(tiny_web, tmp_path, monkey
         assert "Evidence in page: \nborn in Dijon" in t.steps[1].observations[0]
         assert set(t.usage) == {"student", "extractor"}
     assert (tmp_path / "out.jsonl.summary.json").exists()
-    assert main(["agent", "run", "--web", str(tiny_web), "--questions", str(qfile), "--question", "x",
-                 "--out", str(out)]) == 2
+    assert (
+        main(["agent", "run", "--web", str(tiny_web), "--questions", str(qfile), "--question", "x", "--out", str(out)])
+        == 2
+    )
 
 
 @pytest.mark.embedded
@@ -88,9 +111,27 @@ def test_embedded_agent_on_wiki_offline(wiki_web, tmp_path, monkeypatch, capsys)
     # one thread: on a loaded 2-core machine llama.cpp with 2 threads is ~10x slower (spin-waiting)
     cfg.write_text("llm:\n  embedded: {threads: 1, n_parallel: 1}\nagent:\n  max_tokens_per_turn: 96\n")
     out = tmp_path / "t.jsonl"
-    code = main(["agent", "run", "--web", str(wiki_web), "--llm", "embedded", "--config", str(cfg),
-                 "--question", "Who wrote the novel Moby-Dick?", "--out", str(out), "--max-tool-calls", "1",
-                 "--no-extract", "--no-progress", "--json"])
+    code = main(
+        [
+            "agent",
+            "run",
+            "--web",
+            str(wiki_web),
+            "--llm",
+            "embedded",
+            "--config",
+            str(cfg),
+            "--question",
+            "Who wrote the novel Moby-Dick?",
+            "--out",
+            str(out),
+            "--max-tool-calls",
+            "1",
+            "--no-extract",
+            "--no-progress",
+            "--json",
+        ]
+    )
     assert code == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)

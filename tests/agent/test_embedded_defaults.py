@@ -34,12 +34,16 @@ def test_embedded_defaults_fill_only_what_was_not_given():
 
 def test_every_step_is_reported_while_the_rollout_runs():
     seen = []
-    llm = FakeLLM([call("search", query=["a"]), call("search", query=["b"]) + call("search", query=["c"]),
-                   "<answer>x</answer>"])
+    llm = FakeLLM(
+        [call("search", query=["a"]), call("search", query=["b"]) + call("search", query=["c"]), "<answer>x</answer>"]
+    )
 
     async def go():
-        step_listener.set(lambda traj, step: seen.append((len(traj.steps), len(step.tool_calls),
-                                                          traj.num_tool_calls, traj.final_answer)))
+        step_listener.set(
+            lambda traj, step: seen.append(
+                (len(traj.steps), len(step.tool_calls), traj.num_tool_calls, traj.final_answer)
+            )
+        )
         return await Agent(llm, tools()).run("q")
 
     traj = asyncio.run(go())
@@ -74,11 +78,11 @@ def test_progress_bar_counts_turns_and_tool_calls_of_running_rollouts(tmp_path):
 
     AgentStage._on_step = spy
     try:
-        llm = FakeLLM(lambda messages, kw: "<answer>x</answer>" if len(messages) > 2
-                      else call("search", query=["q"]))
+        llm = FakeLLM(lambda messages, kw: "<answer>x</answer>" if len(messages) > 2 else call("search", query=["q"]))
         items = [{"id": f"i{k}", "question": f"q{k}"} for k in range(3)]
-        summary = asyncio.run(run_batch(items, tmp_path / "o.jsonl", agent=Agent(llm, tools()), concurrency=2,
-                                        progress=False))
+        summary = asyncio.run(
+            run_batch(items, tmp_path / "o.jsonl", agent=Agent(llm, tools()), concurrency=2, progress=False)
+        )
     finally:
         AgentStage._on_step = real_on_step
     assert summary["done"] == 3 and sorted(steps) == ["i0", "i0", "i1", "i1", "i2", "i2"]

@@ -54,8 +54,10 @@ def test_lone_close_think_from_prompt_opened_reasoning():
 
 
 def test_bare_json_calls_without_tags():
-    turn = parse_text('I will search.\n{"name": "search", "arguments": {"query": ["eiffel"]}}\nthen '
-                      '```json\n{"name": "visit", "arguments": {"url": ["u"], "goal": "g"}}\n```')
+    turn = parse_text(
+        'I will search.\n{"name": "search", "arguments": {"query": ["eiffel"]}}\nthen '
+        '```json\n{"name": "visit", "arguments": {"url": ["u"], "goal": "g"}}\n```'
+    )
     assert [c.name for c in turn.calls] == ["search", "visit"]
 
 
@@ -88,8 +90,10 @@ def test_no_action_is_not_an_error_but_not_acted():
 
 
 def test_native_calls_win_and_raw_arguments_are_decoded():
-    calls = [ToolCall(id="c1", name="search", arguments={"query": ["a"]}),
-             ToolCall(id="c2", name="visit", arguments={"_raw": '{"url": "u", "goal": "g",}'})]
+    calls = [
+        ToolCall(id="c1", name="search", arguments={"query": ["a"]}),
+        ToolCall(id="c2", name="visit", arguments={"_raw": '{"url": "u", "goal": "g",}'}),
+    ]
     turn = parse_native("<think>r</think>", calls, tools=SCHEMAS)
     assert turn.native and [c.id for c in turn.calls] == ["c1", "c2"]
     assert turn.calls[1].arguments == {"url": "u", "goal": "g"}
@@ -101,8 +105,11 @@ def test_native_calls_win_and_raw_arguments_are_decoded():
     [
         ('{"think": "t", "action": "search", "query": ["eiffel tower"]}', "search", {"query": ["eiffel tower"]}),
         ('{"think": "t", "action": "search", "query": "eiffel"}', "search", {"query": ["eiffel"]}),
-        ('{"think": "t", "action": "visit", "url": ["https://x"], "goal": "born"}', "visit",
-         {"url": ["https://x"], "goal": "born"}),
+        (
+            '{"think": "t", "action": "visit", "url": ["https://x"], "goal": "born"}',
+            "visit",
+            {"url": ["https://x"], "goal": "born"},
+        ),
     ],
 )
 def test_json_actions(content, name, args):
@@ -112,8 +119,12 @@ def test_json_actions(content, name, args):
 
 def test_json_answer_and_bad_actions():
     assert parse_json_action('{"think": "", "action": "answer", "answer": "Dijon"}').answer == "Dijon"
-    for bad in ('{"action": "answer", "answer": ""}', '{"action": "dance"}', '{"action": "search", "query": []}',
-                "not json at all"):
+    for bad in (
+        '{"action": "answer", "answer": ""}',
+        '{"action": "dance"}',
+        '{"action": "search", "query": []}',
+        "not json at all",
+    ):
         turn = parse_json_action(bad)
         assert not turn.acted and turn.errors, bad
     # a text-protocol reply in json mode still works
@@ -123,8 +134,11 @@ def test_json_answer_and_bad_actions():
 def test_json_schema_branches_require_their_fields():
     schema = json_step_schema()
     branches = {b["properties"]["action"]["enum"][0]: b["required"] for b in schema["anyOf"]}
-    assert branches == {"search": ["think", "action", "query"], "visit": ["think", "action", "url", "goal"],
-                        "answer": ["think", "action", "answer"]}
+    assert branches == {
+        "search": ["think", "action", "query"],
+        "visit": ["think", "action", "url", "goal"],
+        "answer": ["think", "action", "answer"],
+    }
     assert json_step_schema(answer_only=True)["properties"]["action"]["enum"] == ["answer"]
     no_answer = json_step_schema(allow_answer=False)
     assert [b["properties"]["action"]["enum"] for b in no_answer["anyOf"]] == [["search"], ["visit"]]
@@ -152,8 +166,10 @@ def test_canonical_assistant_message_has_both_text_and_tool_calls():
     assert json.loads(msg["tool_calls"][0]["function"]["arguments"]) == {"query": ["q"]}
     # the rendering parses back to the same calls
     turn = parse_text(msg["content"])
-    assert [(c.name, c.arguments) for c in turn.calls] == [("search", {"query": ["q"]}),
-                                                          ("visit", {"url": ["u"], "goal": "g"})]
+    assert [(c.name, c.arguments) for c in turn.calls] == [
+        ("search", {"query": ["q"]}),
+        ("visit", {"url": ["u"], "goal": "g"}),
+    ]
 
 
 def test_render_text_merges_tool_responses_into_one_user_turn():
@@ -180,12 +196,15 @@ def test_render_json_shows_actions_as_json():
 def test_llama_function_tags_and_openai_shaped_json_in_text():
     turn = parse_text('<function=search>{"query": ["eiffel"]}</function>', tools=SCHEMAS)
     assert [(c.name, c.arguments) for c in turn.calls] == [("search", {"query": ["eiffel"]})]
-    turn = parse_text('{"tool_calls": [{"type": "function", "function": {"name": "visit", '
-                      '"arguments": "{\\"url\\": \\"u\\", \\"goal\\": \\"g\\"}"}}]}')
+    turn = parse_text(
+        '{"tool_calls": [{"type": "function", "function": {"name": "visit", '
+        '"arguments": "{\\"url\\": \\"u\\", \\"goal\\": \\"g\\"}"}}]}'
+    )
     assert [(c.name, c.arguments) for c in turn.calls] == [("visit", {"url": "u", "goal": "g"})]
 
 
 def test_calls_written_inside_think_are_used_once():
-    turn = parse_text('<think>let me search <tool_call>{"name": "search", "arguments": {"query": ["q"]}}'
-                      "</tool_call></think>")
+    turn = parse_text(
+        '<think>let me search <tool_call>{"name": "search", "arguments": {"query": ["q"]}}</tool_call></think>'
+    )
     assert [c.name for c in turn.calls] == ["search"] and turn.reasoning == "let me search"

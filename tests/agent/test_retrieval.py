@@ -32,8 +32,26 @@ def responder(req):
 
 
 def run(base_url, web, out, *extra):
-    return main(["agent", "run", "--web", str(web), "--base-url", base_url, "--model", "m", "--question",
-                 "What is the tallest peak?", "--out", str(out), "--no-progress", "--no-extract", "--json", *extra])
+    return main(
+        [
+            "agent",
+            "run",
+            "--web",
+            str(web),
+            "--base-url",
+            base_url,
+            "--model",
+            "m",
+            "--question",
+            "What is the tallest peak?",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--no-extract",
+            "--json",
+            *extra,
+        ]
+    )
 
 
 def test_agent_run_retrieval_hybrid_searches_fused(dense_web, tmp_path, monkeypatch, capsys):

@@ -22,11 +22,14 @@ def run(agent: Agent, question: str = Q, **kw):
 
 
 def test_answered_run_with_multi_call_turn():
-    llm = FakeLLM([
-        "<think>two at once</think>" + call("search", query=["Eiffel Tower designer"]) + call(
-            "visit", url=PARIS, goal="birthplace"),
-        "<think>got it</think><answer>Dijon</answer>",
-    ])
+    llm = FakeLLM(
+        [
+            "<think>two at once</think>"
+            + call("search", query=["Eiffel Tower designer"])
+            + call("visit", url=PARIS, goal="birthplace"),
+            "<think>got it</think><answer>Dijon</answer>",
+        ]
+    )
     traj = run(Agent(llm, tools()), id="q1")
     check_well_formed(traj)
     assert traj.id == "q1" and traj.stop_reason == "answered" and traj.final_answer == "Dijon"
@@ -57,7 +60,7 @@ def test_tools_in_one_turn_run_concurrently():
                 self.all_in.set()
             try:
                 await asyncio.wait_for(self.all_in.wait(), 30)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return "never reached 5 in flight"
             finally:
                 self.in_flight -= 1
@@ -73,12 +76,14 @@ def test_tools_in_one_turn_run_concurrently():
 
 
 def test_unknown_tool_and_malformed_call_become_observations():
-    llm = FakeLLM([
-        call("calculator", expr="1+1"),
-        "<tool_call>{not json at all</tool_call>",
-        '<tool_call>{"name": "search", "arguments": {"query": 42}}</tool_call>',
-        "<answer>done</answer>",
-    ])
+    llm = FakeLLM(
+        [
+            call("calculator", expr="1+1"),
+            "<tool_call>{not json at all</tool_call>",
+            '<tool_call>{"name": "search", "arguments": {"query": 42}}</tool_call>',
+            "<answer>done</answer>",
+        ]
+    )
     traj = run(Agent(llm, tools()))
     check_well_formed(traj)
     assert traj.stop_reason == "answered"
@@ -90,8 +95,13 @@ def test_unknown_tool_and_malformed_call_become_observations():
 
 
 def test_tool_budget_forces_one_final_answer():
-    llm = FakeLLM(lambda messages, kw: call("search", query=["again"]) if "too many tools" not in str(
-        messages[-1]["content"]) else "<answer>best guess</answer>")
+    llm = FakeLLM(
+        lambda messages, kw: (
+            call("search", query=["again"])
+            if "too many tools" not in str(messages[-1]["content"])
+            else "<answer>best guess</answer>"
+        )
+    )
     traj = run(Agent(llm, tools(), max_tool_calls=3))
     check_well_formed(traj)
     assert traj.stop_reason == "max_tool_calls" and traj.final_answer == "best guess"
@@ -134,8 +144,13 @@ def test_context_overflow_shrinks_generation_and_forces_answer():
         async def execute(self, arguments):
             return big
 
-    llm = FakeLLM(lambda messages, kw: "<answer>forced</answer>" if "maximum context length" in str(
-        messages[-1]["content"]) else call("search", query=["q"]))
+    llm = FakeLLM(
+        lambda messages, kw: (
+            "<answer>forced</answer>"
+            if "maximum context length" in str(messages[-1]["content"])
+            else call("search", query=["q"])
+        )
+    )
     traj = run(Agent(llm, [BigTool()], context_tokens=4000, max_tokens_per_turn=500))
     check_well_formed(traj)
     assert traj.stop_reason == "context_overflow" and traj.final_answer == "forced"
@@ -222,9 +237,13 @@ def test_native_calls_are_used_even_in_text_protocol():
 
 
 def test_json_protocol_uses_response_format_and_answer_only_when_forced():
-    llm = FakeLLM(lambda m, kw: '{"think": "t", "action": "search", "query": ["Eiffel"]}'
-                  if kw["response_format"]["json_schema"]["name"] in ("agent_step", "agent_search")
-                  else '{"think": "t", "action": "answer", "answer": "Paris"}')
+    llm = FakeLLM(
+        lambda m, kw: (
+            '{"think": "t", "action": "search", "query": ["Eiffel"]}'
+            if kw["response_format"]["json_schema"]["name"] in ("agent_step", "agent_search")
+            else '{"think": "t", "action": "answer", "answer": "Paris"}'
+        )
+    )
     traj = run(Agent(llm, tools(), protocol="json", max_tool_calls=2))
     check_well_formed(traj)
     assert traj.stop_reason == "max_tool_calls" and traj.final_answer == "Paris"
@@ -262,8 +281,7 @@ def test_extractor_usage_lands_in_the_trajectory():
 
 
 def test_step_usage_and_timings_are_recorded():
-    comp = Completion(content=call("search", query=["x"]), usage=Usage(prompt_tokens=10, completion_tokens=5,
-                                                                        calls=1))
+    comp = Completion(content=call("search", query=["x"]), usage=Usage(prompt_tokens=10, completion_tokens=5, calls=1))
     llm = FakeLLM([comp, Completion(content="<answer>a</answer>", usage=Usage(prompt_tokens=20, calls=1))])
     traj = run(Agent(llm, tools()))
     assert traj.steps[0].usage.prompt_tokens == 10 and traj.usage["fake"].prompt_tokens == 30
@@ -280,8 +298,11 @@ def test_budget_forced_turn_that_overflows_is_fitted_and_keeps_its_reason():
         async def execute(self, arguments):
             return big
 
-    llm = FakeLLM(lambda messages, kw: "<answer>ok</answer>" if "too many tools" in str(messages[-1]["content"])
-                  else call("search", query=["q"]))
+    llm = FakeLLM(
+        lambda messages, kw: (
+            "<answer>ok</answer>" if "too many tools" in str(messages[-1]["content"]) else call("search", query=["q"])
+        )
+    )
     # budget of 2 calls; after them the history (~3.5k tokens) no longer fits 3000 tokens + the reserve
     traj = run(Agent(llm, [BigTool()], max_tool_calls=2, context_tokens=3000, max_tokens_per_turn=300))
     check_well_formed(traj)

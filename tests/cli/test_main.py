@@ -16,16 +16,20 @@ from openseeker.cli.main import build_app
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "220"}
-    return subprocess.run([sys.executable, "-m", "openseeker.cli.main", *args], capture_output=True, text=True,
-                          env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "openseeker.cli.main", *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
-@pytest.mark.parametrize("argv,expected", [
-    (["web", "buidl"], "Did you mean 'build'?"),
-    (["web", "search", "--web", "W", "--retriever", "hybrid", "x"], "--retrieval"),
-    (["web", "search", "--web", "W", "--top-k", "many", "x"], "Invalid value for '--top-k'"),
-    (["nosuchstage"], "No such command 'nosuchstage'"),
-])
+@pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["web", "buidl"], "Did you mean 'build'?"),
+        (["web", "search", "--web", "W", "--retriever", "hybrid", "x"], "--retrieval"),
+        (["web", "search", "--web", "W", "--top-k", "many", "x"], "Invalid value for '--top-k'"),
+        (["nosuchstage"], "No such command 'nosuchstage'"),
+    ],
+)
 def test_usage_errors_are_usage_errors(argv, expected):
     proc = _cli(*argv)
     assert proc.returncode == 2, proc.stderr

@@ -21,9 +21,13 @@ GOLD = "1 Q0 12 1\n2 Q0 20 1\n"
 
 
 def run_file(qid, docids, status="completed", output="Exact Answer: x\nConfidence: 90%", tools=None):
-    return {"query_id": qid, "status": status, "retrieved_docids": docids,
-            "tool_call_counts": tools if tools is not None else {"search": 3},
-            "result": [{"type": "reasoning", "output": "..."}, {"type": "output_text", "output": output}]}
+    return {
+        "query_id": qid,
+        "status": status,
+        "retrieved_docids": docids,
+        "tool_call_counts": tools if tools is not None else {"search": 3},
+        "result": [{"type": "reasoning", "output": "..."}, {"type": "output_text", "output": output}],
+    }
 
 
 @pytest.fixture
@@ -44,14 +48,21 @@ def test_load_qrels_keeps_relevant_only_and_locates_errors(tmp_path, qrels):
 def test_evidence_and_gold_recall_from_a_run(tmp_path, qrels):
     evidence, gold = qrels
     runs = tmp_path / "runs"
-    bcp.write_run_dir(runs, [bcp.RunRecord(**run_file("1", ["10", "12", "99"])),
-                             bcp.RunRecord(**run_file("2", [], status="max_tokens")),
-                             bcp.RunRecord(**run_file("4", ["40"], tools={"search": 1, "get_document": 2}))])
+    bcp.write_run_dir(
+        runs,
+        [
+            bcp.RunRecord(**run_file("1", ["10", "12", "99"])),
+            bcp.RunRecord(**run_file("2", [], status="max_tokens")),
+            bcp.RunRecord(**run_file("4", ["40"], tools={"search": 1, "get_document": 2})),
+        ],
+    )
     records = bcp.read_run_dir(runs)
     assert [r.query_id for r in records] == ["1", "2", "4"] and records[0].response.startswith("Exact Answer")
-    grades = {"1": {"correct": True, "confidence": 90.0, "parse_error": False},
-              "2": {"correct": None, "parse_error": True}, "4": {"correct": False, "confidence": 20.0,
-                                                                  "parse_error": False}}
+    grades = {
+        "1": {"correct": True, "confidence": 90.0, "parse_error": False},
+        "2": {"correct": None, "parse_error": True},
+        "4": {"correct": False, "confidence": 20.0, "parse_error": False},
+    }
     s = bcp.summarize(records, grades, evidence=evidence, gold=gold, protocol="browsecomp-plus")
     # query 1: 2 of 4 evidence docs; query 2: 0 of 1; query 4 has no qrels and does not count
     assert s["Recall (%)"] == 25.0 and s["Gold Recall (%)"] == 50.0
@@ -78,8 +89,7 @@ def test_calibration_error_matches_their_binning():
 
 
 def test_parse_grade_follows_their_field_rules():
-    g = bcp.parse_grade("**extracted_final_answer:** Paris\n**reasoning:** r\n**correct:** Yes\n"
-                        "**confidence:** 150%")
+    g = bcp.parse_grade("**extracted_final_answer:** Paris\n**reasoning:** r\n**correct:** Yes\n**confidence:** 150%")
     assert g == {"extracted_final_answer": "Paris", "correct": True, "confidence": 100.0, "parse_error": False}
     g = bcp.parse_grade("extracted_final_answer: None\ncorrect: no\nconfidence: 35")
     assert g["correct"] is False and g["confidence"] == 35.0
@@ -87,15 +97,25 @@ def test_parse_grade_follows_their_field_rules():
 
 
 def test_trajectory_to_run_record_maps_urls_to_docids():
-    obs = ("A search for 'x' found 2 results:\n\n## Web Results\n1. [Sahara](https://ex.org/sahara)\nsnip\n"
-           "2. [Gobi](urn:docid:11)\nsnip")
-    traj = Trajectory(id="q7#0", question="?", final_answer="Sahara", stop_reason="answered",
-                      messages=[{"role": "assistant", "content": "Exact Answer: Sahara"}],
-                      steps=[Step(index=0, tool_calls=[ToolCall(name="search", arguments={"query": ["x"]})],
-                                  observations=[obs]),
-                             Step(index=1, tool_calls=[ToolCall(name="visit", arguments={"url": ["urn:docid:11"],
-                                                                                         "goal": "g"})],
-                                  observations=["page"])])
+    obs = (
+        "A search for 'x' found 2 results:\n\n## Web Results\n1. [Sahara](https://ex.org/sahara)\nsnip\n"
+        "2. [Gobi](urn:docid:11)\nsnip"
+    )
+    traj = Trajectory(
+        id="q7#0",
+        question="?",
+        final_answer="Sahara",
+        stop_reason="answered",
+        messages=[{"role": "assistant", "content": "Exact Answer: Sahara"}],
+        steps=[
+            Step(index=0, tool_calls=[ToolCall(name="search", arguments={"query": ["x"]})], observations=[obs]),
+            Step(
+                index=1,
+                tool_calls=[ToolCall(name="visit", arguments={"url": ["urn:docid:11"], "goal": "g"})],
+                observations=["page"],
+            ),
+        ],
+    )
     ids = retrieved_ids(traj, {"https://ex.org/sahara": "10", "urn:docid:11": "11"}.get)
     assert ids == {"retrieved": ["10", "11"], "visited": ["11"]}
     rec = bcp.run_record_from_trajectory(traj, "7", {"https://ex.org/sahara": "10", "urn:docid:11": "11"}.get)
@@ -118,9 +138,12 @@ def test_loader_reads_decrypted_jsonl_and_queries_tsv(tmp_path):
     (tmp_path / "qrel_evidence.txt").write_text(EVIDENCE)
     (tmp_path / "qrel_golds.txt").write_text(GOLD)
     data = tmp_path / "decrypted.jsonl"
-    data.write_text(json.dumps({"query_id": 1, "query": "Q one?", "answer": "A1",
-                                "gold_docs": [{"docid": "12", "text": "..."}]}) + "\n" +
-                    json.dumps({"query_id": "2", "query": "Q two?", "answer": "A2"}) + "\n")
+    data.write_text(
+        json.dumps({"query_id": 1, "query": "Q one?", "answer": "A1", "gold_docs": [{"docid": "12", "text": "..."}]})
+        + "\n"
+        + json.dumps({"query_id": "2", "query": "Q two?", "answer": "A2"})
+        + "\n"
+    )
     items = list(bcp.load_browsecomp_plus(data))
     assert [i.id for i in items] == ["1", "2"] and items[0].answers == ["A1"]
     assert items[0].metadata["evidence_docids"] == ["10", "11", "12", "13"]  # from the qrels beside it
@@ -144,8 +167,9 @@ def test_judge_protocol_is_pinned(tmp_path):
         bcp.get_protocol("mine")
     fake = tmp_path / "scripts_evaluation"
     fake.mkdir()
-    (fake / "evaluate_run.py").write_text('GRADER_TEMPLATE = """\nJudge {question} {response} {correct_answer}\n"""'
-                                          '.strip()\n')
+    (fake / "evaluate_run.py").write_text(
+        'GRADER_TEMPLATE = """\nJudge {question} {response} {correct_answer}\n""".strip()\n'
+    )
     with pytest.raises(UserError, match="not the pinned"):
         bcp.load_grader_template(tmp_path, proto)
     tmpl = bcp.load_grader_template(tmp_path, bcp.JudgeProtocol(prompt_sha256=""))
@@ -166,8 +190,11 @@ def test_grade_runs_grades_completed_answers_only():
     recs = [bcp.RunRecord(**run_file("1", [])), bcp.RunRecord(**run_file("2", [], status="incomplete"))]
     truth = {"1": {"question": "Q?", "answer": "A"}, "2": {"question": "Q2?", "answer": "B"}}
     judge = Judge()
-    grades = asyncio.run(bcp.grade_runs(recs, truth, judge, "q={question} r={response} a={correct_answer}",
-                                        bcp.get_protocol("browsecomp-plus")))
+    grades = asyncio.run(
+        bcp.grade_runs(
+            recs, truth, judge, "q={question} r={response} a={correct_answer}", bcp.get_protocol("browsecomp-plus")
+        )
+    )
     assert grades["1"]["correct"] is True and grades["1"]["confidence"] == 70.0
     assert grades["2"]["parse_error"] is True and len(judge.prompts) == 1
     prompt, kw = judge.prompts[0]
@@ -189,8 +216,9 @@ def test_cli_bcp_no_judge_writes_their_summary(tmp_path, capsys):
     (tmp_path / "q").mkdir()
     (tmp_path / "q" / "qrel_evidence.txt").write_text(EVIDENCE)
     (tmp_path / "q" / "qrel_golds.txt").write_text(GOLD)
-    bcp.write_run_dir(tmp_path / "runs", [bcp.RunRecord(**run_file("1", ["10", "11"])),
-                                          bcp.RunRecord(**run_file("2", ["20"]))])
+    bcp.write_run_dir(
+        tmp_path / "runs", [bcp.RunRecord(**run_file("1", ["10", "11"])), bcp.RunRecord(**run_file("2", ["20"]))]
+    )
     assert main(["eval", "bcp", str(tmp_path / "runs"), "--qrels-dir", str(tmp_path / "q"), "--no-judge"]) == 0
     summary = json.loads((tmp_path / "runs_eval" / "evaluation_summary.json").read_text())
     assert summary["Recall (%)"] == 75.0 and summary["Gold Recall (%)"] == 50.0 and summary["judge_protocol"] is None

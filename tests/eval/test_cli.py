@@ -23,8 +23,10 @@ def responder(request):
         return Reply(content=json.dumps({"rational": "r", "evidence": "e", "summary": "s"}))
     if len(request["messages"]) > 2:  # the agent has seen a tool result: answer
         return Reply(content="<answer>G. Stanley Hall</answer>")
-    return Reply(content='<tool_call>{"name": "search", "arguments": {"query": ["Journal of Psychotherapy '
-                         'Integration publisher"]}}</tool_call>')
+    return Reply(
+        content='<tool_call>{"name": "search", "arguments": {"query": ["Journal of Psychotherapy '
+        'Integration publisher"]}}</tool_call>'
+    )
 
 
 @requires_shared
@@ -32,9 +34,27 @@ def test_eval_run_and_report_cli(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("OPENSEEKER_NO_CACHE", "1")
     out = tmp_path / "run"
     with ScriptedChatServer(responder) as srv:
-        args = ["eval", "run", "--benchmark", "musique", "--path", str(MUSIQUE), "--out", str(out), "--limit", "2",
-                "--base-url", srv.base_url, "--model", "scripted", "--concurrency", "1", "--max-tool-calls", "3",
-                "--no-progress"]
+        args = [
+            "eval",
+            "run",
+            "--benchmark",
+            "musique",
+            "--path",
+            str(MUSIQUE),
+            "--out",
+            str(out),
+            "--limit",
+            "2",
+            "--base-url",
+            srv.base_url,
+            "--model",
+            "scripted",
+            "--concurrency",
+            "1",
+            "--max-tool-calls",
+            "3",
+            "--no-progress",
+        ]
         assert main(args) == 0
         n_requests = len(srv.requests)
         assert main(args) == 0  # re-run: everything done, nothing asked
@@ -52,8 +72,20 @@ def test_eval_run_and_report_cli(tmp_path, monkeypatch, capsys):
 
 @requires_shared
 def test_eval_load_cli(capsys):
-    assert main(["eval", "load", "--benchmark", "xbench-2505", "--path",
-                 str(SHARED_DATA / "benchmarks/xbench/data/DeepSearch-2505.csv"), "--count"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "load",
+                "--benchmark",
+                "xbench-2505",
+                "--path",
+                str(SHARED_DATA / "benchmarks/xbench/data/DeepSearch-2505.csv"),
+                "--count",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == "100"
     assert main(["eval", "load", "--benchmark", "browsecom", "--count"]) == 2
     assert "Did you mean" in capsys.readouterr().err
@@ -64,9 +96,11 @@ def test_eval_load_show_constructed_file(tmp_path, capsys):
 
     canary = "test canary"
     f = tmp_path / "bc.csv"
-    f.write_text("problem,answer,problem_topic,canary\n"
-                 f"{encrypt('A constructed question?', canary)},{encrypt('Forty-two', canary)},Test,{canary}\n",
-                 encoding="utf-8")
+    f.write_text(
+        "problem,answer,problem_topic,canary\n"
+        f"{encrypt('A constructed question?', canary)},{encrypt('Forty-two', canary)},Test,{canary}\n",
+        encoding="utf-8",
+    )
     assert main(["eval", "load", "--benchmark", "browsecomp", "--path", str(f), "--show", "1"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["question"] == "A constructed question?" and shown["answers"] == ["Forty-two"]
@@ -80,9 +114,34 @@ def test_eval_run_on_two_workers_matches_one_process(tmp_path, monkeypatch, caps
     with ScriptedChatServer(responder) as srv:
         for workers in ("1", "2"):
             out = tmp_path / f"run{workers}"
-            assert main(["eval", "run", "--benchmark", "musique", "--path", str(MUSIQUE), "--out", str(out),
-                         "--limit", "4", "--base-url", srv.base_url, "--model", "scripted", "--concurrency", "2",
-                         "--max-tool-calls", "3", "--no-progress", "--workers", workers]) == 0
+            assert (
+                main(
+                    [
+                        "eval",
+                        "run",
+                        "--benchmark",
+                        "musique",
+                        "--path",
+                        str(MUSIQUE),
+                        "--out",
+                        str(out),
+                        "--limit",
+                        "4",
+                        "--base-url",
+                        srv.base_url,
+                        "--model",
+                        "scripted",
+                        "--concurrency",
+                        "2",
+                        "--max-tool-calls",
+                        "3",
+                        "--no-progress",
+                        "--workers",
+                        workers,
+                    ]
+                )
+                == 0
+            )
             recs = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
             trajs = [json.loads(x)["id"] for x in (out / "trajectories.jsonl").read_text().splitlines()]
             assert sorted(trajs) == sorted(r["key"] for r in recs) and not (out / "shards").exists()
@@ -103,8 +162,21 @@ def test_eval_option_help_is_the_eval_settings_doc():
 
     group = typer.main.get_command(app)
     helps = {c: {p.name: p.help for p in group.commands[c].params} for c in ("run", "load", "regrade", "report")}
-    for name in ("benchmark", "path", "web", "limit", "sample", "seed", "runs", "judge", "concurrency",
-                 "max_tool_calls", "max_turns", "leakage_guard", "ungraded"):
+    for name in (
+        "benchmark",
+        "path",
+        "web",
+        "limit",
+        "sample",
+        "seed",
+        "runs",
+        "judge",
+        "concurrency",
+        "max_tool_calls",
+        "max_turns",
+        "leakage_guard",
+        "ungraded",
+    ):
         assert helps["run"][name] == field_help(EvalSettings, name), name
     assert helps["run"]["block_domain"] == field_help(EvalSettings, "blocklist")
     assert helps["load"]["benchmark"] == helps["run"]["benchmark"] and helps["load"]["path"] == helps["run"]["path"]

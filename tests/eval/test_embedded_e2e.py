@@ -17,10 +17,29 @@ from openseeker.testing.shared import SHARED_DATA, requires_shared
 def test_embedded_musique_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENSEEKER_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "eval"
-    args = ["eval", "run", "--benchmark", "musique", "--path",
-            str(SHARED_DATA / "corpora/multihop-samples/data/musique_train.json"), "--out", str(out),
-            "--limit", "2", "--llm", "embedded", "--max-tool-calls", "1", "--max-turns", "2",
-            "--max-tokens-per-turn", "96", "--concurrency", "2", "--no-progress"]
+    args = [
+        "eval",
+        "run",
+        "--benchmark",
+        "musique",
+        "--path",
+        str(SHARED_DATA / "corpora/multihop-samples/data/musique_train.json"),
+        "--out",
+        str(out),
+        "--limit",
+        "2",
+        "--llm",
+        "embedded",
+        "--max-tool-calls",
+        "1",
+        "--max-turns",
+        "2",
+        "--max-tokens-per-turn",
+        "96",
+        "--concurrency",
+        "2",
+        "--no-progress",
+    ]
     assert main(args) == 0
     rep = json.loads((out / "report.json").read_text())
     assert rep["n_questions"] == 2 and rep["n_records"] == 2

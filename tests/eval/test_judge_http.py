@@ -18,8 +18,15 @@ NO = json.dumps({"extracted_final_answer": "Lyon", "reasoning": "different city"
 
 def grade(base_url: str, response: str, tmp_path, **settings):
     async def go():
-        cfg = endpoint_config(base_url, "judge-model-x", cache=False, backoff_s=0.01, timeout_s=5.0,
-                              cache_dir=str(tmp_path / "c"), **settings)
+        cfg = endpoint_config(
+            base_url,
+            "judge-model-x",
+            cache=False,
+            backoff_s=0.01,
+            timeout_s=5.0,
+            cache_dir=str(tmp_path / "c"),
+            **settings,
+        )
         async with LLMPool(cfg) as pool:
             return await judge_answer(Q, "Paris", response, pool.role("judge"))
 
@@ -44,8 +51,9 @@ def test_incorrect_over_http(tmp_path):
 
 
 def test_free_text_verdict_with_incorrect_trap(tmp_path):
-    text = ("extracted_final_answer: Lyon\nreasoning: the response names Lyon, not Paris\n**Correct:** no\n"
-            "confidence: 40")
+    text = (
+        "extracted_final_answer: Lyon\nreasoning: the response names Lyon, not Paris\n**Correct:** no\nconfidence: 40"
+    )
     with ScriptedChatServer([Reply(content=text)]) as srv:
         v = grade(srv.base_url, "Lyon", tmp_path)
     assert v.correct is False and v.confidence == 40

@@ -90,8 +90,7 @@ def test_extract_answer():
 
 def test_retry_then_parse_and_pinning():
     ok = '{"extracted_final_answer":"Paris","reasoning":"ok","correct":"yes","confidence":95}'
-    llm = FakeLLM(["not a verdict", ok],
-                  model="judge-x")
+    llm = FakeLLM(["not a verdict", ok], model="judge-x")
     v = asyncio.run(judge_answer("Capital of France?", "Paris", "Exact Answer: Paris", llm))
     assert v.correct is True and v.attempts == 2 and v.method == "llm"
     assert v.judge_model == "judge-x" and v.prompt_version == PROMPT_VERSION

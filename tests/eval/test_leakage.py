@@ -9,8 +9,10 @@ from openseeker.records import Page
 from openseeker.testing.fake_web import FakeWeb
 from openseeker.web.tools import VisitTool
 
-Q = ("An engineer born in a city famous for mustard designed a wrought iron lattice tower completed in the late "
-     "nineteenth century; where was he born?")
+Q = (
+    "An engineer born in a city famous for mustard designed a wrought iron lattice tower completed in the late "
+    "nineteenth century; where was he born?"
+)
 
 
 def test_blocklist_rules():
@@ -43,8 +45,18 @@ def test_guarded_web_counts():
     assert [h.url for h in hits] == ["https://en.wikipedia.org/wiki/Dijon"]
     assert web.stats.blocked_domain_hits == 1
     visit = VisitTool(web)
-    out = asyncio.run(visit.execute({"url": ["https://huggingface.co/datasets/bench", "https://quiz.example/copy",
-                                             "https://en.wikipedia.org/wiki/Dijon"], "goal": "birthplace"}))
+    out = asyncio.run(
+        visit.execute(
+            {
+                "url": [
+                    "https://huggingface.co/datasets/bench",
+                    "https://quiz.example/copy",
+                    "https://en.wikipedia.org/wiki/Dijon",
+                ],
+                "goal": "birthplace",
+            }
+        )
+    )
     assert "blocked" in out and "mustard" in out
     assert web.stats.blocked_domain_fetches == 1 and web.stats.blocked_text_fetches == 1
     assert web.stats.total() >= 3

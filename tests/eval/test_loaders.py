@@ -144,8 +144,13 @@ def test_roundtrip_and_wrong_canary(tmp_path):
     assert decrypt(encrypt(q, canary), canary) == q
     assert decrypt(encrypt("答案", "k", "raw"), "k", "raw") == "答案"
     f = tmp_path / "bc.csv"
-    _write_bc_csv(f, [[encrypt(q, canary), encrypt("42", canary), "Test", canary],
-                      [encrypt(q, canary), encrypt("43", canary), "Test", "a different canary that is wrong"]])
+    _write_bc_csv(
+        f,
+        [
+            [encrypt(q, canary), encrypt("42", canary), "Test", canary],
+            [encrypt(q, canary), encrypt("43", canary), "Test", "a different canary that is wrong"],
+        ],
+    )
     with pytest.raises(InputError) as exc:
         load_benchmark("browsecomp", f)
     assert "row 2" in str(exc.value) and str(f) in str(exc.value)
@@ -154,9 +159,14 @@ def test_roundtrip_and_wrong_canary(tmp_path):
 def test_corrupted_row_named(tmp_path):
     canary = "canary-x"
     f = tmp_path / "bc.csv"
-    _write_bc_csv(f, [[encrypt("first question text", canary), encrypt("a", canary), "T", canary],
-                      [encrypt("second question text", canary), encrypt("b", canary), "T", canary],
-                      ["%%%not-base64%%%", encrypt("c", canary), "T", canary]])
+    _write_bc_csv(
+        f,
+        [
+            [encrypt("first question text", canary), encrypt("a", canary), "T", canary],
+            [encrypt("second question text", canary), encrypt("b", canary), "T", canary],
+            ["%%%not-base64%%%", encrypt("c", canary), "T", canary],
+        ],
+    )
     with pytest.raises(InputError, match=r"row 3: field 'problem': not valid base64"):
         load_benchmark("browsecomp", f)
 
@@ -199,9 +209,11 @@ def test_synth_loader(tmp_path):
     from openseeker.records import QASample, Rejection
 
     f = tmp_path / "qa.jsonl"
-    rows = [QASample(id="q1", question="Who?", answer="Me", language="en", difficulty="hard"),
-            Rejection(id="q2", stage="verify", reason="too easy"),
-            QASample(id="q3", question="谁?", answer="我", language="zh")]
+    rows = [
+        QASample(id="q1", question="Who?", answer="Me", language="en", difficulty="hard"),
+        Rejection(id="q2", stage="verify", reason="too easy"),
+        QASample(id="q3", question="谁?", answer="我", language="zh"),
+    ]
     f.write_text("\n".join(r.model_dump_json() for r in rows) + "\n", encoding="utf-8")
     items = list(iter_benchmark("synth", f))
     assert [(i.id, i.answers, i.language) for i in items] == [("q1", ["Me"], "en"), ("q3", ["我"], "zh")]

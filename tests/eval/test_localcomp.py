@@ -19,9 +19,9 @@ from openseeker.io import read_jsonl
 from openseeker.llm.config import endpoint_config
 from openseeker.llm.pool import LLMPool
 from openseeker.synth.qa import QAControls, synthesize_qa_async
-from openseeker.testing.qa_oracle import Oracle, tiny_world
 from openseeker.testing.chat_server import ScriptedChatServer
 from openseeker.testing.fakes import FakeLLM
+from openseeker.testing.qa_oracle import Oracle, tiny_world
 from openseeker.web.build import build_web
 from openseeker.web.local import LocalWeb
 
@@ -31,8 +31,10 @@ def world(tmp_path_factory):
     d = tmp_path_factory.mktemp("lc")
     graph = tiny_world()
     src = d / "pages.jsonl"
-    src.write_text("".join(json.dumps({"url": p.url, "title": p.title, "text": p.text}) + "\n"
-                           for p in graph.pages.values()), encoding="utf-8")
+    src.write_text(
+        "".join(json.dumps({"url": p.url, "title": p.title, "text": p.text}) + "\n" for p in graph.pages.values()),
+        encoding="utf-8",
+    )
     build_web(src, d / "web", progress=False)
 
     async def synth():
@@ -40,8 +42,17 @@ def world(tmp_path_factory):
         with ScriptedChatServer(oracle.reply) as srv:
             cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)
             async with LLMPool(cfg) as pool:
-                return await synthesize_qa_async(graph, 3, d / "qa.jsonl", pool=pool, controls=QAControls(),
-                                                 seed=0, concurrency=2, max_candidates=9, progress=False)
+                return await synthesize_qa_async(
+                    graph,
+                    3,
+                    d / "qa.jsonl",
+                    pool=pool,
+                    controls=QAControls(),
+                    seed=0,
+                    concurrency=2,
+                    max_candidates=9,
+                    progress=False,
+                )
 
     assert asyncio.run(synth())["accepted"] == 3
     return d
@@ -49,8 +60,25 @@ def world(tmp_path_factory):
 
 def test_freeze_writes_questions_qrels_hash_and_protocol(world, tmp_path):
     out = tmp_path / "bench"
-    assert main(["eval", "freeze", "--qa", str(world / "qa.jsonl"), "--web", str(world / "web"),
-                 "--out", str(out), "--holdout", "2", "--seed", "1"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "freeze",
+                "--qa",
+                str(world / "qa.jsonl"),
+                "--web",
+                str(world / "web"),
+                "--out",
+                str(out),
+                "--holdout",
+                "2",
+                "--seed",
+                "1",
+            ]
+        )
+        == 0
+    )
     meta = json.loads((out / "benchmark.json").read_text())
     assert meta["questions"] == 2 and meta["split"] == {"holdout": 2, "seed": 1, "rest": 1}
     assert meta["web"]["content_sha256"] == localcomp.web_content_hash(world / "web")
@@ -93,16 +121,23 @@ def test_run_on_frozen_benchmark_reports_accuracy_and_evidence_recall(world, tmp
         text = messages[0]["content"]
         resp, gold = text.split("[response]:")[1].split("[correct_answer]:")
         ok = gold.split("\n")[0].strip().casefold() in resp.casefold()
-        return json.dumps({"extracted_final_answer": "x", "reasoning": "r", "correct": "yes" if ok else "no",
-                           "confidence": 90})
+        return json.dumps(
+            {"extracted_final_answer": "x", "reasoning": "r", "correct": "yes" if ok else "no", "confidence": 90}
+        )
 
     web = web_for("localcomp", bench, None)
     assert web == str(bench / "web")
     settings = EvalSettings(benchmark="localcomp", path=str(bench), web=web, concurrency=1, max_tool_calls=3)
     with LocalWeb.open(web) as w:
-        rep = asyncio.run(evaluate_async(settings, tmp_path / "out", progress=False, web_obj=w,
-                                         roles=Roles(student=FakeLLM(student, model="s"),
-                                                     judge=FakeLLM(judge, model="j"))))
+        rep = asyncio.run(
+            evaluate_async(
+                settings,
+                tmp_path / "out",
+                progress=False,
+                web_obj=w,
+                roles=Roles(student=FakeLLM(student, model="s"), judge=FakeLLM(judge, model="j")),
+            )
+        )
     assert rep["accuracy"] == pytest.approx(1 / len(items), abs=1e-3)
     retrieval = after_run("localcomp", bench, web, tmp_path / "out")
     # the first question's search returns every chain page (recall 1), the others never search (recall 0)

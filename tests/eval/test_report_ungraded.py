@@ -12,15 +12,35 @@ from openseeker.eval.report import render_markdown, summarize, write_report
 
 
 def rec(i: str, correct, ungraded=None, run: int = 0) -> dict:
-    verdict = {"correct": correct, "em": bool(correct), "f1": float(bool(correct)), "judge_model": "j",
-               "prompt_version": "p", "answer_metric": "hotpot", "ungraded": ungraded,
-               "error": None if ungraded is None else f"judge {ungraded}"}
-    return {"id": i, "key": f"{i}#{run}", "run": run, "benchmark": "b", "correct": correct, "verdict": verdict,
-            "num_tool_calls": 2, "language": "en"}
+    verdict = {
+        "correct": correct,
+        "em": bool(correct),
+        "f1": float(bool(correct)),
+        "judge_model": "j",
+        "prompt_version": "p",
+        "answer_metric": "hotpot",
+        "ungraded": ungraded,
+        "error": None if ungraded is None else f"judge {ungraded}",
+    }
+    return {
+        "id": i,
+        "key": f"{i}#{run}",
+        "run": run,
+        "benchmark": "b",
+        "correct": correct,
+        "verdict": verdict,
+        "num_tool_calls": 2,
+        "language": "en",
+    }
 
 
-RECORDS = [rec("a", True), rec("b", True), rec("c", False), rec("d", None, "unparseable"),
-           rec("e", None, "judge_error")]
+RECORDS = [
+    rec("a", True),
+    rec("b", True),
+    rec("c", False),
+    rec("d", None, "unparseable"),
+    rec("e", None, "judge_error"),
+]
 
 
 def test_default_counts_ungraded_as_wrong():

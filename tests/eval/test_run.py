@@ -15,12 +15,28 @@ from openseeker.testing.fake_web import FakeWeb, tiny_pages
 from openseeker.testing.fakes import FakeLLM
 
 ITEMS = [
-    EvalItem(id="q1", question="Where was the designer of the Eiffel Tower born?", answers=["Dijon"],
-             benchmark="synth", metadata={"category": "2hop"}),
-    EvalItem(id="q2", question="What is the capital of Germany?", answers=["Berlin"], benchmark="synth",
-             metadata={"category": "1hop"}),
-    EvalItem(id="q3", question="Which city hosts the Eiffel Tower?", answers=["Paris"], language="en",
-             benchmark="synth", metadata={"category": "1hop"}),
+    EvalItem(
+        id="q1",
+        question="Where was the designer of the Eiffel Tower born?",
+        answers=["Dijon"],
+        benchmark="synth",
+        metadata={"category": "2hop"},
+    ),
+    EvalItem(
+        id="q2",
+        question="What is the capital of Germany?",
+        answers=["Berlin"],
+        benchmark="synth",
+        metadata={"category": "1hop"},
+    ),
+    EvalItem(
+        id="q3",
+        question="Which city hosts the Eiffel Tower?",
+        answers=["Paris"],
+        language="en",
+        benchmark="synth",
+        metadata={"category": "1hop"},
+    ),
 ]
 YES = '{"extracted_final_answer": "x", "reasoning": "r", "correct": "yes", "confidence": 80}'
 NO = '{"extracted_final_answer": "x", "reasoning": "r", "correct": "no", "confidence": 80}'
@@ -53,10 +69,14 @@ def judge_fn(messages, kwargs):
 def run(tmp_path, *, runs=1, fail_after=None, counter=None, judge="llm", items=ITEMS):
     fn, counter = student_fn(fail_after, counter)
     roles = Roles(student=FakeLLM(fn, model="student-x"), judge=FakeLLM(judge_fn, model="judge-y"))
-    settings = EvalSettings(benchmark="synth", path="", web="fake", runs=runs, concurrency=1, judge=judge,
-                            max_tool_calls=5)
-    rep = asyncio.run(evaluate_async(settings, tmp_path / "out", roles=roles, progress=False, items=items,
-                                     web_obj=FakeWeb(tiny_pages())))
+    settings = EvalSettings(
+        benchmark="synth", path="", web="fake", runs=runs, concurrency=1, judge=judge, max_tool_calls=5
+    )
+    rep = asyncio.run(
+        evaluate_async(
+            settings, tmp_path / "out", roles=roles, progress=False, items=items, web_obj=FakeWeb(tiny_pages())
+        )
+    )
     return rep, counter
 
 
@@ -140,19 +160,33 @@ def test_leakage_counts_reach_the_report(tmp_path):
     from openseeker.records import Page
 
     q = ITEMS[0].question
-    pages = tiny_pages() + [Page(url="https://huggingface.co/datasets/x", title="Eiffel designer dataset",
-                                 text="Eiffel Tower designer born " + q),
-                            Page(url="https://quiz.example/x", title="quiz Eiffel", text="Eiffel quiz: " + q)]
+    pages = tiny_pages() + [
+        Page(
+            url="https://huggingface.co/datasets/x",
+            title="Eiffel designer dataset",
+            text="Eiffel Tower designer born " + q,
+        ),
+        Page(url="https://quiz.example/x", title="quiz Eiffel", text="Eiffel quiz: " + q),
+    ]
 
     def fn(messages, kwargs):
         if len(messages) > 2:
             return "<answer>Dijon</answer>"
         return '<tool_call>{"name": "search", "arguments": {"query": ["Eiffel Tower designer born"]}}</tool_call>'
 
-    settings = EvalSettings(benchmark="synth", path="", web="fake", concurrency=1, max_tool_calls=3,
-                            leakage_guard="on", ngram=6)
-    rep = asyncio.run(evaluate_async(settings, tmp_path / "o", roles=Roles(student=FakeLLM(fn), judge=None),
-                                     progress=False, items=ITEMS[:1], web_obj=FakeWeb(pages)))
+    settings = EvalSettings(
+        benchmark="synth", path="", web="fake", concurrency=1, max_tool_calls=3, leakage_guard="on", ngram=6
+    )
+    rep = asyncio.run(
+        evaluate_async(
+            settings,
+            tmp_path / "o",
+            roles=Roles(student=FakeLLM(fn), judge=None),
+            progress=False,
+            items=ITEMS[:1],
+            web_obj=FakeWeb(pages),
+        )
+    )
     assert rep["leakage"]["blocked_domain_hits"] == 1 and rep["leakage"]["blocked_text_hits"] == 1
     assert rep["tool_calls"]["by_tool"] == {"search": 1}
     assert "Leakage guard" in (tmp_path / "o" / "report.md").read_text()
@@ -168,8 +202,9 @@ def test_regrade_without_rerunning_the_agent(tmp_path):
     (src / "config.json").write_text(json.dumps(cfg))
     from openseeker.records import QASample
 
-    (tmp_path / "qa.jsonl").write_text("".join(QASample(id=i.id, question=i.question, answer=i.answers[0])
-                                               .model_dump_json() + "\n" for i in ITEMS))
+    (tmp_path / "qa.jsonl").write_text(
+        "".join(QASample(id=i.id, question=i.question, answer=i.answers[0]).model_dump_json() + "\n" for i in ITEMS)
+    )
     rep = regrade(src, tmp_path / "em", judge="none", progress=False)
     recs = lines(tmp_path / "em" / "results.jsonl")
     assert len(recs) == 3 and {r["verdict"]["method"] for r in recs} == {"normalized"}
@@ -199,8 +234,11 @@ def test_llm_error_runs_are_not_graded_and_are_retried(tmp_path):
     def once():
         roles = Roles(student=FakeLLM(student, model="student-x"), judge=FakeLLM(judge_fn, model="judge-y"))
         settings = EvalSettings(benchmark="synth", path="", web="fake", concurrency=1, judge="llm", max_tool_calls=5)
-        return asyncio.run(evaluate_async(settings, tmp_path / "out", roles=roles, progress=False, items=ITEMS,
-                                          web_obj=FakeWeb(tiny_pages())))
+        return asyncio.run(
+            evaluate_async(
+                settings, tmp_path / "out", roles=roles, progress=False, items=ITEMS, web_obj=FakeWeb(tiny_pages())
+            )
+        )
 
     with pytest.raises(LLMError, match="re-run the same command"):
         once()

@@ -25,7 +25,7 @@ ITEM = EvalItem(id="q1", question="What is the tallest peak?", answers=["Mount E
 def student(messages, kwargs):
     if len(messages) > 2:
         return "<answer>Mount Everest</answer>"
-    return '<tool_call>{"name": "search", "arguments": {"query": ["%s"]}}</tool_call>' % QUERY
+    return '<tool_call>{"name": "search", "arguments": {"query": ["' + QUERY + '"]}}</tool_call>'
 
 
 def settings(**kw):
@@ -38,9 +38,16 @@ def test_eval_run_searches_with_the_chosen_retrieval(tmp_path):
     for mode in ("hybrid", None):
         out = tmp_path / f"out-{mode}"
         with LocalWeb.open(web_dir) as web:
-            asyncio.run(evaluate_async(settings(retrieval=mode, leakage_guard="on"), out,
-                                       roles=Roles(student=FakeLLM(student), judge=None), progress=False,
-                                       items=[ITEM], web_obj=web))
+            asyncio.run(
+                evaluate_async(
+                    settings(retrieval=mode, leakage_guard="on"),
+                    out,
+                    roles=Roles(student=FakeLLM(student), judge=None),
+                    progress=False,
+                    items=[ITEM],
+                    web_obj=web,
+                )
+            )
         (traj,) = [json.loads(x) for x in (out / "trajectories.jsonl").read_text().splitlines()]
         observations[mode] = traj["steps"][0]["observations"][0]
         assert json.loads((out / "config.json").read_text())["settings"]["retrieval"] == mode
@@ -50,9 +57,16 @@ def test_eval_run_searches_with_the_chosen_retrieval(tmp_path):
 
 def test_eval_run_refuses_a_retrieval_the_web_cannot_do(tmp_path):
     with pytest.raises(UserError, match="ranks with its own search engine"):
-        asyncio.run(evaluate_async(settings(retrieval="dense"), tmp_path / "o",
-                                   roles=Roles(student=FakeLLM(student), judge=None), progress=False, items=[ITEM],
-                                   web_obj=FakeWeb(tiny_pages())))
+        asyncio.run(
+            evaluate_async(
+                settings(retrieval="dense"),
+                tmp_path / "o",
+                roles=Roles(student=FakeLLM(student), judge=None),
+                progress=False,
+                items=[ITEM],
+                web_obj=FakeWeb(tiny_pages()),
+            )
+        )
     assert not (tmp_path / "o" / "results.jsonl").exists()
     with pytest.raises(UserError, match="unknown retrieval"):
         settings(retrieval="semantic")

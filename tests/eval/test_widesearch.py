@@ -27,8 +27,8 @@ OFFICIAL_GOLD_FAILURES = {
     "ws_zh_068": "multi-line cells in exact_match columns",
     "ws_zh_029": "a multi-line key cell (no alignment by the stand-in)",
     "ws_zh_088": "multi-line key cells",
-    "ws_zh_006": 'cells starting with \'"\' are read as quoted CSV fields',
-    "ws_zh_081": 'cells starting with \'"\' are read as quoted CSV fields',
+    "ws_zh_006": "cells starting with '\"' are read as quoted CSV fields",
+    "ws_zh_081": "cells starting with '\"' are read as quoted CSV fields",
 }
 
 
@@ -100,8 +100,11 @@ def test_llm_steps_use_the_judge_role(tasks):
         return json.dumps({"results": [False] * n})  # the judge rejects every llm_judge cell
 
     r = score(table_to_markdown(header, rows), it, FakeLLM(fn))
-    judged = [c for c in ev["required"] if ev["eval_pipeline"][c]["metric"] == ["llm_judge"]
-              and c not in ev["unique_columns"]]
+    judged = [
+        c
+        for c in ev["required"]
+        if ev["eval_pipeline"][c]["metric"] == ["llm_judge"] and c not in ev["unique_columns"]
+    ]
     assert judged and r["llm_judged_columns"] == judged and r["offline_judged_columns"] == []
     assert r["llm_aligned"] and "align" in kinds and "cells" in kinds
     assert r["item_f1"] < 1.0 and r["success"] is False

@@ -45,8 +45,11 @@ def md(header, rows, fence=True, lead=True):
 
 def cols_with(item, metric):
     ev = item.metadata["evaluation"]
-    return [c for c in ev["required"] if c not in ev["unique_columns"]
-            and metric in ev["eval_pipeline"].get(c, {}).get("metric", [])]
+    return [
+        c
+        for c in ev["required"]
+        if c not in ev["unique_columns"] and metric in ev["eval_pipeline"].get(c, {}).get("metric", [])
+    ]
 
 
 def edit_cols(item, metric, fn):
@@ -111,24 +114,37 @@ def struct_cases(item):
         "empty_cell": md(h, [r[:-1] + [""] if i == 0 else r for i, r in enumerate(rows)]),
         "escaped_pipe": md(h, [r[:-1] + [r[-1] + " \\| x"] if i == 0 else r for i, r in enumerate(rows)]),
         "quote_start_cell": md(h, [['"' + r[0] + '" (x)'] + r[1:] if i == 0 else r for i, r in enumerate(rows)]),
-        "fullwidth_punct": md(h, [[c.replace("(", "（").replace(")", "）").replace(",", "，") for c in r]
-                                  for r in rows]),
+        "fullwidth_punct": md(
+            h, [[c.replace("(", "（").replace(")", "）").replace(",", "，") for c in r] for r in rows]
+        ),
         "no_table": "I could not find the information.",
     }
 
 
 def num_cases(item):
     return {
-        "num_thousands": md(*edit_cols(item, "number_near", lambda s: f"{_num(s):,.0f}" if _num(s) is not None
-                                       and _num(s) == int(_num(s)) and abs(_num(s)) >= 1000 else s)),
-        "num_plus3pct": md(*edit_cols(item, "number_near", lambda s: f"{_num(s) * 1.03:.4f}" if _num(s) is not None
-                                      else s)),
-        "num_plus20pct": md(*edit_cols(item, "number_near", lambda s: f"{_num(s) * 1.2:.4f}" if _num(s) is not None
-                                       else s)),
+        "num_thousands": md(
+            *edit_cols(
+                item,
+                "number_near",
+                lambda s: (
+                    f"{_num(s):,.0f}"
+                    if _num(s) is not None and _num(s) == int(_num(s)) and abs(_num(s)) >= 1000
+                    else s
+                ),
+            )
+        ),
+        "num_plus3pct": md(
+            *edit_cols(item, "number_near", lambda s: f"{_num(s) * 1.03:.4f}" if _num(s) is not None else s)
+        ),
+        "num_plus20pct": md(
+            *edit_cols(item, "number_near", lambda s: f"{_num(s) * 1.2:.4f}" if _num(s) is not None else s)
+        ),
         "num_unit_suffix": md(*edit_cols(item, "number_near", lambda s: s + " million" if _num(s) is not None else s)),
         "num_currency": md(*edit_cols(item, "number_near", lambda s: "$" + s if _num(s) is not None else s)),
-        "num_as_percent": md(*edit_cols(item, "number_near", lambda s: f"{_num(s) * 100:g}%" if _num(s) is not None
-                                        else s)),
+        "num_as_percent": md(
+            *edit_cols(item, "number_near", lambda s: f"{_num(s) * 100:g}%" if _num(s) is not None else s)
+        ),
         "num_na": md(*edit_cols(item, "number_near", lambda s: "NA")),
         "num_dash": md(*edit_cols(item, "number_near", lambda s: "—")),
     }
@@ -138,8 +154,10 @@ def pct_cases(item):
     def frac(s):
         return f"{float(s.rstrip('%')) / 100:g}" if re.fullmatch(r"-?[\d.]+%", s) else s
 
-    return {"pct_as_fraction": md(*edit_cols(item, "number_near", frac)),
-            "pct_drop_sign": md(*edit_cols(item, "number_near", lambda s: s.rstrip("%")))}
+    return {
+        "pct_as_fraction": md(*edit_cols(item, "number_near", frac)),
+        "pct_drop_sign": md(*edit_cols(item, "number_near", lambda s: s.rstrip("%"))),
+    }
 
 
 def date_cases(item):
@@ -147,11 +165,13 @@ def date_cases(item):
         d = _iso(s)
         return d.strftime("%B %Y") if d else s
 
-    return {"date_plus10": md(*edit_cols(item, "date_near", _shift(10))),
-            "date_plus40": md(*edit_cols(item, "date_near", _shift(40))),
-            "date_minus31": md(*edit_cols(item, "date_near", _shift(-31))),
-            "date_month_only": md(*edit_cols(item, "date_near", month_only)),
-            "date_garbage": md(*edit_cols(item, "date_near", lambda s: "unknown"))}
+    return {
+        "date_plus10": md(*edit_cols(item, "date_near", _shift(10))),
+        "date_plus40": md(*edit_cols(item, "date_near", _shift(40))),
+        "date_minus31": md(*edit_cols(item, "date_near", _shift(-31))),
+        "date_month_only": md(*edit_cols(item, "date_near", month_only)),
+        "date_garbage": md(*edit_cols(item, "date_near", lambda s: "unknown")),
+    }
 
 
 def url_cases(item):
@@ -167,8 +187,11 @@ def url_cases(item):
 def all_cases(tasks) -> dict[str, tuple[str, str]]:
     """``{"class:task": (task id, response)}``."""
     out = {}
-    groups = [(t, struct_cases) for t in STRUCT_TASKS] + [(NUM_TASK, num_cases), (PCT_TASK, pct_cases),
-                                                          (URL_TASK, url_cases)]
+    groups = [(t, struct_cases) for t in STRUCT_TASKS] + [
+        (NUM_TASK, num_cases),
+        (PCT_TASK, pct_cases),
+        (URL_TASK, url_cases),
+    ]
     groups += [(t, date_cases) for t in DATE_TASKS]
     for tid, fn in groups:
         for name, resp in fn(tasks[tid]).items():
@@ -178,87 +201,87 @@ def all_cases(tasks) -> dict[str, tuple[str, str]]:
 
 # (score, item_f1, row_f1) from the official evaluator on exactly these responses
 EXPECTED: dict[str, tuple[float, float, float]] = {
-    'fence_markdown:ws_en_002': (1.0, 1.0, 1.0),
-    'fence_plain:ws_en_002': (1.0, 1.0, 1.0),
-    'no_fence_prose:ws_en_002': (1.0, 1.0, 1.0),
-    'prose_pipe_before:ws_en_002': (0.0, 0.0, 0.0),
-    'no_outer_pipes:ws_en_002': (1.0, 1.0, 1.0),
-    'indented_table:ws_en_002': (0.0, 0.0, 0.0),
-    'two_tables_draft_first:ws_en_002': (0.0, 0.666667, 0.666667),
-    'two_tables_final_first:ws_en_002': (1.0, 1.0, 1.0),
-    'drop_one_row:ws_en_002': (0.0, 0.986667, 0.986667),
-    'drop_half_rows:ws_en_002': (0.0, 0.666667, 0.666667),
-    'extra_row:ws_en_002': (0.0, 0.987013, 0.987013),
-    'dup_row:ws_en_002': (1.0, 1.0, 1.0),
-    'dup_key_wrong_values:ws_en_002': (1.0, 1.0, 1.0),
-    'shuffle_rows:ws_en_002': (1.0, 1.0, 1.0),
-    'shuffle_cols:ws_en_002': (1.0, 1.0, 1.0),
-    'drop_col:ws_en_002': (0.0, 0.0, 0.0),
-    'extra_col:ws_en_002': (0.0, 0.0, 0.0),
-    'header_upper:ws_en_002': (1.0, 1.0, 1.0),
-    'header_punct:ws_en_002': (0.0, 0.0, 0.0),
-    'bold_cells:ws_en_002': (1.0, 1.0, 1.0),
-    'upper_cells:ws_en_002': (1.0, 1.0, 1.0),
-    'punct_dropped:ws_en_002': (0.0, 0.868421, 0.868421),
-    'na_dash:ws_en_002': (1.0, 1.0, 1.0),
-    'empty_cell:ws_en_002': (0.0, 0.995614, 0.973684),
-    'escaped_pipe:ws_en_002': (1.0, 1.0, 1.0),
-    'quote_start_cell:ws_en_002': (0.0, 0.973684, 0.973684),
-    'fullwidth_punct:ws_en_002': (0.0, 0.973684, 0.973684),
-    'no_table:ws_en_002': (0.0, 0.0, 0.0),
-    'fence_markdown:ws_zh_001': (1.0, 1.0, 1.0),
-    'fence_plain:ws_zh_001': (1.0, 1.0, 1.0),
-    'no_fence_prose:ws_zh_001': (1.0, 1.0, 1.0),
-    'prose_pipe_before:ws_zh_001': (0.0, 0.0, 0.0),
-    'no_outer_pipes:ws_zh_001': (1.0, 1.0, 1.0),
-    'indented_table:ws_zh_001': (0.0, 0.0, 0.0),
-    'two_tables_draft_first:ws_zh_001': (0.0, 0.666667, 0.666667),
-    'two_tables_final_first:ws_zh_001': (1.0, 1.0, 1.0),
-    'drop_one_row:ws_zh_001': (0.0, 0.989899, 0.989899),
-    'drop_half_rows:ws_zh_001': (0.0, 0.666667, 0.666667),
-    'extra_row:ws_zh_001': (0.0, 0.990099, 0.990099),
-    'dup_row:ws_zh_001': (1.0, 1.0, 1.0),
-    'dup_key_wrong_values:ws_zh_001': (1.0, 1.0, 1.0),
-    'shuffle_rows:ws_zh_001': (1.0, 1.0, 1.0),
-    'shuffle_cols:ws_zh_001': (1.0, 1.0, 1.0),
-    'drop_col:ws_zh_001': (0.0, 0.0, 0.0),
-    'extra_col:ws_zh_001': (0.0, 0.0, 0.0),
-    'header_upper:ws_zh_001': (1.0, 1.0, 1.0),
-    'header_punct:ws_zh_001': (0.0, 0.0, 0.0),
-    'bold_cells:ws_zh_001': (1.0, 1.0, 1.0),
-    'upper_cells:ws_zh_001': (1.0, 1.0, 1.0),
-    'punct_dropped:ws_zh_001': (0.0, 0.833333, 0.0),
-    'na_dash:ws_zh_001': (1.0, 1.0, 1.0),
-    'empty_cell:ws_zh_001': (0.0, 0.996667, 0.98),
-    'escaped_pipe:ws_zh_001': (1.0, 1.0, 1.0),
-    'quote_start_cell:ws_zh_001': (0.0, 0.996667, 0.98),
-    'fullwidth_punct:ws_zh_001': (1.0, 1.0, 1.0),
-    'no_table:ws_zh_001': (0.0, 0.0, 0.0),
-    'num_thousands:ws_en_004': (1.0, 1.0, 1.0),
-    'num_plus3pct:ws_en_004': (1.0, 1.0, 1.0),
-    'num_plus20pct:ws_en_004': (0.0, 0.928571, 0.0),
-    'num_unit_suffix:ws_en_004': (1.0, 1.0, 1.0),
-    'num_currency:ws_en_004': (1.0, 1.0, 1.0),
-    'num_as_percent:ws_en_004': (1.0, 1.0, 1.0),
-    'num_na:ws_en_004': (0.0, 0.928571, 0.0),
-    'num_dash:ws_en_004': (0.0, 0.928571, 0.0),
-    'pct_as_fraction:ws_en_033': (1.0, 1.0, 1.0),
-    'pct_drop_sign:ws_en_033': (0.0, 0.833333, 0.0),
-    'url_add_www:ws_en_001': (0.0, 0.995, 0.96),
-    'url_drop_www:ws_en_001': (0.0, 0.88, 0.04),
-    'url_bare_domain:ws_en_001': (0.0, 0.875, 0.0),
-    'url_add_path:ws_en_001': (1.0, 1.0, 1.0),
-    'url_markdown_link:ws_en_001': (1.0, 1.0, 1.0),
-    'date_plus10:ws_en_012': (1.0, 1.0, 1.0),
-    'date_plus40:ws_en_012': (1.0, 1.0, 1.0),
-    'date_minus31:ws_en_012': (1.0, 1.0, 1.0),
-    'date_month_only:ws_en_012': (1.0, 1.0, 1.0),
-    'date_garbage:ws_en_012': (0.0, 0.888889, 0.0),
-    'date_plus10:ws_zh_079': (1.0, 1.0, 1.0),
-    'date_plus40:ws_zh_079': (1.0, 1.0, 1.0),
-    'date_minus31:ws_zh_079': (1.0, 1.0, 1.0),
-    'date_month_only:ws_zh_079': (1.0, 1.0, 1.0),
-    'date_garbage:ws_zh_079': (0.0, 0.559615, 0.0),
+    "fence_markdown:ws_en_002": (1.0, 1.0, 1.0),
+    "fence_plain:ws_en_002": (1.0, 1.0, 1.0),
+    "no_fence_prose:ws_en_002": (1.0, 1.0, 1.0),
+    "prose_pipe_before:ws_en_002": (0.0, 0.0, 0.0),
+    "no_outer_pipes:ws_en_002": (1.0, 1.0, 1.0),
+    "indented_table:ws_en_002": (0.0, 0.0, 0.0),
+    "two_tables_draft_first:ws_en_002": (0.0, 0.666667, 0.666667),
+    "two_tables_final_first:ws_en_002": (1.0, 1.0, 1.0),
+    "drop_one_row:ws_en_002": (0.0, 0.986667, 0.986667),
+    "drop_half_rows:ws_en_002": (0.0, 0.666667, 0.666667),
+    "extra_row:ws_en_002": (0.0, 0.987013, 0.987013),
+    "dup_row:ws_en_002": (1.0, 1.0, 1.0),
+    "dup_key_wrong_values:ws_en_002": (1.0, 1.0, 1.0),
+    "shuffle_rows:ws_en_002": (1.0, 1.0, 1.0),
+    "shuffle_cols:ws_en_002": (1.0, 1.0, 1.0),
+    "drop_col:ws_en_002": (0.0, 0.0, 0.0),
+    "extra_col:ws_en_002": (0.0, 0.0, 0.0),
+    "header_upper:ws_en_002": (1.0, 1.0, 1.0),
+    "header_punct:ws_en_002": (0.0, 0.0, 0.0),
+    "bold_cells:ws_en_002": (1.0, 1.0, 1.0),
+    "upper_cells:ws_en_002": (1.0, 1.0, 1.0),
+    "punct_dropped:ws_en_002": (0.0, 0.868421, 0.868421),
+    "na_dash:ws_en_002": (1.0, 1.0, 1.0),
+    "empty_cell:ws_en_002": (0.0, 0.995614, 0.973684),
+    "escaped_pipe:ws_en_002": (1.0, 1.0, 1.0),
+    "quote_start_cell:ws_en_002": (0.0, 0.973684, 0.973684),
+    "fullwidth_punct:ws_en_002": (0.0, 0.973684, 0.973684),
+    "no_table:ws_en_002": (0.0, 0.0, 0.0),
+    "fence_markdown:ws_zh_001": (1.0, 1.0, 1.0),
+    "fence_plain:ws_zh_001": (1.0, 1.0, 1.0),
+    "no_fence_prose:ws_zh_001": (1.0, 1.0, 1.0),
+    "prose_pipe_before:ws_zh_001": (0.0, 0.0, 0.0),
+    "no_outer_pipes:ws_zh_001": (1.0, 1.0, 1.0),
+    "indented_table:ws_zh_001": (0.0, 0.0, 0.0),
+    "two_tables_draft_first:ws_zh_001": (0.0, 0.666667, 0.666667),
+    "two_tables_final_first:ws_zh_001": (1.0, 1.0, 1.0),
+    "drop_one_row:ws_zh_001": (0.0, 0.989899, 0.989899),
+    "drop_half_rows:ws_zh_001": (0.0, 0.666667, 0.666667),
+    "extra_row:ws_zh_001": (0.0, 0.990099, 0.990099),
+    "dup_row:ws_zh_001": (1.0, 1.0, 1.0),
+    "dup_key_wrong_values:ws_zh_001": (1.0, 1.0, 1.0),
+    "shuffle_rows:ws_zh_001": (1.0, 1.0, 1.0),
+    "shuffle_cols:ws_zh_001": (1.0, 1.0, 1.0),
+    "drop_col:ws_zh_001": (0.0, 0.0, 0.0),
+    "extra_col:ws_zh_001": (0.0, 0.0, 0.0),
+    "header_upper:ws_zh_001": (1.0, 1.0, 1.0),
+    "header_punct:ws_zh_001": (0.0, 0.0, 0.0),
+    "bold_cells:ws_zh_001": (1.0, 1.0, 1.0),
+    "upper_cells:ws_zh_001": (1.0, 1.0, 1.0),
+    "punct_dropped:ws_zh_001": (0.0, 0.833333, 0.0),
+    "na_dash:ws_zh_001": (1.0, 1.0, 1.0),
+    "empty_cell:ws_zh_001": (0.0, 0.996667, 0.98),
+    "escaped_pipe:ws_zh_001": (1.0, 1.0, 1.0),
+    "quote_start_cell:ws_zh_001": (0.0, 0.996667, 0.98),
+    "fullwidth_punct:ws_zh_001": (1.0, 1.0, 1.0),
+    "no_table:ws_zh_001": (0.0, 0.0, 0.0),
+    "num_thousands:ws_en_004": (1.0, 1.0, 1.0),
+    "num_plus3pct:ws_en_004": (1.0, 1.0, 1.0),
+    "num_plus20pct:ws_en_004": (0.0, 0.928571, 0.0),
+    "num_unit_suffix:ws_en_004": (1.0, 1.0, 1.0),
+    "num_currency:ws_en_004": (1.0, 1.0, 1.0),
+    "num_as_percent:ws_en_004": (1.0, 1.0, 1.0),
+    "num_na:ws_en_004": (0.0, 0.928571, 0.0),
+    "num_dash:ws_en_004": (0.0, 0.928571, 0.0),
+    "pct_as_fraction:ws_en_033": (1.0, 1.0, 1.0),
+    "pct_drop_sign:ws_en_033": (0.0, 0.833333, 0.0),
+    "url_add_www:ws_en_001": (0.0, 0.995, 0.96),
+    "url_drop_www:ws_en_001": (0.0, 0.88, 0.04),
+    "url_bare_domain:ws_en_001": (0.0, 0.875, 0.0),
+    "url_add_path:ws_en_001": (1.0, 1.0, 1.0),
+    "url_markdown_link:ws_en_001": (1.0, 1.0, 1.0),
+    "date_plus10:ws_en_012": (1.0, 1.0, 1.0),
+    "date_plus40:ws_en_012": (1.0, 1.0, 1.0),
+    "date_minus31:ws_en_012": (1.0, 1.0, 1.0),
+    "date_month_only:ws_en_012": (1.0, 1.0, 1.0),
+    "date_garbage:ws_en_012": (0.0, 0.888889, 0.0),
+    "date_plus10:ws_zh_079": (1.0, 1.0, 1.0),
+    "date_plus40:ws_zh_079": (1.0, 1.0, 1.0),
+    "date_minus31:ws_zh_079": (1.0, 1.0, 1.0),
+    "date_month_only:ws_zh_079": (1.0, 1.0, 1.0),
+    "date_garbage:ws_zh_079": (0.0, 0.559615, 0.0),
 }
 
 

@@ -375,8 +375,12 @@ def test_llm_steps_go_to_the_judge_role(golds):
         if content.startswith("Align two vocabularies"):
             values = json.loads(content.split("[to align]: ", 1)[1].split("\n\n[reference]", 1)[0])
             names = {"nation": "country"}
-            return json.dumps({"pairs": [{"origin": v, "transform": names.get(v, v)} for v in values]
-                               + [{"origin": "invented", "transform": "nowhere"}]})  # ignored: not in the lists
+            return json.dumps(
+                {
+                    "pairs": [{"origin": v, "transform": names.get(v, v)} for v in values]
+                    + [{"origin": "invented", "transform": "nowhere"}]
+                }
+            )  # ignored: not in the lists
         return json.dumps({"results": [True] * content.count("[response]:")})
 
     answer = fenced(["Name", "Nation", *H[2:]], R)

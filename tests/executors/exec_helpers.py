@@ -24,8 +24,9 @@ def agent_responder(req: dict) -> Reply:
 
 
 def questions(path: Path, n: int) -> Path:
-    path.write_text("".join(json.dumps({"id": f"q{i:03d}", "question": f"Where was Eiffel born? ({i})"}) + "\n"
-                            for i in range(n)))
+    path.write_text(
+        "".join(json.dumps({"id": f"q{i:03d}", "question": f"Where was Eiffel born? ({i})"}) + "\n" for i in range(n))
+    )
     return path
 
 
@@ -34,10 +35,16 @@ def build_tiny_web(d: Path) -> Path:
 
     src = d / "pages.jsonl"
     pages = [
-        {"url": EIFFEL, "title": "Gustave Eiffel",
-         "text": "Gustave Eiffel was a French civil engineer, born in Dijon. His company built the Eiffel Tower."},
-        {"url": "https://en.wikipedia.org/wiki/Dijon", "title": "Dijon",
-         "text": "Dijon is a city in eastern France, famous for mustard."},
+        {
+            "url": EIFFEL,
+            "title": "Gustave Eiffel",
+            "text": "Gustave Eiffel was a French civil engineer, born in Dijon. His company built the Eiffel Tower.",
+        },
+        {
+            "url": "https://en.wikipedia.org/wiki/Dijon",
+            "title": "Dijon",
+            "text": "Dijon is a city in eastern France, famous for mustard.",
+        },
     ]
     src.write_text("".join(json.dumps(p) + "\n" for p in pages))
     build_web(src, d / "web", progress=False)

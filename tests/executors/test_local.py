@@ -33,8 +33,25 @@ def records(path: Path) -> list[dict]:
 
 
 def run_cli(tiny_web, srv, qfile, out, *extra) -> int:
-    return main(["agent", "run", "--web", str(tiny_web), "--base-url", srv.base_url, "--model", "m",
-                 "--questions", str(qfile), "--out", str(out), "--no-progress", "--json", *extra])
+    return main(
+        [
+            "agent",
+            "run",
+            "--web",
+            str(tiny_web),
+            "--base-url",
+            srv.base_url,
+            "--model",
+            "m",
+            "--questions",
+            str(qfile),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--json",
+            *extra,
+        ]
+    )
 
 
 def test_shard_of_is_stable_and_spread():
@@ -68,7 +85,6 @@ def test_two_workers_equal_one_process(tiny_web, endpoint, tmp_path, monkeypatch
 def test_sigkill_a_worker_then_rerun_finishes_every_id_once(tiny_web, tmp_path):
     from openseeker.testing.chat_server import ScriptedChatServer
 
-
     def slow(req):
         reply = agent_responder(req)
         reply.delay = 0.05
@@ -78,9 +94,28 @@ def test_sigkill_a_worker_then_rerun_finishes_every_id_once(tiny_web, tmp_path):
     out = tmp_path / "out.jsonl"
     env = {**os.environ, "OPENSEEKER_NO_CACHE": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
     with ScriptedChatServer(slow) as srv:
-        cmd = [sys.executable, "-m", "openseeker.cli.main", "agent", "run", "--web", str(tiny_web), "--base-url",
-               srv.base_url, "--model", "m", "--questions", str(qfile), "--out", str(out), "--no-progress",
-               "--workers", "2", "--concurrency", "2"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "openseeker.cli.main",
+            "agent",
+            "run",
+            "--web",
+            str(tiny_web),
+            "--base-url",
+            srv.base_url,
+            "--model",
+            "m",
+            "--questions",
+            str(qfile),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--workers",
+            "2",
+            "--concurrency",
+            "2",
+        ]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         progress = tmp_path / "out.jsonl.shards" / "progress" / "00000.json"
         deadline = time.monotonic() + 60
@@ -122,8 +157,14 @@ def test_live_objects_cannot_go_to_worker_processes(tmp_path):
             raise AssertionError
 
     with pytest.raises(UserError, match="multi-worker runs need a stage built from settings"):
-        asyncio.run(run_batch([{"id": "a", "question": "q"}, {"id": "b", "question": "q"}], tmp_path / "o.jsonl",
-                              agent=Unpicklable(), executor=get_executor("local", workers=2, progress=False)))
+        asyncio.run(
+            run_batch(
+                [{"id": "a", "question": "q"}, {"id": "b", "question": "q"}],
+                tmp_path / "o.jsonl",
+                agent=Unpicklable(),
+                executor=get_executor("local", workers=2, progress=False),
+            )
+        )
 
 
 def test_job_array_ranks_then_the_plain_command_merges(tiny_web, endpoint, tmp_path, monkeypatch, capsys):

@@ -15,8 +15,7 @@ ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             _node_ip_address="127.0.0.1")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     try:
         yield
     finally:
@@ -27,8 +26,7 @@ def records(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_ray_and_local_workers_write_the_same_records(ray_cluster, tiny_web, endpoint, tmp_path, monkeypatch,
-                                                      capsys):
+def test_ray_and_local_workers_write_the_same_records(ray_cluster, tiny_web, endpoint, tmp_path, monkeypatch, capsys):
     from test_local import strip_timings
 
     monkeypatch.setenv("OPENSEEKER_NO_CACHE", "1")
@@ -36,9 +34,31 @@ def test_ray_and_local_workers_write_the_same_records(ray_cluster, tiny_web, end
     outs = {}
     for backend in ("local", "ray"):
         out = tmp_path / f"{backend}.jsonl"
-        assert main(["agent", "run", "--web", str(tiny_web), "--base-url", endpoint.base_url, "--model", "m",
-                     "--questions", str(qfile), "--out", str(out), "--no-progress", "--json", "--workers", "2",
-                     "--executor", backend]) == 0
+        assert (
+            main(
+                [
+                    "agent",
+                    "run",
+                    "--web",
+                    str(tiny_web),
+                    "--base-url",
+                    endpoint.base_url,
+                    "--model",
+                    "m",
+                    "--questions",
+                    str(qfile),
+                    "--out",
+                    str(out),
+                    "--no-progress",
+                    "--json",
+                    "--workers",
+                    "2",
+                    "--executor",
+                    backend,
+                ]
+            )
+            == 0
+        )
         summary = json.loads(capsys.readouterr().out)
         assert summary["executor"] == backend and summary["done"] == 10 and summary["workers"] == 2
         outs[backend] = [strip_timings(r) for r in records(out)]
@@ -64,8 +84,9 @@ def test_missing_ray_is_a_clear_error(monkeypatch):
         import_ray()
 
 
-def test_a_ray_worker_killed_mid_run_is_retried_and_resumes_its_shard(ray_cluster, tiny_web, tmp_path,
-                                                                        monkeypatch, capsys):
+def test_a_ray_worker_killed_mid_run_is_retried_and_resumes_its_shard(
+    ray_cluster, tiny_web, tmp_path, monkeypatch, capsys
+):
     import os
     import signal
     import threading
@@ -102,9 +123,30 @@ def test_a_ray_worker_killed_mid_run_is_retried_and_resumes_its_shard(ray_cluste
     with ScriptedChatServer(slow) as srv:
         t = threading.Thread(target=killer, daemon=True)
         t.start()
-        rc = main(["agent", "run", "--web", str(tiny_web), "--base-url", srv.base_url, "--model", "m", "--questions",
-                   str(qfile), "--out", str(out), "--no-progress", "--json", "--workers", "2", "--executor", "ray",
-                   "--concurrency", "2"])
+        rc = main(
+            [
+                "agent",
+                "run",
+                "--web",
+                str(tiny_web),
+                "--base-url",
+                srv.base_url,
+                "--model",
+                "m",
+                "--questions",
+                str(qfile),
+                "--out",
+                str(out),
+                "--no-progress",
+                "--json",
+                "--workers",
+                "2",
+                "--executor",
+                "ray",
+                "--concurrency",
+                "2",
+            ]
+        )
         t.join(timeout=5)
     assert killed, "rank 0 finished before it could be killed"
     assert rc == 0  # Ray re-ran rank 0's task; it resumed from its shard

@@ -44,4 +44,3 @@ def make_pool(tmp_path, transport):
             yield pool
 
     return _make
-

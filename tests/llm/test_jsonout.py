@@ -18,7 +18,7 @@ from openseeker.testing.fakes import FakeLLM
         ('{"a": 1}', {"a": 1}),
         ("[1, 2, 3]", [1, 2, 3]),
         ('Sure! Here it is:\n```json\n{"a": [1, 2,],}\n```\nHope that helps.', {"a": [1, 2]}),
-        ("```\n{\"x\": true}\n```", {"x": True}),
+        ('```\n{"x": true}\n```', {"x": True}),
         ('<think>maybe {"a": 0}?</think>{"a": 2}', {"a": 2}),
         ("answer: {'name': 'Paris', 'ok': True, 'n': None}", {"name": "Paris", "ok": True, "n": None}),
         ('{name: "Paris", population: 2100000}', {"name": "Paris", "population": 2100000}),
@@ -27,7 +27,7 @@ from openseeker.testing.fakes import FakeLLM
         ('{"answer": "Par', {"answer": "Par"}),
         ('{"k": "v", "x":', {"k": "v"}),
         ('{"k": "v",', {"k": "v"}),
-        ("text {not json} then {\"ok\": 1} and {\"later\": 2}", {"ok": 1}),
+        ('text {not json} then {"ok": 1} and {"later": 2}', {"ok": 1}),
         ('{"url": "http://a.b/c?d=1", "n": -1.5e3}', {"url": "http://a.b/c?d=1", "n": -1500.0}),
         ('{"text": "a, b: c"}', {"text": "a, b: c"}),
         ('{"zh": "北京"}', {"zh": "北京"}),
@@ -37,20 +37,25 @@ def test_parse_json_recovers(text, expected):
     assert parse_json(text) == expected
 
 
-@pytest.mark.parametrize("text", [None, "", "no json at all", "{{{{", "} ] ) nope", "<think>{\"a\": 1}</think>"])
+@pytest.mark.parametrize("text", [None, "", "no json at all", "{{{{", "} ] ) nope", '<think>{"a": 1}</think>'])
 def test_parse_json_hopeless_is_none(text):
     assert parse_json(text) is None
 
 
 def test_json_schema_format_shape():
     fmt = json_schema_format("my schema!", {"type": "object"})
-    assert fmt == {"type": "json_schema",
-                   "json_schema": {"name": "my_schema_", "schema": {"type": "object"}, "strict": False}}
+    assert fmt == {
+        "type": "json_schema",
+        "json_schema": {"name": "my_schema_", "schema": {"type": "object"}, "strict": False},
+    }
     assert json_schema_format("x", {}, strict=True)["json_schema"]["strict"] is True
 
 
-SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}, "confidence": {"type": "integer"}},
-          "required": ["answer", "confidence"]}
+SCHEMA = {
+    "type": "object",
+    "properties": {"answer": {"type": "string"}, "confidence": {"type": "integer"}},
+    "required": ["answer", "confidence"],
+}
 
 
 def test_missing_keys():
@@ -102,6 +107,7 @@ def test_chat_json_llm_error_is_none():
 def test_chat_json_over_http(make_pool):
     script = [Reply(content="```json\n{'answer': 'Paris', 'confidence': 3,}\n```")]
     with ScriptedChatServer(script) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 return await chat_json(pool.role("verifier"), USER, SCHEMA, name="verdict")
@@ -129,8 +135,10 @@ def test_parse_json_more_repairs(text, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ('{"think": "x", "action": "search", "query": ["a", "b', {"think": "x", "action": "search",
-                                                                  "query": ["a", "b"]}),
+        (
+            '{"think": "x", "action": "search", "query": ["a", "b',
+            {"think": "x", "action": "search", "query": ["a", "b"]},
+        ),
         ('{"action": "answer", "answer": {"x": 1', {"action": "answer", "answer": {"x": 1}}),
         ('```json\n{"action": "search", "query": ["x"]', {"action": "search", "query": ["x"]}),
         ("{not json}", None),  # json-repair would read a list out of it: a repair that changes the kind is refused
@@ -190,5 +198,7 @@ def test_json_objects_spans_in_order():
 
     text = 'a {"x": {"y": 1}} b {broken} {"z": 2}'
     assert [(obj, text[s:e]) for s, e, obj in json_objects(text)] == [
-        ({"x": {"y": 1}}, '{"x": {"y": 1}}'), ({"z": 2}, '{"z": 2}')]  # nested objects are not listed again
+        ({"x": {"y": 1}}, '{"x": {"y": 1}}'),
+        ({"z": 2}, '{"z": 2}'),
+    ]  # nested objects are not listed again
     assert json_objects("no braces") == []

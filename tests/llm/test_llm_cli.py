@@ -37,8 +37,9 @@ def test_ping_json_one_call_per_endpoint(app):
 
 def test_ping_reports_failure(app):
     with ScriptedChatServer(default=Reply(status=404)) as srv:
-        result = CliRunner().invoke(app, ["llm", "ping", "--base-url", srv.base_url, "--model", "m",
-                                          "--role", "judge"])
+        result = CliRunner().invoke(
+            app, ["llm", "ping", "--base-url", srv.base_url, "--model", "m", "--role", "judge"]
+        )
     assert isinstance(result.exception, LLMError) and "judge" in str(result.exception)
     assert "HTTP 404" in result.output
 

@@ -17,11 +17,14 @@ from openseeker.testing.chat_server import Reply, ScriptedChatServer
 
 
 def test_success_payload_and_parsing(make_pool):
-    with ScriptedChatServer([Reply(content="Paris", reasoning="France's capital is Paris.", prompt_tokens=12,
-                                   completion_tokens=3)]) as srv:
+    with ScriptedChatServer(
+        [Reply(content="Paris", reasoning="France's capital is Paris.", prompt_tokens=12, completion_tokens=3)]
+    ) as srv:
+
         async def go():
-            async with make_pool(srv.base_url, "my-model", temperature=0.2, max_tokens=77,
-                                 extra_body={"top_k": 20}) as pool:
+            async with make_pool(
+                srv.base_url, "my-model", temperature=0.2, max_tokens=77, extra_body={"top_k": 20}
+            ) as pool:
                 return await pool.role("judge").chat(USER, stop=["</answer>"])
 
         c = run(go())
@@ -37,10 +40,16 @@ def test_success_payload_and_parsing(make_pool):
 
 def test_call_overrides_role_defaults(make_pool):
     with ScriptedChatServer(default=Reply(content="x")) as srv:
+
         async def go():
             async with make_pool(srv.base_url, temperature=0.9, max_tokens=10) as pool:
-                await pool.role("teacher").chat(USER, temperature=0.0, max_tokens=5, seed=7,
-                                                tools=[{"type": "function", "function": {"name": "search"}}])
+                await pool.role("teacher").chat(
+                    USER,
+                    temperature=0.0,
+                    max_tokens=5,
+                    seed=7,
+                    tools=[{"type": "function", "function": {"name": "search"}}],
+                )
 
         run(go())
     req = srv.requests[0]
@@ -55,6 +64,7 @@ def test_native_tool_calls_parsed(make_pool):
         {"name": "visit", "arguments": "[1, 2]"},
     ]
     with ScriptedChatServer([Reply(content="", tool_calls=calls)]) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 return await pool.role("teacher").chat(USER)
@@ -81,6 +91,7 @@ def test_429_then_success_respects_retry_after(make_pool, monkeypatch):
     monkeypatch.setattr(client_mod.asyncio, "sleep", spy_sleep)
     script = [Reply(status=429, headers={"Retry-After": "0.4"}), Reply(content="ok")]
     with ScriptedChatServer(script) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 c = await pool.role("judge").chat(USER)
@@ -95,6 +106,7 @@ def test_429_then_success_respects_retry_after(make_pool, monkeypatch):
 
 def test_500_forever_raises_after_bounded_retries(make_pool):
     with ScriptedChatServer(default=Reply(status=500)) as srv:
+
         async def go():
             async with make_pool(srv.base_url, max_retries=2) as pool:
                 with pytest.raises(LLMError, match="3 attempt"):
@@ -109,6 +121,7 @@ def test_500_forever_raises_after_bounded_retries(make_pool):
 
 def test_timeout_then_success(make_pool):
     with ScriptedChatServer([Reply(content="late", delay=1.5), Reply(content="on time")]) as srv:
+
         async def go():
             async with make_pool(srv.base_url, timeout_s=0.3) as pool:
                 return await pool.role("judge").chat(USER), pool.stats()["judge"]
@@ -134,6 +147,7 @@ def test_connection_refused_is_llm_error(make_pool):
 def test_malformed_body_retried_then_error(make_pool):
     bad = [Reply(body="this is not json"), Reply(body='{"choices": []}'), Reply(body='{"id": 1}')]
     with ScriptedChatServer(bad) as srv:
+
         async def go():
             async with make_pool(srv.base_url, max_retries=2) as pool:
                 with pytest.raises(LLMError, match="malformed"):
@@ -145,6 +159,7 @@ def test_malformed_body_retried_then_error(make_pool):
 
 def test_malformed_body_then_success(make_pool):
     with ScriptedChatServer([Reply(body="<html>502</html>"), Reply(content="fine")]) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 return await pool.role("judge").chat(USER)
@@ -155,6 +170,7 @@ def test_malformed_body_then_success(make_pool):
 def test_non_retryable_400_carries_server_message(make_pool):
     body = json.dumps({"error": {"message": "model 'nope' does not exist", "type": "invalid_request_error"}})
     with ScriptedChatServer([Reply(status=400, body=body), Reply(content="never")]) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 with pytest.raises(LLMError, match="model 'nope' does not exist") as info:
@@ -168,6 +184,7 @@ def test_non_retryable_400_carries_server_message(make_pool):
 
 def test_401_is_not_retried(make_pool):
     with ScriptedChatServer([Reply(status=401), Reply(content="never")]) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 with pytest.raises(LLMError, match="HTTP 401"):
@@ -178,9 +195,15 @@ def test_401_is_not_retried(make_pool):
 
 
 def test_context_length_error(make_pool):
-    body = json.dumps({"error": {"message": "request (9000 tokens) exceeds the available context size (8192 "
-                                            "tokens), try increasing it"}})
+    body = json.dumps(
+        {
+            "error": {
+                "message": "request (9000 tokens) exceeds the available context size (8192 tokens), try increasing it"
+            }
+        }
+    )
     with ScriptedChatServer([Reply(status=400, body=body)]) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 with pytest.raises(ContextLengthError, match="exceeds the available context"):
@@ -193,6 +216,7 @@ def test_context_length_error(make_pool):
 def test_response_format_passed_through(make_pool):
     fmt = json_schema_format("answer", {"type": "object", "properties": {"a": {"type": "string"}}})
     with ScriptedChatServer([Reply(content='{"a": "x"}')]) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 return await pool.role("judge").chat(USER, response_format=fmt)
@@ -205,6 +229,7 @@ def test_response_format_rejected_falls_back(make_pool):
     fmt = json_schema_format("answer", {"type": "object"})
     body = json.dumps({"error": {"message": "response_format json_schema is not supported"}})
     with ScriptedChatServer([Reply(status=400, body=body)], default=Reply(content='{"a": 1}')) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 llm = pool.role("judge")
@@ -222,6 +247,7 @@ def test_response_format_rejected_falls_back(make_pool):
 
 def test_cache_hit_served_without_request(make_pool):
     with ScriptedChatServer(default=Reply(content="cached answer", prompt_tokens=5, completion_tokens=2)) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 a = await pool.role("judge").chat(USER)
@@ -244,6 +270,7 @@ def test_cache_hit_served_without_request(make_pool):
 
 def test_cache_key_covers_request(make_pool):
     with ScriptedChatServer(default=Reply(content="x")) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 llm = pool.role("judge")
@@ -265,6 +292,7 @@ def test_cache_opt_out(make_pool, monkeypatch, how):
     else:
         settings["cache"] = False
     with ScriptedChatServer(default=Reply(content="x")) as srv:
+
         async def go():
             async with make_pool(srv.base_url, **settings) as pool:
                 await pool.role("judge").chat(USER)
@@ -277,6 +305,7 @@ def test_cache_opt_out(make_pool, monkeypatch, how):
 def test_sampled_calls_not_collapsed_and_replayed_in_order(make_pool):
     counter = iter(range(1000))
     with ScriptedChatServer(lambda req: Reply(content=f"sample {next(counter)}")) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 llm = pool.role("teacher")
@@ -291,6 +320,7 @@ def test_sampled_calls_not_collapsed_and_replayed_in_order(make_pool):
 
 def test_seeded_sampled_calls_share_an_entry(make_pool):
     with ScriptedChatServer(default=Reply(content="s")) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 llm = pool.role("teacher")
@@ -314,10 +344,14 @@ def test_concurrency_limit_shared_by_roles_on_one_endpoint(make_pool):
         return Reply(content="ok")
 
     with ScriptedChatServer(responder) as srv:
+
         async def go():
             async with make_pool(srv.base_url, concurrency=3, cache=False) as pool:
-                calls = [pool.role(r).chat([{"role": "user", "content": f"q{i}"}])
-                         for i in range(6) for r in ("teacher", "judge")]
+                calls = [
+                    pool.role(r).chat([{"role": "user", "content": f"q{i}"}])
+                    for i in range(6)
+                    for r in ("teacher", "judge")
+                ]
                 await asyncio.gather(*calls)
 
         run(go())
@@ -330,6 +364,7 @@ def test_usage_accounting_per_role(make_pool):
         return Reply(content="a b", prompt_tokens=10, completion_tokens=4)
 
     with ScriptedChatServer(responder) as srv:
+
         async def go():
             async with make_pool(srv.base_url, cache=False) as pool:
                 await pool.role("teacher").chat(USER)
@@ -346,6 +381,7 @@ def test_usage_accounting_per_role(make_pool):
 
 def test_unknown_role_and_unstarted_pool(make_pool):
     with ScriptedChatServer() as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 with pytest.raises(UserError, match="roles are: generator"):
@@ -356,6 +392,7 @@ def test_unknown_role_and_unstarted_pool(make_pool):
 
 def test_model_discovered_from_endpoint(make_pool):
     with ScriptedChatServer(default=Reply(content="x"), model="served/model-1") as srv:
+
         async def go():
             async with make_pool(srv.base_url, model="") as pool:
                 await pool.role("judge").chat(USER)
@@ -369,6 +406,7 @@ def test_model_discovered_from_endpoint(make_pool):
 def test_describe_never_contains_api_key(make_pool, monkeypatch):
     monkeypatch.setenv("MY_SECRET_KEY", "sk-very-secret-123")
     with ScriptedChatServer(default=Reply(content="x")) as srv:
+
         async def go():
             async with make_pool(srv.base_url, api_key_env="MY_SECRET_KEY") as pool:
                 await pool.role("judge").chat(USER)
@@ -381,6 +419,7 @@ def test_describe_never_contains_api_key(make_pool, monkeypatch):
 
 def test_missing_api_key_fails_at_start(make_pool):
     with ScriptedChatServer() as srv:
+
         async def go():
             async with make_pool(srv.base_url, api_key_env="OPENSEEKER_TEST_UNSET_KEY"):
                 pass
@@ -401,6 +440,7 @@ def test_parse_retry_after_forms():
 
 def test_413_is_context_length_error(make_pool):
     with ScriptedChatServer([Reply(status=413)]) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 with pytest.raises(ContextLengthError):
@@ -458,6 +498,7 @@ def test_high_concurrency_over_shards(make_pool):
         return Reply(content=req["messages"][0]["content"])
 
     with ScriptedChatServer(responder) as srv:
+
         async def go():
             async with make_pool(srv.base_url, concurrency=40, cache=False) as pool:
                 llm = pool.role("teacher")
@@ -470,6 +511,7 @@ def test_high_concurrency_over_shards(make_pool):
 
 def test_unserializable_message_is_llm_error_not_crash(make_pool):
     with ScriptedChatServer(default=Reply(content="x")) as srv:
+
         async def go():
             async with make_pool(srv.base_url, cache=False) as pool:
                 with pytest.raises(LLMError, match="could not send"):
@@ -481,17 +523,32 @@ def test_unserializable_message_is_llm_error_not_crash(make_pool):
 
 def test_max_completion_tokens_and_temperature_adaptation(make_pool):
     """OpenAI reasoning models reject max_tokens and non-default temperature: adapt once, remember."""
+
     def responder(req):
         if "max_tokens" in req:
-            return Reply(status=400, body=json.dumps({"error": {"message": "Unsupported parameter: 'max_tokens' is "
-                                                                "not supported with this model. Use "
-                                                                "'max_completion_tokens' instead."}}))
+            return Reply(
+                status=400,
+                body=json.dumps(
+                    {
+                        "error": {
+                            "message": "Unsupported parameter: 'max_tokens' is "
+                            "not supported with this model. Use "
+                            "'max_completion_tokens' instead."
+                        }
+                    }
+                ),
+            )
         if "temperature" in req:
-            return Reply(status=400, body=json.dumps({"error": {"message": "Unsupported value: 'temperature' does "
-                                                                "not support 0.0 with this model."}}))
+            return Reply(
+                status=400,
+                body=json.dumps(
+                    {"error": {"message": "Unsupported value: 'temperature' does not support 0.0 with this model."}}
+                ),
+            )
         return Reply(content="ok")
 
     with ScriptedChatServer(responder) as srv:
+
         async def go():
             async with make_pool(srv.base_url, max_tokens=50) as pool:
                 llm = pool.role("judge")
@@ -510,8 +567,10 @@ def test_max_completion_tokens_and_temperature_adaptation(make_pool):
 def test_failed_adaptation_is_not_remembered(make_pool):
     body = json.dumps({"error": {"message": "messages[1]: tool message without a preceding tool call"}})
     fmt = json_schema_format("x", {"type": "object"})
-    with ScriptedChatServer([Reply(status=400, body=body), Reply(status=400, body=body)],
-                            default=Reply(content="{}")) as srv:
+    with ScriptedChatServer(
+        [Reply(status=400, body=body), Reply(status=400, body=body)], default=Reply(content="{}")
+    ) as srv:
+
         async def go():
             async with make_pool(srv.base_url) as pool:
                 llm = pool.role("judge")
@@ -526,6 +585,7 @@ def test_failed_adaptation_is_not_remembered(make_pool):
 
 def test_start_warns_about_unlisted_model_and_unreachable_endpoint(make_pool, caplog):
     with ScriptedChatServer(default=Reply(content="x"), model="served") as srv:
+
         async def go():
             async with make_pool(srv.base_url, model="other"):
                 pass
@@ -553,6 +613,7 @@ def test_rollout_scope_separates_rollouts_and_survives_resume(make_pool):
 
     counter = iter(range(1000))
     with ScriptedChatServer(lambda req: Reply(content=f"sample {next(counter)}")) as srv:
+
         async def rollout(llm, rid):
             with rollout_scope(rid):
                 return (await llm.chat(USER, temperature=0.8)).content
@@ -586,16 +647,23 @@ def _self_signed(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -609,6 +677,7 @@ def test_https_endpoint_verified_against_ssl_cert_file(make_pool, tmp_path, monk
     srv._httpd.socket = ctx.wrap_socket(srv._httpd.socket, server_side=True)
     url = srv.base_url.replace("http://", "https://")
     with srv:
+
         async def go():
             async with make_pool(url, max_retries=3) as pool:
                 try:

@@ -28,7 +28,9 @@ def test_default_is_all_embedded():
 
 
 def test_yaml_overrides_defaults_and_role_overrides_default(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         llm:
           default:
             base_url: http://localhost:8000/v1/
@@ -40,7 +42,8 @@ def test_yaml_overrides_defaults_and_role_overrides_default(tmp_path):
           cache_dir: CACHE
           embedded: {n_ctx: 4096}
         agent: {anything: goes}   # another stage's section is not ours to validate
-    """)
+    """,
+    )
     cfg = resolve_llm_config(config=path, check_keys=False)
     teacher, judge, summarizer = cfg.roles["teacher"], cfg.roles["judge"], cfg.roles["summarizer"]
     assert teacher.base_url == "http://localhost:8000/v1" and teacher.model == "Qwen/Qwen3-8B"
@@ -53,23 +56,29 @@ def test_yaml_overrides_defaults_and_role_overrides_default(tmp_path):
 
 
 def test_mixed_embedded_and_remote(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         llm:
           roles:
             teacher: {base_url: http://gpu:8000/v1, model: m}
-    """)
+    """,
+    )
     cfg = resolve_llm_config(config=path)
     assert not cfg.roles["teacher"].embedded
     assert cfg.roles["judge"].embedded and cfg.needs_embedded
 
 
 def test_cli_base_url_and_model_win_over_yaml(tmp_path, monkeypatch):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         llm:
           default: {base_url: http://a:1/v1, model: from-yaml, temperature: 0.3}
           roles:
             judge: {base_url: https://api.example.com/v1, api_key_env: JUDGE_KEY}
-    """)
+    """,
+    )
     cfg = resolve_llm_config(config=path, base_url="http://cli:9/v1", model="from-cli")
     for ep in cfg.roles.values():
         assert ep.base_url == "http://cli:9/v1" and ep.model == "from-cli" and not ep.embedded
@@ -133,8 +142,9 @@ def test_missing_config_file(tmp_path):
 
 def test_missing_api_key_env_is_caught_at_resolve(tmp_path, monkeypatch):
     monkeypatch.delenv("SOME_PROVIDER_KEY", raising=False)
-    path = write(tmp_path, "llm:\n  roles:\n    judge: {base_url: https://x/v1, model: m, "
-                           "api_key_env: SOME_PROVIDER_KEY}\n")
+    path = write(
+        tmp_path, "llm:\n  roles:\n    judge: {base_url: https://x/v1, model: m, api_key_env: SOME_PROVIDER_KEY}\n"
+    )
     with pytest.raises(UserError, match="SOME_PROVIDER_KEY is not set"):
         resolve_llm_config(config=path)
     monkeypatch.setenv("SOME_PROVIDER_KEY", "secret")

@@ -24,8 +24,11 @@ from openseeker.web.tools import SearchTool, VisitTool
 
 def start_replica(delay: float = 0.02, port: int = 0) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-m", "openseeker.testing.chat_server", "--delay", str(delay)],
-                            stdout=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openseeker.testing.chat_server", "--delay", str(delay)],
+        stdout=subprocess.PIPE,
+        env=env,
+    )
     url = proc.stdout.readline().decode().strip()
     assert url.startswith("http://127.0.0.1:"), url
     return proc, url
@@ -100,14 +103,22 @@ def test_ejected_replica_is_probed_back_in(monkeypatch):
                 assert (await llm.chat(body)).content
             assert transport.stats()[0]["ejected"]
             # the same port comes back: the probe brings it in again
-            back = subprocess.Popen([sys.executable, "-c", (
-                "import sys, threading; from openseeker.testing import chat_server as c;"
-                "from http.server import ThreadingHTTPServer;"
-                f"s = c.ScriptedChatServer(lambda r: c.Reply(content='ok')); s._httpd.server_close();"
-                f"s._httpd = c._HTTPServer(('127.0.0.1', {port}), s._handler_class()); s._httpd.daemon_threads = True;"
-                "s._thread = threading.Thread(target=s._httpd.serve_forever, daemon=True); s.start();"
-                "print('up', flush=True); threading.Event().wait()")],
-                stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+            back = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    (
+                        "import sys, threading; from openseeker.testing import chat_server as c;"
+                        "from http.server import ThreadingHTTPServer;"
+                        f"s = c.ScriptedChatServer(lambda r: c.Reply(content='ok')); s._httpd.server_close();"
+                        f"s._httpd = c._HTTPServer(('127.0.0.1', {port}), s._handler_class()); s._httpd.daemon_threads = True;"
+                        "s._thread = threading.Thread(target=s._httpd.serve_forever, daemon=True); s.start();"
+                        "print('up', flush=True); threading.Event().wait()"
+                    ),
+                ],
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            )
             try:
                 assert back.stdout.readline().strip() == b"up"
                 for _ in range(100):

@@ -25,8 +25,9 @@ def test_record_usage_reaches_the_enclosing_meter_only():
     async def rollout(meter: UsageMeter, n: int) -> None:
         with metering(meter):
             await asyncio.sleep(0)
-            await asyncio.gather(*(asyncio.sleep(0, result=record_usage("extractor", Usage(calls=1)))
-                                   for _ in range(n)))
+            await asyncio.gather(
+                *(asyncio.sleep(0, result=record_usage("extractor", Usage(calls=1))) for _ in range(n))
+            )
 
     async def main() -> tuple[UsageMeter, UsageMeter]:
         a, b = UsageMeter(), UsageMeter()

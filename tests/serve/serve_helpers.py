@@ -72,9 +72,15 @@ def small_web(tmp_path, n: int = 30):
 
     from openseeker.web.build import build_web
 
-    rows = [{"title": f"Tower {i}", "url": f"https://example.org/wiki/Tower_{i}",
-             "text": f"Tower {i} is a lattice tower in city {i % 7}, designed by engineer {i % 5} and completed in "
-                     f"{1880 + i}. " * 3} for i in range(n)]
+    rows = [
+        {
+            "title": f"Tower {i}",
+            "url": f"https://example.org/wiki/Tower_{i}",
+            "text": f"Tower {i} is a lattice tower in city {i % 7}, designed by engineer {i % 5} and completed in "
+            f"{1880 + i}. " * 3,
+        }
+        for i in range(n)
+    ]
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "web"
@@ -89,8 +95,12 @@ def cli_server(args: list[str], port: int, ready_path: str = "/health", timeout:
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "openseeker.cli.main", "-q", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openseeker.cli.main", "-q", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ),
+    )
     try:
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -31,8 +31,13 @@ class Failing(FakeWeb):
 
 def live_web(api: FakeSearchAPI, monkeypatch, key: str = "test-key") -> LiveWeb:
     monkeypatch.setenv("SERPER_API_KEY", key)
-    return LiveWeb.from_config({"backend": "serper", "serper": {"base_url": api.base_url, "max_retries": 0,
-                                                                "rate_per_s": 0}, "cache": {"path": None}})
+    return LiveWeb.from_config(
+        {
+            "backend": "serper",
+            "serper": {"base_url": api.base_url, "max_retries": 0, "rate_per_s": 0},
+            "cache": {"path": None},
+        }
+    )
 
 
 def test_bad_api_key_is_permanent_and_verl_would_not_retry_it(monkeypatch):
@@ -67,12 +72,18 @@ def test_rate_limit_passes_its_retry_after_on(monkeypatch):
     assert r.status_code == 503 and r.headers["retry-after"] == "7"
 
 
-@pytest.mark.parametrize("exc,kind", [
-    (BackendError("x", status=401), "permanent"), (BackendError("x", status=429, retryable=True), "transient"),
-    (UserError("live web: backend needs a base_url"), "permanent"), (TimeoutError(), "transient"),
-    (ConnectionResetError(), "transient"), (ToolError("search for 'q' failed (KeyError: 'x')"), "unexpected"),
-    (RuntimeError("bug"), "unexpected"),
-])
+@pytest.mark.parametrize(
+    "exc,kind",
+    [
+        (BackendError("x", status=401), "permanent"),
+        (BackendError("x", status=429, retryable=True), "transient"),
+        (UserError("live web: backend needs a base_url"), "permanent"),
+        (TimeoutError(), "transient"),
+        (ConnectionResetError(), "transient"),
+        (ToolError("search for 'q' failed (KeyError: 'x')"), "unexpected"),
+        (RuntimeError("bug"), "unexpected"),
+    ],
+)
 def test_classification(exc, kind):
     assert classify(exc).kind == kind
     wrapped = ToolError("search for 'q' failed")

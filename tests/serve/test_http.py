@@ -20,8 +20,11 @@ from openseeker.web.live import LiveWeb
 def search_r1_bm25_document(contents: str) -> dict:
     """How Search-R1's BM25 retrieval server builds a document from its indexed contents
     (search_r1/search/retrieval_server.py, BM25Retriever._search)."""
-    return {"title": contents.split("\n")[0].strip('"'), "text": "\n".join(contents.split("\n")[1:]),
-            "contents": contents}
+    return {
+        "title": contents.split("\n")[0].strip('"'),
+        "text": "\n".join(contents.split("\n")[1:]),
+        "contents": contents,
+    }
 
 
 def passages2string(retrieval_result: list[dict]) -> str:
@@ -125,16 +128,31 @@ def test_bad_requests(web):
     assert call(app, "POST", "/retrieve", json={"queries": []}).json() == {"result": []}
     assert call(app, "POST", "/search", content=b"{nope").status_code == 400
     # `curl -d` sends a form content type: the JSON body is read anyway
-    r = call(app, "POST", "/search", content=b'{"query": ["Paris"]}',
-             headers={"content-type": "application/x-www-form-urlencoded"})
+    r = call(
+        app,
+        "POST",
+        "/search",
+        content=b'{"query": ["Paris"]}',
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 200 and "Paris" in r.json()["result"]
 
 
 def test_live_web_behind_the_server(monkeypatch):
-    with FakeSearchAPI("searxng") as api, FakeSite({"/a": Route("<html><title>A</title><body><p>"
-                                                              + "Alpha text. " * 30 + "</p></body></html>")}) as site:
-        live = LiveWeb.from_config({"backend": "searxng", "searxng": {"base_url": api.base_url},
-                                    "cache": {"path": None}, "ssrf": {"allow": ["127.0.0.1"]}})
+    with (
+        FakeSearchAPI("searxng") as api,
+        FakeSite(
+            {"/a": Route("<html><title>A</title><body><p>" + "Alpha text. " * 30 + "</p></body></html>")}
+        ) as site,
+    ):
+        live = LiveWeb.from_config(
+            {
+                "backend": "searxng",
+                "searxng": {"base_url": api.base_url},
+                "cache": {"path": None},
+                "ssrf": {"allow": ["127.0.0.1"]},
+            }
+        )
         app = create_app(live)
         r = call(app, "POST", "/retrieve", json={"queries": ["Paris"], "topk": 2, "return_scores": True})
         v = call(app, "POST", "/visit", json={"url": [site.url("/a"), "http://169.254.169.254/"], "goal": "g"})
@@ -224,14 +242,33 @@ def test_cli_serve_with_two_workers(tmp_path):
 
     with FakeSearchAPI("searxng") as api:
         cfg = tmp_path / "live.yaml"
-        cfg.write_text(json.dumps({"backend": "searxng", "searxng": {"base_url": api.base_url},
-                                   "cache": {"path": None}}))
+        cfg.write_text(
+            json.dumps({"backend": "searxng", "searxng": {"base_url": api.base_url}, "cache": {"path": None}})
+        )
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        proc = subprocess.Popen([sys.executable, "-m", "openseeker.cli.main", "-q", "serve", "--web", "live",
-                                 "--web-config", str(cfg), "--port", str(port), "--workers", "2", "--token", "tk"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "openseeker.cli.main",
+                "-q",
+                "serve",
+                "--web",
+                "live",
+                "--web-config",
+                str(cfg),
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--token",
+                "tk",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             deadline, health = time.time() + 60, None
             while time.time() < deadline and health is None:
@@ -240,8 +277,12 @@ def test_cli_serve_with_two_workers(tmp_path):
                 except httpx.HTTPError:
                     time.sleep(0.2)
             headers = {"Authorization": "Bearer tk"}
-            answers = [httpx.post(f"http://127.0.0.1:{port}/retrieve", json={"queries": ["Paris"]}, headers=headers,
-                                  timeout=30) for _ in range(4)]
+            answers = [
+                httpx.post(
+                    f"http://127.0.0.1:{port}/retrieve", json={"queries": ["Paris"]}, headers=headers, timeout=30
+                )
+                for _ in range(4)
+            ]
             unauthorized = httpx.post(f"http://127.0.0.1:{port}/search", json={"query": "Paris"}, timeout=30)
         finally:
             proc.terminate()

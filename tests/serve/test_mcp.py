@@ -85,18 +85,21 @@ class Broken(FakeWeb):
         raise ToolError("serper rejected the API key (HTTP 401)")
 
 
-@pytest.mark.parametrize("tool,args,message", [
-    ("search", {"query": ["q"] * 17}, "17 queries given; at most 16"),
-    ("search", {"query": "x" * 513}, "query 0 is 513 characters; at most 512"),
-    ("search", {"query": "Paris", "top_k": 0}, "top_k"),
-    ("search", {"query": "Paris", "top_k": 51}, "top_k"),
-    ("search", {"query": "Paris", "top_k": 10**6}, "top_k"),
-    ("search", {"query": []}, "empty query"),
-    ("search", {"query": "caf\ud800"}, "surrogate"),
-    ("visit", {"url": ["https://x/"] * 9, "goal": "g"}, "9 urls given; at most 8"),
-    ("visit", {"url": "https://x/\udc00", "goal": "g"}, "surrogate"),
-    ("visit", {"url": []}, "goal"),  # a missing required argument
-])
+@pytest.mark.parametrize(
+    "tool,args,message",
+    [
+        ("search", {"query": ["q"] * 17}, "17 queries given; at most 16"),
+        ("search", {"query": "x" * 513}, "query 0 is 513 characters; at most 512"),
+        ("search", {"query": "Paris", "top_k": 0}, "top_k"),
+        ("search", {"query": "Paris", "top_k": 51}, "top_k"),
+        ("search", {"query": "Paris", "top_k": 10**6}, "top_k"),
+        ("search", {"query": []}, "empty query"),
+        ("search", {"query": "caf\ud800"}, "surrogate"),
+        ("visit", {"url": ["https://x/"] * 9, "goal": "g"}, "9 urls given; at most 8"),
+        ("visit", {"url": "https://x/\udc00", "goal": "g"}, "surrogate"),
+        ("visit", {"url": []}, "goal"),  # a missing required argument
+    ],
+)
 def test_tool_errors_are_is_error(tool, args, message):
     result = in_memory(build_mcp_server(FakeWeb(tiny_pages())), lambda c: c.call_tool(tool, args))
     assert is_error(result) and message in text_of(result)
@@ -110,16 +113,20 @@ def test_a_failing_backend_is_a_tool_error_with_its_kind():
 
 def test_stdio_server_over_the_live_web(tmp_path):
     """`openseeker mcp --web live` as a subprocess, its live backend and pages served by fakes in this process."""
-    article = ("<html><head><title>Tower</title></head><body><p>" + "The tower is 330 metres tall. " * 20
-               + "</p></body>")
+    article = (
+        "<html><head><title>Tower</title></head><body><p>" + "The tower is 330 metres tall. " * 20 + "</p></body>"
+    )
     with FakeSearchAPI("searxng") as api, FakeSite({"/tower": Route(article)}) as site:
         cfg = tmp_path / "live.yaml"
-        cfg.write_text(f"backend: searxng\nsearxng: {{base_url: '{api.base_url}'}}\ncache: {{path: null}}\n"
-                       "ssrf: {allow: ['127.0.0.1']}\n")
-        params = StdioServerParameters(command=sys.executable,
-                                       args=["-m", "openseeker.cli.main", "-q", "mcp", "--web", "live",
-                                             "--web-config", str(cfg)],
-                                       env=dict(os.environ))  # the SDK passes only a few variables by default
+        cfg.write_text(
+            f"backend: searxng\nsearxng: {{base_url: '{api.base_url}'}}\ncache: {{path: null}}\n"
+            "ssrf: {allow: ['127.0.0.1']}\n"
+        )
+        params = StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "openseeker.cli.main", "-q", "mcp", "--web", "live", "--web-config", str(cfg)],
+            env=dict(os.environ),
+        )  # the SDK passes only a few variables by default
 
         async def go():
             async with Client(params, read_timeout_seconds=60) as client:
@@ -175,18 +182,26 @@ def test_streamable_http_and_sse_with_and_without_token(token):
 
         async def go():
             out = {}
-            for label, transport in (("streamable /mcp", streamable_transport(f"{base}/mcp", token)),
-                                     ("sse /sse", sse_transport(f"{base}/sse", token)),
-                                     ("sse /mcp", sse_transport(f"{base}/mcp", token)),
-                                     # fastmcp 2.x (verl, BrowseComp-Plus) asks for the SSE url with a "/"
-                                     ("sse /sse/", sse_transport(f"{base}/sse/", token)),
-                                     ("sse /mcp/", sse_transport(f"{base}/mcp/", token))):
+            for label, transport in (
+                ("streamable /mcp", streamable_transport(f"{base}/mcp", token)),
+                ("sse /sse", sse_transport(f"{base}/sse", token)),
+                ("sse /mcp", sse_transport(f"{base}/mcp", token)),
+                # fastmcp 2.x (verl, BrowseComp-Plus) asks for the SSE url with a "/"
+                ("sse /sse/", sse_transport(f"{base}/sse/", token)),
+                ("sse /mcp/", sse_transport(f"{base}/mcp/", token)),
+            ):
                 out[label] = await asyncio.wait_for(session(transport), 60)
             async with httpx.AsyncClient(base_url=base) as c:
-                out["no token"] = (await c.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-                                                headers={"Accept": "application/json, text/event-stream"})).status_code
-                out["sse no token"] = (await c.get("/sse", headers={"Authorization": "Bearer wrong"})).status_code \
-                    if token else None
+                out["no token"] = (
+                    await c.post(
+                        "/mcp",
+                        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                        headers={"Accept": "application/json, text/event-stream"},
+                    )
+                ).status_code
+                out["sse no token"] = (
+                    (await c.get("/sse", headers={"Authorization": "Bearer wrong"})).status_code if token else None
+                )
             return out
 
         out = asyncio.run(go())

@@ -24,8 +24,10 @@ LONG = " ".join(f"word{i}" for i in range(2000))  # 2,000 words, ~15,000 charact
 
 def corpus() -> DocidWeb:
     """A small corpus in the BrowseComp-Plus shape (docid, text), made here."""
-    docs = [(str(1000 + i), f"Doc {i}", f"Document {i} about the Eiffel Tower in Paris. " + ("filler " * i))
-            for i in range(8)]
+    docs = [
+        (str(1000 + i), f"Doc {i}", f"Document {i} about the Eiffel Tower in Paris. " + ("filler " * i))
+        for i in range(8)
+    ]
     docs.append(("4242", "Long", "Eiffel " + LONG))
     return DocidWeb(docs)
 
@@ -73,8 +75,7 @@ async def _in_memory(server, fn):
 
 def test_k_and_snippet_length_are_server_settings():
     web = corpus()
-    server = build_mcp_server(web, tools="browsecomp-plus", k=2, snippet=Snippeter(max_tokens=100),
-                              get_document=False)
+    server = build_mcp_server(web, tools="browsecomp-plus", k=2, snippet=Snippeter(max_tokens=100), get_document=False)
 
     async def fn(client):
         tools = sorted(t.name for t in (await client.list_tools()).tools)
@@ -83,9 +84,20 @@ def test_k_and_snippet_length_are_server_settings():
 
     tools, hits = asyncio.run(_in_memory(server, fn))
     assert tools == ["search"] and len(hits) == 2
-    long = next(h for h in json.loads(text_of(asyncio.run(_in_memory(
-        build_mcp_server(web, tools="browsecomp-plus", k=9, snippet=Snippeter(max_tokens=100)),
-        lambda c: c.call_tool("search", {"query": "Eiffel"}))))) if h["docid"] == "4242")
+    long = next(
+        h
+        for h in json.loads(
+            text_of(
+                asyncio.run(
+                    _in_memory(
+                        build_mcp_server(web, tools="browsecomp-plus", k=9, snippet=Snippeter(max_tokens=100)),
+                        lambda c: c.call_tool("search", {"query": "Eiffel"}),
+                    )
+                )
+            )
+        )
+        if h["docid"] == "4242"
+    )
     assert 320 <= len(long["snippet"]) <= 400 and ("Eiffel " + LONG).startswith(long["snippet"])  # 100 x 4 chars
     assert Snippeter(max_tokens=-1)(LONG) == LONG  # their --snippet-max-tokens -1: whole text
     with pytest.raises(UserError, match="--k"):
@@ -121,8 +133,10 @@ def test_their_clients_over_sse_and_streamable_http(token):
 
         async def go():
             out = []
-            for transport in (sse_client(url, headers=headers, timeout=30),
-                              streamable_http_client(url, http_client=create_mcp_http_client(headers=headers))):
+            for transport in (
+                sse_client(url, headers=headers, timeout=30),
+                streamable_http_client(url, http_client=create_mcp_http_client(headers=headers)),
+            ):
                 async with Client(transport, read_timeout_seconds=30) as client:
                     out.append(await their_way(client))
             return out
@@ -148,8 +162,23 @@ def test_cli_browsecomp_plus_over_sse_with_token(tmp_path):
 
     web_dir = small_web(tmp_path)
     port = free_port()
-    args = ["mcp", "--web", str(web_dir), "--tools", "browsecomp-plus", "--transport", "sse", "--port", str(port),
-            "--k", "3", "--snippet-max-tokens", "10", "--token", "tk"]
+    args = [
+        "mcp",
+        "--web",
+        str(web_dir),
+        "--tools",
+        "browsecomp-plus",
+        "--transport",
+        "sse",
+        "--port",
+        str(port),
+        "--k",
+        "3",
+        "--snippet-max-tokens",
+        "10",
+        "--token",
+        "tk",
+    ]
 
     async def go():
         transport = sse_client(f"http://127.0.0.1:{port}/mcp", headers={"Authorization": "Bearer tk"}, timeout=30)

@@ -29,8 +29,10 @@ QUERY = "tallest peak on the planet or a piano"  # BM25: Piano only; dense: Moun
 
 @pytest.fixture(scope="module")
 def webs(tmp_path_factory):
-    return (build_dense_web(tmp_path_factory.mktemp("serve-dense")),
-            build_dense_web(tmp_path_factory.mktemp("serve-bm25"), embed=False))
+    return (
+        build_dense_web(tmp_path_factory.mktemp("serve-dense")),
+        build_dense_web(tmp_path_factory.mktemp("serve-bm25"), embed=False),
+    )
 
 
 def expected(web_dir, retrieval, k=3):
@@ -96,8 +98,9 @@ def test_mcp_search_tool_takes_a_retrieval(webs):
             return schema, "".join(getattr(c, "text", "") for c in result.content), bool(error)
 
     with LocalWeb.open(dense_dir) as web:
-        schema, text, err = asyncio.run(go(build_mcp_server(web), {"query": [QUERY], "top_k": 3,
-                                                                 "retrieval": "hybrid"}))
+        schema, text, err = asyncio.run(
+            go(build_mcp_server(web), {"query": [QUERY], "top_k": 3, "retrieval": "hybrid"})
+        )
     prop = schema["properties"]["retrieval"]
     assert "hybrid" in str(prop) and "web embed" in prop["description"] and "retrieval" not in schema["required"]
     assert not err and "[Mount Everest](" in text and "[Piano](" in text

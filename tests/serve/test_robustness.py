@@ -89,12 +89,22 @@ def test_query_length_is_the_raw_length(web):
     assert call(app, "POST", "/search", json={"query": ["x" * 512]}).status_code == 200
 
 
-@pytest.mark.parametrize("path,body", [
-    ("/search", NESTED), ("/retrieve", NESTED), ("/visit", NESTED), ("/search", NESTED_OBJ),
-    ("/search", b'{"query": "caf\\ud800"}'), ("/search", b'{"query": ["ok", "\\udfff"]}'),
-    ("/visit", b'{"url": "https://x/\\ud800", "goal": "g"}'), ("/visit", b'{"url": "https://x/", "goal": "\\ud800"}'),
-    ("/retrieve", b'{"queries": ["\\ud800"]}'), ("/search", b"\xff\xfe{}"), ("/search", b'{"query": "a"'),
-])
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/search", NESTED),
+        ("/retrieve", NESTED),
+        ("/visit", NESTED),
+        ("/search", NESTED_OBJ),
+        ("/search", b'{"query": "caf\\ud800"}'),
+        ("/search", b'{"query": ["ok", "\\udfff"]}'),
+        ("/visit", b'{"url": "https://x/\\ud800", "goal": "g"}'),
+        ("/visit", b'{"url": "https://x/", "goal": "\\ud800"}'),
+        ("/retrieve", b'{"queries": ["\\ud800"]}'),
+        ("/search", b"\xff\xfe{}"),
+        ("/search", b'{"query": "a"'),
+    ],
+)
 def test_inputs_that_used_to_500_are_4xx_and_the_connection_stays_usable(path, body):
     with running(create_app(FakeWeb(tiny_pages()))) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -102,7 +112,9 @@ def test_inputs_that_used_to_500_are_4xx_and_the_connection_stays_usable(path, b
         bad = conn.getresponse()
         detail = json.loads(bad.read())["detail"]
         sock = conn.sock
-        conn.request("POST", "/search", body=json.dumps({"query": "Paris"}), headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST", "/search", body=json.dumps({"query": "Paris"}), headers={"Content-Type": "application/json"}
+        )
         good = conn.getresponse()
         good_body = json.loads(good.read())
         same_connection = conn.sock is sock and sock is not None
@@ -118,10 +130,14 @@ def test_inputs_that_used_to_500_are_4xx_and_the_connection_stays_usable(path, b
 
 
 def test_a_stalled_body_gets_408_instead_of_holding_the_connection():
-    with running(create_app(FakeWeb(tiny_pages()), body_timeout_s=0.5)) as port, \
-            socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: 100\r\n\r\n{\"query\":")
+    with (
+        running(create_app(FakeWeb(tiny_pages()), body_timeout_s=0.5)) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=30) as s,
+    ):
+        s.sendall(
+            b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"query":'
+        )
         data = b""
         while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
             chunk = s.recv(4096)
@@ -174,8 +190,11 @@ def test_search_r1_client_against_the_cli_server_on_a_real_local_web(tmp_path):
     port = free_port()
     queries = [f"lattice tower in city {i % 7} designed by engineer {i % 5} " * 8 for i in range(2560)]
     with cli_server(["serve", "--web", str(web_dir), "--port", str(port)], port):
-        r = requests.post(f"http://127.0.0.1:{port}/retrieve", json={"queries": [q[:400] for q in queries],
-                                                                      "topk": 3, "return_scores": True}, timeout=300)
+        r = requests.post(
+            f"http://127.0.0.1:{port}/retrieve",
+            json={"queries": [q[:400] for q in queries], "topk": 3, "return_scores": True},
+            timeout=300,
+        )
     assert r.status_code == 200
     result = r.json()["result"]
     assert len(result) == 2560 and all(len(per) == 3 for per in result)

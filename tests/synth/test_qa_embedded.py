@@ -9,16 +9,24 @@ import pytest
 
 from openseeker.io import read_jsonl
 from openseeker.synth.qa import QAControls, synthesize_qa
-from openseeker.testing.qa_oracle import tiny_world
 from openseeker.synth.qa.report import rejected_path, report_path
+from openseeker.testing.qa_oracle import tiny_world
 
 
 @pytest.mark.embedded
 def test_embedded_model_runs_to_completion(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENSEEKER_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "qa.jsonl"
-    report = synthesize_qa(tiny_world(), 1, out, controls=QAControls(k=2, depth=2, facts=2), llm="embedded",
-                           max_candidates=2, concurrency=2, progress=False)
+    report = synthesize_qa(
+        tiny_world(),
+        1,
+        out,
+        controls=QAControls(k=2, depth=2, facts=2),
+        llm="embedded",
+        max_candidates=2,
+        concurrency=2,
+        progress=False,
+    )
     accepted, rejected = read_jsonl(out), read_jsonl(rejected_path(out))
     assert report["candidates"] == len(accepted) + len(rejected) >= 1
     assert all(r["reason"] and r["detail"]["usage"]["calls"] >= 1 for r in rejected)

@@ -10,23 +10,32 @@ import pytest
 
 from openseeker.errors import UserError
 from openseeker.io import read_jsonl
-from openseeker.testing.qa_oracle import Oracle, tiny_world
-from openseeker.synth.qa.live import crawl_live, read_seed_urls
-from openseeker.testing.fake_search_apis import FakeSite, Route
-from openseeker.web.live import LiveWeb
-
 from openseeker.llm.config import endpoint_config
 from openseeker.llm.pool import LLMPool
 from openseeker.synth.qa import QAControls, synthesize_qa_async
+from openseeker.synth.qa.live import crawl_live, read_seed_urls
 from openseeker.testing.chat_server import ScriptedChatServer
+from openseeker.testing.fake_search_apis import FakeSite, Route
+from openseeker.testing.qa_oracle import Oracle, tiny_world
+from openseeker.web.live import LiveWeb
 
 
 def synth_over(graph, out, n):
     async def go():
         with ScriptedChatServer(Oracle().reply) as srv:
             async with LLMPool(endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)) as pool:
-                return await synthesize_qa_async(graph, n, out, pool=pool, controls=QAControls(), seed=0,
-                                                 concurrency=3, max_candidates=9, progress=False)
+                return await synthesize_qa_async(
+                    graph,
+                    n,
+                    out,
+                    pool=pool,
+                    controls=QAControls(),
+                    seed=0,
+                    concurrency=3,
+                    max_candidates=9,
+                    progress=False,
+                )
+
     return asyncio.run(go())
 
 
@@ -35,11 +44,15 @@ def site_routes(world):
     path = {p.url: "/wiki/" + p.url.rsplit("/", 1)[1] for p in world.pages.values()}
     routes = {}
     for url, page in world.pages.items():
-        anchors = "".join(f'<li><a href="{path[link.dst]}">{html.escape(world.pages[link.dst].title)}</a></li>'
-                          for link in world.out_links(url))
-        body = (f"<html><head><title>{html.escape(page.title)}</title></head><body><article>"
-                f"<h1>{html.escape(page.title)}</h1><p>{html.escape(page.text)}</p></article>"
-                f"<ul>{anchors}</ul><a href='#top'>top</a><a href='mailto:x@y'>mail</a></body></html>")
+        anchors = "".join(
+            f'<li><a href="{path[link.dst]}">{html.escape(world.pages[link.dst].title)}</a></li>'
+            for link in world.out_links(url)
+        )
+        body = (
+            f"<html><head><title>{html.escape(page.title)}</title></head><body><article>"
+            f"<h1>{html.escape(page.title)}</h1><p>{html.escape(page.text)}</p></article>"
+            f"<ul>{anchors}</ul><a href='#top'>top</a><a href='mailto:x@y'>mail</a></body></html>"
+        )
         routes[path[url]] = Route(body=body)
     return routes, path
 

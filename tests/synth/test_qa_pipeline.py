@@ -15,25 +15,43 @@ from openseeker.llm.config import endpoint_config
 from openseeker.llm.pool import LLMPool
 from openseeker.records import QASample, Rejection
 from openseeker.synth.qa import QAControls, synthesize_qa_async
-from openseeker.testing.qa_oracle import Oracle, tiny_world
 from openseeker.synth.qa.prompts import PROMPT_VERSIONS
 from openseeker.synth.qa.report import rejected_path, report_path
 from openseeker.testing.chat_server import ScriptedChatServer
+from openseeker.testing.qa_oracle import Oracle, tiny_world
 
 
-def synth(oracle: Oracle, out: Path, n: int = 3, *, graph=None, max_candidates: int = 9, concurrency: int = 3,
-          workers: int = 1, **controls) -> dict:
+def synth(
+    oracle: Oracle,
+    out: Path,
+    n: int = 3,
+    *,
+    graph=None,
+    max_candidates: int = 9,
+    concurrency: int = 3,
+    workers: int = 1,
+    **controls,
+) -> dict:
     from openseeker.executors import get_executor
 
     async def go():
         with ScriptedChatServer(oracle.reply) as srv:
             cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)
             async with LLMPool(cfg) as pool:
-                return await synthesize_qa_async(graph or tiny_world(), n, out, pool=pool,
-                                                 controls=QAControls(**controls), seed=0, concurrency=concurrency,
-                                                 max_candidates=max_candidates, progress=False, llm_config=cfg,
-                                                 executor=get_executor("local", workers=workers, progress=False,
-                                                                       concurrency=concurrency))
+                return await synthesize_qa_async(
+                    graph or tiny_world(),
+                    n,
+                    out,
+                    pool=pool,
+                    controls=QAControls(**controls),
+                    seed=0,
+                    concurrency=concurrency,
+                    max_candidates=max_candidates,
+                    progress=False,
+                    llm_config=cfg,
+                    executor=get_executor("local", workers=workers, progress=False, concurrency=concurrency),
+                )
+
     return asyncio.run(go())
 
 
@@ -126,8 +144,11 @@ def test_interrupted_run_resumes(tmp_path):
         with ScriptedChatServer(oracle.reply) as srv:
             cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)
             async with LLMPool(cfg) as pool:
-                task = asyncio.create_task(synthesize_qa_async(
-                    tiny_world(), 4, out, pool=pool, concurrency=2, max_candidates=9, progress=False))
+                task = asyncio.create_task(
+                    synthesize_qa_async(
+                        tiny_world(), 4, out, pool=pool, concurrency=2, max_candidates=9, progress=False
+                    )
+                )
                 while not (out.exists() and out.read_text().count("\n") >= 1):
                     await asyncio.sleep(0.01)
                 task.cancel()
@@ -153,14 +174,35 @@ def test_cli_qa_and_report(tmp_path, capsys):
     with src.open("w") as fh:
         for p in g.pages.values():
             links = [link.dst for link in g.out_links(p.url)]
-            fh.write(json.dumps({"url": p.url, "title": p.title, "text": p.text, "links": links,
-                                 "topic": p.topic}) + "\n")
+            fh.write(
+                json.dumps({"url": p.url, "title": p.title, "text": p.text, "links": links, "topic": p.topic}) + "\n"
+            )
     build_web(src, tmp_path / "web", progress=False)
     out = tmp_path / "qa.jsonl"
     with ScriptedChatServer(Oracle().reply) as srv:
-        code = main(["synth", "qa", "--web", str(tmp_path / "web"), "--n", "2", "--out", str(out), "--k", "3",
-                     "--base-url", srv.base_url, "--model", "scripted", "--config", str(_no_cache(tmp_path)),
-                     "--max-candidates", "9", "--no-progress"])
+        code = main(
+            [
+                "synth",
+                "qa",
+                "--web",
+                str(tmp_path / "web"),
+                "--n",
+                "2",
+                "--out",
+                str(out),
+                "--k",
+                "3",
+                "--base-url",
+                srv.base_url,
+                "--model",
+                "scripted",
+                "--config",
+                str(_no_cache(tmp_path)),
+                "--max-candidates",
+                "9",
+                "--no-progress",
+            ]
+        )
     assert code == 0
     printed = capsys.readouterr().out
     assert "accepted 2" in printed and "solvability" in printed
@@ -168,8 +210,9 @@ def test_cli_qa_and_report(tmp_path, capsys):
     assert main(["synth", "report", str(out)]) == 0
     assert "accepted 2" in capsys.readouterr().out
     assert main(["synth", "report", str(tmp_path / "missing.jsonl")]) == 2
-    assert main(["synth", "qa", "--web", str(tmp_path / "web"), "--n", "1", "--out", str(out),
-                 "--obfuscation", "5"]) == 2
+    assert (
+        main(["synth", "qa", "--web", str(tmp_path / "web"), "--n", "1", "--out", str(out), "--obfuscation", "5"]) == 2
+    )
 
 
 def _no_cache(tmp_path: Path) -> Path:
@@ -228,10 +271,12 @@ def test_dedup_across_workers_moves_later_near_duplicates_only(tmp_path):
 
     out = tmp_path / "qa.jsonl"
     q = "Which composer of a 1927 standard was born in the city that hosts Indiana University?"
-    rows = [{"kind": "qa", "id": "old", "question": q},  # accepted by an earlier run: never touched
-            {"kind": "qa", "id": "a", "question": "Who sang the state song of Georgia first?"},
-            {"kind": "qa", "id": "b", "question": q.replace("Which", "What")},  # merged from another worker
-            {"kind": "qa", "id": "c", "question": "Who sang the state song of Georgia first ?"}]
+    rows = [
+        {"kind": "qa", "id": "old", "question": q},  # accepted by an earlier run: never touched
+        {"kind": "qa", "id": "a", "question": "Who sang the state song of Georgia first?"},
+        {"kind": "qa", "id": "b", "question": q.replace("Which", "What")},  # merged from another worker
+        {"kind": "qa", "id": "c", "question": "Who sang the state song of Georgia first ?"},
+    ]
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert _dedup_across_workers(out, {"old"}, threshold=0.6) == 2
     assert [r["id"] for r in read_jsonl(out)] == ["old", "a"]

@@ -15,16 +15,21 @@ from openseeker.synth.qa import prompts
 from openseeker.synth.qa.controls import QAControls
 from openseeker.synth.qa.entities import build_entity_graph, chains_to_answer
 from openseeker.synth.qa.expand import expand, get_selector
-from openseeker.testing.qa_oracle import W, Oracle, tiny_world
 from openseeker.synth.qa.generate import Generated, StageFailure, generate_question, validate_chain
 from openseeker.synth.qa.llmcall import Meter
 from openseeker.synth.qa.obfuscate import bucket_numbers, obfuscate, substitute
 from openseeker.synth.qa.sampling import sample_seeds
 from openseeker.synth.qa.text import grounding
 from openseeker.synth.qa.verify import (
-    Deduper, check_difficulty, check_leaks, check_solvability, difficulty_label, normalized_match,
+    Deduper,
+    check_difficulty,
+    check_leaks,
+    check_solvability,
+    difficulty_label,
+    normalized_match,
 )
 from openseeker.testing.chat_server import Reply, ScriptedChatServer
+from openseeker.testing.qa_oracle import Oracle, W, tiny_world
 
 RAY = W + "Ray_Charles"
 
@@ -91,14 +96,26 @@ def test_unknown_selector_suggests_a_name():
 def test_llm_selector_over_http_and_fallback_on_malformed_json():
     g = tiny_world()
     with ScriptedChatServer([Reply(content='{"picks": [2]}')]) as srv:
-        sub = run(_with_role(srv, lambda llm, _p: expand(g, g.get(RAY), k=1, selector="llm", llm=llm,
-                                                         rng=random.Random(0), meter=Meter())))
+        sub = run(
+            _with_role(
+                srv,
+                lambda llm, _p: expand(
+                    g, g.get(RAY), k=1, selector="llm", llm=llm, rng=random.Random(0), meter=Meter()
+                ),
+            )
+        )
         assert len(sub.urls) == 2 and not sub.notes
         assert "We are writing a puzzle" in srv.requests[0]["messages"][-1]["content"]
         assert srv.requests[0]["response_format"]["type"] == "json_schema"
     with ScriptedChatServer(default=Reply(content="I pick the second one!")) as srv:
-        sub = run(_with_role(srv, lambda llm, _p: expand(g, g.get(RAY), k=1, selector="llm", llm=llm,
-                                                         rng=random.Random(0), meter=Meter())))
+        sub = run(
+            _with_role(
+                srv,
+                lambda llm, _p: expand(
+                    g, g.get(RAY), k=1, selector="llm", llm=llm, rng=random.Random(0), meter=Meter()
+                ),
+            )
+        )
         assert len(sub.urls) == 2 and "fell back to relevance" in sub.notes[0]
 
 
@@ -154,8 +171,14 @@ def test_generation_returns_a_validated_chain():
     eg = _entity_graph()
     oracle = Oracle()
     with ScriptedChatServer(oracle.reply) as srv:
-        gen = run(_with_role(srv, lambda llm, _p: generate_question(
-            llm, eg, min_hops=2, max_hops=3, rng=random.Random(1), meter=Meter())))
+        gen = run(
+            _with_role(
+                srv,
+                lambda llm, _p: generate_question(
+                    llm, eg, min_hops=2, max_hops=3, rng=random.Random(1), meter=Meter()
+                ),
+            )
+        )
         schema = srv.requests[0]["response_format"]["json_schema"]["schema"]
     assert isinstance(gen, Generated)
     assert len(gen.chain) >= 2 and gen.chain_ids[-1] == eg.answer
@@ -168,13 +191,25 @@ def test_generation_returns_a_validated_chain():
 def test_generation_rejects_a_too_short_chain_and_malformed_json():
     eg = _entity_graph()
     with ScriptedChatServer(Oracle(short_chain=True).reply) as srv:
-        fail = run(_with_role(srv, lambda llm, _p: generate_question(
-            llm, eg, min_hops=2, max_hops=3, rng=random.Random(1), meter=Meter(), retries=1)))
+        fail = run(
+            _with_role(
+                srv,
+                lambda llm, _p: generate_question(
+                    llm, eg, min_hops=2, max_hops=3, rng=random.Random(1), meter=Meter(), retries=1
+                ),
+            )
+        )
         assert len(srv.requests) == 2
     assert isinstance(fail, StageFailure) and (fail.stage, fail.reason) == ("generate", "chain_too_short")
     with ScriptedChatServer(default=Reply(content="Question: who? Chain: none")) as srv:
-        fail = run(_with_role(srv, lambda llm, _p: generate_question(
-            llm, eg, min_hops=2, max_hops=3, rng=random.Random(1), meter=Meter(), retries=0)))
+        fail = run(
+            _with_role(
+                srv,
+                lambda llm, _p: generate_question(
+                    llm, eg, min_hops=2, max_hops=3, rng=random.Random(1), meter=Meter(), retries=0
+                ),
+            )
+        )
     assert isinstance(fail, StageFailure) and fail.reason == "malformed_json" and fail.detail["raw"]
 
 
@@ -196,22 +231,28 @@ def test_validate_chain_reasons():
 
 
 def test_bucketing_and_substitution():
-    assert bucket_numbers("born in 1930, sold 25,000 copies and 7 songs") == \
-        "born in the early 1930s, sold about 30,000 copies and 7 songs"
+    assert (
+        bucket_numbers("born in 1930, sold 25,000 copies and 7 songs")
+        == "born in the early 1930s, sold about 30,000 copies and 7 songs"
+    )
     assert bucket_numbers("1968年上映", "zh") == "1960年代上映"
-    assert substitute("Who sang of Georgia (U.S. state) and georgia?", {"Georgia (U.S. state)": "a state"}) == \
-        "Who sang of a state and a state?"
+    assert (
+        substitute("Who sang of Georgia (U.S. state) and georgia?", {"Georgia (U.S. state)": "a state"})
+        == "Who sang of a state and a state?"
+    )
 
 
 def test_obfuscation_strengths():
     eg = _entity_graph()
     oracle = Oracle()
     with ScriptedChatServer(oracle.reply) as srv:
+
         async def both(llm, _p):
             gen = await generate_question(llm, eg, min_hops=2, max_hops=3, rng=random.Random(1), meter=Meter())
             none = await obfuscate(llm, eg, gen, strength=0, lang="en", rng=random.Random(1), meter=Meter())
             one = await obfuscate(llm, eg, gen, strength=1, lang="en", rng=random.Random(1), meter=Meter())
             return gen, none, one
+
         gen, none, one = run(_with_role(srv, both))
     assert none.question == gen.q_init and none.mapping == {}
     assert one.mapping and one.detail["method"] == "llm"
@@ -222,13 +263,21 @@ def test_obfuscation_strengths():
 
 def test_description_naming_the_entity_falls_back_or_rejects():
     eg = _entity_graph()
-    gen = Generated(q_init="Which singer recorded a song about Georgia, home of Atlanta?",
-                    chain=[["Atlanta", "Georgia (U.S. state)"], ["Georgia (U.S. state)", "Ray Charles"]],
-                    chain_ids=["atlanta", "georgia u s state", "ray charles"])
+    gen = Generated(
+        q_init="Which singer recorded a song about Georgia, home of Atlanta?",
+        chain=[["Atlanta", "Georgia (U.S. state)"], ["Georgia (U.S. state)", "Ray Charles"]],
+        chain_ids=["atlanta", "georgia u s state", "ray charles"],
+    )
     leaky = Reply(content='{"description": "Atlanta, a big city"}')
     with ScriptedChatServer(default=leaky) as srv:
-        fail = run(_with_role(srv, lambda llm, _p: obfuscate(llm, eg, gen, strength=1, lang="en",
-                                                             rng=random.Random(0), meter=Meter(), retries=0)))
+        fail = run(
+            _with_role(
+                srv,
+                lambda llm, _p: obfuscate(
+                    llm, eg, gen, strength=1, lang="en", rng=random.Random(0), meter=Meter(), retries=0
+                ),
+            )
+        )
     assert isinstance(fail, StageFailure) and fail.reason == "entity_obfuscation_failed"
     assert fail.detail["error"] == "description_names_entity"
 
@@ -265,13 +314,16 @@ def test_difficulty_and_solvability_over_http_with_judge():
     oracle = Oracle(closed_book_knows=True)
     oracle.answers[q] = "Ray Charles"
     with ScriptedChatServer(oracle.reply) as srv:
+
         async def go(_llm, pool):
             v, j = pool.role("verifier"), pool.role("judge")
-            hard = await check_difficulty(v, j, q, "Ray Charles", attempts=2, rng=random.Random(0), meter=Meter(),
-                                          judge_mode="llm")
+            hard = await check_difficulty(
+                v, j, q, "Ray Charles", attempts=2, rng=random.Random(0), meter=Meter(), judge_mode="llm"
+            )
             auto = await check_difficulty(v, j, q, "Ray Charles", attempts=2, rng=random.Random(0), meter=Meter())
             solv = await check_solvability(v, j, q, eg, rng=random.Random(0), meter=Meter())
             return hard, auto, solv
+
         calls_before = oracle.calls.get("judge", 0)
         (fail, detail), (afail, adetail), (sfail, sdetail) = run(_with_role(srv, go))
     assert fail.reason == "closed_book_answerable" and detail["attempts"][0]["method"] == "llm"
@@ -280,11 +332,13 @@ def test_difficulty_and_solvability_over_http_with_judge():
     assert detail["attempts"][0]["raw"] and sfail is None and sdetail["correct"]
     oracle2 = Oracle(solvable=False)
     with ScriptedChatServer(oracle2.reply) as srv:
+
         async def go2(_llm, pool):
             v, j = pool.role("verifier"), pool.role("judge")
             hard = await check_difficulty(v, j, q, "Ray Charles", attempts=3, rng=random.Random(0), meter=Meter())
             solv = await check_solvability(v, j, q, eg, rng=random.Random(0), meter=Meter())
             return hard, solv
+
         (fail, detail), (sfail, sdetail) = run(_with_role(srv, go2))
     assert fail is None and len(detail["attempts"]) == 3
     assert sfail.reason == "unsolvable_with_subgraph" and sdetail["response"] == "Zorblax"
@@ -306,24 +360,48 @@ def test_controls_validation():
 
 def test_zh_question_on_english_facts_is_not_held_to_lexical_grounding():
     eg = _entity_graph()
-    reply = ('{"question": "哪位歌手录制了一首关于某个州的歌，而这个州的首府举办过奥运会？", '
-             '"chain": ["Atlanta", "Georgia (U.S. state)", "Ray Charles"]}')
+    reply = (
+        '{"question": "哪位歌手录制了一首关于某个州的歌，而这个州的首府举办过奥运会？", '
+        '"chain": ["Atlanta", "Georgia (U.S. state)", "Ray Charles"]}'
+    )
     with ScriptedChatServer(default=Reply(content=reply)) as srv:
-        gen = run(_with_role(srv, lambda llm, _p: generate_question(
-            llm, eg, min_hops=2, max_hops=2, lang="zh", rng=random.Random(1), meter=Meter(), retries=0)))
+        gen = run(
+            _with_role(
+                srv,
+                lambda llm, _p: generate_question(
+                    llm, eg, min_hops=2, max_hops=2, lang="zh", rng=random.Random(1), meter=Meter(), retries=0
+                ),
+            )
+        )
         assert "写一个答案是" in srv.requests[0]["messages"][-1]["content"]
     assert isinstance(gen, Generated) and gen.q_init.startswith("哪位歌手")
-    generic = ('{"question": "Which of the following statements is true?", '
-               '"chain": ["Atlanta", "Georgia (U.S. state)", "Ray Charles"]}')
+    generic = (
+        '{"question": "Which of the following statements is true?", '
+        '"chain": ["Atlanta", "Georgia (U.S. state)", "Ray Charles"]}'
+    )
     with ScriptedChatServer(default=Reply(content=generic)) as srv:
-        fail = run(_with_role(srv, lambda llm, _p: generate_question(
-            llm, eg, min_hops=2, max_hops=2, rng=random.Random(1), meter=Meter(), retries=0)))
+        fail = run(
+            _with_role(
+                srv,
+                lambda llm, _p: generate_question(
+                    llm, eg, min_hops=2, max_hops=2, rng=random.Random(1), meter=Meter(), retries=0
+                ),
+            )
+        )
     assert isinstance(fail, StageFailure) and fail.reason == "question_not_grounded"
-    english = ('{"question": "Which singer recorded a song about a state whose capital hosted the Olympics?", '
-               '"chain": ["Atlanta", "Georgia (U.S. state)", "Ray Charles"]}')
+    english = (
+        '{"question": "Which singer recorded a song about a state whose capital hosted the Olympics?", '
+        '"chain": ["Atlanta", "Georgia (U.S. state)", "Ray Charles"]}'
+    )
     with ScriptedChatServer(default=Reply(content=english)) as srv:
-        fail = run(_with_role(srv, lambda llm, _p: generate_question(
-            llm, eg, min_hops=2, max_hops=2, lang="zh", rng=random.Random(1), meter=Meter(), retries=0)))
+        fail = run(
+            _with_role(
+                srv,
+                lambda llm, _p: generate_question(
+                    llm, eg, min_hops=2, max_hops=2, lang="zh", rng=random.Random(1), meter=Meter(), retries=0
+                ),
+            )
+        )
     assert isinstance(fail, StageFailure) and fail.reason == "wrong_language"
 
 
@@ -336,16 +414,37 @@ def test_solvability_control_rejects_a_verifier_that_ignores_the_question():
     assert gold == eg.nodes[far].name and "X" in dq and eg.nodes[far].name not in dq
     q = "Which singer recorded a song about a southern state?"
     with ScriptedChatServer(default=Reply(content='{"answer": "Ray Charles"}')) as srv:
+
         async def go(_llm, pool):
-            return await check_solvability(pool.role("verifier"), None, q, eg, rng=random.Random(0), meter=Meter(),
-                                           judge_mode="normalized", far=far)
+            return await check_solvability(
+                pool.role("verifier"),
+                None,
+                q,
+                eg,
+                rng=random.Random(0),
+                meter=Meter(),
+                judge_mode="normalized",
+                far=far,
+            )
+
         fail, detail = run(_with_role(srv, go))
         assert len(srv.requests) == 2 and dq in srv.requests[1]["messages"][-1]["content"]
     assert fail.reason == "verifier_ignores_question" and detail["control"]["answered_the_answer"]
-    with ScriptedChatServer([Reply(content='{"answer": "Ray Charles"}'),
-                             Reply(content=json.dumps({"answer": gold}))]) as srv:
+    with ScriptedChatServer(
+        [Reply(content='{"answer": "Ray Charles"}'), Reply(content=json.dumps({"answer": gold}))]
+    ) as srv:
+
         async def go2(_llm, pool):
-            return await check_solvability(pool.role("verifier"), None, q, eg, rng=random.Random(0), meter=Meter(),
-                                           judge_mode="normalized", far=far)
+            return await check_solvability(
+                pool.role("verifier"),
+                None,
+                q,
+                eg,
+                rng=random.Random(0),
+                meter=Meter(),
+                judge_mode="normalized",
+                far=far,
+            )
+
         fail, detail = run(_with_role(srv, go2))
     assert fail is None and detail["correct"] and not detail["control"]["answered_the_answer"]

@@ -24,14 +24,20 @@ W = "https://en.wikipedia.org/wiki/"
 
 def qa(i: int = 0, answer: str = "Dijon") -> QASample:
     return QASample(
-        id=f"q{i}", question=f"Where was the designer of a Paris landmark born? ({i})", answer=answer,
+        id=f"q{i}",
+        question=f"Where was the designer of a Paris landmark born? ({i})",
+        answer=answer,
         seed_url=W + "Dijon",
         chain=[["Eiffel Tower", "Gustave Eiffel"], ["Gustave Eiffel", "Dijon"]],
-        entity_graph={"answer": "dijon", "nodes": [
-            {"id": "eiffel tower", "name": "Eiffel Tower", "page_url": W + "Eiffel_Tower", "facts": []},
-            {"id": "gustave eiffel", "name": "Gustave Eiffel", "page_url": W + "Gustave_Eiffel", "facts": []},
-            {"id": "dijon", "name": "Dijon", "page_url": W + "Dijon", "facts": [], "is_answer": True}],
-            "edges": []},
+        entity_graph={
+            "answer": "dijon",
+            "nodes": [
+                {"id": "eiffel tower", "name": "Eiffel Tower", "page_url": W + "Eiffel_Tower", "facts": []},
+                {"id": "gustave eiffel", "name": "Gustave Eiffel", "page_url": W + "Gustave_Eiffel", "facts": []},
+                {"id": "dijon", "name": "Dijon", "page_url": W + "Dijon", "facts": [], "is_answer": True},
+            ],
+            "edges": [],
+        },
         obfuscation={"Eiffel Tower": "a wrought-iron tower"},
         metadata={"chain_path": ["Eiffel Tower", "Gustave Eiffel", "Dijon"]},
     )
@@ -85,8 +91,16 @@ def teacher_and_summarizer(req):
     if "You are grading an answer" in json.dumps(msgs):  # the judge: says "yes" for Dijon, "no" otherwise
         prompt = "\n".join(m["content"] for m in msgs)
         ok = "Dijon" in prompt.split("[response]:", 1)[1].split("[correct_answer]:", 1)[0]
-        return Reply(content=json.dumps({"extracted_final_answer": "Dijon" if ok else "Lyon", "reasoning": "r",
-                                         "correct": "yes" if ok else "no", "confidence": 90}))
+        return Reply(
+            content=json.dumps(
+                {
+                    "extracted_final_answer": "Dijon" if ok else "Lyon",
+                    "reasoning": "r",
+                    "correct": "yes" if ok else "no",
+                    "confidence": 90,
+                }
+            )
+        )
     n_obs = sum(m["content"].count("<tool_response>") for m in msgs if m["role"] == "user")
     call = lambda name, **a: "<tool_call>" + json.dumps({"name": name, "arguments": a}) + "</tool_call>"  # noqa: E731
     if n_obs == 0:
@@ -104,9 +118,18 @@ def test_llm_teacher_pipeline_over_http(tmp_path):
     out = tmp_path / "traj.jsonl"
     with ScriptedChatServer(teacher_and_summarizer) as srv:
         cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0, timeout_s=10)
-        summary = asyncio.run(synthesize_trajectories(
-            qa_path, FakeWeb(tiny_pages()), out, teacher="llm", llm_config=cfg, judge=False, progress=False,
-            settings={"extract": False, "protocol": "text", "concurrency": 2}))
+        summary = asyncio.run(
+            synthesize_trajectories(
+                qa_path,
+                FakeWeb(tiny_pages()),
+                out,
+                teacher="llm",
+                llm_config=cfg,
+                judge=False,
+                progress=False,
+                settings={"extract": False, "protocol": "text", "concurrency": 2},
+            )
+        )
     rows = {r["id"]: Trajectory.model_validate(r) for r in read_jsonl(out)}
     assert summary["done"] == 2 and set(rows) == {"q0", "q1"}
     q0, q1 = rows["q0"], rows["q1"]
@@ -118,8 +141,9 @@ def test_llm_teacher_pipeline_over_http(tmp_path):
     ctx = "\n".join(m["content"] for m in q0.steps[2].context)
     assert "compressed" in ctx and q0.steps[1].observations[0] in ctx
     assert q0.steps[0].observations[0] not in ctx and q0.steps[0].summary == "compressed"
-    assert [m["content"] for m in training_view(q0) if m["role"] == "tool"] == \
-        [o for s in q0.steps for o in s.observations]
+    assert [m["content"] for m in training_view(q0) if m["role"] == "tool"] == [
+        o for s in q0.steps for o in s.observations
+    ]
     assert summary["file"]["summaries"] == 2 and summary["file"]["correct"] == 1
 
 
@@ -134,19 +158,46 @@ def test_load_qa_errors_are_located(tmp_path):
 
 
 def test_cli_synth_traj_reference(tmp_path, monkeypatch):
-    from openseeker.cli.main import main
-
     import openseeker.synth.traj.pipeline as pipeline
+    from openseeker.cli.main import main
 
     qa_path = tmp_path / "qa.jsonl"
     write_jsonl(qa_path, [qa(0)])
     monkeypatch.setattr("openseeker.web.open.open_web", lambda spec, config=None: FakeWeb(tiny_pages()))
     assert pipeline  # the pipeline imports open_web lazily, so the patch applies
-    rc = main(["synth", "traj", "--web", str(tmp_path), "--qa", str(qa_path), "--out", str(tmp_path / "t.jsonl"),
-               "--teacher", "reference", "--no-progress"])
+    rc = main(
+        [
+            "synth",
+            "traj",
+            "--web",
+            str(tmp_path),
+            "--qa",
+            str(qa_path),
+            "--out",
+            str(tmp_path / "t.jsonl"),
+            "--teacher",
+            "reference",
+            "--no-progress",
+        ]
+    )
     assert rc == 0 and len(read_jsonl(tmp_path / "t.jsonl")) == 1
-    assert main(["synth", "traj", "--web", str(tmp_path), "--qa", str(qa_path), "--out", str(tmp_path / "u.jsonl"),
-                 "--teacher", "oracle"]) == 2
+    assert (
+        main(
+            [
+                "synth",
+                "traj",
+                "--web",
+                str(tmp_path),
+                "--qa",
+                str(qa_path),
+                "--out",
+                str(tmp_path / "u.jsonl"),
+                "--teacher",
+                "oracle",
+            ]
+        )
+        == 2
+    )
 
 
 def test_llm_judge_labels_over_http(tmp_path):
@@ -155,9 +206,18 @@ def test_llm_judge_labels_over_http(tmp_path):
     out = tmp_path / "traj.jsonl"
     with ScriptedChatServer(teacher_and_summarizer) as srv:
         cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0, timeout_s=10)
-        asyncio.run(synthesize_trajectories(
-            qa_path, FakeWeb(tiny_pages()), out, teacher="llm", llm_config=cfg, judge=True, progress=False,
-            settings={"extract": False, "protocol": "text", "concurrency": 1}))
+        asyncio.run(
+            synthesize_trajectories(
+                qa_path,
+                FakeWeb(tiny_pages()),
+                out,
+                teacher="llm",
+                llm_config=cfg,
+                judge=True,
+                progress=False,
+                settings={"extract": False, "protocol": "text", "concurrency": 1},
+            )
+        )
         judged = [r for r in srv.requests if "You are grading an answer" in json.dumps(r["messages"])]
     rows = {r["id"]: r for r in read_jsonl(out)}
     assert len(judged) == 2
@@ -184,11 +244,22 @@ def test_interrupt_and_rerun_no_duplicates_no_gaps(tmp_path):
     write_jsonl(qa_path, [qa(i) for i in range(4)])
     out = tmp_path / "ref.jsonl"
     with pytest.raises(KeyboardInterrupt):  # 3 fetches per rollout: the 8th is inside the third rollout
-        asyncio.run(synthesize_trajectories(qa_path, _InterruptingWeb(tiny_pages(), at=8), out,
-                                            teacher="reference", progress=False, settings={"concurrency": 1}))
+        asyncio.run(
+            synthesize_trajectories(
+                qa_path,
+                _InterruptingWeb(tiny_pages(), at=8),
+                out,
+                teacher="reference",
+                progress=False,
+                settings={"concurrency": 1},
+            )
+        )
     assert [r["id"] for r in read_jsonl(out)] == ["q0", "q1"]
-    s = asyncio.run(synthesize_trajectories(qa_path, FakeWeb(tiny_pages()), out, teacher="reference",
-                                            progress=False, settings={"concurrency": 1}))
+    s = asyncio.run(
+        synthesize_trajectories(
+            qa_path, FakeWeb(tiny_pages()), out, teacher="reference", progress=False, settings={"concurrency": 1}
+        )
+    )
     assert s["skipped"] == 2 and s["done"] == 2
     assert [r["id"] for r in read_jsonl(out)] == ["q0", "q1", "q2", "q3"]
 
@@ -201,8 +272,16 @@ def test_reference_pipeline_on_two_worker_processes_matches_one(tmp_path):
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     web = FakeWeb(tiny_pages())  # picklable: each worker process gets its own copy
     s1 = asyncio.run(synthesize_trajectories(qa_path, web, one, teacher="reference", progress=False))
-    s2 = asyncio.run(synthesize_trajectories(qa_path, web, two, teacher="reference", progress=False,
-                                             executor=get_executor("local", workers=2, progress=False)))
+    s2 = asyncio.run(
+        synthesize_trajectories(
+            qa_path,
+            web,
+            two,
+            teacher="reference",
+            progress=False,
+            executor=get_executor("local", workers=2, progress=False),
+        )
+    )
     assert s1["done"] == s2["done"] == 8 and s2["workers"] == 2
     assert s2["file"]["correct"] == 8 and s2["file"]["teachers"] == {"reference-replay": 8}
     r2 = read_jsonl(two)
@@ -223,8 +302,23 @@ def test_synth_traj_retrieval_on_a_web_without_dense_index_fails_in_one_line(tmp
     build_web(src, tmp_path / "web", progress=False, derive_links=False)
     qa_path = tmp_path / "qa.jsonl"
     write_jsonl(qa_path, [qa(0)])
-    rc = main(["synth", "traj", "--web", str(tmp_path / "web"), "--qa", str(qa_path), "--out",
-               str(tmp_path / "t.jsonl"), "--teacher", "reference", "--no-progress", "--retrieval", "hybrid"])
+    rc = main(
+        [
+            "synth",
+            "traj",
+            "--web",
+            str(tmp_path / "web"),
+            "--qa",
+            str(qa_path),
+            "--out",
+            str(tmp_path / "t.jsonl"),
+            "--teacher",
+            "reference",
+            "--no-progress",
+            "--retrieval",
+            "hybrid",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "openseeker web embed" in err and "Traceback" not in err
     assert not (tmp_path / "t.jsonl").exists()

@@ -54,8 +54,11 @@ def teacher_script() -> list[Reply]:
     return [
         Reply(content="<think>find the tower</think>" + call("search", query=["Eiffel Tower designer"])),
         Reply(content="<think>read the tower page</think>" + call("visit", url=[EIFFEL], goal="designer")),
-        Reply(content="<think>two things at once</think>" + call("visit", url=[GUSTAVE], goal="birthplace")
-              + call("search", query=["Dijon"])),
+        Reply(
+            content="<think>two things at once</think>"
+            + call("visit", url=[GUSTAVE], goal="birthplace")
+            + call("search", query=["Dijon"])
+        ),
         Reply(content="<think>done</think><answer>Dijon</answer>"),
     ]
 
@@ -89,11 +92,13 @@ def expected_h_t(traj, k: int) -> list[dict]:
 
 def test_h_t_exact_at_every_step_over_http():
     with ScriptedChatServer(teacher_script()) as tsrv, summarizer_server() as ssrv:
+
         async def go():
             t, s = llm(tsrv, "teacher"), llm(ssrv, "summarizer")
             try:
-                return await teacher_rollout(QA, t, tools(), summarizer=s, summarize=True,
-                                             agent_kwargs={"protocol": "text"})
+                return await teacher_rollout(
+                    QA, t, tools(), summarizer=s, summarize=True, agent_kwargs={"protocol": "text"}
+                )
             finally:
                 await t.aclose()
                 await s.aclose()
@@ -125,6 +130,7 @@ def test_h_t_exact_at_every_step_over_http():
 
 def test_training_view_is_raw_and_complete():
     with ScriptedChatServer(teacher_script()) as tsrv, summarizer_server() as ssrv:
+
         async def go():
             t, s = llm(tsrv, "teacher"), llm(ssrv, "summarizer")
             try:
@@ -145,8 +151,9 @@ def test_training_view_is_raw_and_complete():
     blob = json.dumps(view)
     assert "SUMMARY<" not in blob and SUMMARY_MARKER not in blob
     # same reasoning and calls as the teacher produced
-    assert [m["content"] for m in view if m["role"] == "assistant"] == \
-        [m["content"] for m in traj.messages if m["role"] == "assistant"]
+    assert [m["content"] for m in view if m["role"] == "assistant"] == [
+        m["content"] for m in traj.messages if m["role"] == "assistant"
+    ]
     assert "<think>\nfind the tower\n</think>" in view[2]["content"]
     # and the check catches a leak
     leaked = [dict(m) for m in view]
@@ -158,11 +165,18 @@ def test_training_view_is_raw_and_complete():
 
 def test_summarizer_failure_falls_back_to_truncated_observation():
     with ScriptedChatServer(teacher_script()) as tsrv, ScriptedChatServer(default=Reply(status=500)) as ssrv:
+
         async def go():
             t, s = llm(tsrv, "teacher"), llm(ssrv, "summarizer", max_retries=0)
             try:
-                return await teacher_rollout(QA, t, tools(), summarizer=s, agent_kwargs={"protocol": "text"},
-                                             summarizer_kwargs={"fallback_chars": 30})
+                return await teacher_rollout(
+                    QA,
+                    t,
+                    tools(),
+                    summarizer=s,
+                    agent_kwargs={"protocol": "text"},
+                    summarizer_kwargs={"fallback_chars": 30},
+                )
             finally:
                 await t.aclose()
                 await s.aclose()
@@ -181,6 +195,7 @@ def test_summarizer_failure_falls_back_to_truncated_observation():
 
 def test_no_summarize_is_the_identity():
     with ScriptedChatServer(teacher_script()) as tsrv:
+
         async def go():
             t = llm(tsrv, "teacher")
             try:
@@ -201,9 +216,13 @@ def test_hook_caches_and_never_touches_reasoning_or_calls():
     hook = RetrospectiveSummarizer(summ)
     msgs = [{"role": "system", "content": "sys"}, {"role": "user", "content": "Q"}]
     for i in range(3):
-        msgs.append({"role": "assistant", "content": f"<think>r{i}</think>",
-                     "tool_calls": [{"id": f"c{i}", "type": "function",
-                                     "function": {"name": "search", "arguments": "{}"}}]})
+        msgs.append(
+            {
+                "role": "assistant",
+                "content": f"<think>r{i}</think>",
+                "tool_calls": [{"id": f"c{i}", "type": "function", "function": {"name": "search", "arguments": "{}"}}],
+            }
+        )
         msgs.append({"role": "tool", "tool_call_id": f"c{i}", "name": "search", "content": f"obs{i}"})
     out1 = run(hook(msgs, None))
     out2 = run(hook(msgs, None))

@@ -68,9 +68,22 @@ def test_loopback_unix_sockets_and_subprocesses_still_work(tmp_path):
     assert out.stdout.strip() == "42"
 
 
-@pytest.mark.parametrize("host,local", [("127.0.0.1", True), ("127.8.9.1", True), ("::1", True),
-                                        ("[::1]", True), ("::ffff:127.0.0.1", True), ("0.0.0.0", True),
-                                        ("localhost", True), (None, True), ("10.0.0.1", False),
-                                        ("192.168.1.1", False), ("example.com", False), ("::ffff:8.8.8.8", False)])
+@pytest.mark.parametrize(
+    "host,local",
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("::ffff:127.0.0.1", True),
+        ("0.0.0.0", True),
+        ("localhost", True),
+        (None, True),
+        ("10.0.0.1", False),
+        ("192.168.1.1", False),
+        ("example.com", False),
+        ("::ffff:8.8.8.8", False),
+    ],
+)
 def test_is_local_host(host, local):
     assert netguard.is_local_host(host) is local

@@ -33,9 +33,16 @@ def test_all_formats_and_filters(trajs, tmp_path, student_tokenizer):
     out = tmp_path / "sft"
     cfg = ExportConfig(only_correct=True, min_tool_calls=2)
     res = export_sft(path, out, cfg, tokenizer=student_tokenizer)
-    assert sorted(p.name for p in out.iterdir()) == ["chat_template.jinja", "dataset_info.json", "messages.jsonl",
-                                                     "rejected.jsonl", "sharegpt.jsonl", "stats.json", "swift.jsonl",
-                                                     "tokenized.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "chat_template.jinja",
+        "dataset_info.json",
+        "messages.jsonl",
+        "rejected.jsonl",
+        "sharegpt.jsonl",
+        "stats.json",
+        "swift.jsonl",
+        "tokenized.jsonl",
+    ]
     assert res.exported == 3
     rejected = {r["id"]: r["reason"] for r in read_jsonl(out / "rejected.jsonl")}
     assert rejected == {"wrong": "not-correct", "few": "too-few-tool-calls", "noans": "no-final-answer"}
@@ -78,8 +85,9 @@ def test_overlength_drop_and_truncate(trajs, tmp_path, student_tokenizer):
     assert res.reasons.get("overlength") == 1
     rej = next(r for r in read_jsonl(tmp_path / "drop" / "rejected.jsonl") if r["id"] == "long")
     assert rej["detail"]["tokens"] > 900
-    res = export_sft(path, tmp_path / "cut", ExportConfig(max_tokens=900, overlength="truncate"),
-                     tokenizer=student_tokenizer)
+    res = export_sft(
+        path, tmp_path / "cut", ExportConfig(max_tokens=900, overlength="truncate"), tokenizer=student_tokenizer
+    )
     assert "overlength" not in res.reasons and res.stats["truncated"] == 1
     long = next(r for r in read_jsonl(tmp_path / "cut" / "tokenized.jsonl") if r["id"] == "long")
     assert long["num_tokens"] <= 900 and long["metadata"]["truncated"]
@@ -122,8 +130,20 @@ def test_cli_export_messages_only(trajs, tmp_path):
     from openseeker.cli.main import main
 
     path, _ = trajs
-    rc = main(["export", "sft", "--traj", str(path), "--out", str(tmp_path / "c"), "--format", "messages,sharegpt",
-               "--min-tool-calls", "3"])
+    rc = main(
+        [
+            "export",
+            "sft",
+            "--traj",
+            str(path),
+            "--out",
+            str(tmp_path / "c"),
+            "--format",
+            "messages,sharegpt",
+            "--min-tool-calls",
+            "3",
+        ]
+    )
     assert rc == 0
     assert (tmp_path / "c" / "messages.jsonl").exists() and not (tmp_path / "c" / "tokenized.jsonl").exists()
     assert {r["id"] for r in read_jsonl(tmp_path / "c" / "messages.jsonl")} == {"ok2", "long"}
@@ -145,8 +165,15 @@ def test_without_the_tokenizer_stack_export_degrades_clearly(trajs, tmp_path, mo
     printed = " ".join(capsys.readouterr().out.split())
     assert "(messages, sharegpt, swift)" in printed and "skipped the tokenized form" in printed
     assert "scripts/install.sh --train" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["chat_template.jinja", "dataset_info.json", "messages.jsonl",
-                                                     "rejected.jsonl", "sharegpt.jsonl", "stats.json", "swift.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "chat_template.jinja",
+        "dataset_info.json",
+        "messages.jsonl",
+        "rejected.jsonl",
+        "sharegpt.jsonl",
+        "stats.json",
+        "swift.jsonl",
+    ]
     stats = json.loads((out / "stats.json").read_text())
     assert "tokenized" in stats["skipped_formats"] and stats["config"]["formats"] == ["messages", "sharegpt", "swift"]
 

@@ -15,8 +15,12 @@ def test_assistant_body_native_calls_match_agent_canonical_text():
     canonical = assistant_message("think hard", [call], None)
     assert assistant_body(canonical) == canonical["content"]
     # native-only message (no tags in content, reasoning in a separate field) renders the same text
-    native = {"role": "assistant", "content": "", "reasoning_content": "think hard",
-              "tool_calls": canonical["tool_calls"]}
+    native = {
+        "role": "assistant",
+        "content": "",
+        "reasoning_content": "think hard",
+        "tool_calls": canonical["tool_calls"],
+    }
     assert assistant_body(native) == canonical["content"]
     final = assistant_message("sure", [], "Paris")
     assert assistant_body(final) == final["content"]
@@ -24,8 +28,11 @@ def test_assistant_body_native_calls_match_agent_canonical_text():
 
 
 def test_render_matches_the_tokenizer_chat_template_for_plain_turns(student_tokenizer):
-    msgs = [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"},
-            {"role": "assistant", "content": "<answer>A</answer>"}]
+    msgs = [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "Q"},
+        {"role": "assistant", "content": "<answer>A</answer>"},
+    ]
     ours = render_messages(msgs).text
     theirs = student_tokenizer.apply_chat_template(msgs, tokenize=False)
     assert ours == theirs
@@ -58,7 +65,7 @@ def test_loss_mask_token_by_token(student_tokenizer):
             break
         end = r.text.find("<|im_end|>", start) + len("<|im_end|>")
         header_end = r.text.find("\n", start) + 1
-        role = r.text[start + len("<|im_start|>"): header_end - 1]
+        role = r.text[start + len("<|im_start|>") : header_end - 1]
         if role == "assistant":  # the newline after an assistant <|im_end|> is part of the turn (trainers train it)
             end += 1
         for i in range(start, header_end):
@@ -96,8 +103,12 @@ def test_training_text_is_what_the_agent_sends_at_inference(student_tokenizer):
 
 
 def test_untagged_turns_are_answers_only_at_the_end():
-    msgs = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "hmm"},
-            {"role": "user", "content": "Call a tool or answer."}, {"role": "assistant", "content": "Paris"}]
+    msgs = [
+        {"role": "user", "content": "Q"},
+        {"role": "assistant", "content": "hmm"},
+        {"role": "user", "content": "Call a tool or answer."},
+        {"role": "assistant", "content": "Paris"},
+    ]
     r = render_messages(msgs)
     assert "<|im_start|>assistant\nhmm<|im_end|>" in r.text
     assert "<|im_start|>assistant\n<answer>Paris</answer><|im_end|>" in r.text

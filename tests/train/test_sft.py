@@ -19,22 +19,27 @@ pytestmark = pytest.mark.train
 def tiny_data(tmp_path_factory, student_tokenizer):
     d = tmp_path_factory.mktemp("sft")
     write_jsonl(d / "traj.jsonl", [make_trajectory("one", n_calls=1, obs_words=3)])
-    export_sft(d / "traj.jsonl", d / "data", ExportConfig(formats=("tokenized",), system="keep"),
-               tokenizer=student_tokenizer)
+    export_sft(
+        d / "traj.jsonl", d / "data", ExportConfig(formats=("tokenized",), system="keep"), tokenizer=student_tokenizer
+    )
     return d / "data"
 
 
 def _losses(out):
-    return [json.loads(line)["loss"] for line in (out / "train_log.jsonl").read_text().splitlines()
-            if "loss" in json.loads(line)]
+    return [
+        json.loads(line)["loss"]
+        for line in (out / "train_log.jsonl").read_text().splitlines()
+        if "loss" in json.loads(line)
+    ]
 
 
 def test_full_finetune_loss_goes_down_and_checkpoint_generates(tiny_data, tmp_path):
     from openseeker.train.sft import TrainConfig, generate, train_sft
 
     out = tmp_path / "full"
-    s = train_sft(TrainConfig(data=str(tiny_data), out=str(out), max_steps=3, lr=1e-4,
-                              extra={"save_strategy": "no"}))  # no optimizer-state checkpoint: keeps the test light
+    s = train_sft(
+        TrainConfig(data=str(tiny_data), out=str(out), max_steps=3, lr=1e-4, extra={"save_strategy": "no"})
+    )  # no optimizer-state checkpoint: keeps the test light
     losses = _losses(out)
     assert len(losses) == 3 and s["steps"] == 3
     assert losses[-1] < losses[0] * 0.8, losses  # same batch every step: it must be learnt

@@ -96,8 +96,9 @@ _LF_TOOL_PROMPT = (  # tool_utils.QWEN_TOOL_PROMPT
     "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
     "You are provided with function signatures within <tools></tools> XML tags:\n<tools>{}\n</tools>\n\n"
     "For each function call, return a json object with function name and arguments within "
-    "<tool_call></tool_call> XML tags:\n<tool_call>\n{{\"name\": <function-name>, \"arguments\": "
-    "<args-json-object>}}\n</tool_call>")
+    '<tool_call></tool_call> XML tags:\n<tool_call>\n{{"name": <function-name>, "arguments": '
+    "<args-json-object>}}\n</tool_call>"
+)
 _THOUGHT = re.compile(r"<think>\n(.*?)\n</think>\n\n", re.DOTALL)  # default thought_words
 _LF_TOOL_CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)  # default tool_call_words
 
@@ -130,8 +131,11 @@ def llamafactory_encode(row: dict, info: dict, tokenizer) -> tuple[list[int], li
         role, value = turn[tags["role_tag"]], turn[tags["content_tag"]]
         text = ""
         if k == 0 and (system or tools):
-            tool_text = _LF_TOOL_PROMPT.format("".join(
-                "\n" + json.dumps(t, ensure_ascii=False) for t in json.loads(tools))) if tools else ""
+            tool_text = (
+                _LF_TOOL_PROMPT.format("".join("\n" + json.dumps(t, ensure_ascii=False) for t in json.loads(tools)))
+                if tools
+                else ""
+            )
             text = _LF_SLOTS["system"].format(system + tool_text)
         if role == tags["user_tag"]:
             text += _LF_SLOTS["user"].format(value)
@@ -165,8 +169,9 @@ def test_spans_trained_and_masked(export, student_tokenizer):
     _check_spans(student_tokenizer, ours["seq"], make_trajectory("seq", n_calls=3))
     rich = make_rich_trajectory("rich")
     _check_spans(student_tokenizer, ours["rich"], rich)
-    trained = student_tokenizer.decode([i for i, lab in zip(ours["rich"]["input_ids"], ours["rich"]["labels"])
-                                        if lab != IGNORE_INDEX])
+    trained = student_tokenizer.decode(
+        [i for i, lab in zip(ours["rich"]["input_ids"], ours["rich"]["labels"]) if lab != IGNORE_INDEX]
+    )
     assert "Let me look this up in two places.\n<tool_call>" in trained
     assert "</tool_call>\n<tool_call>" in trained and "</tool_call>\n\n<tool_call>" not in trained  # Qwen3: one \n
 
@@ -185,8 +190,11 @@ def swift_encode(row: dict, tokenizer) -> tuple[list[int], list[int]]:
     for m in messages:
         if m["role"] == "tool_call":
             call = json.loads(m["content"])  # _parse_tool_call: bare JSON with name and arguments
-            block = "<tool_call>\n" + json.dumps({"name": call["name"], "arguments": call["arguments"]},
-                                                 ensure_ascii=False) + "\n</tool_call>"
+            block = (
+                "<tool_call>\n"
+                + json.dumps({"name": call["name"], "arguments": call["arguments"]}, ensure_ascii=False)
+                + "\n</tool_call>"
+            )
             if merged and merged[-1].get("calls"):
                 merged[-1]["content"] += "\n" + block
             else:
@@ -209,11 +217,13 @@ def swift_encode(row: dict, tokenizer) -> tuple[list[int], list[int]]:
     system = rounds.pop(0)["content"] if rounds[0]["role"] == "system" else ""
     if row.get("tools"):  # hermes _format_tools: the system prompt, a blank line, Qwen's tools block
         descs = "\n".join(json.dumps(t, ensure_ascii=False) for t in json.loads(row["tools"]))
-        system = (f"{system}\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-                  "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
-                  f"{descs}\n</tools>\n\nFor each function call, return a json object with function name and "
-                  "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, "
-                  "\"arguments\": <args-json-object>}\n</tool_call>")
+        system = (
+            f"{system}\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+            "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
+            f"{descs}\n</tools>\n\nFor each function call, return a json object with function name and "
+            'arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, '
+            '"arguments": <args-json-object>}\n</tool_call>'
+        )
     if system:
         pieces.append((f"<|im_start|>system\n{system}<|im_end|>\n", False))
     for m in rounds:
@@ -235,8 +245,10 @@ def test_swift_reads_its_export_as_our_tokens_and_mask(export, student_tokenizer
     assert len(calls) == 7 and all(set(json.loads(c["content"])) == {"name", "arguments"} for c in calls)
     # nothing ms-swift would drop: every message is role + content, reasoning lives in the content
     assert all(set(m) == {"role", "content"} for r in rows.values() for m in r["messages"])
-    assert any(m["content"].startswith("<think>\nTwo sources at once.\n</think>\n\nLet me look")
-               for m in rows["rich"]["messages"])
+    assert any(
+        m["content"].startswith("<think>\nTwo sources at once.\n</think>\n\nLet me look")
+        for m in rows["rich"]["messages"]
+    )
 
 
 # --------------------------------------------------------------------------- TRL
@@ -249,8 +261,9 @@ def test_trl_template_renders_our_tokens_and_mask(export, student_tokenizer):
     for row in read_jsonl(out / "messages.jsonl"):
         tools = row.get("tools")
         assert (tools is None) == (policy == "student")
-        enc = student_tokenizer.apply_chat_template(row["messages"], tools=tools, chat_template=template,
-                                                    return_assistant_tokens_mask=True, return_dict=True)
+        enc = student_tokenizer.apply_chat_template(
+            row["messages"], tools=tools, chat_template=template, return_assistant_tokens_mask=True, return_dict=True
+        )
         labels = [i if m else IGNORE_INDEX for i, m in zip(enc["input_ids"], enc["assistant_masks"])]
         _assert_same(student_tokenizer, enc["input_ids"], labels, ours[row["id"]], f"TRL {row['id']}")
 
@@ -284,8 +297,9 @@ def test_byte_for_byte_qwen3_chatml(student_tokenizer, tmp_path):
     export_sft(tmp_path / "t.jsonl", tmp_path / "o", ExportConfig(formats=("messages",)))
     for row in read_jsonl(tmp_path / "o" / "messages.jsonl"):
         theirs = student_tokenizer.apply_chat_template(row["messages"], chat_template=qwen3, tokenize=False)
-        ours = student_tokenizer.apply_chat_template(row["messages"], chat_template=CHATML_TOOLS_TEMPLATE,
-                                                     tokenize=False)
+        ours = student_tokenizer.apply_chat_template(
+            row["messages"], chat_template=CHATML_TOOLS_TEMPLATE, tokenize=False
+        )
         assert theirs == ours, row["id"]
 
 

@@ -42,8 +42,9 @@ def browser():
     open, which would break ``asyncio.run`` in every test collected after it."""
     exe = chromium_path()
     if exe is None:
-        browser_unavailable("there is no chromium binary (install Debian's `chromium`: scripts/install.sh --dev "
-                            "does it as root)")
+        browser_unavailable(
+            "there is no chromium binary (install Debian's `chromium`: scripts/install.sh --dev does it as root)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -52,8 +53,12 @@ def browser():
 
     with tempfile.TemporaryDirectory(prefix="osv-chrome-") as profile, sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
-            profile, executable_path=exe, headless=True, viewport={"width": 1300, "height": 900},
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+            profile,
+            executable_path=exe,
+            headless=True,
+            viewport={"width": 1300, "height": 900},
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
         yield ctx
         ctx.close()
 

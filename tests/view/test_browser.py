@@ -73,7 +73,7 @@ def walk_through(p: Page, base: str) -> None:
     p.page.wait_for_selector("[data-testid=funnel] svg")
     p.shot("yield")
     bar = p.page.locator("[data-testid=reasons] g.clickable").first
-    label = bar.get_attribute("data-testid")[len("bar-"):]
+    label = bar.get_attribute("data-testid")[len("bar-") :]
     stage, reason = label.split(": ")
     bar.click()
     p.page.wait_for_function(f"location.hash.includes('f.reason={reason}')")

@@ -182,7 +182,7 @@ def test_static_export_chunks_and_malformed_lines(run_dir, tmp_path):
         text = (tmp_path / "site" / "data" / f"{key}.js").read_text()
         prefix = f"OSV.put({json.dumps(key)},"
         assert text.startswith(prefix) and text.rstrip().endswith(");")
-        return json.loads(text[len(prefix):].rstrip().rstrip(";")[:-1])
+        return json.loads(text[len(prefix) :].rstrip().rstrip(";")[:-1])
 
     manifest = load("manifest")
     entry = manifest["datasets"][0]
@@ -197,7 +197,11 @@ def test_histogram_bins():
     from openseeker.view.data import histogram
 
     assert histogram([]) == []
-    assert histogram([1, 2, 2, 3]) == [{"lo": 1, "hi": 1, "n": 1}, {"lo": 2, "hi": 2, "n": 2}, {"lo": 3, "hi": 3, "n": 1}]
+    assert histogram([1, 2, 2, 3]) == [
+        {"lo": 1, "hi": 1, "n": 1},
+        {"lo": 2, "hi": 2, "n": 2},
+        {"lo": 3, "hi": 3, "n": 1},
+    ]
     wide = histogram(list(range(100)), bins=10)
     assert len(wide) == 10 and all(b["n"] == 10 for b in wide) and wide[-1]["hi"] == 99
 

@@ -83,9 +83,14 @@ def test_cli_serves_and_stops_on_ctrl_c(run_dir):
     src = str(Path(__file__).resolve().parents[2] / "src")
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     # Ctrl-C as in a terminal: under a shell's `pytest ... &` SIGINT is ignored, and the child would inherit that
-    proc = subprocess.Popen([sys.executable, "-m", "openseeker.cli.main", "view", str(run_dir), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openseeker.cli.main", "view", str(run_dir), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         line = proc.stdout.readline()
         assert line.startswith("openseeker view: http://127.0.0.1:"), line + proc.stderr.read()

@@ -14,8 +14,11 @@ from openseeker.web.importers.browsecomp_plus import title_of
 from openseeker.web.local import LocalWeb
 
 DOCS = [
-    {"docid": "10", "url": "https://ex.org/sahara",
-     "text": "---\ntitle: Sahara\n---\nThe Sahara is the largest hot desert in the world, in North Africa."},
+    {
+        "docid": "10",
+        "url": "https://ex.org/sahara",
+        "text": "---\ntitle: Sahara\n---\nThe Sahara is the largest hot desert in the world, in North Africa.",
+    },
     {"docid": "11", "url": "https://ex.org/gobi", "text": "Gobi Desert\nThe Gobi is a cold desert in Mongolia."},
     {"docid": "12", "url": "", "text": "Kalahari\nA sandy savanna in southern Africa."},
     {"docid": "13", "url": "https://ex.org/gobi", "text": "Camels\nCamels cross the Gobi and the Sahara."},
@@ -55,8 +58,9 @@ def test_parquet_corpus(tmp_path):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
-    table = pa.table({"docid": [d["docid"] for d in DOCS], "text": [d["text"] for d in DOCS],
-                      "url": [d["url"] for d in DOCS]})
+    table = pa.table(
+        {"docid": [d["docid"] for d in DOCS], "text": [d["text"] for d in DOCS], "url": [d["url"] for d in DOCS]}
+    )
     pq.write_table(table, tmp_path / "corpus.parquet")
     assert detect_format(tmp_path / "corpus.parquet") == "browsecomp-plus"
     build_web(tmp_path / "corpus.parquet", tmp_path / "web", progress=False)
@@ -73,10 +77,13 @@ def test_generic_jsonl_with_title_is_not_bcp(tmp_path):
         assert w.search_sync(["alpha"], 1)[0][0].docid == "7" and w.fetch_sync("7").title == "A"
 
 
-@pytest.mark.parametrize("bad,reason", [
-    ({"docid": "", "text": "x", "url": "u"}, "missing docid"),
-    ({"docid": "1", "text": 5, "url": "u"}, "non-string text"),
-])
+@pytest.mark.parametrize(
+    "bad,reason",
+    [
+        ({"docid": "", "text": "x", "url": "u"}, "missing docid"),
+        ({"docid": "1", "text": 5, "url": "u"}, "non-string text"),
+    ],
+)
 def test_bad_records_are_located(tmp_path, bad, reason):
     src = write_jsonl(tmp_path / "c.jsonl", [DOCS[0], bad])
     (tmp_path / "c.jsonl").write_text(json.dumps(DOCS[0]) + "\n" + json.dumps(bad) + "\n")
@@ -91,6 +98,6 @@ def test_duplicate_docid_is_an_error(tmp_path):
 
 
 def test_title_of():
-    assert title_of("---\ntitle: \"Quoted\"\nauthor: x\n---\nbody", "1") == "Quoted"
+    assert title_of('---\ntitle: "Quoted"\nauthor: x\n---\nbody', "1") == "Quoted"
     assert title_of("\n\n# Heading here\nbody", "1") == "Heading here"
     assert title_of("   ", "5") == "Document 5"

@@ -34,7 +34,7 @@ def _err_line(capsys) -> str:
     """The error message (from ``error:`` on; rich may wrap it on a narrow terminal, so whitespace is joined)."""
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    return " ".join(err[err.index("error:"):].split()) if "error:" in err else ""
+    return " ".join(err[err.index("error:") :].split()) if "error:" in err else ""
 
 
 def test_build_prints_summary(tmp_path, capsys):
@@ -60,17 +60,24 @@ def test_build_malformed_jsonl_line(tmp_path, capsys):
     assert main(["web", "build", "--source", str(src), "--out", str(out), "--no-progress"]) == 2
     err = _err_line(capsys)
     assert "bad.jsonl:4:" in err and "--skip-bad" in err
-    assert main(["web", "build", "--source", str(src), "--out", str(out), "--skip-bad", "--no-progress",
-                 "--json"]) == 0
+    assert (
+        main(["web", "build", "--source", str(src), "--out", str(out), "--skip-bad", "--no-progress", "--json"]) == 0
+    )
     info = json.loads(capsys.readouterr().out)
     assert info["import"]["imported"] == 3 and info["import"]["skipped"] == 2
 
 
 def test_build_truncated_bz2_and_missing_file(tmp_path, capsys):
-    xml = ("<mediawiki xml:lang='en'>" + "".join(
-        f"<page><title>P{i}</title><ns>0</ns><id>{i}</id><revision><id>1</id><text>Page {i} text [[P{i + 1}]]. "
-        + " ".join(str(i * j) for j in range(40)) + "</text></revision></page>" for i in range(6000)
-    ) + "</mediawiki>").encode()
+    xml = (
+        "<mediawiki xml:lang='en'>"
+        + "".join(
+            f"<page><title>P{i}</title><ns>0</ns><id>{i}</id><revision><id>1</id><text>Page {i} text [[P{i + 1}]]. "
+            + " ".join(str(i * j) for j in range(40))
+            + "</text></revision></page>"
+            for i in range(6000)
+        )
+        + "</mediawiki>"
+    ).encode()
     assert len(xml) > 2 * 900_000  # several bz2 blocks: the first ones decompress, the cut one does not
     data = bz2.compress(xml)
     src = tmp_path / "dump.xml.bz2"
@@ -78,8 +85,22 @@ def test_build_truncated_bz2_and_missing_file(tmp_path, capsys):
     assert main(["web", "build", "--source", str(src), "--out", str(tmp_path / "w"), "--no-progress"]) == 2
     err = _err_line(capsys)
     assert "dump.xml.bz2" in err and "truncated" in err
-    assert main(["web", "build", "--source", str(src), "--out", str(tmp_path / "w"), "--no-progress",
-                 "--skip-bad", "--json"]) == 0
+    assert (
+        main(
+            [
+                "web",
+                "build",
+                "--source",
+                str(src),
+                "--out",
+                str(tmp_path / "w"),
+                "--no-progress",
+                "--skip-bad",
+                "--json",
+            ]
+        )
+        == 0
+    )
     info = json.loads(capsys.readouterr().out)
     assert 0 < info["import"]["imported"] < 6000 and info["import"]["skipped"] == 1
     assert main(["web", "build", "--source", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "x")]) == 2
@@ -92,8 +113,24 @@ def test_build_truncated_bz2_and_missing_file(tmp_path, capsys):
 def test_build_limit_and_derive_flags(tmp_path, capsys):
     src = _jsonl(tmp_path / "c.jsonl")
     out = tmp_path / "w"
-    assert main(["web", "build", "--source", str(src), "--out", str(out), "--limit", "2", "--no-derive-links",
-                 "--no-progress", "--json"]) == 0
+    assert (
+        main(
+            [
+                "web",
+                "build",
+                "--source",
+                str(src),
+                "--out",
+                str(out),
+                "--limit",
+                "2",
+                "--no-derive-links",
+                "--no-progress",
+                "--json",
+            ]
+        )
+        == 0
+    )
     info = json.loads(capsys.readouterr().out)
     assert info["degree_stats"]["pages"] == 2 and info["degree_stats"]["links"] == 0
     assert info["options"] == {"derive_links": False, "limit": 2}

@@ -29,8 +29,10 @@ def test_dense_finds_paraphrases_bm25_cannot(web_dir):
     with LocalWeb.open(web_dir) as w:
         assert w.retrieval == "hybrid"  # the web's default, set by `web embed --default hybrid`
         q = "tallest peak on the planet"  # no word in common with the Everest page
-        assert w.search_sync([q], 3, retrieval="bm25")[0] == [] or \
-            w.search_sync([q], 3, retrieval="bm25")[0][0].title != "Mount Everest"
+        assert (
+            w.search_sync([q], 3, retrieval="bm25")[0] == []
+            or w.search_sync([q], 3, retrieval="bm25")[0][0].title != "Mount Everest"
+        )
         dense = w.search_sync([q], 3, retrieval="dense")[0]
         assert dense[0].title == "Mount Everest" and dense[0].url.endswith("Mount_Everest")
         assert dense[0].score > dense[1].score
@@ -121,8 +123,27 @@ def test_cli_embed_and_search_per_call(web_dir, capsys):
 
     assert main(["web", "embed", str(web_dir), "--no-progress", "--query-encoder", "torch"]) == 0  # all reused
     assert "0 embedded this run" in capsys.readouterr().out
-    assert main(["web", "search", "--web", str(web_dir), "--retrieval", "dense", "--json", "--top-k", "1",
-                 "tallest", "peak", "on", "the", "planet"]) == 0
+    assert (
+        main(
+            [
+                "web",
+                "search",
+                "--web",
+                str(web_dir),
+                "--retrieval",
+                "dense",
+                "--json",
+                "--top-k",
+                "1",
+                "tallest",
+                "peak",
+                "on",
+                "the",
+                "planet",
+            ]
+        )
+        == 0
+    )
     hits = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert hits[0]["title"] == "Mount Everest"
     assert main(["web", "search", "--web", str(web_dir), "--retrieval", "fuzzy", "x"]) == 2

@@ -18,15 +18,20 @@ def test_second_hop_keeps_the_upper_half_and_never_repeats():
 def test_feedback_terms_are_telling_index_terms_of_the_pages(tmp_path):
     import json
 
-    rows = [{"title": "Gustave Eiffel", "text": "Gustave Eiffel was a civil engineer born in Dijon. Dijon Dijon."},
-            {"title": "Dijon", "text": "Dijon is a city in Burgundy, France, known for mustard."}]
+    rows = [
+        {"title": "Gustave Eiffel", "text": "Gustave Eiffel was a civil engineer born in Dijon. Dijon Dijon."},
+        {"title": "Dijon", "text": "Dijon is a city in Burgundy, France, known for mustard."},
+    ]
     rows += [{"title": f"Filler {i}", "text": f"A city in France with an engineer, number {i}."} for i in range(20)]
     src = tmp_path / "c.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     build_web(src, tmp_path / "web", progress=False, derive_links=False)
     index = SearchIndex.open(tmp_path / "web" / "index")
-    terms = feedback_terms(index, ["Gustave Eiffel\nGustave Eiffel was a civil engineer born in Dijon. Dijon."],
-                           "Where was the engineer Gustave Eiffel born?")
+    terms = feedback_terms(
+        index,
+        ["Gustave Eiffel\nGustave Eiffel was a civil engineer born in Dijon. Dijon."],
+        "Where was the engineer Gustave Eiffel born?",
+    )
     assert terms[0] == "dijon"  # frequent in the page, rare in the web, not in the question
     assert not {"gustav", "eiffel", "engin", "born", "the", "was"} & set(terms)  # the question's own, stop words
     assert "citi" not in terms  # absent from the page

@@ -26,8 +26,13 @@ def _collect(importer):
 def test_detect_format(tmp_path):
     assert detect_format("wiki-offline") == "wiki-offline"
     assert detect_format("wiki-offline:fr") == "wiki-offline"
-    for name, fmt in [("a.jsonl", "jsonl"), ("a.xml", "mediawiki"), ("a.xml.bz2", "mediawiki"), ("a.zim", "zim"),
-                      ("a.json", "multihop")]:
+    for name, fmt in [
+        ("a.jsonl", "jsonl"),
+        ("a.xml", "mediawiki"),
+        ("a.xml.bz2", "mediawiki"),
+        ("a.zim", "zim"),
+        ("a.json", "multihop"),
+    ]:
         (tmp_path / name).write_text("x")
         assert detect_format(tmp_path / name) == fmt
     (tmp_path / "site").mkdir()
@@ -63,10 +68,24 @@ def _jsonl(tmp_path, lines):
 
 
 GOOD = [
-    json.dumps({"title": "Alpha", "text": "Alpha links to Beta.", "links": ["Beta", "https://x.org/Gamma"],
-                "lang": "fr", "description": "first", "extra": 1}),
-    json.dumps({"title": "Beta", "text": "Beta.", "url": "https://x.org/Beta",
-                "links": [{"title": "Alpha", "anchor": "the alpha"}]}),
+    json.dumps(
+        {
+            "title": "Alpha",
+            "text": "Alpha links to Beta.",
+            "links": ["Beta", "https://x.org/Gamma"],
+            "lang": "fr",
+            "description": "first",
+            "extra": 1,
+        }
+    ),
+    json.dumps(
+        {
+            "title": "Beta",
+            "text": "Beta.",
+            "url": "https://x.org/Beta",
+            "links": [{"title": "Alpha", "anchor": "the alpha"}],
+        }
+    ),
 ]
 
 
@@ -106,8 +125,16 @@ def test_jsonl_missing_file(tmp_path):
 
 def test_multihop_fixture_keeps_repeated_titles(tmp_path):
     p = tmp_path / "x_corpus.json"
-    p.write_text(json.dumps([{"title": "A", "text": "one"}, {"title": "B", "text": "two"},
-                             {"title": "A", "text": "three"}, {"title": "", "text": "skip"}]))
+    p.write_text(
+        json.dumps(
+            [
+                {"title": "A", "text": "one"},
+                {"title": "B", "text": "two"},
+                {"title": "A", "text": "three"},
+                {"title": "", "text": "skip"},
+            ]
+        )
+    )
     imp = get_importer(p)
     pages, links, _ = _collect(imp)
     assert [p.url for p in pages] == ["https://local/wiki/A", "https://local/wiki/B", "https://local/wiki/A_(2)"]
@@ -123,8 +150,10 @@ def test_multihop_hotpotqa_dict_of_sentences(tmp_path):
     p = tmp_path / "h.json"
     p.write_text(json.dumps({"Demon Dice": ["Demon Dice is a game.", " It uses dice."], "X": "Plain text."}))
     pages, _, _ = _collect(get_importer(p))
-    assert [(pg.title, pg.text) for pg in pages] == [("Demon Dice", "Demon Dice is a game. It uses dice."),
-                                                     ("X", "Plain text.")]
+    assert [(pg.title, pg.text) for pg in pages] == [
+        ("Demon Dice", "Demon Dice is a game. It uses dice."),
+        ("X", "Plain text."),
+    ]
 
 
 @requires_shared
@@ -178,12 +207,18 @@ def test_mediawiki_fixture(tmp_path):
     p.write_text(XML, encoding="utf-8")
     imp = get_importer(p)
     pages, links, redirects = _collect(imp)
-    assert [pg.url for pg in pages] == ["https://en.wikipedia.org/wiki/Ray_Charles", "https://en.wikipedia.org/wiki/Singer"]
+    assert [pg.url for pg in pages] == [
+        "https://en.wikipedia.org/wiki/Ray_Charles",
+        "https://en.wikipedia.org/wiki/Singer",
+    ]
     text = pages[0].text
     assert text.startswith("Ray Charles was an American singer.") and "his song" in text
     assert "citation" not in text and "Infobox" not in text and "Category" not in text and "thumb" not in text
     assert [(lk.dst, lk.anchor) for lk in links if lk.src.endswith("Ray_Charles")] == [
-        ("United States", "American"), ("Singer", "singer"), ("Georgia on My Mind", "his song")]
+        ("United States", "American"),
+        ("Singer", "singer"),
+        ("Georgia on My Mind", "his song"),
+    ]
     assert redirects == [Redirect("Ray", "Ray Charles")]
     assert imp.stats.skipped == {"redirect": 1, "non-article namespace": 1}
 
@@ -262,8 +297,10 @@ def test_html_dir(tmp_path):
     (site / "sub" / "empty.htm").write_text("<html><body></body></html>")
     imp = get_importer(site)
     pages, links, _ = _collect(imp)
-    assert [(p.url, p.title) for p in pages] == [("https://local/index.html", "Home page"),
-                                                 ("https://local/sub/b.html", "Bee")]
+    assert [(p.url, p.title) for p in pages] == [
+        ("https://local/index.html", "Home page"),
+        ("https://local/sub/b.html", "Bee"),
+    ]
     assert pages[0].description == "the home" and "real paragraph" in pages[0].text
     assert [(lk.src, lk.dst, lk.anchor) for lk in links] == [
         ("https://local/index.html", "https://local/sub/b.html", "to b"),

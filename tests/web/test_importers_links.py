@@ -32,7 +32,10 @@ def test_single_word_titles_are_case_sensitive_and_not_part_of_longer_names():
     m = _titles("Time", "Rain", "Europe", "DNA")
     assert m.find("at that time the rain fell on dna") == []
     assert m.find("No: Douglas Rain and Western Europe, but DNA and Europe. Time flies.") == [
-        (4, "DNA"), (3, "Europe"), (1, "Time")]  # sentence-initial capitals do match
+        (4, "DNA"),
+        (3, "Europe"),
+        (1, "Time"),
+    ]  # sentence-initial capitals do match
 
 
 def test_qualified_titles_match_their_base_when_multiword():
@@ -54,8 +57,10 @@ def test_derive_links_no_self_links(tmp_path):
     stats = derive_title_links(g)
     g.compute_degrees()
     assert {(lk.src, lk.dst) for p in g.iter_pages() for lk in g.out_links(p.url)} == {
-        ("https://x/China", "https://x/Asia"), ("https://x/China", "https://x/India"),
-        ("https://x/India", "https://x/Asia"), ("https://x/India", "https://x/China"),
+        ("https://x/China", "https://x/Asia"),
+        ("https://x/China", "https://x/India"),
+        ("https://x/India", "https://x/Asia"),
+        ("https://x/India", "https://x/China"),
         ("https://x/1", "https://x/Asia"),
     }
     assert stats["self_mentions_skipped"] == 4 and stats["links_added"] == 5

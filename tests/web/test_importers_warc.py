@@ -16,10 +16,10 @@ from openseeker.web.importers.warc import canonical_url
 from openseeker.web.store import WebGraph
 
 warcio = pytest.importorskip("warcio")
-from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from .warc_files import html_page as _html, write_crawl, write_response as _response
+from .warc_files import write_crawl
+
 
 @pytest.fixture
 def crawl(tmp_path):
@@ -52,8 +52,13 @@ def test_records_pages_links_redirects(crawl):
     for p in got["pages"]:
         pages.setdefault(p.url, p)
     # the importer yields every HTML 2xx page; duplicates are dropped by the build
-    assert len(got["pages"]) == 6 and set(pages) == {"http://example.com/a", "http://example.com/b", "https://example.com/c",
-                          "http://example.com/d", "http://mirror.example.net/a"}
+    assert len(got["pages"]) == 6 and set(pages) == {
+        "http://example.com/a",
+        "http://example.com/b",
+        "https://example.com/c",
+        "http://example.com/d",
+        "http://mirror.example.net/a",
+    }
     a = pages["http://example.com/a"]
     assert a.title == "Alpha page" and "Alpha is the first page" in a.text and a.lang == "en"
     assert "Home" not in a.text.split("\n")[0]
@@ -62,9 +67,13 @@ def test_records_pages_links_redirects(crawl):
     assert "Größe der Straße" in c.text and c.lang == "de"
     assert "unclosed tags and broken markup" in pages["http://example.com/d"].text
     a_links = [(lk.dst, lk.anchor) for lk in got["links"] if lk.src == "http://example.com/a"]
-    assert a_links == [("http://example.com/", "Home"), ("http://example.com/b", "the beta page"),
-                       ("https://example.com/c", "gamma"), ("http://example.com/old", "an old address"),
-                       ("https://other.org/x", "elsewhere")]  # mailto, self-link dropped; fragments gone
+    assert a_links == [
+        ("http://example.com/", "Home"),
+        ("http://example.com/b", "the beta page"),
+        ("https://example.com/c", "gamma"),
+        ("http://example.com/old", "an old address"),
+        ("https://other.org/x", "elsewhere"),
+    ]  # mailto, self-link dropped; fragments gone
     assert got["redirects"] == [Redirect(title="http://example.com/old", target="http://example.com/b")]
 
 
@@ -72,8 +81,13 @@ def test_build_graph(tmp_path, crawl):
     info = build_web(crawl, tmp_path / "web", progress=False)
     imp = info["import"]
     assert imp["imported"] == 4
-    assert imp["skipped_by_reason"] == {"not HTML": 1, "HTTP 404": 1, "redirect": 1, "duplicate url": 1,
-                                        "duplicate text": 1}
+    assert imp["skipped_by_reason"] == {
+        "not HTML": 1,
+        "HTTP 404": 1,
+        "redirect": 1,
+        "duplicate url": 1,
+        "duplicate text": 1,
+    }
     assert info["links"]["resolved"]["links_added"] == 4  # a->b (twice: /b and /old), a->c, b->a, d->a
     assert "derived" not in info["links"]
     with WebGraph(tmp_path / "web", readonly=True) as g:
@@ -81,8 +95,10 @@ def test_build_graph(tmp_path, crawl):
         out = [(lk.dst, lk.anchor) for lk in g.out_links("http://example.com/a")]
         # /b directly and via the recorded redirect /old: one link (the first anchor)
         assert out == [("http://example.com/b", "the beta page"), ("https://example.com/c", "gamma")]
-        assert [lk.src for lk in g.in_links("http://example.com/a")] == ["http://example.com/b",
-                                                                        "http://example.com/d"]
+        assert [lk.src for lk in g.in_links("http://example.com/a")] == [
+            "http://example.com/b",
+            "http://example.com/d",
+        ]
         assert g.get("http://example.com/b").title == "Beta café"  # the first copy of the url is kept
     from openseeker.web.local import LocalWeb
 
@@ -121,7 +137,7 @@ def test_truncated_archive(tmp_path, crawl):
 def test_corrupt_gzip(tmp_path, crawl):
     data = bytearray(crawl.read_bytes())
     mid = len(data) // 2
-    data[mid:mid + 64] = b"A" * 64
+    data[mid : mid + 64] = b"A" * 64
     bad = tmp_path / "bad.warc.gz"
     bad.write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"bad\.warc\.gz: corrupt data after byte offset \d+"):
@@ -148,15 +164,20 @@ def test_wet_pages_get_title_mention_links(tmp_path):
     with open(path, "wb") as fh:
         w = WARCWriter(fh, gzip=True)
         for url, text in texts.items():
-            w.write_record(w.create_warc_record(url, "conversion", payload=io.BytesIO(text.encode()),
-                                                warc_content_type="text/plain"))
+            w.write_record(
+                w.create_warc_record(
+                    url, "conversion", payload=io.BytesIO(text.encode()), warc_content_type="text/plain"
+                )
+            )
     info = build_web(path, tmp_path / "web", progress=False)
     assert info["import"]["imported"] == 3 and info["import"]["links"] == 0
     assert info["links"]["derived"]["method"] == "title-mentions"
     with WebGraph(tmp_path / "web", readonly=True) as g:
         assert g.get("http://example.com/vienna").title == "Vienna"
         assert {lk.dst for lk in g.out_links("http://example.com/budapest")} == {
-            "http://example.com/river", "http://example.com/vienna"}
+            "http://example.com/river",
+            "http://example.com/vienna",
+        }
 
 
 @pytest.mark.parametrize("gz", [True, False])
@@ -185,7 +206,22 @@ def test_cli_one_line_errors_and_skip_bad(tmp_path, crawl, capsys):
     assert main(["web", "build", "--source", str(bad), "--out", str(tmp_path / "w"), "--no-progress"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "Traceback" not in err and "cut.warc.gz: truncated record at byte offset" in err and "--skip-bad" in err
-    assert main(["web", "build", "--source", str(bad), "--out", str(tmp_path / "w2"), "--no-progress",
-                 "--skip-bad", "--workers", "2"]) == 0
+    assert (
+        main(
+            [
+                "web",
+                "build",
+                "--source",
+                str(bad),
+                "--out",
+                str(tmp_path / "w2"),
+                "--no-progress",
+                "--skip-bad",
+                "--workers",
+                "2",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "truncated record at byte offset" in out and "parsed in 2 parts by 2 local workers" in out

@@ -10,20 +10,26 @@ from openseeker.web.build import build_web
 from openseeker.web.incremental import add_to_web
 from openseeker.web.local import LocalWeb
 
-from .warc_files import write_pages
 from .test_parallel import dump
+from .warc_files import write_pages
 
 
 def _base_and_delta(tmp_path):
-    base = write_pages(tmp_path / "base.warc.gz", [
-        ("http://ex.org/a", "Alpha", "<p>Alpha links to <a href='/b'>beta</a> and <a href='/c'>gamma</a>.</p>"),
-        ("http://ex.org/b", "Beta", "<p>Beta is about boats.</p>"),
-    ])
-    delta = write_pages(tmp_path / "delta.warc.gz", [
-        ("http://ex.org/c", "Gamma", "<p>Gamma is about glaciers; back to <a href='/a'>alpha</a>.</p>"),
-        ("http://ex.org/b", "Beta again", "<p>Another copy of beta.</p>"),  # already in the web
-        ("http://ex.org/d", "Delta", "<p>Delta talks about deltas of rivers and <a href='/c'>gamma</a>.</p>"),
-    ])
+    base = write_pages(
+        tmp_path / "base.warc.gz",
+        [
+            ("http://ex.org/a", "Alpha", "<p>Alpha links to <a href='/b'>beta</a> and <a href='/c'>gamma</a>.</p>"),
+            ("http://ex.org/b", "Beta", "<p>Beta is about boats.</p>"),
+        ],
+    )
+    delta = write_pages(
+        tmp_path / "delta.warc.gz",
+        [
+            ("http://ex.org/c", "Gamma", "<p>Gamma is about glaciers; back to <a href='/a'>alpha</a>.</p>"),
+            ("http://ex.org/b", "Beta again", "<p>Another copy of beta.</p>"),  # already in the web
+            ("http://ex.org/d", "Delta", "<p>Delta talks about deltas of rivers and <a href='/c'>gamma</a>.</p>"),
+        ],
+    )
     return base, delta
 
 
@@ -90,6 +96,7 @@ def test_interrupted_add_resumes_without_duplicates(tmp_path, monkeypatch, where
 
         monkeypatch.setattr(store, "_resolve_staged", boom)
     else:
+
         def boom(self, docs, **k):
             list(docs)
             raise KeyboardInterrupt

@@ -9,14 +9,16 @@ from openseeker.cli.main import main
 from openseeker.testing.chat_server import Reply, ScriptedChatServer
 from openseeker.testing.fake_search_apis import FakeSearchAPI, FakeSite, Route
 
-PAGE = ("<html><head><title>Gustave Eiffel</title></head><body><article><p>Gustave Eiffel was a French civil "
-        "engineer, born in Dijon in 1832. His company designed and built the Eiffel Tower.</p>"
-        "<p>He also worked on the Statue of Liberty's internal structure and on many railway bridges.</p>"
-        "</article></body></html>")
+PAGE = (
+    "<html><head><title>Gustave Eiffel</title></head><body><article><p>Gustave Eiffel was a French civil "
+    "engineer, born in Dijon in 1832. His company designed and built the Eiffel Tower.</p>"
+    "<p>He also worked on the Statue of Liberty's internal structure and on many railway bridges.</p>"
+    "</article></body></html>"
+)
 
 
 def tool_call(name: str, **arguments) -> str:
-    return f'<tool_call>{json.dumps({"name": name, "arguments": arguments})}</tool_call>'
+    return f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
 
 
 def test_agent_run_on_the_live_web(tmp_path, monkeypatch):
@@ -25,19 +27,45 @@ def test_agent_run_on_the_live_web(tmp_path, monkeypatch):
         corpus = [{"title": "Gustave Eiffel - Wikipedia", "url": url, "snippet": "French civil engineer (1832-1923)."}]
         with FakeSearchAPI("serper", key="k-123", corpus=corpus) as api:
             cfg = tmp_path / "live.yaml"
-            cfg.write_text(json.dumps({"backend": "serper", "serper": {"base_url": api.base_url},
-                                       "cache": {"path": str(tmp_path / "cache.sqlite")},
-                                       "ssrf": {"allow": ["127.0.0.1"]}}))
+            cfg.write_text(
+                json.dumps(
+                    {
+                        "backend": "serper",
+                        "serper": {"base_url": api.base_url},
+                        "cache": {"path": str(tmp_path / "cache.sqlite")},
+                        "ssrf": {"allow": ["127.0.0.1"]},
+                    }
+                )
+            )
             monkeypatch.setenv("OPENSEEKER_LIVE_CONFIG", str(cfg))
             monkeypatch.setenv("SERPER_API_KEY", "k-123")
-            script = [Reply(content="<think>look it up</think>" + tool_call("search", query=["Gustave Eiffel"])),
-                      Reply(content="<think>open it</think>" + tool_call("visit", url=[url], goal="birthplace")),
-                      Reply(content="<think>done</think><answer>Dijon</answer>")]
+            script = [
+                Reply(content="<think>look it up</think>" + tool_call("search", query=["Gustave Eiffel"])),
+                Reply(content="<think>open it</think>" + tool_call("visit", url=[url], goal="birthplace")),
+                Reply(content="<think>done</think><answer>Dijon</answer>"),
+            ]
             with ScriptedChatServer(script) as llm:
                 out = tmp_path / "t.jsonl"
-                code = main(["agent", "run", "--web", "live", "--question", "Where was Gustave Eiffel born?",
-                             "--out", str(out), "--base-url", llm.base_url, "--model", "scripted",
-                             "--protocol", "text", "--no-extract", "--no-progress"])
+                code = main(
+                    [
+                        "agent",
+                        "run",
+                        "--web",
+                        "live",
+                        "--question",
+                        "Where was Gustave Eiffel born?",
+                        "--out",
+                        str(out),
+                        "--base-url",
+                        llm.base_url,
+                        "--model",
+                        "scripted",
+                        "--protocol",
+                        "text",
+                        "--no-extract",
+                        "--no-progress",
+                    ]
+                )
     assert code == 0
     traj = json.loads(out.read_text().splitlines()[0])
     assert traj["stop_reason"] == "answered" and traj["final_answer"] == "Dijon"

@@ -19,10 +19,12 @@ from openseeker.cli.main import main
 from openseeker.testing.chat_server import Reply, ScriptedChatServer
 from openseeker.testing.fake_search_apis import FakeSearchAPI, FakeSite, Route
 
-PAGE = ("<html><head><title>Gustave Eiffel</title></head><body><article><p>Gustave Eiffel was a French civil "
-        "engineer, born in Dijon in 1832. His company designed and built the Eiffel Tower.</p>"
-        "<p>He also worked on the Statue of Liberty's internal structure and on many railway bridges.</p>"
-        "</article></body></html>")
+PAGE = (
+    "<html><head><title>Gustave Eiffel</title></head><body><article><p>Gustave Eiffel was a French civil "
+    "engineer, born in Dijon in 1832. His company designed and built the Eiffel Tower.</p>"
+    "<p>He also worked on the Statue of Liberty's internal structure and on many railway bridges.</p>"
+    "</article></body></html>"
+)
 QUESTION = "Where was Gustave Eiffel born?"
 
 
@@ -35,8 +37,12 @@ def live(tmp_path, monkeypatch):
         with FakeSearchAPI("serper", key="k-123", corpus=corpus) as api:
             monkeypatch.setenv("SERPER_API_KEY", "k-123")
             monkeypatch.delenv("OPENSEEKER_LIVE_CONFIG", raising=False)
-            section = {"backend": "serper", "serper": {"base_url": api.base_url},
-                       "cache": {"path": str(tmp_path / "live-cache.sqlite")}, "ssrf": {"allow": ["127.0.0.1"]}}
+            section = {
+                "backend": "serper",
+                "serper": {"base_url": api.base_url},
+                "cache": {"path": str(tmp_path / "live-cache.sqlite")},
+                "ssrf": {"allow": ["127.0.0.1"]},
+            }
             yield site, api, section
 
 
@@ -111,10 +117,16 @@ def _responder(url: str):
         if "born in Dijon" in seen or "Dijon" in seen and "visit" in seen:
             return Reply(content="<think>done</think><answer>Dijon</answer>")
         if url in seen:
-            return Reply(content='<think>open it</think><tool_call>{"name": "visit", "arguments": {"url": ["'
-                         + url + '"], "goal": "birthplace"}}</tool_call>')
-        return Reply(content='<think>search</think><tool_call>{"name": "search", "arguments": {"query": '
-                     '["Gustave Eiffel"]}}</tool_call>')
+            return Reply(
+                content='<think>open it</think><tool_call>{"name": "visit", "arguments": {"url": ["'
+                + url
+                + '"], "goal": "birthplace"}}</tool_call>'
+            )
+        return Reply(
+            content='<think>search</think><tool_call>{"name": "search", "arguments": {"query": '
+            '["Gustave Eiffel"]}}</tool_call>'
+        )
+
     return respond
 
 
@@ -124,19 +136,38 @@ def one_file(live, tmp_path):
     site, api, section = live
     url = site.url("/wiki/Gustave_Eiffel")
     with ScriptedChatServer(_responder(url)) as srv:
-        cfg = _write(tmp_path / "openseeker.yaml", {
-            "llm": {"default": {"base_url": srv.base_url, "model": "scripted"}},
-            "live": section,
-            "agent": {"protocol": "text"},
-        })
+        cfg = _write(
+            tmp_path / "openseeker.yaml",
+            {
+                "llm": {"default": {"base_url": srv.base_url, "model": "scripted"}},
+                "live": section,
+                "agent": {"protocol": "text"},
+            },
+        )
         yield cfg, site, api, srv
 
 
 def test_agent_run_with_llm_and_live_in_one_config(one_file, tmp_path, capsys):
     cfg, site, api, srv = one_file
     out = tmp_path / "t.jsonl"
-    assert main(["agent", "run", "--web", "live", "--config", cfg, "--question", QUESTION, "--out", str(out),
-                 "--no-progress"]) == 0, _err(capsys)
+    assert (
+        main(
+            [
+                "agent",
+                "run",
+                "--web",
+                "live",
+                "--config",
+                cfg,
+                "--question",
+                QUESTION,
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    ), _err(capsys)
     traj = json.loads(out.read_text().splitlines()[0])
     assert traj["final_answer"] == "Dijon" and traj["num_tool_calls"] == 2
     assert api.requests and any(r["path"] == "/wiki/Gustave_Eiffel" for r in site.requests)
@@ -148,8 +179,25 @@ def test_synth_traj_with_llm_and_live_in_one_config(one_file, tmp_path, capsys):
     qa = tmp_path / "qa.jsonl"
     qa.write_text(json.dumps({"id": "q1", "question": QUESTION, "answer": "Dijon"}) + "\n")
     out = tmp_path / "traj.jsonl"
-    assert main(["synth", "traj", "--web", "live", "--config", cfg, "--qa", str(qa), "--out", str(out),
-                 "--no-judge", "--no-progress"]) == 0, _err(capsys)
+    assert (
+        main(
+            [
+                "synth",
+                "traj",
+                "--web",
+                "live",
+                "--config",
+                cfg,
+                "--qa",
+                str(qa),
+                "--out",
+                str(out),
+                "--no-judge",
+                "--no-progress",
+            ]
+        )
+        == 0
+    ), _err(capsys)
     traj = json.loads(out.read_text().splitlines()[0])
     assert traj["metadata"]["correct"] is True and traj["num_tool_calls"] == 2
     assert any(r["path"] == "/wiki/Gustave_Eiffel" for r in site.requests)
@@ -160,8 +208,28 @@ def test_eval_run_with_llm_and_live_in_one_config(one_file, tmp_path, capsys):
     qa = tmp_path / "qa.jsonl"
     qa.write_text(json.dumps({"id": "q1", "question": QUESTION, "answer": "Dijon"}) + "\n")
     out = tmp_path / "eval"
-    assert main(["eval", "run", "--benchmark", "synth", "--path", str(qa), "--web", "live", "--config", cfg,
-                 "--out", str(out), "--judge", "none", "--no-progress"]) == 0, _err(capsys)
+    assert (
+        main(
+            [
+                "eval",
+                "run",
+                "--benchmark",
+                "synth",
+                "--path",
+                str(qa),
+                "--web",
+                "live",
+                "--config",
+                cfg,
+                "--out",
+                str(out),
+                "--judge",
+                "none",
+                "--no-progress",
+            ]
+        )
+        == 0
+    ), _err(capsys)
     rec = json.loads((out / "results.jsonl").read_text().splitlines()[0])
     assert rec["num_tool_calls"] >= 1 and api.requests
 
@@ -169,8 +237,24 @@ def test_eval_run_with_llm_and_live_in_one_config(one_file, tmp_path, capsys):
 def test_unknown_keys_still_name_file_and_key(live, tmp_path, capsys):
     _, _, section = live
     typo_top = _write(tmp_path / "top.yaml", {"llm": {}, "live": section, "liev": {}})
-    assert main(["agent", "run", "--web", "live", "--config", typo_top, "--question", QUESTION,
-                 "--out", str(tmp_path / "t.jsonl"), "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "agent",
+                "run",
+                "--web",
+                "live",
+                "--config",
+                typo_top,
+                "--question",
+                QUESTION,
+                "--out",
+                str(tmp_path / "t.jsonl"),
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     err = _err(capsys)
     assert "top.yaml" in err and "<top level>.liev" in err
 

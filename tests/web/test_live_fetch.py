@@ -25,11 +25,14 @@ crown the centennial anniversary of the French Revolution. The tower is 330 metr
 def make_pdf(text: str) -> bytes:
     """A minimal one-page PDF with ``text`` in Helvetica (xref offsets computed)."""
     stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
-            b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for i, body in enumerate(objs, 1):
         offsets.append(len(out))
@@ -58,17 +61,26 @@ def site():
         "/doc.pdf": Route(make_pdf("Gustave Eiffel built the tower in 1889"), content_type="application/pdf"),
         "/notes.txt": Route("Plain notes: the tower is 330 m tall.", content_type="text/plain; charset=utf-8"),
         "/gone": Route("<html>gone</html>", status=410),
-        "/gbk": Route(("<html><head><meta charset='gbk'><title>北京</title></head><body><article><p>"
-                       + "北京是中华人民共和国的首都，也是全国的政治和文化中心。" * 10 + "</p></article></body></html>"
-                       ).encode("gbk"), content_type="text/html"),
+        "/gbk": Route(
+            (
+                "<html><head><meta charset='gbk'><title>北京</title></head><body><article><p>"
+                + "北京是中华人民共和国的首都，也是全国的政治和文化中心。" * 10
+                + "</p></article></body></html>"
+            ).encode("gbk"),
+            content_type="text/html",
+        ),
     }
     with FakeSite(routes) as s:
         yield s
 
 
 def live(site=None, **fetch) -> LiveWeb:
-    cfg = {"backend": "ddgs", "cache": {"path": None}, "ssrf": {"allow": ["127.0.0.1"]},
-           "fetch": {"max_bytes": 1_000_000, "total_timeout_s": 1.5, "rate_per_s": 0, **fetch}}
+    cfg = {
+        "backend": "ddgs",
+        "cache": {"path": None},
+        "ssrf": {"allow": ["127.0.0.1"]},
+        "fetch": {"max_bytes": 1_000_000, "total_timeout_s": 1.5, "rate_per_s": 0, **fetch},
+    }
     return LiveWeb.from_config(cfg)
 
 
@@ -183,8 +195,10 @@ def test_pages_are_cached(site, tmp_path):
 
 def test_reader_service(site):
     target = "https://example.com/article"
-    reader_text = ("Title: Example Article\n\nURL Source: https://example.com/article\n\nMarkdown Content:\n"
-                   "# Example\n\nThe reader returned this body.")
+    reader_text = (
+        "Title: Example Article\n\nURL Source: https://example.com/article\n\nMarkdown Content:\n"
+        "# Example\n\nThe reader returned this body."
+    )
     site.routes["/" + target] = Route(reader_text, content_type="text/plain")
 
     async def resolver(host, port):
@@ -240,6 +254,7 @@ def test_httpx_failures_become_one_line_tool_errors():
 
     assert asyncio.run(go("/down")) == "network error (ConnectError: refused)"
     assert asyncio.run(go("/slow")) == "timed out connecting to or reading http://127.0.0.1/slow"
-    assert asyncio.run(go("/body")) == ("network error while reading http://127.0.0.1/body "
-                                        "(ReadError: connection reset)")
+    assert asyncio.run(go("/body")) == (
+        "network error while reading http://127.0.0.1/body (ReadError: connection reset)"
+    )
     assert asyncio.run(go("/down", reader=True)) == "reader service unreachable (ConnectError: refused)"

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from openseeker.errors import ToolError, UserError
-from openseeker.testing.fake_search_apis import Fault, FakeSearchAPI
+from openseeker.testing.fake_search_apis import FakeSearchAPI, Fault
 from openseeker.web.live import LiveWeb
 from openseeker.web.live.search_backends import DdgsBackend, has_cjk
 from openseeker.web.tools import SearchTool
@@ -19,8 +19,11 @@ def make_web(api: FakeSearchAPI, monkeypatch, **extra) -> LiveWeb:
     kind = api.kind
     if kind in KEYED:
         monkeypatch.setenv(KEYED[kind], "test-key")
-    cfg = {"backend": kind, kind: {"base_url": api.base_url, "backoff_s": 0.01, "rate_per_s": 0, **extra},
-           "cache": {"path": None}}
+    cfg = {
+        "backend": kind,
+        kind: {"base_url": api.base_url, "backoff_s": 0.01, "rate_per_s": 0, **extra},
+        "cache": {"path": None},
+    }
     return LiveWeb.from_config(cfg)
 
 
@@ -140,8 +143,11 @@ def test_config_sources(tmp_path, monkeypatch):
 def test_cache_hits_persist_and_errors_are_not_cached(tmp_path, monkeypatch):
     db = tmp_path / "live.sqlite"
     with FakeSearchAPI("searxng", faults=[Fault(400)]) as api:
-        cfg = {"backend": "searxng", "searxng": {"base_url": api.base_url, "rate_per_s": 0},
-               "cache": {"path": str(db)}}
+        cfg = {
+            "backend": "searxng",
+            "searxng": {"base_url": api.base_url, "rate_per_s": 0},
+            "cache": {"path": str(db)},
+        }
         web = LiveWeb.from_config(cfg)
         with pytest.raises(ToolError, match="HTTP 400"):
             asyncio.run(web.search(["Paris"]))
@@ -180,8 +186,10 @@ class _FakeDDGS:
             from ddgs.exceptions import DDGSException
 
             raise DDGSException("No results found.")
-        return [{"title": "Paris", "href": "https://en.wikipedia.org/wiki/Paris", "body": "Capital of France."},
-                {"title": "Dup", "href": "https://en.wikipedia.org/wiki/Paris", "body": "duplicate url"}]
+        return [
+            {"title": "Paris", "href": "https://en.wikipedia.org/wiki/Paris", "body": "Capital of France."},
+            {"title": "Dup", "href": "https://en.wikipedia.org/wiki/Paris", "body": "duplicate url"},
+        ]
 
 
 def test_ddgs_backend_maps_results(monkeypatch):
@@ -190,7 +198,8 @@ def test_ddgs_backend_maps_results(monkeypatch):
     web = LiveWeb.from_config({"backend": "ddgs", "ddgs": {"rate_per_s": 0}, "cache": {"path": None}})
     hits, empty = asyncio.run(web.search(["巴黎", "nothing"], top_k=5))
     web.close()
-    assert [(h.title, h.url, h.snippet) for h in hits] == [("Paris", "https://en.wikipedia.org/wiki/Paris",
-                                                             "Capital of France.")]
+    assert [(h.title, h.url, h.snippet) for h in hits] == [
+        ("Paris", "https://en.wikipedia.org/wiki/Paris", "Capital of France.")
+    ]
     assert empty == []
     assert _FakeDDGS.calls[0][1]["region"] == "cn-zh" and _FakeDDGS.calls[0][1]["max_results"] == 5

@@ -15,14 +15,28 @@ from openseeker.web.open import open_web
 from openseeker.web.tools import SearchTool, VisitTool
 
 ROWS = [
-    {"title": "Ray Charles", "text": "Ray Charles was an American singer and pianist, a pioneer of soul music.",
-     "url": "https://en.wikipedia.org/wiki/Ray_Charles", "links": ["Soul music", "Georgia on My Mind"]},
-    {"title": "Soul music", "text": "Soul music is a popular music genre that originated in the United States.",
-     "url": "https://en.wikipedia.org/wiki/Soul_music", "links": ["https://en.wikipedia.org/wiki/Ray_Charles"]},
-    {"title": "Georgia on My Mind", "text": "Georgia on My Mind is a 1930 song recorded by Ray Charles in 1960.",
-     "url": "https://en.wikipedia.org/wiki/Georgia_on_My_Mind"},
-    {"title": "Café de Flore", "text": "The Café de Flore is a coffeehouse in Paris, France.",
-     "url": "https://en.wikipedia.org/wiki/Café_de_Flore"},
+    {
+        "title": "Ray Charles",
+        "text": "Ray Charles was an American singer and pianist, a pioneer of soul music.",
+        "url": "https://en.wikipedia.org/wiki/Ray_Charles",
+        "links": ["Soul music", "Georgia on My Mind"],
+    },
+    {
+        "title": "Soul music",
+        "text": "Soul music is a popular music genre that originated in the United States.",
+        "url": "https://en.wikipedia.org/wiki/Soul_music",
+        "links": ["https://en.wikipedia.org/wiki/Ray_Charles"],
+    },
+    {
+        "title": "Georgia on My Mind",
+        "text": "Georgia on My Mind is a 1930 song recorded by Ray Charles in 1960.",
+        "url": "https://en.wikipedia.org/wiki/Georgia_on_My_Mind",
+    },
+    {
+        "title": "Café de Flore",
+        "text": "The Café de Flore is a coffeehouse in Paris, France.",
+        "url": "https://en.wikipedia.org/wiki/Café_de_Flore",
+    },
 ]
 
 
@@ -159,12 +173,15 @@ def test_local_web_protocol_search_and_tools(web_dir):
         block = asyncio.run(SearchTool(web).execute({"query": ["Georgia song 1930"]}))
         assert block.startswith("A search for 'Georgia song 1930' found")
         assert "[Georgia on My Mind](https://en.wikipedia.org/wiki/Georgia_on_My_Mind)" in block
-        text = asyncio.run(VisitTool(web, max_chars=20).execute({"url": ["Ray Charles", "https://x.org/none"],
-                                                                 "goal": "g"}))
+        text = asyncio.run(
+            VisitTool(web, max_chars=20).execute({"url": ["Ray Charles", "https://x.org/none"], "goal": "g"})
+        )
         assert text.startswith("Page: [Ray Charles](https://en.wikipedia.org/wiki/Ray_Charles)")
         assert "truncated" in text and "https://x.org/none was not found" in text
         assert [lk.dst for lk in web.graph.out_links("https://en.wikipedia.org/wiki/Ray_Charles")] == [
-            "https://en.wikipedia.org/wiki/Soul_music", "https://en.wikipedia.org/wiki/Georgia_on_My_Mind"]
+            "https://en.wikipedia.org/wiki/Soul_music",
+            "https://en.wikipedia.org/wiki/Georgia_on_My_Mind",
+        ]
     finally:
         web.close()
 

@@ -25,8 +25,13 @@ def _docs(n: int = 3000):
 
 @pytest.fixture(scope="module", params=[0.0, 2.0], ids=["no-title-clause", "title-boost"])
 def index(request, tmp_path_factory):
-    return SearchIndex.build(tmp_path_factory.mktemp("m") / "index", _docs(), progress=False, heap_mb=20,
-                             settings=IndexSettings(title_boost=request.param))
+    return SearchIndex.build(
+        tmp_path_factory.mktemp("m") / "index",
+        _docs(),
+        progress=False,
+        heap_mb=20,
+        settings=IndexSettings(title_boost=request.param),
+    )
 
 
 def _full(ix: SearchIndex, terms: list[str], k: int):
@@ -37,8 +42,17 @@ def _key(hits):
     return [(round(score, 4), a.segment_ord, a.doc) for score, a in hits]
 
 
-@pytest.mark.parametrize("query", ["everywhere needle", "needle everywhere word3", "everywhere unique",
-                                   "everywhere", "needle word5", "needle unique"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "everywhere needle",
+        "needle everywhere word3",
+        "everywhere unique",
+        "everywhere",
+        "needle word5",
+        "needle unique",
+    ],
+)
 @pytest.mark.parametrize("k", [1, 10, 40])
 def test_same_top_k_as_the_full_query(index, query, k):
     terms = index.query_terms(query)
@@ -46,7 +60,7 @@ def test_same_top_k_as_the_full_query(index, query, k):
 
 
 def test_the_split_is_taken_when_it_is_provably_exact(index):
-    """"needle" pages outscore anything "everywhere" alone can give: the rare list decides the top 10; "unique"
+    """ "needle" pages outscore anything "everywhere" alone can give: the rare list decides the top 10; "unique"
     is in one page, so a top 10 needs pages without it and the full query runs."""
     assert index._top_without_frequent_lists(index.query_terms("everywhere needle"), 10) is not None
     assert index._top_without_frequent_lists(index.query_terms("everywhere unique"), 10) is None

@@ -20,8 +20,8 @@ from openseeker.web.importers import get_importer
 from openseeker.web.incremental import add_to_web
 from openseeker.web.neardup import NearDup, shingles
 
-from .warc_files import write_pages
 from .test_parallel import dump
+from .warc_files import write_pages
 
 HEADER = "Mirror of the free encyclopedia, hosted by wikimirror net. Home. Random page. Donate. Log in."
 FOOTER = "Copyright 2024 wikimirror net. All rights reserved. Privacy. Terms of use. Back to top."
@@ -58,8 +58,13 @@ def _near_crawl(tmp_path, name="crawl.warc.gz"):
         nxt = _slug(arts[(i + 1) % len(arts)][0])
         pages.append((f"http://ex.org/{_slug(title)}", title, f"<p>{text}</p><p><a href='/{nxt}'>next</a></p>"))
     for title, text in arts[:2]:  # the same article with the mirror's header and footer
-        pages.append((f"http://mirror.net/{_slug(title)}", title,
-                      f"<p>{HEADER}</p><p>{text}</p><p>{FOOTER}</p><a href='http://ex.org/'>up</a>"))
+        pages.append(
+            (
+                f"http://mirror.net/{_slug(title)}",
+                title,
+                f"<p>{HEADER}</p><p>{text}</p><p>{FOOTER}</p><a href='http://ex.org/'>up</a>",
+            )
+        )
     for title, text in arts[2:4]:  # a few words edited
         pages.append((f"http://mirror.net/{_slug(title)}", title, f"<p>{_edit(text)}</p>"))
     return _crawl(tmp_path / name, pages), arts
@@ -92,8 +97,10 @@ def test_pages_sharing_boilerplate_are_kept_below_the_threshold():
     """Stubs of one sentence plus the same 25-word licence footer (as in a Kiwix ZIM) have a shingle Jaccard of
     ~0.2-0.5 with each other: an LSH band shared by chance must not drop them (the signature check); only a stub
     whose true Jaccard with a kept one is near the threshold may be dropped."""
-    footer = ("This article is issued from Wikipedia. The text is licensed under Creative Commons - Attribution - "
-              "Sharealike. Additional terms may apply for the media files.")
+    footer = (
+        "This article is issued from Wikipedia. The text is licensed under Creative Commons - Attribution - "
+        "Sharealike. Additional terms may apply for the media files."
+    )
     stubs = [" ".join(text.split()[:25]) + " " + footer for _, text in _articles(40)]
     nd, kept, dropped = NearDup(), [], []
     for stub in stubs:
@@ -183,10 +190,10 @@ def test_interrupted_build_resumes_without_duplicates(tmp_path, monkeypatch):
 
 def test_add_checks_against_the_web_and_resumes(tmp_path, monkeypatch):
     arts = _articles(10)
-    base = _crawl(tmp_path / "base.warc.gz",
-                  [(f"http://ex.org/{_slug(t)}", t, f"<p>{x}</p>") for t, x in arts[:6]])
-    delta_pages = [(f"http://mirror.net/{_slug(t)}", t, f"<p>{HEADER}</p><p>{x}</p><p>{FOOTER}</p>")
-                   for t, x in arts[:3]]  # copies of pages already in the web
+    base = _crawl(tmp_path / "base.warc.gz", [(f"http://ex.org/{_slug(t)}", t, f"<p>{x}</p>") for t, x in arts[:6]])
+    delta_pages = [
+        (f"http://mirror.net/{_slug(t)}", t, f"<p>{HEADER}</p><p>{x}</p><p>{FOOTER}</p>") for t, x in arts[:3]
+    ]  # copies of pages already in the web
     delta_pages += [(f"http://ex.org/{_slug(t)}", t, f"<p>{x}</p>") for t, x in arts[6:]]  # new pages
     delta = _crawl(tmp_path / "delta.warc.gz", delta_pages)
     ref, web = tmp_path / "ref", tmp_path / "web"
@@ -291,4 +298,3 @@ def test_chinese_copies_are_caught_and_different_pages_kept():
     edited = ZH_PAGES[1].replace("七十多座", "七十余座").replace("九千余间", "近九千间")
     assert nd.seen(mirror) and nd.seen(edited)
     assert not nd.seen("长城是世界文化遗产，一九八七年被列入世界遗产名录，每年吸引大量游客前来参观游览。")
-

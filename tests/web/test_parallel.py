@@ -37,8 +37,14 @@ def dump(web: Path) -> dict:
 
 def _jsonl(tmp_path: Path, n: int = 60) -> Path:
     p = tmp_path / "c.jsonl"
-    rows = [{"title": f"Page {i}", "text": f"Page {i} text about topic {i % 7}.",
-             "links": [f"Page {(i * 7 + 3) % n}", f"Page {(i + 1) % n}"]} for i in range(n)]
+    rows = [
+        {
+            "title": f"Page {i}",
+            "text": f"Page {i} text about topic {i % 7}.",
+            "links": [f"Page {(i * 7 + 3) % n}", f"Page {(i + 1) % n}"],
+        }
+        for i in range(n)
+    ]
     rows[10] = rows[3]  # a duplicate url
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return p
@@ -48,25 +54,32 @@ def _html_dir(tmp_path: Path) -> Path:
     d = tmp_path / "site"
     d.mkdir()
     for i in range(12):
-        (d / f"p{i}.html").write_text(f"<html><head><title>P{i}</title></head><body><p>Page number {i} of the "
-                                      f"site, about {i % 3}.</p><a href='p{(i + 1) % 12}.html'>next</a>"
-                                      f"<a href='p{(i * 5) % 12}.html'>jump</a></body></html>")
+        (d / f"p{i}.html").write_text(
+            f"<html><head><title>P{i}</title></head><body><p>Page number {i} of the "
+            f"site, about {i % 3}.</p><a href='p{(i + 1) % 12}.html'>next</a>"
+            f"<a href='p{(i * 5) % 12}.html'>jump</a></body></html>"
+        )
     return d
 
 
 def _mediawiki(tmp_path: Path) -> Path:
     pages = []
     for i in range(30):
-        pages.append(f"<page><title>Article {i}</title><ns>0</ns><id>{i + 1}</id><revision><id>{100 + i}</id>"
-                     f"<text>'''Article {i}''' links to [[Article {(i + 1) % 30}]] and [[Article {(i * 3) % 30}|"
-                     f"another]].{{{{Infobox|x=[[Hidden]]}}}}</text></revision></page>")
+        pages.append(
+            f"<page><title>Article {i}</title><ns>0</ns><id>{i + 1}</id><revision><id>{100 + i}</id>"
+            f"<text>'''Article {i}''' links to [[Article {(i + 1) % 30}]] and [[Article {(i * 3) % 30}|"
+            f"another]].{{{{Infobox|x=[[Hidden]]}}}}</text></revision></page>"
+        )
         if i % 5 == 0:
-            pages.append(f"<page><title>Alias {i}</title><ns>0</ns><id>{1000 + i}</id><redirect title='Article "
-                         f"{i}'/><revision><id>{2000 + i}</id><text>#REDIRECT [[Article {i}]]</text></revision>"
-                         "</page>")
+            pages.append(
+                f"<page><title>Alias {i}</title><ns>0</ns><id>{1000 + i}</id><redirect title='Article "
+                f"{i}'/><revision><id>{2000 + i}</id><text>#REDIRECT [[Article {i}]]</text></revision>"
+                "</page>"
+            )
     p = tmp_path / "dump.xml"
-    p.write_text('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" xml:lang="en">'
-                 + "".join(pages) + "</mediawiki>")
+    p.write_text(
+        '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" xml:lang="en">' + "".join(pages) + "</mediawiki>"
+    )
     return p
 
 
@@ -126,7 +139,7 @@ def test_every_importer_that_claims_sharding_partitions_its_items(tmp_path):
     for fmt, make in SOURCES.items():
         (tmp_path / fmt).mkdir()
         src = make(tmp_path / fmt)
-        whole = [r for r in get_importer(src)]
+        whole = list(get_importer(src))
         parts = []
         for rank in range(3):
             imp = get_importer(src).shard(rank, 3)
@@ -139,10 +152,23 @@ def test_interrupted_parallel_import_resumes_without_duplicates(tmp_path):
     src = _jsonl(tmp_path, n=40_000)
     out = tmp_path / "web"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    cmd = [sys.executable, "-m", "openseeker.cli.main", "web", "build", "--source", str(src), "--out", str(out),
-           "--workers", "2", "--parts", "4", "--no-progress"]
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        "-m",
+        "openseeker.cli.main",
+        "web",
+        "build",
+        "--source",
+        str(src),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--parts",
+        "4",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     killed_mid_parse = False
     try:
@@ -172,13 +198,16 @@ def _multistream(tmp_path: Path, per_stream: int = 4) -> Path:
     import re
 
     xml = _mediawiki(tmp_path).read_text()
-    xml = xml.replace('xml:lang="en">', 'xml:lang="en"><siteinfo><base>https://xx.example.org/wiki/Main</base>'
-                      "<namespaces><namespace key='6'>Datei</namespace></namespaces></siteinfo>")
+    xml = xml.replace(
+        'xml:lang="en">',
+        'xml:lang="en"><siteinfo><base>https://xx.example.org/wiki/Main</base>'
+        "<namespaces><namespace key='6'>Datei</namespace></namespaces></siteinfo>",
+    )
     head, rest = xml.split("</siteinfo>", 1)
     pages = re.findall(r"<page>.*?</page>", rest, flags=re.DOTALL)
     streams = [bz2.compress((head + "</siteinfo>\n").encode())]
     for i in range(0, len(pages), per_stream):
-        streams.append(bz2.compress("".join(pages[i:i + per_stream]).encode()))
+        streams.append(bz2.compress("".join(pages[i : i + per_stream]).encode()))
     streams.append(bz2.compress(b"</mediawiki>\n"))
     p = tmp_path / "dump-multistream.xml.bz2"
     p.write_bytes(b"".join(streams))
@@ -214,8 +243,7 @@ def test_ray_executor_same_graph(tmp_path):
     ray = pytest.importorskip("ray", reason="the ray extra is not installed")
     src = _jsonl(tmp_path, n=200)
     build_web(src, tmp_path / "w1", progress=False)
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             _node_ip_address="127.0.0.1")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     try:
         info = build_web(src, tmp_path / "wr", progress=False, workers=2, executor="ray")
     finally:
@@ -229,9 +257,13 @@ def test_bad_input_counted_once_with_n_workers(tmp_path):
     import bz2
 
     rng = __import__("random").Random(3)
-    pages = "".join(f"<page><title>T{i}</title><ns>0</ns><id>{i + 1}</id><revision><id>{i + 9}</id><text>"
-                    + " ".join(f"w{rng.randrange(10**6)}" for _ in range(150)) + f" [[T{i + 1}]]</text>"
-                    "</revision></page>" for i in range(600))
+    pages = "".join(
+        f"<page><title>T{i}</title><ns>0</ns><id>{i + 1}</id><revision><id>{i + 9}</id><text>"
+        + " ".join(f"w{rng.randrange(10**6)}" for _ in range(150))
+        + f" [[T{i + 1}]]</text>"
+        "</revision></page>"
+        for i in range(600)
+    )
     full = bz2.compress(f'<mediawiki xml:lang="en">{pages}</mediawiki>'.encode(), compresslevel=1)
     src = tmp_path / "cut.xml.bz2"
     src.write_bytes(full[: len(full) * 2 // 3])

@@ -20,10 +20,16 @@ from openseeker.web.remote import RemoteWeb, parse_visit
 from openseeker.web.tools import SearchTool, VisitTool
 
 PAGES = [
-    {"url": "https://en.wikipedia.org/wiki/Gustave_Eiffel", "title": "Gustave Eiffel [engineer]",
-     "text": "Gustave Eiffel was a French civil engineer, born in Dijon. His company built the Eiffel Tower."},
-    {"url": "https://en.wikipedia.org/wiki/Dijon", "title": "Dijon",
-     "text": "Dijon is a city in eastern France, famous for mustard.\n\nIt is the capital of Burgundy."},
+    {
+        "url": "https://en.wikipedia.org/wiki/Gustave_Eiffel",
+        "title": "Gustave Eiffel [engineer]",
+        "text": "Gustave Eiffel was a French civil engineer, born in Dijon. His company built the Eiffel Tower.",
+    },
+    {
+        "url": "https://en.wikipedia.org/wiki/Dijon",
+        "title": "Dijon",
+        "text": "Dijon is a city in eastern France, famous for mustard.\n\nIt is the capital of Burgundy.",
+    },
 ]
 
 
@@ -46,8 +52,12 @@ def free_port() -> int:
 def start_server(web_dir) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-m", "openseeker.cli.main", "serve", "--web", str(web_dir), "--port",
-                             str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openseeker.cli.main", "serve", "--web", str(web_dir), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -78,9 +88,14 @@ def test_remote_tools_show_what_the_local_web_shows(web_dir, servers):
             out = []
             for web in (local, remote):
                 search, visit = SearchTool(web), VisitTool(web)
-                out.append((await search.execute({"query": ["Eiffel engineer", "mustard city"]}),
-                            await visit.execute({"url": [PAGES[0]["url"], PAGES[1]["url"], "https://nowhere.x/"],
-                                                 "goal": "birthplace"})))
+                out.append(
+                    (
+                        await search.execute({"query": ["Eiffel engineer", "mustard city"]}),
+                        await visit.execute(
+                            {"url": [PAGES[0]["url"], PAGES[1]["url"], "https://nowhere.x/"], "goal": "birthplace"}
+                        ),
+                    )
+                )
             return out
         finally:
             local.close()

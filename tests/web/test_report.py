@@ -36,8 +36,10 @@ def test_report_on_a_crawl(tmp_path, capsys):
 
 
 def test_components_count_islands(tmp_path):
-    rows = [{"title": t, "text": f"{t} text", "links": links} for t, links in
-            [("A", ["B"]), ("B", ["C"]), ("C", []), ("D", ["E"]), ("E", []), ("F", [])]]
+    rows = [
+        {"title": t, "text": f"{t} text", "links": links}
+        for t, links in [("A", ["B"]), ("B", ["C"]), ("C", []), ("D", ["E"]), ("E", []), ("F", [])]
+    ]
     src = tmp_path / "c.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     build_web(src, tmp_path / "web", progress=False, derive_links=False)

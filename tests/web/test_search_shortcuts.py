@@ -22,16 +22,25 @@ def index(tmp_path_factory):
     d = tmp_path_factory.mktemp("shortcuts")
     rng = random.Random(3)
     words = "river city engineer desert mountain Dijon Zürich café naïve 1889 tower bridge music piano".split()
-    rows = [{"title": f"{rng.choice(words)} {i}", "text": " ".join(rng.choice(words) for _ in range(rng.randint(5, 80)))}
-            for i in range(60)]
+    rows = [
+        {"title": f"{rng.choice(words)} {i}", "text": " ".join(rng.choice(words) for _ in range(rng.randint(5, 80)))}
+        for i in range(60)
+    ]
     src = d / "c.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     build_web(src, d / "web", progress=False, derive_links=False)
     return SearchIndex.open(d / "web" / "index")
 
 
-QUERIES = ["river city", "the engineer of the tower", "café in Zürich", "piano music 1889", "zzz", "",
-           "mountain desert bridge river music"]
+QUERIES = [
+    "river city",
+    "the engineer of the tower",
+    "café in Zürich",
+    "piano music 1889",
+    "zzz",
+    "",
+    "mountain desert bridge river music",
+]
 
 
 def test_ranked_urls_is_the_ranking_of_search(index):
@@ -67,8 +76,9 @@ def test_feedback_terms_from_weights_equal_those_from_texts(index):
     texts = ["river city engineer Dijon Dijon 1889", "tower bridge music piano Zürich", "", "café café naïve river"]
     for q in QUERIES:
         want = feedback_terms(index, texts, q)
-        got = feedback_terms(index, [], q, query_terms=index.query_terms(q),
-                             weights=[term_weights(index, t) for t in texts])
+        got = feedback_terms(
+            index, [], q, query_terms=index.query_terms(q), weights=[term_weights(index, t) for t in texts]
+        )
         assert got == want
 
 
@@ -90,10 +100,31 @@ def _plain_pattern(terms: list[str]) -> re.Pattern[str] | None:
 
 def test_snippet_pattern_finds_what_the_plain_alternation_finds():
     rng = random.Random(7)
-    words = ("café Zürich naïve ab a 1 2020 东京 東京都 大学 İstanbul straße ÆON résumé x y data-set o'neil über "
-             "中文abc abab a.b lorem ipsum\n dolor ørsted Łódź mycafé restr doloremque 東京lorem xab 1a a1 _ab").split(" ")
-    termpool = ["东", "京", "大", "ab", "a", "1", "caf", "zur", "lorem", "str", "x", "a.b", "ors", "lodz", "2020",
-                "naiv", "istanbul", "ipsum", "do"]
+    words = (
+        "café Zürich naïve ab a 1 2020 东京 東京都 大学 İstanbul straße ÆON résumé x y data-set o'neil über "
+        "中文abc abab a.b lorem ipsum\n dolor ørsted Łódź mycafé restr doloremque 東京lorem xab 1a a1 _ab"
+    ).split(" ")
+    termpool = [
+        "东",
+        "京",
+        "大",
+        "ab",
+        "a",
+        "1",
+        "caf",
+        "zur",
+        "lorem",
+        "str",
+        "x",
+        "a.b",
+        "ors",
+        "lodz",
+        "2020",
+        "naiv",
+        "istanbul",
+        "ipsum",
+        "do",
+    ]
     for _ in range(2000):
         text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 120)))
         terms = rng.sample(termpool, rng.randint(0, 6)) + [""] * rng.randint(0, 1)
@@ -104,7 +135,7 @@ def test_snippet_pattern_finds_what_the_plain_alternation_finds():
         assert [(s, e) for s, e, _t in got] == want, (text, terms)
         # the same term gets the same name, different terms different names
         names = {}
-        for (s, e, name), m in zip(got, plain.finditer(folded) if plain else []):
+        for (_s, _e, name), m in zip(got, plain.finditer(folded) if plain else []):
             assert names.setdefault(name, m.lastgroup) == m.lastgroup
 
 

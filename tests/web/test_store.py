@@ -46,8 +46,14 @@ def test_inserts_and_duplicates(graph):
 
 def test_link_resolution_counts(graph):
     s = graph.resolve_stats
-    assert s == {"raw_links": 7, "links_added": 4, "unresolved": 1, "self_links": 1, "unknown_source": 0,
-                 "duplicates": 1}
+    assert s == {
+        "raw_links": 7,
+        "links_added": 4,
+        "unresolved": 1,
+        "self_links": 1,
+        "unknown_source": 0,
+        "duplicates": 1,
+    }
 
 
 def test_out_and_in_links(graph):
@@ -136,9 +142,12 @@ def test_chunked_resolution_matches_one_chunk_and_deletes_the_staging_file(tmp_p
     afterwards and the graph file never holds them. Small chunks give the same links and counts as one."""
     from openseeker.web import store
 
-    extra = [Link(src="https://ex.org/3", dst="https://ex.org/4"),  # duplicate pair
-             Link(src="https://ex.org/5", dst="Nowhere"), Link(src="https://ex.org/6", dst="https://ex.org/6"),
-             Link(src="https://ex.org/unknown", dst="P1")]  # a source that is no page
+    extra = [
+        Link(src="https://ex.org/3", dst="https://ex.org/4"),  # duplicate pair
+        Link(src="https://ex.org/5", dst="Nowhere"),
+        Link(src="https://ex.org/6", dst="https://ex.org/6"),
+        Link(src="https://ex.org/unknown", dst="P1"),
+    ]  # a source that is no page
     results = {}
     for chunk in (1_000_000, 3):
         monkeypatch.setattr(store, "RESOLVE_CHUNK", chunk)
@@ -156,8 +165,14 @@ def test_chunked_resolution_matches_one_chunk_and_deletes_the_staging_file(tmp_p
         g.close()
     assert results[3] == results[1_000_000]
     r, links, degrees = results[3]
-    assert r == {"raw_links": 44, "links_added": 40, "unresolved": 1, "self_links": 1, "unknown_source": 1,
-                 "duplicates": 1}
+    assert r == {
+        "raw_links": 44,
+        "links_added": 40,
+        "unresolved": 1,
+        "self_links": 1,
+        "unknown_source": 1,
+        "duplicates": 1,
+    }
     assert all(d[1:] == (2, 2) for d in degrees)
 
 

@@ -17,8 +17,10 @@ class TinyWeb:
     async def search(self, queries, top_k=10):
         if any("boom" in q for q in queries):
             raise RuntimeError("backend down")
-        return [[SearchHit(url="https://x/a", title="Alpha", snippet=f"about {q}", score=1.0)] if "alpha" in q else []
-                for q in queries]
+        return [
+            [SearchHit(url="https://x/a", title="Alpha", snippet=f"about {q}", score=1.0)] if "alpha" in q else []
+            for q in queries
+        ]
 
     async def fetch(self, url):
         if "blocked" in url:

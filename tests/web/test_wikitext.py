@@ -38,17 +38,44 @@ def test_keeps_prose_and_links_drops_the_rest():
     assert "\nCareer\n" in text
     assert "He founded a label and moved to L.A.; see #Career." in text
     assert "A list item about soul music\xa0and more." in text
-    for gone in ("Infobox", "cite", "comment", "Hidden", "thumb", "Ray at the", "TableLink", "cell", "Singers",
-                 "fr:", "{{", "}}", "[[", "'''", "<ref"):
+    for gone in (
+        "Infobox",
+        "cite",
+        "comment",
+        "Hidden",
+        "thumb",
+        "Ray at the",
+        "TableLink",
+        "cell",
+        "Singers",
+        "fr:",
+        "{{",
+        "}}",
+        "[[",
+        "'''",
+        "<ref",
+    ):
         assert gone not in text, gone
-    assert links == [("United States", "American"), ("singer", "singers"), ("pianist", "pianist"),
-                     ("Georgia on My Mind", "Georgia on My Mind"), ("Los Angeles#History", "L.A."),
-                     ("#Career", "#Career"), ("soul music", "soul music")]
+    assert links == [
+        ("United States", "American"),
+        ("singer", "singers"),
+        ("pianist", "pianist"),
+        ("Georgia on My Mind", "Georgia on My Mind"),
+        ("Los Angeles#History", "L.A."),
+        ("#Career", "#Career"),
+        ("soul music", "soul music"),
+    ]
 
 
 def test_unbalanced_markup_does_not_hang_or_crash():
-    for bad in ("{{unclosed template [[Link]] text", "[[unclosed link", "<ref>never closed", "{| table",
-                "}} stray ]] closers {{", "<!-- open comment"):
+    for bad in (
+        "{{unclosed template [[Link]] text",
+        "[[unclosed link",
+        "<ref>never closed",
+        "{| table",
+        "}} stray ]] closers {{",
+        "<!-- open comment",
+    ):
         text, links = wikitext_to_text(bad * 50, _article)
         assert isinstance(text, str) and isinstance(links, list)
 
@@ -64,8 +91,10 @@ def test_parity_with_mwparserfromhell_on_the_enwiki_sample():
             if n_pages > 40:
                 break
             recs.append(rec)
-        out[parser] = ({r.url: r.text for r in recs if isinstance(r, Page)},
-                       {(r.src, r.dst) for r in recs if isinstance(r, Link)})
+        out[parser] = (
+            {r.url: r.text for r in recs if isinstance(r, Page)},
+            {(r.src, r.dst) for r in recs if isinstance(r, Link)},
+        )
     (fast_pages, fast_links), (full_pages, full_links) = out["fast"], out["mwparserfromhell"]
     assert fast_pages.keys() == full_pages.keys() and len(fast_pages) == 40
     common = len(fast_links & full_links)
@@ -73,6 +102,8 @@ def test_parity_with_mwparserfromhell_on_the_enwiki_sample():
     # is kept as prose; an unclosed table swallows the rest of "Alaska"): there the fast renderer is closer
     # to what MediaWiki shows
     assert common / len(full_links) > 0.98 and common / len(fast_links) > 0.98
-    ratios = [difflib.SequenceMatcher(None, fast_pages[u], full_pages[u], autojunk=False).quick_ratio()
-              for u in sorted(full_pages)[:25]]
+    ratios = [
+        difflib.SequenceMatcher(None, fast_pages[u], full_pages[u], autojunk=False).quick_ratio()
+        for u in sorted(full_pages)[:25]
+    ]
     assert sum(r > 0.97 for r in ratios) >= len(ratios) - 2  # the outliers: the unclosed markup above

@@ -54,8 +54,9 @@ def load_questions(path: str | os.PathLike) -> list[Question]:
 
 def _check_item(obj: Any, path: str | None = None, line: int | None = None) -> None:
     if not isinstance(obj, dict):
-        raise InputError(f"an item must be an object with 'id' and 'question', got {type(obj).__name__}",
-                         path=path, line=line)
+        raise InputError(
+            f"an item must be an object with 'id' and 'question', got {type(obj).__name__}", path=path, line=line
+        )
     if obj.get("id") is None or str(obj["id"]).strip() == "":
         raise InputError("item has no 'id'", path=path, line=line)
     if not isinstance(obj.get("question"), str) or not obj["question"].strip():
@@ -93,9 +94,11 @@ def raise_if_failed(summary: dict[str, Any]) -> None:
     if n:
         from openseeker.errors import LLMError
 
-        raise LLMError(f"{n} rollout(s) ended on LLM errors and were not saved as results (first: "
-                       f"{summary.get('failed_first_error')}); everything else is saved: fix the endpoint and "
-                       "re-run the same command to retry them")
+        raise LLMError(
+            f"{n} rollout(s) ended on LLM errors and were not saved as results (first: "
+            f"{summary.get('failed_first_error')}); everything else is saved: fix the endpoint and "
+            "re-run the same command to retry them"
+        )
 
 
 class AgentStage(Stage):
@@ -107,9 +110,15 @@ class AgentStage(Stage):
 
     name = "agent"
 
-    def __init__(self, out_path: str | os.PathLike, *, agent: Agent | None = None,
-                 make_agent: Callable[[Question], Agent] | None = None, factory: Any = None,
-                 keep_llm_errors: bool = False):
+    def __init__(
+        self,
+        out_path: str | os.PathLike,
+        *,
+        agent: Agent | None = None,
+        make_agent: Callable[[Question], Agent] | None = None,
+        factory: Any = None,
+        keep_llm_errors: bool = False,
+    ):
         if sum(x is not None for x in (agent, make_agent, factory)) != 1:
             raise UserError("run_batch needs exactly one of agent= or make_agent=")
         self.out_path = Path(out_path)
@@ -174,9 +183,15 @@ def trajectory_stats(t: Trajectory) -> dict[str, Any]:
     """Additive counters of one trajectory (stop reasons, tool calls, turns, tokens, seconds in LLM and tools)."""
     p = sum(u.prompt_tokens for u in t.usage.values())
     c = sum(u.completion_tokens for u in t.usage.values())
-    return {"stop": {t.stop_reason: 1}, "tool_calls": t.num_tool_calls, "turns": t.num_turns,
-            "prompt_tokens": p, "completion_tokens": c, "llm_s": sum(s.llm_s for s in t.steps),
-            "tool_s": sum(s.tool_s for s in t.steps)}
+    return {
+        "stop": {t.stop_reason: 1},
+        "tool_calls": t.num_tool_calls,
+        "turns": t.num_turns,
+        "prompt_tokens": p,
+        "completion_tokens": c,
+        "llm_s": sum(s.llm_s for s in t.steps),
+        "tool_s": sum(s.tool_s for s in t.steps),
+    }
 
 
 def batch_summary(run: dict[str, Any], out_path: str | os.PathLike) -> dict[str, Any]:
@@ -184,23 +199,37 @@ def batch_summary(run: dict[str, Any], out_path: str | os.PathLike) -> dict[str,
     st = run["stats"]
     done, wall = run["done"], run["wall_s"]
     summary = {
-        "out": str(out_path), "total": run["total"], "done": done, "skipped": run["skipped"],
-        "pending": run["pending"], "interrupted": run["interrupted"], "stop_reasons": dict(st.get("stop") or {}),
+        "out": str(out_path),
+        "total": run["total"],
+        "done": done,
+        "skipped": run["skipped"],
+        "pending": run["pending"],
+        "interrupted": run["interrupted"],
+        "stop_reasons": dict(st.get("stop") or {}),
         "tool_calls": st.get("tool_calls", 0),
         "mean_tool_calls": round(st.get("tool_calls", 0) / done, 2) if done else 0.0,
         "turns": st.get("turns", 0),
         "tokens": {"prompt": st.get("prompt_tokens", 0), "completion": st.get("completion_tokens", 0)},
-        "llm_s": round(st.get("llm_s", 0.0), 3), "tool_s": round(st.get("tool_s", 0.0), 3),
-        "wall_s": wall, "rollouts_per_s": round(done / wall, 3) if wall > 0 else 0.0,
-        "failed": run["failed"], "workers": run["workers"], "executor": run["executor"],
+        "llm_s": round(st.get("llm_s", 0.0), 3),
+        "tool_s": round(st.get("tool_s", 0.0), 3),
+        "wall_s": wall,
+        "rollouts_per_s": round(done / wall, 3) if wall > 0 else 0.0,
+        "failed": run["failed"],
+        "workers": run["workers"],
+        "executor": run["executor"],
         "rank_wall_s": run.get("rank_wall_s", []),
     }
     if run["failed"]:
         summary["failed_ids"] = run["failed_ids"]
         summary["failed_first_error"] = run["failed_first_error"]
-        log.warning("%d rollout(s) ended on LLM errors and were NOT written to %s (details in %s); re-run the "
-                    "same command to retry them. First error: %s", run["failed"], out_path,
-                    failed_path(out_path), run["failed_first_error"])
+        log.warning(
+            "%d rollout(s) ended on LLM errors and were NOT written to %s (details in %s); re-run the "
+            "same command to retry them. First error: %s",
+            run["failed"],
+            out_path,
+            failed_path(out_path),
+            run["failed_first_error"],
+        )
     return summary
 
 
@@ -246,8 +275,7 @@ async def run_batch(
     """
     from openseeker.executors.local import LocalExecutor
 
-    stage = AgentStage(out_path, agent=agent, make_agent=make_agent, factory=factory,
-                       keep_llm_errors=keep_llm_errors)
+    stage = AgentStage(out_path, agent=agent, make_agent=make_agent, factory=factory, keep_llm_errors=keep_llm_errors)
     if concurrency < 1:
         raise UserError("--concurrency must be >= 1")
     items = validate_items(items)
@@ -276,13 +304,19 @@ def _write_summary(out_path: Path, summary: dict[str, Any], config: dict[str, An
 
     git = git_hash() or ""
     versions = package_versions(("openseeker", "openai", "httpx", "pydantic"), missing=False)
-    blob = {"summary": summary, "config": config or {}, "versions": versions, "git": git,
-            "python": platform.python_version()}
+    blob = {
+        "summary": summary,
+        "config": config or {},
+        "versions": versions,
+        "git": git,
+        "python": platform.python_version(),
+    }
     path = out_path.with_name(out_path.name + ".summary.json")
     path.write_text(json.dumps(blob, indent=2, default=str), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- the whole stage (CLI backend)
+
 
 def build_agent_parts(pool: LLMPool, llm_config: LLMConfig, web_obj: Web, s: dict[str, Any], role: str) -> tuple:
     """The pieces every agent run needs, built one way for ``agent run``, trajectory synthesis and friends.
@@ -299,14 +333,23 @@ def build_agent_parts(pool: LLMPool, llm_config: LLMConfig, web_obj: Web, s: dic
     context_tokens = s["context_tokens"] or (llm.context_tokens if llm.embedded else None)
     extractor = None
     if s["extract"]:
-        extractor = LLMExtractor(pool.role("extractor"), max_page_chars=s["extract_page_chars"],
-                                 max_tokens=s.get("extract_max_tokens"))
-    tools = [SearchTool(web_obj, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
-             VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"])]
-    agent_kwargs = {"max_tool_calls": s["max_tool_calls"], "max_turns": s["max_turns"],
-                    "context_tokens": context_tokens, "max_tokens_per_turn": s["max_tokens_per_turn"],
-                    "protocol": s["protocol"], "temperature": s["temperature"], "tool_timeout": s["tool_timeout"],
-                    "seed": s["seed"]}
+        extractor = LLMExtractor(
+            pool.role("extractor"), max_page_chars=s["extract_page_chars"], max_tokens=s.get("extract_max_tokens")
+        )
+    tools = [
+        SearchTool(web_obj, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
+        VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"]),
+    ]
+    agent_kwargs = {
+        "max_tool_calls": s["max_tool_calls"],
+        "max_turns": s["max_turns"],
+        "context_tokens": context_tokens,
+        "max_tokens_per_turn": s["max_tokens_per_turn"],
+        "protocol": s["protocol"],
+        "temperature": s["temperature"],
+        "tool_timeout": s["tool_timeout"],
+        "seed": s["seed"],
+    }
     return llm, tools, extractor, agent_kwargs
 
 
@@ -315,16 +358,23 @@ class AgentContext:
     more than one agent run per question (trajectory synthesis: rollout + labelling), ``solve``: ``Question ->
     Trajectory``; plus its counters for the summary."""
 
-    def __init__(self, make_agent: Callable[[Question], Agent] | None, stats: Callable[[], dict[str, Any]],
-                 info: Callable[[], dict[str, Any]],
-                 solve: Callable[[Question], Awaitable[Trajectory]] | None = None):
+    def __init__(
+        self,
+        make_agent: Callable[[Question], Agent] | None,
+        stats: Callable[[], dict[str, Any]],
+        info: Callable[[], dict[str, Any]],
+        solve: Callable[[Question], Awaitable[Trajectory]] | None = None,
+    ):
         self.make_agent, self.stats, self.info, self.solve = make_agent, stats, info, solve
 
 
 def pool_usage(pool: LLMPool) -> dict[str, Any]:
     """Per-role tokens and calls of an ``LLMPool`` (roles that made calls only)."""
-    return {r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
-            for r, u in pool.usage().items() if u.calls}
+    return {
+        r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
+        for r, u in pool.usage().items()
+        if u.calls
+    }
 
 
 class AgentFactory:
@@ -365,9 +415,18 @@ class AgentFactory:
                     return out
 
                 def info() -> dict[str, Any]:
-                    return {"protocol": agent.protocol, "config": {
-                        "agent": {**s, "protocol_resolved": agent.protocol, "context_tokens": agent.context_tokens},
-                        "llm": pool.describe(), "web": str(web) if opened else getattr(web_obj, "name", "")}}
+                    return {
+                        "protocol": agent.protocol,
+                        "config": {
+                            "agent": {
+                                **s,
+                                "protocol_resolved": agent.protocol,
+                                "context_tokens": agent.context_tokens,
+                            },
+                            "llm": pool.describe(),
+                            "web": str(web) if opened else getattr(web_obj, "name", ""),
+                        },
+                    }
 
                 yield AgentContext(lambda item: agent, stats, info)
         finally:
@@ -421,8 +480,15 @@ async def run_questions(
     await ensure_web_retrieval(web, s["retrieval"], config=web_config)  # one line now, not an error per search
     llm_config = sized_llm_config(llm_config, (s["role"], "extractor"), s["concurrency"])
     factory = AgentFactory(web, llm_config, s, web_config)
-    summary = await run_batch(items, out_path, factory=factory, concurrency=s["concurrency"], progress=progress,
-                              limit=limit, executor=executor)
+    summary = await run_batch(
+        items,
+        out_path,
+        factory=factory,
+        concurrency=s["concurrency"],
+        progress=progress,
+        limit=limit,
+        executor=executor,
+    )
     if summary.get("info", {}).get("protocol"):
         summary["protocol"] = summary["info"]["protocol"]
     return summary

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -67,9 +67,9 @@ trajectory's metadata). Re-running the same command resumes: ids already in --ou
 def run_cmd(
     web: WebOpt,
     out: Annotated[Path, typer.Option("--out", help="Trajectories JSONL (appended to; resumable).")],
-    question: Annotated[Optional[str], typer.Option("--question", help="One question.")] = None,
+    question: Annotated[str | None, typer.Option("--question", help="One question.")] = None,
     questions: Annotated[
-        Optional[Path], typer.Option("--questions", help="JSONL file, one {\"id\", \"question\"} per line.")
+        Path | None, typer.Option("--questions", help='JSONL file, one {"id", "question"} per line.')
     ] = None,
     llm: LLMOpt = None,
     base_url: BaseUrlOpt = None,
@@ -88,7 +88,7 @@ def run_cmd(
     temperature: TemperatureOpt = None,
     seed: SeedOpt = None,
     retrieval: RetrievalOpt = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="Run at most N pending questions.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=0, help="Run at most N pending questions.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
@@ -108,17 +108,44 @@ def run_cmd(
     if role is not None and role not in ("student", "teacher"):
         raise UserError(f"--role must be 'student' or 'teacher', got {role!r}")
     items = _questions(question, questions)
-    cli = dict(role=role, protocol=protocol, max_tool_calls=max_tool_calls, concurrency=concurrency,
-               extract=False if no_extract else None, max_turns=max_turns, context_tokens=context_tokens,
-               temperature=temperature, seed=seed, retrieval=retrieval)
+    cli = dict(
+        role=role,
+        protocol=protocol,
+        max_tool_calls=max_tool_calls,
+        concurrency=concurrency,
+        extract=False if no_extract else None,
+        max_turns=max_turns,
+        context_tokens=context_tokens,
+        temperature=temperature,
+        seed=seed,
+        retrieval=retrieval,
+    )
     settings = resolve_agent_settings(config, **cli)
     llm_config = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
     settings = _embedded_defaults(settings, config, cli, llm_config)
     live_cfg = live_config_from_flags(web, web_config, config)
-    exe = get_executor(executor, workers=workers, ray_address=ray_address,
-                       rank=rank, concurrency=settings["concurrency"], progress=not no_progress, limit=limit)
-    summary = asyncio.run(run_questions(web, llm_config, items, out, settings=settings, progress=not no_progress,
-                                        limit=limit, web_config=live_cfg, executor=exe))
+    exe = get_executor(
+        executor,
+        workers=workers,
+        ray_address=ray_address,
+        rank=rank,
+        concurrency=settings["concurrency"],
+        progress=not no_progress,
+        limit=limit,
+    )
+    summary = asyncio.run(
+        run_questions(
+            web,
+            llm_config,
+            items,
+            out,
+            settings=settings,
+            progress=not no_progress,
+            limit=limit,
+            web_config=live_cfg,
+            executor=exe,
+        )
+    )
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
@@ -140,8 +167,9 @@ def _questions(question: str | None, questions: Path | None) -> list[Question]:
     return load_questions(questions)
 
 
-def _embedded_defaults(settings: dict[str, Any], config: Path | None, cli: dict[str, Any],
-                       llm_config: LLMConfig) -> dict[str, Any]:
+def _embedded_defaults(
+    settings: dict[str, Any], config: Path | None, cli: dict[str, Any], llm_config: LLMConfig
+) -> dict[str, Any]:
     """``settings`` reduced for an embedded model where the user set neither a flag nor an ``agent:`` key (said on
     stderr)."""
     from openseeker.agent.embedded_defaults import apply_embedded_defaults, describe_reduced
@@ -156,11 +184,15 @@ def _embedded_defaults(settings: dict[str, Any], config: Path | None, cli: dict[
 
 def _echo_summary(s: dict, single: bool) -> None:
     stops = ", ".join(f"{k} {v}" for k, v in sorted(s["stop_reasons"].items())) or "-"
-    typer.echo(f"{s['out']}: ran {s['done']}, skipped {s['skipped']} (already done), total {s['total']}; "
-               f"protocol {s.get('protocol', '?')}")
+    typer.echo(
+        f"{s['out']}: ran {s['done']}, skipped {s['skipped']} (already done), total {s['total']}; "
+        f"protocol {s.get('protocol', '?')}"
+    )
     typer.echo(f"  stop reasons: {stops}")
-    typer.echo(f"  tool calls {s['tool_calls']} (mean {s['mean_tool_calls']}), turns {s['turns']}, "
-               f"tokens in {s['tokens']['prompt']} / out {s['tokens']['completion']}, wall {s['wall_s']:.1f}s")
+    typer.echo(
+        f"  tool calls {s['tool_calls']} (mean {s['mean_tool_calls']}), turns {s['turns']}, "
+        f"tokens in {s['tokens']['prompt']} / out {s['tokens']['completion']}, wall {s['wall_s']:.1f}s"
+    )
     if s.get("extractor") and s["extractor"].get("calls"):
         e = s["extractor"]
         typer.echo(f"  visit extractor: {e['ok']} extracted, {e['failed']} fell back to raw text")
@@ -172,4 +204,3 @@ def _echo_summary(s: dict, single: bool) -> None:
             last = obj
         if last is not None:
             typer.echo(f"  answer: {last.get('final_answer')!r} ({last.get('stop_reason')})")
-

@@ -32,13 +32,17 @@ EMBEDDED_AGENT_DEFAULTS: dict[str, tuple[Any, str]] = {
 EMBEDDED_SUMMARIZER_DEFAULTS: dict[str, int] = {"max_input_chars": 2000, "max_tokens": 128, "max_words": 60}
 
 
-def apply_embedded_defaults(settings: dict[str, Any], given: set[str] | frozenset[str], embedded: bool
-                            ) -> tuple[dict[str, Any], dict[str, Any]]:
+def apply_embedded_defaults(
+    settings: dict[str, Any], given: set[str] | frozenset[str], embedded: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(settings with the embedded defaults for the keys not in given, {key: value} of what changed)``."""
     if not embedded:
         return settings, {}
-    changed = {key: value for key, (value, _flag) in EMBEDDED_AGENT_DEFAULTS.items()
-               if key not in given and settings.get(key) != value}
+    changed = {
+        key: value
+        for key, (value, _flag) in EMBEDDED_AGENT_DEFAULTS.items()
+        if key not in given and settings.get(key) != value
+    }
     return {**settings, **changed}, changed
 
 
@@ -46,8 +50,16 @@ def describe_reduced(changed: dict[str, Any], summarizer: dict[str, Any] | None 
     """The one line the CLI prints: what was reduced, and how to override it."""
     parts = [f"{key} {value} ({EMBEDDED_AGENT_DEFAULTS[key][1]})" for key, value in changed.items()]
     if summarizer:
-        parts.append("summarizer input " + str(summarizer["max_input_chars"]) + " chars / "
-                     + str(summarizer["max_tokens"]) + " tokens")
-    return ("embedded model: reduced defaults so this takes minutes, not hours: " + ", ".join(parts)
-            + ". Override with the flag, or the `agent:` section of --config; a real endpoint "
-            "(--base-url/--config) keeps the paper's budgets.")
+        parts.append(
+            "summarizer input "
+            + str(summarizer["max_input_chars"])
+            + " chars / "
+            + str(summarizer["max_tokens"])
+            + " tokens"
+        )
+    return (
+        "embedded model: reduced defaults so this takes minutes, not hours: "
+        + ", ".join(parts)
+        + ". Override with the flag, or the `agent:` section of --config; a real endpoint "
+        "(--base-url/--config) keeps the paper's budgets."
+    )

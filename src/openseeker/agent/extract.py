@@ -55,8 +55,15 @@ class LLMExtractor:
         max_tokens: generation limit of the extraction (None: the role's default).
     """
 
-    def __init__(self, llm: LLM, *, max_page_chars: int | None = None, retries: int = 2, shrink: float = 0.7,
-                 max_tokens: int | None = None):
+    def __init__(
+        self,
+        llm: LLM,
+        *,
+        max_page_chars: int | None = None,
+        retries: int = 2,
+        shrink: float = 0.7,
+        max_tokens: int | None = None,
+    ):
         self.llm = llm
         self.max_page_chars = max_page_chars or _default_page_chars(llm)
         self.retries = max(0, retries)
@@ -85,8 +92,14 @@ class LLMExtractor:
         self.stats["calls"] += 1
         kwargs: dict[str, Any] = {"max_tokens": self.max_tokens} if self.max_tokens else {}
         reply = await chat_json(
-            self.llm, self._messages(title, text, goal), EXTRACT_SCHEMA, name="page_extract", retries=self.retries,
-            on_llm_error="retry", on_completion=lambda c: self._record_usage(c.usage), check_schema=False,
+            self.llm,
+            self._messages(title, text, goal),
+            EXTRACT_SCHEMA,
+            name="page_extract",
+            retries=self.retries,
+            on_llm_error="retry",
+            on_completion=lambda c: self._record_usage(c.usage),
+            check_schema=False,
             validate=_usable,
             **kwargs,
         )
@@ -96,8 +109,7 @@ class LLMExtractor:
             self.stats["failed"] += 1
             return None
         self.stats["ok"] += 1
-        return format_visit_extracted(url, goal, _text(reply.value.get("evidence")),
-                                      _text(reply.value.get("summary")))
+        return format_visit_extracted(url, goal, _text(reply.value.get("evidence")), _text(reply.value.get("summary")))
 
 
 def _usable(obj: Any) -> str | None:

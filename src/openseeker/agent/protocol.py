@@ -32,10 +32,22 @@ PROTOCOLS = ("auto", "text", "native", "json")
 
 # Names weak or foreign-trained models use for our two tools.
 TOOL_ALIASES = {
-    "web_search": "search", "google_search": "search", "search_web": "search", "websearch": "search",
-    "google": "search", "bing_search": "search", "query": "search",
-    "browse": "visit", "open": "visit", "fetch": "visit", "open_url": "visit", "visit_page": "visit",
-    "read": "visit", "open_page": "visit", "browse_page": "visit", "read_page": "visit",
+    "web_search": "search",
+    "google_search": "search",
+    "search_web": "search",
+    "websearch": "search",
+    "google": "search",
+    "bing_search": "search",
+    "query": "search",
+    "browse": "visit",
+    "open": "visit",
+    "fetch": "visit",
+    "open_url": "visit",
+    "visit_page": "visit",
+    "read": "visit",
+    "open_page": "visit",
+    "browse_page": "visit",
+    "read_page": "visit",
 }
 # First parameter of each tool: where a bare string / list argument goes.
 DEFAULT_FIRST_PARAM = {"search": "query", "visit": "url"}
@@ -199,8 +211,9 @@ def parse_text(content: str, *, reasoning: str = "", tools: list[dict[str, Any]]
     return turn
 
 
-def parse_native(content: str, calls: list[ToolCall], *, reasoning: str = "",
-                 tools: list[dict[str, Any]] | None = None) -> ParsedTurn:
+def parse_native(
+    content: str, calls: list[ToolCall], *, reasoning: str = "", tools: list[dict[str, Any]] | None = None
+) -> ParsedTurn:
     """Native ``tool_calls`` (plus whatever text came with them)."""
     text = parse_text(content, reasoning=reasoning, tools=tools)
     turn = ParsedTurn(reasoning=text.reasoning, native=True)
@@ -227,8 +240,9 @@ _THINK_FIELD = {"type": "string", "maxLength": 160}
 JSON_ACTIONS = ("search", "visit", "answer")
 
 
-def json_step_schema(*, answer_only: bool = False, allow_answer: bool = True,
-                     actions: tuple[str, ...] | None = None) -> dict[str, Any]:
+def json_step_schema(
+    *, answer_only: bool = False, allow_answer: bool = True, actions: tuple[str, ...] | None = None
+) -> dict[str, Any]:
     """The per-turn schema of the ``json`` protocol: one branch per action, each requiring its own fields.
 
     Args:
@@ -242,24 +256,40 @@ def json_step_schema(*, answer_only: bool = False, allow_answer: bool = True,
     branches = {
         "search": {
             "type": "object",
-            "properties": {"think": _THINK_FIELD, "action": {"type": "string", "enum": ["search"]},
-                           "query": {"type": "array",
-                                     "items": {"type": "string", "minLength": 1, "maxLength": 100},
-                                     "minItems": 1, "maxItems": 3}},
+            "properties": {
+                "think": _THINK_FIELD,
+                "action": {"type": "string", "enum": ["search"]},
+                "query": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "minItems": 1,
+                    "maxItems": 3,
+                },
+            },
             "required": ["think", "action", "query"],
         },
         "visit": {
             "type": "object",
-            "properties": {"think": _THINK_FIELD, "action": {"type": "string", "enum": ["visit"]},
-                           "url": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 300},
-                                   "minItems": 1, "maxItems": 2},
-                           "goal": {"type": "string", "maxLength": 300}},
+            "properties": {
+                "think": _THINK_FIELD,
+                "action": {"type": "string", "enum": ["visit"]},
+                "url": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1, "maxLength": 300},
+                    "minItems": 1,
+                    "maxItems": 2,
+                },
+                "goal": {"type": "string", "maxLength": 300},
+            },
             "required": ["think", "action", "url", "goal"],
         },
         "answer": {
             "type": "object",
-            "properties": {"think": _THINK_FIELD, "action": {"type": "string", "enum": ["answer"]},
-                           "answer": {"type": "string", "minLength": 1, "maxLength": 300}},
+            "properties": {
+                "think": _THINK_FIELD,
+                "action": {"type": "string", "enum": ["answer"]},
+                "answer": {"type": "string", "minLength": 1, "maxLength": 300},
+            },
             "required": ["think", "action", "answer"],
         },
     }
@@ -267,8 +297,9 @@ def json_step_schema(*, answer_only: bool = False, allow_answer: bool = True,
     return chosen[0] if len(chosen) == 1 else {"anyOf": chosen}
 
 
-def json_response_format(*, answer_only: bool = False, allow_answer: bool = True,
-                         actions: tuple[str, ...] | None = None) -> dict[str, Any]:
+def json_response_format(
+    *, answer_only: bool = False, allow_answer: bool = True, actions: tuple[str, ...] | None = None
+) -> dict[str, Any]:
     schema = json_step_schema(answer_only=answer_only, allow_answer=allow_answer, actions=actions)
     if actions is not None:
         name = "agent_" + "_".join(actions)
@@ -325,23 +356,34 @@ def parse_json_action(content: str, *, reasoning: str = "") -> ParsedTurn:
 
 
 def render_call(call: ToolCall) -> str:
-    return "<tool_call>\n" + json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False) + \
-        "\n</tool_call>"
+    return (
+        "<tool_call>\n"
+        + json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False)
+        + "\n</tool_call>"
+    )
 
 
-def assistant_message(reasoning: str, calls: list[ToolCall], answer: str | None,
-                      raw: str | None = None) -> dict[str, Any]:
+def assistant_message(
+    reasoning: str, calls: list[ToolCall], answer: str | None, raw: str | None = None
+) -> dict[str, Any]:
     """The canonical assistant message. ``raw`` is kept as content when the turn had no action at all."""
     # Qwen3's layout (what the student is trained on, openseeker.train.render): a blank line after </think>,
     # one newline between parallel calls
     body = "\n".join([render_call(c) for c in calls] + ([f"<answer>{answer}</answer>"] if answer is not None else []))
     think = f"<think>\n{reasoning}\n</think>" if reasoning else ""
-    msg: dict[str, Any] = {"role": "assistant", "content": "\n\n".join(p for p in (think, body) if p)
-                           if (calls or answer is not None) else (raw if raw is not None else think)}
+    msg: dict[str, Any] = {
+        "role": "assistant",
+        "content": "\n\n".join(p for p in (think, body) if p)
+        if (calls or answer is not None)
+        else (raw if raw is not None else think),
+    }
     if calls:
         msg["tool_calls"] = [
-            {"id": c.id, "type": "function",
-             "function": {"name": c.name, "arguments": json.dumps(c.arguments, ensure_ascii=False)}}
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": json.dumps(c.arguments, ensure_ascii=False)},
+            }
             for c in calls
         ]
     return msg
@@ -440,8 +482,9 @@ class ToolProtocol:
     def render(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return render_input(messages, self.name)
 
-    def request(self, *, tools: list[dict[str, Any]], forced: bool, tool_calls_made: int,
-                min_tool_calls: int) -> dict[str, Any]:
+    def request(
+        self, *, tools: list[dict[str, Any]], forced: bool, tool_calls_made: int, min_tool_calls: int
+    ) -> dict[str, Any]:
         """Extra ``chat`` arguments for this turn (``forced``: the final turn, where no tool may be called)."""
         return {}
 
@@ -462,8 +505,9 @@ class NativeProtocol(ToolProtocol):
     name = "native"
     sends_tool_schemas = True
 
-    def request(self, *, tools: list[dict[str, Any]], forced: bool, tool_calls_made: int,
-                min_tool_calls: int) -> dict[str, Any]:
+    def request(
+        self, *, tools: list[dict[str, Any]], forced: bool, tool_calls_made: int, min_tool_calls: int
+    ) -> dict[str, Any]:
         return {} if forced else {"tools": tools}
 
 
@@ -479,12 +523,16 @@ class JsonProtocol(ToolProtocol):
     def parse_content(self, content: str, *, reasoning: str, tools: list[dict[str, Any]]) -> ParsedTurn:
         return parse_json_action(content, reasoning=reasoning)
 
-    def request(self, *, tools: list[dict[str, Any]], forced: bool, tool_calls_made: int,
-                min_tool_calls: int) -> dict[str, Any]:
-        return {"response_format": json_response_format(
-            answer_only=forced,
-            allow_answer=forced or tool_calls_made >= min_tool_calls,
-            actions=("search",) if not forced and not tool_calls_made else None)}
+    def request(
+        self, *, tools: list[dict[str, Any]], forced: bool, tool_calls_made: int, min_tool_calls: int
+    ) -> dict[str, Any]:
+        return {
+            "response_format": json_response_format(
+                answer_only=forced,
+                allow_answer=forced or tool_calls_made >= min_tool_calls,
+                actions=("search",) if not forced and not tool_calls_made else None,
+            )
+        }
 
 
 PROTOCOL_OBJECTS: dict[str, ToolProtocol] = {p.name: p for p in (TextProtocol(), NativeProtocol(), JsonProtocol())}

@@ -44,7 +44,8 @@ ContextHook = Callable[[list[dict[str, Any]], Trajectory], Awaitable[list[dict[s
 # Called after every step of a running trajectory (the turn is parsed and its tool calls have run), so a progress
 # display can show turns and tool calls while a long rollout is still going. Set per task by batch runners.
 step_listener: contextvars.ContextVar[Callable[[Trajectory, Step], None] | None] = contextvars.ContextVar(
-    "step_listener", default=None)
+    "step_listener", default=None
+)
 
 DEFAULT_CONTEXT_TOKENS = 131_072
 MAX_OVERFLOW_RETRIES = 5  # endpoint "too long" replies answered by refitting the input, 10% less room each
@@ -197,8 +198,9 @@ class Agent:
         self.max_idle_turns = max_idle_turns
         self.seed = seed
         self.json_min_tool_calls = json_min_tool_calls
-        self._schema_tokens = (estimate_tokens([{"content": str(self.schemas)}])
-                               if self.tool_protocol.sends_tool_schemas else 0)
+        self._schema_tokens = (
+            estimate_tokens([{"content": str(self.schemas)}]) if self.tool_protocol.sends_tool_schemas else 0
+        )
 
     # ------------------------------------------------------------------ helpers
 
@@ -212,7 +214,7 @@ class Agent:
             return f"[{call.name}] Error: unknown tool '{call.name}'. Available tools: {names}."
         try:
             return await asyncio.wait_for(tool.execute(call.arguments), self.tool_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return f"[{call.name}] Error: the tool timed out after {self.tool_timeout:g}s. Try again or another call."
         except _PROGRAMMER_ERRORS:
             raise
@@ -229,8 +231,9 @@ class Agent:
     def _overflowing(self, sent: list[dict[str, Any]]) -> bool:
         return estimate_tokens(sent) + self._schema_tokens + self.gen_reserve > self.context_tokens
 
-    def _forced_overflow_input(self, sent: list[dict[str, Any]], factor: float = 1.0, force_text: str | None = None
-                               ) -> tuple[list[dict[str, Any]], int]:
+    def _forced_overflow_input(
+        self, sent: list[dict[str, Any]], factor: float = 1.0, force_text: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
         """Model input for the forced answer: the latest observation turn is replaced by the order to answer;
         older messages are truncated (longest first) if it still does not fit; ``factor`` < 1 shrinks the room
         after the endpoint rejected a previous attempt. Returns (input, max_tokens): 90% of the room left."""
@@ -260,8 +263,7 @@ class Agent:
 
     # ------------------------------------------------------------------ the loop
 
-    async def run(self, question: str, *, id: str | None = None, metadata: dict[str, Any] | None = None
-                  ) -> Trajectory:
+    async def run(self, question: str, *, id: str | None = None, metadata: dict[str, Any] | None = None) -> Trajectory:
         """Answer ``question``; returns the finished trajectory (never raises for run failures).
 
         The ReAct cycle of METHOD.md: until the run stops, decide whether this turn must be the final one
@@ -289,10 +291,14 @@ class Agent:
             question=question,
             tools=list(self.schemas),
             metadata={
-                "protocol": self.protocol, "model": getattr(self.llm, "model", ""),
-                "role": getattr(self.llm, "role", ""), "max_tool_calls": self.max_tool_calls,
-                "max_turns": self.max_turns, "context_tokens": self.context_tokens,
-                "prompt_version": prompts.PROMPT_VERSION, **(metadata or {}),
+                "protocol": self.protocol,
+                "model": getattr(self.llm, "model", ""),
+                "role": getattr(self.llm, "role", ""),
+                "max_tool_calls": self.max_tool_calls,
+                "max_turns": self.max_turns,
+                "context_tokens": self.context_tokens,
+                "prompt_version": prompts.PROMPT_VERSION,
+                **(metadata or {}),
             },
         )
         traj.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": question}]
@@ -311,8 +317,9 @@ class Agent:
             self._force(run, "max_tool_calls")
         elif run.forced is None and len(run.traj.steps) >= self.max_turns - 1:
             self._force(run, "max_turns")
-        elif run.forced in ("max_tool_calls", "max_turns") and \
-                run.traj.messages[-1].get("content") != self._force_msg(run.forced):
+        elif run.forced in ("max_tool_calls", "max_turns") and run.traj.messages[-1].get("content") != self._force_msg(
+            run.forced
+        ):
             run.traj.messages.append({"role": "user", "content": self._force_msg(run.forced)})
 
     async def _model_input(self, run: _Run) -> list[dict[str, Any]] | None:
@@ -334,17 +341,25 @@ class Agent:
                 self._force(run, "context_overflow")
         if fit:
             assert run.forced is not None
-            sent, run.max_tokens = self._forced_overflow_input(sent, 0.9 ** run.overflow_retries,
-                                                               self._force_msg(run.forced))
+            sent, run.max_tokens = self._forced_overflow_input(
+                sent, 0.9**run.overflow_retries, self._force_msg(run.forced)
+            )
         return sent
 
     async def _ask(self, run: _Run, sent: list[dict[str, Any]]) -> Completion | None:
         """One LLM call. On failure: None, and either a refit retry (the endpoint said the input is too long)
         or the end of the run."""
-        kwargs: dict[str, Any] = {"temperature": self.temperature, "max_tokens": run.max_tokens, "seed": self.seed,
-                                  **self.tool_protocol.request(tools=self.schemas, forced=run.forced is not None,
-                                                               tool_calls_made=run.traj.num_tool_calls,
-                                                               min_tool_calls=self.json_min_tool_calls)}
+        kwargs: dict[str, Any] = {
+            "temperature": self.temperature,
+            "max_tokens": run.max_tokens,
+            "seed": self.seed,
+            **self.tool_protocol.request(
+                tools=self.schemas,
+                forced=run.forced is not None,
+                tool_calls_made=run.traj.num_tool_calls,
+                min_tool_calls=self.json_min_tool_calls,
+            ),
+        }
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         t_llm = time.perf_counter()
         try:
@@ -383,8 +398,14 @@ class Agent:
         run.usage.add(completion.usage)
         content = completion.content or ""
         parsed = self.tool_protocol.parse(completion, self.schemas)
-        step = Step(index=len(traj.steps), reasoning=parsed.reasoning, content=content, llm_s=run.llm_s,
-                    usage=completion.usage, context=sent if self.record_context else None)
+        step = Step(
+            index=len(traj.steps),
+            reasoning=parsed.reasoning,
+            content=content,
+            llm_s=run.llm_s,
+            usage=completion.usage,
+            context=sent if self.record_context else None,
+        )
         traj.steps.append(step)
         traj.num_turns += 1
         if parsed.answer is not None:
@@ -423,8 +444,9 @@ class Agent:
         traj.wall_s = time.perf_counter() - t0
         return traj
 
-    async def _run_calls(self, parsed: ParsedTurn, step: Step, messages: list[dict[str, Any]], traj: Trajectory,
-                         turn: int) -> None:
+    async def _run_calls(
+        self, parsed: ParsedTurn, step: Step, messages: list[dict[str, Any]], traj: Trajectory, turn: int
+    ) -> None:
         calls = parsed.calls
         for i, call in enumerate(calls):
             if not call.id:

@@ -23,29 +23,38 @@ class AgentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["student", "teacher"] = Field(
-        "student", description="LLM role playing the agent: student (default) or teacher.")
+        "student", description="LLM role playing the agent: student (default) or teacher."
+    )
     protocol: Literal["auto", "text", "native", "json"] = Field(
-        "auto", description="auto (json for the embedded model, text otherwise), text, native, json.")
+        "auto", description="auto (json for the embedded model, text otherwise), text, native, json."
+    )
     max_tool_calls: int = Field(
-        200, ge=0, description="Tool budget per question (default 200, as in the paper; 4 on the embedded model).")
+        200, ge=0, description="Tool budget per question (default 200, as in the paper; 4 on the embedded model)."
+    )
     max_turns: int | None = Field(
-        None, ge=1, description="LLM turns per question (default tool budget + 20; 6 on the embedded model).")
+        None, ge=1, description="LLM turns per question (default tool budget + 20; 6 on the embedded model)."
+    )
     context_tokens: int | None = Field(
-        None, ge=256, description="Context budget (tokens, estimated; default: the model's; 4096 on the embedded "
-        "model).")
+        None,
+        ge=256,
+        description="Context budget (tokens, estimated; default: the model's; 4096 on the embedded model).",
+    )
     max_tokens_per_turn: int | None = Field(
-        None, ge=1, description="Generation limit per LLM turn (default: the role's max_tokens; 256 on the "
-        "embedded model).")
+        None,
+        ge=1,
+        description="Generation limit per LLM turn (default: the role's max_tokens; 256 on the embedded model).",
+    )
     concurrency: int = Field(8, ge=1, description="Questions in flight (default 8).")
-    extract: bool = Field(
-        True, description="Goal-conditioned visit with the extractor role; false = raw page text.")
+    extract: bool = Field(True, description="Goal-conditioned visit with the extractor role; false = raw page text.")
     visit_max_chars: int = Field(20_000, ge=1, description="Raw-text visit budget (and the extractor's fallback).")
     search_top_k: int = Field(10, ge=1, description="Results per query shown by the search tool.")
     retrieval: Literal["bm25", "dense", "hybrid"] | None = Field(None, description=RETRIEVAL_HELP)
     extract_page_chars: int | None = Field(
-        None, ge=1, description="Page budget of the extractor (default: from its context).")
+        None, ge=1, description="Page budget of the extractor (default: from its context)."
+    )
     extract_max_tokens: int | None = Field(
-        None, ge=1, description="Generation limit of one extraction (default: the extractor role's max_tokens).")
+        None, ge=1, description="Generation limit of one extraction (default: the extractor role's max_tokens)."
+    )
     temperature: float | None = Field(None, description="Agent sampling temperature.")
     tool_timeout: float = Field(600.0, gt=0, description="Seconds a tool call may take.")
     seed: int | None = Field(None, description="Sampling seed sent with every agent call.")

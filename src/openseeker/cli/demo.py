@@ -47,20 +47,29 @@ llm:
 # here (e.g. `openseeker view` to browse the outputs) so the demo keeps ending with the next commands.
 NEXT_COMMANDS: list[tuple[str, str]] = [
     # --- next commands: add yours here -------------------------------------------------------------
-    ("look at what it wrote: QA samples, yield and rejections, trajectories, eval runs (a page on 127.0.0.1)",
-     "openseeker view {out}"),
+    (
+        "look at what it wrote: QA samples, yield and rejections, trajectories, eval runs (a page on 127.0.0.1)",
+        "openseeker view {out}",
+    ),
     ("the per-stage yield report of QA synthesis", "openseeker synth report {out}/qa.jsonl"),
-    ("ask the agent your own question on the demo web",
-     'openseeker agent run --web {out}/web --question "Who painted the Mona Lisa?" --out {out}/mine.jsonl'),
-    ("train the student on the SFT data (needs the training extras: bash scripts/install.sh --train)",
-     "openseeker train sft --data {sft} --out {out}/student --lora --max-steps 5"),
-    ("the same pipeline with a real model (any OpenAI-compatible server)",
-     "openseeker synth qa --web {out}/web --n 100 --out qa.jsonl --base-url http://localhost:8000/v1 --model NAME"),
+    (
+        "ask the agent your own question on the demo web",
+        'openseeker agent run --web {out}/web --question "Who painted the Mona Lisa?" --out {out}/mine.jsonl',
+    ),
+    (
+        "train the student on the SFT data (needs the training extras: bash scripts/install.sh --train)",
+        "openseeker train sft --data {sft} --out {out}/student --lora --max-steps 5",
+    ),
+    (
+        "the same pipeline with a real model (any OpenAI-compatible server)",
+        "openseeker synth qa --web {out}/web --n 100 --out qa.jsonl --base-url http://localhost:8000/v1 --model NAME",
+    ),
 ]
 
 
-def _run(args: list[str], *, timings: dict[str, float] | None = None, label: str = "",
-         allow_fail: bool = False) -> int:
+def _run(
+    args: list[str], *, timings: dict[str, float] | None = None, label: str = "", allow_fail: bool = False
+) -> int:
     shown = "openseeker " + " ".join(shlex.quote(a) for a in args)
     console.rule(f"[bold cyan]$ {shown}", align="left")
     started = time.perf_counter()
@@ -112,20 +121,44 @@ def run_demo(out: Path, *, n_qa: int, max_candidates: int, heldout: int, max_too
         run(["web", "search", "--web", str(web), "--top-k", "3", query], "web stats/search")
 
     # stops at --n accepted; cheaper candidates (2 facts per page, 1 closed-book attempt), 8 decoded at once
-    run(["synth", "qa", "--web", str(web), "--n", str(n_qa), "--out", str(qa), "--seed", str(seed),
-         "--max-candidates", str(max_candidates), "--facts", "2", "--attempts", "1", "--concurrency", "8",
-         "--config", str(demo_cfg)])
+    run(
+        [
+            "synth",
+            "qa",
+            "--web",
+            str(web),
+            "--n",
+            str(n_qa),
+            "--out",
+            str(qa),
+            "--seed",
+            str(seed),
+            "--max-candidates",
+            str(max_candidates),
+            "--facts",
+            "2",
+            "--attempts",
+            "1",
+            "--concurrency",
+            "8",
+            "--config",
+            str(demo_cfg),
+        ]
+    )
     accepted = _count_lines(qa)
     n_train, n_heldout = _split_heldout(qa, qa_train, qa_heldout, heldout)
-    console.print(f"[bold]{accepted} accepted QA sample(s)[/]: {n_train} for trajectories, {n_heldout} held out "
-                  "for evaluation")
+    console.print(
+        f"[bold]{accepted} accepted QA sample(s)[/]: {n_train} for trajectories, {n_heldout} held out for evaluation"
+    )
 
     if n_train:
         _trajectories_and_export(run, web, qa_train, traj, ref_traj, sft, max_tool_calls)
     else:
-        console.print("[yellow]No QA sample was accepted, so there is nothing to solve: trajectory synthesis and "
-                      "export are skipped. Re-run with a larger --max-candidates, or a stronger model "
-                      "(--base-url/--model).[/]")
+        console.print(
+            "[yellow]No QA sample was accepted, so there is nothing to solve: trajectory synthesis and "
+            "export are skipped. Re-run with a larger --max-candidates, or a stronger model "
+            "(--base-url/--model).[/]"
+        )
     _evaluate(run, web, qa_heldout if n_heldout else qa, evaldir, max_tool_calls, heldout=bool(n_heldout))
 
     total = round(time.perf_counter() - t0, 1)
@@ -144,27 +177,64 @@ def run_demo(out: Path, *, n_qa: int, max_candidates: int, heldout: int, max_too
     return summary
 
 
-def _trajectories_and_export(run: Callable[..., int], web: Path, qa_train: Path, traj: Path, ref_traj: Path,
-                             sft: Path, max_tool_calls: int) -> None:
+def _trajectories_and_export(
+    run: Callable[..., int], web: Path, qa_train: Path, traj: Path, ref_traj: Path, sft: Path, max_tool_calls: int
+) -> None:
     # The LLM teacher (embedded model, retrospective summarization on) and the offline reference teacher go to
     # separate files: their data never mixes silently.
-    run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(traj),
-         "--max-tool-calls", str(max_tool_calls), "--limit", "1"])
-    run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(ref_traj), "--teacher",
-         "reference"])
+    run(
+        [
+            "synth",
+            "traj",
+            "--web",
+            str(web),
+            "--qa",
+            str(qa_train),
+            "--out",
+            str(traj),
+            "--max-tool-calls",
+            str(max_tool_calls),
+            "--limit",
+            "1",
+        ]
+    )
+    run(["synth", "traj", "--web", str(web), "--qa", str(qa_train), "--out", str(ref_traj), "--teacher", "reference"])
     # all formats; on a core install (no transformers/torch) the tokenized form is skipped, and it says why
     run(["export", "sft", "--traj", str(ref_traj), "--out", str(sft), "--format", "all", "--allow-reference"])
 
 
-def _evaluate(run: Callable[..., int], web: Path, eval_set: Path, evaldir: Path, max_tool_calls: int, *,
-              heldout: bool) -> None:
+def _evaluate(
+    run: Callable[..., int], web: Path, eval_set: Path, evaldir: Path, max_tool_calls: int, *, heldout: bool
+) -> None:
     if _count_lines(eval_set) and not heldout:
-        console.print("[yellow]Only one QA sample was accepted, so nothing could be held out: the evaluation below "
-                      "runs on the question the trajectories were made from (not a held-out number).[/]")
+        console.print(
+            "[yellow]Only one QA sample was accepted, so nothing could be held out: the evaluation below "
+            "runs on the question the trajectories were made from (not a held-out number).[/]"
+        )
     if _count_lines(eval_set):
-        run(["eval", "run", "--benchmark", "synth", "--path", str(eval_set), "--web", str(web), "--out",
-             str(evaldir), "--max-tool-calls", str(max_tool_calls), "--max-turns", str(max_tool_calls + 2),
-             "--max-tokens-per-turn", "256", "--judge", "none"], "eval run/report")
+        run(
+            [
+                "eval",
+                "run",
+                "--benchmark",
+                "synth",
+                "--path",
+                str(eval_set),
+                "--web",
+                str(web),
+                "--out",
+                str(evaldir),
+                "--max-tool-calls",
+                str(max_tool_calls),
+                "--max-turns",
+                str(max_tool_calls + 2),
+                "--max-tokens-per-turn",
+                "256",
+                "--judge",
+                "none",
+            ],
+            "eval run/report",
+        )
         run(["eval", "report", str(evaldir)], "eval run/report")
     else:
         console.print("[yellow]No questions to evaluate on (no QA sample was accepted).[/]")
@@ -197,16 +267,22 @@ app = typer.Typer()  # root-level commands (openseeker.cli.main mounts it withou
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Where everything is written (resumable)."),
     n_qa: int = typer.Option(2, "--n-qa", help="QA samples to accept (the last --heldout are kept for eval)."),
-    max_candidates: int = typer.Option(40, "--max-candidates", help="Candidates to try at most (QA synthesis "
-                                       "stops earlier, as soon as --n-qa are accepted)."),
+    max_candidates: int = typer.Option(
+        40,
+        "--max-candidates",
+        help="Candidates to try at most (QA synthesis stops earlier, as soon as --n-qa are accepted).",
+    ),
     heldout: int = typer.Option(1, "--heldout", help="Accepted questions held out for evaluation."),
-    max_tool_calls: int = typer.Option(2, "--max-tool-calls", help="Tool budget per question in the demo "
-                                       "(teacher and evaluated agent: every call adds a search block to all "
-                                       "later prompts, the main cost on CPU)."),
+    max_tool_calls: int = typer.Option(
+        2,
+        "--max-tool-calls",
+        help="Tool budget per question in the demo "
+        "(teacher and evaluated agent: every call adds a search block to all "
+        "later prompts, the main cost on CPU).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of QA synthesis."),
 ) -> None:
     """Run the whole pipeline on the embedded default (offline, CPU): web, QA, trajectories, SFT data, eval."""
     if n_qa < 1 or max_candidates < n_qa:
         raise UserError("--n-qa must be >= 1 and --max-candidates >= --n-qa")
-    run_demo(out, n_qa=n_qa, max_candidates=max_candidates, heldout=heldout, max_tool_calls=max_tool_calls,
-             seed=seed)
+    run_demo(out, n_qa=n_qa, max_candidates=max_candidates, heldout=heldout, max_tool_calls=max_tool_calls, seed=seed)

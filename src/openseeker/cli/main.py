@@ -63,7 +63,17 @@ def build_app() -> typer.Typer:
         logging.basicConfig(
             level=level, format="%(message)s", handlers=[RichHandler(console=err_console, show_path=False)], force=True
         )
-        for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "urllib3", "trafilatura", "htmldate", "filelock"):
+        for noisy in (
+            "httpx",
+            "httpcore",
+            "httpx2",
+            "httpcore2",
+            "openai",
+            "urllib3",
+            "trafilatura",
+            "htmldate",
+            "filelock",
+        ):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
     for target in STAGES:
@@ -118,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     escape_help_markup(command)
     try:
         # typer answers Ctrl-C (and typer.Exit) by *returning* the exit code when not in standalone mode
-        code = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="openseeker",
-                            standalone_mode=False)
+        code = command.main(
+            args=argv if argv is not None else sys.argv[1:], prog_name="openseeker", standalone_mode=False
+        )
     except SystemExit as exc:  # typer/click --help and explicit exits
         return int(exc.code or 0)
     except KeyboardInterrupt:
@@ -140,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if os.environ.get("OPENSEEKER_DEBUG"):
                 raise
-            err_console.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (set OPENSEEKER_DEBUG=1 for a "
-                              "traceback)")
+            err_console.print(
+                f"[red]internal error:[/] {type(exc).__name__}: {exc} (set OPENSEEKER_DEBUG=1 for a traceback)"
+            )
             return 1
     if code == 130:
         err_console.print(INTERRUPTED)

@@ -3,48 +3,72 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 LLMOpt = Annotated[
-    Optional[str],
-    typer.Option("--llm", help="'embedded' (SmolLM2-135M served locally by xllamacpp; the default when no "
-                 "endpoint is configured) or 'openai' to use --base-url/--model/--config."),
+    str | None,
+    typer.Option(
+        "--llm",
+        help="'embedded' (SmolLM2-135M served locally by xllamacpp; the default when no "
+        "endpoint is configured) or 'openai' to use --base-url/--model/--config.",
+    ),
 ]
 BaseUrlOpt = Annotated[
-    Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint for ALL roles, e.g. http://host:8000/v1")
+    str | None,
+    typer.Option("--base-url", help="OpenAI-compatible endpoint for ALL roles, e.g. http://host:8000/v1"),
 ]
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name for ALL roles at --base-url.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name for ALL roles at --base-url.")]
 ConfigOpt = Annotated[
-    Optional[Path], typer.Option("--config", help="YAML config mapping roles to endpoints (see docs/config.md).")
+    Path | None, typer.Option("--config", help="YAML config mapping roles to endpoints (see docs/config.md).")
 ]
 WebOpt = Annotated[
-    str, typer.Option("--web", help="A local web directory (from `web build`), 'live', or http://host:port (an "
-                      "`openseeker serve` server; several comma-separated).")
+    str,
+    typer.Option(
+        "--web",
+        help="A local web directory (from `web build`), 'live', or http://host:port (an "
+        "`openseeker serve` server; several comma-separated).",
+    ),
 ]
 WebConfigOpt = Annotated[
-    Optional[Path],
-    typer.Option("--web-config", help="Live-web YAML for --web live (backend, key env vars, cache; see "
-                 "docs/live-web.md). Default: the `live:` section of --config, else $OPENSEEKER_LIVE_CONFIG."),
+    Path | None,
+    typer.Option(
+        "--web-config",
+        help="Live-web YAML for --web live (backend, key env vars, cache; see "
+        "docs/live-web.md). Default: the `live:` section of --config, else $OPENSEEKER_LIVE_CONFIG.",
+    ),
 ]
 WorkersOpt = Annotated[
-    Optional[int],
-    typer.Option("--workers", min=1, help="Worker processes (ranks); each runs --concurrency items in flight, "
-                 "writes its own shard, and the shards are merged in input order at the end (docs/scale.md)."),
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Worker processes (ranks); each runs --concurrency items in flight, "
+        "writes its own shard, and the shards are merged in input order at the end (docs/scale.md).",
+    ),
 ]
 ExecutorOpt = Annotated[
-    str, typer.Option("--executor", help="local (this machine: --workers processes) or ray (Ray tasks; needs "
-                      "the ray extra).")
+    str,
+    typer.Option(
+        "--executor", help="local (this machine: --workers processes) or ray (Ray tasks; needs the ray extra)."
+    ),
 ]
 RayAddressOpt = Annotated[
-    Optional[str], typer.Option("--ray-address", help="A running Ray cluster (host:6379, ray://host:10001, auto); "
-                                "default: start a local one.")
+    str | None,
+    typer.Option(
+        "--ray-address", help="A running Ray cluster (host:6379, ray://host:10001, auto); default: start a local one."
+    ),
 ]
 RankOpt = Annotated[
-    Optional[int], typer.Option("--rank", min=0, help="Run only this rank of --workers, in this process (one task "
-                                "of a Slurm job array: --rank $SLURM_ARRAY_TASK_ID); the same command without "
-                                "--rank then finishes what is missing and merges.")
+    int | None,
+    typer.Option(
+        "--rank",
+        min=0,
+        help="Run only this rank of --workers, in this process (one task "
+        "of a Slurm job array: --rank $SLURM_ARRAY_TASK_ID); the same command without "
+        "--rank then finishes what is missing and merges.",
+    ),
 ]
 
 
@@ -86,14 +110,15 @@ def _agent(name: str) -> str:
     return field_help(AgentSettings, name)
 
 
-MaxToolCallsOpt = Annotated[Optional[int], typer.Option("--max-tool-calls", min=0, help=_agent("max_tool_calls"))]
-ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", min=1, help=_agent("concurrency"))]
-ProtocolOpt = Annotated[Optional[str], typer.Option("--protocol", help=_agent("protocol"))]
-RoleOpt = Annotated[Optional[str], typer.Option("--role", help=_agent("role"))]
-MaxTokensPerTurnOpt = Annotated[Optional[int], typer.Option("--max-tokens-per-turn", min=16,
-                                                             help=_agent("max_tokens_per_turn"))]
-MaxTurnsOpt = Annotated[Optional[int], typer.Option("--max-turns", min=1, help=_agent("max_turns"))]
-ContextTokensOpt = Annotated[Optional[int], typer.Option("--context-tokens", min=256, help=_agent("context_tokens"))]
-TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", help=_agent("temperature"))]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", help=_agent("seed"))]
-RetrievalOpt = Annotated[Optional[str], typer.Option("--retrieval", help=_agent("retrieval"))]
+MaxToolCallsOpt = Annotated[int | None, typer.Option("--max-tool-calls", min=0, help=_agent("max_tool_calls"))]
+ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", min=1, help=_agent("concurrency"))]
+ProtocolOpt = Annotated[str | None, typer.Option("--protocol", help=_agent("protocol"))]
+RoleOpt = Annotated[str | None, typer.Option("--role", help=_agent("role"))]
+MaxTokensPerTurnOpt = Annotated[
+    int | None, typer.Option("--max-tokens-per-turn", min=16, help=_agent("max_tokens_per_turn"))
+]
+MaxTurnsOpt = Annotated[int | None, typer.Option("--max-turns", min=1, help=_agent("max_turns"))]
+ContextTokensOpt = Annotated[int | None, typer.Option("--context-tokens", min=256, help=_agent("context_tokens"))]
+TemperatureOpt = Annotated[float | None, typer.Option("--temperature", help=_agent("temperature"))]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help=_agent("seed"))]
+RetrievalOpt = Annotated[str | None, typer.Option("--retrieval", help=_agent("retrieval"))]

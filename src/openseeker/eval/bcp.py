@@ -71,10 +71,13 @@ class JudgeProtocol:
     def role_config(self) -> dict[str, Any]:
         """The ``judge`` role settings (llm config YAML) that reproduce the protocol on an OpenAI-compatible
         server (vLLM/SGLang) serving ``model``."""
-        return {"model": self.model, "temperature": self.temperature, "top_p": self.top_p,
-                "max_tokens": self.max_tokens,
-                "extra_body": {"top_k": self.top_k,
-                               "chat_template_kwargs": {"enable_thinking": self.enable_thinking}}}
+        return {
+            "model": self.model,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "extra_body": {"top_k": self.top_k, "chat_template_kwargs": {"enable_thinking": self.enable_thinking}},
+        }
 
 
 # SHA-256 of their GRADER_TEMPLATE after .strip() (texttron/BrowseComp-Plus at 97c637ce).
@@ -103,30 +106,42 @@ def load_grader_template(repo: str | Path, protocol: JudgeProtocol) -> str:
                 text = value.value.strip()
                 digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
                 if protocol.prompt_sha256 and digest != protocol.prompt_sha256:
-                    raise UserError(f"{path}: GRADER_TEMPLATE has sha256 {digest[:16]}..., not the pinned "
-                                    f"{protocol.prompt_sha256[:16]}... of protocol {protocol.name!r}")
+                    raise UserError(
+                        f"{path}: GRADER_TEMPLATE has sha256 {digest[:16]}..., not the pinned "
+                        f"{protocol.prompt_sha256[:16]}... of protocol {protocol.name!r}"
+                    )
                 return text
     raise UserError(f"{path}: no GRADER_TEMPLATE string found")
 
 
-_FIELD = {name: [re.compile(rf"\*\*{name}:\*\*\s*{pat}", re.IGNORECASE), re.compile(rf"\*\*{name}\*\*:\s*{pat}", re.IGNORECASE),
-                 re.compile(rf"{name}:\s*{pat}", re.IGNORECASE)]
-          for name, pat in (("extracted_final_answer", r"(.*?)(?=\n|$)"), ("correct", r"(yes|no)"),
-                            ("confidence", r"(\d+(?:\.\d+)?)\s*%?"))}
+_FIELD = {
+    name: [
+        re.compile(rf"\*\*{name}:\*\*\s*{pat}", re.IGNORECASE),
+        re.compile(rf"\*\*{name}\*\*:\s*{pat}", re.IGNORECASE),
+        re.compile(rf"{name}:\s*{pat}", re.IGNORECASE),
+    ]
+    for name, pat in (
+        ("extracted_final_answer", r"(.*?)(?=\n|$)"),
+        ("correct", r"(yes|no)"),
+        ("confidence", r"(\d+(?:\.\d+)?)\s*%?"),
+    )
+}
 
 
 def parse_grade(text: str) -> dict[str, Any]:
     """The judge output's fields under their rules: bold ``**field:**``, then ``**field**:``, then plain
     ``field:`` (first match each); confidence capped at 100; no yes/no = parse error."""
-    out: dict[str, Any] = {"extracted_final_answer": None, "correct": None, "confidence": None,
-                           "parse_error": False}
+    out: dict[str, Any] = {"extracted_final_answer": None, "correct": None, "confidence": None, "parse_error": False}
     for name, patterns in _FIELD.items():
         for rx in patterns:
             m = rx.search(text or "")
             if m:
                 v = m.group(1).strip()
-                out[name] = (v.lower() == "yes") if name == "correct" else (min(float(v), 100.0)
-                                                                            if name == "confidence" else v)
+                out[name] = (
+                    (v.lower() == "yes")
+                    if name == "correct"
+                    else (min(float(v), 100.0) if name == "confidence" else v)
+                )
                 break
     out["parse_error"] = out["correct"] is None
     return out
@@ -159,8 +174,11 @@ def load_queries_tsv(path: str | Path) -> dict[str, str]:
 def _docids(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
-    return [str(d["docid"]) if isinstance(d, dict) else str(d) for d in value
-            if (isinstance(d, dict) and "docid" in d) or isinstance(d, (str, int))]
+    return [
+        str(d["docid"]) if isinstance(d, dict) else str(d)
+        for d in value
+        if (isinstance(d, dict) and "docid" in d) or isinstance(d, (str, int))
+    ]
 
 
 def load_browsecomp_plus(path: Path) -> Iterator[EvalItem]:
@@ -181,7 +199,8 @@ def load_browsecomp_plus(path: Path) -> Iterator[EvalItem]:
     gold = load_qrels(gold_file) if gold_file else {}
     if path.suffix == ".tsv":
         rows: Iterable[tuple[int, dict[str, Any]]] = (
-            (i, {"query_id": q, "query": text}) for i, (q, text) in enumerate(load_queries_tsv(path).items(), 1))
+            (i, {"query_id": q, "query": text}) for i, (q, text) in enumerate(load_queries_tsv(path).items(), 1)
+        )
     else:
         from openseeker.io import iter_jsonl
 
@@ -195,9 +214,13 @@ def load_browsecomp_plus(path: Path) -> Iterator[EvalItem]:
             raise InputError("'answer' must be a string", path=str(path), line=lineno)
         ev = _docids(obj.get("evidence_docs")) or evidence.get(qid, [])
         gd = _docids(obj.get("gold_docs")) or gold.get(qid, [])
-        yield EvalItem(id=qid, question=obj["query"], answers=[answer] if answer else [],
-                       benchmark="browsecomp-plus",
-                       metadata={"evidence_docids": ev, "gold_docids": gd, "category": "browsecomp-plus"})
+        yield EvalItem(
+            id=qid,
+            question=obj["query"],
+            answers=[answer] if answer else [],
+            benchmark="browsecomp-plus",
+            metadata={"evidence_docids": ev, "gold_docids": gd, "category": "browsecomp-plus"},
+        )
 
 
 def load_ground_truth(path: str | Path) -> dict[str, dict[str, str]]:
@@ -205,8 +228,10 @@ def load_ground_truth(path: str | Path) -> dict[str, dict[str, str]]:
     out = {}
     for item in load_browsecomp_plus(Path(path)):
         if not item.answers:
-            raise UserError(f"{path}: query {item.id} has no answer; give the decrypted dataset JSONL "
-                            "(their decrypt_dataset.py output)")
+            raise UserError(
+                f"{path}: query {item.id} has no answer; give the decrypted dataset JSONL "
+                "(their decrypt_dataset.py output)"
+            )
         out[item.id] = {"question": item.question, "answer": item.answers[0]}
     return out
 
@@ -242,10 +267,14 @@ def run_record_from_trajectory(traj: Any, query_id: str, to_docid: Any = None) -
     response = traj.final_answer or ""
     if answered and traj.messages and isinstance(traj.messages[-1], dict):
         response = str(traj.messages[-1].get("content") or response)  # the full final message, like theirs
-    return RunRecord(query_id=str(query_id), status="completed" if answered else traj.stop_reason,
-                     retrieved_docids=ids["retrieved"], tool_call_counts=dict(counts),
-                     result=[{"type": "output_text", "output": response}],
-                     metadata={"visited_docids": ids["visited"], "trajectory_id": traj.id})
+    return RunRecord(
+        query_id=str(query_id),
+        status="completed" if answered else traj.stop_reason,
+        retrieved_docids=ids["retrieved"],
+        tool_call_counts=dict(counts),
+        result=[{"type": "output_text", "output": response}],
+        metadata={"visited_docids": ids["visited"], "trajectory_id": traj.id},
+    )
 
 
 def write_run_dir(out: str | Path, records: Iterable[RunRecord]) -> int:
@@ -279,10 +308,16 @@ def read_run_dir(path: str | Path) -> list[RunRecord]:
         result = obj.get("result") or []
         if not isinstance(result, list):
             raise InputError("'result' must be a list", path=str(f))
-        out.append(RunRecord(query_id=str(obj["query_id"]), status=str(obj["status"]),
-                             retrieved_docids=[str(x) for x in obj.get("retrieved_docids") or []],
-                             tool_call_counts={str(k): int(v) for k, v in (obj.get("tool_call_counts") or {}).items()},
-                             result=result, metadata=obj.get("metadata") or {}))
+        out.append(
+            RunRecord(
+                query_id=str(obj["query_id"]),
+                status=str(obj["status"]),
+                retrieved_docids=[str(x) for x in obj.get("retrieved_docids") or []],
+                tool_call_counts={str(k): int(v) for k, v in (obj.get("tool_call_counts") or {}).items()},
+                result=result,
+                metadata=obj.get("metadata") or {},
+            )
+        )
     if not out:
         raise UserError(f"{d}: no *.json run files")
     return out
@@ -311,10 +346,17 @@ def calibration_error(confidences: list[float], correct: list[bool], beta: int =
     return math.sqrt(total) * 100
 
 
-def summarize(records: list[RunRecord], grades: Mapping[str, Mapping[str, Any]], *,
-              evidence: Mapping[str, list[str]], gold: Mapping[str, list[str]] | None = None,
-              protocol: str | None = None, judge_model: str | None = None, llm: str | None = None,
-              retriever: str | None = None) -> dict[str, Any]:
+def summarize(
+    records: list[RunRecord],
+    grades: Mapping[str, Mapping[str, Any]],
+    *,
+    evidence: Mapping[str, list[str]],
+    gold: Mapping[str, list[str]] | None = None,
+    protocol: str | None = None,
+    judge_model: str | None = None,
+    llm: str | None = None,
+    retriever: str | None = None,
+) -> dict[str, Any]:
     """Their summary keys (``Accuracy (%)``, ``Recall (%)``, ``avg_tool_stats``, ``Calibration Error (%)``,
     ``per_query_metrics``) plus gold recall, search calls per query and the judge protocol. ``grades`` maps a
     query id to ``{correct, confidence, parse_error}`` (ungraded queries count as wrong, as in theirs)."""
@@ -333,7 +375,10 @@ def summarize(records: list[RunRecord], grades: Mapping[str, Mapping[str, Any]],
             confs.append(float(g["confidence"]))
             oks.append(bool(g["correct"]))
     cal = calibration_error(confs, oks)
-    pct = (lambda x: None if x is None else round(100.0 * x, 2))
+
+    def pct(x: float | None) -> float | None:
+        return None if x is None else round(100.0 * x, 2)
+
     return {
         "LLM": llm or "change me when submitting",
         "Accuracy (%)": round(100.0 * sum(correct.values()) / n, 2) if n else 0.0,
@@ -349,14 +394,20 @@ def summarize(records: list[RunRecord], grades: Mapping[str, Mapping[str, Any]],
         "judge_model": judge_model,
         "Retriever": retriever or "change me when submitting",
         "per_query_metrics": [
-            {"query_id": r.query_id, "correct": correct[r.query_id],
-             "recall": pct(ev["per_query"].get(r.query_id))} for r in records
+            {"query_id": r.query_id, "correct": correct[r.query_id], "recall": pct(ev["per_query"].get(r.query_id))}
+            for r in records
         ],
     }
 
 
-async def grade_runs(records: list[RunRecord], truth: Mapping[str, Mapping[str, str]], llm: LLM | None,
-                     template: str, protocol: JudgeProtocol, concurrency: int = 4) -> dict[str, dict[str, Any]]:
+async def grade_runs(
+    records: list[RunRecord],
+    truth: Mapping[str, Mapping[str, str]],
+    llm: LLM | None,
+    template: str,
+    protocol: JudgeProtocol,
+    concurrency: int = 4,
+) -> dict[str, dict[str, Any]]:
     """Grade every completed, non-empty response with ``llm`` under ``protocol`` (their prompt, sampling and
     parsing); others are recorded as ungraded (``parse_error``) like theirs."""
     import asyncio
@@ -374,8 +425,9 @@ async def grade_runs(records: list[RunRecord], truth: Mapping[str, Mapping[str, 
             return
         prompt = template.format(question=gt["question"], response=rec.response, correct_answer=gt["answer"])
         async with sem:
-            comp = await llm.chat([{"role": "user", "content": prompt}], temperature=protocol.temperature,
-                                  max_tokens=protocol.max_tokens)
+            comp = await llm.chat(
+                [{"role": "user", "content": prompt}], temperature=protocol.temperature, max_tokens=protocol.max_tokens
+            )
         g = parse_grade(comp.content)
         g["judge_response"] = comp.content
         grades[rec.query_id] = g

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -33,20 +33,22 @@ EPILOG_RUN = """Examples:\n
 """
 
 
-
 def _eval(name: str) -> str:
     """An eval option's help: the ``EvalSettings`` field's documentation (written once, as for agent options)."""
     return field_help(EvalSettings, name)
 
 
 BenchmarkOpt = Annotated[str, typer.Option("--benchmark", "-b", help=_eval("benchmark"))]
-PathOpt = Annotated[Optional[Path], typer.Option("--path", help=_eval("path"))]
+PathOpt = Annotated[Path | None, typer.Option("--path", help=_eval("path"))]
 JudgeOpt = Annotated[str, typer.Option("--judge", help=_eval("judge"))]
 UngradedOpt = Annotated[str, typer.Option("--ungraded", help=_eval("ungraded"))]
 
 
-app = typer.Typer(name="eval", help="Evaluate an agent on benchmarks (decrypted in memory) with a pinned judge; "
-                  "reports.", no_args_is_help=True)
+app = typer.Typer(
+    name="eval",
+    help="Evaluate an agent on benchmarks (decrypted in memory) with a pinned judge; reports.",
+    no_args_is_help=True,
+)
 
 
 @app.command("load", epilog=EPILOG_LOAD)
@@ -54,8 +56,10 @@ def load_cmd(
     benchmark: BenchmarkOpt,
     path: PathOpt = None,
     count: Annotated[bool, typer.Option("--count", help="Print the number of records.")] = False,
-    show: Annotated[Optional[int], typer.Option("--show", help="Print N decrypted records (terminal "
-                                                "only; never redirect them into the repo).")] = None,
+    show: Annotated[
+        int | None,
+        typer.Option("--show", help="Print N decrypted records (terminal only; never redirect them into the repo)."),
+    ] = None,
 ) -> None:
     """Load (and decrypt in memory) a benchmark: print its record count or the first N records."""
     from openseeker.eval.loaders import load_benchmark
@@ -82,9 +86,9 @@ def run_cmd(
     benchmark: BenchmarkOpt,
     out: Annotated[Path, typer.Option("--out", help="Output directory (resumable: re-run to continue).")],
     path: PathOpt = None,
-    web: Annotated[Optional[str], typer.Option("--web", help=_eval("web"))] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help=_eval("limit"))] = None,
-    sample: Annotated[Optional[int], typer.Option("--sample", help=_eval("sample"))] = None,
+    web: Annotated[str | None, typer.Option("--web", help=_eval("web"))] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help=_eval("limit"))] = None,
+    sample: Annotated[int | None, typer.Option("--sample", help=_eval("sample"))] = None,
     seed: Annotated[int, typer.Option("--seed", help=_eval("seed"))] = 0,
     runs: Annotated[int, typer.Option("--runs", help=_eval("runs"))] = 1,
     llm: LLMOpt = None,
@@ -94,13 +98,15 @@ def run_cmd(
     web_config: WebConfigOpt = None,
     judge: JudgeOpt = "llm",
     concurrency: Annotated[int, typer.Option("--concurrency", help=_eval("concurrency"))] = 2,
-    max_tool_calls: Annotated[int, typer.Option("--max-tool-calls", help=_eval("max_tool_calls"))]
-    = DEFAULT_MAX_TOOL_CALLS,
-    max_turns: Annotated[Optional[int], typer.Option("--max-turns", help=_eval("max_turns"))] = None,
-    max_tokens_per_turn: Annotated[Optional[int], typer.Option("--max-tokens-per-turn", help="Generation "
-                                                               "limit per agent turn.")] = None,
+    max_tool_calls: Annotated[
+        int, typer.Option("--max-tool-calls", help=_eval("max_tool_calls"))
+    ] = DEFAULT_MAX_TOOL_CALLS,
+    max_turns: Annotated[int | None, typer.Option("--max-turns", help=_eval("max_turns"))] = None,
+    max_tokens_per_turn: Annotated[
+        int | None, typer.Option("--max-tokens-per-turn", help="Generation limit per agent turn.")
+    ] = None,
     leakage_guard: Annotated[str, typer.Option("--leakage-guard", help=_eval("leakage_guard"))] = "auto",
-    block_domain: Annotated[Optional[list[str]], typer.Option("--block-domain", help=_eval("blocklist"))] = None,
+    block_domain: Annotated[list[str] | None, typer.Option("--block-domain", help=_eval("blocklist"))] = None,
     ungraded: UngradedOpt = "wrong",
     retrieval: RetrievalOpt = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
@@ -109,6 +115,7 @@ def run_cmd(
     ray_address: RayAddressOpt = None,
 ) -> None:
     """Run the agent (student role) on a benchmark subset, judge the answers, write the report."""
+    from openseeker.eval.cli_offline import after_run, echo_retrieval, web_for
     from openseeker.eval.leakage import DEFAULT_BLOCKLIST
     from openseeker.eval.report import render_markdown
     from openseeker.eval.run import evaluate
@@ -116,20 +123,33 @@ def run_cmd(
     from openseeker.llm.config import resolve_llm_config
     from openseeker.web.open import live_config_from_flags
 
-    from openseeker.eval.cli_offline import after_run, echo_retrieval, web_for
-
     web = web_for(benchmark, path, web)
     cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
     live_cfg = live_config_from_flags(web, web_config, config)
     report = evaluate(
-        benchmark, path, web, out, limit=limit, sample=sample, seed=seed, runs=runs, llm_config=cfg,
-        judge=judge, concurrency=concurrency, max_tool_calls=max_tool_calls, max_turns=max_turns,
-        leakage_guard=leakage_guard, blocklist=list(DEFAULT_BLOCKLIST) + list(block_domain or []),
+        benchmark,
+        path,
+        web,
+        out,
+        limit=limit,
+        sample=sample,
+        seed=seed,
+        runs=runs,
+        llm_config=cfg,
+        judge=judge,
+        concurrency=concurrency,
+        max_tool_calls=max_tool_calls,
+        max_turns=max_turns,
+        leakage_guard=leakage_guard,
+        blocklist=list(DEFAULT_BLOCKLIST) + list(block_domain or []),
         progress=not no_progress,
         agent_options={"max_tokens_per_turn": max_tokens_per_turn} if max_tokens_per_turn else None,
-        web_config=live_cfg, ungraded=ungraded, retrieval=retrieval,
-        executor=get_executor(executor, workers=workers, ray_address=ray_address, concurrency=concurrency,
-                              progress=not no_progress),
+        web_config=live_cfg,
+        ungraded=ungraded,
+        retrieval=retrieval,
+        executor=get_executor(
+            executor, workers=workers, ray_address=ray_address, concurrency=concurrency, progress=not no_progress
+        ),
     )
     typer.echo(render_markdown(report).split("\n## ")[0].strip())
     echo_retrieval(after_run(benchmark, path, web, out))
@@ -164,10 +184,13 @@ def regrade_cmd(
 @app.command("report")
 def report_cmd(
     dirs: Annotated[list[Path], typer.Argument(help="Eval output directories.")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="Where the comparison (compare.md, plots) "
-                                                "goes; default: the current directory.")] = None,
-    ungraded: Annotated[Optional[str], typer.Option("--ungraded", help=_eval("ungraded") + " Default: the "
-                                                    "run's setting.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the comparison (compare.md, plots) goes; default: the current directory."),
+    ] = None,
+    ungraded: Annotated[
+        str | None, typer.Option("--ungraded", help=_eval("ungraded") + " Default: the run's setting.")
+    ] = None,
 ) -> None:
     """Regenerate the report of DIR; with several DIRs also print and write a side-by-side comparison."""
     from openseeker.eval.report import compare, render_markdown, write_report

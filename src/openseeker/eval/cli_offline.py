@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt
 from openseeker.errors import UserError
-
 
 EPILOG_FREEZE = """Examples:\n
   openseeker eval freeze --qa out/qa.jsonl --web out/web --out benchmarks/localcomp-wiki\n
@@ -26,7 +25,7 @@ EPILOG_BCP = """Examples:\n
 """
 
 
-def web_for(benchmark: str, path: Optional[Path], web: Optional[str]) -> Optional[str]:
+def web_for(benchmark: str, path: Path | None, web: str | None) -> str | None:
     """``eval run``'s web: a LocalComp benchmark brings its own (content hash checked)."""
     from openseeker.eval.loaders import get_spec
 
@@ -44,7 +43,7 @@ def web_for(benchmark: str, path: Optional[Path], web: Optional[str]) -> Optiona
     return str(frozen_web(path))
 
 
-def after_run(benchmark: str, path: Optional[Path], web: Optional[str], out: Path) -> dict[str, Any] | None:
+def after_run(benchmark: str, path: Path | None, web: str | None, out: Path) -> dict[str, Any] | None:
     """Evidence/gold recall of an ``eval run`` on a benchmark with qrels (LocalComp, BrowseComp-Plus)."""
     from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
     from openseeker.eval.localcomp import qrels_report
@@ -63,6 +62,7 @@ def after_run(benchmark: str, path: Optional[Path], web: Optional[str], out: Pat
         gold = {it.id: it.metadata.get("gold_docids", []) for it in items}
         w = open_web(web) if web and web != "live" else None
         try:
+
             def to_docid(url: str) -> str | None:
                 page = w.fetch_sync(url) if w is not None else None
                 return None if page is None else page.metadata.get("docid")
@@ -77,10 +77,15 @@ def after_run(benchmark: str, path: Optional[Path], web: Optional[str], out: Pat
 def echo_retrieval(rep: dict[str, Any] | None) -> None:
     if not rep:
         return
-    pct = (lambda x: "n/a" if x is None else f"{100 * x:.1f}%")
-    typer.echo(f"evidence recall {pct(rep.get('evidence_recall'))} (with visits "
-               f"{pct(rep.get('evidence_recall_with_visits'))}), gold recall {pct(rep.get('gold_recall'))}, "
-               f"search calls per question {rep.get('search_calls_per_query') or 0:.2f}")
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{100 * x:.1f}%"
+
+    typer.echo(
+        f"evidence recall {pct(rep.get('evidence_recall'))} (with visits "
+        f"{pct(rep.get('evidence_recall_with_visits'))}), gold recall {pct(rep.get('gold_recall'))}, "
+        f"search calls per question {rep.get('search_calls_per_query') or 0:.2f}"
+    )
 
 
 app = typer.Typer()  # commands of the eval group (mounted by openseeker.eval.cli)
@@ -91,22 +96,28 @@ def freeze_cmd(
     qa: Annotated[Path, typer.Option("--qa", help="Verified QA (QASample JSONL from `synth qa`).")],
     web: Annotated[Path, typer.Option("--web", help="The web directory the QA was synthesized from.")],
     out: Annotated[Path, typer.Option("--out", help="The benchmark directory to write.")],
-    name: Annotated[Optional[str], typer.Option("--name", help="Benchmark name (default: OUT's name).")] = None,
-    holdout: Annotated[Optional[int], typer.Option("--holdout", help="Keep N questions drawn with --seed; "
-                                                   "the others' ids go to rest_ids.txt.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Benchmark name (default: OUT's name).")] = None,
+    holdout: Annotated[
+        int | None,
+        typer.Option("--holdout", help="Keep N questions drawn with --seed; the others' ids go to rest_ids.txt."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of --holdout.")] = 0,
     copy_web: Annotated[bool, typer.Option("--copy-web", help="Copy the web into the benchmark.")] = False,
-    allow_unverified: Annotated[bool, typer.Option("--allow-unverified",
-                                                   help="Accept QA without a verification record.")] = False,
+    allow_unverified: Annotated[
+        bool, typer.Option("--allow-unverified", help="Accept QA without a verification record.")
+    ] = False,
 ) -> None:
     """Freeze verified QA + its web into an offline benchmark (questions, answers, evidence/gold qrels,
     the web's content hash, the protocol)."""
     from openseeker.eval.localcomp import freeze
 
-    meta = freeze(qa, web, out, name=name, holdout=holdout, seed=seed, copy_web=copy_web,
-                  allow_unverified=allow_unverified)
-    typer.echo(f"froze {meta['questions']} questions over {meta['web']['path']} (content sha256 "
-               f"{meta['web']['content_sha256'][:12]}...) into {out}")
+    meta = freeze(
+        qa, web, out, name=name, holdout=holdout, seed=seed, copy_web=copy_web, allow_unverified=allow_unverified
+    )
+    typer.echo(
+        f"froze {meta['questions']} questions over {meta['web']['path']} (content sha256 "
+        f"{meta['web']['content_sha256'][:12]}...) into {out}"
+    )
     typer.echo(f"run it: openseeker eval run --benchmark localcomp --path {out} --out OUT")
 
 
@@ -126,6 +137,7 @@ def bcp_runs_cmd(
     if not tpath.exists():
         raise UserError(f"{source}: no trajectories.jsonl")
     with LocalWeb.open(web) as lw:
+
         def to_docid(url: str) -> str | None:
             page = lw.fetch_sync(url)
             return None if page is None else page.metadata.get("docid")
@@ -135,8 +147,7 @@ def bcp_runs_cmd(
             traj = Trajectory.model_validate(obj)
             if not traj.id.endswith("#0"):
                 continue  # their format holds one run per query: the first
-            recs.append(run_record_from_trajectory(traj, traj.metadata.get("item_id") or traj.id[:-2],
-                                                   to_docid))
+            recs.append(run_record_from_trajectory(traj, traj.metadata.get("item_id") or traj.id[:-2], to_docid))
     n = write_run_dir(out, recs)
     typer.echo(f"wrote {n} run files to {out}")
 
@@ -144,24 +155,35 @@ def bcp_runs_cmd(
 @app.command("bcp", epilog=EPILOG_BCP)
 def bcp_cmd(
     runs: Annotated[Path, typer.Argument(help="A directory of BrowseComp-Plus run files.")],
-    ground_truth: Annotated[Optional[Path], typer.Option("--ground-truth", help="Their decrypted dataset "
-                                                         "JSONL (query_id, query, answer).")] = None,
-    qrels: Annotated[Optional[Path], typer.Option("--qrels-dir", help="Directory with qrel_evidence.txt and "
-                                                  "qrel_golds.txt (default: the shared data).")] = None,
-    bcp_repo: Annotated[Optional[Path], typer.Option("--bcp-repo", help="A checkout of texttron/"
-                                                     "BrowseComp-Plus (their grader prompt, hash-checked).")]
-    = None,
-    protocol: Annotated[str, typer.Option("--judge-protocol", help="Pinned judge protocol.")] =
-    "browsecomp-plus",
+    ground_truth: Annotated[
+        Path | None, typer.Option("--ground-truth", help="Their decrypted dataset JSONL (query_id, query, answer).")
+    ] = None,
+    qrels: Annotated[
+        Path | None,
+        typer.Option(
+            "--qrels-dir", help="Directory with qrel_evidence.txt and qrel_golds.txt (default: the shared data)."
+        ),
+    ] = None,
+    bcp_repo: Annotated[
+        Path | None,
+        typer.Option("--bcp-repo", help="A checkout of texttron/BrowseComp-Plus (their grader prompt, hash-checked)."),
+    ] = None,
+    protocol: Annotated[str, typer.Option("--judge-protocol", help="Pinned judge protocol.")] = "browsecomp-plus",
     no_judge: Annotated[bool, typer.Option("--no-judge", help="Retrieval metrics and tool calls only.")] = False,
     llm: LLMOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Judge calls in flight.")] = 4,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Summary JSON (default: RUNS_eval/"
-                                                "evaluation_summary.json, outside RUNS: their script reads "
-                                                "every .json in RUNS).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Summary JSON (default: RUNS_eval/"
+            "evaluation_summary.json, outside RUNS: their script reads "
+            "every .json in RUNS).",
+        ),
+    ] = None,
 ) -> None:
     """Grade BrowseComp-Plus run files under their protocol; print and write their summary (+ gold recall)."""
     from openseeker.eval import bcp
@@ -176,8 +198,10 @@ def bcp_cmd(
     judge_model = None
     if not no_judge:
         if ground_truth is None or bcp_repo is None:
-            raise UserError("grading needs --ground-truth (their decrypted JSONL) and --bcp-repo (their "
-                            "grader prompt); or pass --no-judge")
+            raise UserError(
+                "grading needs --ground-truth (their decrypted JSONL) and --bcp-repo (their "
+                "grader prompt); or pass --no-judge"
+            )
         truth = bcp.load_ground_truth(ground_truth)
         template = bcp.load_grader_template(bcp_repo, proto)
         from openseeker.llm.config import resolve_llm_config
@@ -192,10 +216,19 @@ def bcp_cmd(
 
         grades, judge_model = asyncio.run(go())
         if judge_model != proto.model:
-            typer.echo(f"warning: judge model {judge_model!r} is not the protocol's {proto.model!r}: the "
-                       "accuracy is not comparable with their leaderboard", err=True)
-    summary = bcp.summarize(records, grades, evidence=evidence, gold=gold,
-                            protocol=None if no_judge else proto.name, judge_model=judge_model)
+            typer.echo(
+                f"warning: judge model {judge_model!r} is not the protocol's {proto.model!r}: the "
+                "accuracy is not comparable with their leaderboard",
+                err=True,
+            )
+    summary = bcp.summarize(
+        records,
+        grades,
+        evidence=evidence,
+        gold=gold,
+        protocol=None if no_judge else proto.name,
+        judge_model=judge_model,
+    )
     target = out or runs.with_name(runs.name + "_eval") / "evaluation_summary.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

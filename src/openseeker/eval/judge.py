@@ -142,10 +142,13 @@ _KEYS = {
 }
 _YES = ("yes", "true", "correct", "是", "正确", "对")
 _NO = ("no", "false", "incorrect", "否", "错误", "不正确", "错")
-_CORRECT_RX = re.compile(_LEAD + _KEYS["correct"] + _SEP + r"(yes|no|true|false|是|否|正确|错误|不正确|对|错)"
-                         + r"(?![A-Za-z])", re.I | re.M)
-_FIELD_RX = {k: re.compile(_LEAD + v + _SEP + r"(.*?)[ \t*_]*$", re.I | re.M) for k, v in _KEYS.items()
-             if k != "correct"}
+_CORRECT_RX = re.compile(
+    _LEAD + _KEYS["correct"] + _SEP + r"(yes|no|true|false|是|否|正确|错误|不正确|对|错)" + r"(?![A-Za-z])",
+    re.I | re.M,
+)
+_FIELD_RX = {
+    k: re.compile(_LEAD + v + _SEP + r"(.*?)[ \t*_]*$", re.I | re.M) for k, v in _KEYS.items() if k != "correct"
+}
 
 
 def _parse_json_obj(text: str) -> dict[str, Any] | None:
@@ -203,22 +206,32 @@ def parse_verdict(text: str) -> dict[str, Any] | None:
         correct = _as_bool(_json_field(obj, "correct"))
         if correct is not None:
             extracted = _json_field(obj, "extracted")
-            candidates.append((end, {
-                "correct": correct,
-                "extracted_answer": None if extracted is None else str(extracted),
-                "confidence": _as_conf(_json_field(obj, "confidence")),
-                "reasoning": str(_json_field(obj, "reasoning") or ""),
-            }))
+            candidates.append(
+                (
+                    end,
+                    {
+                        "correct": correct,
+                        "extracted_answer": None if extracted is None else str(extracted),
+                        "confidence": _as_conf(_json_field(obj, "confidence")),
+                        "reasoning": str(_json_field(obj, "reasoning") or ""),
+                    },
+                )
+            )
     for m in _CORRECT_RX.finditer(text):
         if any(start <= m.start() < end for start, end in spans):
             continue  # a pretty-printed JSON object also matches line by line; it was read as JSON
         conf = _last_before(_FIELD_RX["confidence"], text, len(text))
-        candidates.append((m.end(), {
-            "correct": _as_bool(m.group(1)),
-            "extracted_answer": _last_before(_FIELD_RX["extracted"], text, m.start()),
-            "confidence": _as_conf(conf) if conf is not None else None,
-            "reasoning": _last_before(_FIELD_RX["reasoning"], text, m.start()) or "",
-        }))
+        candidates.append(
+            (
+                m.end(),
+                {
+                    "correct": _as_bool(m.group(1)),
+                    "extracted_answer": _last_before(_FIELD_RX["extracted"], text, m.start()),
+                    "confidence": _as_conf(conf) if conf is not None else None,
+                    "reasoning": _last_before(_FIELD_RX["reasoning"], text, m.start()) or "",
+                },
+            )
+        )
     if not candidates:
         return None
     candidates.sort(key=lambda c: c[0])
@@ -280,28 +293,82 @@ async def judge_answer(
     style = answer_metric or answer_metric_for(gold)
     em, f1 = metrics.exact_match(short, gold, style), metrics.token_f1(short, gold, style)
     if llm is None:
-        return Verdict(correct=em, extracted_answer=short or None, reasoning=f"exact match ({style})",
-                       method="normalized", judge_model="none", prompt_version=NORMALIZED_VERSION, em=em, f1=f1,
-                       answer_metric=style)
+        return Verdict(
+            correct=em,
+            extracted_answer=short or None,
+            reasoning=f"exact match ({style})",
+            method="normalized",
+            judge_model="none",
+            prompt_version=NORMALIZED_VERSION,
+            em=em,
+            f1=f1,
+            answer_metric=style,
+        )
     model = getattr(llm, "model", "") or ""
     if not response.strip():
-        return Verdict(correct=False, extracted_answer=None, reasoning="empty response (no final answer)",
-                       method="llm", judge_model=model, em=False, f1=0.0, answer_metric=style)
-    reply = await chat_json(llm, build_judge_messages(question, gold, response), VERDICT_SCHEMA, name="verdict",
-                            retries=retries, parse=parse_verdict, check_schema=False, use_reasoning=False,
-                            correct=False, temperature=0.0, max_tokens=max_tokens)
+        return Verdict(
+            correct=False,
+            extracted_answer=None,
+            reasoning="empty response (no final answer)",
+            method="llm",
+            judge_model=model,
+            em=False,
+            f1=0.0,
+            answer_metric=style,
+        )
+    reply = await chat_json(
+        llm,
+        build_judge_messages(question, gold, response),
+        VERDICT_SCHEMA,
+        name="verdict",
+        retries=retries,
+        parse=parse_verdict,
+        check_schema=False,
+        use_reasoning=False,
+        correct=False,
+        temperature=0.0,
+        max_tokens=max_tokens,
+    )
     attempts = reply.attempts
     if reply.failure is not None:
         error = f"judge call failed: {reply.failure}"
-        return Verdict(correct=None, method="llm", raw=str(reply.failure), judge_model=model, em=em, f1=f1,
-                       extracted_answer=short or None, attempts=attempts, error=error, ungraded="judge_error",
-                       answer_metric=style)
+        return Verdict(
+            correct=None,
+            method="llm",
+            raw=str(reply.failure),
+            judge_model=model,
+            em=em,
+            f1=f1,
+            extracted_answer=short or None,
+            attempts=attempts,
+            error=error,
+            ungraded="judge_error",
+            answer_metric=style,
+        )
     last = reply.completions[-1]
     raw, model = last.content or "", getattr(llm, "model", "") or last.model or model
     if reply.value is not None:  # parse_verdict's keys: correct, extracted_answer, confidence, reasoning
-        return Verdict(**reply.value, method="llm", raw=raw, judge_model=model, em=em, f1=f1, attempts=attempts,
-                       answer_metric=style)
+        return Verdict(
+            **reply.value,
+            method="llm",
+            raw=raw,
+            judge_model=model,
+            em=em,
+            f1=f1,
+            attempts=attempts,
+            answer_metric=style,
+        )
     error = f"judge output unparseable after {attempts} attempts"
-    return Verdict(correct=None, method="llm", raw=raw, judge_model=model,
-                   em=em, f1=f1, extracted_answer=short or None, attempts=attempts, error=error,
-                   ungraded="unparseable", answer_metric=style)
+    return Verdict(
+        correct=None,
+        method="llm",
+        raw=raw,
+        judge_model=model,
+        em=em,
+        f1=f1,
+        extracted_answer=short or None,
+        attempts=attempts,
+        error=error,
+        ungraded="unparseable",
+        answer_metric=style,
+    )

@@ -65,7 +65,7 @@ class LeakageStats:
     blocked_text_hits: int = 0
     blocked_text_fetches: int = 0
 
-    def add(self, other: "LeakageStats | dict") -> "LeakageStats":
+    def add(self, other: LeakageStats | dict) -> LeakageStats:
         d = other if isinstance(other, dict) else asdict(other)
         for k, v in d.items():
             if hasattr(self, k):
@@ -142,16 +142,24 @@ class GuardedWeb:
         n: n-gram length.
     """
 
-    def __init__(self, web: Web, *, question: str = "", answers: list[str] | None = None,
-                 blocklist: DomainBlocklist | None = None, n: int = DEFAULT_NGRAM):
+    def __init__(
+        self,
+        web: Web,
+        *,
+        question: str = "",
+        answers: list[str] | None = None,
+        blocklist: DomainBlocklist | None = None,
+        n: int = DEFAULT_NGRAM,
+    ):
         self.web = web
         self.name = f"guarded:{getattr(web, 'name', 'web')}"
         self.blocklist = blocklist if blocklist is not None else DomainBlocklist()
         self.forbidden = ForbiddenText([question, *(answers or [])], n=n)
         self.stats = LeakageStats()
 
-    async def search(self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
-                     ) -> list[list[SearchHit]]:
+    async def search(
+        self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
+    ) -> list[list[SearchHit]]:
         results = await search_with(self.web, queries, top_k, retrieval)
         out: list[list[SearchHit]] = []
         for hits in results:

@@ -24,7 +24,7 @@ import json
 import random
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -107,8 +107,12 @@ def _read_qa(path: Path, allow_unverified: bool) -> list[QASample]:
         except ValueError as exc:
             raise InputError(f"not a QASample: {str(exc).splitlines()[0]}", path=str(path), line=line) from None
         if not qa.verification and not allow_unverified:
-            raise InputError(f"QA {qa.id} has no verification record; freeze verified QA (from `openseeker synth "
-                             "qa`) or pass --allow-unverified", path=str(path), line=line)
+            raise InputError(
+                f"QA {qa.id} has no verification record; freeze verified QA (from `openseeker synth "
+                "qa`) or pass --allow-unverified",
+                path=str(path),
+                line=line,
+            )
         out.append(qa)
     if not out:
         raise UserError(f"{path}: no QA records")
@@ -127,17 +131,28 @@ def _protocol() -> dict[str, Any]:
     from openseeker.eval import judge as judge_mod
     from openseeker.eval.run import EVAL_VERSION
 
-    out = {"judge_prompt": judge_mod.PROMPT_VERSION, "eval": EVAL_VERSION,
-           "tools": "search(queries) -> format_search blocks; visit(url, goal)"}
+    out = {
+        "judge_prompt": judge_mod.PROMPT_VERSION,
+        "eval": EVAL_VERSION,
+        "tools": "search(queries) -> format_search blocks; visit(url, goal)",
+    }
     from openseeker.agent import prompts
 
     out["agent_prompt"] = prompts.PROMPT_VERSION
     return out
 
 
-def freeze(qa_path: str | Path, web_dir: str | Path, out: str | Path, *, name: str | None = None,
-           holdout: int | None = None, seed: int = 0, copy_web: bool = False,
-           allow_unverified: bool = False) -> dict[str, Any]:
+def freeze(
+    qa_path: str | Path,
+    web_dir: str | Path,
+    out: str | Path,
+    *,
+    name: str | None = None,
+    holdout: int | None = None,
+    seed: int = 0,
+    copy_web: bool = False,
+    allow_unverified: bool = False,
+) -> dict[str, Any]:
     """Freeze ``qa_path`` (QASample JSONL) over ``web_dir`` into benchmark directory ``out``; returns its meta.
 
     ``holdout``: keep only that many questions drawn with ``seed`` (the rest's ids go to ``rest_ids.txt``: train
@@ -168,15 +183,28 @@ def freeze(qa_path: str | Path, web_dir: str | Path, out: str | Path, *, name: s
             sub = [u for u in (qa.subgraph or {}).get("urls", []) if isinstance(u, str)]
             missing = [u for u in dict.fromkeys(ev + sub + ([ans] if ans else [])) if web.graph.get(u) is None]
             if missing:
-                raise UserError(f"QA {qa.id}: {len(missing)} page(s) it cites are not in {web_dir} (e.g. "
-                                f"{missing[0]}); freeze it with the web it was synthesized from")
+                raise UserError(
+                    f"QA {qa.id}: {len(missing)} page(s) it cites are not in {web_dir} (e.g. "
+                    f"{missing[0]}); freeze it with the web it was synthesized from"
+                )
             evidence[qa.id] = [_qrel_id(u) for u in ev]
             gold[qa.id] = [_qrel_id(ans)] if ans else []
             subgraph[qa.id] = [_qrel_id(u) for u in sub]
-            items.append(EvalItem(id=qa.id, question=qa.question, answers=[qa.answer], language=qa.language,
-                                  benchmark="localcomp",
-                                  metadata={"category": qa.difficulty or "localcomp", "evidence_urls": ev,
-                                            "gold_urls": [ans] if ans else [], "subgraph_urls": sub}))
+            items.append(
+                EvalItem(
+                    id=qa.id,
+                    question=qa.question,
+                    answers=[qa.answer],
+                    language=qa.language,
+                    benchmark="localcomp",
+                    metadata={
+                        "category": qa.difficulty or "localcomp",
+                        "evidence_urls": ev,
+                        "gold_urls": [ans] if ans else [],
+                        "subgraph_urls": sub,
+                    },
+                )
+            )
         info = dict(web.info)
     write_qrels(out / EVIDENCE, evidence)
     write_qrels(out / GOLD, {k: v for k, v in gold.items() if v})
@@ -188,13 +216,22 @@ def freeze(qa_path: str | Path, web_dir: str | Path, out: str | Path, *, name: s
     if copy_web:
         shutil.copytree(web_dir, out / WEB_COPY, ignore=shutil.ignore_patterns("*.tmp", "*-wal", "*-shm"))
     meta = {
-        "kind": "localcomp", "format": FORMAT, "name": name or out.name,
+        "kind": "localcomp",
+        "format": FORMAT,
+        "name": name or out.name,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "questions": len(items), "with_gold_page": sum(1 for v in gold.values() if v),
+        "questions": len(items),
+        "with_gold_page": sum(1 for v in gold.values() if v),
         "qa": {"path": str(qa_path.resolve()), "sha256": _sha256_file(qa_path)},
-        "web": {"path": str(web_dir.resolve()), "copied": copy_web, "content_sha256": web_content_hash(web_dir),
-                "fingerprint": info.get("fingerprint"), "source": info.get("source"),
-                "pages": (info.get("degree_stats") or {}).get("pages"), "retrieval": info.get("retrieval", "bm25")},
+        "web": {
+            "path": str(web_dir.resolve()),
+            "copied": copy_web,
+            "content_sha256": web_content_hash(web_dir),
+            "fingerprint": info.get("fingerprint"),
+            "source": info.get("source"),
+            "pages": (info.get("degree_stats") or {}).get("pages"),
+            "retrieval": info.get("retrieval", "bm25"),
+        },
         "protocol": _protocol(),
         "split": {"holdout": holdout, "seed": seed, "rest": len(rest)} if holdout is not None else None,
         "qrels": {"evidence": EVIDENCE, "gold": GOLD, "subgraph": SUBGRAPH},
@@ -231,8 +268,9 @@ def load_localcomp(path: Path) -> Iterator[EvalItem]:
         try:
             yield EvalItem.model_validate(obj)
         except ValueError as exc:
-            raise InputError(f"not an EvalItem: {str(exc).splitlines()[0]}", path=str(d / QUESTIONS),
-                             line=line) from None
+            raise InputError(
+                f"not an EvalItem: {str(exc).splitlines()[0]}", path=str(d / QUESTIONS), line=line
+            ) from None
 
 
 def frozen_web(path: str | Path, *, verify: bool = True) -> Path:
@@ -251,12 +289,19 @@ def check_web(bench: str | Path, web: str | Path) -> None:
     meta = read_meta(bench)
     got = web_content_hash(web)
     if got != meta["web"]["content_sha256"]:
-        raise UserError(f"{web}: its pages differ from the web {bench} was frozen with (content sha256 "
-                        f"{got[:12]}... != {meta['web']['content_sha256'][:12]}...); results would not be comparable")
+        raise UserError(
+            f"{web}: its pages differ from the web {bench} was frozen with (content sha256 "
+            f"{got[:12]}... != {meta['web']['content_sha256'][:12]}...); results would not be comparable"
+        )
 
 
-def qrels_report(out_dir: str | Path, evidence: dict[str, list[str]], gold: dict[str, list[str]],
-                 to_id: Any = None, extra: dict[str, dict[str, list[str]]] | None = None) -> dict[str, Any]:
+def qrels_report(
+    out_dir: str | Path,
+    evidence: dict[str, list[str]],
+    gold: dict[str, list[str]],
+    to_id: Any = None,
+    extra: dict[str, dict[str, list[str]]] | None = None,
+) -> dict[str, Any]:
     """Evidence / gold recall of the documents each (question, run) of an eval output directory retrieved by
     search, and of the documents it visited; written into ``report.json`` under ``"retrieval"``."""
     from openseeker.io import iter_jsonl

@@ -85,7 +85,6 @@ def hotpot_f1_one(pred: str | None, gold: str) -> tuple[float, float, float]:
 # --------------------------------------------------------------------------- cjk (ours)
 
 
-
 def cjk_normalize(text: str | None) -> str:
     if not text:
         return ""

@@ -36,8 +36,9 @@ def load_qrels(path: str | Path) -> dict[str, list[str]]:
                 continue
             parts = line.split()
             if len(parts) != 4:
-                raise InputError(f"expected 4 fields 'qid Q0 docid relevance', got {len(parts)}", path=str(p),
-                                 line=lineno)
+                raise InputError(
+                    f"expected 4 fields 'qid Q0 docid relevance', got {len(parts)}", path=str(p), line=lineno
+                )
             qid, _q0, docid, rel = parts
             try:
                 relevant = float(rel) > 0
@@ -89,6 +90,7 @@ def visited_urls(traj: Any) -> list[str]:
 def retrieved_ids(traj: Any, to_id: Callable[[str], str | None] | None = None) -> dict[str, list[str]]:
     """``{"retrieved": ids shown by search, "visited": ids visited}``, urls mapped through ``to_id``
     (urls it maps to ``None`` are kept as urls)."""
+
     def mapped(urls: list[str]) -> list[str]:
         out: dict[str, None] = {}
         for u in urls:

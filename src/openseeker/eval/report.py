@@ -49,8 +49,14 @@ def _dist(values: list[float]) -> dict[str, float]:
     if not values:
         return {"n": 0}
     s = sorted(values)
-    return {"n": len(s), "mean": round(statistics.fmean(s), 3), "median": s[len(s) // 2],
-            "p90": s[min(len(s) - 1, int(0.9 * len(s)))], "min": s[0], "max": s[-1]}
+    return {
+        "n": len(s),
+        "mean": round(statistics.fmean(s), 3),
+        "median": s[len(s) // 2],
+        "p90": s[min(len(s) - 1, int(0.9 * len(s)))],
+        "min": s[0],
+        "max": s[-1],
+    }
 
 
 def _acc_block(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -70,8 +76,9 @@ def _ungraded_reason(r: dict[str, Any]) -> str:
     return "judge_error" if str(v.get("error") or "").startswith("judge call failed") else "unparseable"
 
 
-def summarize(records: list[dict[str, Any]], config: dict[str, Any] | None = None, *,
-              ungraded: str | None = None) -> dict[str, Any]:
+def summarize(
+    records: list[dict[str, Any]], config: dict[str, Any] | None = None, *, ungraded: str | None = None
+) -> dict[str, Any]:
     """The report dict of a list of per-(question, run) records.
 
     ``ungraded``: ``"wrong"`` or ``"exclude"`` (see the module docstring); default: the run's
@@ -147,8 +154,14 @@ def _accuracy(scored: list[dict[str, Any]], runs: int) -> dict[str, Any]:
         rs = [r for r in scored if r.get("run") == run]
         if rs:
             run_accs.append(round(sum(1 for r in rs if r.get("correct") is True) / len(rs), 4))
-    return {"accuracy": round(acc, 4), "ci95": [round(ci[0], 4), round(ci[1], 4)], "ci_method": ci_method,
-            f"avg@{runs}": round(acc, 4), f"pass@{runs}": round(pass_n, 4), "run_accuracies": run_accs}
+    return {
+        "accuracy": round(acc, 4),
+        "ci95": [round(ci[0], 4), round(ci[1], 4)],
+        "ci_method": ci_method,
+        f"avg@{runs}": round(acc, 4),
+        f"pass@{runs}": round(pass_n, 4),
+        "run_accuracies": run_accs,
+    }
 
 
 def _config_block(config: dict[str, Any], runs: int, verdicts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -184,12 +197,15 @@ def _widesearch_block(records: list[dict[str, Any]]) -> dict[str, Any]:
         "llm_judged_tasks": sum(1 for w in ws if w.get("llm_judged_columns")),
         "offline_judged_tasks": sum(1 for w in ws if w.get("offline_judged_columns")),
         # which columns the LLM (judge role) scored, per task; and where the offline stand-in did instead
-        "columns": {r["key"] if "key" in r else r["id"]: {
-            "llm_judged": r["widesearch"].get("llm_judged_columns", []),
-            "offline_judged": r["widesearch"].get("offline_judged_columns", []),
-            "llm_aligned": r["widesearch"].get("llm_aligned", []),
-            "offline_aligned": r["widesearch"].get("offline_aligned", [])}
-            for r in records},
+        "columns": {
+            r["key"] if "key" in r else r["id"]: {
+                "llm_judged": r["widesearch"].get("llm_judged_columns", []),
+                "offline_judged": r["widesearch"].get("offline_judged_columns", []),
+                "llm_aligned": r["widesearch"].get("llm_aligned", []),
+                "offline_aligned": r["widesearch"].get("offline_aligned", []),
+            }
+            for r in records
+        },
     }
 
 
@@ -214,8 +230,7 @@ def _ungraded_text(r: dict[str, Any]) -> str:
     if not r.get("ungraded"):
         return ""
     reasons = ", ".join(f"{k} {v}" for k, v in sorted((r.get("ungraded_by_reason") or {}).items()))
-    how = ("excluded from the denominator" if r.get("ungraded_policy") == "exclude"
-           else "counted as wrong")
+    how = "excluded from the denominator" if r.get("ungraded_policy") == "exclude" else "counted as wrong"
     return f" ({reasons}; {how})"
 
 
@@ -251,11 +266,16 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     if r.get("widesearch"):
         w = r["widesearch"]
-        lines += ["## WideSearch table scores", "", f"item F1 {100 * w['item_f1']:.1f}%, row F1 "
-                  f"{100 * w['row_f1']:.1f}%, success {100 * w['success_rate']:.1f}%, tables parsed "
-                  f"{w['parsed_tables']}. Scored under the official WideSearch rules; `llm_judge` columns judged by "
-                  f"the judge role in {w.get('llm_judged_tasks', 0)} task(s), by the offline stand-in in "
-                  f"{w.get('offline_judged_tasks', 0)} (per task: `widesearch.columns` in report.json).", ""]
+        lines += [
+            "## WideSearch table scores",
+            "",
+            f"item F1 {100 * w['item_f1']:.1f}%, row F1 "
+            f"{100 * w['row_f1']:.1f}%, success {100 * w['success_rate']:.1f}%, tables parsed "
+            f"{w['parsed_tables']}. Scored under the official WideSearch rules; `llm_judge` columns judged by "
+            f"the judge role in {w.get('llm_judged_tasks', 0)} task(s), by the offline stand-in in "
+            f"{w.get('offline_judged_tasks', 0)} (per task: `widesearch.columns` in report.json).",
+            "",
+        ]
         llm_cols = {k: v["llm_judged"] for k, v in (w.get("columns") or {}).items() if v.get("llm_judged")}
         if llm_cols:
             lines += ["| task | LLM-judged columns |", "|---|---|"]
@@ -264,26 +284,42 @@ def render_markdown(report: dict[str, Any]) -> str:
     for title, key in (("By category", "by_category"), ("By language", "by_language")):
         lines += [f"## {title}", "", "| group | n | correct | accuracy | 95% CI |", "|---|---|---|---|---|"]
         for g, b in list(r[key].items())[:30]:
-            lines.append(f"| {g} | {b['n']} | {b['correct']} | {100 * b['accuracy']:.1f}% | "
-                         f"{100 * b['ci95'][0]:.1f}-{100 * b['ci95'][1]:.1f} |")
+            lines.append(
+                f"| {g} | {b['n']} | {b['correct']} | {100 * b['accuracy']:.1f}% | "
+                f"{100 * b['ci95'][0]:.1f}-{100 * b['ci95'][1]:.1f} |"
+            )
         lines.append("")
     tc, tk, ws = r["tool_calls"], r["tokens"], r["wall_s"]
     lines += ["## Tool calls, tokens, time", "", "| metric | mean | median | p90 | max |", "|---|---|---|---|---|"]
     for name, d in (("tool calls", tc), ("tokens", tk), ("wall s", ws)):
         if d.get("n"):
             lines.append(f"| {name} | {d['mean']} | {d['median']} | {d['p90']} | {d['max']} |")
-    lines += ["", f"Calls by tool: {json.dumps(tc.get('by_tool', {}))}", "",
-              "## Stop reasons", "", "| reason | count |", "|---|---|"]
+    lines += [
+        "",
+        f"Calls by tool: {json.dumps(tc.get('by_tool', {}))}",
+        "",
+        "## Stop reasons",
+        "",
+        "| reason | count |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v} |" for k, v in r["stop_reasons"].items()]
     if r.get("leakage"):
         lines += ["", "## Leakage guard", "", "| blocked | count |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in r["leakage"].items()]
     if r.get("web_stats"):
         cols = ("requests", "calls", "hits", "misses", "errors", "retries", "blocked", "cost_usd")
-        lines += ["", "## Web backend counters", "", "| backend | " + " | ".join(cols) + " |",
-                  "|---|" + "---|" * len(cols)]
-        lines += [f"| {name} | " + " | ".join(str(row.get(c, "")) for c in cols) + " |"
-                  for name, row in r["web_stats"].items()]
+        lines += [
+            "",
+            "## Web backend counters",
+            "",
+            "| backend | " + " | ".join(cols) + " |",
+            "|---|" + "---|" * len(cols),
+        ]
+        lines += [
+            f"| {name} | " + " | ".join(str(row.get(c, "")) for c in cols) + " |"
+            for name, row in r["web_stats"].items()
+        ]
     lines += ["", "Plots: `plots/accuracy_by_benchmark.png`, `plots/tool_calls_hist.png`.", ""]
     return "\n".join(lines)
 
@@ -299,18 +335,26 @@ def _plots(reports: list[tuple[str, dict[str, Any]]], records: list[dict[str, An
     fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(reports) + 2), 3.5))
     labels = [name for name, _ in reports]
     accs = [100 * r["accuracy"] for _, r in reports]
-    err = [[100 * (r["accuracy"] - r["ci95"][0]) for _, r in reports],
-           [100 * (r["ci95"][1] - r["accuracy"]) for _, r in reports]]
+    err = [
+        [100 * (r["accuracy"] - r["ci95"][0]) for _, r in reports],
+        [100 * (r["ci95"][1] - r["accuracy"]) for _, r in reports],
+    ]
     xs = list(range(len(labels)))
     ax.bar([x - 0.2 for x in xs], accs, width=0.4, yerr=err, capsize=4, color="#4C72B0", label="accuracy (judge)")
-    ax.bar([x + 0.2 for x in xs], [100 * r.get("exact_match", 0.0) for _, r in reports], width=0.4,
-           color="#DD8452", label="exact match")
+    ax.bar(
+        [x + 0.2 for x in xs],
+        [100 * r.get("exact_match", 0.0) for _, r in reports],
+        width=0.4,
+        color="#DD8452",
+        label="exact match",
+    )
     ax.legend(fontsize=7)
     ax.set_xticks(xs)
     ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
     ax.set_ylim(0, 100)
-    written.append(_save(plt, fig, ax, "Accuracy by benchmark", "accuracy % (95% CI)",
-                         out / "accuracy_by_benchmark.png"))
+    written.append(
+        _save(plt, fig, ax, "Accuracy by benchmark", "accuracy % (95% CI)", out / "accuracy_by_benchmark.png")
+    )
     if records is not None:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         calls = [r.get("num_tool_calls", 0) for r in records]
@@ -350,8 +394,10 @@ def compare(dirs: list[str | Path], out: str | Path | None = None, *, ungraded: 
     for d in dirs:
         rep = write_report(d, ungraded=ungraded)
         rows.append((Path(d), rep))
-    head = ("| run | benchmark | n x runs | subset | student | judge | accuracy (95% CI) | pass@n | EM | "
-            "tool calls (mean) | tokens (mean) |")
+    head = (
+        "| run | benchmark | n x runs | subset | student | judge | accuracy (95% CI) | pass@n | EM | "
+        "tool calls (mean) | tokens (mean) |"
+    )
     lines = [head, "|" + "---|" * 11]
     for d, r in rows:
         c = r["config"]
@@ -363,7 +409,8 @@ def compare(dirs: list[str | Path], out: str | Path | None = None, *, ungraded: 
             f"{models.get('judge')} ({(c.get('prompt_versions') or {}).get('judge', '')}) | "
             f"{100 * r['accuracy']:.1f}% ({100 * r['ci95'][0]:.1f}-{100 * r['ci95'][1]:.1f}) | "
             f"{100 * r['pass@' + str(r['runs'])]:.1f}% | {100 * r['exact_match']:.1f}% | "
-            f"{r['tool_calls'].get('mean', 0)} | {r['tokens'].get('mean', 0)} |")
+            f"{r['tool_calls'].get('mean', 0)} | {r['tokens'].get('mean', 0)} |"
+        )
     md = "# Comparison\n\n" + "\n".join(lines) + "\n"
     if out is not None:
         o = Path(out)

@@ -67,8 +67,11 @@ class Roles:
 def versions() -> dict[str, str]:
     """Python, platform and the versions of the packages an eval result depends on (``openseeker.provenance``)."""
     info = provenance(("openseeker", "openai", "pydantic", "tantivy", "xllamacpp"), git=False)
-    return {"python": info["python"], "platform": info["platform"],
-            **{name: v for name, v in info["packages"].items() if v is not None}}
+    return {
+        "python": info["python"],
+        "platform": info["platform"],
+        **{name: v for name, v in info["packages"].items() if v is not None},
+    }
 
 
 def _prompt_versions() -> dict[str, str]:
@@ -85,8 +88,15 @@ def _prompt_versions() -> dict[str, str]:
 # --------------------------------------------------------------------------- web
 
 
-def prepare_web(spec_kind: str, family: str, data_path: Path, web: str | None, out_dir: Path,
-                progress: bool = True, web_config: str | None = None) -> tuple[Any, str]:
+def prepare_web(
+    spec_kind: str,
+    family: str,
+    data_path: Path,
+    web: str | None,
+    out_dir: Path,
+    progress: bool = True,
+    web_config: str | None = None,
+) -> tuple[Any, str]:
     """Open ``web`` (a directory or ``live``); for multi-hop benchmarks without ``web``, build (or reuse) a local
     web from the file's paragraphs under ``out_dir/web``. Returns ``(web, description)``."""
     from openseeker.web.open import open_web
@@ -134,29 +144,58 @@ def _tokens(traj: Trajectory) -> dict[str, int]:
     return {"prompt": p, "completion": q, "total": p + q}
 
 
-async def run_one(item: EvalItem, run: int, *, roles: Roles, web: Web, settings: EvalSettings, guard: bool,
-                  blocklist: DomainBlocklist, existing: Trajectory | None = None) -> tuple[Trajectory, dict]:
+async def run_one(
+    item: EvalItem,
+    run: int,
+    *,
+    roles: Roles,
+    web: Web,
+    settings: EvalSettings,
+    guard: bool,
+    blocklist: DomainBlocklist,
+    existing: Trajectory | None = None,
+) -> tuple[Trajectory, dict]:
     """Run the agent on one question (or reuse its saved trajectory) and grade it; returns (trajectory, record)."""
     from openseeker.agent.runtime import Agent
     from openseeker.web.tools import SearchTool, VisitTool
 
     key = f"{item.id}#{run}"
-    item_web = GuardedWeb(web, question=item.question, answers=item.answers, blocklist=blocklist,
-                          n=settings.ngram) if guard else web
+    item_web = (
+        GuardedWeb(web, question=item.question, answers=item.answers, blocklist=blocklist, n=settings.ngram)
+        if guard
+        else web
+    )
     if existing is not None:
         traj = existing
     else:
         tools = [SearchTool(item_web, retrieval=settings.retrieval), VisitTool(item_web, extractor=roles.extractor)]
-        agent = Agent(roles.student, tools, max_tool_calls=settings.max_tool_calls, max_turns=settings.max_turns,
-                      **settings.agent_options)
-        traj = await agent.run(item.question, id=key, metadata={"benchmark": item.benchmark, "item_id": item.id,
-                                                                "run": run})
+        agent = Agent(
+            roles.student,
+            tools,
+            max_tool_calls=settings.max_tool_calls,
+            max_turns=settings.max_turns,
+            **settings.agent_options,
+        )
+        traj = await agent.run(
+            item.question, id=key, metadata={"benchmark": item.benchmark, "item_id": item.id, "run": run}
+        )
     answer = traj.final_answer or ""
     fields: dict[str, Any] = dict(
-        key=key, id=item.id, run=run, benchmark=item.benchmark, language=item.language,
-        category=str(item.metadata.get("category", "")), question=item.question, gold=item.answers, answer=answer,
-        stop_reason=traj.stop_reason, num_tool_calls=traj.num_tool_calls, num_turns=traj.num_turns,
-        tool_calls=dict(_tool_counts(traj)), tokens=_tokens(traj), wall_s=round(traj.wall_s, 3),
+        key=key,
+        id=item.id,
+        run=run,
+        benchmark=item.benchmark,
+        language=item.language,
+        category=str(item.metadata.get("category", "")),
+        question=item.question,
+        gold=item.answers,
+        answer=answer,
+        stop_reason=traj.stop_reason,
+        num_tool_calls=traj.num_tool_calls,
+        num_turns=traj.num_turns,
+        tool_calls=dict(_tool_counts(traj)),
+        tokens=_tokens(traj),
+        wall_s=round(traj.wall_s, 3),
         trajectory={"file": TRAJECTORIES, "id": traj.id},
         leakage=item_web.stats.as_dict() if guard else None,
         error=traj.metadata.get("error") or (traj.metadata.get("errors") or [None])[0],
@@ -167,10 +206,15 @@ async def run_one(item: EvalItem, run: int, *, roles: Roles, web: Web, settings:
         ws = await evaluate_table(answer, item.metadata["gold_csv"], item.metadata["evaluation"], roles.judge)
         result = EvalResult(**fields, widesearch=ws, verdict=None, correct=bool(ws["success"]), score=ws["item_f1"])
     else:
-        verdict = await judge_mod.judge_answer(item.question, item.answers, answer, roles.judge,
-                                               answer_metric=style_for_language(item.language))
-        result = EvalResult(**fields, verdict=verdict.model_dump(), correct=verdict.correct,
-                            score=None if verdict.correct is None else float(verdict.correct))
+        verdict = await judge_mod.judge_answer(
+            item.question, item.answers, answer, roles.judge, answer_metric=style_for_language(item.language)
+        )
+        result = EvalResult(
+            **fields,
+            verdict=verdict.model_dump(),
+            correct=verdict.correct,
+            score=None if verdict.correct is None else float(verdict.correct),
+        )
     record = result.as_row()
     return traj, record
 
@@ -186,13 +230,22 @@ def _check_resume(out_dir: Path, cfg: dict[str, Any]) -> None:
         prev = json.loads(prev_path.read_text(encoding="utf-8"))
     except ValueError:
         return
-    keys = [("settings", "benchmark"), ("settings", "judge"), ("settings", "max_tool_calls"),
-            ("settings", "retrieval"), ("models", "student"), ("models", "judge"), ("prompt_versions", "judge")]
+    keys = [
+        ("settings", "benchmark"),
+        ("settings", "judge"),
+        ("settings", "max_tool_calls"),
+        ("settings", "retrieval"),
+        ("models", "student"),
+        ("models", "judge"),
+        ("prompt_versions", "judge"),
+    ]
     for a, b in keys:
         old, new = (prev.get(a) or {}).get(b), (cfg.get(a) or {}).get(b)
         if old is not None and new is not None and old != new:
-            raise UserError(f"{out_dir} holds a run with {a}.{b}={old!r} (now {new!r}); use another --out, or "
-                            "delete the directory to start over")
+            raise UserError(
+                f"{out_dir} holds a run with {a}.{b}={old!r} (now {new!r}); use another --out, or "
+                "delete the directory to start over"
+            )
 
 
 def _model_of(llm: LLM | None) -> str | None:
@@ -239,8 +292,9 @@ async def evaluate_async(
     if grade_only is not None and web_obj is None:
         web_obj, web_desc = None, "(regrade: no web needed)"
     elif web_obj is None:
-        web_obj, web_desc = prepare_web(spec.kind, spec.name, data_path, settings.web or None, out, progress,
-                                        settings.web_config)
+        web_obj, web_desc = prepare_web(
+            spec.kind, spec.name, data_path, settings.web or None, out, progress, settings.web_config
+        )
     else:
         web_desc = getattr(web_obj, "name", type(web_obj).__name__)
     is_live = str(settings.web) == "live"
@@ -252,8 +306,9 @@ async def evaluate_async(
         if web_obj is not None and grade_only is None:
             await ensure_retrieval(web_obj, settings.retrieval)
         if roles is not None:
-            return await _run(settings, out, spec, data_path, items, web_obj, web_desc, guard, blocklist, roles,
-                              progress, grade_only)
+            return await _run(
+                settings, out, spec, data_path, items, web_obj, web_desc, guard, blocklist, roles, progress, grade_only
+            )
         from openseeker.llm.config import resolve_llm_config
         from openseeker.llm.pool import LLMPool
 
@@ -266,8 +321,22 @@ async def evaluate_async(
 
             factory = EvalFactory(cfg, settings.judge, settings.web or str(out / "web"), settings.web_config)
         async with LLMPool(cfg) as pool:
-            return await _run(settings, out, spec, data_path, items, web_obj, web_desc, guard, blocklist,
-                              pool_roles(pool, settings.judge), progress, grade_only, executor, factory)
+            return await _run(
+                settings,
+                out,
+                spec,
+                data_path,
+                items,
+                web_obj,
+                web_desc,
+                guard,
+                blocklist,
+                pool_roles(pool, settings.judge),
+                progress,
+                grade_only,
+                executor,
+                factory,
+            )
     finally:
         if owns_web and web_obj is not None:
             try:
@@ -280,14 +349,31 @@ def pool_roles(pool: LLMPool, judge: str) -> Roles:
     """The ``Roles`` of an evaluation from an open ``LLMPool`` (the judge role only for ``judge == "llm"``)."""
     from openseeker.agent.extract import LLMExtractor
 
-    return Roles(student=pool.role("student"), judge=pool.role("judge") if judge == "llm" else None,
-                 extractor=LLMExtractor(pool.role("extractor")), describe=pool.describe(),
-                 usage=lambda: {k: v.model_dump() for k, v in pool.usage().items()})
+    return Roles(
+        student=pool.role("student"),
+        judge=pool.role("judge") if judge == "llm" else None,
+        extractor=LLMExtractor(pool.role("extractor")),
+        describe=pool.describe(),
+        usage=lambda: {k: v.model_dump() for k, v in pool.usage().items()},
+    )
 
 
-async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, items: list[EvalItem], web: Web,
-               web_desc: str, guard: bool, blocklist: DomainBlocklist, roles: Roles, progress: bool,
-               grade_only: dict[str, Any] | None = None, executor: Any = None, factory: Any = None) -> dict:
+async def _run(
+    settings: EvalSettings,
+    out: Path,
+    spec: Any,
+    data_path: Path,
+    items: list[EvalItem],
+    web: Web,
+    web_desc: str,
+    guard: bool,
+    blocklist: DomainBlocklist,
+    roles: Roles,
+    progress: bool,
+    grade_only: dict[str, Any] | None = None,
+    executor: Any = None,
+    factory: Any = None,
+) -> dict:
     from dataclasses import asdict
 
     if settings.judge == "none":
@@ -296,13 +382,22 @@ async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, it
         "kind": "eval_config",
         "settings": asdict(settings),
         "benchmark": {"name": spec.name, "kind": spec.kind, "path": str(data_path), "description": spec.description},
-        "subset": {"limit": settings.limit, "sample": settings.sample, "seed": settings.seed, "n_items": len(items),
-                   "ids": [it.id for it in items]},
+        "subset": {
+            "limit": settings.limit,
+            "sample": settings.sample,
+            "seed": settings.seed,
+            "n_items": len(items),
+            "ids": [it.id for it in items],
+        },
         "web": web_desc,
         "leakage_guard": {"enabled": guard, "blocklist": settings.blocklist if guard else [], "ngram": settings.ngram},
-        "models": {"student": _model_of(roles.student), "judge": _model_of(roles.judge) or "none",
-                   "extractor": _model_of(roles.extractor.llm) if hasattr(roles.extractor, "llm")
-                   else _model_of(roles.extractor)},
+        "models": {
+            "student": _model_of(roles.student),
+            "judge": _model_of(roles.judge) or "none",
+            "extractor": _model_of(roles.extractor.llm)
+            if hasattr(roles.extractor, "llm")
+            else _model_of(roles.extractor),
+        },
         "llm": roles.describe,
         "prompt_versions": _prompt_versions(),
         "versions": versions(),
@@ -316,9 +411,12 @@ async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, it
     try:
         from openseeker.agent import prompts
 
-        cfg["prompts"] = {"judge": judge_mod.GRADER_PROMPT,
-                          "agent_system": prompts.system_prompt_for("text", [], None)
-                          if hasattr(prompts, "system_prompt_for") else None}
+        cfg["prompts"] = {
+            "judge": judge_mod.GRADER_PROMPT,
+            "agent_system": prompts.system_prompt_for("text", [], None)
+            if hasattr(prompts, "system_prompt_for")
+            else None,
+        }
     except Exception:  # noqa: BLE001 - provenance only
         cfg["prompts"] = {"judge": judge_mod.GRADER_PROMPT}
     _check_resume(out, cfg)
@@ -327,11 +425,21 @@ async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, it
     from openseeker.eval.stage import EvalStage
     from openseeker.executors.local import LocalExecutor
 
-    stage = EvalStage(out, bench=spec.name, roles=roles, web=web, settings=settings, guard=guard,
-                      blocklist=blocklist, grade_only=grade_only, factory=factory)
+    stage = EvalStage(
+        out,
+        bench=spec.name,
+        roles=roles,
+        web=web,
+        settings=settings,
+        guard=guard,
+        blocklist=blocklist,
+        grade_only=grade_only,
+        factory=factory,
+    )
     todo = stage.prepare(items)
-    log.info("%s: %d question-runs to do (%d already done)", spec.name, len(todo),
-             len(items) * settings.runs - len(todo))
+    log.info(
+        "%s: %d question-runs to do (%d already done)", spec.name, len(todo), len(items) * settings.runs - len(todo)
+    )
     if factory is None:
         executor = LocalExecutor(1, concurrency=settings.concurrency, progress=progress)
     run = await executor.arun(stage, todo)
@@ -343,15 +451,16 @@ async def _run(settings: EvalSettings, out: Path, spec: Any, data_path: Path, it
     if roles.usage is not None or "web_stats" in cfg:
         if roles.usage is not None:
             cfg["usage"] = roles.usage()
-        (out / CONFIG).write_text(json.dumps(cfg, indent=2, ensure_ascii=False, default=str) + "\n",
-                                  encoding="utf-8")
+        (out / CONFIG).write_text(json.dumps(cfg, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     from openseeker.eval.report import write_report
 
     report = write_report(out)
     if run["failed"]:
-        raise LLMError(f"{run['failed']} question-run(s) ended on LLM errors and were not graded (first: "
-                       f"{run['failed_first_error']}); the report covers the rest. Fix the endpoint and re-run "
-                       "the same command to retry them")
+        raise LLMError(
+            f"{run['failed']} question-run(s) ended on LLM errors and were not graded (first: "
+            f"{run['failed_first_error']}); the report covers the rest. Fix the endpoint and re-run "
+            "the same command to retry them"
+        )
     return report
 
 
@@ -386,19 +495,38 @@ def evaluate(
         >>> evaluate("musique", out_dir="out/eval-musique", limit=5, llm_config=embedded_config())  # doctest: +SKIP
     """
     settings = EvalSettings(
-        benchmark=get_spec(benchmark).name, path=str(path) if path else "", web=str(web) if web else "",
-        limit=limit, sample=sample, seed=seed, runs=runs, judge=judge, concurrency=concurrency,
-        max_tool_calls=max_tool_calls, max_turns=max_turns, leakage_guard=leakage_guard,
+        benchmark=get_spec(benchmark).name,
+        path=str(path) if path else "",
+        web=str(web) if web else "",
+        limit=limit,
+        sample=sample,
+        seed=seed,
+        runs=runs,
+        judge=judge,
+        concurrency=concurrency,
+        max_tool_calls=max_tool_calls,
+        max_turns=max_turns,
+        leakage_guard=leakage_guard,
         blocklist=list(blocklist) if blocklist is not None else list(DEFAULT_BLOCKLIST),
-        agent_options=dict(agent_options or {}), web_config=str(web_config) if web_config else None,
-        ungraded=ungraded, retrieval=retrieval,
+        agent_options=dict(agent_options or {}),
+        web_config=str(web_config) if web_config else None,
+        ungraded=ungraded,
+        retrieval=retrieval,
     )
-    return asyncio.run(evaluate_async(settings, out_dir, roles=roles, llm_config=llm_config, progress=progress,
-                                      executor=executor))
+    return asyncio.run(
+        evaluate_async(settings, out_dir, roles=roles, llm_config=llm_config, progress=progress, executor=executor)
+    )
 
 
-def regrade(source: str | Path, out_dir: str | Path, *, judge: str = "llm", llm_config: LLMConfig | None = None,
-            roles: Roles | None = None, progress: bool = True) -> dict[str, Any]:
+def regrade(
+    source: str | Path,
+    out_dir: str | Path,
+    *,
+    judge: str = "llm",
+    llm_config: LLMConfig | None = None,
+    roles: Roles | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Grade the saved trajectories of ``source`` again (another judge, or ``judge="none"``) into ``out_dir``,
     without re-running the agent. The subset and settings are those of ``source/config.json``."""
     import shutil
@@ -412,11 +540,15 @@ def regrade(source: str | Path, out_dir: str | Path, *, judge: str = "llm", llm_
     s = dict(prev["settings"])
     s["judge"] = judge
     settings = EvalSettings(**{k: v for k, v in s.items() if k in EvalSettings.__dataclass_fields__})
-    items = load_benchmark(settings.benchmark, prev["benchmark"]["path"], limit=settings.limit,
-                           sample=settings.sample, seed=settings.seed)
+    items = load_benchmark(
+        settings.benchmark, prev["benchmark"]["path"], limit=settings.limit, sample=settings.sample, seed=settings.seed
+    )
     out.mkdir(parents=True, exist_ok=True)
     if not (out / TRAJECTORIES).exists():
         shutil.copyfile(src / TRAJECTORIES, out / TRAJECTORIES)
     grade = {"source": str(src), "models": prev.get("models"), "web": prev.get("web")}
-    return asyncio.run(evaluate_async(settings, out, roles=roles, llm_config=llm_config, progress=progress,
-                                      items=items, grade_only=grade))
+    return asyncio.run(
+        evaluate_async(
+            settings, out, roles=roles, llm_config=llm_config, progress=progress, items=items, grade_only=grade
+        )
+    )

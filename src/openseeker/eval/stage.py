@@ -28,16 +28,29 @@ if TYPE_CHECKING:
 class EvalStage(Stage):
     """Run and grade every (question, run) of an evaluation; see ``openseeker.eval.run.evaluate_async``."""
 
-    def __init__(self, out: Path, *, bench: str, roles: Roles, web: Web, settings: EvalSettings, guard: bool,
-                 blocklist: Any, grade_only: dict[str, Any] | None = None, factory: Any = None):
+    def __init__(
+        self,
+        out: Path,
+        *,
+        bench: str,
+        roles: Roles,
+        web: Web,
+        settings: EvalSettings,
+        guard: bool,
+        blocklist: Any,
+        grade_only: dict[str, Any] | None = None,
+        factory: Any = None,
+    ):
         from openseeker.eval.run import RESULTS, TRAJECTORIES
 
         self.factory = factory
         self.out, self.name = Path(out), f"eval {bench}"
         self.roles, self.web, self.settings, self.guard, self.blocklist = roles, web, settings, guard, blocklist
         self.grade_only = grade_only
-        self._streams = {"trajectories": Stream(self.out / TRAJECTORIES, key="id", marks_done=False),
-                         "results": Stream(self.out / RESULTS, key="key")}
+        self._streams = {
+            "trajectories": Stream(self.out / TRAJECTORIES, key="id", marks_done=False),
+            "results": Stream(self.out / RESULTS, key="key"),
+        }
         self.saved: dict[str, Trajectory] = {}
         self.carried: dict[str, Any] = {}
 
@@ -99,9 +112,16 @@ class EvalStage(Stage):
         from openseeker.eval.run import run_one
 
         key = entry["id"]
-        traj, record = await run_one(entry["item"], entry["run"], roles=self.roles, web=self.web,
-                                     settings=self.settings, guard=self.guard, blocklist=self.blocklist,
-                                     existing=self.saved.get(key))
+        traj, record = await run_one(
+            entry["item"],
+            entry["run"],
+            roles=self.roles,
+            web=self.web,
+            settings=self.settings,
+            guard=self.guard,
+            blocklist=self.blocklist,
+            existing=self.saved.get(key),
+        )
         if key in self.carried:
             record["leakage"] = self.carried[key]
         if traj.stop_reason == "llm_error":

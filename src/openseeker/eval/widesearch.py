@@ -144,8 +144,9 @@ def parse_markdown_table(response: str | None) -> tuple[list[str], list[list[str
     if not lines:
         return None
     lines[0] = lines[0].replace(" ", "").lower()
-    kept = ["|".join(part.strip() for part in ln.split("|")) for ln in lines
-            if "|" in ln and not set(ln) <= set("|- :")]
+    kept = [
+        "|".join(part.strip() for part in ln.split("|")) for ln in lines if "|" in ln and not set(ln) <= set("|- :")
+    ]
     if not kept:
         return None
     import pandas as pd
@@ -224,8 +225,11 @@ def norm_date(value: str) -> str:
     return value if d is None else d.strftime("%Y-%m-%d")
 
 
-PREPROCESS: dict[str, Callable[[str], str]] = {"norm_str": norm_str, "extract_number": extract_number,
-                                               "norm_date": norm_date}
+PREPROCESS: dict[str, Callable[[str], str]] = {
+    "norm_str": norm_str,
+    "extract_number": extract_number,
+    "norm_date": norm_date,
+}
 
 
 def _as_number(s: str) -> float | None:
@@ -272,6 +276,7 @@ def in_match(pred: str, gold: str) -> float:
 def offline_semantic(pred: str, gold: str) -> bool:
     """Ours, the offline stand-in for ``llm_judge``: equal after NFKC + lowercase + only letters/digits kept, or
     one value contained in the other."""
+
     def key(s: str) -> str:
         return "".join(ch for ch in unicodedata.normalize("NFKC", str(s)).lower() if ch.isalnum())
 
@@ -312,19 +317,39 @@ def cell_score(pred: str, gold: str, metric: str, criterion: Any = None) -> floa
 
 async def _judge_column(llm: LLM, column: str, criterion: str, pairs: list[tuple[str, str]]) -> list[bool] | None:
     lines = "\n".join(f"{i + 1}. [response]: {p}  [reference]: {g}" for i, (p, g) in enumerate(pairs))
-    schema = {"type": "object", "properties": {"results": {"type": "array", "items": {"type": "boolean"}}},
-              "required": ["results"]}
-    msgs = [{"role": "user", "content": CELL_JUDGE_PROMPT.format(column=column, criterion=criterion or "semantic "
-                                                                  "equivalence", pairs=lines)}]
+    schema = {
+        "type": "object",
+        "properties": {"results": {"type": "array", "items": {"type": "boolean"}}},
+        "required": ["results"],
+    }
+    msgs = [
+        {
+            "role": "user",
+            "content": CELL_JUDGE_PROMPT.format(
+                column=column, criterion=criterion or "semantic equivalence", pairs=lines
+            ),
+        }
+    ]
     from openseeker.eval.judge import _parse_json_obj
 
     def one_per_pair(obj: Any) -> str | None:
         res = obj.get("results")
         return None if isinstance(res, list) and len(res) == len(pairs) else "not one result per pair"
 
-    reply = await chat_json(llm, msgs, schema, name="cells", retries=1, parse=_parse_json_obj, check_schema=False,
-                            use_reasoning=False, correct=False, validate=one_per_pair, temperature=0.0,
-                            max_tokens=64 + 8 * len(pairs))
+    reply = await chat_json(
+        llm,
+        msgs,
+        schema,
+        name="cells",
+        retries=1,
+        parse=_parse_json_obj,
+        check_schema=False,
+        use_reasoning=False,
+        correct=False,
+        validate=one_per_pair,
+        temperature=0.0,
+        max_tokens=64 + 8 * len(pairs),
+    )
     if reply.value is None:  # unparseable twice, or the endpoint failed (chat_json logged it)
         return None
     return [r is True or str(r).strip().lower() in ("true", "yes", "1") for r in reply.value["results"]]
@@ -332,17 +357,38 @@ async def _judge_column(llm: LLM, column: str, criterion: str, pairs: list[tuple
 
 async def _align_llm(llm: LLM, values: list[str], reference: list[str]) -> dict[str, str] | None:
     """The judge role aligns ``values`` to ``reference`` (the official evaluator's LLM alignment step)."""
-    schema = {"type": "object", "properties": {"pairs": {"type": "array", "items": {
-        "type": "object", "properties": {"origin": {"type": "string"}, "transform": {"type": "string"}},
-        "required": ["origin", "transform"]}}}, "required": ["pairs"]}
-    prompt = ALIGN_PROMPT.format(values=json.dumps(values, ensure_ascii=False),
-                                 reference=json.dumps(reference, ensure_ascii=False))
+    schema = {
+        "type": "object",
+        "properties": {
+            "pairs": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"origin": {"type": "string"}, "transform": {"type": "string"}},
+                    "required": ["origin", "transform"],
+                },
+            }
+        },
+        "required": ["pairs"],
+    }
+    prompt = ALIGN_PROMPT.format(
+        values=json.dumps(values, ensure_ascii=False), reference=json.dumps(reference, ensure_ascii=False)
+    )
     from openseeker.eval.judge import _parse_json_obj
 
-    reply = await chat_json(llm, [{"role": "user", "content": prompt}], schema, name="alignment", retries=0,
-                            parse=_parse_json_obj, check_schema=False, use_reasoning=False,
-                            validate=lambda obj: None if isinstance(obj.get("pairs"), list) else "no pairs",
-                            temperature=0.0, max_tokens=256 + 32 * len(values))
+    reply = await chat_json(
+        llm,
+        [{"role": "user", "content": prompt}],
+        schema,
+        name="alignment",
+        retries=0,
+        parse=_parse_json_obj,
+        check_schema=False,
+        use_reasoning=False,
+        validate=lambda obj: None if isinstance(obj.get("pairs"), list) else "no pairs",
+        temperature=0.0,
+        max_tokens=256 + 32 * len(values),
+    )
     if reply.value is None:  # chat_json logged an endpoint failure
         return None
     pairs = reply.value["pairs"]
@@ -381,22 +427,41 @@ def _dedupe(rows: list[list[str]], key_idx: list[int]) -> list[list[str]]:
 
 
 def _empty_result(gold_rows: int) -> dict[str, Any]:
-    return {"score": 0.0, "success": False, "item_f1": 0.0, "item_precision": 0.0, "item_recall": 0.0,
-            "row_f1": 0.0, "row_precision": 0.0, "row_recall": 0.0, "gold_rows": gold_rows, "pred_rows": 0,
-            "matched_rows": 0, "parsed": False, "missing_columns": [], "extra_columns": [],
-            "llm_judged_columns": [], "offline_judged_columns": [], "llm_aligned": [], "offline_aligned": [],
-            "msg": "", "judge_version": WIDESEARCH_JUDGE_VERSION}
+    return {
+        "score": 0.0,
+        "success": False,
+        "item_f1": 0.0,
+        "item_precision": 0.0,
+        "item_recall": 0.0,
+        "row_f1": 0.0,
+        "row_precision": 0.0,
+        "row_recall": 0.0,
+        "gold_rows": gold_rows,
+        "pred_rows": 0,
+        "matched_rows": 0,
+        "parsed": False,
+        "missing_columns": [],
+        "extra_columns": [],
+        "llm_judged_columns": [],
+        "offline_judged_columns": [],
+        "llm_aligned": [],
+        "offline_aligned": [],
+        "msg": "",
+        "judge_version": WIDESEARCH_JUDGE_VERSION,
+    }
 
 
-def _read_evaluation(evaluation: dict[str, Any] | str,
-                     gold_path: str | Path) -> tuple[list[str], list[str], dict[str, dict[str, Any]]]:
+def _read_evaluation(
+    evaluation: dict[str, Any] | str, gold_path: str | Path
+) -> tuple[list[str], list[str], dict[str, dict[str, Any]]]:
     """A task's ``(required, unique_columns, eval_pipeline)``; unique columns must be required ones."""
     ev = evaluation if isinstance(evaluation, dict) else json.loads(evaluation)
     required: list[str] = list(ev["required"])
     unique: list[str] = list(ev["unique_columns"])
     if not set(unique) <= set(required):
-        raise InputError(f"unique_columns {sorted(set(unique) - set(required))} are not required columns",
-                         path=str(gold_path))
+        raise InputError(
+            f"unique_columns {sorted(set(unique) - set(required))} are not required columns", path=str(gold_path)
+        )
     return required, unique, ev["eval_pipeline"]
 
 
@@ -426,8 +491,9 @@ def _join(pr: list[list[str]], gr: list[list[str]], key_pos: list[int]) -> list[
     return [(gi, pi) for gi, g in enumerate(gr) for pi in by_key.get(tuple(g[j] for j in key_pos), [])]
 
 
-async def evaluate_table(response: str | None, gold_path: str | Path, evaluation: dict[str, Any] | str,
-                         llm: LLM | None = None) -> dict[str, Any]:
+async def evaluate_table(
+    response: str | None, gold_path: str | Path, evaluation: dict[str, Any] | str, llm: LLM | None = None
+) -> dict[str, Any]:
     """Score one WideSearch answer under the official rules (module docstring).
 
     Args:
@@ -470,8 +536,12 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
         return result
 
     # 6 (part). identical tables (same shape and column order, rows in any order, no key alignment)
-    identical = (not aligned_keys and len(pr) == len(gr) and p_header == required
-                 and sorted(map(tuple, pr)) == sorted(map(tuple, gr)))
+    identical = (
+        not aligned_keys
+        and len(pr) == len(gr)
+        and p_header == required
+        and sorted(map(tuple, pr)) == sorted(map(tuple, gr))
+    )
 
     # 3 (join). many-to-many join on exact unique-column equality
     pairs = _join(pr, gr, key_pos)
@@ -485,8 +555,9 @@ async def evaluate_table(response: str | None, gold_path: str | Path, evaluation
     return result
 
 
-async def _align_columns(llm: LLM | None, p_header: list[str], required: list[str],
-                         result: dict[str, Any]) -> list[str]:
+async def _align_columns(
+    llm: LLM | None, p_header: list[str], required: list[str], result: dict[str, Any]
+) -> list[str]:
     """The answer's header mapped onto the required column names (the LLM, else the offline stand-in)."""
     if set(p_header) != set(required):
         cmap = await _align_llm(llm, p_header, required) if llm is not None else None
@@ -501,8 +572,15 @@ async def _align_columns(llm: LLM | None, p_header: list[str], required: list[st
     return p_header
 
 
-async def _align_keys(llm: LLM | None, pr: list[list[str]], gr: list[list[str]], required: list[str],
-                      unique: list[str], pipeline: dict[str, dict[str, Any]], result: dict[str, Any]) -> bool:
+async def _align_keys(
+    llm: LLM | None,
+    pr: list[list[str]],
+    gr: list[list[str]],
+    required: list[str],
+    unique: list[str],
+    pipeline: dict[str, dict[str, Any]],
+    result: dict[str, Any],
+) -> bool:
     """Rewrite the answer's key cells (unique columns judged by exact_match / llm_judge) to the gold keys they
     mean, in place. True when any key column was aligned."""
     aligned_keys = False
@@ -524,8 +602,13 @@ async def _align_keys(llm: LLM | None, pr: list[list[str]], gr: list[list[str]],
     return aligned_keys
 
 
-async def _preprocess(pr: list[list[str]], gr: list[list[str]], required: list[str],
-                      pipeline: dict[str, dict[str, Any]], gold_path: str | Path) -> str | None:
+async def _preprocess(
+    pr: list[list[str]],
+    gr: list[list[str]],
+    required: list[str],
+    pipeline: dict[str, dict[str, Any]],
+    gold_path: str | Path,
+) -> str | None:
     """Apply each pipeline column's preprocessors to both tables in place; a message when the pipeline names a
     column that is not required."""
     for c, item in pipeline.items():
@@ -542,9 +625,17 @@ async def _preprocess(pr: list[list[str]], gr: list[list[str]], required: list[s
     return None
 
 
-async def _cell_scores(llm: LLM | None, pr: list[list[str]], gr: list[list[str]], pairs: list[tuple[int, int]],
-                       required: list[str], unique: list[str], pipeline: dict[str, dict[str, Any]],
-                       result: dict[str, Any], gold_path: str | Path) -> list[list[float]] | None:
+async def _cell_scores(
+    llm: LLM | None,
+    pr: list[list[str]],
+    gr: list[list[str]],
+    pairs: list[tuple[int, int]],
+    required: list[str],
+    unique: list[str],
+    pipeline: dict[str, dict[str, Any]],
+    result: dict[str, Any],
+    gold_path: str | Path,
+) -> list[list[float]] | None:
     """One score list per (column, metric) over the matched row pairs; None (and ``result["msg"]``) when a
     required column has no pipeline entry."""
     columns_scores: list[list[float]] = []
@@ -569,15 +660,23 @@ async def _cell_scores(llm: LLM | None, pr: list[list[str]], gr: list[list[str]]
                 if cells:
                     result["offline_judged_columns"].append(c)
             try:
-                columns_scores.append(await _off_loop(
-                    lambda m=metric, cl=cells, cr=crit: [cell_score(p, g, m, cr) for p, g in cl]))
+                columns_scores.append(
+                    await _off_loop(lambda m=metric, cl=cells, cr=crit: [cell_score(p, g, m, cr) for p, g in cl])
+                )
             except (ValueError, TypeError) as exc:
                 raise InputError(f"column {c!r}: {exc}", path=str(gold_path)) from None
     return columns_scores
 
 
-def _final_scores(columns_scores: list[list[float]], n_pairs: int, n_pred: int, n_gold: int, n_cols: int,
-                  identical: bool, result: dict[str, Any]) -> None:
+def _final_scores(
+    columns_scores: list[list[float]],
+    n_pairs: int,
+    n_pred: int,
+    n_gold: int,
+    n_cols: int,
+    identical: bool,
+    result: dict[str, Any],
+) -> None:
     """Row and item precision / recall / F1 and the success flag, into ``result``."""
     tp_row = sum(min(col[k] for col in columns_scores) for k in range(n_pairs)) if columns_scores else 0.0
     tp_item = sum(sum(col) for col in columns_scores)
@@ -588,13 +687,24 @@ def _final_scores(columns_scores: list[list[float]], n_pairs: int, n_pred: int, 
     rf, itf = _f1(rp, rr), _f1(ip, ir)
     perfect = rp == rr == rf == ip == ir == itf == 1.0
     success = perfect or identical
-    result.update(row_precision=rp, row_recall=rr, row_f1=rf, item_precision=ip, item_recall=ir, item_f1=itf,
-                  success=success, score=1.0 if success else 0.0, pred_rows=n_pred, gold_rows=n_gold)
+    result.update(
+        row_precision=rp,
+        row_recall=rr,
+        row_f1=rf,
+        item_precision=ip,
+        item_recall=ir,
+        item_f1=itf,
+        success=success,
+        score=1.0 if success else 0.0,
+        pred_rows=n_pred,
+        gold_rows=n_gold,
+    )
 
 
 def table_to_markdown(header: list[str], rows: list[list[str]]) -> str:
     """Render a table as a fenced markdown block (answers in tests and examples). Line breaks in cells become spaces
     and ``|`` is escaped as ``\\|`` - which the official parser still splits on (see rule 1)."""
+
     def esc(c: str) -> str:
         return " ".join(str(c).replace("|", "\\|").splitlines())
 

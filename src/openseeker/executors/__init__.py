@@ -13,8 +13,14 @@ EXECUTORS.register("local", "openseeker.executors.local:LocalExecutor")
 EXECUTORS.register("ray", "openseeker.executors.ray:RayExecutor")
 
 
-def get_executor(name: str = "local", *, workers: int | None = None, ray_address: str | None = None,
-                 rank: int | None = None, **kw: Any) -> Executor:
+def get_executor(
+    name: str = "local",
+    *,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    rank: int | None = None,
+    **kw: Any,
+) -> Executor:
     """Build an executor by name: ``local`` (``workers`` processes, default 1 = in-process; ``rank``: only that
     rank, in this process, as one task of a job array) or ``ray`` (default 2 workers)."""
     from openseeker.errors import UserError

@@ -143,8 +143,9 @@ async def run_shard(
         for w in writers.values():
             w.close()
         res.wall_s = round(time.perf_counter() - t0, 3)
-    res.complete = not res.interrupted and not res.failed and (res.done + res.skipped == res.assigned
-                                                               or stage.should_stop())
+    res.complete = (
+        not res.interrupted and not res.failed and (res.done + res.skipped == res.assigned or stage.should_stop())
+    )
     if sharded:
         atomic_write_json(stats_path(stage.shard_dir, rank), res.to_dict())
         if res.complete:
@@ -158,8 +159,15 @@ class _Flusher:
     """Writes finished outcomes in batches on one writer thread (serial, off the loop), then accounts for them in
     the rank's counters on the loop: a record is counted only once it is on disk."""
 
-    def __init__(self, stage: Stage, writers: dict[str, ResumableWriter], sidecar: Path, res: ShardResult,
-                 on_progress: Callable[[ShardResult], None] | None, sharded: bool):
+    def __init__(
+        self,
+        stage: Stage,
+        writers: dict[str, ResumableWriter],
+        sidecar: Path,
+        res: ShardResult,
+        on_progress: Callable[[ShardResult], None] | None,
+        sharded: bool,
+    ):
         self.stage, self.writers, self.sidecar, self.res = stage, writers, sidecar, res
         self.on_progress, self.sharded = on_progress, sharded
         self.io_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{stage.name}-writer")
@@ -239,9 +247,16 @@ class _Flusher:
                 _write_progress(self.stage, self.res)
 
 
-async def _drive(stage: Stage, todo: list[Any], writers: dict[str, ResumableWriter], sidecar: Path,
-                 res: ShardResult, concurrency: int, on_progress: Callable[[ShardResult], None] | None,
-                 sharded: bool) -> None:
+async def _drive(
+    stage: Stage,
+    todo: list[Any],
+    writers: dict[str, ResumableWriter],
+    sidecar: Path,
+    res: ShardResult,
+    concurrency: int,
+    on_progress: Callable[[ShardResult], None] | None,
+    sharded: bool,
+) -> None:
     flusher = _Flusher(stage, writers, sidecar, res, on_progress, sharded)
     flush_task = asyncio.create_task(flusher.run())
     queue = iter(todo)
@@ -286,9 +301,18 @@ def _record_id(rec: Any) -> str | None:
 
 def _write_progress(stage: Stage, res: ShardResult) -> None:
     try:
-        atomic_write_json(progress_path(stage.shard_dir, res.rank),
-                          {"pid": os.getpid(), "assigned": res.assigned, "skipped": res.skipped, "done": res.done,
-                           "failed": res.failed, "stats": res.stats, "t": time.time()})
+        atomic_write_json(
+            progress_path(stage.shard_dir, res.rank),
+            {
+                "pid": os.getpid(),
+                "assigned": res.assigned,
+                "skipped": res.skipped,
+                "done": res.done,
+                "failed": res.failed,
+                "stats": res.stats,
+                "t": time.time(),
+            },
+        )
     except OSError as exc:  # progress is cosmetic
         log.debug("progress file: %s", exc)
 
@@ -356,8 +380,9 @@ def merge_shards(stage: Stage, items: Iterable[Any], world_size: int) -> dict[st
     return appended
 
 
-def summarize(results: list[ShardResult], *, total: int, skipped: int, wall_s: float, workers: int,
-              backend: str) -> dict[str, Any]:
+def summarize(
+    results: list[ShardResult], *, total: int, skipped: int, wall_s: float, workers: int, backend: str
+) -> dict[str, Any]:
     """The run's counters, added over ranks (the stage turns them into its own summary)."""
     stats: dict[str, Any] = {}
     failed_ids: list[str] = []
@@ -371,10 +396,20 @@ def summarize(results: list[ShardResult], *, total: int, skipped: int, wall_s: f
     done = sum(r.done for r in results)
     skipped += sum(r.skipped for r in results)
     return {
-        "total": total, "done": done, "skipped": skipped, "pending": total - skipped - done,
-        "interrupted": any(r.interrupted for r in results), "failed": sum(r.failed for r in results),
-        "failed_ids": failed_ids, "failed_first_error": first_error, "complete": all(r.complete for r in results),
-        "wall_s": round(wall_s, 3), "items_per_s": round(done / wall_s, 3) if wall_s > 0 else 0.0,
-        "workers": workers, "executor": backend, "stats": stats, "info": info,
+        "total": total,
+        "done": done,
+        "skipped": skipped,
+        "pending": total - skipped - done,
+        "interrupted": any(r.interrupted for r in results),
+        "failed": sum(r.failed for r in results),
+        "failed_ids": failed_ids,
+        "failed_first_error": first_error,
+        "complete": all(r.complete for r in results),
+        "wall_s": round(wall_s, 3),
+        "items_per_s": round(done / wall_s, 3) if wall_s > 0 else 0.0,
+        "workers": workers,
+        "executor": backend,
+        "stats": stats,
+        "info": info,
         "rank_wall_s": [r.wall_s for r in sorted(results, key=lambda r: r.rank)],
     }

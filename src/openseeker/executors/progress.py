@@ -41,8 +41,13 @@ class RunProgress:
             TimeRemainingColumn,
         )
 
-        columns = [TextColumn(f"[bold]{stage.name}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TimeRemainingColumn()]
+        columns = [
+            TextColumn(f"[bold]{stage.name}[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        ]
         live = getattr(stage, "live_text", None)
         if live is not None:  # in-flight counters (e.g. turns and tool calls), re-read at every refresh
             columns.append(_LiveColumn(live))

@@ -29,8 +29,9 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise UserError("--executor ray needs Ray: pip install 'openseeker[ray]' (or pip install 'ray>=2.9')") \
-            from None
+        raise UserError(
+            "--executor ray needs Ray: pip install 'openseeker[ray]' (or pip install 'ray>=2.9')"
+        ) from None
     return ray
 
 
@@ -46,8 +47,15 @@ class RayExecutor(Executor):
 
     name = "ray"
 
-    def __init__(self, workers: int = 2, *, address: str | None = None, cpus_per_worker: float = 1,
-                 max_retries: int = 2, **kw: Any):
+    def __init__(
+        self,
+        workers: int = 2,
+        *,
+        address: str | None = None,
+        cpus_per_worker: float = 1,
+        max_retries: int = 2,
+        **kw: Any,
+    ):
         super().__init__(workers, **kw)
         self.address, self.cpus_per_worker, self.max_retries = address, cpus_per_worker, max_retries
 
@@ -57,14 +65,17 @@ class RayExecutor(Executor):
             env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV_PREFIXES)}
             if os.environ.get("PYTHONPATH"):
                 env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-            kw: dict[str, Any] = {"runtime_env": {"env_vars": env}, "log_to_driver": True,
-                                  "ignore_reinit_error": True}
+            kw: dict[str, Any] = {"runtime_env": {"env_vars": env}, "log_to_driver": True, "ignore_reinit_error": True}
             if self.address:
                 ray.init(address=self.address, **kw)
             else:
                 # a private cluster for this run: loopback only, no dashboard
-                ray.init(num_cpus=max(2, int(self.workers * self.cpus_per_worker)), include_dashboard=False,
-                         _node_ip_address="127.0.0.1", **kw)
+                ray.init(
+                    num_cpus=max(2, int(self.workers * self.cpus_per_worker)),
+                    include_dashboard=False,
+                    _node_ip_address="127.0.0.1",
+                    **kw,
+                )
         return ray
 
     def run(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
@@ -98,6 +109,8 @@ class RayExecutor(Executor):
         finally:
             bar.close()
         if errors:
-            raise LLMError(f"{len(errors)} Ray task(s) failed ({'; '.join(errors)}); everything they finished is "
-                           f"saved in {stage.shard_dir}: re-run the same command to finish the rest")
+            raise LLMError(
+                f"{len(errors)} Ray task(s) failed ({'; '.join(errors)}); everything they finished is "
+                f"saved in {stage.shard_dir}: re-run the same command to finish the rest"
+            )
         return finish_run(stage, items, results, skipped=skipped, t0=t0, workers=self.workers, backend=self.name)

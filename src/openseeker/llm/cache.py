@@ -90,8 +90,10 @@ class ResponseCache:
         except (OSError, sqlite3.Error) as exc:
             from openseeker.errors import UserError
 
-            raise UserError(f"cannot open the LLM response cache {self.path}: {exc} "
-                            "(set cache_dir in the config, or OPENSEEKER_NO_CACHE=1)") from None
+            raise UserError(
+                f"cannot open the LLM response cache {self.path}: {exc} "
+                "(set cache_dir in the config, or OPENSEEKER_NO_CACHE=1)"
+            ) from None
         self._lock = threading.Lock()
         self._sample_counts: dict[str, int] = defaultdict(int)
         self.hits = 0

@@ -12,7 +12,6 @@ import typer
 from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt
 from openseeker.errors import LLMError, OpenSeekerError, UserError
 
-
 PING_EPILOG = """Examples:
 
   openseeker llm ping                                  # every role on the embedded SmolLM2
@@ -23,8 +22,9 @@ PING_EPILOG = """Examples:
 """
 
 
-async def ping(config: Any, roles: list[str] | None = None, prompt: str = "Reply with the word: pong",
-               max_tokens: int = 16) -> list[dict[str, Any]]:
+async def ping(
+    config: Any, roles: list[str] | None = None, prompt: str = "Reply with the word: pong", max_tokens: int = 16
+) -> list[dict[str, Any]]:
     """One small uncached chat call per distinct endpoint used by ``roles`` (default: all roles).
 
     Returns:
@@ -51,21 +51,31 @@ async def ping(config: Any, roles: list[str] | None = None, prompt: str = "Reply
             if key not in done:
                 t0 = time.perf_counter()
                 try:
-                    c = await llm.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens,
-                                       temperature=0.0)
-                    done[key] = {"ok": True, "reply": c.content.strip()[:80],
-                                 "tokens": c.usage.prompt_tokens + c.usage.completion_tokens}
+                    c = await llm.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=0.0)
+                    done[key] = {
+                        "ok": True,
+                        "reply": c.content.strip()[:80],
+                        "tokens": c.usage.prompt_tokens + c.usage.completion_tokens,
+                    }
                 except OpenSeekerError as exc:
                     done[key] = {"ok": False, "reply": str(exc)[:300], "tokens": 0}
                 done[key]["latency_s"] = round(time.perf_counter() - t0, 3)
             info = desc[role]
-            rows.append({"role": role, "backend": info["backend"], "base_url": info["base_url"],
-                         "model": info["model"], **done[key]})
+            rows.append(
+                {
+                    "role": role,
+                    "backend": info["backend"],
+                    "base_url": info["base_url"],
+                    "model": info["model"],
+                    **done[key],
+                }
+            )
     return rows
 
 
-app = typer.Typer(name="llm", help="LLM endpoints: check them (ping) and show the resolved per-role config.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    name="llm", help="LLM endpoints: check them (ping) and show the resolved per-role config.", no_args_is_help=True
+)
 
 
 @app.command("ping", epilog=PING_EPILOG)
@@ -91,9 +101,14 @@ def ping_cmd(
 
         table = Table("role", "backend", "model", "ok", "latency s", "reply / error")
         for r in rows:
-            table.add_row(r["role"], r["backend"] if r["backend"] == "embedded" else str(r["base_url"]),
-                          str(r["model"]), "yes" if r["ok"] else "[red]NO[/]", f"{r['latency_s']:.2f}",
-                          r["reply"])
+            table.add_row(
+                r["role"],
+                r["backend"] if r["backend"] == "embedded" else str(r["base_url"]),
+                str(r["model"]),
+                "yes" if r["ok"] else "[red]NO[/]",
+                f"{r['latency_s']:.2f}",
+                r["reply"],
+            )
         Console().print(table)
     failed = sorted({r["role"] for r in rows if not r["ok"]})
     if failed:
@@ -140,4 +155,3 @@ def cache_cmd(
         cache.close()
     size = sum(p.stat().st_size for p in path.parent.glob(CACHE_FILE + "*"))
     typer.echo(f"{path}: {entries} responses, {size / 1e6:.1f} MB" + (" - cleared" if clear else ""))
-

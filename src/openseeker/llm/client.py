@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
+
+
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None):
         super().__init__(reason)
@@ -93,8 +95,11 @@ def parse_completion(data: Any, *, cached: bool = False, latency_s: float = 0.0)
         name = fn.get("name")
         if not name:
             continue
-        calls.append(ToolCall(id=str(tc.get("id") or f"call_{i}"), name=str(name),
-                              arguments=_decode_arguments(fn.get("arguments"))))
+        calls.append(
+            ToolCall(
+                id=str(tc.get("id") or f"call_{i}"), name=str(name), arguments=_decode_arguments(fn.get("arguments"))
+            )
+        )
     usage = data.get("usage") or {}
     return Completion(
         content=content if isinstance(content, str) else ("" if content is None else str(content)),
@@ -153,10 +158,16 @@ class OpenAIChatLLM:
         self.base_url = (base_url or endpoint.base_url or "").rstrip("/")
         if not self.base_url:
             raise LLMError(f"{role}: no base_url (embedded roles are served through LLMPool)")
-        self.model = model if model is not None else (endpoint.model or (EMBEDDED_MODEL_NAME if endpoint.embedded
-                                                                         else ""))
-        self._client = client or make_transport(self.base_url, endpoint.api_key(), concurrency=endpoint.concurrency,
-                                                timeout_s=endpoint.timeout_s, transport=endpoint.transport)
+        self.model = (
+            model if model is not None else (endpoint.model or (EMBEDDED_MODEL_NAME if endpoint.embedded else ""))
+        )
+        self._client = client or make_transport(
+            self.base_url,
+            endpoint.api_key(),
+            concurrency=endpoint.concurrency,
+            timeout_s=endpoint.timeout_s,
+            transport=endpoint.transport,
+        )
         self._owns_client = client is None
         self._sem = semaphore or asyncio.Semaphore(endpoint.concurrency * max(1, len(endpoint.replicas)))
         self._cache = cache if (endpoint.cache and not cache_disabled_by_env()) else None
@@ -213,8 +224,15 @@ class OpenAIChatLLM:
         seed: int | None = None,
         stop: list[str] | None = None,
     ) -> Completion:
-        payload = self.build_payload(messages, tools=tools, response_format=response_format,
-                                     temperature=temperature, max_tokens=max_tokens, seed=seed, stop=stop)
+        payload = self.build_payload(
+            messages,
+            tools=tools,
+            response_format=response_format,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            stop=stop,
+        )
         key = None
         if self._cache is not None:
             key = self._cache.key(self._cache_id, payload)
@@ -269,16 +287,23 @@ class OpenAIChatLLM:
                     break
                 self.stats.retries += 1
                 delay = self._backoff(attempt - 1, exc.retry_after)
-                log.debug("%s: %s; retry %d/%d in %.2fs", self.role, exc.reason, attempt,
-                          self.endpoint.max_retries, delay)
+                log.debug(
+                    "%s: %s; retry %d/%d in %.2fs", self.role, exc.reason, attempt, self.endpoint.max_retries, delay
+                )
                 await asyncio.sleep(delay)
             except _Unsupported as exc:
                 if exc.fix in self._fixes:  # already adapted and still rejected: give up
                     self._fixes -= learned
-                    raise LLMError(f"{self.role}: HTTP 400 from {self.base_url} (model {self.model!r}): "
-                                   f"{exc.message}") from None
-                log.warning("%s: %s rejected the request (%s); retrying with fix %r", self.role, self.base_url,
-                            exc.message, exc.fix)
+                    raise LLMError(
+                        f"{self.role}: HTTP 400 from {self.base_url} (model {self.model!r}): {exc.message}"
+                    ) from None
+                log.warning(
+                    "%s: %s rejected the request (%s); retrying with fix %r",
+                    self.role,
+                    self.base_url,
+                    exc.message,
+                    exc.fix,
+                )
                 self.stats.format_fallbacks += 1
                 self._fixes.add(exc.fix)  # retried at once, not counted as a retry
                 learned.add(exc.fix)
@@ -286,8 +311,13 @@ class OpenAIChatLLM:
         raise LLMError(f"{self.role}: {self.base_url} failed after {attempts} attempt(s): {last}")
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        return backoff_delay(attempt, base=self.endpoint.backoff_s, cap=MAX_BACKOFF_S, retry_after=retry_after,
-                             retry_after_cap=MAX_RETRY_AFTER_S)
+        return backoff_delay(
+            attempt,
+            base=self.endpoint.backoff_s,
+            cap=MAX_BACKOFF_S,
+            retry_after=retry_after,
+            retry_after_cap=MAX_RETRY_AFTER_S,
+        )
 
     async def _call_once(self, payload: dict[str, Any]) -> tuple[dict[str, Any], Completion]:
         async with self._sem:

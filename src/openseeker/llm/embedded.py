@@ -154,8 +154,14 @@ class EmbeddedServer:
         self.base_url = f"{address}/v1"
         self._wait_ready(address)
         self.startup_s = time.perf_counter() - t0
-        log.info("embedded %s serving at %s (%.1fs, n_ctx=%d, n_parallel=%d)", self.model_path.name,
-                 self.base_url, self.startup_s, self.settings.n_ctx, self.settings.n_parallel)
+        log.info(
+            "embedded %s serving at %s (%.1fs, n_ctx=%d, n_parallel=%d)",
+            self.model_path.name,
+            self.base_url,
+            self.startup_s,
+            self.settings.n_ctx,
+            self.settings.n_parallel,
+        )
         return self.base_url
 
     def _wait_ready(self, address: str) -> None:

@@ -130,7 +130,7 @@ def parse_json(text: str | None) -> Any | None:
             end, stack = _scan(chunk, start)
             if end > 0:
                 ok, value = _try_load(chunk[start:end], chunk[start])
-            elif stack and chunk[start + 1:].strip():  # truncated: all after ``start`` is inside it; close it
+            elif stack and chunk[start + 1 :].strip():  # truncated: all after ``start`` is inside it; close it
                 ok, value = _try_load(_close_truncated(chunk, start, stack), chunk[start])
             else:
                 continue
@@ -159,8 +159,14 @@ def json_objects(text: str) -> list[tuple[int, int, dict[str, Any]]]:
     return out
 
 
-_JSON_TYPES: dict[str, Any] = {"string": str, "array": list, "object": dict, "integer": int,
-                               "number": (int, float), "boolean": bool}
+_JSON_TYPES: dict[str, Any] = {
+    "string": str,
+    "array": list,
+    "object": dict,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+}
 
 
 def missing_keys(value: Any, schema: dict[str, Any]) -> list[str]:
@@ -171,9 +177,11 @@ def missing_keys(value: Any, schema: dict[str, Any]) -> list[str]:
         if not isinstance(value, dict):
             return ["<not an object>"]
         props = schema.get("properties", {})
-        return [k for k in schema.get("required", [])
-                if value.get(k) is None or not isinstance(value[k], _JSON_TYPES.get(props.get(k, {}).get("type"),
-                                                                                     object))]
+        return [
+            k
+            for k in schema.get("required", [])
+            if value.get(k) is None or not isinstance(value[k], _JSON_TYPES.get(props.get(k, {}).get("type"), object))
+        ]
     if expected == "array" and not isinstance(value, list):
         return ["<not an array>"]
     return []
@@ -205,9 +213,15 @@ class JsonAnswer:
         return [c.content or "" for c in self.completions]
 
 
-def _read_answer(completion: Completion, schema: dict[str, Any], *, parse: Callable[[str], Any],
-                 use_reasoning: bool, check_schema: bool,
-                 validate: Callable[[Any], str | None] | None) -> tuple[Any, str | None, str | None]:
+def _read_answer(
+    completion: Completion,
+    schema: dict[str, Any],
+    *,
+    parse: Callable[[str], Any],
+    use_reasoning: bool,
+    check_schema: bool,
+    validate: Callable[[Any], str | None] | None,
+) -> tuple[Any, str | None, str | None]:
     """``(value, reason, problem)``: ``problem`` is ``None`` for a usable answer, else what to tell the model (not
     JSON, lacking keys, or the ``validate`` hook's ``reason``)."""
     value = parse(completion.content or "")
@@ -217,18 +231,23 @@ def _read_answer(completion: Completion, schema: dict[str, Any], *, parse: Calla
     reason = None if missing else (validate(value) if validate else None)
     if not missing and reason is None:
         return value, None, None
-    problem = reason or ("the answer is not valid JSON" if value is None
-                         else f"the JSON lacks required keys: {', '.join(missing)}")
+    problem = reason or (
+        "the answer is not valid JSON" if value is None else f"the JSON lacks required keys: {', '.join(missing)}"
+    )
     return value, reason, problem
 
 
-def _correction(messages: list[dict[str, Any]], completion: Completion, problem: str,
-                schema: dict[str, Any]) -> list[dict[str, Any]]:
+def _correction(
+    messages: list[dict[str, Any]], completion: Completion, problem: str, schema: dict[str, Any]
+) -> list[dict[str, Any]]:
     """The prompt again, then the failed answer and a request to correct it."""
     return list(messages) + [
         {"role": "assistant", "content": completion.content or ""},
-        {"role": "user", "content": f"That was not usable: {problem}. Reply with only one JSON object "
-                                    f"matching this schema: {json.dumps(schema)}"},
+        {
+            "role": "user",
+            "content": f"That was not usable: {problem}. Reply with only one JSON object "
+            f"matching this schema: {json.dumps(schema)}",
+        },
     ]
 
 
@@ -295,14 +314,16 @@ async def chat_json(
         answer.completions.append(completion)
         if on_completion is not None:
             on_completion(completion)
-        value, reason, problem = _read_answer(completion, schema, parse=parse, use_reasoning=use_reasoning,
-                                              check_schema=check_schema, validate=validate)
+        value, reason, problem = _read_answer(
+            completion, schema, parse=parse, use_reasoning=use_reasoning, check_schema=check_schema, validate=validate
+        )
         if problem is None:
             answer.value, answer.error = value, None
             return answer
         answer.error = reason or MALFORMED
-        log.debug("chat_json(%s) attempt %d: %s: %.200r", getattr(llm, "role", "?"), attempt + 1, problem,
-                  completion.content)
+        log.debug(
+            "chat_json(%s) attempt %d: %s: %.200r", getattr(llm, "role", "?"), attempt + 1, problem, completion.content
+        )
         if callable(messages):
             convo = messages(attempt + 1)
         elif correct:

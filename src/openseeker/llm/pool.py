@@ -93,16 +93,29 @@ class LLMPool:
                 cache_id = self._embedded.cache_id
             else:
                 base_url, api_key, cache_id = eps[0].base_url, eps[0].api_key(), eps[0].base_url
-            client = make_transport(base_url, api_key, concurrency=concurrency,
-                                    timeout_s=max(ep.timeout_s for ep in eps), transport=eps[0].transport)
+            client = make_transport(
+                base_url,
+                api_key,
+                concurrency=concurrency,
+                timeout_s=max(ep.timeout_s for ep in eps),
+                transport=eps[0].transport,
+            )
             self._clients[key] = client
             semaphore = asyncio.Semaphore(concurrency * max(1, len(eps[0].replicas)))  # per replica
             for role in roles:
                 ep = cfg.roles[role]
                 model = self._embedded.model_name if ep.embedded and not ep.model else ep.model
                 self._llms[role] = OpenAIChatLLM(
-                    role, ep, base_url=base_url, model=model, client=client, semaphore=semaphore,
-                    cache=self._cache, cache_id=cache_id, usage=self._usage.by_key[role], stats=self._stats[role],
+                    role,
+                    ep,
+                    base_url=base_url,
+                    model=model,
+                    client=client,
+                    semaphore=semaphore,
+                    cache=self._cache,
+                    cache_id=cache_id,
+                    usage=self._usage.by_key[role],
+                    stats=self._stats[role],
                     context_tokens=self.config.embedded.n_ctx if ep.embedded else None,
                 )
 
@@ -120,8 +133,10 @@ class LLMPool:
             unnamed = [llm for llm in llms if not llm.model]
             if unnamed:
                 if error is not None:
-                    raise UserError(f"no model configured for {key} and GET {key}/models failed ({error}); "
-                                    "pass --model NAME or set model: in the config")
+                    raise UserError(
+                        f"no model configured for {key} and GET {key}/models failed ({error}); "
+                        "pass --model NAME or set model: in the config"
+                    )
                 if not ids:
                     raise UserError(f"no model configured for {key} and it lists no models; pass --model NAME")
                 for llm in unnamed:

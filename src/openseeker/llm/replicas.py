@@ -108,7 +108,7 @@ class ReplicaTransport:
         if r.ejected or not (hard or r.failures >= SOFT_FAILURES_TO_EJECT):
             return
         r.ejected = True
-        delay = min(EJECT_MAX_S, EJECT_BASE_S * 2 ** r.ejections)
+        delay = min(EJECT_MAX_S, EJECT_BASE_S * 2**r.ejections)
         r.ejections += 1
         log.warning("replica %s ejected (%s); probing it again in %.0fs", r.url, reason, delay)
         r.probe = asyncio.get_running_loop().create_task(self._probe(r, delay))
@@ -125,7 +125,7 @@ class ReplicaTransport:
             try:
                 await r.transport.list_models(timeout_s=5.0)
             except Exception as exc:  # noqa: BLE001 - any failure keeps it out
-                delay = min(EJECT_MAX_S, EJECT_BASE_S * 2 ** r.ejections)
+                delay = min(EJECT_MAX_S, EJECT_BASE_S * 2**r.ejections)
                 r.ejections += 1
                 log.debug("replica %s still down (%s); next probe in %.0fs", r.url, exc, delay)
                 continue
@@ -173,8 +173,16 @@ class ReplicaTransport:
 
     def stats(self) -> list[dict[str, Any]]:
         """Per replica: url, served, in_flight, ejected, ejections."""
-        return [{"url": r.url, "served": r.served, "in_flight": r.in_flight, "ejected": r.ejected,
-                 "ejections": r.ejections} for r in self.replicas]
+        return [
+            {
+                "url": r.url,
+                "served": r.served,
+                "in_flight": r.in_flight,
+                "ejected": r.ejected,
+                "ejections": r.ejections,
+            }
+            for r in self.replicas
+        ]
 
     async def close(self) -> None:
         for r in self.replicas:

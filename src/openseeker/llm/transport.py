@@ -55,11 +55,16 @@ class AiohttpTransport:
         import aiohttp
 
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.concurrency + 8, limit_per_host=self.concurrency + 8,
-                                             keepalive_timeout=60, ssl=_ssl_context(self.base_url))
+            connector = aiohttp.TCPConnector(
+                limit=self.concurrency + 8,
+                limit_per_host=self.concurrency + 8,
+                keepalive_timeout=60,
+                ssl=_ssl_context(self.base_url),
+            )
             # trust_env (proxy variables, .netrc) costs a thread-pool round trip per request: only when needed
-            self._session = aiohttp.ClientSession(connector=connector, headers=self.headers,
-                                                  trust_env=_proxy_env_set())
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers=self.headers, trust_env=_proxy_env_set()
+            )
         return self._session
 
     async def post_chat(self, payload: dict[str, Any], timeout_s: float) -> tuple[int, Any, str]:
@@ -68,8 +73,9 @@ class AiohttpTransport:
         data = _dumps(payload)
         timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 30.0))
         try:
-            async with self._get_session().post(self.base_url + "/chat/completions", data=data.encode("utf-8"),
-                                                timeout=timeout, allow_redirects=False) as resp:
+            async with self._get_session().post(
+                self.base_url + "/chat/completions", data=data.encode("utf-8"), timeout=timeout, allow_redirects=False
+            ) as resp:
                 text = await resp.text(errors="replace")
                 return resp.status, resp.headers, text
         except TimeoutError:
@@ -83,8 +89,9 @@ class AiohttpTransport:
         """Model ids from ``GET /models``; None when the server has no such route (404)."""
         import aiohttp
 
-        async with self._get_session().get(self.base_url + "/models",
-                                           timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+        async with self._get_session().get(
+            self.base_url + "/models", timeout=aiohttp.ClientTimeout(total=timeout_s)
+        ) as resp:
             if resp.status == 404:
                 return None
             if resp.status != 200:
@@ -114,8 +121,11 @@ class OpenAITransport:
                 limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
                 timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 30.0)),
             )
-            self.clients.append(openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0,
-                                                   timeout=timeout_s, http_client=http_client))
+            self.clients.append(
+                openai.AsyncOpenAI(
+                    base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s, http_client=http_client
+                )
+            )
         self._next = 0
 
     def _pick(self) -> Any:
@@ -132,8 +142,9 @@ class OpenAITransport:
             # the SDK's generic ``post`` (documented for custom requests) rather than ``chat.completions.create``:
             # same auth, errors and timeouts, without the per-call transform of the messages (~4 ms CPU per call
             # on a 31-message agent context)
-            raw = await self._pick().post("/chat/completions", body=payload, cast_to=httpx.Response,
-                                          options={"timeout": timeout_s})
+            raw = await self._pick().post(
+                "/chat/completions", body=payload, cast_to=httpx.Response, options={"timeout": timeout_s}
+            )
             return raw.status_code, raw.headers, raw.text
         except openai.APITimeoutError:
             raise TransportRetryable(f"timeout after {timeout_s:g}s") from None
@@ -206,8 +217,9 @@ def _ssl_context(base_url: str) -> Any:
 
 
 def _proxy_env_set() -> bool:
-    return any(os.environ.get(v) for v in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                                            "all_proxy"))
+    return any(
+        os.environ.get(v) for v in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+    )
 
 
 def _model_ids(body: Any) -> list[str]:
@@ -238,15 +250,18 @@ def resolve_transport(name: str = "auto") -> str:
     return name
 
 
-def make_transport(base_url: str, api_key: str, *, concurrency: int, timeout_s: float,
-                   transport: str = "auto") -> AiohttpTransport | OpenAITransport:
+def make_transport(
+    base_url: str, api_key: str, *, concurrency: int, timeout_s: float, transport: str = "auto"
+) -> AiohttpTransport | OpenAITransport:
     """The transport for one endpoint (shared by every role on it); a comma-separated ``base_url`` lists replicas
     (``openseeker.llm.replicas``: least-loaded, ``concurrency`` per replica, ejection and failover)."""
     cls = AiohttpTransport if resolve_transport(transport) == "aiohttp" else OpenAITransport
     if "," in base_url:
         from openseeker.llm.replicas import ReplicaTransport, split_replicas
 
-        return ReplicaTransport(split_replicas(base_url),
-                                lambda url: cls(url, api_key, concurrency=concurrency, timeout_s=timeout_s),
-                                concurrency=concurrency)
+        return ReplicaTransport(
+            split_replicas(base_url),
+            lambda url: cls(url, api_key, concurrency=concurrency, timeout_s=timeout_s),
+            concurrency=concurrency,
+        )
     return cls(base_url, api_key, concurrency=concurrency, timeout_s=timeout_s)

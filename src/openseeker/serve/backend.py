@@ -43,8 +43,10 @@ class BackendFailure:
         return STATUS[self.kind]
 
     def body(self) -> dict[str, Any]:
-        return {"detail": f"search backend failed: {self.message}",
-                "error": {"kind": self.kind, "retryable": self.kind == TRANSIENT}}
+        return {
+            "detail": f"search backend failed: {self.message}",
+            "error": {"kind": self.kind, "retryable": self.kind == TRANSIENT},
+        }
 
     def headers(self) -> dict[str, str]:
         if self.kind != TRANSIENT:
@@ -123,10 +125,18 @@ class BackendHealth:
         return "degraded"
 
     def report(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "calls": self.calls, "failures": self.failures,
-                               "consecutive_failures": self.consecutive_failures, "failures_by_kind": self.by_kind,
-                               "last_success_at": self.last_success_at}
+        out: dict[str, Any] = {
+            "status": self.status,
+            "calls": self.calls,
+            "failures": self.failures,
+            "consecutive_failures": self.consecutive_failures,
+            "failures_by_kind": self.by_kind,
+            "last_success_at": self.last_success_at,
+        }
         if self.last_failure is not None:
-            out["last_error"] = {"kind": self.last_failure.kind, "message": self.last_failure.message,
-                                 "at": self.last_failure_at}
+            out["last_error"] = {
+                "kind": self.last_failure.kind,
+                "message": self.last_failure.message,
+                "at": self.last_failure_at,
+            }
         return out

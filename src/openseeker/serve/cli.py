@@ -21,17 +21,35 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-HostOpt = Annotated[str, typer.Option("--host", help="Address to bind. Default loopback only; anything else "
-                                      "should come with --token.")]
-TokenOpt = Annotated[str | None, typer.Option("--token", envvar="OPENSEEKER_SERVE_TOKEN",
-                                                 help="Require 'Authorization: Bearer TOKEN' (env "
-                                                 "OPENSEEKER_SERVE_TOKEN).")]
-MaxBodyOpt = Annotated[int, typer.Option("--max-body", help="Largest request body in bytes (413 above). The "
-                                         "default, 8 MiB, fits a Search-R1 batch of 2,560 queries of 400 "
-                                         "characters even with every character \\u-escaped.")]
-ExtractOpt = Annotated[bool, typer.Option("--extract/--no-extract", help="Goal-conditioned /visit with the "
-                                          "extractor LLM role (--llm/--base-url/--model/--config); default: raw "
-                                          "page text.")]
+HostOpt = Annotated[
+    str, typer.Option("--host", help="Address to bind. Default loopback only; anything else should come with --token.")
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="OPENSEEKER_SERVE_TOKEN",
+        help="Require 'Authorization: Bearer TOKEN' (env OPENSEEKER_SERVE_TOKEN).",
+    ),
+]
+MaxBodyOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-body",
+        help="Largest request body in bytes (413 above). The "
+        "default, 8 MiB, fits a Search-R1 batch of 2,560 queries of 400 "
+        "characters even with every character \\u-escaped.",
+    ),
+]
+ExtractOpt = Annotated[
+    bool,
+    typer.Option(
+        "--extract/--no-extract",
+        help="Goal-conditioned /visit with the "
+        "extractor LLM role (--llm/--base-url/--model/--config); default: raw "
+        "page text.",
+    ),
+]
 
 
 SERVE_EPILOG = """Examples:
@@ -92,8 +110,9 @@ class PoolExtractor:
             self._pool = self._extractor = None
 
 
-def _extractor(extract: bool, llm: str | None, base_url: str | None, model: str | None,
-               config: Path | None) -> PoolExtractor | None:
+def _extractor(
+    extract: bool, llm: str | None, base_url: str | None, model: str | None, config: Path | None
+) -> PoolExtractor | None:
     if not extract:
         if llm or base_url or model:
             raise UserError("--llm/--base-url/--model only matter with --extract (goal-conditioned /visit)")
@@ -116,8 +135,9 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
 
     config = Path(spec["config"]) if spec.get("config") else None
     web_config = Path(spec["web_config"]) if spec.get("web_config") else None
-    extractor = _extractor(spec.get("extract", False), spec.get("llm"), spec.get("base_url"), spec.get("model"),
-                           config)
+    extractor = _extractor(
+        spec.get("extract", False), spec.get("llm"), spec.get("base_url"), spec.get("model"), config
+    )
     mcp_tools = spec.get("mcp")
     if mcp_tools:
         from openseeker.serve.mcp_server import TOOL_SETS
@@ -131,8 +151,11 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
         from openseeker.serve.mcp_server import build_mcp_server, mcp_http_app
 
         options: dict[str, Any] = {"extractor": extractor} if mcp_tools == "openseeker" else {}
-        mcp_app = mcp_http_app(build_mcp_server(the_web, tools=mcp_tools, **options),
-                               host=spec.get("host") or "127.0.0.1", max_body_bytes=max_body)
+        mcp_app = mcp_http_app(
+            build_mcp_server(the_web, tools=mcp_tools, **options),
+            host=spec.get("host") or "127.0.0.1",
+            max_body_bytes=max_body,
+        )
     closed = False
 
     def close() -> None:
@@ -154,8 +177,14 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
             await aclose()
         close()
 
-    app_obj = create_app(the_web, token=spec.get("token"), extractor=extractor, max_body_bytes=max_body,
-                         lifespan=lifespan, mcp_app=mcp_app)
+    app_obj = create_app(
+        the_web,
+        token=spec.get("token"),
+        extractor=extractor,
+        max_body_bytes=max_body,
+        lifespan=lifespan,
+        mcp_app=mcp_app,
+    )
     app_obj.fastapi.state.openseeker["close"] = close
     return app_obj
 
@@ -177,16 +206,28 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     token: TokenOpt = None,
     max_body: MaxBodyOpt = 8 * 1024 * 1024,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Server processes (uvicorn workers), each "
-                                         "with its own web handle; 1 = in-process.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes (uvicorn workers), each with its own web handle; 1 = in-process.",
+        ),
+    ] = 1,
     extract: ExtractOpt = False,
     llm: LLMOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
-    mcp: Annotated[str | None, typer.Option("--mcp", help="Also serve MCP on the same port (streamable HTTP "
-                                            "at /mcp, SSE at /sse) with this tool set: openseeker | "
-                                            "browsecomp-plus (default k and snippets; `openseeker mcp` has "
-                                            "every option). Needs --workers 1.")] = None,
+    mcp: Annotated[
+        str | None,
+        typer.Option(
+            "--mcp",
+            help="Also serve MCP on the same port (streamable HTTP "
+            "at /mcp, SSE at /sse) with this tool set: openseeker | "
+            "browsecomp-plus (default k and snippets; `openseeker mcp` has "
+            "every option). Needs --workers 1.",
+        ),
+    ] = None,
     retrieval: RetrievalOpt = None,
 ) -> None:
     """Serve a web over HTTP: /search and /visit (our tool formats), /retrieve (Search-R1), /health."""
@@ -194,49 +235,100 @@ def serve(
 
     from openseeker.serve.http import nodelay_h11_protocol
 
-    spec = {"web": web, "web_config": str(web_config) if web_config else None,
-            "config": str(config) if config else None, "token": token, "max_body": max_body,
-            "extract": extract, "llm": llm, "base_url": base_url, "model": model, "mcp": mcp, "host": host,
-            "retrieval": retrieval}
+    spec = {
+        "web": web,
+        "web_config": str(web_config) if web_config else None,
+        "config": str(config) if config else None,
+        "token": token,
+        "max_body": max_body,
+        "extract": extract,
+        "llm": llm,
+        "base_url": base_url,
+        "model": model,
+        "mcp": mcp,
+        "host": host,
+        "retrieval": retrieval,
+    }
     if mcp and workers > 1:
         raise UserError("--mcp needs --workers 1: an MCP session lives in one server process")
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         log.warning("serving on %s without --token: anyone who can reach it can use the web tools", host)
     level = "info" if os.environ.get("OPENSEEKER_DEBUG") else "warning"
     app_obj = build_app_from_spec(spec)  # opens the web: bad flags/configs fail here, before any worker starts
-    typer.echo(f"serving {web} on http://{host}:{port} (/search /visit /retrieve /health"
-               f"{f'; MCP ({mcp}) at /mcp and /sse' if mcp else ''})"
-               f"{' with bearer token' if token else ''}{f', {workers} workers' if workers > 1 else ''}",
-               err=True)
+    typer.echo(
+        f"serving {web} on http://{host}:{port} (/search /visit /retrieve /health"
+        f"{f'; MCP ({mcp}) at /mcp and /sse' if mcp else ''})"
+        f"{' with bearer token' if token else ''}{f', {workers} workers' if workers > 1 else ''}",
+        err=True,
+    )
     if workers == 1:
-        uvicorn.Server(uvicorn.Config(app_obj, host=host, port=port, log_level=level, lifespan="on",
-                                      timeout_keep_alive=30, http=nodelay_h11_protocol())).run()
+        uvicorn.Server(
+            uvicorn.Config(
+                app_obj,
+                host=host,
+                port=port,
+                log_level=level,
+                lifespan="on",
+                timeout_keep_alive=30,
+                http=nodelay_h11_protocol(),
+            )
+        ).run()
         app_obj.fastapi.state.openseeker["close"]()
         return
     app_obj.fastapi.state.openseeker["close"]()
     os.environ[SPEC_ENV] = json.dumps(spec)
-    uvicorn.run("openseeker.serve.cli:app_factory", factory=True, workers=workers, host=host, port=port,
-                log_level=level, lifespan="on", timeout_keep_alive=30,
-                http="openseeker.serve.http:NoDelayH11Protocol")
+    uvicorn.run(
+        "openseeker.serve.cli:app_factory",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=level,
+        lifespan="on",
+        timeout_keep_alive=30,
+        http="openseeker.serve.http:NoDelayH11Protocol",
+    )
 
 
 @app.command("mcp", epilog=MCP_EPILOG)
 def mcp(
     web: WebOpt,
-    transport: Annotated[str, typer.Option("--transport", help="stdio | http: both HTTP transports on one port "
-                                           "(streamable HTTP at /mcp, SSE at /sse and GET /mcp); 'sse' and "
-                                           "'streamable-http' are accepted as names for http.")] = "stdio",
-    tools: Annotated[str, typer.Option("--tools", help="openseeker: search(query, top_k) + visit(url, goal), "
-                                       "the agent's tools | browsecomp-plus: search(query) -> [{docid, score, "
-                                       "snippet}] + get_document(docid) -> {docid, text}.")] = "openseeker",
+    transport: Annotated[
+        str,
+        typer.Option(
+            "--transport",
+            help="stdio | http: both HTTP transports on one port "
+            "(streamable HTTP at /mcp, SSE at /sse and GET /mcp); 'sse' and "
+            "'streamable-http' are accepted as names for http.",
+        ),
+    ] = "stdio",
+    tools: Annotated[
+        str,
+        typer.Option(
+            "--tools",
+            help="openseeker: search(query, top_k) + visit(url, goal), "
+            "the agent's tools | browsecomp-plus: search(query) -> [{docid, score, "
+            "snippet}] + get_document(docid) -> {docid, text}.",
+        ),
+    ] = "openseeker",
     k: Annotated[int, typer.Option("--k", help="browsecomp-plus: hits per search, fixed by the server.")] = 5,
-    snippet_max_tokens: Annotated[int, typer.Option("--snippet-max-tokens", help="browsecomp-plus: snippet = "
-                                                    "the document's first N tokens; -1 = whole text.")] = 512,
-    snippet_tokenizer: Annotated[str | None, typer.Option(
-        "--snippet-tokenizer", help="browsecomp-plus: Hugging Face tokenizer (directory or cached name; "
-        "theirs: Qwen/Qwen3-0.6B) for the snippet; default: 4 characters per token, offline.")] = None,
-    get_document: Annotated[bool, typer.Option("--get-document/--no-get-document",
-                                               help="browsecomp-plus: register get_document.")] = True,
+    snippet_max_tokens: Annotated[
+        int,
+        typer.Option(
+            "--snippet-max-tokens", help="browsecomp-plus: snippet = the document's first N tokens; -1 = whole text."
+        ),
+    ] = 512,
+    snippet_tokenizer: Annotated[
+        str | None,
+        typer.Option(
+            "--snippet-tokenizer",
+            help="browsecomp-plus: Hugging Face tokenizer (directory or cached name; "
+            "theirs: Qwen/Qwen3-0.6B) for the snippet; default: 4 characters per token, offline.",
+        ),
+    ] = None,
+    get_document: Annotated[
+        bool, typer.Option("--get-document/--no-get-document", help="browsecomp-plus: register get_document.")
+    ] = True,
     web_config: WebConfigOpt = None,
     config: ConfigOpt = None,
     host: HostOpt = "127.0.0.1",
@@ -260,16 +352,21 @@ def mcp(
         raise UserError("--extract applies to the openseeker tools' visit; browsecomp-plus has get_document")
     options: dict[str, Any] = {"tools": tools}
     if tools == "browsecomp-plus":
-        options.update(k=k, get_document=get_document,
-                       snippet=Snippeter(max_tokens=snippet_max_tokens, tokenizer=snippet_tokenizer))
+        options.update(
+            k=k,
+            get_document=get_document,
+            snippet=Snippeter(max_tokens=snippet_max_tokens, tokenizer=snippet_tokenizer),
+        )
     else:
         options["extractor"] = _extractor(extract, llm, base_url, model, config)
     the_web = open_web_from_flags(web, web_config, config, retrieval=retrieval)
     if transport != "stdio":  # stdout belongs to the protocol under stdio: say nothing there
-        typer.echo(f"MCP ({tools} tools) on http://{host}:{port}: streamable HTTP at /mcp, SSE at /sse "
-                   f"(and GET /mcp){' with bearer token' if token else ''}", err=True)
+        typer.echo(
+            f"MCP ({tools} tools) on http://{host}:{port}: streamable HTTP at /mcp, SSE at /sse "
+            f"(and GET /mcp){' with bearer token' if token else ''}",
+            err=True,
+        )
     try:
-        run_mcp(the_web, transport=transport, host=host, port=port, token=token, max_body_bytes=max_body,
-                **options)
+        run_mcp(the_web, transport=transport, host=host, port=port, token=token, max_body_bytes=max_body, **options)
     finally:
         the_web.close()

@@ -66,11 +66,14 @@ __all__ = ["DEFAULT_MAX_BODY", "RETRIEVE_TOPK", "BearerAuth", "BodyLimit", "crea
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: UText | list[UText] = Field(description=f"One query or a list (at most {SEARCH_MAX_QUERIES}, each at "
-                                       f"most {SEARCH_MAX_QUERY_CHARS} characters).")
+    query: UText | list[UText] = Field(
+        description=f"One query or a list (at most {SEARCH_MAX_QUERIES}, each at "
+        f"most {SEARCH_MAX_QUERY_CHARS} characters)."
+    )
     top_k: TopK = SEARCH_TOP_K
     retrieval: Literal["bm25", "dense", "hybrid"] | None = Field(
-        None, description=RETRIEVAL_HELP + " 400 when this web cannot (no dense index, a live web).")
+        None, description=RETRIEVAL_HELP + " 400 when this web cannot (no dense index, a live web)."
+    )
 
 
 class VisitRequest(BaseModel):
@@ -82,15 +85,23 @@ class VisitRequest(BaseModel):
 class RetrieveRequest(BaseModel):
     """Search-R1's ``QueryRequest`` (extra keys tolerated, as frameworks add their own)."""
 
-    queries: list[UText] = Field(description=f"At most {RETRIEVE_MAX_QUERIES} queries, each at most "
-                               f"{RETRIEVE_MAX_QUERY_CHARS} characters; blank ones get an empty result list.")
+    queries: list[UText] = Field(
+        description=f"At most {RETRIEVE_MAX_QUERIES} queries, each at most "
+        f"{RETRIEVE_MAX_QUERY_CHARS} characters; blank ones get an empty result list."
+    )
     topk: TopK | None = Field(None, description=f"{TOP_K_HELP} Default {RETRIEVE_TOPK} (Search-R1's --topk).")
     return_scores: bool = False
 
 
 # ``SearchHit`` without the record envelope (kind, schema_version): the fields a client of /search sees
-Hit = create_model("Hit", **{name: (field.annotation, field) for name, field in SearchHit.model_fields.items()
-                             if name not in ("kind", "schema_version")})
+Hit = create_model(
+    "Hit",
+    **{
+        name: (field.annotation, field)
+        for name, field in SearchHit.model_fields.items()
+        if name not in ("kind", "schema_version")
+    },
+)
 
 
 class SearchResponse(BaseModel):
@@ -120,25 +131,36 @@ class RetrieveResponse(BaseModel):
 
 class ErrorBody(BaseModel):
     detail: str | list[dict[str, Any]]
-    error: dict[str, Any] | None = Field(None, description="For backend failures: kind (transient / permanent / "
-                                         "unexpected) and retryable.")
+    error: dict[str, Any] | None = Field(
+        None, description="For backend failures: kind (transient / permanent / unexpected) and retryable."
+    )
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Bad input: invalid or too deeply nested JSON, empty / too many / "
-          "too long queries, too many urls."},
+    400: {
+        "model": ErrorBody,
+        "description": "Bad input: invalid or too deeply nested JSON, empty / too many / "
+        "too long queries, too many urls.",
+    },
     401: {"model": ErrorBody, "description": "Missing or wrong bearer token (only with --token)."},
     408: {"model": ErrorBody, "description": "The request body did not arrive in time."},
     413: {"model": ErrorBody, "description": "The request body is over the size limit."},
-    422: {"model": ErrorBody, "description": "The body does not match the schema (e.g. top_k outside 1-50, a "
-          "lone UTF-16 surrogate)."},
+    422: {
+        "model": ErrorBody,
+        "description": "The body does not match the schema (e.g. top_k outside 1-50, a lone UTF-16 surrogate).",
+    },
 }
 BACKEND_ERRORS: dict[int | str, dict[str, Any]] = {
-    424: {"model": ErrorBody, "description": "Permanent backend failure (bad API key, misconfiguration): do not "
-          "retry."},
+    424: {
+        "model": ErrorBody,
+        "description": "Permanent backend failure (bad API key, misconfiguration): do not retry.",
+    },
     502: {"model": ErrorBody, "description": "Unexpected backend failure."},
-    503: {"model": ErrorBody, "description": "Transient backend failure (rate limit, upstream 5xx, timeout): retry "
-          "after Retry-After seconds."},
+    503: {
+        "model": ErrorBody,
+        "description": "Transient backend failure (rate limit, upstream 5xx, timeout): retry "
+        "after Retry-After seconds.",
+    },
 }
 
 
@@ -190,9 +212,17 @@ class LenientJSONRoute(APIRoute):
 
 async def _send_json(send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -230,8 +260,12 @@ class BodyLimit:
                     more = message.get("more_body", False)
         except TimeoutError:
             of = f" of {declared}" if declared is not None else ""
-            return await _send_json(send, 408, {"detail": f"request body incomplete: {seen}{of} bytes arrived in "
-                                                          f"{self.timeout_s:g} s"}, [(b"connection", b"close")])
+            return await _send_json(
+                send,
+                408,
+                {"detail": f"request body incomplete: {seen}{of} bytes arrived in {self.timeout_s:g} s"},
+                [(b"connection", b"close")],
+            )
         replayed = False
 
         async def replay():
@@ -244,8 +278,12 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send):
-        await _send_json(send, 413, {"detail": f"request body too large (limit {self.limit} bytes; see --max-body)"},
-                         [(b"connection", b"close")])
+        await _send_json(
+            send,
+            413,
+            {"detail": f"request body too large (limit {self.limit} bytes; see --max-body)"},
+            [(b"connection", b"close")],
+        )
 
 
 class BearerAuth:
@@ -262,8 +300,9 @@ class BearerAuth:
             if name == b"authorization" and value[:7].lower() == b"bearer ":
                 given = value[7:].strip()
         if not secrets.compare_digest(given, self.token):
-            return await _send_json(send, 401, {"detail": "missing or wrong bearer token"},
-                                    [(b"www-authenticate", b"Bearer")])
+            return await _send_json(
+                send, 401, {"detail": "missing or wrong bearer token"}, [(b"www-authenticate", b"Bearer")]
+            )
         await self.app(scope, receive, send)
 
 
@@ -307,8 +346,9 @@ class _Service:
     """What the route handlers share: the web, the request counters, the backend's health and the mutable app
     state (``extractor``; ``serve.cli`` adds ``close``). One per app."""
 
-    def __init__(self, web: Web, *, extractor: Extractor | None, max_chars: int, retrieve_topk: int,
-                 retrieve_batch: int):
+    def __init__(
+        self, web: Web, *, extractor: Extractor | None, max_chars: int, retrieve_topk: int, retrieve_batch: int
+    ):
         self.web, self.max_chars = web, max_chars
         self.retrieve_topk, self.retrieve_batch = retrieve_topk, retrieve_batch
         self.counts: Counter[str] = Counter()
@@ -352,8 +392,10 @@ def _add_tool_routes(api: FastAPI, svc: _Service) -> None:
         except UserError as exc:  # no dense index, or a web that ranks with its own engine
             raise HTTPException(400, str(exc)) from None
         results = await svc.search(queries, req.top_k, req.retrieval)
-        return {"result": format_search(queries, results),
-                "hits": [[h.model_dump(include=set(Hit.model_fields)) for h in hits] for hits in results]}
+        return {
+            "result": format_search(queries, results),
+            "hits": [[h.model_dump(include=set(Hit.model_fields)) for h in hits] for hits in results],
+        }
 
     @api.post("/visit", response_model=VisitResponse, responses=ERRORS)
     async def visit(req: VisitRequest) -> Any:
@@ -377,17 +419,17 @@ def _add_retrieve_route(api: FastAPI, svc: _Service) -> None:
         svc.counts["retrieve"] += 1
         if not req.queries:
             return {"result": []}
-        queries = _checked_queries(req.queries, max_queries=RETRIEVE_MAX_QUERIES,
-                                   max_chars=RETRIEVE_MAX_QUERY_CHARS, keep_blank=True)
+        queries = _checked_queries(
+            req.queries, max_queries=RETRIEVE_MAX_QUERIES, max_chars=RETRIEVE_MAX_QUERY_CHARS, keep_blank=True
+        )
         topk = req.topk or svc.retrieve_topk
         results = []
         for start in range(0, len(queries), svc.retrieve_batch):
-            results.extend(await svc.search(queries[start:start + svc.retrieve_batch], topk))
+            results.extend(await svc.search(queries[start : start + svc.retrieve_batch], topk))
         out = []
         for hits in results:
             docs = [_retrieve_document(h) for h in hits]
-            out.append([{"document": d, "score": h.score} for d, h in zip(docs, hits)] if req.return_scores
-                       else docs)
+            out.append([{"document": d, "score": h.score} for d, h in zip(docs, hits)] if req.return_scores else docs)
         return {"result": out}
 
 
@@ -411,8 +453,13 @@ def _add_health_routes(api: FastAPI, svc: _Service) -> None:
         web = svc.web
         stats = web.stats() if callable(getattr(web, "stats", None)) else {}
         report = svc.backend.report()
-        body = {"status": report["status"], "web": getattr(web, "name", type(web).__name__),
-                "backend": report, "requests": dict(svc.counts), "stats": stats}
+        body = {
+            "status": report["status"],
+            "web": getattr(web, "name", type(web).__name__),
+            "backend": report,
+            "requests": dict(svc.counts),
+            "stats": stats,
+        }
         return JSONResponse(body, status_code=503 if report["status"] == "failing" else 200)
 
 
@@ -430,15 +477,29 @@ def _add_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         # loc + msg only: echoing the rejected input back could itself fail (a lone surrogate cannot be encoded)
-        detail = [{"loc": [p for p in e.get("loc", ()) if p != "body" and not (isinstance(p, str) and "[" in p)],
-                   "msg": e.get("msg", "invalid")} for e in exc.errors()]
+        detail = [
+            {
+                "loc": [p for p in e.get("loc", ()) if p != "body" and not (isinstance(p, str) and "[" in p)],
+                "msg": e.get("msg", "invalid"),
+            }
+            for e in exc.errors()
+        ]
         return JSONResponse({"detail": detail}, status_code=422)
 
 
-def create_app(web: Web, *, token: str | None = None, extractor: Extractor | None = None,
-               max_body_bytes: int = DEFAULT_MAX_BODY, retrieve_topk: int = RETRIEVE_TOPK, max_chars: int = 20_000,
-               body_timeout_s: float | None = BODY_TIMEOUT_S, retrieve_batch: int = RETRIEVE_BATCH,
-               lifespan=None, mcp_app: Any = None) -> Any:
+def create_app(
+    web: Web,
+    *,
+    token: str | None = None,
+    extractor: Extractor | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    retrieve_topk: int = RETRIEVE_TOPK,
+    max_chars: int = 20_000,
+    body_timeout_s: float | None = BODY_TIMEOUT_S,
+    retrieve_batch: int = RETRIEVE_BATCH,
+    lifespan=None,
+    mcp_app: Any = None,
+) -> Any:
     """The ASGI app serving ``web``. ``extractor`` (optional) makes ``/visit`` goal-conditioned, as in the agent.
     ``mcp_app`` (optional, from ``mcp_server.mcp_http_app``) is served beside it at ``/mcp``, ``/sse`` and
     ``/messages/`` (its lifespan must be entered by ``lifespan``).
@@ -446,12 +507,17 @@ def create_app(web: Web, *, token: str | None = None, extractor: Extractor | Non
     Returns the app wrapped in the body-limit, (when ``token`` is set) bearer-auth and keep-serving middleware;
     the FastAPI object itself is at ``app.fastapi`` for tests.
     """
-    api = FastAPI(title="openseeker web", version="2", lifespan=lifespan,
-                  description="search / visit over an openseeker web; /retrieve speaks Search-R1's protocol. "
-                  "Errors: 4xx for bad input, 503 (retry) / 424 (permanent) / 502 for backend failures.")
+    api = FastAPI(
+        title="openseeker web",
+        version="2",
+        lifespan=lifespan,
+        description="search / visit over an openseeker web; /retrieve speaks Search-R1's protocol. "
+        "Errors: 4xx for bad input, 503 (retry) / 424 (permanent) / 502 for backend failures.",
+    )
     api.router.route_class = LenientJSONRoute
-    svc = _Service(web, extractor=extractor, max_chars=max_chars, retrieve_topk=retrieve_topk,
-                   retrieve_batch=retrieve_batch)
+    svc = _Service(
+        web, extractor=extractor, max_chars=max_chars, retrieve_topk=retrieve_topk, retrieve_batch=retrieve_batch
+    )
     api.state.openseeker = svc.state
     _add_tool_routes(api, svc)
     _add_retrieve_route(api, svc)
@@ -513,17 +579,32 @@ def nodelay_h11_protocol() -> type:
     return NoDelayH11Protocol
 
 
-def serve_http(web: Web, *, host: str = "127.0.0.1", port: int = 8000, token: str | None = None,
-               extractor: Extractor | None = None, max_body_bytes: int = DEFAULT_MAX_BODY, lifespan=None,
-               log_level: str = "warning") -> None:
+def serve_http(
+    web: Web,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None = None,
+    extractor: Extractor | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    lifespan=None,
+    log_level: str = "warning",
+) -> None:
     """Run the app with uvicorn until interrupted (blocking)."""
     import uvicorn
 
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         log.warning("serving on %s without --token: anyone who can reach this address can use the web tools", host)
     app = create_app(web, token=token, extractor=extractor, max_body_bytes=max_body_bytes, lifespan=lifespan)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on" if lifespan else "auto",
-                            timeout_keep_alive=30, http=nodelay_h11_protocol())
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on" if lifespan else "auto",
+        timeout_keep_alive=30,
+        http=nodelay_h11_protocol(),
+    )
     uvicorn.Server(config).run()
 
 

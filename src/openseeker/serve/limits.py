@@ -46,8 +46,10 @@ def surrogate_problem(text: str) -> str | None:
     try:
         text.encode("utf-8")  # C speed; only a lone surrogate makes a str unencodable
     except UnicodeEncodeError as exc:
-        return (f"contains a lone UTF-16 surrogate (\\u{ord(text[exc.start]):04x}) at character {exc.start}; "
-                "send valid Unicode (UTF-8, or paired \\ud83d\\ude00-style escapes)")
+        return (
+            f"contains a lone UTF-16 surrogate (\\u{ord(text[exc.start]):04x}) at character {exc.start}; "
+            "send valid Unicode (UTF-8, or paired \\ud83d\\ude00-style escapes)"
+        )
     return None
 
 
@@ -73,8 +75,9 @@ def check_top_k(value: Any, default: int) -> int:
     return value
 
 
-def check_queries(value: str | list[str], *, max_queries: int, max_chars: int, keep_blank: bool = False,
-                  what: str = "query") -> list[str]:
+def check_queries(
+    value: str | list[str], *, max_queries: int, max_chars: int, keep_blank: bool = False, what: str = "query"
+) -> list[str]:
     """Validated queries (raises ``ValueError`` with the message to show).
 
     Blank queries are dropped (``/search``, MCP) or kept as a single space (``keep_blank``, ``/retrieve``, whose

@@ -54,10 +54,14 @@ from openseeker.web.tools import Extractor, SearchTool, VisitTool
 
 log = logging.getLogger(__name__)
 
-INSTRUCTIONS = ("Deep-search tools. `search` takes one or more queries and returns the top results (title, url, "
-                "snippet) per query; `visit` opens urls and returns the information relevant to a goal.")
-BCP_INSTRUCTIONS = "Search a fixed document collection: `search` returns docids with snippets; `get_document` " \
-                   "returns a document's full text."
+INSTRUCTIONS = (
+    "Deep-search tools. `search` takes one or more queries and returns the top results (title, url, "
+    "snippet) per query; `visit` opens urls and returns the information relevant to a goal."
+)
+BCP_INSTRUCTIONS = (
+    "Search a fixed document collection: `search` returns docids with snippets; `get_document` "
+    "returns a document's full text."
+)
 TOOL_SETS = ("openseeker", "browsecomp-plus")
 HTTP_TRANSPORTS = ("http", "sse", "streamable-http")  # one app serves both; the names are BrowseComp-Plus's
 
@@ -116,13 +120,16 @@ class Snippeter:
             try:
                 from transformers import AutoTokenizer
             except ImportError:
-                raise UserError("--snippet-tokenizer needs the transformers package (pip install "
-                                "'openseeker[train]')") from None
+                raise UserError(
+                    "--snippet-tokenizer needs the transformers package (pip install 'openseeker[train]')"
+                ) from None
             try:
                 self._tok = AutoTokenizer.from_pretrained(self.tokenizer, local_files_only=True)
             except (OSError, ValueError) as exc:
-                raise UserError(f"cannot load the snippet tokenizer {self.tokenizer!r} (a local directory, or a "
-                                f"name already in the Hugging Face cache): {exc}") from None
+                raise UserError(
+                    f"cannot load the snippet tokenizer {self.tokenizer!r} (a local directory, or a "
+                    f"name already in the Hugging Face cache): {exc}"
+                ) from None
 
     def __call__(self, text: str) -> str:
         if self.max_tokens <= 0:
@@ -131,7 +138,7 @@ class Snippeter:
             tokens = self._tok.encode(text, add_special_tokens=False)
             if len(tokens) <= self.max_tokens:
                 return text
-            return self._tok.decode(tokens[:self.max_tokens], skip_special_tokens=True)
+            return self._tok.decode(tokens[: self.max_tokens], skip_special_tokens=True)
         limit = self.max_tokens * self.chars_per_token
         if len(text) <= limit:
             return text
@@ -148,9 +155,13 @@ def _add_openseeker_tools(server: Any, web: Web, *, extractor: Extractor | None,
     visit_tool = VisitTool(web, extractor=extractor, max_chars=max_chars)
 
     async def search(
-        query: Annotated[list[str] | str, Field(description=_param_description(SearchTool, "query")
-                                                + f" At most {SEARCH_MAX_QUERIES}, each at most "
-                                                f"{SEARCH_MAX_QUERY_CHARS} characters.")],
+        query: Annotated[
+            list[str] | str,
+            Field(
+                description=_param_description(SearchTool, "query") + f" At most {SEARCH_MAX_QUERIES}, each at most "
+                f"{SEARCH_MAX_QUERY_CHARS} characters."
+            ),
+        ],
         top_k: TopK = top_k,
         retrieval: Annotated[Literal["bm25", "dense", "hybrid"] | None, Field(description=RETRIEVAL_HELP)] = None,
     ) -> str:
@@ -166,13 +177,16 @@ def _add_openseeker_tools(server: Any, web: Web, *, extractor: Extractor | None,
             results = await search_with(web, queries, top_k, retrieval)
         except Exception as exc:  # noqa: BLE001 - reported to the caller as a tool error
             failure = classify(exc)
-            raise ToolError(f"[search] search backend failed ({failure.kind}"
-                            f"{'; retry later' if failure.kind == TRANSIENT else ''}): {failure.message}") from None
+            raise ToolError(
+                f"[search] search backend failed ({failure.kind}"
+                f"{'; retry later' if failure.kind == TRANSIENT else ''}): {failure.message}"
+            ) from None
         return format_search(queries, results)
 
     async def visit(
-        url: Annotated[list[str] | str, Field(description=_param_description(VisitTool, "url")
-                                              + f" At most {VISIT_MAX_URLS}.")],
+        url: Annotated[
+            list[str] | str, Field(description=_param_description(VisitTool, "url") + f" At most {VISIT_MAX_URLS}.")
+        ],
         goal: Annotated[str, Field(description=_param_description(VisitTool, "goal"))],
     ) -> str:
         urls = [url] if isinstance(url, str) else list(url)
@@ -217,8 +231,9 @@ def _add_browsecomp_plus_tools(server: Any, web: Web, *, k: int, snippet: Snippe
         out = [{"docid": h.docid or h.url, "score": h.score, "snippet": snippet(t)} for h, t in zip(hits, texts)]
         return json.dumps(out, ensure_ascii=False, indent=2)
 
-    async def get_document_fn(docid: Annotated[str, Field(description="Document ID to retrieve (a docid from "
-                                                                       "search results).")]) -> str:
+    async def get_document_fn(
+        docid: Annotated[str, Field(description="Document ID to retrieve (a docid from search results).")],
+    ) -> str:
         problem = surrogate_problem(docid)
         if problem:
             raise ToolError(f"docid {problem}")
@@ -231,16 +246,30 @@ def _add_browsecomp_plus_tools(server: Any, web: Web, *, k: int, snippet: Snippe
         return json.dumps({"docid": docid, "text": page.text}, ensure_ascii=False, indent=2)
 
     # Their descriptions (searcher/searchers/base.py): the model reads them, so a comparable run needs the same.
-    _add_tool(server, search, "search", f"Perform a search on a knowledge source. Returns top-{k} hits with docid, "
-              "score, and snippet. The snippet contains the document's contents (may be truncated based on token "
-              "limits).")
+    _add_tool(
+        server,
+        search,
+        "search",
+        f"Perform a search on a knowledge source. Returns top-{k} hits with docid, "
+        "score, and snippet. The snippet contains the document's contents (may be truncated based on token "
+        "limits).",
+    )
     if get_document:
         _add_tool(server, get_document_fn, "get_document", "Retrieve a full document by its docid.")
 
 
-def build_mcp_server(web: Web, *, tools: str = "openseeker", extractor: Extractor | None = None,
-                     top_k: int = SEARCH_TOP_K, max_chars: int = 20_000, k: int = 5,
-                     snippet: Snippeter | None = None, get_document: bool = True, name: str | None = None) -> Any:
+def build_mcp_server(
+    web: Web,
+    *,
+    tools: str = "openseeker",
+    extractor: Extractor | None = None,
+    top_k: int = SEARCH_TOP_K,
+    max_chars: int = 20_000,
+    k: int = 5,
+    snippet: Snippeter | None = None,
+    get_document: bool = True,
+    name: str | None = None,
+) -> Any:
     """An MCP server with the ``tools`` set over ``web`` (``openseeker``: search + visit, the text the agent sees;
     ``browsecomp-plus``: their search + get_document with ``k`` hits and ``snippet`` truncation)."""
     if tools == "openseeker":
@@ -275,20 +304,32 @@ class _BothTransports:
                 p = self.sse_path
             if p == self.sse_path or p.startswith(self.message_path):
                 return await self.sse(scope, receive, send)
-            if (p.rstrip("/") == self.path and scope.get("method") == "GET"
-                    and not any(k == b"mcp-session-id" for k, _ in scope.get("headers", []))):
+            if (
+                p.rstrip("/") == self.path
+                and scope.get("method") == "GET"
+                and not any(k == b"mcp-session-id" for k, _ in scope.get("headers", []))
+            ):
                 return await self.sse(dict(scope, path=self.sse_path, raw_path=self.sse_path.encode()), receive, send)
         return await self.streamable(scope, receive, send)  # incl. lifespan: runs the session manager
 
 
-def mcp_http_app(server: Any, *, host: str = "127.0.0.1", path: str = "/mcp", sse_path: str = "/sse",
-                 message_path: str = "/messages/", max_body_bytes: int = DEFAULT_MAX_BODY) -> Any:
+def mcp_http_app(
+    server: Any,
+    *,
+    host: str = "127.0.0.1",
+    path: str = "/mcp",
+    sse_path: str = "/sse",
+    message_path: str = "/messages/",
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+) -> Any:
     """Streamable HTTP (``path``) and SSE (``sse_path``, and ``GET path``) for ``server`` on one ASGI app."""
     try:
-        streamable = server.streamable_http_app(streamable_http_path=path, host=host,
-                                                max_request_body_size=max_body_bytes)
-        sse = server.sse_app(sse_path=sse_path, message_path=message_path, host=host,
-                             max_request_body_size=max_body_bytes)
+        streamable = server.streamable_http_app(
+            streamable_http_path=path, host=host, max_request_body_size=max_body_bytes
+        )
+        sse = server.sse_app(
+            sse_path=sse_path, message_path=message_path, host=host, max_request_body_size=max_body_bytes
+        )
     except TypeError:  # mcp 1.x: configured through settings
         server.settings.streamable_http_path = path
         server.settings.sse_path, server.settings.message_path = sse_path, message_path
@@ -296,8 +337,9 @@ def mcp_http_app(server: Any, *, host: str = "127.0.0.1", path: str = "/mcp", ss
     return _BothTransports(streamable, sse, path.rstrip("/"), sse_path, message_path)
 
 
-def mcp_asgi_app(server: Any, *, host: str = "127.0.0.1", token: str | None = None,
-                 max_body_bytes: int = DEFAULT_MAX_BODY) -> Any:
+def mcp_asgi_app(
+    server: Any, *, host: str = "127.0.0.1", token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY
+) -> Any:
     """``mcp_http_app`` behind the same body limit and optional bearer token as ``openseeker serve``."""
     from openseeker.serve.http import BearerAuth, BodyLimit
 
@@ -307,8 +349,16 @@ def mcp_asgi_app(server: Any, *, host: str = "127.0.0.1", token: str | None = No
     return app
 
 
-def run_mcp(web: Web, *, transport: str = "stdio", host: str = "127.0.0.1", port: int = 8000,
-            token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY, **server_options: Any) -> None:
+def run_mcp(
+    web: Web,
+    *,
+    transport: str = "stdio",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    **server_options: Any,
+) -> None:
     """Run the MCP server (blocking): ``stdio``, or ``http`` (= ``sse`` = ``streamable-http``: both transports on
     ``http://host:port``, streamable at ``/mcp``, SSE at ``/sse`` and ``GET /mcp``)."""
     server = build_mcp_server(web, **server_options)

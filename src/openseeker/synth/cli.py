@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -48,8 +48,10 @@ def _qa(name: str) -> str:
 
 @app.command("qa", epilog=QA_EPILOG)
 def qa_cmd(
-    web: Annotated[str, typer.Option("--web", help="A local web directory (from `openseeker web build`), or "
-                                     "'live' with --seed-urls.")],
+    web: Annotated[
+        str,
+        typer.Option("--web", help="A local web directory (from `openseeker web build`), or 'live' with --seed-urls."),
+    ],
     n: Annotated[int, typer.Option("--n", help="Accepted samples wanted (counting those already in --out).")],
     out: Annotated[Path, typer.Option("--out", help="Output JSONL of QASample (resumable; sidecars beside it).")],
     k: Annotated[int, typer.Option("--k", help=_qa("k"))] = _QA.k,
@@ -58,8 +60,8 @@ def qa_cmd(
     facts: Annotated[int, typer.Option("--facts", help=_qa("facts"))] = _QA.facts,
     min_hops: Annotated[int, typer.Option("--min-hops", help=_qa("min_hops"))] = _QA.min_hops,
     lang: Annotated[str, typer.Option("--lang", help=_qa("lang"))] = _QA.lang,
-    topic: Annotated[Optional[str], typer.Option("--topic", help=_qa("topic"))] = _QA.topic,
-    page_lang: Annotated[Optional[str], typer.Option("--page-lang", help=_qa("page_lang"))] = _QA.page_lang,
+    topic: Annotated[str | None, typer.Option("--topic", help=_qa("topic"))] = _QA.topic,
+    page_lang: Annotated[str | None, typer.Option("--page-lang", help=_qa("page_lang"))] = _QA.page_lang,
     min_out_degree: Annotated[int, typer.Option("--min-out-degree", help=_qa("min_out_degree"))] = _QA.min_out_degree,
     obfuscation: Annotated[int, typer.Option("--obfuscation", help=_qa("obfuscation"))] = _QA.obfuscation,
     attempts: Annotated[int, typer.Option("--attempts", help=_qa("attempts"))] = _QA.attempts,
@@ -71,15 +73,22 @@ def qa_cmd(
     config: ConfigOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the seed sampling and every random choice.")] = 0,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Candidates in flight at once.")] = 4,
-    max_candidates: Annotated[Optional[int], typer.Option("--max-candidates",
-                                                          help="Candidates to try at most (default 3*n).")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Alias of --max-candidates.")] = None,
+    max_candidates: Annotated[
+        int | None, typer.Option("--max-candidates", help="Candidates to try at most (default 3*n).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Alias of --max-candidates.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
-    seed_urls: Annotated[Optional[Path], typer.Option("--seed-urls", help="With --web live: a file of seed urls "
-                                                      "(one per line); their links are crawled --depth hops.")] = None,
+    seed_urls: Annotated[
+        Path | None,
+        typer.Option(
+            "--seed-urls",
+            help="With --web live: a file of seed urls (one per line); their links are crawled --depth hops.",
+        ),
+    ] = None,
     fanout: Annotated[int, typer.Option("--fanout", help="With --web live: links followed per crawled page.")] = 8,
-    web_config: Annotated[Optional[Path], typer.Option("--web-config", help="Live-web YAML for --web live (see "
-                                                       "docs/live-web.md).")] = None,
+    web_config: Annotated[
+        Path | None, typer.Option("--web-config", help="Live-web YAML for --web live (see docs/live-web.md).")
+    ] = None,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
@@ -88,10 +97,22 @@ def qa_cmd(
     from openseeker.synth.qa.pipeline import synthesize_qa
     from openseeker.synth.qa.report import format_report
 
-    controls = QAControls(k=k, depth=depth, selector=selector, facts=facts, min_hops=min_hops,
-                          max_hops=max(min_hops + 1, 3), obfuscation=obfuscation, lang=lang, topic=topic,
-                          page_lang=page_lang, min_out_degree=min_out_degree, attempts=attempts,
-                          judge=judge, retries=retries)
+    controls = QAControls(
+        k=k,
+        depth=depth,
+        selector=selector,
+        facts=facts,
+        min_hops=min_hops,
+        max_hops=max(min_hops + 1, 3),
+        obfuscation=obfuscation,
+        lang=lang,
+        topic=topic,
+        page_lang=page_lang,
+        min_out_degree=min_out_degree,
+        attempts=attempts,
+        judge=judge,
+        retries=retries,
+    )
     urls, live_cfg = None, None
     if web == "live":
         from openseeker.synth.qa.live import read_seed_urls
@@ -100,17 +121,33 @@ def qa_cmd(
         if seed_urls is None:
             from openseeker.errors import UserError
 
-            raise UserError("--web live needs --seed-urls FILE (one url per line): QA synthesis follows the seed "
-                            "pages' hyperlinks")
+            raise UserError(
+                "--web live needs --seed-urls FILE (one url per line): QA synthesis follows the seed pages' hyperlinks"
+            )
         urls, live_cfg = read_seed_urls(seed_urls), live_config_source(web_config, config)
     from openseeker.executors import get_executor
 
-    exe = get_executor(executor, workers=workers, ray_address=ray_address, concurrency=concurrency,
-                       progress=not no_progress)
-    report = synthesize_qa(web, n, out, controls=controls, config=config, llm=llm, base_url=base_url, model=model,
-                           seed=seed, concurrency=concurrency, max_candidates=max_candidates or limit,
-                           progress=not no_progress, seed_urls=urls, web_config=live_cfg, crawl_fanout=fanout,
-                           executor=exe)
+    exe = get_executor(
+        executor, workers=workers, ray_address=ray_address, concurrency=concurrency, progress=not no_progress
+    )
+    report = synthesize_qa(
+        web,
+        n,
+        out,
+        controls=controls,
+        config=config,
+        llm=llm,
+        base_url=base_url,
+        model=model,
+        seed=seed,
+        concurrency=concurrency,
+        max_candidates=max_candidates or limit,
+        progress=not no_progress,
+        seed_urls=urls,
+        web_config=live_cfg,
+        crawl_fanout=fanout,
+        executor=exe,
+    )
     typer.echo(format_report(report))
 
 
@@ -124,5 +161,6 @@ def report_cmd(
 
     report = build_report(file)
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report))
+
 
 app.add_typer(traj_app)  # synth traj

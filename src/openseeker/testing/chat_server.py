@@ -88,7 +88,7 @@ class ScriptedChatServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "ScriptedChatServer":
+    def start(self) -> ScriptedChatServer:
         self._thread.start()
         return self
 
@@ -96,7 +96,7 @@ class ScriptedChatServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "ScriptedChatServer":
+    def __enter__(self) -> ScriptedChatServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -203,8 +203,13 @@ class ScriptedChatServer:
                 if reply.body is not None:
                     self._send(reply.status, reply.body, reply.headers)
                 elif reply.status != 200:
-                    err = {"error": {"message": f"scripted error {reply.status}", "type": "server_error",
-                                     "code": reply.status}}
+                    err = {
+                        "error": {
+                            "message": f"scripted error {reply.status}",
+                            "type": "server_error",
+                            "code": reply.status,
+                        }
+                    }
                     self._send(reply.status, json.dumps(err), reply.headers)
                 else:
                     self._send(200, json.dumps(server._completion_body(reply, request)), reply.headers)
@@ -226,8 +231,10 @@ def main(argv: list[str] | None = None) -> None:
     def respond(req: dict[str, Any]) -> Reply:
         tool_turns = sum(1 for m in req.get("messages", []) if m.get("role") in ("tool", "user")) - 1
         if tool_turns < args.searches:
-            return Reply(content='<tool_call>{"name": "search", "arguments": {"query": ["Eiffel"]}}</tool_call>',
-                         delay=args.delay)
+            return Reply(
+                content='<tool_call>{"name": "search", "arguments": {"query": ["Eiffel"]}}</tool_call>',
+                delay=args.delay,
+            )
         return Reply(content="<answer>Dijon</answer>", delay=args.delay)
 
     srv = ScriptedChatServer(respond).start()

@@ -23,13 +23,28 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 DEFAULT_CORPUS: list[dict[str, str]] = [
-    {"title": "Paris - Wikipedia", "url": "https://en.wikipedia.org/wiki/Paris",
-     "snippet": "Paris is the capital and largest city of France.", "date": "Mar 3, 2024"},
-    {"title": "France - Wikipedia", "url": "https://en.wikipedia.org/wiki/France",
-     "snippet": "France is a country in Western Europe; its capital is Paris."},
-    {"title": "Eiffel Tower", "url": "https://www.toureiffel.paris/en",
-     "snippet": "The Eiffel Tower is a wrought-iron lattice tower in Paris.", "date": "2023-05-01"},
-    {"title": "北京 - 维基百科", "url": "https://zh.wikipedia.org/wiki/北京", "snippet": "北京是中华人民共和国的首都。"},
+    {
+        "title": "Paris - Wikipedia",
+        "url": "https://en.wikipedia.org/wiki/Paris",
+        "snippet": "Paris is the capital and largest city of France.",
+        "date": "Mar 3, 2024",
+    },
+    {
+        "title": "France - Wikipedia",
+        "url": "https://en.wikipedia.org/wiki/France",
+        "snippet": "France is a country in Western Europe; its capital is Paris.",
+    },
+    {
+        "title": "Eiffel Tower",
+        "url": "https://www.toureiffel.paris/en",
+        "snippet": "The Eiffel Tower is a wrought-iron lattice tower in Paris.",
+        "date": "2023-05-01",
+    },
+    {
+        "title": "北京 - 维基百科",
+        "url": "https://zh.wikipedia.org/wiki/北京",
+        "snippet": "北京是中华人民共和国的首都。",
+    },
 ]
 
 
@@ -48,8 +63,14 @@ _ERROR_BODIES = {
     "tavily": lambda status, msg: {"detail": {"error": msg}},
     "searxng": lambda status, msg: {"error": msg},
 }
-_MESSAGES = {401: "Unauthorized.", 403: "Forbidden.", 429: "Too many requests.", 500: "Internal server error.",
-             502: "Bad gateway.", 503: "Service unavailable."}
+_MESSAGES = {
+    401: "Unauthorized.",
+    403: "Forbidden.",
+    429: "Too many requests.",
+    500: "Internal server error.",
+    502: "Bad gateway.",
+    503: "Service unavailable.",
+}
 
 
 def _matches(query: str, doc: dict[str, str]) -> bool:
@@ -88,8 +109,7 @@ class _Server:
             self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
             self.scheme = "https"
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def port(self) -> int:
@@ -135,8 +155,14 @@ class _Server:
         return Handler
 
 
-def send(handler: BaseHTTPRequestHandler, status: int, body: bytes | str, *, content_type: str = "application/json",
-         headers: dict[str, str] | None = None) -> None:
+def send(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes | str,
+    *,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> None:
     data = body.encode("utf-8") if isinstance(body, str) else body
     handler.send_response(status)
     handler.send_header("Content-Type", content_type)
@@ -161,8 +187,15 @@ class FakeSearchAPI(_Server):
         delay: seconds to sleep before every answer.
     """
 
-    def __init__(self, kind: str, *, key: str | None = "test-key", corpus: list[dict[str, str]] | None = None,
-                 faults: Iterable[Fault] = (), delay: float = 0.0):
+    def __init__(
+        self,
+        kind: str,
+        *,
+        key: str | None = "test-key",
+        corpus: list[dict[str, str]] | None = None,
+        faults: Iterable[Fault] = (),
+        delay: float = 0.0,
+    ):
         if kind not in _ERROR_BODIES:
             raise ValueError(f"unknown fake API kind {kind!r}")
         self.kind, self.key, self.delay = kind, key, delay
@@ -174,8 +207,13 @@ class FakeSearchAPI(_Server):
         with self._lock:
             self.faults.extend(faults)
 
-    def _error(self, handler: BaseHTTPRequestHandler, status: int, msg: str | None = None,
-               headers: dict[str, str] | None = None) -> None:
+    def _error(
+        self,
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        msg: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         body = _ERROR_BODIES[self.kind](status, msg or _MESSAGES.get(status, "error"))
         send(handler, status, json.dumps(body), headers=headers)
 
@@ -188,8 +226,13 @@ class FakeSearchAPI(_Server):
         except ValueError:
             body = {"_raw": raw.decode("utf-8", "replace")}
         params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        record = {"method": method, "path": parts.path, "params": params, "json": body,
-                  "headers": {k.lower(): v for k, v in handler.headers.items()}}
+        record = {
+            "method": method,
+            "path": parts.path,
+            "params": params,
+            "json": body,
+            "headers": {k.lower(): v for k, v in handler.headers.items()},
+        }
         with self._lock:
             self.requests.append(record)
             fault = self.faults.popleft() if self.faults else None
@@ -224,13 +267,26 @@ class FakeSearchAPI(_Server):
             if d.get("date"):
                 item["date"] = d["date"]
             organic.append(item)
-        send(handler, 200, json.dumps({
-            "searchParameters": {"q": q, "gl": body.get("gl", "us"), "hl": body.get("hl", "en"), "type": "search",
-                                 "num": num, "engine": "google"},
-            "organic": organic,
-            "relatedSearches": [{"query": f"{q} history"}],
-            "credits": 1,
-        }, ensure_ascii=False))
+        send(
+            handler,
+            200,
+            json.dumps(
+                {
+                    "searchParameters": {
+                        "q": q,
+                        "gl": body.get("gl", "us"),
+                        "hl": body.get("hl", "en"),
+                        "type": "search",
+                        "num": num,
+                        "engine": "google",
+                    },
+                    "organic": organic,
+                    "relatedSearches": [{"query": f"{q} history"}],
+                    "credits": 1,
+                },
+                ensure_ascii=False,
+            ),
+        )
 
     def _answer_tavily(self, handler, method, record) -> None:
         if method != "POST":
@@ -243,13 +299,31 @@ class FakeSearchAPI(_Server):
         q, n = str(body.get("query", "")), int(body.get("max_results", 5))
         results = []
         for i, d in enumerate(self._hits(q, n)):
-            item = {"title": d["title"], "url": d["url"], "content": d["snippet"], "score": round(0.9 - 0.1 * i, 3),
-                    "raw_content": None}
+            item = {
+                "title": d["title"],
+                "url": d["url"],
+                "content": d["snippet"],
+                "score": round(0.9 - 0.1 * i, 3),
+                "raw_content": None,
+            }
             if d.get("date"):
                 item["published_date"] = d["date"]
             results.append(item)
-        send(handler, 200, json.dumps({"query": q, "follow_up_questions": None, "answer": None, "images": [],
-                                       "results": results, "response_time": 0.42}, ensure_ascii=False))
+        send(
+            handler,
+            200,
+            json.dumps(
+                {
+                    "query": q,
+                    "follow_up_questions": None,
+                    "answer": None,
+                    "images": [],
+                    "results": results,
+                    "response_time": 0.42,
+                },
+                ensure_ascii=False,
+            ),
+        )
 
     def _answer_searxng(self, handler, method, record) -> None:
         params = record["params"] if method == "GET" else record["json"]
@@ -258,15 +332,38 @@ class FakeSearchAPI(_Server):
         q = str(params.get("q", ""))
         results = []
         for i, d in enumerate(self._hits(q, 20), 1):
-            item = {"url": d["url"], "title": d["title"], "content": d["snippet"], "engine": "duckduckgo",
-                    "parsed_url": list(urlsplit(d["url"])[:5]) + [""], "template": "default.html",
-                    "engines": ["duckduckgo", "brave"], "positions": [i], "score": 2.0 / i, "category": "general"}
+            item = {
+                "url": d["url"],
+                "title": d["title"],
+                "content": d["snippet"],
+                "engine": "duckduckgo",
+                "parsed_url": list(urlsplit(d["url"])[:5]) + [""],
+                "template": "default.html",
+                "engines": ["duckduckgo", "brave"],
+                "positions": [i],
+                "score": 2.0 / i,
+                "category": "general",
+            }
             if d.get("date"):
                 item["publishedDate"] = d["date"]
             results.append(item)
-        send(handler, 200, json.dumps({"query": q, "number_of_results": len(results), "results": results,
-                                       "answers": [], "corrections": [], "infoboxes": [], "suggestions": [],
-                                       "unresponsive_engines": []}, ensure_ascii=False))
+        send(
+            handler,
+            200,
+            json.dumps(
+                {
+                    "query": q,
+                    "number_of_results": len(results),
+                    "results": results,
+                    "answers": [],
+                    "corrections": [],
+                    "infoboxes": [],
+                    "suggestions": [],
+                    "unresponsive_engines": [],
+                },
+                ensure_ascii=False,
+            ),
+        )
 
 
 @dataclass
@@ -287,8 +384,9 @@ class FakeSite(_Server):
     """A website on 127.0.0.1: ``routes`` maps a path to a ``Route`` or ``fn(path) -> Route``; 404 otherwise.
     ``tls=(certfile, keyfile)`` serves https."""
 
-    def __init__(self, routes: dict[str, Route | Callable[[str], Route]] | None = None, *,
-                 tls: tuple[str, str] | None = None):
+    def __init__(
+        self, routes: dict[str, Route | Callable[[str], Route]] | None = None, *, tls: tuple[str, str] | None = None
+    ):
         self.routes: dict[str, Route | Callable[[str], Route]] = dict(routes or {})
         super().__init__(tls=tls)
 
@@ -320,7 +418,7 @@ class FakeSite(_Server):
             n = max(1, route.chunks)
             step = max(1, -(-len(data) // n))
             for i in range(0, max(len(data), 1), step):
-                handler.wfile.write(data[i:i + step])
+                handler.wfile.write(data[i : i + step])
                 handler.wfile.flush()
                 if route.chunk_delay:
                     time.sleep(route.chunk_delay)

@@ -52,7 +52,7 @@ class FakeWeb:
         if not q:
             return []
         scored = []
-        for url, page in self.pages.items():
+        for url in self.pages:
             score = 2 * len(q & self._title_words[url]) + len(q & self._text_words[url])
             if score:
                 scored.append((score, url))
@@ -81,12 +81,13 @@ def tiny_pages() -> list[Page]:
     """A five-page toy corpus (used by tests, the benchmark and doc examples)."""
     data = [
         ("Paris", "Paris is the capital and largest city of France. It hosts the Eiffel Tower."),
-        ("Eiffel Tower", "The Eiffel Tower is a wrought-iron lattice tower in Paris, designed by Gustave Eiffel's "
-                         "company and completed in 1889."),
+        (
+            "Eiffel Tower",
+            "The Eiffel Tower is a wrought-iron lattice tower in Paris, designed by Gustave Eiffel's "
+            "company and completed in 1889.",
+        ),
         ("Gustave Eiffel", "Gustave Eiffel (1832-1923) was a French civil engineer, born in Dijon."),
         ("Dijon", "Dijon is a city in eastern France, capital of the Cote-d'Or department, famous for mustard."),
         ("Berlin", "Berlin is the capital and largest city of Germany."),
     ]
-    return [
-        Page(url=f"https://en.wikipedia.org/wiki/{t.replace(' ', '_')}", title=t, text=x) for t, x in data
-    ]
+    return [Page(url=f"https://en.wikipedia.org/wiki/{t.replace(' ', '_')}", title=t, text=x) for t, x in data]

@@ -19,8 +19,14 @@ class FakeLLM:
     Every call is recorded in ``calls`` as ``(messages, kwargs)`` (messages deep-copied at call time).
     """
 
-    def __init__(self, script: Iterable[str | Completion] | FakeResponder = (), *, role: str = "fake",
-                 model: str = "fake", default: str | None = None):
+    def __init__(
+        self,
+        script: Iterable[str | Completion] | FakeResponder = (),
+        *,
+        role: str = "fake",
+        model: str = "fake",
+        default: str | None = None,
+    ):
         self.role, self.model = role, model
         self.embedded, self.context_tokens = False, None
         self._fn = script if callable(script) else None
@@ -44,11 +50,18 @@ class FakeLLM:
         if isinstance(out, Completion):
             return out
         prompt = sum(len(str(m.get("content") or "").split()) for m in messages)
-        return Completion(content=out, model=self.model,
-                          usage=Usage(prompt_tokens=prompt, completion_tokens=len(out.split()), calls=1))
+        return Completion(
+            content=out,
+            model=self.model,
+            usage=Usage(prompt_tokens=prompt, completion_tokens=len(out.split()), calls=1),
+        )
 
 
 def tool_completion(name: str, arguments: dict[str, Any], content: str = "") -> Completion:
     """A completion carrying one native tool call (for scripting FakeLLM)."""
-    return Completion(content=content, tool_calls=[ToolCall(id=f"call_{name}", name=name, arguments=arguments)],
-                      finish_reason="tool_calls", usage=Usage(calls=1))
+    return Completion(
+        content=content,
+        tool_calls=[ToolCall(id=f"call_{name}", name=name, arguments=arguments)],
+        finish_reason="tool_calls",
+        usage=Usage(calls=1),
+    )

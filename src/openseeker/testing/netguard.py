@@ -51,17 +51,24 @@ def _check_address(sock: socket.socket, address: Any, what: str) -> None:
         return  # Unix sockets, netlink, ...
     host = address[0] if isinstance(address, tuple) and address else address
     if not is_local_host(host):
-        raise BlockedNetwork(errno.ENETUNREACH, f"network access blocked in tests: {what} to {address!r}; tests may "
-                             "only reach loopback (127.0.0.1, ::1) or Unix sockets — start a fake server on "
-                             "127.0.0.1 (openseeker.testing) instead")
+        raise BlockedNetwork(
+            errno.ENETUNREACH,
+            f"network access blocked in tests: {what} to {address!r}; tests may "
+            "only reach loopback (127.0.0.1, ::1) or Unix sockets — start a fake server on "
+            "127.0.0.1 (openseeker.testing) instead",
+        )
 
 
 def install() -> None:
     """Patch the socket module (idempotent)."""
     if _originals:
         return
-    _originals.update(connect=socket.socket.connect, connect_ex=socket.socket.connect_ex,
-                      sendto=socket.socket.sendto, getaddrinfo=socket.getaddrinfo)
+    _originals.update(
+        connect=socket.socket.connect,
+        connect_ex=socket.socket.connect_ex,
+        sendto=socket.socket.sendto,
+        getaddrinfo=socket.getaddrinfo,
+    )
 
     def connect(self, address):
         _check_address(self, address, "connect")
@@ -77,8 +84,11 @@ def install() -> None:
 
     def getaddrinfo(host, *args, **kwargs):
         if not is_local_host(host):
-            raise socket.gaierror(socket.EAI_NONAME, f"name resolution blocked in tests: {host!r} is not a loopback "
-                                  "name; tests may only reach 127.0.0.1 / ::1 / localhost")
+            raise socket.gaierror(
+                socket.EAI_NONAME,
+                f"name resolution blocked in tests: {host!r} is not a loopback "
+                "name; tests may only reach 127.0.0.1 / ::1 / localhost",
+            )
         return _originals["getaddrinfo"](host, *args, **kwargs)
 
     socket.socket.connect = connect  # type: ignore[method-assign]

@@ -43,8 +43,8 @@ def _synth_qa(out: Path) -> None:
     from openseeker.llm.config import endpoint_config
     from openseeker.llm.pool import LLMPool
     from openseeker.synth.qa import QAControls, synthesize_qa_async
-    from openseeker.testing.qa_oracle import Oracle, tiny_world
     from openseeker.testing.chat_server import ScriptedChatServer
+    from openseeker.testing.qa_oracle import Oracle, tiny_world
 
     # one well-behaved run (accepted samples) then runs whose oracle fails at one stage each: a real funnel
     plan: list[tuple[Oracle, int, int, dict[str, Any]]] = [
@@ -62,10 +62,18 @@ def _synth_qa(out: Path) -> None:
             with ScriptedChatServer(oracle.reply) as srv:
                 cfg = endpoint_config(srv.base_url, "scripted-model", cache=False, max_retries=0)
                 async with LLMPool(cfg) as pool:
-                    await synthesize_qa_async(tiny_world(), n if seed == 0 else 99, out, pool=pool, controls=QAControls(**controls),
-                                              seed=seed, concurrency=2, progress=False,
-                                              # a failing oracle never reaches n: it stops after its candidates
-                                              max_candidates=9 if seed == 0 else n)
+                    await synthesize_qa_async(
+                        tiny_world(),
+                        n if seed == 0 else 99,
+                        out,
+                        pool=pool,
+                        controls=QAControls(**controls),
+                        seed=seed,
+                        concurrency=2,
+                        progress=False,
+                        # a failing oracle never reaches n: it stops after its candidates
+                        max_candidates=9 if seed == 0 else n,
+                    )
 
     _arun(go())
 
@@ -86,16 +94,23 @@ def _teacher(request: dict[str, Any]) -> Any:
 
     if n_obs == 0:
         words = [w for w in question.replace("?", "").split() if len(w) > 4][:3]
-        return Reply(content="<think>I should search for the described entities first.</think>"
-                     + call("search", query=[" ".join(words) or question]))
+        return Reply(
+            content="<think>I should search for the described entities first.</think>"
+            + call("search", query=[" ".join(words) or question])
+        )
     if n_obs == 1:
         last = str(msgs[-1].get("content", ""))
-        url = next((tok for tok in last.split() if tok.startswith("https://")), "https://en.wikipedia.org/wiki/Atlanta")
-        return Reply(content="<think>The first result looks relevant; read it.</think>"
-                     + call("visit", url=[url.strip("()[],.")], goal="find the connected entity"))
+        url = next(
+            (tok for tok in last.split() if tok.startswith("https://")), "https://en.wikipedia.org/wiki/Atlanta"
+        )
+        return Reply(
+            content="<think>The first result looks relevant; read it.</think>"
+            + call("visit", url=[url.strip("()[],.")], goal="find the connected entity")
+        )
     if n_obs == 2:
-        return Reply(content="<think>Check one more page to be sure.</think>"
-                     + call("search", query=["capital city Georgia"]))
+        return Reply(
+            content="<think>Check one more page to be sure.</think>" + call("search", query=["capital city Georgia"])
+        )
     return Reply(content="<think>The pages point to one city.</think><answer>Atlanta</answer>")
 
 
@@ -129,9 +144,18 @@ def _synth_traj(qa: Path, out: Path, web: Path) -> tuple[Path, Path]:
     teacher, reference = out / "trajectories.teacher.jsonl", out / "trajectories.reference.jsonl"
     with ScriptedChatServer(_teacher) as srv:
         cfg = endpoint_config(srv.base_url, "scripted-model", cache=False, max_retries=0, timeout_s=10)
-        _arun(synthesize_trajectories(qa, _world_web(web), teacher, teacher="llm", llm_config=cfg, judge=False,
-                                            progress=False, settings={"extract": False, "protocol": "text",
-                                                                      "concurrency": 1}))
+        _arun(
+            synthesize_trajectories(
+                qa,
+                _world_web(web),
+                teacher,
+                teacher="llm",
+                llm_config=cfg,
+                judge=False,
+                progress=False,
+                settings={"extract": False, "protocol": "text", "concurrency": 1},
+            )
+        )
     _arun(synthesize_trajectories(qa, _world_web(web), reference, teacher="reference", progress=False))
     return teacher, reference
 
@@ -147,31 +171,44 @@ def _evaluate(qa: Path, out: Path, web: Path) -> None:
     from openseeker.io import read_jsonl
     from openseeker.testing.fakes import FakeLLM
 
-    items = [EvalItem(id=r["id"], question=r["question"], answers=[r["answer"]], language=r.get("language", "en"),
-                      benchmark="synth", metadata={"category": r.get("difficulty", "")}) for r in read_jsonl(qa)]
+    items = [
+        EvalItem(
+            id=r["id"],
+            question=r["question"],
+            answers=[r["answer"]],
+            language=r.get("language", "en"),
+            benchmark="synth",
+            metadata={"category": r.get("difficulty", "")},
+        )
+        for r in read_jsonl(qa)
+    ]
     answers = {i.question: i.answers[0] for i in items}
 
     def student(guess_first: bool):
         def fn(messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> str:
             q = next(str(m["content"]) for m in messages if m.get("role") == "user")
             n_obs = sum(1 for m in messages if m.get("role") == "tool") + sum(
-                str(m.get("content", "")).count("<tool_response>") for m in messages[2:] if m.get("role") == "user")
+                str(m.get("content", "")).count("<tool_response>") for m in messages[2:] if m.get("role") == "user"
+            )
             if n_obs < 1 + len(q) % 3:  # a varying number of searches per question
                 words = [w for w in q.replace("?", "").replace('"', "").split() if len(w) > 3]
-                query = " ".join(words[n_obs:n_obs + 3]) or "Atlanta"
-                return ('<think>Search for part of the question.</think><tool_call>{"name": "search", '
-                        '"arguments": {"query": ["' + query + '"]}}</tool_call>')
+                query = " ".join(words[n_obs : n_obs + 3]) or "Atlanta"
+                return (
+                    '<think>Search for part of the question.</think><tool_call>{"name": "search", '
+                    '"arguments": {"query": ["' + query + '"]}}</tool_call>'
+                )
             right = (len(q) % 2 == 0) == guess_first
             gold = answers.get(q, "?")
             return "<think>Answer from what I read.</think><answer>" + (gold if right else "Atlanta") + "</answer>"
+
         return fn
 
     for name, guess_first in (("eval", True), ("eval-b", False)):
-        settings = EvalSettings(benchmark="synth", path="", web="fake", runs=1, concurrency=1, judge="none",
-                                max_tool_calls=4)
+        settings = EvalSettings(
+            benchmark="synth", path="", web="fake", runs=1, concurrency=1, judge="none", max_tool_calls=4
+        )
         roles = Roles(student=FakeLLM(student(guess_first), model=f"student-{name}"))
-        _arun(evaluate_async(settings, out / name, roles=roles, progress=False, items=items,
-                                   web_obj=_world_web(web)))
+        _arun(evaluate_async(settings, out / name, roles=roles, progress=False, items=items, web_obj=_world_web(web)))
 
 
 def make_pipeline_run(out: str | Path) -> dict[str, str]:
@@ -184,5 +221,12 @@ def make_pipeline_run(out: str | Path) -> dict[str, str]:
     teacher, reference = _synth_traj(qa, out, web)
     _export(reference, out)
     _evaluate(qa, out, web)
-    return {"web": str(web), "qa": str(qa), "teacher": str(teacher), "reference": str(reference), "sft": str(out / "sft"),
-            "eval": str(out / "eval"), "eval_b": str(out / "eval-b")}
+    return {
+        "web": str(web),
+        "qa": str(qa),
+        "teacher": str(teacher),
+        "reference": str(reference),
+        "sft": str(out / "sft"),
+        "eval": str(out / "eval"),
+        "eval_b": str(out / "eval-b"),
+    }

@@ -20,30 +20,61 @@ from openseeker.synth.qa.text import contains, fold, name_variants
 W = "https://en.wikipedia.org/wiki/"
 
 _PAGES = [
-    ("Ray Charles", "Music", "Ray Charles was an American singer and pianist born in Albany, Georgia. "
-     "His 1960 recording of Georgia on My Mind became a number one hit."),
-    ("Georgia on My Mind", "Music", "Georgia on My Mind is a 1930 song written by Hoagy Carmichael and Stuart "
-     "Gorrell. It became the official state song of Georgia in 1979."),
-    ("Hoagy Carmichael", "Music", "Hoagy Carmichael was an American composer and pianist born in Bloomington, "
-     "Indiana. He also wrote Stardust."),
-    ("Stardust", "Music", "Stardust is a 1927 song composed by Hoagy Carmichael, one of the most recorded "
-     "American songs."),
-    ("Georgia (U.S. state)", "Geography", "Georgia is a state in the Southeastern United States. Its capital "
-     "and largest city is Atlanta."),
+    (
+        "Ray Charles",
+        "Music",
+        "Ray Charles was an American singer and pianist born in Albany, Georgia. "
+        "His 1960 recording of Georgia on My Mind became a number one hit.",
+    ),
+    (
+        "Georgia on My Mind",
+        "Music",
+        "Georgia on My Mind is a 1930 song written by Hoagy Carmichael and Stuart "
+        "Gorrell. It became the official state song of Georgia in 1979.",
+    ),
+    (
+        "Hoagy Carmichael",
+        "Music",
+        "Hoagy Carmichael was an American composer and pianist born in Bloomington, Indiana. He also wrote Stardust.",
+    ),
+    (
+        "Stardust",
+        "Music",
+        "Stardust is a 1927 song composed by Hoagy Carmichael, one of the most recorded American songs.",
+    ),
+    (
+        "Georgia (U.S. state)",
+        "Geography",
+        "Georgia is a state in the Southeastern United States. Its capital and largest city is Atlanta.",
+    ),
     ("Atlanta", "Geography", "Atlanta is the capital of Georgia. It hosted the 1996 Summer Olympics."),
-    ("Indiana", "Geography", "Indiana is a state in the Midwestern United States. Its capital is "
-     "Indianapolis, and Bloomington hosts Indiana University."),
-    ("Summer Olympics", "Sport", "The Summer Olympics are an international multi-sport event held every four "
-     "years; Atlanta hosted them in 1996."),
-    ("Marie Curie", "Science", "Marie Curie was a Polish physicist and chemist who won the Nobel Prize in "
-     "Physics in 1903. She was born in Warsaw."),
+    (
+        "Indiana",
+        "Geography",
+        "Indiana is a state in the Midwestern United States. Its capital is "
+        "Indianapolis, and Bloomington hosts Indiana University.",
+    ),
+    (
+        "Summer Olympics",
+        "Sport",
+        "The Summer Olympics are an international multi-sport event held every four "
+        "years; Atlanta hosted them in 1996.",
+    ),
+    (
+        "Marie Curie",
+        "Science",
+        "Marie Curie was a Polish physicist and chemist who won the Nobel Prize in "
+        "Physics in 1903. She was born in Warsaw.",
+    ),
 ]
 
 
 def tiny_world() -> MemoryGraph:
     """Nine short pages whose links are their title mentions (like the wiki-offline web)."""
-    pages = [Page(url=W + t.replace(" ", "_"), title=t, text=x, topic=topic, description=f"{topic} article")
-             for t, topic, x in _PAGES]
+    pages = [
+        Page(url=W + t.replace(" ", "_"), title=t, text=x, topic=topic, description=f"{topic} article")
+        for t, topic, x in _PAGES
+    ]
     links = []
     for p in pages:
         for q in pages:
@@ -152,8 +183,10 @@ class Oracle:
         chain = names[-2:] if self.short_chain else names
         far = names[0]
         if self.same_question:
-            q = ("Which American song, state, capital, city, composer or singer born somewhere is the hidden subject "
-                 "of this little puzzle?")
+            q = (
+                "Which American song, state, capital, city, composer or singer born somewhere is the hidden subject "
+                "of this little puzzle?"
+            )
         elif self.name_answer:
             q = f"Which subject related to {far} is {answer}?"
         else:
@@ -202,5 +235,9 @@ class Oracle:
         gold = re.search(r"\[correct_answer\]: (.*?)\n\n", text, re.S).group(1)
         golds = [g.strip() for g in re.split(r"\s*(?:\||;| OR |, or )\s*", gold) if g.strip()] or [gold]
         ok = any(fold(resp) == fold(g) for g in golds) or fold(resp) == fold(gold)
-        return {"extracted_final_answer": resp, "reasoning": "compared", "correct": "yes" if ok else "no",
-                "confidence": 100}
+        return {
+            "extracted_final_answer": resp,
+            "reasoning": "compared",
+            "correct": "yes" if ok else "no",
+            "confidence": 100,
+        }

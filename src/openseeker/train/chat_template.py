@@ -81,15 +81,28 @@ CHATML_TOOLS_TEMPLATE = r"""{#- openseeker ChatML-with-tools training template: 
 _PROBE = [
     {"role": "system", "content": "PROBE-SYSTEM"},
     {"role": "user", "content": "PROBE-QUESTION"},
-    {"role": "assistant", "content": "", "reasoning_content": "PROBE-REASONING",
-     "tool_calls": [{"id": "c0", "type": "function",
-                     "function": {"name": "probe_tool", "arguments": {"query": "PROBE-ARGUMENT"}}}]},
+    {
+        "role": "assistant",
+        "content": "",
+        "reasoning_content": "PROBE-REASONING",
+        "tool_calls": [
+            {
+                "id": "c0",
+                "type": "function",
+                "function": {"name": "probe_tool", "arguments": {"query": "PROBE-ARGUMENT"}},
+            }
+        ],
+    },
     {"role": "tool", "tool_call_id": "c0", "name": "probe_tool", "content": "PROBE-OBSERVATION"},
     {"role": "assistant", "content": "<answer>PROBE-ANSWER</answer>", "reasoning_content": "PROBE-FINAL"},
 ]
 _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
-_EXPECT = {"reasoning_content": ("PROBE-REASONING", "PROBE-FINAL"), "tool_calls": ("probe_tool", "PROBE-ARGUMENT"),
-           "tool results": ("PROBE-OBSERVATION",), "content": ("PROBE-ANSWER",)}
+_EXPECT = {
+    "reasoning_content": ("PROBE-REASONING", "PROBE-FINAL"),
+    "tool_calls": ("probe_tool", "PROBE-ARGUMENT"),
+    "tool results": ("PROBE-OBSERVATION",),
+    "content": ("PROBE-ANSWER",),
+}
 
 
 def template_problems(tokenizer: Any, chat_template: str | None = None, *, need_generation: bool = True) -> list[str]:
@@ -121,4 +134,5 @@ def require_tool_aware(tokenizer: Any, chat_template: str | None = None, *, name
             f"Use the template `openseeker export sft` writes next to the data ({TEMPLATE_FILE}, "
             "openseeker.train.chat_template.CHATML_TOOLS_TEMPLATE): "
             f"SFTConfig(chat_template_path='<export dir>/{TEMPLATE_FILE}', assistant_only_loss=True, "
-            "max_length=<stats.json tokens.max>)")
+            "max_length=<stats.json tokens.max>)"
+        )

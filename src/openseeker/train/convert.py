@@ -154,8 +154,7 @@ def _permute_qk(w: Any, n_head: int, n_head_kv: int | None = None) -> Any:
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def to_gguf(checkpoint: str | Path, out: str | Path, *, source: str | Path | None = None,
-            dtype: str = "f16") -> Path:
+def to_gguf(checkpoint: str | Path, out: str | Path, *, source: str | Path | None = None, dtype: str = "f16") -> Path:
     """Write a Llama-architecture checkpoint as a GGUF servable by ``xllamacpp`` / llama.cpp.
 
     Args:
@@ -169,8 +168,10 @@ def to_gguf(checkpoint: str | Path, out: str | Path, *, source: str | Path | Non
 
     model, _ = merged_model(checkpoint)
     if model.config.model_type != "llama":
-        raise UserError(f"to_gguf supports the llama architecture (SmolLM2); got {model.config.model_type}. "
-                        "Serve other models with vLLM/SGLang from the checkpoint directory instead.")
+        raise UserError(
+            f"to_gguf supports the llama architecture (SmolLM2); got {model.config.model_type}. "
+            "Serve other models with vLLM/SGLang from the checkpoint directory instead."
+        )
     src = Path(source) if source else (source_gguf(checkpoint) or source_gguf(Path(model.config._name_or_path)))
     if src is None or not src.exists():
         raise UserError("cannot find the source GGUF to copy the tokenizer metadata from; pass --source FILE.gguf")
@@ -179,8 +180,14 @@ def to_gguf(checkpoint: str | Path, out: str | Path, *, source: str | Path | Non
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = gguf.GGUFWriter(str(out), arch)
-    skip = {"GGUF.version", "GGUF.tensor_count", "GGUF.kv_count", "general.architecture", "general.file_type",
-            "general.quantization_version"}
+    skip = {
+        "GGUF.version",
+        "GGUF.tensor_count",
+        "GGUF.kv_count",
+        "general.architecture",
+        "general.file_type",
+        "general.quantization_version",
+    }
     for name, fld in reader.fields.items():
         if name in skip:
             continue

@@ -147,14 +147,23 @@ def to_hf_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if calls:
                 ids = [tc.get("id") for tc in m.get("tool_calls") or []]
                 msg["tool_calls"] = [
-                    {"id": ids[i] if i < len(ids) and ids[i] else f"call_{i}", "type": "function",
-                     "function": {"name": n, "arguments": a}}
+                    {
+                        "id": ids[i] if i < len(ids) and ids[i] else f"call_{i}",
+                        "type": "function",
+                        "function": {"name": n, "arguments": a},
+                    }
                     for i, (n, a) in enumerate(calls)
                 ]
             out.append(msg)
         elif role == "tool":
-            out.append({"role": "tool", "tool_call_id": m.get("tool_call_id", ""), "name": m.get("name", ""),
-                        "content": str(m.get("content") or "")})
+            out.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": m.get("tool_call_id", ""),
+                    "name": m.get("name", ""),
+                    "content": str(m.get("content") or ""),
+                }
+            )
         else:
             out.append({"role": role, "content": m.get("content") or ""})
     return out
@@ -222,11 +231,22 @@ def to_sharegpt(hf_messages: list[dict[str, Any]], tools: list[dict[str, Any]] |
 def sharegpt_dataset_info(with_tools: bool) -> dict[str, Any]:
     """LLaMA-Factory's ``dataset_info.json`` entry; ``tools`` is mapped only when the rows carry a tools column."""
     columns = {"messages": "conversations", "system": "system", **({"tools": "tools"} if with_tools else {})}
-    return {DATASET_NAME: {
-        "file_name": "sharegpt.jsonl", "formatting": "sharegpt", "columns": columns,
-        "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
-                 "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"},
-    }}
+    return {
+        DATASET_NAME: {
+            "file_name": "sharegpt.jsonl",
+            "formatting": "sharegpt",
+            "columns": columns,
+            "tags": {
+                "role_tag": "from",
+                "content_tag": "value",
+                "user_tag": "human",
+                "assistant_tag": "gpt",
+                "observation_tag": "observation",
+                "function_tag": "function_call",
+                "system_tag": "system",
+            },
+        }
+    }
 
 
 def to_swift(hf_messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -252,8 +272,9 @@ def to_swift(hf_messages: list[dict[str, Any]], tools: list[dict[str, Any]] | No
                     out.append({"role": "assistant", "content": lead})
                 out.extend({"role": "tool_call", "content": _call_json([c])} for c in m["tool_calls"])
             else:
-                out.append({"role": "assistant",
-                            "content": (think + m["content"]) if m["content"] else think.rstrip("\n")})
+                out.append(
+                    {"role": "assistant", "content": (think + m["content"]) if m["content"] else think.rstrip("\n")}
+                )
         elif role == "tool":
             out.append({"role": "tool_response", "content": m["content"]})
         else:
@@ -267,8 +288,9 @@ def to_swift(hf_messages: list[dict[str, Any]], tools: list[dict[str, Any]] | No
 # --------------------------------------------------------------------------- length policy
 
 
-def _truncate_to_fit(messages: list[dict[str, Any]], tokenizer: Any, max_tokens: int,
-                     system: str | None) -> tuple[list[dict[str, Any]], Rendered] | None:
+def _truncate_to_fit(
+    messages: list[dict[str, Any]], tokenizer: Any, max_tokens: int, system: str | None
+) -> tuple[list[dict[str, Any]], Rendered] | None:
     """The longest prefix ending on an assistant turn whose rendering fits ``max_tokens`` (None if none fits)."""
     ends = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
     for end in reversed(ends):
@@ -287,15 +309,24 @@ def _length_stats(lengths: list[int]) -> dict[str, Any]:
     def pct(p: float) -> int:
         return s[min(len(s) - 1, int(round(p * (len(s) - 1))))]
 
-    return {"count": len(s), "min": s[0], "mean": round(statistics.fmean(s), 1), "p50": pct(0.5), "p90": pct(0.9),
-            "p99": pct(0.99), "max": s[-1], "total": sum(s)}
+    return {
+        "count": len(s),
+        "min": s[0],
+        "mean": round(statistics.fmean(s), 1),
+        "p50": pct(0.5),
+        "p90": pct(0.9),
+        "p99": pct(0.99),
+        "max": s[-1],
+        "total": sum(s),
+    }
 
 
 # --------------------------------------------------------------------------- what to pass to each trainer
 
 
-def trainer_settings(token_lengths: list[int], formats: tuple[str, ...], tool_columns: int,
-                     tokenizer: Any) -> dict[str, Any]:
+def trainer_settings(
+    token_lengths: list[int], formats: tuple[str, ...], tool_columns: int, tokenizer: Any
+) -> dict[str, Any]:
     """The settings each trainer needs to read this export as we mean it (docs/train.md, "comparable with").
 
     The length budget is the longest example in the student's tokens (``None`` without ``tokenized``): below it,
@@ -306,14 +337,29 @@ def trainer_settings(token_lengths: list[int], formats: tuple[str, ...], tool_co
     out: dict[str, Any] = {}
     if "messages" in formats:
         problems = template_problems(tokenizer) if tokenizer is not None else None
-        out["trl"] = {"file": "messages.jsonl", "chat_template_path": TEMPLATE_FILE, "assistant_only_loss": True,
-                      "max_length": budget, "model_chat_template_problems": problems}
+        out["trl"] = {
+            "file": "messages.jsonl",
+            "chat_template_path": TEMPLATE_FILE,
+            "assistant_only_loss": True,
+            "max_length": budget,
+            "model_chat_template_problems": problems,
+        }
     if "sharegpt" in formats:
-        out["llamafactory"] = {"dataset": DATASET_NAME, "dataset_dir": ".", "template": "qwen",
-                               "cutoff_len": budget, "tools_column": tool_columns > 0}
+        out["llamafactory"] = {
+            "dataset": DATASET_NAME,
+            "dataset_dir": ".",
+            "template": "qwen",
+            "cutoff_len": budget,
+            "tools_column": tool_columns > 0,
+        }
     if "swift" in formats:
-        out["ms-swift"] = {"dataset": "swift.jsonl", "template": "chatml", "agent_template": "hermes",
-                           "max_length": budget, "loss_scale": "default"}
+        out["ms-swift"] = {
+            "dataset": "swift.jsonl",
+            "template": "chatml",
+            "agent_template": "hermes",
+            "max_length": budget,
+            "loss_scale": "default",
+        }
     return out
 
 
@@ -329,8 +375,9 @@ class ExportResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-TOKENIZER_INSTALL_HINT = ("bash scripts/install.sh --train (or: pip install torch==2.13.0 && "
-                          "pip install 'openseeker[train]')")
+TOKENIZER_INSTALL_HINT = (
+    "bash scripts/install.sh --train (or: pip install torch==2.13.0 && pip install 'openseeker[train]')"
+)
 
 
 def _tokenizer_or_degrade(cfg: ExportConfig) -> tuple[Any, ExportConfig, dict[str, str]]:
@@ -345,8 +392,10 @@ def _tokenizer_or_degrade(cfg: ExportConfig) -> tuple[Any, ExportConfig, dict[st
     try:
         return load_tokenizer(cfg.model), cfg, {}
     except ImportError as exc:
-        why = (f"the tokenizer stack is not installed ({exc}); the tokenized form needs transformers, gguf and "
-               f"torch: {TOKENIZER_INSTALL_HINT}")
+        why = (
+            f"the tokenizer stack is not installed ({exc}); the tokenized form needs transformers, gguf and "
+            f"torch: {TOKENIZER_INSTALL_HINT}"
+        )
         if cfg.max_tokens is not None or "tokenized" not in cfg.formats or cfg.formats == ("tokenized",):
             raise UserError(f"cannot tokenize: {why}") from None
         log.warning("tokenized form skipped: %s", why)
@@ -361,9 +410,11 @@ def _teachers(trajs: list[Trajectory], traj_path: str | Path, allow_reference: b
         teachers[teacher_of(t)] = teachers.get(teacher_of(t), 0) + 1
     n_ref = teachers.get(REFERENCE_TEACHER, 0)
     if n_ref and not allow_reference:
-        raise UserError(f"{traj_path}: {n_ref} of {len(trajs)} trajectories come from the offline reference teacher "
-                        f"(metadata.teacher={REFERENCE_TEACHER!r}); pass --allow-reference to export them "
-                        "(each example keeps its teacher tag)")
+        raise UserError(
+            f"{traj_path}: {n_ref} of {len(trajs)} trajectories come from the offline reference teacher "
+            f"(metadata.teacher={REFERENCE_TEACHER!r}); pass --allow-reference to export them "
+            "(each example keeps its teacher tag)"
+        )
     return teachers
 
 
@@ -386,8 +437,15 @@ def _add_all(ex: _Exporter, trajs: list[Trajectory], progress: bool) -> None:
             bar.stop()
 
 
-def export_sft(traj_path: str | Path, out_dir: str | Path, config: ExportConfig | None = None, *,
-               tokenizer: Any = None, skip_bad: bool = False, progress: bool = False) -> ExportResult:
+def export_sft(
+    traj_path: str | Path,
+    out_dir: str | Path,
+    config: ExportConfig | None = None,
+    *,
+    tokenizer: Any = None,
+    skip_bad: bool = False,
+    progress: bool = False,
+) -> ExportResult:
     """Export trajectories as an SFT dataset (see the module docstring for the files written).
 
     Args:
@@ -449,21 +507,24 @@ def _read_trajectories(traj_path: str | Path, skip_bad: bool, read_stats: dict[s
     trajs: list[Trajectory] = []
     for lineno, obj in iter_jsonl(traj_path, skip_bad=skip_bad, stats=read_stats):
         if obj.get("kind") not in (None, "trajectory"):
-            raise InputError(f"expected a trajectory record, got kind={obj.get('kind')!r}", path=str(traj_path),
-                             line=lineno)
+            raise InputError(
+                f"expected a trajectory record, got kind={obj.get('kind')!r}", path=str(traj_path), line=lineno
+            )
         try:
             trajs.append(Trajectory.model_validate(obj))
         except ValueError as exc:
             if skip_bad:
                 read_stats["skipped"] = read_stats.get("skipped", 0) + 1
                 continue
-            raise InputError(f"not a valid trajectory: {str(exc).splitlines()[0]}", path=str(traj_path),
-                             line=lineno) from None
+            raise InputError(
+                f"not a valid trajectory: {str(exc).splitlines()[0]}", path=str(traj_path), line=lineno
+            ) from None
     return trajs
 
 
-def _write_rows(out: Path, rows: dict[str, list[dict[str, Any]]], rejections: list[Rejection],
-                tool_columns: int) -> None:
+def _write_rows(
+    out: Path, rows: dict[str, list[dict[str, Any]]], rejections: list[Rejection], tool_columns: int
+) -> None:
     """One file per format (plus the chat template / LLaMA-Factory dataset_info beside them) and the rejections."""
     if "messages" in rows:
         write_jsonl(out / "messages.jsonl", rows["messages"])
@@ -492,12 +553,14 @@ class _Exporter:
         self.straddling = 0
         self.tool_columns = 0  # examples with a separate tools column (their system prompt does not list the tools)
         self.seen: set[str] = set()
-        self.gates = Gates(only_correct=cfg.only_correct, min_tool_calls=cfg.min_tool_calls,
-                           require_answer=cfg.require_answer)
+        self.gates = Gates(
+            only_correct=cfg.only_correct, min_tool_calls=cfg.min_tool_calls, require_answer=cfg.require_answer
+        )
 
     def reject(self, t: Trajectory, reason: str, **detail: Any) -> None:
-        self.rejections.append(Rejection(id=t.id, stage="export", reason=reason,
-                                         detail={"teacher": teacher_of(t), **detail}))
+        self.rejections.append(
+            Rejection(id=t.id, stage="export", reason=reason, detail={"teacher": teacher_of(t), **detail})
+        )
 
     def add(self, t: Trajectory) -> None:
         cfg = self.cfg
@@ -507,24 +570,38 @@ class _Exporter:
         self.seen.add(t.id)
         ok, reason = apply_gates(t, self.gates)
         if not ok:
-            self.reject(t, reason, stop_reason=t.stop_reason, correct=t.labels.correct,
-                        num_tool_calls=t.num_tool_calls, min_tool_calls=cfg.min_tool_calls)
+            self.reject(
+                t,
+                reason,
+                stop_reason=t.stop_reason,
+                correct=t.labels.correct,
+                num_tool_calls=t.num_tool_calls,
+                min_tool_calls=cfg.min_tool_calls,
+            )
             return
         messages = self._messages(t)
         if messages is None:
             return
         system = student_system_prompt(t.tools) if cfg.system == "student" else None
-        sys_text = system if system is not None else next(
-            (m.get("content") for m in messages if m.get("role") == "system"), None)
+        sys_text = (
+            system
+            if system is not None
+            else next((m.get("content") for m in messages if m.get("role") == "system"), None)
+        )
         tools = None if not t.tools or system_lists_tools(sys_text, t.tools) else t.tools
         self.tool_columns += tools is not None
         # the system text every trainer ends up with: the trainers add Qwen's tools block from the tools
         # column, so the tokenized rendering adds the same block (one tools block in every format)
         render_system = system if tools is None else tools_system_prompt(sys_text, tools)
         rendered = None
-        meta = {"teacher": teacher_of(t), "correct": t.labels.correct,
-                "num_tool_calls": t.num_tool_calls, "stop_reason": t.stop_reason, "truncated": False,
-                **{k: t.metadata[k] for k in ("qa_id", "summarize", "teacher_model") if k in t.metadata}}
+        meta = {
+            "teacher": teacher_of(t),
+            "correct": t.labels.correct,
+            "num_tool_calls": t.num_tool_calls,
+            "stop_reason": t.stop_reason,
+            "truncated": False,
+            **{k: t.metadata[k] for k in ("qa_id", "summarize", "teacher_model") if k in t.metadata},
+        }
         if cfg.max_tokens is not None:
             fitted = self._fit(t, messages, render_system, meta)
             if fitted is None:
@@ -549,8 +626,9 @@ class _Exporter:
             messages = messages[:-1]  # no loss, and LLaMA-Factory skips a conversation that does not end on one
         return messages
 
-    def _fit(self, t: Trajectory, messages: list[dict[str, Any]], render_system: str | None,
-             meta: dict[str, Any]) -> tuple[list[dict[str, Any]], Any] | None:
+    def _fit(
+        self, t: Trajectory, messages: list[dict[str, Any]], render_system: str | None, meta: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], Any] | None:
         """Apply the length policy: (messages, rendering) within ``max_tokens``; None when rejected."""
         cfg, tokenizer = self.cfg, self.tokenizer
         assert cfg.max_tokens is not None
@@ -570,13 +648,21 @@ class _Exporter:
         meta["original_tokens"] = n
         return fit
 
-    def _append_rows(self, t: Trajectory, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
-                     meta: dict[str, Any], rendered: Any, render_system: str | None) -> None:
+    def _append_rows(
+        self,
+        t: Trajectory,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        meta: dict[str, Any],
+        rendered: Any,
+        render_system: str | None,
+    ) -> None:
         rows = self.rows
         hf = to_hf_messages(messages)
         if "messages" in rows:
-            rows["messages"].append({"id": t.id, "messages": hf, **({"tools": tools} if tools else {}),
-                                     "metadata": meta})
+            rows["messages"].append(
+                {"id": t.id, "messages": hf, **({"tools": tools} if tools else {}), "metadata": meta}
+            )
         if "sharegpt" in rows:
             rows["sharegpt"].append({"id": t.id, **to_sharegpt(hf, tools), "metadata": meta})
         if "swift" in rows:
@@ -587,6 +673,13 @@ class _Exporter:
             self.straddling += tok.straddling
             self.token_lengths.append(len(tok.input_ids))
             self.trained_lengths.append(tok.num_trained)
-            rows["tokenized"].append({"id": t.id, "input_ids": tok.input_ids, "labels": tok.labels,
-                                      "num_tokens": len(tok.input_ids), "num_trained": tok.num_trained,
-                                      "metadata": meta})
+            rows["tokenized"].append(
+                {
+                    "id": t.id,
+                    "input_ids": tok.input_ids,
+                    "labels": tok.labels,
+                    "num_tokens": len(tok.input_ids),
+                    "num_trained": tok.num_trained,
+                    "metadata": meta,
+                }
+            )

@@ -91,7 +91,7 @@ def split_assistant(message: dict[str, Any], *, final: bool = True) -> tuple[str
     m = _THINK_RE.match(content)
     if m:
         reasoning = (reasoning + "\n" + m.group(1)).strip() if reasoning else m.group(1).strip()
-        content = content[m.end():]
+        content = content[m.end() :]
     calls = message_tool_calls(message)
     if calls:
         return reasoning.strip(), _TOOL_CALL_RE.sub("", content).strip(), calls
@@ -131,11 +131,14 @@ def tools_system_prompt(system: str | None, tools: list[dict[str, Any]]) -> str:
     teacher's server added this block from the ``tools`` parameter), so every export format has one tools block.
     """
     listing = "".join("\n" + json.dumps(t, ensure_ascii=False) for t in tools)
-    block = ("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-             "You are provided with function signatures within <tools></tools> XML tags:\n<tools>" + listing +
-             "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
-             "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
-             "<args-json-object>}\n</tool_call>")
+    block = (
+        "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+        "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
+        + listing
+        + "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+        '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
+        "<args-json-object>}\n</tool_call>"
+    )
     return f"{system}\n\n{block}" if system else block
 
 

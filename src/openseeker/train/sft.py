@@ -145,13 +145,16 @@ class _JsonlLogger:
 
 def _checkpoints(out: Path, resume: bool) -> list[Path]:
     """The run's checkpoints, oldest first; existing ones without ``resume`` are a ``UserError``."""
-    checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if
-                         p.name.split("-")[-1].isdigit() else -1)
+    checkpoints = sorted(
+        out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else -1
+    )
     if resume and not checkpoints:
         log.warning("--resume: no checkpoint in %s, starting from scratch", out)
     if not resume and checkpoints:
-        raise UserError(f"{out} already has checkpoints ({checkpoints[-1].name}); pass --resume to continue or "
-                        "choose another --out")
+        raise UserError(
+            f"{out} already has checkpoints ({checkpoints[-1].name}); pass --resume to continue or "
+            "choose another --out"
+        )
     return checkpoints
 
 
@@ -190,8 +193,8 @@ def train_sft(cfg: TrainConfig) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
 
-    from openseeker.train.convert import SOURCE_FILE, resolve_model_path, source_gguf
     from openseeker.provenance import provenance
+    from openseeker.train.convert import SOURCE_FILE, resolve_model_path, source_gguf
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -207,18 +210,33 @@ def train_sft(cfg: TrainConfig) -> dict[str, Any]:
     if cfg.lora:
         from peft import LoraConfig
 
-        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                 target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
+        peft_config = LoraConfig(
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=cfg.lora_dropout,
+            target_modules=LORA_TARGETS,
+            task_type="CAUSAL_LM",
+        )
     checkpoints = _checkpoints(out, cfg.resume)
     args = _sft_args(cfg, out, dev)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
-                         peft_config=peft_config)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok, peft_config=peft_config)
     trainer.add_callback(_JsonlLogger(out / "train_log.jsonl"))
     is_main = trainer.is_world_process_zero()  # under accelerate/torchrun only rank 0 writes our files
     if is_main:
-        (out / "run_config.json").write_text(json.dumps(
-            {"config": asdict(cfg), "model_path": str(model_path), "examples": len(rows), "sft_args": args.to_dict(),
-             "provenance": provenance()}, indent=2, default=str) + "\n")
+        (out / "run_config.json").write_text(
+            json.dumps(
+                {
+                    "config": asdict(cfg),
+                    "model_path": str(model_path),
+                    "examples": len(rows),
+                    "sft_args": args.to_dict(),
+                    "provenance": provenance(),
+                },
+                indent=2,
+                default=str,
+            )
+            + "\n"
+        )
     t0 = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=True if (cfg.resume and checkpoints) else None)
     wall = time.perf_counter() - t0
@@ -267,9 +285,14 @@ def generate(path: str | Path, messages: list[dict[str, Any]], *, max_new_tokens
     text = render_messages(messages).text + "<|im_start|>assistant\n"
     enc = tok(text, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
-        ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                             eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"), pad_token_id=tok.pad_token_id)
-    return tok.decode(ids[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        ids = model.generate(
+            **enc,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"),
+            pad_token_id=tok.pad_token_id,
+        )
+    return tok.decode(ids[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
 if __name__ == "__main__":  # ``python -m openseeker.train.sft`` (what ``accelerate launch -m`` runs)

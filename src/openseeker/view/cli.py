@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-
 log = logging.getLogger(__name__)
 
 
@@ -27,14 +26,26 @@ app = typer.Typer()  # root-level commands (openseeker.cli.main mounts it withou
 
 @app.command("view", epilog=VIEW_EPILOG)
 def view(
-    paths: Annotated[list[Path], typer.Argument(help="Run folders (runs/demo), QA / rejected / trajectory / SFT "
-                                                "messages files, or eval run folders.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Run folders (runs/demo), QA / rejected / trajectory / SFT messages files, or eval run folders."
+        ),
+    ],
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 8765,
     host: Annotated[str, typer.Option("--host", help="Loopback only: 127.0.0.1, localhost or ::1.")] = "127.0.0.1",
-    export: Annotated[Path | None, typer.Option("--export", help="Write a static site into this folder "
-                                                   "instead of serving (opens from disk, no server).")] = None,
-    web: Annotated[Path | None, typer.Option("--web", help="Local web directory for the text of cited pages "
-                                                "(default: a web/ folder found under PATHS).")] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", help="Write a static site into this folder instead of serving (opens from disk, no server)."
+        ),
+    ] = None,
+    web: Annotated[
+        Path | None,
+        typer.Option(
+            "--web", help="Local web directory for the text of cited pages (default: a web/ folder found under PATHS)."
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bars.")] = True,
 ) -> None:
     """Look at pipeline outputs in a local web page: QA samples, rejections and yield, trajectories, SFT

@@ -65,44 +65,77 @@ def _num(x: Any) -> int:
 def qa_row(i: int, r: dict[str, Any]) -> dict[str, Any]:
     controls = r.get("controls") or {}
     sub = r.get("subgraph") or {}
-    return {"i": i, "id": str(r.get("id", "")), "question": _cut(r.get("question")), "answer": _cut(r.get("answer"), 80),
-            "language": str(r.get("language") or "-"), "difficulty": str(r.get("difficulty") or "-"),
-            "hops": str(len(r.get("chain") or [])), "selector": str(controls.get("selector") or sub.get("selector")
-                                                                    or "-")}
+    return {
+        "i": i,
+        "id": str(r.get("id", "")),
+        "question": _cut(r.get("question")),
+        "answer": _cut(r.get("answer"), 80),
+        "language": str(r.get("language") or "-"),
+        "difficulty": str(r.get("difficulty") or "-"),
+        "hops": str(len(r.get("chain") or [])),
+        "selector": str(controls.get("selector") or sub.get("selector") or "-"),
+    }
 
 
 def rejected_row(i: int, r: dict[str, Any]) -> dict[str, Any]:
     d = r.get("detail") or {}
-    return {"i": i, "id": str(r.get("id", "")), "stage": str(r.get("stage") or "?"),
-            "reason": str(r.get("reason") or "?"), "seed": _cut(d.get("seed_title") or d.get("seed_url"), 80),
-            "question": _cut(d.get("question") or d.get("q_init") or "")}
+    return {
+        "i": i,
+        "id": str(r.get("id", "")),
+        "stage": str(r.get("stage") or "?"),
+        "reason": str(r.get("reason") or "?"),
+        "seed": _cut(d.get("seed_title") or d.get("seed_url"), 80),
+        "question": _cut(d.get("question") or d.get("q_init") or ""),
+    }
 
 
 def traj_row(i: int, r: dict[str, Any]) -> dict[str, Any]:
     meta = r.get("metadata") or {}
     steps = r.get("steps") or []
-    return {"i": i, "id": str(r.get("id", "")), "question": _cut(r.get("question")),
-            "steps": len(steps), "tool_calls": _num(r.get("num_tool_calls")),
-            "final_answer": _cut(r.get("final_answer"), 80), "stop_reason": str(r.get("stop_reason") or "-"),
-            "correct": _correct(meta.get("correct")), "teacher": str(meta.get("teacher") or "-")}
+    return {
+        "i": i,
+        "id": str(r.get("id", "")),
+        "question": _cut(r.get("question")),
+        "steps": len(steps),
+        "tool_calls": _num(r.get("num_tool_calls")),
+        "final_answer": _cut(r.get("final_answer"), 80),
+        "stop_reason": str(r.get("stop_reason") or "-"),
+        "correct": _correct(meta.get("correct")),
+        "teacher": str(meta.get("teacher") or "-"),
+    }
 
 
 def sft_row(i: int, r: dict[str, Any]) -> dict[str, Any]:
     msgs = r.get("messages") or []
     user = next((m.get("content") for m in msgs if m.get("role") == "user"), "")
     meta = r.get("metadata") or {}
-    return {"i": i, "id": str(r.get("id", "")), "question": _cut(user), "messages": len(msgs),
-            "tool_calls": sum(len(m.get("tool_calls") or []) for m in msgs if m.get("role") == "assistant"),
-            "correct": _correct(meta.get("correct")), "teacher": str(meta.get("teacher") or "-")}
+    return {
+        "i": i,
+        "id": str(r.get("id", "")),
+        "question": _cut(user),
+        "messages": len(msgs),
+        "tool_calls": sum(len(m.get("tool_calls") or []) for m in msgs if m.get("role") == "assistant"),
+        "correct": _correct(meta.get("correct")),
+        "teacher": str(meta.get("teacher") or "-"),
+    }
 
 
 def eval_row(i: int, r: dict[str, Any]) -> dict[str, Any]:
-    return {"i": i, "id": str(r.get("id", "")), "key": str(r.get("key") or f"{r.get('id')}#{r.get('run', 0)}"),
-            "run": _num(r.get("run")), "question": _cut(r.get("question")),
-            "gold": _cut(" | ".join(map(str, r.get("gold") or [])), 80), "answer": _cut(r.get("answer"), 80),
-            "correct": _correct(r.get("correct")), "language": str(r.get("language") or "-"),
-            "category": str(r.get("category") or "-"), "stop_reason": str(r.get("stop_reason") or "-"),
-            "tool_calls": _num(r.get("num_tool_calls")), "tokens": _num((r.get("tokens") or {}).get("total"))}
+    return {
+        "i": i,
+        "id": str(r.get("id", "")),
+        "key": str(r.get("key") or f"{r.get('id')}#{r.get('run', 0)}"),
+        "run": _num(r.get("run")),
+        "question": _cut(r.get("question")),
+        "gold": _cut(" | ".join(map(str, r.get("gold") or [])), 80),
+        "answer": _cut(r.get("answer"), 80),
+        "correct": _correct(r.get("correct")),
+        "language": str(r.get("language") or "-"),
+        "category": str(r.get("category") or "-"),
+        "stop_reason": str(r.get("stop_reason") or "-"),
+        "tool_calls": _num(r.get("num_tool_calls")),
+        "tokens": _num((r.get("tokens") or {}).get("total")),
+    }
 
 
 def _correct(v: Any) -> str:
@@ -148,8 +181,14 @@ class Dataset:
                 for i, obj, err in self.index.iter_records():
                     if obj is None:
                         self.bad_lines.append(err)
-                        rows.append({"i": i, "id": f"(line {self.index.linenos[i]})", "question": "malformed line: "
-                                     + _cut(err, 160), "bad": True})
+                        rows.append(
+                            {
+                                "i": i,
+                                "id": f"(line {self.index.linenos[i]})",
+                                "question": "malformed line: " + _cut(err, 160),
+                                "bad": True,
+                            }
+                        )
                     else:
                         rows.append(build(i, obj))
                 self._rows = rows
@@ -160,12 +199,17 @@ class Dataset:
             try:
                 self._lazy_rows[i] = ROWS[self.kind](i, self.index.read(i))
             except InputError as exc:
-                self._lazy_rows[i] = {"i": i, "id": f"(line {self.index.linenos[i]})", "bad": True,
-                                      "question": "malformed line: " + _cut(str(exc), 160)}
+                self._lazy_rows[i] = {
+                    "i": i,
+                    "id": f"(line {self.index.linenos[i]})",
+                    "bad": True,
+                    "question": "malformed line: " + _cut(str(exc), 160),
+                }
         return self._lazy_rows[i]
 
-    def rows(self, *, offset: int = 0, limit: int = 50, q: str = "", filters: dict[str, str] | None = None
-             ) -> dict[str, Any]:
+    def rows(
+        self, *, offset: int = 0, limit: int = 50, q: str = "", filters: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         limit = max(1, min(int(limit), MAX_LIMIT))
         offset = max(0, int(offset))
         filters = {k: v for k, v in (filters or {}).items() if k in FACETS[self.kind] and v}
@@ -177,10 +221,10 @@ class Dataset:
                 hits = [i for i in range(len(self.index)) if qf in " ".join(self.index.head(i).values()).casefold()]
             else:
                 hits = range(len(self.index))
-            page = [self.lazy_row(i) for i in hits[offset:offset + limit]]
+            page = [self.lazy_row(i) for i in hits[offset : offset + limit]]
             return {"total": len(hits), "offset": offset, "rows": page}
         rows = [r for r in self.all_rows() if matches(r, filters, q)] if (q or filters) else self.all_rows()
-        return {"total": len(rows), "offset": offset, "rows": rows[offset:offset + limit]}
+        return {"total": len(rows), "offset": offset, "rows": rows[offset : offset + limit]}
 
     @property
     def indexing(self) -> bool:
@@ -191,8 +235,9 @@ class Dataset:
         if self.kind in LAZY or self.indexing:
             return {}
         rows = self.all_rows()
-        return {f: dict(Counter(str(r.get(f)) for r in rows if not r.get("bad")).most_common())
-                for f in FACETS[self.kind]}
+        return {
+            f: dict(Counter(str(r.get(f)) for r in rows if not r.get("bad")).most_common()) for f in FACETS[self.kind]
+        }
 
     def find(self, record_id: str) -> int | None:
         """Index of the record with ``id`` (or eval ``key``)."""
@@ -245,9 +290,16 @@ class Dataset:
 
     # -- summaries
     def summary(self) -> dict[str, Any]:
-        base = {"id": self.id, "kind": self.kind, "name": self.source.name, "path": str(self.source.path),
-                "count": len(self.index), "facets": self.facets(), "bad_lines": self.bad_lines[:20],
-                "indexing": self.indexing}
+        base = {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.source.name,
+            "path": str(self.source.path),
+            "count": len(self.index),
+            "facets": self.facets(),
+            "bad_lines": self.bad_lines[:20],
+            "indexing": self.indexing,
+        }
         if self.kind == "rejected":
             base["yield"] = self._yield()
         if self.kind == "qa":
@@ -288,10 +340,15 @@ class Dataset:
                 if dropped or (qa_stages and s in STAGES):
                     funnel.append({"stage": s, "in": remaining, "out": remaining - dropped})
                     remaining -= dropped
-        return {"candidates": candidates, "accepted": accepted, "funnel": funnel,
-                "reasons": [{"stage": s, "reason": r, "count": n} for (s, r), n in reasons.most_common()],
-                "notes": (report or {}).get("notes") or [], "llm": (report or {}).get("llm"),
-                "report": str(self.source.report) if self.source.report else None}
+        return {
+            "candidates": candidates,
+            "accepted": accepted,
+            "funnel": funnel,
+            "reasons": [{"stage": s, "reason": r, "count": n} for (s, r), n in reasons.most_common()],
+            "notes": (report or {}).get("notes") or [],
+            "llm": (report or {}).get("llm"),
+            "report": str(self.source.report) if self.source.report else None,
+        }
 
     def _eval_summary(self) -> dict[str, Any]:
         from openseeker.eval.report import summarize, wilson
@@ -299,9 +356,19 @@ class Dataset:
         rows = [r for r in self.all_rows() if not r.get("bad")]
         d = self.source.path.parent
         config = _read_json(d / "config.json") or {}
-        records = [{"id": r["id"], "run": r["run"], "correct": {"yes": True, "no": False}.get(r["correct"]),
-                    "language": r["language"], "category": r["category"], "stop_reason": r["stop_reason"],
-                    "num_tool_calls": r["tool_calls"], "tokens": {"total": r["tokens"]}} for r in rows]
+        records = [
+            {
+                "id": r["id"],
+                "run": r["run"],
+                "correct": {"yes": True, "no": False}.get(r["correct"]),
+                "language": r["language"],
+                "category": r["category"],
+                "stop_reason": r["stop_reason"],
+                "num_tool_calls": r["tool_calls"],
+                "tokens": {"total": r["tokens"]},
+            }
+            for r in rows
+        ]
         report = summarize(records, config) if records else {}
         by_bench: dict[str, list[bool]] = defaultdict(list)
         bench = report.get("benchmark") or "-"
@@ -310,16 +377,39 @@ class Dataset:
         per_bench = {}
         for b, v in by_bench.items():
             lo, hi = wilson(sum(v), len(v))
-            per_bench[b] = {"n": len(v), "correct": sum(v), "accuracy": round(sum(v) / len(v), 4) if v else 0.0,
-                            "ci95": [round(lo, 4), round(hi, 4)]}
-        return {"report": {k: report.get(k) for k in ("benchmark", "n_questions", "runs", "n_records", "accuracy",
-                                                       "ci95", "ci_method", "ungraded", "exact_match", "token_f1",
-                                                       "by_category", "by_language", "stop_reasons", "tool_calls",
-                                                       "tokens")},
-                "by_benchmark": per_bench, "config": (report.get("config") or {}),
-                "hist_tool_calls": histogram([r["tool_calls"] for r in rows]),
-                "hist_tokens": histogram([r["tokens"] for r in rows]),
-                "traj_ds": (self.catalog.traj_of(self).id if self.catalog.traj_of(self) else None)}
+            per_bench[b] = {
+                "n": len(v),
+                "correct": sum(v),
+                "accuracy": round(sum(v) / len(v), 4) if v else 0.0,
+                "ci95": [round(lo, 4), round(hi, 4)],
+            }
+        return {
+            "report": {
+                k: report.get(k)
+                for k in (
+                    "benchmark",
+                    "n_questions",
+                    "runs",
+                    "n_records",
+                    "accuracy",
+                    "ci95",
+                    "ci_method",
+                    "ungraded",
+                    "exact_match",
+                    "token_f1",
+                    "by_category",
+                    "by_language",
+                    "stop_reasons",
+                    "tool_calls",
+                    "tokens",
+                )
+            },
+            "by_benchmark": per_bench,
+            "config": (report.get("config") or {}),
+            "hist_tool_calls": histogram([r["tool_calls"] for r in rows]),
+            "hist_tokens": histogram([r["tokens"] for r in rows]),
+            "traj_ds": (self.catalog.traj_of(self).id if self.catalog.traj_of(self) else None),
+        }
 
 
 def histogram(values: list[int], *, bins: int = 12) -> list[dict[str, Any]]:
@@ -347,23 +437,45 @@ def shape_trajectory(r: dict[str, Any]) -> dict[str, Any]:
         ctx = s.get("context") or []
         content = str(s.get("content") or "")
         visible = _TOOL_CALL.sub("", _THINK.sub("", content)).strip()
-        steps.append({
-            "index": s.get("index", len(steps)), "reasoning": s.get("reasoning") or "", "text": visible,
-            "tool_calls": [{"name": c.get("name"), "arguments": c.get("arguments")} for c in s.get("tool_calls") or []],
-            "observations": [str(o) for o in s.get("observations") or []], "summary": s.get("summary"),
-            "prompt_tokens": _num(usage.get("prompt_tokens")), "completion_tokens": _num(usage.get("completion_tokens")),
-            "context_messages": len(ctx), "context_chars": sum(len(str(m.get("content") or "")) for m in ctx),
-            "llm_s": s.get("llm_s"), "tool_s": s.get("tool_s"),
-        })
+        steps.append(
+            {
+                "index": s.get("index", len(steps)),
+                "reasoning": s.get("reasoning") or "",
+                "text": visible,
+                "tool_calls": [
+                    {"name": c.get("name"), "arguments": c.get("arguments")} for c in s.get("tool_calls") or []
+                ],
+                "observations": [str(o) for o in s.get("observations") or []],
+                "summary": s.get("summary"),
+                "prompt_tokens": _num(usage.get("prompt_tokens")),
+                "completion_tokens": _num(usage.get("completion_tokens")),
+                "context_messages": len(ctx),
+                "context_chars": sum(len(str(m.get("content") or "")) for m in ctx),
+                "llm_s": s.get("llm_s"),
+                "tool_s": s.get("tool_s"),
+            }
+        )
     meta = dict(r.get("metadata") or {})
     msgs = r.get("messages") or []
     system = next((str(m.get("content") or "") for m in msgs if m.get("role") == "system"), "")
-    return {"id": r.get("id"), "question": r.get("question"), "final_answer": r.get("final_answer"),
-            "stop_reason": r.get("stop_reason"), "num_tool_calls": r.get("num_tool_calls"),
-            "num_turns": r.get("num_turns"), "wall_s": r.get("wall_s"), "usage": r.get("usage") or {},
-            "steps": steps, "system": system, "tools": [(t.get("function") or t).get("name") for t in r.get("tools") or []],
-            "gold": meta.get("gold"), "correct": meta.get("correct"), "verdict": meta.pop("verdict", None),
-            "metadata": meta, "has_summaries": any(s["summary"] for s in steps)}
+    return {
+        "id": r.get("id"),
+        "question": r.get("question"),
+        "final_answer": r.get("final_answer"),
+        "stop_reason": r.get("stop_reason"),
+        "num_tool_calls": r.get("num_tool_calls"),
+        "num_turns": r.get("num_turns"),
+        "wall_s": r.get("wall_s"),
+        "usage": r.get("usage") or {},
+        "steps": steps,
+        "system": system,
+        "tools": [(t.get("function") or t).get("name") for t in r.get("tools") or []],
+        "gold": meta.get("gold"),
+        "correct": meta.get("correct"),
+        "verdict": meta.pop("verdict", None),
+        "metadata": meta,
+        "has_summaries": any(s["summary"] for s in steps),
+    }
 
 
 def _read_json(path: Path | None) -> dict[str, Any] | None:
@@ -423,18 +535,30 @@ class Catalog:
         todo = [ds for ds in self.datasets.values() if ds.kind not in LAZY]
         if background:
             self.background = True
-            threading.Thread(target=lambda: [ds.all_rows() for ds in todo], name="openseeker-view-index",
-                             daemon=True).start()
+            threading.Thread(
+                target=lambda: [ds.all_rows() for ds in todo], name="openseeker-view-index", daemon=True
+            ).start()
         else:
             for ds in todo:
                 ds.all_rows()
         return {ds.source.name: len(ds.index) for ds in self.datasets.values()}
 
     def manifest(self) -> dict[str, Any]:
-        return {"datasets": [{"id": ds.id, "kind": ds.kind, "name": ds.source.name, "count": len(ds.index),
-                              "facets": list(FACETS[ds.kind])} for ds in self.datasets.values()],
-                "skipped": self.found.skipped, "web": str(self.found.web) if self.found.web else None,
-                "compare": [ds.id for ds in self.datasets.values() if ds.kind == "eval"]}
+        return {
+            "datasets": [
+                {
+                    "id": ds.id,
+                    "kind": ds.kind,
+                    "name": ds.source.name,
+                    "count": len(ds.index),
+                    "facets": list(FACETS[ds.kind]),
+                }
+                for ds in self.datasets.values()
+            ],
+            "skipped": self.found.skipped,
+            "web": str(self.found.web) if self.found.web else None,
+            "compare": [ds.id for ds in self.datasets.values() if ds.kind == "eval"],
+        }
 
     def pages(self, urls: list[str]) -> dict[str, dict[str, str]]:
         """Title and text (cut) of each url from the local web, when the catalog has one."""
@@ -469,9 +593,20 @@ class Catalog:
         for k in both:
             x, y = ra[k]["correct"], rb[k]["correct"]
             if x != y:
-                flips.append({"key": k, "question": ra[k]["question"], "gold": ra[k]["gold"], "a": x, "b": y,
-                              "answer_a": ra[k]["answer"], "answer_b": rb[k]["answer"], "i_a": ra[k]["i"],
-                              "i_b": rb[k]["i"], "direction": f"{x}->{y}"})
+                flips.append(
+                    {
+                        "key": k,
+                        "question": ra[k]["question"],
+                        "gold": ra[k]["gold"],
+                        "a": x,
+                        "b": y,
+                        "answer_a": ra[k]["answer"],
+                        "answer_b": rb[k]["answer"],
+                        "i_a": ra[k]["i"],
+                        "i_b": rb[k]["i"],
+                        "direction": f"{x}->{y}",
+                    }
+                )
             else:
                 same[x] += 1
 
@@ -480,12 +615,24 @@ class Catalog:
 
             n, k = len(rows), sum(1 for r in rows.values() if r["correct"] == "yes")
             lo, hi = wilson(k, n)
-            return {"n": n, "correct": k, "accuracy": round(k / n, 4) if n else 0.0, "ci95": [round(lo, 4), round(hi, 4)]}
+            return {
+                "n": n,
+                "correct": k,
+                "accuracy": round(k / n, 4) if n else 0.0,
+                "ci95": [round(lo, 4), round(hi, 4)],
+            }
 
-        return {"a": {"id": a, "name": da.source.name, **acc(ra)}, "b": {"id": b, "name": db.source.name, **acc(rb)},
-                "shared": len(both), "only_a": len(ra) - len(both), "only_b": len(rb) - len(both),
-                "unchanged": dict(same), "flips": flips,
-                "gained": sum(1 for f in flips if f["b"] == "yes"), "lost": sum(1 for f in flips if f["a"] == "yes")}
+        return {
+            "a": {"id": a, "name": da.source.name, **acc(ra)},
+            "b": {"id": b, "name": db.source.name, **acc(rb)},
+            "shared": len(both),
+            "only_a": len(ra) - len(both),
+            "only_b": len(rb) - len(both),
+            "unchanged": dict(same),
+            "flips": flips,
+            "gained": sum(1 for f in flips if f["b"] == "yes"),
+            "lost": sum(1 for f in flips if f["a"] == "yes"),
+        }
 
     def close(self) -> None:
         if self._web is not None:

@@ -71,8 +71,14 @@ def export_site(catalog: Catalog, out: str | Path, *, progress: bool = True) -> 
             for i, rec, err in ds.index.iter_records():  # one pass, one parse per record
                 if rec is None:  # a malformed line: the page shows the message for that record
                     chunk.append({"i": i, "error": err})
-                    lazy_rows.append({"i": i, "id": f"(line {ds.index.linenos[i]})", "bad": True,
-                                      "question": "malformed line: " + err[:160]})
+                    lazy_rows.append(
+                        {
+                            "i": i,
+                            "id": f"(line {ds.index.linenos[i]})",
+                            "bad": True,
+                            "question": "malformed line: " + err[:160],
+                        }
+                    )
                 else:
                     chunk.append(ds.item(i, rec))
                     if ds.kind in LAZY:
@@ -83,7 +89,7 @@ def export_site(catalog: Catalog, out: str | Path, *, progress: bool = True) -> 
                 bar.advance(task)
             rows = lazy_rows if ds.kind in LAZY else ds.all_rows()
             for k in range(0, max(len(rows), 1), ROW_CHUNK):
-                _write(out, f"{ds.id}/rows-{k // ROW_CHUNK}", rows[k:k + ROW_CHUNK])
+                _write(out, f"{ds.id}/rows-{k // ROW_CHUNK}", rows[k : k + ROW_CHUNK])
             _write(out, f"{ds.id}/summary", ds.summary())
             entry.update(row_chunks=-(-len(rows) // ROW_CHUNK), row_chunk=ROW_CHUNK, item_chunk=size)
             counts[ds.source.name] = len(ds.index)

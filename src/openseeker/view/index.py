@@ -71,7 +71,7 @@ class LineIndex:
                         offsets.append(pos + start)
                         linenos.append(lineno)
                         if keep_heads:
-                            heads.append(buf[start:min(nl, start + HEAD)])
+                            heads.append(buf[start : min(nl, start + HEAD)])
                     start = nl + 1
                 # keep the unfinished line; a very long line is carried whole until its newline arrives
                 pos += start

@@ -58,8 +58,9 @@ def api(catalog: Catalog, route: str, params: dict[str, str]) -> Any:
         return ds.summary()
     if route == "rows":
         filters = {k[2:]: v for k, v in params.items() if k.startswith("f.")}
-        return ds.rows(offset=_int(params, "offset", 0), limit=_int(params, "limit", 50), q=params.get("q", ""),
-                       filters=filters)
+        return ds.rows(
+            offset=_int(params, "offset", 0), limit=_int(params, "limit", 50), q=params.get("q", ""), filters=filters
+        )
     if route == "item":
         return ds.item(_int(params, "i", 0))
     if route == "find":
@@ -84,8 +85,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _json(self, status: int, obj: Any) -> None:
-        self._send(status, json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"),
-                   "application/json; charset=utf-8")
+        self._send(
+            status, json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"), "application/json; charset=utf-8"
+        )
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -133,8 +135,9 @@ class ViewServer:
         try:
             self.httpd = ThreadingHTTPServer((host, port), handler)
         except OSError as exc:
-            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port or --port 0 "
-                            "for any free one") from None
+            raise UserError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port or --port 0 for any free one"
+            ) from None
         self.httpd.daemon_threads = True
         self.catalog = catalog
         self._thread: threading.Thread | None = None

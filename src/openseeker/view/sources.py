@@ -97,21 +97,42 @@ def classify_file(path: Path, root: Path, found: Found, seen: set[Path], explici
     kind = rec.get("kind")
     if kind == "qa":
         rejected, report = sidecars(path)
-        found.sources.append(Source("qa", path, name, report=report if report.exists() else None,
-                                    rejected=rejected if rejected.exists() and first_record(rejected) else None))
+        found.sources.append(
+            Source(
+                "qa",
+                path,
+                name,
+                report=report if report.exists() else None,
+                rejected=rejected if rejected.exists() and first_record(rejected) else None,
+            )
+        )
         seen.add(path.resolve())
         if rejected.exists():
             if first_record(rejected):
-                found.sources.append(Source("rejected", rejected, _display(rejected, root), qa=path,
-                                            report=report if report.exists() else None))
+                found.sources.append(
+                    Source(
+                        "rejected",
+                        rejected,
+                        _display(rejected, root),
+                        qa=path,
+                        report=report if report.exists() else None,
+                    )
+                )
             seen.add(rejected.resolve())
     elif kind == "rejection":
         owner = _owner_of_sidecar(path)
         if owner is not None and owner.resolve() in seen:
             return
         report = sidecars(owner)[1] if owner is not None else None
-        found.sources.append(Source("rejected", path, name, qa=owner if owner and owner.exists() else None,
-                                    report=report if report is not None and report.exists() else None))
+        found.sources.append(
+            Source(
+                "rejected",
+                path,
+                name,
+                qa=owner if owner and owner.exists() else None,
+                report=report if report is not None and report.exists() else None,
+            )
+        )
     elif kind == "trajectory":
         found.sources.append(Source("traj", path, name))
     elif kind == "eval_result":
@@ -119,16 +140,21 @@ def classify_file(path: Path, root: Path, found: Found, seen: set[Path], explici
     elif kind is None and isinstance(rec.get("messages"), list):
         found.sources.append(Source("sft", path, name))
     elif kind is None and ("conversations" in rec or "input_ids" in rec):
-        found.skipped.append(f"{name}: {'ShareGPT' if 'conversations' in rec else 'tokenized'} copy of the SFT "
-                             "export (its messages.jsonl is shown)")
+        found.skipped.append(
+            f"{name}: {'ShareGPT' if 'conversations' in rec else 'tokenized'} copy of the SFT "
+            "export (its messages.jsonl is shown)"
+        )
         if explicit:
-            raise UserError(f"{path}: a {'ShareGPT' if 'conversations' in rec else 'tokenized'} SFT file; open "
-                            "messages.jsonl of the same export instead")
+            raise UserError(
+                f"{path}: a {'ShareGPT' if 'conversations' in rec else 'tokenized'} SFT file; open "
+                "messages.jsonl of the same export instead"
+            )
     else:
         msg = f"not a pipeline output the viewer knows (first record kind={kind!r})"
         if explicit:
-            raise UserError(f"{path}:1: {msg}; expected QA samples, rejections, trajectories, SFT messages or eval "
-                            "results")
+            raise UserError(
+                f"{path}:1: {msg}; expected QA samples, rejections, trajectories, SFT messages or eval results"
+            )
         found.skipped.append(f"{name}: {msg}")
 
 
@@ -139,9 +165,15 @@ def _add_eval(d: Path, root: Path, found: Found, seen: set[Path]) -> None:
     traj = d / "trajectories.jsonl"
     seen.add(traj.resolve())
     seen.add((d / "results.jsonl").resolve())
-    found.sources.append(Source("eval", d / "results.jsonl", _display(d, root) or d.name,
-                                report=d / "report.json" if (d / "report.json").exists() else None,
-                                trajectories=traj if traj.exists() and first_record(traj) else None))
+    found.sources.append(
+        Source(
+            "eval",
+            d / "results.jsonl",
+            _display(d, root) or d.name,
+            report=d / "report.json" if (d / "report.json").exists() else None,
+            trajectories=traj if traj.exists() and first_record(traj) else None,
+        )
+    )
     if traj.exists() and first_record(traj):
         found.sources.append(Source("traj", traj, _display(traj, root)))
 
@@ -190,8 +222,9 @@ def discover(paths: list[str | Path], web: str | Path | None = None) -> Found:
             classify_file(p, p.parent, found, seen, explicit=True)
         if len(found.sources) == before and not (p.is_file() and p.resolve() in seen):
             why = "; skipped: " + "; ".join(found.skipped[-5:]) if found.skipped else ""
-            raise UserError(f"{p}: no pipeline output found (QA samples, rejections, trajectories, SFT messages, "
-                            f"eval runs){why}")
+            raise UserError(
+                f"{p}: no pipeline output found (QA samples, rejections, trajectories, SFT messages, eval runs){why}"
+            )
     if web is not None:
         w = Path(web)
         if not is_web_dir(w):

@@ -13,9 +13,11 @@ from openseeker.errors import UserError
 from openseeker.records import Page, SearchHit
 
 RETRIEVALS = ("bm25", "dense", "hybrid")
-RETRIEVAL_HELP = ("Ranking of search on a local web (or a server over one): bm25, dense or hybrid (BM25 + dense "
-                  "fused); default: the web's own (`web embed --default`), else bm25. dense and hybrid need "
-                  "`openseeker web embed`.")
+RETRIEVAL_HELP = (
+    "Ranking of search on a local web (or a server over one): bm25, dense or hybrid (BM25 + dense "
+    "fused); default: the web's own (`web embed --default`), else bm25. dense and hybrid need "
+    "`openseeker web embed`."
+)
 
 
 @runtime_checkable
@@ -64,12 +66,13 @@ async def ensure_retrieval(web: Web, retrieval: str | None) -> None:
 
 
 def own_ranking_error(retrieval: str, name: str) -> UserError:
-    return UserError(f"retrieval {retrieval!r}: {name} ranks with its own search engine; bm25 | dense | hybrid "
-                     "choose the ranking of a local web (or of an `openseeker serve` server over one)")
+    return UserError(
+        f"retrieval {retrieval!r}: {name} ranks with its own search engine; bm25 | dense | hybrid "
+        "choose the ranking of a local web (or of an `openseeker serve` server over one)"
+    )
 
 
-async def search_with(web: Web, queries: list[str], top_k: int, retrieval: str | None = None
-                      ) -> list[list[SearchHit]]:
+async def search_with(web: Web, queries: list[str], top_k: int, retrieval: str | None = None) -> list[list[SearchHit]]:
     """``web.search``, passing ``retrieval`` only when one was asked for (so any ``Web`` works without it)."""
     if retrieval is None:
         return await web.search(queries, top_k)

@@ -42,16 +42,34 @@ INDEX_DIR = "index"
 INFO_FILE = "web.json"
 PARTS_DIR = "import-parts"  # openseeker.web.parallel keeps the parsed parts of a parallel import here
 NEAR_DUPLICATE = "near-duplicate text"  # the skip reason of --dedup near (web stats counts it)
-OUR_FILES = {*(name + suffix for name in (GRAPH_FILE, STAGING_FILE) for suffix in ("", "-wal", "-shm", "-journal")),
-             INDEX_DIR, INFO_FILE, INFO_FILE + ".tmp", PARTS_DIR}
+OUR_FILES = {
+    *(name + suffix for name in (GRAPH_FILE, STAGING_FILE) for suffix in ("", "-wal", "-shm", "-journal")),
+    INDEX_DIR,
+    INFO_FILE,
+    INFO_FILE + ".tmp",
+    PARTS_DIR,
+}
 
 
 def _versions() -> dict[str, str]:
     """What the web was built with (``openseeker.provenance``), plus the SQLite library and store versions."""
-    packages = ("openseeker", "tantivy", "pyahocorasick", "mwparserfromhell", "libzim", "trafilatura", "fastwarc",
-                "resiliparse", "datasketch")
-    return {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "store": str(STORE_VERSION),
-            **package_versions(packages, missing=False)}
+    packages = (
+        "openseeker",
+        "tantivy",
+        "pyahocorasick",
+        "mwparserfromhell",
+        "libzim",
+        "trafilatura",
+        "fastwarc",
+        "resiliparse",
+        "datasketch",
+    )
+    return {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "store": str(STORE_VERSION),
+        **package_versions(packages, missing=False),
+    }
 
 
 def _remove_ours(out: Path, keep: tuple[str, ...] = ()) -> None:
@@ -186,10 +204,16 @@ class _Dedup:
         return why
 
 
-def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = None,
-            records: Iterable[Page | KeyedPage | Link | Redirect] | None = None,
-            source_stats: dict[str, Any] | None = None, known: Callable[[str], bool] | None = None,
-            near: NearDup | None = None) -> dict[str, Any]:
+def _import(
+    graph: WebGraph,
+    importer: Importer,
+    bar: _Bar,
+    limit: int | None = None,
+    records: Iterable[Page | KeyedPage | Link | Redirect] | None = None,
+    source_stats: dict[str, Any] | None = None,
+    known: Callable[[str], bool] | None = None,
+    near: NearDup | None = None,
+) -> dict[str, Any]:
     """Store the records of ``importer`` (or the merged shard stream ``records`` with its ``source_stats``).
 
     Duplicate pages are dropped here, in the one sequential pass, with the hyperlinks that follow them (an
@@ -198,7 +222,7 @@ def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = 
     dropped: str | None = None
     with graph.writer() as w:
         n = 0
-        for rec in (importer if records is None else records):
+        for rec in importer if records is None else records:
             sig = None
             if isinstance(rec, KeyedPage):
                 rec, sig = rec.page, rec.signature
@@ -231,10 +255,22 @@ def _import(graph: WebGraph, importer: Importer, bar: _Bar, limit: int | None = 
     return stats
 
 
-def import_source(graph: WebGraph, importer: Importer, *, out: Path, fingerprint: str, prog: Any = None,
-                  limit: int | None = None, workers: int = 1, parts: int | None = None, executor: str = "local",
-                  ray_address: str | None = None, progress: bool = False,
-                  known: Callable[[str], bool] | None = None, near: NearDup | None = None) -> dict[str, Any]:
+def import_source(
+    graph: WebGraph,
+    importer: Importer,
+    *,
+    out: Path,
+    fingerprint: str,
+    prog: Any = None,
+    limit: int | None = None,
+    workers: int = 1,
+    parts: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    progress: bool = False,
+    known: Callable[[str], bool] | None = None,
+    near: NearDup | None = None,
+) -> dict[str, Any]:
     """Parse ``importer``'s source (in parallel when asked and the importer can be sharded) and store its
     records in ``graph``; returns the import stats (``parse_s``/``parallel`` when parallel). ``near``: drop
     near-duplicate texts too (``--dedup near``), checked in this process on the merged stream."""
@@ -247,13 +283,21 @@ def import_source(graph: WebGraph, importer: Importer, *, out: Path, fingerprint
         from openseeker.web.parallel import run_parts
 
         records, source_stats, run = run_parts(
-            importer.source, importer.name, out=out, fingerprint=fingerprint, workers=workers, parts=parts,
-            executor=executor, ray_address=ray_address, skip_bad=importer.skip_bad, progress=progress,
-            near=near is not None)
+            importer.source,
+            importer.name,
+            out=out,
+            fingerprint=fingerprint,
+            workers=workers,
+            parts=parts,
+            executor=executor,
+            ray_address=ray_address,
+            skip_bad=importer.skip_bad,
+            progress=progress,
+            near=near is not None,
+        )
         run["parse_s"] = round(time.perf_counter() - t0, 2)
     bar = _Bar(prog, f"import {importer.name}" + (" (merge)" if parallel else ""))
-    stats = _import(graph, importer, bar, limit, records=records, source_stats=source_stats, known=known,
-                    near=near)
+    stats = _import(graph, importer, bar, limit, records=records, source_stats=source_stats, known=known, near=near)
     if run:
         stats["parallel"] = run
     bar.done()
@@ -274,8 +318,13 @@ def _build_index(graph: WebGraph, out: Path, bar: _Bar) -> dict[str, Any]:
             yield page.url, page.title, page.text, str(page.metadata.get("docid") or "")
 
     index = SearchIndex.build(target, docs(), progress=False, total=len(graph))
-    return {"status": "built", "path": INDEX_DIR, "docs": len(index), "docids": index.meta.get("docids", 0),
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "status": "built",
+        "path": INDEX_DIR,
+        "docs": len(index),
+        "docids": index.meta.get("docids", 0),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def _build_options(derive_links: bool | None, limit: int | None, dedup: str) -> dict[str, Any]:
@@ -291,8 +340,15 @@ def _build_options(derive_links: bool | None, limit: int | None, dedup: str) -> 
     return options
 
 
-def _start_graph(graph: WebGraph, source: str | Path, importer: Importer, fingerprint: str, corpus_fp: str,
-                 options: dict[str, Any], keep_unresolved: bool) -> None:
+def _start_graph(
+    graph: WebGraph,
+    source: str | Path,
+    importer: Importer,
+    fingerprint: str,
+    corpus_fp: str,
+    options: dict[str, Any],
+    keep_unresolved: bool,
+) -> None:
     graph.set_meta("source", str(source))
     graph.set_meta("format", importer.name)
     graph.set_meta("fingerprint", fingerprint)
@@ -302,8 +358,9 @@ def _start_graph(graph: WebGraph, source: str | Path, importer: Importer, finger
     graph.set_meta("keep_unresolved", keep_unresolved)
 
 
-def _link(graph: WebGraph, import_stats: dict[str, Any], prog: Any, derive_links: bool | None,
-          keep_unresolved: bool) -> dict[str, Any]:
+def _link(
+    graph: WebGraph, import_stats: dict[str, Any], prog: Any, derive_links: bool | None, keep_unresolved: bool
+) -> dict[str, Any]:
     """Resolve the stored hyperlinks, derive title-mention links when asked (or when there are none), degrees."""
     link_stats: dict[str, Any] = {"resolved": graph.resolve_links(keep_unresolved)}
     should_derive = derive_links if derive_links is not None else import_stats["links"] == 0
@@ -316,14 +373,22 @@ def _link(graph: WebGraph, import_stats: dict[str, Any], prog: Any, derive_links
     return link_stats
 
 
-def _build_graph(graph: WebGraph, importer: Importer, source: str | Path, out: Path, prog: Any,
-                 timings: dict[str, float], *, options: dict[str, Any], keep_unresolved: bool,
-                 **import_kw: Any) -> None:
+def _build_graph(
+    graph: WebGraph,
+    importer: Importer,
+    source: str | Path,
+    out: Path,
+    prog: Any,
+    timings: dict[str, float],
+    *,
+    options: dict[str, Any],
+    keep_unresolved: bool,
+    **import_kw: Any,
+) -> None:
     """Import (``importing``) then link (``linking``); leaves the graph at ``indexing`` with the stats in meta."""
     near = NearDup() if options.get("dedup") == "near" else None  # a build imports from the start: empty index
     t0 = time.perf_counter()
-    import_stats = import_source(graph, importer, out=out, prog=prog, limit=options["limit"], near=near,
-                                 **import_kw)
+    import_stats = import_source(graph, importer, out=out, prog=prog, limit=options["limit"], near=near, **import_kw)
     timings["import"] = round(time.perf_counter() - t0, 2)
     if import_stats["imported"] == 0:
         raise UserError(f"{source}: no pages could be imported ({import_stats['skipped']} skipped)")
@@ -335,8 +400,17 @@ def _build_graph(graph: WebGraph, importer: Importer, source: str | Path, out: P
     graph.set_meta("status", "indexing")
 
 
-def _web_info(graph: WebGraph, source: str | Path, importer: Importer, fingerprint: str, options: dict[str, Any],
-              index_stats: dict[str, Any], timings: dict[str, float], t_start: float, resumed: bool) -> dict[str, Any]:
+def _web_info(
+    graph: WebGraph,
+    source: str | Path,
+    importer: Importer,
+    fingerprint: str,
+    options: dict[str, Any],
+    index_stats: dict[str, Any],
+    timings: dict[str, float],
+    t_start: float,
+    resumed: bool,
+) -> dict[str, Any]:
     """The ``web.json`` content."""
     meta = graph.meta()
     return {
@@ -428,16 +502,30 @@ def build_web(
         if plan != "index":
             log.info("building %s from %s (%s)", out, source, importer.name)
             _start_graph(graph, source, importer, fingerprint, corpus_fp, options, keep_unresolved)
-            _build_graph(graph, importer, source, out, prog, timings, options=options,
-                         keep_unresolved=keep_unresolved, fingerprint=fingerprint, workers=workers, parts=parts,
-                         executor=executor, ray_address=ray_address, progress=progress)
+            _build_graph(
+                graph,
+                importer,
+                source,
+                out,
+                prog,
+                timings,
+                options=options,
+                keep_unresolved=keep_unresolved,
+                fingerprint=fingerprint,
+                workers=workers,
+                parts=parts,
+                executor=executor,
+                ray_address=ray_address,
+                progress=progress,
+            )
         else:
             log.info("%s: the graph is complete; resuming at the search index", out)
         t0 = time.perf_counter()
         index_stats = _build_index(graph, out, _Bar(prog, "index", total=len(graph)))
         timings["index"] = round(time.perf_counter() - t0, 2)
-        info = _web_info(graph, source, importer, fingerprint, options, index_stats, timings, t_start,
-                         resumed=plan == "index")
+        info = _web_info(
+            graph, source, importer, fingerprint, options, index_stats, timings, t_start, resumed=plan == "index"
+        )
         graph.set_meta("status", info["status"])
         graph.checkpoint()
     if info["status"] == "complete":

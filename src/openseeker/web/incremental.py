@@ -48,8 +48,11 @@ def _rollback(graph: WebGraph, pending: dict[str, Any]) -> None:
 def _pages_after(graph: WebGraph, last: int, batch: int = 2_000):
     """``(url, title, text, docid)`` of the pages with id > ``last``, in id order (keyset pagination)."""
     while True:
-        rows = graph.execute("SELECT id, url, title, text, json_extract(metadata, '$.docid') FROM pages "
-                             "WHERE id > ? ORDER BY id LIMIT ?", (last, batch)).fetchall()
+        rows = graph.execute(
+            "SELECT id, url, title, text, json_extract(metadata, '$.docid') FROM pages "
+            "WHERE id > ? ORDER BY id LIMIT ?",
+            (last, batch),
+        ).fetchall()
         if not rows:
             return
         for _id, url, title, text, docid in rows:
@@ -70,9 +73,18 @@ def _near_index(graph: WebGraph, dedup: str | None, meta: dict[str, Any]) -> Any
     return near
 
 
-def add_to_web(web: str | Path, source: str | Path, *, skip_bad: bool = False, progress: bool = True,
-               workers: int = 1, parts: int | None = None, executor: str = "local",
-               ray_address: str | None = None, dedup: str | None = None) -> dict[str, Any]:
+def add_to_web(
+    web: str | Path,
+    source: str | Path,
+    *,
+    skip_bad: bool = False,
+    progress: bool = True,
+    workers: int = 1,
+    parts: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    dedup: str | None = None,
+) -> dict[str, Any]:
     """Add SOURCE's pages to the complete web in directory WEB; returns what was added (also in ``web.json``).
     ``dedup``: ``exact`` or ``near`` (``web build --dedup``); ``None`` = as the web was built."""
     out = Path(web)
@@ -91,8 +103,7 @@ def add_to_web(web: str | Path, source: str | Path, *, skip_bad: bool = False, p
         if pending and pending["fingerprint"] != fp:
             raise UserError(f"{out}: an earlier `web add` of {pending['source']} was interrupted; re-run it first")
         if meta.get("status") != "complete" and not pending:
-            raise UserError(f"{out}: the web is not complete (status {meta.get('status')}); finish `web build` "
-                            "first")
+            raise UserError(f"{out}: the web is not complete (status {meta.get('status')}); finish `web build` first")
         if pending:
             log.info("%s: resuming the interrupted add of %s", out, source)
             _rollback(graph, pending)
@@ -106,18 +117,36 @@ def add_to_web(web: str | Path, source: str | Path, *, skip_bad: bool = False, p
         def known(url: str) -> bool:
             return graph.get_id(url) is not None
 
-        stats = import_source(graph, importer, out=out, fingerprint=f"add-{fp}", prog=prog, workers=workers,
-                              parts=parts, executor=executor, ray_address=ray_address, progress=progress,
-                              known=known, near=_near_index(graph, dedup, meta))
+        stats = import_source(
+            graph,
+            importer,
+            out=out,
+            fingerprint=f"add-{fp}",
+            prog=prog,
+            workers=workers,
+            parts=parts,
+            executor=executor,
+            ray_address=ray_address,
+            progress=progress,
+            known=known,
+            near=_near_index(graph, dedup, meta),
+        )
         links = graph.resolve_links(bool(meta.get("keep_unresolved")))
         graph.compute_degrees()
         from openseeker.web.index import SearchIndex
 
         index = SearchIndex.open(out / INDEX_DIR)
         indexed = index.add(_pages_after(graph, pending["max_id"]))
-        entry = {"source": str(source), "format": importer.name, "fingerprint": fp, "import": stats,
-                 "links": links, "indexed": indexed, "seconds": round(time.perf_counter() - t0, 2),
-                 "added_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        entry = {
+            "source": str(source),
+            "format": importer.name,
+            "fingerprint": fp,
+            "import": stats,
+            "links": links,
+            "indexed": indexed,
+            "seconds": round(time.perf_counter() - t0, 2),
+            "added_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         added.append(entry)
         graph.set_meta("added", added)
         graph.execute("DELETE FROM meta WHERE key = 'pending_add'")

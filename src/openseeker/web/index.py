@@ -148,9 +148,7 @@ def _empty_index_dir(directory: Path, overwrite: bool) -> None:
     a folder that is not an index never is."""
     if directory.exists() and any(directory.iterdir()):
         if not overwrite:
-            raise UserError(
-                f"{directory}: already holds files; refusing to build an index over them (use overwrite)"
-            )
+            raise UserError(f"{directory}: already holds files; refusing to build an index over them (use overwrite)")
         if not (directory / META_FILE).exists() and not (directory / "meta.json").exists():
             raise UserError(f"{directory}: is not a search index directory; refusing to delete it")
         shutil.rmtree(directory)
@@ -166,14 +164,15 @@ def _doc_fields(n: int, doc: Any) -> dict[str, str]:
     except (TypeError, ValueError):
         raise UserError(
             f"document {n}: expected a (url, title, text[, docid]) tuple, got {type(doc).__name__}"
-        )
+        ) from None
     if not url:
         raise UserError(f"document {n}: empty url")
     return {"url": str(url), "docid": str(rest[0] or "") if rest else "", "title": title or "", "text": text or ""}
 
 
-def _write_documents(writer: Any, docs: Iterable[Any], *, progress: bool, total: int | None,
-                     t0: float) -> tuple[int, int]:
+def _write_documents(
+    writer: Any, docs: Iterable[Any], *, progress: bool, total: int | None, t0: float
+) -> tuple[int, int]:
     """Stream ``docs`` into the tantivy ``writer`` and commit; returns ``(documents, documents with a docid)``."""
     import tantivy
 
@@ -311,9 +310,13 @@ class SearchIndex:
 
         writer = self._index.writer(heap_size=max(heap_mb, 15) * 1_000_000, num_threads=1)
         n = 0
-        for n, (url, title, text, *rest) in enumerate(docs, 1):
-            fields = {"url": str(url), "docid": str(rest[0] or "") if rest else "", "title": title or "",
-                      "text": text or ""}
+        for n, (url, title, text, *rest) in enumerate(docs, 1):  # noqa: B007 - n is the count after the loop
+            fields = {
+                "url": str(url),
+                "docid": str(rest[0] or "") if rest else "",
+                "title": title or "",
+                "text": text or "",
+            }
             writer.delete_documents_by_term("url", fields["url"])
             try:
                 writer.add_document(_document(tantivy.Document, fields))

@@ -103,8 +103,14 @@ class LocalWeb:
         query_encoder: ``torch`` / ``onnx`` / ``onnx-int8`` overrides the query encoder ``web embed`` chose.
     """
 
-    def __init__(self, directory: Path, graph: WebGraph, info: dict[str, Any], retrieval: str | None = None,
-                 query_encoder: str | None = None):
+    def __init__(
+        self,
+        directory: Path,
+        graph: WebGraph,
+        info: dict[str, Any],
+        retrieval: str | None = None,
+        query_encoder: str | None = None,
+    ):
         self.directory = directory
         self.graph = graph
         self.info = info
@@ -117,12 +123,15 @@ class LocalWeb:
         self._pages: dict[str, Page] = {}  # url -> page, see _page
 
     @classmethod
-    def open(cls, directory: str | Path, *, retrieval: str | None = None, query_encoder: str | None = None
-             ) -> "LocalWeb":
+    def open(
+        cls, directory: str | Path, *, retrieval: str | None = None, query_encoder: str | None = None
+    ) -> LocalWeb:
         d = Path(directory)
         if not (d / GRAPH_FILE).exists():
-            raise UserError(f"{d}: not a web directory (no {GRAPH_FILE}); build one with "
-                            f"`openseeker web build --source SOURCE --out {d}`")
+            raise UserError(
+                f"{d}: not a web directory (no {GRAPH_FILE}); build one with "
+                f"`openseeker web build --source SOURCE --out {d}`"
+            )
         info: dict[str, Any] = {}
         if (d / INFO_FILE).exists():
             info = json.loads((d / INFO_FILE).read_text(encoding="utf-8"))
@@ -150,15 +159,20 @@ class LocalWeb:
             from openseeker.web.dense import DenseIndex
 
             if not (self.directory / DENSE_DIR).exists():
-                raise UserError(f"{self.directory}: no dense index; run `openseeker web embed {self.directory}` "
-                                "(needs the 'dense' extra)")
-            self._dense = DenseIndex.open(self.directory / DENSE_DIR, fingerprint=self.info.get("fingerprint"),
-                                          query_encoder=self.query_encoder)
+                raise UserError(
+                    f"{self.directory}: no dense index; run `openseeker web embed {self.directory}` "
+                    "(needs the 'dense' extra)"
+                )
+            self._dense = DenseIndex.open(
+                self.directory / DENSE_DIR, fingerprint=self.info.get("fingerprint"), query_encoder=self.query_encoder
+            )
         return self._dense
 
     # ------------------------------------------------------------------ Web protocol
 
-    def search_sync(self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None) -> list[list[SearchHit]]:
+    def search_sync(
+        self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
+    ) -> list[list[SearchHit]]:
         mode = check_retrieval(retrieval or self.retrieval)
         queries = list(queries)
         if mode == "bm25":
@@ -198,8 +212,9 @@ class LocalWeb:
             pages[url] = page
         return pages[url]
 
-    def _second_hop(self, query: str, terms: list[str], fused: list[tuple[str, float]], top_k: int,
-                    pages: dict[str, Page | None]) -> list[tuple[str, float]]:
+    def _second_hop(
+        self, query: str, terms: list[str], fused: list[tuple[str, float]], top_k: int, pages: dict[str, Page | None]
+    ) -> list[tuple[str, float]]:
         """Hybrid's lower half from a second BM25 query: the question + feedback terms of the fused top pages
         (``web.feedback``). Hits keep their fused score; second-hop hits get one no higher than the hit above.
         ``terms``: the question's analysed terms (``index.query_terms(query)``)."""
@@ -230,26 +245,35 @@ class LocalWeb:
             ranked.append((url, min(score.get(url, above), above)))
         return ranked
 
-    def _hits(self, terms: list[str], ranked: list[tuple[str, float]], pages: dict[str, Page | None]
-              ) -> list[SearchHit]:
+    def _hits(
+        self, terms: list[str], ranked: list[tuple[str, float]], pages: dict[str, Page | None]
+    ) -> list[SearchHit]:
         hits = []
         for url, score in ranked:
             page = self._page(url, pages)
             if page is None:  # the dense index is checked against the web's fingerprint; defensive
                 continue
-            hits.append(SearchHit(url=url, docid=page.metadata.get("docid"), title=page.title, score=score,
-                                  snippet=make_snippet(page.text, terms, 250)))
+            hits.append(
+                SearchHit(
+                    url=url,
+                    docid=page.metadata.get("docid"),
+                    title=page.title,
+                    score=score,
+                    snippet=make_snippet(page.text, terms, 250),
+                )
+            )
         return hits
 
-    async def search(self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
-                     ) -> list[list[SearchHit]]:
+    async def search(
+        self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
+    ) -> list[list[SearchHit]]:
         return await asyncio.to_thread(self.search_sync, queries, top_k, retrieval=retrieval)
 
     def ensure_retrieval_sync(self, retrieval: str) -> None:
         """A one-line ``UserError`` unless this web can rank with ``retrieval`` (dense / hybrid: a dense index,
         opened here so the first search does not pay for it)."""
         if check_retrieval(retrieval) != "bm25":
-            self.dense
+            _ = self.dense  # the property opens the dense index (or raises the one-line error)
 
     async def ensure_retrieval(self, retrieval: str) -> None:
         await asyncio.to_thread(self.ensure_retrieval_sync, retrieval)
@@ -276,8 +300,11 @@ class LocalWeb:
             from openseeker.web.importers.warc import canonical_url
 
             canon = canonical_url(url)
-            page = ((self.graph.get(canon) if canon not in seen else None) or self.graph.get_redirected(url)
-                    or self.graph.get_redirected(canon))
+            page = (
+                (self.graph.get(canon) if canon not in seen else None)
+                or self.graph.get_redirected(url)
+                or self.graph.get_redirected(canon)
+            )
             if page is not None:
                 return page
         title = title_from_url(url)
@@ -300,7 +327,7 @@ class LocalWeb:
         self._weights = {}
         self._pages = {}
 
-    def __enter__(self) -> "LocalWeb":
+    def __enter__(self) -> LocalWeb:
         return self
 
     def __exit__(self, *exc: Any) -> None:

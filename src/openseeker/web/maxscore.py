@@ -35,8 +35,9 @@ def upper_bound(doc_freqs: Sequence[tuple[int, float]], n_docs: int) -> float:
     return SAFETY * (1.0 + K1) * sum(boost * idf(df, n_docs) for df, boost in doc_freqs if df > 0)
 
 
-def split_frequent(terms: Sequence[str], doc_freq: Callable[[str], int], n_docs: int,
-                   share: float = FREQUENT_SHARE) -> tuple[list[str], list[str]] | None:
+def split_frequent(
+    terms: Sequence[str], doc_freq: Callable[[str], int], n_docs: int, share: float = FREQUENT_SHARE
+) -> tuple[list[str], list[str]] | None:
     """``(rare, frequent)`` terms of a query, or ``None`` when the split cannot help (no frequent term, or no
     rare one)."""
     frequent = [t for t in terms if doc_freq(t) >= share * n_docs]

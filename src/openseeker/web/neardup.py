@@ -59,8 +59,9 @@ def require_datasketch() -> Any:
     try:
         import datasketch
     except ImportError:
-        raise UserError(f"--dedup near needs the datasketch library: pip install 'openseeker[{EXTRA}]' "
-                        "(or pip install datasketch)") from None
+        raise UserError(
+            f"--dedup near needs the datasketch library: pip install 'openseeker[{EXTRA}]' (or pip install datasketch)"
+        ) from None
     return datasketch
 
 
@@ -76,7 +77,7 @@ def shingles(text: str, k: int = SHINGLE) -> set[bytes]:
     """Case-folded word ``k``-grams of ``text`` (punctuation ignored); a text shorter than ``k`` words is one
     shingle (so two short pages match only when their words are the same)."""
     words = text_words(text.casefold())
-    return {" ".join(words[i:i + k]).encode("utf-8", "surrogatepass") for i in range(max(1, len(words) - k + 1))}
+    return {" ".join(words[i : i + k]).encode("utf-8", "surrogatepass") for i in range(max(1, len(words) - k + 1))}
 
 
 def _odd_constants(n: int) -> np.ndarray:
@@ -229,7 +230,7 @@ class _BandTable:
         dtype = np.uint64 if (page + 1) * self._b >= _WIDEN_AT else self.slots.dtype.type
         self._new(self.bits + 1, dtype)
         for i in range(0, len(old), 1 << 20):
-            codes = old[i:i + (1 << 20)]
+            codes = old[i : i + (1 << 20)]
             codes = codes[codes != old_empty].astype(np.int64)
             self._insert(codes.astype(dtype), self._home(self._keys_of(codes)))
         self._last = None
@@ -283,13 +284,24 @@ class NearDup:
     signature) or a plain dict (``store="dict"``, the reference it is tested against, ~2.7-3.3 KB a page;
     benchmarks/bench_import.py ``neardup``)."""
 
-    def __init__(self, threshold: float = THRESHOLD, shingle: int = SHINGLE, num_perm: int = NUM_PERM,
-                 seed: int = SEED, store: str = "table"):
+    def __init__(
+        self,
+        threshold: float = THRESHOLD,
+        shingle: int = SHINGLE,
+        num_perm: int = NUM_PERM,
+        seed: int = SEED,
+        store: str = "table",
+    ):
         import numpy as np
 
         ds = require_datasketch()
         self._minhash, self.threshold, self.shingle, self.num_perm, self.seed = (
-            ds.MinHash, threshold, shingle, num_perm, seed)
+            ds.MinHash,
+            threshold,
+            shingle,
+            num_perm,
+            seed,
+        )
         lsh = ds.MinHashLSH(threshold=threshold, num_perm=num_perm)  # only for its choice of bands x rows
         self.bands, self.rows = lsh.b, lsh.r
         self._mix = _odd_constants(self.rows)
@@ -349,6 +361,13 @@ class NearDup:
         """What ``web.json`` records about the detector (``import.near_dedup``)."""
         from openseeker.provenance import package_versions
 
-        return {"method": "minhash-lsh-verified", "shingle_words": self.shingle, "threshold": self.threshold,
-                "num_perm": self.num_perm, "seed": self.seed, "bands": self.bands, "rows": self.rows,
-                **package_versions(("datasketch",), missing=False)}
+        return {
+            "method": "minhash-lsh-verified",
+            "shingle_words": self.shingle,
+            "threshold": self.threshold,
+            "num_perm": self.num_perm,
+            "seed": self.seed,
+            "bands": self.bands,
+            "rows": self.rows,
+            **package_versions(("datasketch",), missing=False),
+        }

@@ -51,8 +51,10 @@ def require_onnx() -> None:
         except ImportError:
             missing.append(pkg)
     if missing:
-        raise UserError(f"the ONNX query encoder needs the 'dense' extra ({', '.join(missing)} missing): "
-                        "pip install 'openseeker[dense]', or use --query-encoder torch")
+        raise UserError(
+            f"the ONNX query encoder needs the 'dense' extra ({', '.join(missing)} missing): "
+            "pip install 'openseeker[dense]', or use --query-encoder torch"
+        )
 
 
 def onnx_file(dense_dir: str | Path, kind: str) -> Path:
@@ -116,27 +118,43 @@ def _export_fp32(model: str | None, out: Path) -> None:
             mask = feats["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
-    sample = st.tokenizer(["a first example query", "a second, longer example query to pad"], padding=True,
-                          return_tensors="pt")
+    sample = st.tokenizer(
+        ["a first example query", "a second, longer example query to pad"], padding=True, return_tensors="pt"
+    )
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=int(st.max_seq_length or 512))
     log.info("exporting %s to ONNX (once; cached in %s)", model or "the default encoder", out.parent)
     tmp = out.with_name(out.name + ".tmp")
     was_training = st.training
     st.eval()
     try:
-        torch.onnx.export(Pipeline(transformer), tuple(sample[n] for n in names), str(tmp), input_names=names,
-                          output_names=["sentence_embedding"], dynamic_shapes=tuple({0: batch, 1: seq} for _ in names),
-                          dynamo=True, external_data=False, verbose=False)
+        torch.onnx.export(
+            Pipeline(transformer),
+            tuple(sample[n] for n in names),
+            str(tmp),
+            input_names=names,
+            output_names=["sentence_embedding"],
+            dynamic_shapes=tuple({0: batch, 1: seq} for _ in names),
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
     except Exception as exc:  # the exporter's failures are many and version-specific
         log.debug("ONNX export failed", exc_info=True)
         tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot export {model or 'the default encoder'} to ONNX ({type(exc).__name__}: "
-                        f"{str(exc).splitlines()[0] if str(exc) else ''}); use --query-encoder torch") from None
+        raise UserError(
+            f"cannot export {model or 'the default encoder'} to ONNX ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); use --query-encoder torch"
+        ) from None
     finally:
         st.train(was_training)
     tmp.replace(out)
-    meta = {"model": model or "all-MiniLM-L6-v2", "path": resolve_model(model), "inputs": names,
-            "max_length": int(st.max_seq_length or 512), "torch": torch.__version__}
+    meta = {
+        "model": model or "all-MiniLM-L6-v2",
+        "path": resolve_model(model),
+        "inputs": names,
+        "max_length": int(st.max_seq_length or 512),
+        "torch": torch.__version__,
+    }
     (out.parent / ENCODER_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
@@ -145,9 +163,11 @@ def _pooling(st: Any, model: str | None) -> str:
     kinds = [type(m).__name__ for m in st]
     mode = getattr(st[1], "pooling_mode", None) if len(kinds) > 1 and kinds[1] == "Pooling" else None
     if kinds[0] != "Transformer" or mode not in ("mean", "cls") or any(k != "Normalize" for k in kinds[2:]):
-        raise UserError(f"the ONNX query encoder supports Transformer + mean/CLS pooling (+ Normalize) models; "
-                        f"{model or 'this model'} is {' + '.join(kinds)} (pooling {mode!r}): "
-                        "use --query-encoder torch")
+        raise UserError(
+            f"the ONNX query encoder supports Transformer + mean/CLS pooling (+ Normalize) models; "
+            f"{model or 'this model'} is {' + '.join(kinds)} (pooling {mode!r}): "
+            "use --query-encoder torch"
+        )
     return str(mode)
 
 
@@ -182,8 +202,13 @@ class OnnxEncoder:
 
         out = []
         for i in range(0, len(texts), batch_size):
-            enc = self.tokenizer(list(texts[i : i + batch_size]), padding=True, truncation=True,
-                                 max_length=self.max_length, return_tensors="np")
+            enc = self.tokenizer(
+                list(texts[i : i + batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
             vecs = self.session.run(None, {n: enc[n].astype(np.int64) for n in self.names})[0]
             out.append(vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12))
         if not out:

@@ -24,9 +24,14 @@ def open_web(spec: str | Path, *, config: Any = None, retrieval: str | None = No
     if retrieval is not None:
         check_retrieval(retrieval)
         if is_remote_spec(str(spec)) or str(spec) == "live":
-            raise UserError(f"--retrieval sets the default ranking of a local web directory, not of {spec}"
-                            + ("" if str(spec) == "live" else " (an agent's `retrieval` setting is sent to a "
-                               "server with each search)"))
+            raise UserError(
+                f"--retrieval sets the default ranking of a local web directory, not of {spec}"
+                + (
+                    ""
+                    if str(spec) == "live"
+                    else " (an agent's `retrieval` setting is sent to a server with each search)"
+                )
+            )
     if is_remote_spec(str(spec)):
         return RemoteWeb(str(spec))
     if str(spec) == "live":
@@ -35,7 +40,9 @@ def open_web(spec: str | Path, *, config: Any = None, retrieval: str | None = No
         return LiveWeb.from_config(config)
     path = Path(spec)
     if not path.exists():
-        raise UserError(f"{path}: no such web directory (build one with `openseeker web build --source ... --out {path}`)")
+        raise UserError(
+            f"{path}: no such web directory (build one with `openseeker web build --source ... --out {path}`)"
+        )
     from openseeker.web.local import LocalWeb
 
     return LocalWeb.open(path, retrieval=retrieval)
@@ -68,8 +75,12 @@ async def close_web(web: Web) -> None:
     web.close()
 
 
-def open_web_from_flags(web: str | Path, web_config: str | Path | None = None,
-                        config: str | Path | None = None, retrieval: str | None = None) -> Web:
+def open_web_from_flags(
+    web: str | Path,
+    web_config: str | Path | None = None,
+    config: str | Path | None = None,
+    retrieval: str | None = None,
+) -> Web:
     """``open_web`` for the command-line flags every stage shares: ``--web DIR|live``, ``--web-config FILE`` and
     ``--config FILE`` (whose ``live:`` section is used when there is no ``--web-config``; see
     ``openseeker.web.live.config.live_config_source``). ``--web-config`` with a local web is a ``UserError``;
@@ -79,8 +90,9 @@ def open_web_from_flags(web: str | Path, web_config: str | Path | None = None,
     return open_web(web, config=live_config_from_flags(web, web_config, config), retrieval=retrieval)
 
 
-def live_config_from_flags(web: str | Path, web_config: str | Path | None = None,
-                           config: str | Path | None = None) -> Path | None:
+def live_config_from_flags(
+    web: str | Path, web_config: str | Path | None = None, config: str | Path | None = None
+) -> Path | None:
     """The live web's config file from the flags ``--web``, ``--web-config`` and ``--config`` (``None`` for a
     local web, or when neither flag names one; see ``openseeker.web.live.config.live_config_source``), for the
     stages that open their web later (in each worker) rather than here."""

@@ -126,9 +126,10 @@ class ImportStage(Stage):
         os.replace(tmp, final)
         stats = importer.stats.as_dict()
         cpu = round(time.process_time() - cpu0, 3)
-        return Outcome(records={"parts": [{"id": item["id"], "file": final.name, "records": n, "stats": stats,
-                                           "cpu_s": cpu}]},
-                       stats={"pages": stats["pages"], "links": stats["links"]})
+        return Outcome(
+            records={"parts": [{"id": item["id"], "file": final.name, "records": n, "stats": stats, "cpu_s": cpu}]},
+            stats={"pages": stats["pages"], "links": stats["links"]},
+        )
 
 
 def parts_dir_for(out: Path, fingerprint: str) -> Path:
@@ -137,10 +138,20 @@ def parts_dir_for(out: Path, fingerprint: str) -> Path:
     return Path(out) / PARTS_DIR / fingerprint
 
 
-def run_parts(source: str, fmt: str, *, out: Path, fingerprint: str, workers: int, parts: int | None = None,
-              executor: str = "local", ray_address: str | None = None, skip_bad: bool = False,
-              progress: bool = True, near: bool = False,
-              ) -> tuple[Iterator[Page | KeyedPage | Link | Redirect], dict[str, Any], dict[str, Any]]:
+def run_parts(
+    source: str,
+    fmt: str,
+    *,
+    out: Path,
+    fingerprint: str,
+    workers: int,
+    parts: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    skip_bad: bool = False,
+    progress: bool = True,
+    near: bool = False,
+) -> tuple[Iterator[Page | KeyedPage | Link | Redirect], dict[str, Any], dict[str, Any]]:
     """Parse SOURCE in ``parts`` shards on ``workers`` workers; returns ``(merged records, import stats, run
     summary)``. Parts finished by an earlier (interrupted) run are not parsed again. ``near``: pages come with
     their signatures (``KeyedPage``; parts parsed without them, by an earlier run, give plain pages)."""
@@ -149,8 +160,9 @@ def run_parts(source: str, fmt: str, *, out: Path, fingerprint: str, workers: in
     pdir.mkdir(parents=True, exist_ok=True)
     stage = ImportStage(source, fmt, skip_bad, pdir, near=near)
     items = [{"id": part_id(p, parts, workers), "part": p, "parts": parts} for p in range(parts)]
-    summary = get_executor(executor, workers=workers, ray_address=ray_address, concurrency=1,
-                           progress=progress).run(stage, items)
+    summary = get_executor(executor, workers=workers, ray_address=ray_address, concurrency=1, progress=progress).run(
+        stage, items
+    )
     if summary.get("failed"):
         raise UserError(summary.get("failed_first_error") or "a part of the import failed")
     done = {}
@@ -160,8 +172,10 @@ def run_parts(source: str, fmt: str, *, out: Path, fingerprint: str, workers: in
             done[obj["id"]] = obj
     missing = [it["id"] for it in items if it["id"] not in done]
     if missing:
-        raise UserError(f"import interrupted: {len(missing)} of {parts} parts unfinished; re-run the same command "
-                        "to finish them (finished parts are kept)")
+        raise UserError(
+            f"import interrupted: {len(missing)} of {parts} parts unfinished; re-run the same command "
+            "to finish them (finished parts are kept)"
+        )
     stats: dict[str, Any] = {}
     for it in items:
         add_stats(stats, done[it["id"]]["stats"])
@@ -174,6 +188,7 @@ def run_parts(source: str, fmt: str, *, out: Path, fingerprint: str, workers: in
 
 def merge_parts(files: list[Path]) -> Iterator[Page | KeyedPage | Link | Redirect]:
     """The records of every part in item order (each part file is in increasing item order)."""
+
     def read(path: Path) -> Iterator[tuple[Any, Page | KeyedPage | Link | Redirect]]:
         with path.open(encoding="utf-8") as fh:
             for line in fh:

@@ -64,8 +64,7 @@ class RemoteWeb:
             headers = {"Content-Type": "application/json"}
             if self.token:
                 headers["Authorization"] = f"Bearer {self.token}"
-            connector = aiohttp.TCPConnector(limit=self.concurrency * len(self.urls),
-                                             limit_per_host=self.concurrency)
+            connector = aiohttp.TCPConnector(limit=self.concurrency * len(self.urls), limit_per_host=self.concurrency)
             self._session = aiohttp.ClientSession(connector=connector, headers=headers)
         return self._session
 
@@ -82,8 +81,9 @@ class RemoteWeb:
             url = self.urls[i] + path
             self._in_flight[i] += 1
             try:
-                async with self._get_session().post(url, data=data,
-                                                    timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as resp:
+                async with self._get_session().post(
+                    url, data=data, timeout=aiohttp.ClientTimeout(total=self.timeout_s)
+                ) as resp:
                     text = await resp.text()
                     status = resp.status
             except (aiohttp.ClientError, TimeoutError) as exc:
@@ -104,8 +104,9 @@ class RemoteWeb:
             return json.loads(text)
         raise ToolError(f"no web server answered ({last})")
 
-    async def search(self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
-                     ) -> list[list[SearchHit]]:
+    async def search(
+        self, queries: list[str], top_k: int = 10, *, retrieval: str | None = None
+    ) -> list[list[SearchHit]]:
         """The server's ``/search``; ``retrieval`` (bm25 / dense / hybrid) is forwarded when given, else the
         server's web ranks with its own default."""
         self.calls["search"] += 1
@@ -113,8 +114,10 @@ class RemoteWeb:
         if retrieval is not None:
             request["retrieval"] = retrieval
         body = await self._post("/search", request)
-        return [[SearchHit(**{k: v for k, v in h.items() if k in SearchHit.model_fields}) for h in hits]
-                for hits in body.get("hits") or []]
+        return [
+            [SearchHit(**{k: v for k, v in h.items() if k in SearchHit.model_fields}) for h in hits]
+            for hits in body.get("hits") or []
+        ]
 
     async def ensure_retrieval(self, retrieval: str) -> None:
         """Ask the server once (one 1-hit search) whether its web ranks with ``retrieval``; its 4xx reason (no
@@ -156,9 +159,9 @@ def parse_visit(url: str, text: str) -> Page | None:
     """The server's raw visit text back into a ``Page`` (``None`` for "not found"; ``ToolError`` for refusals)."""
     if text.startswith("Page: ["):
         head, _, body = text.partition("\n\n")
-        title, _, page_url = head[len("Page: ["):].rstrip(")").rpartition("](")
+        title, _, page_url = head[len("Page: [") :].rstrip(")").rpartition("](")
         return Page(url=page_url or url, title=title, text=body, source="remote")
     if "was not found" in text.split("\n", 1)[0]:
         return None
     prefix = f"[visit] Could not open {url}: "
-    raise ToolError(text[len(prefix):] if text.startswith(prefix) else text[:500])
+    raise ToolError(text[len(prefix) :] if text.startswith(prefix) else text[:500])

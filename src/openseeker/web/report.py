@@ -80,8 +80,11 @@ def largest_component(graph: WebGraph, batch: int = 1_000_000) -> dict[str, Any]
     counts = np.bincount(labels[ids])
     pages = len(ids)
     largest = int(counts.max()) if pages else 0
-    return {"components": int((counts > 0).sum()), "largest": largest,
-            "largest_fraction": round(largest / pages, 4) if pages else 0.0}
+    return {
+        "components": int((counts > 0).sum()),
+        "largest": largest,
+        "largest_fraction": round(largest / pages, 4) if pages else 0.0,
+    }
 
 
 def duplicate_rate(import_stats: dict[str, Any]) -> dict[str, Any]:
@@ -96,8 +99,11 @@ def duplicate_rate(import_stats: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"duplicates": dups, "rate": round(sum(dups.values()) / total, 4) if total else 0.0}
     if "near_dedup" in import_stats:
         near = dups.get(NEAR_DUPLICATE, 0)
-        out.update(near_duplicates=near, near_rate=round(near / total, 4) if total else 0.0,
-                   near_dedup=import_stats["near_dedup"])
+        out.update(
+            near_duplicates=near,
+            near_rate=round(near / total, 4) if total else 0.0,
+            near_dedup=import_stats["near_dedup"],
+        )
     return out
 
 
@@ -132,8 +138,9 @@ def degree_plot(graph: WebGraph, path: Path) -> Path:
     return path
 
 
-def web_report(graph: WebGraph, info: dict[str, Any] | None = None, *, components: bool = True,
-               plot: Path | None = None) -> dict[str, Any]:
+def web_report(
+    graph: WebGraph, info: dict[str, Any] | None = None, *, components: bool = True, plot: Path | None = None
+) -> dict[str, Any]:
     """The ``web stats`` report (see the module doc); ``info`` is the web's ``web.json``."""
     info = info or {}
     deg = graph.degree_stats()

@@ -18,6 +18,7 @@ from openseeker.text import is_cjk
 
 __all__ = ["fold", "make_snippet"]
 
+
 @lru_cache(maxsize=1)
 def _fold_table() -> dict[int, str]:
     """A length-preserving accent-folding table (one char in, one char out) for Latin-script letters."""

@@ -169,9 +169,7 @@ def _resolve_staged(con: sqlite3.Connection) -> None:
 def _staged_counts(con: sqlite3.Connection) -> tuple[int, int, int]:
     """``(unknown source, unresolved, self-links)`` among the staged links."""
     no_src = con.execute("SELECT count(*) FROM rl WHERE src_id IS NULL").fetchone()[0]
-    unresolved = con.execute(
-        "SELECT count(*) FROM rl WHERE src_id IS NOT NULL AND dst_id IS NULL"
-    ).fetchone()[0]
+    unresolved = con.execute("SELECT count(*) FROM rl WHERE src_id IS NOT NULL AND dst_id IS NULL").fetchone()[0]
     self_links = con.execute("SELECT count(*) FROM rl WHERE src_id = dst_id").fetchone()[0]
     return no_src, unresolved, self_links
 
@@ -235,8 +233,10 @@ class WebGraph:
         self._staging()
         with self._lock:
             self._con.execute("BEGIN")
-            self._con.execute("INSERT INTO staging.raw_links(src_url, dst_url, dst_norm, anchor) "
-                              "SELECT src_url, dst_url, dst_norm, anchor FROM main.raw_links ORDER BY rowid")
+            self._con.execute(
+                "INSERT INTO staging.raw_links(src_url, dst_url, dst_norm, anchor) "
+                "SELECT src_url, dst_url, dst_norm, anchor FROM main.raw_links ORDER BY rowid"
+            )
             self._con.execute("DROP TABLE main.raw_links")
             self._con.execute("COMMIT")
         if not self._one("SELECT 1 FROM staging.raw_links LIMIT 1"):
@@ -264,7 +264,7 @@ class WebGraph:
             except sqlite3.Error:  # pragma: no cover - closing twice
                 pass
 
-    def __enter__(self) -> "WebGraph":
+    def __enter__(self) -> WebGraph:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -475,8 +475,16 @@ class WebGraph:
         links = self._one("SELECT count(*) FROM links")
         stats: dict[str, Any] = {"pages": pages, "links": links}
         if not pages:
-            stats.update(mean_out_degree=0.0, median_out_degree=0, max_out_degree=0, max_in_degree=0,
-                         pages_no_out_links=0, pages_no_in_links=0, isolated_pages=0, histogram={})
+            stats.update(
+                mean_out_degree=0.0,
+                median_out_degree=0,
+                max_out_degree=0,
+                max_in_degree=0,
+                pages_no_out_links=0,
+                pages_no_in_links=0,
+                isolated_pages=0,
+                histogram={},
+            )
             return stats
         # median without loading all degrees: walk the ordered index in SQL
         median = self._median("out_degree", pages)
@@ -522,7 +530,7 @@ class WebGraph:
 
     # ------------------------------------------------------------------ writes
 
-    def writer(self, batch: int = BATCH) -> "GraphWriter":
+    def writer(self, batch: int = BATCH) -> GraphWriter:
         if self.readonly:
             raise UserError(f"{self.path}: opened read-only")
         self._staging()
@@ -543,8 +551,9 @@ class WebGraph:
         self._staging()
         con = self._con
         with self._lock:
-            lo, hi = con.execute("SELECT coalesce(min(rowid), 1), coalesce(max(rowid), 0) FROM staging.raw_links"
-                                 ).fetchone()
+            lo, hi = con.execute(
+                "SELECT coalesce(min(rowid), 1), coalesce(max(rowid), 0) FROM staging.raw_links"
+            ).fetchone()
             before = con.execute("SELECT count(*) FROM links").fetchone()[0]
             # bulk load (measured: linking was 63% of a 100k-page build, benchmarks/bench_webscale.py): a larger
             # page cache for the lookups and, into an empty table, the (dst, src) index built once afterwards
@@ -568,9 +577,15 @@ class WebGraph:
         if not kept:
             self._drop_staging()
         added = after - before
-        return {**counts, "links_added": added,
-                "duplicates": counts["raw_links"] - counts["unresolved"] - counts["self_links"]
-                - counts["unknown_source"] - added}
+        return {
+            **counts,
+            "links_added": added,
+            "duplicates": counts["raw_links"]
+            - counts["unresolved"]
+            - counts["self_links"]
+            - counts["unknown_source"]
+            - added,
+        }
 
     def _resolve_chunk(self, lo: int, hi: int, counts: dict[str, int], keep_unresolved: bool) -> None:
         """Resolve the staged links with rowid in ``[lo, hi)`` in one transaction, adding to ``counts``."""
@@ -731,8 +746,7 @@ class GraphWriter:
                 self.redirects_added += con.total_changes - before
             if self._url_redirects:
                 before = con.total_changes
-                con.executemany("INSERT OR IGNORE INTO url_redirects(url, target) VALUES (?,?)",
-                                self._url_redirects)
+                con.executemany("INSERT OR IGNORE INTO url_redirects(url, target) VALUES (?,?)", self._url_redirects)
                 self.redirects_added += con.total_changes - before
             con.execute("COMMIT")
         self._pages.clear()
@@ -741,7 +755,7 @@ class GraphWriter:
         self._url_redirects.clear()
         self._batch_urls.clear()
 
-    def __enter__(self) -> "GraphWriter":
+    def __enter__(self) -> GraphWriter:
         # bulk load: the url and title indexes take random inserts (1M pages: the import was 2/3 of the build
         # and grew 21x from 100k); a larger page cache while writing, back to the default afterwards
         self.graph.execute(f"PRAGMA cache_size=-{BULK_CACHE_KB}")

@@ -79,7 +79,7 @@ class SearchTool:
         try:
             queries = _as_str_list(arguments.get("query", arguments.get("queries")), "query")
             if not queries:
-                return "[search] Error: empty query. Call search with {\"query\": [\"your query\"]}."
+                return '[search] Error: empty query. Call search with {"query": ["your query"]}.'
             if len(queries) > MAX_QUERIES:
                 return f"[search] Error: {len(queries)} queries given; at most {MAX_QUERIES} per call."
             too_long = [q for q in queries if len(q) > MAX_QUERY_CHARS]
@@ -149,7 +149,7 @@ class VisitTool:
         goal = arguments.get("goal", "")
         goal = goal if isinstance(goal, str) else str(goal)
         if not urls:
-            return "[visit] Error: no url given. Call visit with {\"url\": [\"https://...\"], \"goal\": \"...\"}."
+            return '[visit] Error: no url given. Call visit with {"url": ["https://..."], "goal": "..."}.'
         if len(urls) > MAX_URLS:
             return f"[visit] Error: {len(urls)} urls given; at most {MAX_URLS} per call."
         outputs = await asyncio.gather(*(self.visit_one(u, goal) for u in urls))

@@ -139,8 +139,9 @@ def detect_language(text: str) -> str:
     return "zh" if cjk >= max(2, 0.1 * len(text.replace(" ", ""))) else "en"
 
 
-def select(items: list[EvalItem], *, limit: int | None = None, sample: int | None = None,
-           seed: int = 0) -> list[EvalItem]:
+def select(
+    items: list[EvalItem], *, limit: int | None = None, sample: int | None = None, seed: int = 0
+) -> list[EvalItem]:
     """The subset to evaluate: ``sample`` items drawn with ``random.Random(seed)`` (order kept as in the file),
     then the first ``limit``. Both are written into every report."""
     out = list(items)

@@ -55,8 +55,10 @@ def load_browsecomp_zh(path: Path) -> Iterator[EvalItem]:
 
 def load_browsecomp_zh_revised(path: Path) -> Iterator[EvalItem]:
     if path.is_dir():
-        for cand in (path / "revised" / "data" / "browsecomp-zh-encrypted.csv",
-                     path / "data" / "browsecomp-zh-encrypted.csv"):
+        for cand in (
+            path / "revised" / "data" / "browsecomp-zh-encrypted.csv",
+            path / "data" / "browsecomp-zh-encrypted.csv",
+        ):
             if cand.exists():
                 path = cand
                 break
@@ -80,8 +82,9 @@ def _load_zh_xlsx(path: Path) -> Iterator[EvalItem]:
                 continue
             row_no += 1
             row = dict(zip(header, ("" if v is None else str(v) for v in values)))
-            plain = decrypt_fields(row, ("Topic", "Question", "Answer"), row["canary"], path=path, row_no=row_no,
-                                   line=row_no + 1)
+            plain = decrypt_fields(
+                row, ("Topic", "Question", "Answer"), row["canary"], path=path, row_no=row_no, line=row_no + 1
+            )
             yield EvalItem(
                 id=f"browsecomp-zh-{row_no - 1:03d}",
                 question=plain["Question"],
@@ -100,8 +103,15 @@ def _load_zh_revised(path: Path) -> Iterator[EvalItem]:
         canary = (row.get("canary") or "").strip()
         if not canary:
             raise InputError(f"row {row_no}: no canary", path=str(path), line=line)
-        plain = decrypt_fields(row, fields, canary, path=path, row_no=row_no, line=line,
-                               optional=("Unnamed: 0", "tag", "reason", "raw_answer", "answer_diff"))
+        plain = decrypt_fields(
+            row,
+            fields,
+            canary,
+            path=path,
+            row_no=row_no,
+            line=line,
+            optional=("Unnamed: 0", "tag", "reason", "raw_answer", "answer_diff"),
+        )
         idx = plain["Unnamed: 0"].strip() or str(row_no - 1)
         yield EvalItem(
             id=f"browsecomp-zh-r{idx.zfill(3)}",

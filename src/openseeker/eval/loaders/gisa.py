@@ -32,8 +32,12 @@ def load_gisa(path: Path) -> Iterator[EvalItem]:
             answers=[gold],
             language="en",
             benchmark="gisa",
-            metadata={"category": obj.get("topic", ""), "answer_type": obj.get("answer_type", ""),
-                      "question_type": obj.get("question_type", ""), "row": row_no},
+            metadata={
+                "category": obj.get("topic", ""),
+                "answer_type": obj.get("answer_type", ""),
+                "question_type": obj.get("question_type", ""),
+                "row": row_no,
+            },
         )
 
 

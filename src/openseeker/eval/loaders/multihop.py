@@ -61,8 +61,10 @@ def load_hotpotqa(path: Path) -> Iterator[EvalItem]:
             answers=[obj["answer"]],
             language="en",
             benchmark="hotpotqa",
-            metadata={"category": f"{obj.get('type', '')}/{obj.get('level', '')}",
-                      "supporting_urls": [page_url(t) for t in support]},
+            metadata={
+                "category": f"{obj.get('type', '')}/{obj.get('level', '')}",
+                "supporting_urls": [page_url(t) for t in support],
+            },
         )
 
 

@@ -29,6 +29,9 @@ def load_synth(path: Path) -> Iterator[EvalItem]:
             answers=[qa.answer],
             language=qa.language,
             benchmark="synth",
-            metadata={"category": qa.difficulty or "synth", "seed_url": qa.seed_url,
-                      "subgraph_urls": list(qa.subgraph.get("urls", []))},
+            metadata={
+                "category": qa.difficulty or "synth",
+                "seed_url": qa.seed_url,
+                "subgraph_urls": list(qa.subgraph.get("urls", [])),
+            },
         )

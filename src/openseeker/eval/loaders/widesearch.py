@@ -25,8 +25,9 @@ def load_widesearch(path: Path) -> Iterator[EvalItem]:
             try:
                 ev = json.loads(ev)
             except ValueError as exc:
-                raise InputError(f"task {obj['instance_id']}: 'evaluation' is not JSON ({exc})", path=str(path),
-                                 line=line) from None
+                raise InputError(
+                    f"task {obj['instance_id']}: 'evaluation' is not JSON ({exc})", path=str(path), line=line
+                ) from None
         missing = [k for k in ("unique_columns", "required", "eval_pipeline") if k not in ev]
         if missing:
             raise InputError(f"task {obj['instance_id']}: 'evaluation' lacks {missing}", path=str(path), line=line)
@@ -37,6 +38,5 @@ def load_widesearch(path: Path) -> Iterator[EvalItem]:
             answers=[],
             language=obj.get("language", "en"),
             benchmark="widesearch",
-            metadata={"category": obj.get("language", "en"), "evaluation": ev, "gold_csv": str(gold),
-                      "task": "table"},
+            metadata={"category": obj.get("language", "en"), "evaluation": ev, "gold_csv": str(gold), "task": "table"},
         )

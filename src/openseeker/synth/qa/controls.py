@@ -101,7 +101,7 @@ class QAControls:
         return content_id(self.to_dict(), length=8)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "QAControls":
+    def from_dict(cls, d: dict[str, Any]) -> QAControls:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:

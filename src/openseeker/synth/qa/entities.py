@@ -97,7 +97,7 @@ class EntityGraph:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EntityGraph":
+    def from_dict(cls, d: dict[str, Any]) -> EntityGraph:
         g = cls(answer=d["answer"], stats=dict(d.get("stats", {})))
         for n in d.get("nodes", []):
             g.nodes[n["id"]] = Entity(**{**n, "facts": [Fact(**f) for f in n.get("facts", [])]})
@@ -166,8 +166,13 @@ async def extract_page(
     reply = await ask_json(
         llm,
         prompts.render("extract", title=page.title, text=text, n=n, theme=theme),
-        schema=extract_schema(n), name=EXTRACT_SCHEMA_NAME, meter=meter, stage="extract", retries=retries,
-        max_tokens=45 * n + 30, seed=seed,
+        schema=extract_schema(n),
+        name=EXTRACT_SCHEMA_NAME,
+        meter=meter,
+        stage="extract",
+        retries=retries,
+        max_tokens=45 * n + 30,
+        seed=seed,
     )
     items = []
     for it in (reply.value or {}).get("entities", []) or []:
@@ -196,11 +201,14 @@ async def build_entity_graph(
     theme = sub.pages[sub.seed].title
     g, page_node, title_index = _page_graph(sub, lead_fact)
     stats = {"proposed": 0, "kept": 0, "name_not_in_page": 0, "ungrounded_fact": 0, "malformed_pages": 0}
-    results = await asyncio.gather(*[
-        extract_page(llm, sub.pages[u], theme, n=facts, max_chars=max_chars, meter=meter, retries=retries,
-                     seed=seed + i)
-        for i, u in enumerate(sub.urls)
-    ])
+    results = await asyncio.gather(
+        *[
+            extract_page(
+                llm, sub.pages[u], theme, n=facts, max_chars=max_chars, meter=meter, retries=retries, seed=seed + i
+            )
+            for i, u in enumerate(sub.urls)
+        ]
+    )
     log_pages: dict[str, Any] = {}
     for url, (items, raws, error) in zip(sub.urls, results):
         page = sub.pages[url]

@@ -120,7 +120,11 @@ class LLMSelector:
         reply = await ask_json(
             ctx.llm,
             prompts.render("select_hop", theme=ctx.seed.title, n=n, candidates=lines),
-            schema=schema, name="select_hop", meter=ctx.meter or Meter(), stage="expand", max_tokens=64,
+            schema=schema,
+            name="select_hop",
+            meter=ctx.meter or Meter(),
+            stage="expand",
+            max_tokens=64,
             seed=ctx.rng.randrange(1 << 30),
         )
         picked: list[Candidate] = []
@@ -236,5 +240,6 @@ async def expand(
             dst = link.dst if link.dst in members else by_title.get(link.dst)
             if dst in members and dst != u and (u, dst) not in edges:
                 edges.append((u, dst))
-    return Subgraph(seed=seed.url, urls=urls, pages=pages, hops=hops, tree=tree, edges=edges,
-                    selector=sel.name, notes=ctx.notes)
+    return Subgraph(
+        seed=seed.url, urls=urls, pages=pages, hops=hops, tree=tree, edges=edges, selector=sel.name, notes=ctx.notes
+    )

@@ -232,8 +232,9 @@ async def generate_question(
     """Write q_init for the answer ``g.answer`` along a chain of at least ``min_hops`` edges."""
     path = pick_chain(g, min_hops=min_hops, max_hops=max(max_hops, min_hops), rng=rng)
     if path is None:
-        return StageFailure("generate", "no_chain", {
-            "min_hops": min_hops, "nodes": len(g.nodes), "edges": len(g.edges)})
+        return StageFailure(
+            "generate", "no_chain", {"min_hops": min_hops, "nodes": len(g.nodes), "edges": len(g.edges)}
+        )
     answer = g.nodes[g.answer].name
     schema = {
         "type": "object",
@@ -258,18 +259,35 @@ async def generate_question(
     facts = _facts_block(g, path)
     chain_terms = set(key_terms(facts)) - set(key_terms(answer))
     messages = prompts.render(
-        "generate", lang, facts=facts, answer=answer,
+        "generate",
+        lang,
+        facts=facts,
+        answer=answer,
         chain=ARROW.join(g.nodes[n].name for n in path),
     )
-    reply = await ask_json(llm, messages, schema=schema, name="question", meter=meter, stage="generate",
-                           retries=retries, max_tokens=200, seed=rng.randrange(1 << 30), validate=check)
+    reply = await ask_json(
+        llm,
+        messages,
+        schema=schema,
+        name="question",
+        meter=meter,
+        stage="generate",
+        retries=retries,
+        max_tokens=200,
+        seed=rng.randrange(1 << 30),
+        validate=check,
+    )
     if reply.value is None:
-        return StageFailure("generate", reply.error or "malformed_json", {
-            "raw": reply.raws, "proposed_chain": [g.nodes[n].name for n in path]})
+        return StageFailure(
+            "generate",
+            reply.error or "malformed_json",
+            {"raw": reply.raws, "proposed_chain": [g.nodes[n].name for n in path]},
+        )
     _, edges = validate_chain(g, reply.value["chain"], min_hops)
     chain = [[g.nodes[a].name, g.nodes[b].name] for a, b in edges]
-    return Generated(q_init=reply.value["question"].strip(), chain=chain, chain_ids=chain_nodes(g, edges),
-                     raw=reply.raws)
+    return Generated(
+        q_init=reply.value["question"].strip(), chain=chain, chain_ids=chain_nodes(g, edges), raw=reply.raws
+    )
 
 
 __all__ = ["Generated", "StageFailure", "generate_question", "validate_chain", "pick_chain", "entity_id"]

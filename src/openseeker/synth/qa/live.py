@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def crawl_live(web: Web, seed_urls: list[str], *, depth: int = 2, fanout: int = 8,
-                     concurrency: int = 8) -> tuple[MemoryGraph, dict[str, int]]:
+async def crawl_live(
+    web: Web, seed_urls: list[str], *, depth: int = 2, fanout: int = 8, concurrency: int = 8
+) -> tuple[MemoryGraph, dict[str, int]]:
     """Fetch ``seed_urls`` and, breadth first, up to ``fanout`` out-links per page for ``depth`` hops.
 
     Returns:
@@ -75,8 +76,7 @@ async def crawl_live(web: Web, seed_urls: list[str], *, depth: int = 2, fanout: 
     stats["links"] = len(links)
     if not any(alias.get(u) in pages for u in seed_urls):
         raise UserError(f"none of the {len(seed_urls)} seed url(s) could be fetched ({stats['failed']} failures)")
-    log.info("crawled %d live pages (%d failed), %d links among them", stats["fetched"], stats["failed"],
-             len(links))
+    log.info("crawled %d live pages (%d failed), %d links among them", stats["fetched"], stats["failed"], len(links))
     return MemoryGraph(pages.values(), links), stats
 
 

@@ -29,8 +29,15 @@ class Meter(UsageMeter):
         return self.by_key
 
     def add(self, stage: str, usage: Usage) -> None:
-        super().add(stage, Usage(calls=usage.calls or 1, prompt_tokens=usage.prompt_tokens,
-                                 completion_tokens=usage.completion_tokens, latency_s=usage.latency_s))
+        super().add(
+            stage,
+            Usage(
+                calls=usage.calls or 1,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                latency_s=usage.latency_s,
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         tot = self.total()
@@ -41,8 +48,12 @@ class Meter(UsageMeter):
             "latency_s": round(tot.latency_s, 3),
             "malformed_json": self.malformed,
             "per_stage": {
-                k: {"calls": v.calls, "prompt_tokens": v.prompt_tokens, "completion_tokens": v.completion_tokens,
-                    "latency_s": round(v.latency_s, 2)}
+                k: {
+                    "calls": v.calls,
+                    "prompt_tokens": v.prompt_tokens,
+                    "completion_tokens": v.completion_tokens,
+                    "latency_s": round(v.latency_s, 2),
+                }
                 for k, v in self.stages.items()
             },
         }
@@ -70,10 +81,18 @@ async def ask_json(
     rejected, so a re-run retries them.
     """
     reply = await chat_json(
-        llm, messages, schema, name=name, retries=retries, correct=False, on_llm_error="raise",
-        validate=lambda obj: (MALFORMED if not isinstance(obj, dict) else validate(obj) if validate else None),
+        llm,
+        messages,
+        schema,
+        name=name,
+        retries=retries,
+        correct=False,
+        on_llm_error="raise",
+        validate=lambda obj: MALFORMED if not isinstance(obj, dict) else validate(obj) if validate else None,
         on_completion=lambda c: meter.add(stage, c.usage),
-        temperature=temperature, max_tokens=max_tokens, seed=seed,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        seed=seed,
     )
     meter.malformed += len(reply.completions) - (reply.value is not None)
     return reply

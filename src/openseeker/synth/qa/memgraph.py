@@ -43,11 +43,22 @@ class MemoryGraph:
     def in_links(self, url: str) -> list[Link]:
         return list(self._in.get(url, []))
 
-    def sample(self, n: int, *, seed: int | None = None, topic: str | None = None, lang: str | None = None,
-               min_out_degree: int = 0) -> list[Page]:
-        pool = [p for u, p in sorted(self.pages.items())
-                if (topic is None or p.topic == topic) and (lang is None or p.lang == lang)
-                and len(self._out[u]) >= min_out_degree]
+    def sample(
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        topic: str | None = None,
+        lang: str | None = None,
+        min_out_degree: int = 0,
+    ) -> list[Page]:
+        pool = [
+            p
+            for u, p in sorted(self.pages.items())
+            if (topic is None or p.topic == topic)
+            and (lang is None or p.lang == lang)
+            and len(self._out[u]) >= min_out_degree
+        ]
         return random.Random(seed).sample(pool, min(max(n, 0), len(pool)))
 
     def close(self) -> None:

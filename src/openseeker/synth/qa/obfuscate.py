@@ -87,8 +87,17 @@ def entities_to_obfuscate(g: EntityGraph, gen: Generated, strength: int) -> list
 
 
 async def describe_entity(
-    llm: LLM, e: Entity, answer: Entity, *, lang: str, rng: random.Random, meter: Meter, retries: int, strength: int,
-    corpus_description: str = "", forbidden: list[Entity] = (),
+    llm: LLM,
+    e: Entity,
+    answer: Entity,
+    *,
+    lang: str,
+    rng: random.Random,
+    meter: Meter,
+    retries: int,
+    strength: int,
+    corpus_description: str = "",
+    forbidden: list[Entity] = (),
 ) -> tuple[str | None, dict[str, Any]]:
     facts_text = "\n".join(f"- {f.text}" for f in e.facts[:4])
     source = " ".join(f.text for f in e.facts) + " " + e.name
@@ -110,10 +119,16 @@ async def describe_entity(
         return None
 
     reply = await ask_json(
-        llm, prompts.render("obfuscate_entity", lang, name=e.name, facts=facts_text or "-"),
+        llm,
+        prompts.render("obfuscate_entity", lang, name=e.name, facts=facts_text or "-"),
         schema={"type": "object", "properties": {"description": {"type": "string"}}, "required": ["description"]},
-        name="description", meter=meter, stage="obfuscate", retries=retries, max_tokens=60,
-        seed=rng.randrange(1 << 30), validate=check,
+        name="description",
+        meter=meter,
+        stage="obfuscate",
+        retries=retries,
+        max_tokens=60,
+        seed=rng.randrange(1 << 30),
+        validate=check,
     )
     if reply.value is not None:
         desc = reply.value["description"].strip().rstrip(".")
@@ -160,17 +175,30 @@ async def obfuscate(
     per_entity: dict[str, Any] = {}
     for e in targets:
         corpus = (corpus_descriptions or {}).get(e.page_url or "", "")
-        desc, info = await describe_entity(llm, e, answer, lang=lang, rng=rng, meter=meter, retries=retries,
-                                           strength=strength, corpus_description=corpus,
-                                           forbidden=forbidden)
+        desc, info = await describe_entity(
+            llm,
+            e,
+            answer,
+            lang=lang,
+            rng=rng,
+            meter=meter,
+            retries=retries,
+            strength=strength,
+            corpus_description=corpus,
+            forbidden=forbidden,
+        )
         per_entity[e.name] = {"description": desc, **info}
         if desc is None:
-            return StageFailure("obfuscate", "entity_obfuscation_failed", {
-                "entity": e.name, "error": info["error"], "raw": info["raw"]})
+            return StageFailure(
+                "obfuscate",
+                "entity_obfuscation_failed",
+                {"entity": e.name, "error": info["error"], "raw": info["raw"]},
+            )
         mapping[e.name] = desc
     if not mapping:
         question, method, raws = gen.q_init, "nothing_to_obfuscate", []
     else:
+
         def check(obj: dict[str, Any]) -> str | None:
             q = obj.get("question")
             if not isinstance(q, str):
@@ -179,10 +207,16 @@ async def obfuscate(
 
         listing = "\n".join(f"- {name} -> {desc}" for name, desc in mapping.items())
         reply = await ask_json(
-            llm, prompts.render("obfuscate_question", lang, question=gen.q_init, mapping=listing),
+            llm,
+            prompts.render("obfuscate_question", lang, question=gen.q_init, mapping=listing),
             schema={"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"]},
-            name="question", meter=meter, stage="obfuscate", retries=retries, max_tokens=200,
-            seed=rng.randrange(1 << 30), validate=check,
+            name="question",
+            meter=meter,
+            stage="obfuscate",
+            retries=retries,
+            max_tokens=200,
+            seed=rng.randrange(1 << 30),
+            validate=check,
         )
         raws = reply.raws
         if reply.value is not None:
@@ -194,5 +228,8 @@ async def obfuscate(
             question, method = substitute(gen.q_init, mapping), "substitution"
     if strength >= 2:
         question = bucket_numbers(question, lang)
-    return Obfuscated(question=question, mapping=mapping, detail={
-        "strength": strength, "method": method, "entities": per_entity, "rewrite_raw": raws})
+    return Obfuscated(
+        question=question,
+        mapping=mapping,
+        detail={"strength": strength, "method": method, "entities": per_entity, "rewrite_raw": raws},
+    )

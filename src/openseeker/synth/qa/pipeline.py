@@ -102,8 +102,12 @@ def leak_names(eg: Any, gen: Generated, mapping: dict[str, str], strength: int) 
 
 
 def _reject(cid: str, fail: StageFailure, meter: Meter, seed_url: str, extra: dict[str, Any]) -> Rejection:
-    return Rejection(id=cid, stage=fail.stage, reason=fail.reason,
-                     detail={"seed_url": seed_url, **extra, **fail.detail, "usage": meter.to_dict()})
+    return Rejection(
+        id=cid,
+        stage=fail.stage,
+        reason=fail.reason,
+        detail={"seed_url": seed_url, **extra, **fail.detail, "usage": meter.to_dict()},
+    )
 
 
 async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rejection:
@@ -114,31 +118,60 @@ async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rej
     meter = Meter()
     extra: dict[str, Any] = {"index": index, "seed_title": seed_page.title}
 
-    sub = await expand(run.graph, seed_page, k=c.k, depth=c.depth, selector=c.selector, rng=rng,
-                       llm=run.generator, meter=meter)
+    sub = await expand(
+        run.graph, seed_page, k=c.k, depth=c.depth, selector=c.selector, rng=rng, llm=run.generator, meter=meter
+    )
     extra["subgraph"] = sub.to_dict()
     if len(sub.urls) < 2:
         return _reject(cid, StageFailure("expand", "no_neighbours", {}), meter, seed_page.url, extra)
 
     eg, extraction = await build_entity_graph(
-        run.generator, sub, facts=c.facts, max_chars=c.max_chars, min_grounding=c.min_grounding,
-        lead_fact=c.lead_fact, meter=meter, retries=c.retries, seed=rng.randrange(1 << 30))
+        run.generator,
+        sub,
+        facts=c.facts,
+        max_chars=c.max_chars,
+        min_grounding=c.min_grounding,
+        lead_fact=c.lead_fact,
+        meter=meter,
+        retries=c.retries,
+        seed=rng.randrange(1 << 30),
+    )
     extra["extraction_stats"] = eg.stats
     if not chains_to_answer(eg, c.min_hops, c.max_hops, limit=1):
-        fail = StageFailure("extract", "no_chain", {"min_hops": c.min_hops, "nodes": len(eg.nodes),
-                                                    "edges": len(eg.edges), "extraction": extraction})
+        fail = StageFailure(
+            "extract",
+            "no_chain",
+            {"min_hops": c.min_hops, "nodes": len(eg.nodes), "edges": len(eg.edges), "extraction": extraction},
+        )
         return _reject(cid, fail, meter, seed_page.url, extra)
 
-    gen = await generate_question(run.generator, eg, min_hops=c.min_hops, max_hops=c.max_hops, lang=c.lang,
-                                  rng=rng, meter=meter, retries=c.retries)
+    gen = await generate_question(
+        run.generator,
+        eg,
+        min_hops=c.min_hops,
+        max_hops=c.max_hops,
+        lang=c.lang,
+        rng=rng,
+        meter=meter,
+        retries=c.retries,
+    )
     if isinstance(gen, StageFailure):
         return _reject(cid, gen, meter, seed_page.url, extra)
     assert isinstance(gen, Generated)
     extra.update(q_init=gen.q_init, chain=gen.chain)
 
     corpus_desc = {u: p.description for u, p in sub.pages.items() if p.description}
-    ob = await obfuscate(run.generator, eg, gen, strength=c.obfuscation, lang=c.lang, rng=rng, meter=meter,
-                         retries=c.retries, corpus_descriptions=corpus_desc)
+    ob = await obfuscate(
+        run.generator,
+        eg,
+        gen,
+        strength=c.obfuscation,
+        lang=c.lang,
+        rng=rng,
+        meter=meter,
+        retries=c.retries,
+        corpus_descriptions=corpus_desc,
+    )
     if isinstance(ob, StageFailure):
         return _reject(cid, ob, meter, seed_page.url, extra)
     extra.update(question=ob.question, obfuscation=ob.mapping)
@@ -150,13 +183,29 @@ async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rej
     if fail is not None:
         return _reject(cid, fail, meter, seed_page.url, extra)
 
-    fail, difficulty = await check_difficulty(run.verifier, run.judge, ob.question, answer, attempts=c.attempts,
-                                              rng=rng, meter=meter, judge_mode=run.judge_mode)
+    fail, difficulty = await check_difficulty(
+        run.verifier,
+        run.judge,
+        ob.question,
+        answer,
+        attempts=c.attempts,
+        rng=rng,
+        meter=meter,
+        judge_mode=run.judge_mode,
+    )
     if fail is not None:
         return _reject(cid, fail, meter, seed_page.url, extra)
-    fail, solvability = await check_solvability(run.verifier, run.judge, ob.question, eg, rng=rng, meter=meter,
-                                               judge_mode=run.judge_mode, far=gen.chain_ids[0],
-                                               control=c.solvability_control)
+    fail, solvability = await check_solvability(
+        run.verifier,
+        run.judge,
+        ob.question,
+        eg,
+        rng=rng,
+        meter=meter,
+        judge_mode=run.judge_mode,
+        far=gen.chain_ids[0],
+        control=c.solvability_control,
+    )
     if fail is not None:
         return _reject(cid, fail, meter, seed_page.url, extra)
 
@@ -165,18 +214,39 @@ async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rej
         return _reject(cid, fail, meter, seed_page.url, extra)
     run.deduper.add(cid, ob.question)  # no await since the check: atomic within the event loop
 
-    checks = {"leak": "passed", "dedup": "passed", "difficulty": difficulty, "solvability": solvability,
-              "judge_mode": run.judge_mode}
+    checks = {
+        "leak": "passed",
+        "dedup": "passed",
+        "difficulty": difficulty,
+        "solvability": solvability,
+        "judge_mode": run.judge_mode,
+    }
     return _accepted(run, cid, index, seed_page, sub, eg, extraction, gen, ob, checks, meter)
 
 
-def _accepted(run: _Run, cid: str, index: int, seed_page: Any, sub: Any, eg: EntityGraph, extraction: Any,
-              gen: Generated, ob: Any, checks: dict[str, Any], meter: Meter) -> QASample:
+def _accepted(
+    run: _Run,
+    cid: str,
+    index: int,
+    seed_page: Any,
+    sub: Any,
+    eg: EntityGraph,
+    extraction: Any,
+    gen: Generated,
+    ob: Any,
+    checks: dict[str, Any],
+    meter: Meter,
+) -> QASample:
     """The QA record of a candidate that passed every check, with its full provenance (METHOD.md section 2)."""
     c = run.controls
     strength = c.obfuscation if ob.mapping else 0  # nothing obfuscated: no obfuscation credit
-    label = difficulty_label(chain_len=len(gen.chain), k=c.k, depth=c.depth, strength=strength,
-                             closed_book_f1=[a["f1"] for a in checks["difficulty"]["attempts"]])
+    label = difficulty_label(
+        chain_len=len(gen.chain),
+        k=c.k,
+        depth=c.depth,
+        strength=strength,
+        closed_book_f1=[a["f1"] for a in checks["difficulty"]["attempts"]],
+    )
     return QASample(
         id=cid,
         question=ob.question,
@@ -208,8 +278,10 @@ def _open_graph(web: GraphSource) -> tuple[GraphLike, Any]:
     if hasattr(web, "out_links") and hasattr(web, "sample"):
         return web, None
     if str(web) == "live":
-        raise UserError("QA synthesis over --web live needs seed urls: pass --seed-urls FILE (their links are "
-                        "crawled into an in-memory graph), or crawl the pages into a local web first")
+        raise UserError(
+            "QA synthesis over --web live needs seed urls: pass --seed-urls FILE (their links are "
+            "crawled into an in-memory graph), or crawl the pages into a local web first"
+        )
     path = Path(web)
     if not path.exists():
         raise UserError(f"{path}: no such web directory (build one with `openseeker web build`)")
@@ -279,21 +351,37 @@ async def synthesize_qa_async(
             models = _describe(pool)
             judge_mode = effective_judge_mode(controls.judge, models)
             if judge_mode != controls.judge:
-                log.warning("the judge role is the embedded SmolLM2-135M, which calls nearly any answer correct: "
-                            "correctness is decided by normalized-string match (--judge llm to override)")
-            run = _Run(graph=graph, controls=controls, generator=_role(pool, "generator"),
-                       verifier=_role(pool, "verifier"), judge=_role(pool, "judge"), seed=seed,
-                       models=models, deduper=deduper, accepted=len(acc_w.done), judge_mode=judge_mode)
+                log.warning(
+                    "the judge role is the embedded SmolLM2-135M, which calls nearly any answer correct: "
+                    "correctness is decided by normalized-string match (--judge llm to override)"
+                )
+            run = _Run(
+                graph=graph,
+                controls=controls,
+                generator=_role(pool, "generator"),
+                verifier=_role(pool, "verifier"),
+                judge=_role(pool, "judge"),
+                seed=seed,
+                models=models,
+                deduper=deduper,
+                accepted=len(acc_w.done),
+                judge_mode=judge_mode,
+            )
             if run.accepted >= n:
                 log.info("%s already holds %d accepted samples (>= %d): nothing to do", out, run.accepted, n)
             else:
-                seeds = sample_seeds(graph, max_candidates, seed=seed, topic=controls.topic,
-                                     lang=controls.page_lang, min_out_degree=controls.min_out_degree)
+                seeds = sample_seeds(
+                    graph,
+                    max_candidates,
+                    seed=seed,
+                    topic=controls.topic,
+                    lang=controls.page_lang,
+                    min_out_degree=controls.min_out_degree,
+                )
                 factory = None
                 if executor is not None and executor.workers > 1:
                     factory = QAFactory(web, llm_config, controls, seed)
-                await _run_all(run, seeds, n, max_candidates, concurrency, acc_w, rej_w, progress, executor,
-                               factory)
+                await _run_all(run, seeds, n, max_candidates, concurrency, acc_w, rej_w, progress, executor, factory)
     finally:
         if closer is not None and hasattr(closer, "close"):
             closer.close()
@@ -304,11 +392,19 @@ async def synthesize_qa_async(
         except Exception:  # noqa: BLE001
             usage = {}
     last_run = {
-        "n": n, "seed": seed, "concurrency": concurrency, "max_candidates": max_candidates,
-        "controls": controls.to_dict(), "judge_mode": run.judge_mode, "models": run.models,
+        "n": n,
+        "seed": seed,
+        "concurrency": concurrency,
+        "max_candidates": max_candidates,
+        "controls": controls.to_dict(),
+        "judge_mode": run.judge_mode,
+        "models": run.models,
         "wall_s": round(time.monotonic() - t0, 1),
-        "new_accepted": run.new_accepted, "new_rejected": run.new_rejected, "llm_errors": run.llm_errors,
-        "last_llm_error": run.last_error, "pool_usage": run.worker_usage or usage,
+        "new_accepted": run.new_accepted,
+        "new_rejected": run.new_rejected,
+        "llm_errors": run.llm_errors,
+        "last_llm_error": run.last_error,
+        "pool_usage": run.worker_usage or usage,
     }
     report = build_report(out, last_run=last_run)
     write_report(out, report)
@@ -398,8 +494,11 @@ class QAFactory:
     def usage(self) -> dict[str, Any]:
         if self._pool is None:
             return {}
-        return {r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
-                for r, u in self._pool.usage().items() if u.calls}
+        return {
+            r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
+            for r, u in self._pool.usage().items()
+            if u.calls
+        }
 
     @asynccontextmanager
     async def open(self, out: Path | None = None) -> AsyncIterator[_Run]:
@@ -410,10 +509,18 @@ class QAFactory:
             async with LLMPool(self.llm_config) as pool:
                 self._pool = pool
                 models = _describe(pool)
-                yield _Run(graph=graph, controls=self.controls, generator=_role(pool, "generator"),
-                           verifier=_role(pool, "verifier"), judge=_role(pool, "judge"), seed=self.seed,
-                           models=models, deduper=Deduper(threshold=self.controls.dedup), accepted=0,
-                           judge_mode=effective_judge_mode(self.controls.judge, models))
+                yield _Run(
+                    graph=graph,
+                    controls=self.controls,
+                    generator=_role(pool, "generator"),
+                    verifier=_role(pool, "verifier"),
+                    judge=_role(pool, "judge"),
+                    seed=self.seed,
+                    models=models,
+                    deduper=Deduper(threshold=self.controls.dedup),
+                    accepted=0,
+                    judge_mode=effective_judge_mode(self.controls.judge, models),
+                )
         finally:
             if closer is not None and hasattr(closer, "close"):
                 closer.close()
@@ -427,9 +534,18 @@ def _seed_deduper(deduper: Deduper, paths: list[Path]) -> None:
                     deduper.add(str(obj.get("id")), obj.get("question", ""))
 
 
-async def _run_all(run: _Run, seeds: list, n: int, max_candidates: int, concurrency: int,
-                   acc_w: ResumableWriter, rej_w: ResumableWriter, progress: bool, executor: Any = None,
-                   factory: QAFactory | None = None) -> None:
+async def _run_all(
+    run: _Run,
+    seeds: list,
+    n: int,
+    max_candidates: int,
+    concurrency: int,
+    acc_w: ResumableWriter,
+    rej_w: ResumableWriter,
+    progress: bool,
+    executor: Any = None,
+    factory: QAFactory | None = None,
+) -> None:
     from openseeker.executors.local import LocalExecutor
 
     done_ids = acc_w.done | rej_w.done
@@ -477,9 +593,20 @@ def _dedup_across_workers(out: Path, before: set[str], threshold: float) -> int:
         qid, question = str(row.get("id")), row.get("question", "")
         fail = deduper.check(question) if qid not in before else None
         if fail is not None:
-            moved.append(Rejection(id=qid, stage=fail.stage, reason=fail.reason,
-                                   detail={"seed_url": row.get("seed_url"), **fail.detail, "across_workers": True,
-                                           "question": question, "usage": row.get("usage") or {}}))
+            moved.append(
+                Rejection(
+                    id=qid,
+                    stage=fail.stage,
+                    reason=fail.reason,
+                    detail={
+                        "seed_url": row.get("seed_url"),
+                        **fail.detail,
+                        "across_workers": True,
+                        "question": question,
+                        "usage": row.get("usage") or {},
+                    },
+                )
+            )
             continue
         deduper.add(qid, question)
         keep.append(row)
@@ -487,8 +614,11 @@ def _dedup_across_workers(out: Path, before: set[str], threshold: float) -> int:
         with ResumableWriter(rejected_path(out)) as rej:  # rejected first: a crash in between leaves no gap
             rej.write_many(moved)
         write_jsonl(out, keep)  # atomic (tmp + rename)
-        log.info("%d question(s) accepted by two workers at once were near-duplicates: moved to %s", len(moved),
-                 rejected_path(out))
+        log.info(
+            "%d question(s) accepted by two workers at once were near-duplicates: moved to %s",
+            len(moved),
+            rejected_path(out),
+        )
     return len(moved)
 
 
@@ -559,9 +689,17 @@ def synthesize_qa(
 
     async def main() -> dict[str, Any]:
         if pool is not None:
-            return await synthesize_qa_async(web_dir, n, out, pool=pool, controls=controls, seed=seed,
-                                             concurrency=concurrency, max_candidates=max_candidates,
-                                             progress=progress)
+            return await synthesize_qa_async(
+                web_dir,
+                n,
+                out,
+                pool=pool,
+                controls=controls,
+                seed=seed,
+                concurrency=concurrency,
+                max_candidates=max_candidates,
+                progress=progress,
+            )
         from openseeker.llm.config import resolve_llm_config
         from openseeker.llm.pool import LLMPool
 
@@ -573,15 +711,30 @@ def synthesize_qa(
 
             live = open_web("live", config=web_config)
             try:
-                graph, _ = await crawl_live(live, list(seed_urls or []), depth=(controls or QAControls()).depth,
-                                            fanout=crawl_fanout, concurrency=max(concurrency, 4))
+                graph, _ = await crawl_live(
+                    live,
+                    list(seed_urls or []),
+                    depth=(controls or QAControls()).depth,
+                    fanout=crawl_fanout,
+                    concurrency=max(concurrency, 4),
+                )
             finally:
                 live.close()
         elif not hasattr(web_dir, "out_links"):
             _open_graph(web_dir)[1].close()  # a bad --web fails here, before an LLM server is started
         async with LLMPool(cfg) as opened:
-            return await synthesize_qa_async(graph, n, out, pool=opened, controls=controls, seed=seed,
-                                             concurrency=concurrency, max_candidates=max_candidates,
-                                             progress=progress, executor=executor, llm_config=cfg)
+            return await synthesize_qa_async(
+                graph,
+                n,
+                out,
+                pool=opened,
+                controls=controls,
+                seed=seed,
+                concurrency=concurrency,
+                max_candidates=max_candidates,
+                progress=progress,
+                executor=executor,
+                llm_config=cfg,
+            )
 
     return asyncio.run(main())

@@ -106,8 +106,7 @@ OBFUSCATE_QUESTION_PROMPT_ZH = (
 
 # -- dual-criteria verification (the verifier role)
 VERIFY_CLOSED_BOOK_PROMPT = (
-    "Answer the question with a short name only.\nQuestion: {question}\n"
-    'Reply as JSON: {{"answer": "..."}}'
+    'Answer the question with a short name only.\nQuestion: {question}\nReply as JSON: {{"answer": "..."}}'
 )
 VERIFY_WITH_GRAPH_PROMPT = (
     "Facts:\n{graph}\n\n"

@@ -25,8 +25,9 @@ WEAK_MODEL_NOTE = (
 
 def rejected_path(out: str | Path) -> Path:
     out = Path(out)
-    return out.with_name(out.name + ".rejected.jsonl") if out.suffix != ".jsonl" else out.with_suffix(
-        ".rejected.jsonl")
+    return (
+        out.with_name(out.name + ".rejected.jsonl") if out.suffix != ".jsonl" else out.with_suffix(".rejected.jsonl")
+    )
 
 
 def report_path(out: str | Path) -> Path:
@@ -112,8 +113,10 @@ def build_report(out: str | Path, *, last_run: dict[str, Any] | None = None) -> 
     if "smollm" in blob or "embedded" in blob:
         report["notes"].append(WEAK_MODEL_NOTE)
     if (last_run or {}).get("judge_mode") == "normalized" and "smollm" in blob:
-        report["notes"].append("The embedded judge calls nearly any answer correct, so correctness was decided by "
-                               "normalized-string match (--judge llm to use the judge role anyway).")
+        report["notes"].append(
+            "The embedded judge calls nearly any answer correct, so correctness was decided by "
+            "normalized-string match (--judge llm to use the judge role anyway)."
+        )
     if candidates and n_acc == 0:
         report["notes"].append("No candidate passed every stage: see the rejection reasons per stage.")
     return report
@@ -156,6 +159,7 @@ def format_report(report: dict[str, Any]) -> str:
     if report.get("difficulty"):
         lines.append("difficulty labels: " + ", ".join(f"{k} {v}" for k, v in report["difficulty"].items()))
     if report.get("models"):
+
         def _model(role: str, info: Any) -> str:
             if isinstance(info, dict):
                 return f"{role} {info.get('model', '?')} ({info.get('base_url', '?')})"
@@ -163,13 +167,16 @@ def format_report(report: dict[str, Any]) -> str:
 
         lines.append("models: " + ", ".join(_model(r, i) for r, i in report["models"].items()))
     if len(report.get("runs") or []) > 1:
-        lines.append(f"runs: {len(report['runs'])}, total wall time "
-                     f"{sum(r.get('wall_s') or 0 for r in report['runs']):.1f} s")
+        lines.append(
+            f"runs: {len(report['runs'])}, total wall time {sum(r.get('wall_s') or 0 for r in report['runs']):.1f} s"
+        )
     lr = report.get("last_run")
     if lr:
-        lines.append(f"last run: {lr.get('wall_s')} s, +{lr.get('new_accepted')} accepted, "
-                     f"+{lr.get('new_rejected')} rejected, {lr.get('llm_errors')} LLM errors, "
-                     f"judge mode {lr.get('judge_mode', '?')}")
+        lines.append(
+            f"last run: {lr.get('wall_s')} s, +{lr.get('new_accepted')} accepted, "
+            f"+{lr.get('new_rejected')} rejected, {lr.get('llm_errors')} LLM errors, "
+            f"judge mode {lr.get('judge_mode', '?')}"
+        )
     for note in report.get("notes", []):
         lines += ["", f"NOTE: {note}"]
     return "\n".join(lines)

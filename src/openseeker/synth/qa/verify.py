@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ANSWER_SCHEMA = {
-    "type": "object", "properties": {"answer": {"type": "string", "maxLength": 80}}, "required": ["answer"],
+    "type": "object",
+    "properties": {"answer": {"type": "string", "maxLength": 80}},
+    "required": ["answer"],
 }
 
 
@@ -128,8 +130,9 @@ class _MeteredLLM:
 JUDGE_MODES = ("auto", "llm", "normalized")
 
 
-async def judge(question: str, answer: str, response: str, judge_llm: LLM | None, meter: Meter, stage: str,
-                mode: str = "auto") -> dict[str, Any]:
+async def judge(
+    question: str, answer: str, response: str, judge_llm: LLM | None, meter: Meter, stage: str, mode: str = "auto"
+) -> dict[str, Any]:
     """Is ``response`` a correct answer?
 
     ``mode``: ``llm`` - the judge role decides, normalized match only when it gives no verdict; ``auto`` (default)
@@ -159,17 +162,36 @@ async def judge(question: str, answer: str, response: str, judge_llm: LLM | None
 # ----------------------------------------------------------------------------- the two criteria
 
 
-async def _ask_answer(llm: LLM, messages: list[dict[str, Any]], meter: Meter, stage: str, seed: int,
-                      temperature: float | None) -> tuple[str, list[str]]:
-    reply = await ask_json(llm, messages, schema=ANSWER_SCHEMA, name="answer", meter=meter, stage=stage,
-                           retries=1, max_tokens=48, seed=seed, temperature=temperature)
+async def _ask_answer(
+    llm: LLM, messages: list[dict[str, Any]], meter: Meter, stage: str, seed: int, temperature: float | None
+) -> tuple[str, list[str]]:
+    reply = await ask_json(
+        llm,
+        messages,
+        schema=ANSWER_SCHEMA,
+        name="answer",
+        meter=meter,
+        stage=stage,
+        retries=1,
+        max_tokens=48,
+        seed=seed,
+        temperature=temperature,
+    )
     ans = (reply.value or {}).get("answer", "")
     return (ans.strip() if isinstance(ans, str) else ""), reply.raws
 
 
 async def check_difficulty(
-    verifier: LLM, judge_llm: LLM | None, question: str, answer: str, *, attempts: int, rng: random.Random, meter: Meter,
-    temperature: float | None = 0.7, judge_mode: str = "auto",
+    verifier: LLM,
+    judge_llm: LLM | None,
+    question: str,
+    answer: str,
+    *,
+    attempts: int,
+    rng: random.Random,
+    meter: Meter,
+    temperature: float | None = 0.7,
+    judge_mode: str = "auto",
 ) -> tuple[StageFailure | None, dict[str, Any]]:
     """Closed-book: keep only if every one of ``attempts`` answers is wrong."""
     runs = []
@@ -185,8 +207,16 @@ async def check_difficulty(
 
 
 async def check_solvability(
-    verifier: LLM, judge_llm: LLM | None, question: str, g: EntityGraph, *, rng: random.Random, meter: Meter,
-    judge_mode: str = "auto", far: str | None = None, control: bool = True,
+    verifier: LLM,
+    judge_llm: LLM | None,
+    question: str,
+    g: EntityGraph,
+    *,
+    rng: random.Random,
+    meter: Meter,
+    judge_mode: str = "auto",
+    far: str | None = None,
+    control: bool = True,
 ) -> tuple[StageFailure | None, dict[str, Any]]:
     """With G_entity in the prompt the verifier must answer correctly; with ``control``, it must also not name the
     answer when asked a decoy question about the chain's far end ``far`` (see ``decoy_question``)."""
@@ -205,8 +235,13 @@ async def check_solvability(
         dq, dgold = decoy
         msgs = prompts.render("verify_with_graph", question=dq, graph=g.render(rng))
         dresp, draws = await _ask_answer(verifier, msgs, meter, "solvability", rng.randrange(1 << 30), 0.0)
-        detail["control"] = {"question": dq, "gold": dgold, "response": dresp, "raw": draws,
-                             "answered_the_answer": normalized_match(dresp, name_variants(answer))}
+        detail["control"] = {
+            "question": dq,
+            "gold": dgold,
+            "response": dresp,
+            "raw": draws,
+            "answered_the_answer": normalized_match(dresp, name_variants(answer)),
+        }
         if detail["control"]["answered_the_answer"]:
             return StageFailure("solvability", "verifier_ignores_question", detail), detail
     return None, detail

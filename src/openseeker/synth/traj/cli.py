@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -55,10 +55,18 @@ def traj_cmd(
     web: WebOpt,
     qa: Annotated[Path, typer.Option("--qa", help="QA JSONL (from `openseeker synth qa`).")],
     out: Annotated[Path, typer.Option("--out", help="Trajectories JSONL (appended to; resumable).")],
-    no_summarize: Annotated[bool, typer.Option("--no-summarize", help="Ablation: the teacher sees raw "
-                                               "observations (no retrospective summaries).")] = False,
-    teacher: Annotated[str, typer.Option("--teacher", help="llm (the teacher role) | reference (offline replay of "
-                                         "the QA evidence chain, no LLM).")] = "llm",
+    no_summarize: Annotated[
+        bool,
+        typer.Option(
+            "--no-summarize", help="Ablation: the teacher sees raw observations (no retrospective summaries)."
+        ),
+    ] = False,
+    teacher: Annotated[
+        str,
+        typer.Option(
+            "--teacher", help="llm (the teacher role) | reference (offline replay of the QA evidence chain, no LLM)."
+        ),
+    ] = "llm",
     llm: LLMOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -71,12 +79,17 @@ def traj_cmd(
     context_tokens: ContextTokensOpt = None,
     protocol: ProtocolOpt = None,
     retrieval: RetrievalOpt = None,
-    no_judge: Annotated[bool, typer.Option("--no-judge", help="Label with normalized match instead of the judge "
-                                           "role.")] = False,
-    embedded_judge: Annotated[bool, typer.Option("--embedded-judge", help="Let the embedded 135M model grade "
-                                                 "(default: normalized match when the judge role is embedded).")]
-    = False,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="At most N pending questions.")] = None,
+    no_judge: Annotated[
+        bool, typer.Option("--no-judge", help="Label with normalized match instead of the judge role.")
+    ] = False,
+    embedded_judge: Annotated[
+        bool,
+        typer.Option(
+            "--embedded-judge",
+            help="Let the embedded 135M model grade (default: normalized match when the judge role is embedded).",
+        ),
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most N pending questions.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
@@ -98,17 +111,43 @@ def traj_cmd(
 
     # only what the user gave (the `agent:` section, then flags): the pipeline fills in the defaults (reduced ones
     # when the teacher is the embedded model) and says so
-    cli = {"concurrency": concurrency, "max_tool_calls": max_tool_calls, "protocol": protocol,
-           "max_turns": max_turns, "max_tokens_per_turn": max_tokens_per_turn, "context_tokens": context_tokens, "retrieval": retrieval}
+    cli = {
+        "concurrency": concurrency,
+        "max_tool_calls": max_tool_calls,
+        "protocol": protocol,
+        "max_turns": max_turns,
+        "max_tokens_per_turn": max_tokens_per_turn,
+        "context_tokens": context_tokens,
+        "retrieval": retrieval,
+    }
     settings = {**agent_section(config), **{k: v for k, v in cli.items() if v is not None}}
     settings.pop("role", None)
-    exe = get_executor(executor, workers=workers, ray_address=ray_address,
-                       rank=rank, concurrency=settings.get("concurrency") or 8, progress=not no_progress,
-                       limit=limit)
-    summary = asyncio.run(synthesize_trajectories(
-        qa, web, out, teacher=teacher, llm_config=llm_config, summarize=not no_summarize, settings=settings,
-        judge=not no_judge and teacher == "llm", progress=not no_progress, limit=limit,
-        embedded_judge=embedded_judge, web_config=live_cfg, executor=exe))
+    exe = get_executor(
+        executor,
+        workers=workers,
+        ray_address=ray_address,
+        rank=rank,
+        concurrency=settings.get("concurrency") or 8,
+        progress=not no_progress,
+        limit=limit,
+    )
+    summary = asyncio.run(
+        synthesize_trajectories(
+            qa,
+            web,
+            out,
+            teacher=teacher,
+            llm_config=llm_config,
+            summarize=not no_summarize,
+            settings=settings,
+            judge=not no_judge and teacher == "llm",
+            progress=not no_progress,
+            limit=limit,
+            embedded_judge=embedded_judge,
+            web_config=live_cfg,
+            executor=exe,
+        )
+    )
     _echo_summary(summary, out)
     from openseeker.agent.batch import raise_if_failed
 
@@ -118,10 +157,11 @@ def traj_cmd(
 def _echo_summary(summary: dict, out: Path) -> None:
     f = summary["file"]
     typer.echo(f"{summary['done']} new trajectories ({summary['skipped']} already done) -> {out}")
-    typer.echo(f"file: {f['trajectories']} trajectories, correct {f['correct']}/{f['judged']} judged, "
-               f"mean tool calls {f['mean_tool_calls']}, stop reasons {f['stop_reasons']}, teachers {f['teachers']}")
+    typer.echo(
+        f"file: {f['trajectories']} trajectories, correct {f['correct']}/{f['judged']} judged, "
+        f"mean tool calls {f['mean_tool_calls']}, stop reasons {f['stop_reasons']}, teachers {f['teachers']}"
+    )
     if f["summaries"]:
         typer.echo(f"summaries: {f['summaries']} ({f['summary_fallbacks']} fell back to truncated observations)")
     if summary.get("llm_usage"):
         typer.echo("llm usage: " + json.dumps(summary["llm_usage"]))
-

@@ -30,8 +30,7 @@ async def label(traj: Trajectory, qa: QASample, judge_llm: LLM | None) -> Trajec
 
     golds = [qa.answer] + [a for a in (qa.metadata.get("aliases") or []) if isinstance(a, str)]
     try:
-        verdict = await judge_answer(qa.question, golds if len(golds) > 1 else qa.answer, traj.final_answer,
-                                     judge_llm)
+        verdict = await judge_answer(qa.question, golds if len(golds) > 1 else qa.answer, traj.final_answer, judge_llm)
         v = verdict.model_dump(exclude={"raw"})
         v["raw"] = (verdict.raw or "")[:2000]
         correct = verdict.correct
@@ -40,15 +39,17 @@ async def label(traj: Trajectory, qa: QASample, judge_llm: LLM | None) -> Trajec
     except Exception as exc:  # a judge failure must not lose the rollout: record it, leave it ungraded
         log.warning("judge failed on %s: %s", traj.id, exc)
         v, correct = {"correct": None, "error": f"{type(exc).__name__}: {exc}"}, None
-    traj.metadata.update({
-        "gold": qa.answer,
-        "verdict": v,
-        "correct": correct,
-        "exact_match": v.get("em"),  # always computed: a cross-check of the LLM judge
-        "token_f1": v.get("f1"),
-        "tool_calls": traj.num_tool_calls,
-        "stop_reason": traj.stop_reason,
-    })
+    traj.metadata.update(
+        {
+            "gold": qa.answer,
+            "verdict": v,
+            "correct": correct,
+            "exact_match": v.get("em"),  # always computed: a cross-check of the LLM judge
+            "token_f1": v.get("f1"),
+            "tool_calls": traj.num_tool_calls,
+            "stop_reason": traj.stop_reason,
+        }
+    )
     return traj
 
 

@@ -43,8 +43,9 @@ def load_qa(path: str | os.PathLike) -> list[QASample]:
         try:
             qa = QASample.model_validate({**obj, "id": str(obj["id"]), "answer": str(obj["answer"])})
         except ValueError as exc:
-            raise InputError(f"not a valid QA record: {str(exc).splitlines()[0]}", path=str(path),
-                             line=lineno) from None
+            raise InputError(
+                f"not a valid QA record: {str(exc).splitlines()[0]}", path=str(path), line=lineno
+            ) from None
         if qa.id in seen:
             raise InputError(f"duplicate id {qa.id!r} (first on line {seen[qa.id]})", path=str(path), line=lineno)
         seen[qa.id] = lineno
@@ -72,10 +73,21 @@ class TeacherFactory:
     """Picklable recipe of the teacher: every worker (process or Ray task) opens the web (and for the LLM teacher
     an LLM pool) and builds the rollout + labelling job per QA record. See ``synthesize_trajectories``."""
 
-    def __init__(self, by_id: dict[str, QASample], web: WebSource, s: dict[str, Any], *, teacher: str,
-                 llm_config: LLMConfig | None = None, summarize: bool = True, judge: bool = True,
-                 summarizer_kwargs: dict[str, Any] | None = None, embedded_judge: bool = False,
-                 web_config: Any = None, reduced: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        by_id: dict[str, QASample],
+        web: WebSource,
+        s: dict[str, Any],
+        *,
+        teacher: str,
+        llm_config: LLMConfig | None = None,
+        summarize: bool = True,
+        judge: bool = True,
+        summarizer_kwargs: dict[str, Any] | None = None,
+        embedded_judge: bool = False,
+        web_config: Any = None,
+        reduced: dict[str, Any] | None = None,
+    ):
         self.by_id, self.web, self.s, self.teacher = by_id, web, s, teacher
         self.reduced = dict(reduced or {})  # agent settings lowered for the embedded teacher (embedded_defaults)
         self.llm_config, self.summarize, self.judge = llm_config, summarize, judge
@@ -98,8 +110,9 @@ class TeacherFactory:
             if opened:
                 await close_web(web_obj)
 
-    def _solver(self, rollout: Callable[[QASample], Awaitable[Trajectory]], judge: LLM | None
-                ) -> Callable[[Question], Awaitable[Trajectory]]:
+    def _solver(
+        self, rollout: Callable[[QASample], Awaitable[Trajectory]], judge: LLM | None
+    ) -> Callable[[Question], Awaitable[Trajectory]]:
         """``Question -> Trajectory`` for the batch runner: the teacher's rollout on the QA record of that id,
         labelled against its gold answer."""
 
@@ -134,21 +147,35 @@ class TeacherFactory:
                 judge_llm = None
 
             async def rollout(qa: QASample) -> Trajectory:
-                return await teacher_rollout(qa, teacher_llm, tools, summarizer=summarizer_llm,
-                                             summarize=self.summarize, agent_kwargs=agent_kwargs,
-                                             summarizer_kwargs=sk)
+                return await teacher_rollout(
+                    qa,
+                    teacher_llm,
+                    tools,
+                    summarizer=summarizer_llm,
+                    summarize=self.summarize,
+                    agent_kwargs=agent_kwargs,
+                    summarizer_kwargs=sk,
+                )
 
-            info = {"config": {"llm": pool.describe(), "judge": "llm" if judge_llm is not None else "normalized",
-                               "embedded_defaults": {"agent": self.reduced, "summarizer": reduced_summarizer}}}
-            yield AgentContext(None, lambda: {"llm_usage": pool_usage(pool)}, lambda: info,
-                               solve=self._solver(rollout, judge_llm))
+            info = {
+                "config": {
+                    "llm": pool.describe(),
+                    "judge": "llm" if judge_llm is not None else "normalized",
+                    "embedded_defaults": {"agent": self.reduced, "summarizer": reduced_summarizer},
+                }
+            }
+            yield AgentContext(
+                None, lambda: {"llm_usage": pool_usage(pool)}, lambda: info, solve=self._solver(rollout, judge_llm)
+            )
 
 
 def _reference_rollout(web_obj: Web, s: dict[str, Any]) -> Any:
     from openseeker.web.tools import SearchTool, VisitTool
 
-    tools = [SearchTool(web_obj, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
-             VisitTool(web_obj, max_chars=s["visit_max_chars"])]
+    tools = [
+        SearchTool(web_obj, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
+        VisitTool(web_obj, max_chars=s["visit_max_chars"]),
+    ]
 
     async def rollout(qa: QASample) -> Trajectory:
         return await reference_rollout(qa, tools, max_tool_calls=s["max_tool_calls"])
@@ -204,8 +231,10 @@ async def synthesize_trajectories(
     present = existing_teachers(out_path)
     other = {k: v for k, v in present.items() if k != tag}
     if other:
-        raise UserError(f"{out_path} already holds trajectories of another teacher ({dict(other)}); write "
-                        f"{tag!r} trajectories to a separate file so they never mix silently")
+        raise UserError(
+            f"{out_path} already holds trajectories of another teacher ({dict(other)}); write "
+            f"{tag!r} trajectories to a separate file so they never mix silently"
+        )
     given = {k for k, v in (settings or {}).items() if v is not None}
     s = resolve_agent_settings(**{**(settings or {}), "role": "teacher"})
     reduced: dict[str, Any] = {}
@@ -218,17 +247,40 @@ async def synthesize_trajectories(
     by_id = {q.id: q for q in qas}
     items = [Question(id=q.id, question=q.question) for q in qas]
     opened = isinstance(web, (str, os.PathLike))
-    config = {"teacher": tag, "summarize": summarize if teacher == "llm" else False, "agent": s,
-              "qa": str(qa_path), "web": str(web) if opened else getattr(web, "name", "")}
+    config = {
+        "teacher": tag,
+        "summarize": summarize if teacher == "llm" else False,
+        "agent": s,
+        "qa": str(qa_path),
+        "web": str(web) if opened else getattr(web, "name", ""),
+    }
     if teacher == "llm":
         if llm_config is None:
             raise UserError("the LLM teacher needs an LLM config (--llm embedded, --base-url/--model or --config)")
         llm_config = sized_llm_config(llm_config, ("teacher", "summarizer", "extractor", "judge"), s["concurrency"])
-    factory = TeacherFactory(by_id, web, s, teacher=teacher, llm_config=llm_config, summarize=summarize,
-                             judge=judge, summarizer_kwargs=summarizer_kwargs, embedded_judge=embedded_judge,
-                             web_config=web_config, reduced=reduced)
-    summary = await run_batch(items, out_path, factory=factory, concurrency=s["concurrency"], progress=progress,
-                              limit=limit, config=config, executor=executor)
+    factory = TeacherFactory(
+        by_id,
+        web,
+        s,
+        teacher=teacher,
+        llm_config=llm_config,
+        summarize=summarize,
+        judge=judge,
+        summarizer_kwargs=summarizer_kwargs,
+        embedded_judge=embedded_judge,
+        web_config=web_config,
+        reduced=reduced,
+    )
+    summary = await run_batch(
+        items,
+        out_path,
+        factory=factory,
+        concurrency=s["concurrency"],
+        progress=progress,
+        limit=limit,
+        config=config,
+        executor=executor,
+    )
     summary.update(output_stats(out_path))
     return summary
 
@@ -252,6 +304,15 @@ def output_stats(out_path: str | os.PathLike) -> dict[str, Any]:
             for rec in meta.get("summaries") or []:
                 summaries += 1
                 fallbacks += rec.get("status") == "fallback"
-    return {"file": {"trajectories": n, "correct": correct, "judged": judged, "teachers": dict(teachers),
-                     "stop_reasons": dict(stops), "mean_tool_calls": round(tool_calls / n, 2) if n else 0.0,
-                     "summaries": summaries, "summary_fallbacks": fallbacks}}
+    return {
+        "file": {
+            "trajectories": n,
+            "correct": correct,
+            "judged": judged,
+            "teachers": dict(teachers),
+            "stop_reasons": dict(stops),
+            "mean_tool_calls": round(tool_calls / n, 2) if n else 0.0,
+            "summaries": summaries,
+            "summary_fallbacks": fallbacks,
+        }
+    }

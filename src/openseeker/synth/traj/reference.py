@@ -64,23 +64,44 @@ async def reference_rollout(qa: QASample, tools: list[Any], *, max_tool_calls: i
         {"role": "system", "content": prompts.text_system_prompt(schemas)},
         {"role": "user", "content": qa.question},
     ]
-    traj = Trajectory(id=qa.id, question=qa.question, tools=schemas, metadata={
-        "teacher": REFERENCE_TEACHER, "teacher_model": None, "summarize": False, "qa_id": qa.id,
-        "protocol": "text", "prompt_version": prompts.PROMPT_VERSION,
-    })
+    traj = Trajectory(
+        id=qa.id,
+        question=qa.question,
+        tools=schemas,
+        metadata={
+            "teacher": REFERENCE_TEACHER,
+            "teacher_model": None,
+            "summarize": False,
+            "qa_id": qa.id,
+            "protocol": "text",
+            "prompt_version": prompts.PROMPT_VERSION,
+        },
+    )
     traj.messages = messages  # assigned after construction: validation would copy the list
     plan: list[tuple[str, ToolCall]] = []
     for ent in chain_entities(qa):
-        clue = f" The question describes {ent['description']!r}; this may be {ent['name']}." if ent["description"] \
-            else ""
-        plan.append((f"I need facts about {ent['name']} to follow the chain in the question.{clue} "
-                     "Let me search for it.",
-                     ToolCall(name="search", arguments={"query": [ent["name"]]})))
+        clue = (
+            f" The question describes {ent['description']!r}; this may be {ent['name']}." if ent["description"] else ""
+        )
+        plan.append(
+            (
+                f"I need facts about {ent['name']} to follow the chain in the question.{clue} Let me search for it.",
+                ToolCall(name="search", arguments={"query": [ent["name"]]}),
+            )
+        )
         if ent["url"]:
-            plan.append((f"The page on {ent['name']} should state the facts the question relies on. Let me read it.",
-                         ToolCall(name="visit", arguments={"url": [ent["url"]],
-                                                           "goal": f"Facts about {ent['name']} relevant to: "
-                                                                   f"{qa.question[:300]}"})))
+            plan.append(
+                (
+                    f"The page on {ent['name']} should state the facts the question relies on. Let me read it.",
+                    ToolCall(
+                        name="visit",
+                        arguments={
+                            "url": [ent["url"]],
+                            "goal": f"Facts about {ent['name']} relevant to: {qa.question[:300]}",
+                        },
+                    ),
+                )
+            )
     found_in_search: list[bool] = []
     last_search = ""
     for i, (reasoning, call) in enumerate(plan[:max_tool_calls]):
@@ -92,8 +113,14 @@ async def reference_rollout(qa: QASample, tools: list[Any], *, max_tool_calls: i
             last_search = obs
         else:
             found_in_search.append(call.arguments["url"][0] in last_search)
-        step = Step(index=i, reasoning=reasoning, content="", tool_calls=[call], observations=[obs],
-                    tool_s=time.perf_counter() - t_tool)
+        step = Step(
+            index=i,
+            reasoning=reasoning,
+            content="",
+            tool_calls=[call],
+            observations=[obs],
+            tool_s=time.perf_counter() - t_tool,
+        )
         traj.steps.append(step)
         messages.append(assistant_message(reasoning, [call], None))
         step.content = messages[-1]["content"]
@@ -107,8 +134,12 @@ async def reference_rollout(qa: QASample, tools: list[Any], *, max_tool_calls: i
     traj.num_turns += 1
     traj.final_answer = qa.answer
     traj.stop_reason = "answered"
-    traj.metadata["replay"] = {"planned_calls": len(plan), "executed_calls": traj.num_tool_calls,
-                               "visits_found_in_search": sum(found_in_search), "visits": len(found_in_search),
-                               "chain": json.loads(json.dumps(qa.chain, default=str))}
+    traj.metadata["replay"] = {
+        "planned_calls": len(plan),
+        "executed_calls": traj.num_tool_calls,
+        "visits_found_in_search": sum(found_in_search),
+        "visits": len(found_in_search),
+        "chain": json.loads(json.dumps(qa.chain, default=str)),
+    }
     traj.wall_s = time.perf_counter() - t0
     return traj

@@ -89,8 +89,16 @@ class RetrospectiveSummarizer:
         temperature: summarizer sampling temperature.
     """
 
-    def __init__(self, llm: LLM, *, max_input_chars: int = 12_000, max_tokens: int = 384, max_words: int = 150,
-                 fallback_chars: int = 1_000, temperature: float | None = 0.0):
+    def __init__(
+        self,
+        llm: LLM,
+        *,
+        max_input_chars: int = 12_000,
+        max_tokens: int = 384,
+        max_words: int = 150,
+        fallback_chars: int = 1_000,
+        temperature: float | None = 0.0,
+    ):
         self.llm = llm
         self.max_input_chars = max_input_chars
         self.max_tokens = max_tokens
@@ -124,8 +132,7 @@ class RetrospectiveSummarizer:
         msg = messages[index]
         observation = str(msg.get("content") or "")
         call_id = str(msg.get("tool_call_id") or "")
-        producer = next((messages[j] for j in range(index - 1, -1, -1) if messages[j].get("role") == "assistant"),
-                        {})
+        producer = next((messages[j] for j in range(index - 1, -1, -1) if messages[j].get("role") == "assistant"), {})
         call_text = ""
         for tc in producer.get("tool_calls") or []:
             if not call_id or tc.get("id") == call_id:
@@ -135,13 +142,22 @@ class RetrospectiveSummarizer:
         reasoning = str(producer.get("content") or "")
         if "</think>" in reasoning:
             reasoning = reasoning.split("</think>")[0].replace("<think>", "").strip()
-        obs_in = observation if len(observation) <= self.max_input_chars else (
-            observation[: self.max_input_chars] + "\n[... truncated]")
+        obs_in = (
+            observation
+            if len(observation) <= self.max_input_chars
+            else (observation[: self.max_input_chars] + "\n[... truncated]")
+        )
         prompt = [
             {"role": "system", "content": SUMMARIZER_SYSTEM.format(max_words=self.max_words)},
-            {"role": "user", "content": SUMMARIZER_USER.format(question=question, reasoning=reasoning or "(none)",
-                                                              call=call_text or msg.get("name", "tool"),
-                                                              observation=obs_in)},
+            {
+                "role": "user",
+                "content": SUMMARIZER_USER.format(
+                    question=question,
+                    reasoning=reasoning or "(none)",
+                    call=call_text or msg.get("name", "tool"),
+                    observation=obs_in,
+                ),
+            },
         ]
         t0 = time.perf_counter()
         self.calls += 1
@@ -160,10 +176,20 @@ class RetrospectiveSummarizer:
             raise
         except Exception as exc:  # LLMError, empty output: never crash the rollout
             log.warning("summarizer failed on message %d (%s); using the truncated observation", index, exc)
-            cut = observation if len(observation) <= self.fallback_chars else (
-                observation[: self.fallback_chars] + " [... truncated]")
-            return SummaryRecord(index, call_id, "fallback", cut, len(observation),
-                                 error=f"{type(exc).__name__}: {exc}", latency_s=time.perf_counter() - t0)
+            cut = (
+                observation
+                if len(observation) <= self.fallback_chars
+                else (observation[: self.fallback_chars] + " [... truncated]")
+            )
+            return SummaryRecord(
+                index,
+                call_id,
+                "fallback",
+                cut,
+                len(observation),
+                error=f"{type(exc).__name__}: {exc}",
+                latency_s=time.perf_counter() - t0,
+            )
 
     # -- after the rollout
     def annotate(self, traj: Trajectory) -> Trajectory:
@@ -173,14 +199,16 @@ class RetrospectiveSummarizer:
         k = 0
         for step in traj.steps:
             n = len(step.observations)
-            idx = tool_idx[k:k + n]
+            idx = tool_idx[k : k + n]
             k += n
             recs = [by_index[i] for i in idx if i in by_index]
             if recs:
                 step.summary = "\n\n".join(r.summary for r in recs)
         traj.metadata["summaries"] = [asdict(r) for r in sorted(by_index.values(), key=lambda r: r.message_index)]
         traj.metadata["summarizer"] = {
-            "model": getattr(self.llm, "model", ""), "prompt_version": PROMPT_VERSION, "calls": self.calls,
+            "model": getattr(self.llm, "model", ""),
+            "prompt_version": PROMPT_VERSION,
+            "calls": self.calls,
             "fallbacks": sum(1 for r in by_index.values() if r.status == "fallback"),
         }
         return traj

@@ -51,12 +51,16 @@ async def teacher_rollout(
             raise ValueError("summarize=True needs a summarizer LLM")
         hook = RetrospectiveSummarizer(summarizer, **(summarizer_kwargs or {}))
     agent = Agent(teacher, tools, context_hook=hook, record_context=True, **(agent_kwargs or {}))
-    traj = await agent.run(qa.question, id=qa.id, metadata={
-        "teacher": LLM_TEACHER,
-        "teacher_model": getattr(teacher, "model", ""),
-        "summarize": summarize,
-        "qa_id": qa.id,
-    })
+    traj = await agent.run(
+        qa.question,
+        id=qa.id,
+        metadata={
+            "teacher": LLM_TEACHER,
+            "teacher_model": getattr(teacher, "model", ""),
+            "summarize": summarize,
+            "qa_id": qa.id,
+        },
+    )
     if hook is not None:
         hook.annotate(traj)
     return traj

@@ -13,10 +13,18 @@ from pathlib import Path
 
 from openseeker.errors import UserError
 from openseeker.registry import Registry
-from openseeker.web.importers.base import ImportStats, Importer, Redirect, title_url
+from openseeker.web.importers.base import Importer, ImportStats, Redirect, title_url
 
-__all__ = ["IMPORTERS", "ImportStats", "Importer", "Redirect", "detect_format", "formats_help", "get_importer",
-           "title_url"]
+__all__ = [
+    "IMPORTERS",
+    "ImportStats",
+    "Importer",
+    "Redirect",
+    "detect_format",
+    "formats_help",
+    "get_importer",
+    "title_url",
+]
 
 # format name -> importer class. Each class declares the SOURCEs it reads (``suffixes``/``detect``, ``priority``)
 # and its help phrase (``source_help``): adding an importer is its module plus one line here.

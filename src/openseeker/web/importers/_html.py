@@ -50,8 +50,9 @@ def text_of(html: str, doc=None) -> str:
     try:
         import trafilatura
 
-        text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_recall=True,
-                                   deduplicate=False)
+        text = trafilatura.extract(
+            html, include_comments=False, include_tables=False, favor_recall=True, deduplicate=False
+        )
     except Exception as exc:  # trafilatura is best-effort
         log.debug("trafilatura failed: %s", exc)
     if not text and doc is not None:

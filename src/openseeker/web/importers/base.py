@@ -106,7 +106,7 @@ class Importer:
         self.rank, self.world_size = 0, 1
         self.seq = 0
 
-    def shard(self, rank: int, world_size: int) -> "Importer":
+    def shard(self, rank: int, world_size: int) -> Importer:
         """Restrict this importer to shard ``rank`` of ``world_size`` (see the class doc); returns self."""
         if world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"bad shard {rank} of {world_size}")

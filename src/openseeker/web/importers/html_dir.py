@@ -59,8 +59,15 @@ class HtmlDirImporter(Importer):
             if canonical:
                 meta["canonical"] = canonical[0]
             title = _html.title_of(doc) or f.stem.replace("_", " ")
-            yield Page(url=url, title=title, text=text, description=_html.description_of(doc), lang=(
-                doc.get("lang") or "en").split("-")[0], source="html", metadata=meta)
+            yield Page(
+                url=url,
+                title=title,
+                text=text,
+                description=_html.description_of(doc),
+                lang=(doc.get("lang") or "en").split("-")[0],
+                source="html",
+                metadata=meta,
+            )
             for href, anchor in _html.hrefs_of(doc):
                 target = urljoin(url, href).split("#", 1)[0]
                 if target.startswith(("http://", "https://")) and target != url:

@@ -11,8 +11,19 @@ from collections.abc import Iterator
 from openseeker.records import Link, Page
 from openseeker.web.importers.base import Importer, Redirect, title_url
 
-KNOWN = {"title", "text", "url", "description", "links", "lang", "topic", "source", "metadata", "kind",
-         "schema_version"}
+KNOWN = {
+    "title",
+    "text",
+    "url",
+    "description",
+    "links",
+    "lang",
+    "topic",
+    "source",
+    "metadata",
+    "kind",
+    "schema_version",
+}
 
 
 class JsonlImporter(Importer):
@@ -76,5 +87,8 @@ class JsonlImporter(Importer):
                 if isinstance(item, str):
                     yield Link(src=str(url), dst=item)
                 elif isinstance(item, dict) and (item.get("url") or item.get("title")):
-                    yield Link(src=str(url), dst=str(item.get("url") or item.get("title")),
-                               anchor=str(item.get("anchor") or ""))
+                    yield Link(
+                        src=str(url),
+                        dst=str(item.get("url") or item.get("title")),
+                        anchor=str(item.get("anchor") or ""),
+                    )

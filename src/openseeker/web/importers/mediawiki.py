@@ -25,13 +25,67 @@ from openseeker.web.importers.base import Importer, Redirect, title_url
 from openseeker.web.importers.wikitext import wikitext_to_text
 
 DEFAULT_NAMESPACES = {
-    "media", "special", "talk", "user", "user talk", "wikipedia", "wikipedia talk", "wp", "file", "file talk",
-    "image", "mediawiki", "template", "template talk", "help", "category", "category talk", "portal", "book",
-    "draft", "module", "timedtext", "gadget", "topic", "wikt", "wiktionary", "wikisource", "wikiquote", "commons",
-    "s", "q", "n", "b", "v", "d", "m", "meta", "species", "wikibooks", "wikinews", "wikiversity", "wikidata",
+    "media",
+    "special",
+    "talk",
+    "user",
+    "user talk",
+    "wikipedia",
+    "wikipedia talk",
+    "wp",
+    "file",
+    "file talk",
+    "image",
+    "mediawiki",
+    "template",
+    "template talk",
+    "help",
+    "category",
+    "category talk",
+    "portal",
+    "book",
+    "draft",
+    "module",
+    "timedtext",
+    "gadget",
+    "topic",
+    "wikt",
+    "wiktionary",
+    "wikisource",
+    "wikiquote",
+    "commons",
+    "s",
+    "q",
+    "n",
+    "b",
+    "v",
+    "d",
+    "m",
+    "meta",
+    "species",
+    "wikibooks",
+    "wikinews",
+    "wikiversity",
+    "wikidata",
 }
-HIDDEN_TAGS = {"ref", "references", "gallery", "timeline", "math", "chem", "score", "graph", "templatedata",
-               "noinclude", "includeonly", "table", "syntaxhighlight", "source", "imagemap", "mapframe"}
+HIDDEN_TAGS = {
+    "ref",
+    "references",
+    "gallery",
+    "timeline",
+    "math",
+    "chem",
+    "score",
+    "graph",
+    "templatedata",
+    "noinclude",
+    "includeonly",
+    "table",
+    "syntaxhighlight",
+    "source",
+    "imagemap",
+    "mapframe",
+}
 _INTERWIKI = re.compile(r"^[a-z]{2,3}(-[a-z]+)*$")
 _BLANKS = re.compile(r"\n{3,}")
 _SPACES = re.compile(r"[ \t]{2,}")
@@ -75,8 +129,17 @@ class _Bz2Range:
     """A read-only file of the decompressed bytes of the bz2 streams in ``[lo, hi)`` (``prefix``/``suffix``
     added, ``drop`` removed), for ``ET.iterparse``. Memory: one compressed chunk and one stream's output."""
 
-    def __init__(self, path: Any, lo: int, hi: int, *, prefix: bytes = b"", suffix: bytes = b"", drop: bytes = b"",
-                 compressed: bool = True):
+    def __init__(
+        self,
+        path: Any,
+        lo: int,
+        hi: int,
+        *,
+        prefix: bytes = b"",
+        suffix: bytes = b"",
+        drop: bytes = b"",
+        compressed: bool = True,
+    ):
         self.path, self.lo, self.hi, self.compressed = path, lo, hi, compressed
         self.prefix, self.suffix, self.drop = prefix, suffix, drop
         self._gen = self._chunks()
@@ -168,8 +231,14 @@ class MediaWikiImporter(Importer):
             text = self._render(mwparserfromhell.parse(wikitext), url, links)
             text = "\n".join(_SPACES.sub(" ", _EMPTY_PARENS.sub("", line)).strip() for line in text.splitlines())
             text = _BLANKS.sub("\n\n", text).strip()
-        page = Page(url=url, title=title, text=text, lang=self.lang, source="mediawiki",
-                    metadata={"page_id": page_id} if page_id else {})
+        page = Page(
+            url=url,
+            title=title,
+            text=text,
+            lang=self.lang,
+            source="mediawiki",
+            metadata={"page_id": page_id} if page_id else {},
+        )
         return page, links
 
     def _render(self, code: Any, url: str, links: list[Link]) -> str:
@@ -214,10 +283,18 @@ class MediaWikiImporter(Importer):
         split = (self._stream_range() if bz else self._xml_range()) if self.world_size > 1 else None
         if split is not None:  # this shard reads only its byte range (multistream bz2 streams, or plain XML)
             header_end, lo, hi = split
-            yield from self._parse(_Bz2Range(self.path, 0, header_end, suffix=b"</mediawiki>", compressed=bz),
-                                   ranged=False)
-            body = _Bz2Range(self.path, lo, hi, prefix=b"<mediawiki>", suffix=b"</mediawiki>",
-                             drop=b"</mediawiki>" if bz else b"", compressed=bz)
+            yield from self._parse(
+                _Bz2Range(self.path, 0, header_end, suffix=b"</mediawiki>", compressed=bz), ranged=False
+            )
+            body = _Bz2Range(
+                self.path,
+                lo,
+                hi,
+                prefix=b"<mediawiki>",
+                suffix=b"</mediawiki>",
+                drop=b"</mediawiki>" if bz else b"",
+                compressed=bz,
+            )
             yield from self._parse(body, ranged=True)
             return
         yield from self._parse(self._open(), ranged=False)
@@ -254,8 +331,11 @@ class MediaWikiImporter(Importer):
         if second is None:
             return None
         lo = second if self.rank == 0 else _next_stream(self.path, max(second, size * self.rank // self.world_size))
-        hi = size if self.rank == self.world_size - 1 else _next_stream(
-            self.path, max(second, size * (self.rank + 1) // self.world_size))
+        hi = (
+            size
+            if self.rank == self.world_size - 1
+            else _next_stream(self.path, max(second, size * (self.rank + 1) // self.world_size))
+        )
         return second, lo if lo is not None else size, hi if hi is not None else size
 
     def _parse(self, fh: Any, *, ranged: bool) -> Iterator[Page | Link | Redirect]:

@@ -59,5 +59,6 @@ class MultihopImporter(Importer):
             url = title_url(title) + (f"_({n})" if n > 1 else "")
             meta = {k: v for k, v in obj.items() if k not in ("title", "text")}
             meta["paragraph"] = n
-            yield Page(url=url, title=title, text=obj["text"], lang="en", source=f"multihop:{self.path.stem}",
-                       metadata=meta)
+            yield Page(
+                url=url, title=title, text=obj["text"], lang="en", source=f"multihop:{self.path.stem}", metadata=meta
+            )

@@ -121,8 +121,9 @@ def html_page(url: str, html: str) -> tuple[Page | None, list[Link]]:
     from openseeker.web.importers import _html
 
     tree = HTMLTree.parse(html)
-    text = extract_plain_text(tree, main_content=True, alt_texts=False, links=False, form_fields=False,
-                              noscript=False, list_bullets=False)
+    text = extract_plain_text(
+        tree, main_content=True, alt_texts=False, links=False, form_fields=False, noscript=False, list_bullets=False
+    )
     try:
         doc = lxml.html.document_fromstring(html)
     except Exception:  # noqa: BLE001 - lxml raises ParserError / ValueError on empty or odd input
@@ -138,8 +139,14 @@ def html_page(url: str, html: str) -> tuple[Page | None, list[Link]]:
         if b:
             base = urljoin(url, b[0].strip())
     title = (_html.title_of(doc) or url)[:MAX_TITLE]
-    page = Page(url=url, title=title, text=text, description=_html.description_of(doc),
-                lang=_language(text, doc.get("lang", "") if doc is not None else ""), source="warc")
+    page = Page(
+        url=url,
+        title=title,
+        text=text,
+        description=_html.description_of(doc),
+        lang=_language(text, doc.get("lang", "") if doc is not None else ""),
+        source="warc",
+    )
     links, seen = [], {url}
     for href, anchor in _html.hrefs_of(doc):
         try:
@@ -226,8 +233,12 @@ class WarcImporter(Importer):
 
     def describe(self) -> dict[str, Any]:
         files = self.files()
-        return {"format": self.name, "source": self.source, "files": len(files),
-                "bytes": sum(f.stat().st_size for f in files)}
+        return {
+            "format": self.name,
+            "source": self.source,
+            "files": len(files),
+            "bytes": sum(f.stat().st_size for f in files),
+        }
 
     def records(self) -> Iterator[Page | Link | Redirect]:
         files = self.files()
@@ -282,8 +293,9 @@ class WarcImporter(Importer):
         if problem and (self._by_file or self.mine(self._item)):
             self.bad(problem, path=str(path))
 
-    def _record(self, path: str, rtype: str, offset: int, http: dict[str, str], body: bytes,
-                url: str) -> Iterator[Page | Link | Redirect]:
+    def _record(
+        self, path: str, rtype: str, offset: int, http: dict[str, str], body: bytes, url: str
+    ) -> Iterator[Page | Link | Redirect]:
         self.stats.read += 1
         if not url.lower().startswith(("http://", "https://")):
             self.skip("not an http(s) url")
@@ -299,8 +311,14 @@ class WarcImporter(Importer):
                 self.skip("empty text")
                 return
             title = text.split("\n", 1)[0].strip()[:MAX_TITLE] or url
-            yield Page(url=url, title=title, text=text, lang=_language(text, ""), source="wet",
-                       metadata={"warc_offset": offset})
+            yield Page(
+                url=url,
+                title=title,
+                text=text,
+                lang=_language(text, ""),
+                source="wet",
+                metadata={"warc_offset": offset},
+            )
             return
         status = http.get(":status", "")
         if status.startswith("3"):
@@ -322,8 +340,9 @@ class WarcImporter(Importer):
             html = _decode(body, ctype)
             page, links = html_page(url, html)
         except Exception as exc:  # noqa: BLE001 - parsers are robust; never let one page kill an import
-            self.bad(f"record at byte offset {offset} ({url}): cannot parse HTML ({type(exc).__name__}: {exc})",
-                     path=path)
+            self.bad(
+                f"record at byte offset {offset} ({url}): cannot parse HTML ({type(exc).__name__}: {exc})", path=path
+            )
             return
         if page is None:
             self.skip("empty text")

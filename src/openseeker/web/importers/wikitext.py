@@ -20,9 +20,31 @@ import re
 from collections.abc import Callable
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
-_HIDDEN = ("ref", "references", "gallery", "timeline", "math", "chem", "score", "graph", "templatedata",
-           "noinclude", "table", "syntaxhighlight", "source", "imagemap", "mapframe", "nowiki", "pre",
-           "includeonly", "poem", "hiero", "ce", "categorytree", "inputbox")
+_HIDDEN = (
+    "ref",
+    "references",
+    "gallery",
+    "timeline",
+    "math",
+    "chem",
+    "score",
+    "graph",
+    "templatedata",
+    "noinclude",
+    "table",
+    "syntaxhighlight",
+    "source",
+    "imagemap",
+    "mapframe",
+    "nowiki",
+    "pre",
+    "includeonly",
+    "poem",
+    "hiero",
+    "ce",
+    "categorytree",
+    "inputbox",
+)
 _TAGS = "|".join(_HIDDEN)
 _HIDDEN_PAIR = re.compile(rf"<({_TAGS})\b[^>]*?(?<!/)>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 _HIDDEN_SELF = re.compile(rf"<(?:{_TAGS})\b[^>]*/>", re.IGNORECASE)

@@ -19,8 +19,23 @@ from openseeker.records import Link, Page
 from openseeker.web.importers import _html
 from openseeker.web.importers.base import Importer, Redirect, title_url
 
-ISO3 = {"eng": "en", "fra": "fr", "fre": "fr", "spa": "es", "deu": "de", "ger": "de", "ita": "it", "por": "pt",
-        "zho": "zh", "chi": "zh", "rus": "ru", "jpn": "ja", "ara": "ar", "nld": "nl", "pol": "pl"}
+ISO3 = {
+    "eng": "en",
+    "fra": "fr",
+    "fre": "fr",
+    "spa": "es",
+    "deu": "de",
+    "ger": "de",
+    "ita": "it",
+    "por": "pt",
+    "zho": "zh",
+    "chi": "zh",
+    "rus": "ru",
+    "jpn": "ja",
+    "ara": "ar",
+    "nld": "nl",
+    "pol": "pl",
+}
 _FAKE_HOST = "https://zim.invalid/"
 
 
@@ -104,8 +119,15 @@ class ZimImporter(Importer):
             path_title = unquote(name).replace("_", " ")
             if path_title.casefold() != title.casefold():
                 yield Redirect(title=path_title, target=title)
-            yield Page(url=url, title=title, text=text, description=_html.description_of(doc), lang=lang,
-                       source=f"zim:{zim_name}", metadata={"zim_path": path})
+            yield Page(
+                url=url,
+                title=title,
+                text=text,
+                description=_html.description_of(doc),
+                lang=lang,
+                source=f"zim:{zim_name}",
+                metadata={"zim_path": path},
+            )
             here = _FAKE_HOST + path
             for href, anchor in _html.hrefs_of(doc):
                 target = urljoin(here, href)

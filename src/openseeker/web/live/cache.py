@@ -21,8 +21,10 @@ from openseeker.sqlite_wal import connect_wal
 
 log = logging.getLogger(__name__)
 
-SCHEMA = ("CREATE TABLE IF NOT EXISTS cache (kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
-          "created REAL NOT NULL, expires REAL NOT NULL, PRIMARY KEY (kind, key))")
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS cache (kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+    "created REAL NOT NULL, expires REAL NOT NULL, PRIMARY KEY (kind, key))"
+)
 
 
 def normalize_query(query: str) -> str:
@@ -38,8 +40,11 @@ def normalize_url(url: str) -> str:
         return url.strip()
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    port = parts.port if parts.port and not (scheme == "http" and parts.port == 80 or
-                                              scheme == "https" and parts.port == 443) else None
+    port = (
+        parts.port
+        if parts.port and not (scheme == "http" and parts.port == 80 or scheme == "https" and parts.port == 443)
+        else None
+    )
     netloc = f"[{host}]" if ":" in host else host
     if port:
         netloc += f":{port}"
@@ -66,8 +71,10 @@ class SQLiteCache:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._db = connect_wal(self.path, schema=SCHEMA, isolation_level="")
         except (OSError, sqlite3.Error) as exc:
-            raise UserError(f"cannot open the live web cache {self.path}: {exc} (set cache.path in the live web "
-                            "config, or cache.enabled: false)") from None
+            raise UserError(
+                f"cannot open the live web cache {self.path}: {exc} (set cache.path in the live web "
+                "config, or cache.enabled: false)"
+            ) from None
 
     def get(self, kind: str, key: str) -> Any | None:
         with self._lock:
@@ -87,8 +94,9 @@ class SQLiteCache:
         now = time.time()
         blob = json.dumps(value, ensure_ascii=False)
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?)",
-                             (kind, key, blob, now, now + ttl_s))
+            self._db.execute(
+                "INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?)", (kind, key, blob, now, now + ttl_s)
+            )
             self._db.commit()
 
     def purge_expired(self) -> int:

@@ -179,12 +179,16 @@ class LiveWebConfig(_Strict):
             return None
         env = settings.api_key_env
         if not env:
-            raise UserError(f"live web: backend '{name}' needs an API key; set live.{name}.api_key_env to the NAME "
-                            "of the environment variable holding it")
+            raise UserError(
+                f"live web: backend '{name}' needs an API key; set live.{name}.api_key_env to the NAME "
+                "of the environment variable holding it"
+            )
         key = os.environ.get(env, "").strip()
         if not key:
-            raise UserError(f"live web: backend '{name}' needs an API key in the environment variable {env} "
-                            f"(export {env}=...), or choose a keyless backend (searxng with a base_url, or ddgs)")
+            raise UserError(
+                f"live web: backend '{name}' needs an API key in the environment variable {env} "
+                f"(export {env}=...), or choose a keyless backend (searxng with a base_url, or ddgs)"
+            )
         return key
 
 
@@ -246,8 +250,7 @@ def load_live_config(source: Any = None) -> LiveWebConfig:
     if "live" in data and isinstance(data["live"], dict):
         data = data["live"]
     elif "backend" not in data:
-        raise UserError(f"{where}: no `live:` section and no `backend:` key; name a backend "
-                        f"({', '.join(_names())})")
+        raise UserError(f"{where}: no `live:` section and no `backend:` key; name a backend ({', '.join(_names())})")
     return _validate(data, where)
 
 

@@ -30,8 +30,15 @@ log = logging.getLogger(__name__)
 
 _HTML = ("text/html", "application/xhtml+xml")
 _TEXT_PREFIX = ("text/",)
-_TEXT_TYPES = ("application/json", "application/xml", "application/ld+json", "application/rss+xml",
-               "application/atom+xml", "application/javascript", "application/x-yaml")
+_TEXT_TYPES = (
+    "application/json",
+    "application/xml",
+    "application/ld+json",
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/javascript",
+    "application/x-yaml",
+)
 _REDIRECTS = (301, 302, 303, 307, 308)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
@@ -99,8 +106,18 @@ def html_to_text(html: str, url: str) -> tuple[str, str]:
     """``(title, markdown text)`` of an HTML page: trafilatura main-content extraction, lxml text as fallback."""
     import trafilatura
 
-    text = trafilatura.extract(html, url=url, output_format="markdown", include_comments=False,
-                               include_tables=True, include_links=False, favor_recall=True) or ""
+    text = (
+        trafilatura.extract(
+            html,
+            url=url,
+            output_format="markdown",
+            include_comments=False,
+            include_tables=True,
+            include_links=False,
+            favor_recall=True,
+        )
+        or ""
+    )
     title = ""
     try:
         meta = trafilatura.extract_metadata(html)
@@ -176,7 +193,7 @@ def parse_reader_output(text: str) -> tuple[str, str]:
     if m:
         title = m.group(1).strip()
     marker = text.find("Markdown Content:")
-    body = text[marker + len("Markdown Content:"):] if marker >= 0 else text
+    body = text[marker + len("Markdown Content:") :] if marker >= 0 else text
     return title, body.strip()
 
 
@@ -192,16 +209,21 @@ class Fetcher:
     def __init__(self, settings: Any, guard: SSRFGuard, reader_key: str | None = None):
         self.settings, self.guard, self.reader_key = settings, guard, reader_key
 
-    async def fetch(self, url: str, *, client: httpx.AsyncClient, reader_client: httpx.AsyncClient | None = None
-                    ) -> Page:
+    async def fetch(
+        self, url: str, *, client: httpx.AsyncClient, reader_client: httpx.AsyncClient | None = None
+    ) -> Page:
         url = url.strip()
-        coro = (self._via_reader(reader_client, url) if self.settings.reader_url and reader_client is not None
-                else self._direct(client, url))
+        coro = (
+            self._via_reader(reader_client, url)
+            if self.settings.reader_url and reader_client is not None
+            else self._direct(client, url)
+        )
         try:
             return await asyncio.wait_for(coro, self.settings.total_timeout_s)
-        except asyncio.TimeoutError:
-            raise ToolError(f"timed out: {url} did not finish loading within {self.settings.total_timeout_s:g}s"
-                            ) from None
+        except TimeoutError:
+            raise ToolError(
+                f"timed out: {url} did not finish loading within {self.settings.total_timeout_s:g}s"
+            ) from None
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
         cap = self.settings.max_bytes
@@ -217,8 +239,10 @@ class Fetcher:
 
     async def _direct(self, client: httpx.AsyncClient, url: str) -> Page:
         current, hops = url, []
-        headers = {"User-Agent": self.settings.user_agent,
-                   "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,application/pdf;q=0.8,*/*;q=0.5"}
+        headers = {
+            "User-Agent": self.settings.user_agent,
+            "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,application/pdf;q=0.8,*/*;q=0.5",
+        }
         for _hop in range(self.settings.max_redirects + 1):
             await self.guard.check_url(current)
             with _httpx_errors(f"timed out connecting to or reading {current}", "network error"):
@@ -234,11 +258,15 @@ class Fetcher:
                     raise ToolError(f"HTTP {response.status_code} {response.reason_phrase} for {current}")
                 ctype = response.headers.get("content-type", "")
                 kind = classify(ctype, current)
-                vague = ctype.split(";", 1)[0].strip().lower() in ("", "application/octet-stream",
-                                                                      "binary/octet-stream")
+                vague = ctype.split(";", 1)[0].strip().lower() in (
+                    "",
+                    "application/octet-stream",
+                    "binary/octet-stream",
+                )
                 if kind == "binary" and not vague:
-                    raise ToolError(f"{current} is binary content ({ctype.split(';', 1)[0]}), not a readable "
-                                    "page; refused")
+                    raise ToolError(
+                        f"{current} is binary content ({ctype.split(';', 1)[0]}), not a readable page; refused"
+                    )
                 with _httpx_errors(f"timed out reading {current}", f"network error while reading {current}"):
                     body = await self._read_capped(response, current)
                 charset = response.charset_encoding
@@ -247,8 +275,9 @@ class Fetcher:
             return await self._to_page(url, current, ctype, body, charset, hops)
         raise ToolError(f"too many redirects: {url} redirected more than {self.settings.max_redirects} times")
 
-    async def _to_page(self, requested: str, final: str, ctype: str, body: bytes, charset: str | None,
-                       hops: list[str]) -> Page:
+    async def _to_page(
+        self, requested: str, final: str, ctype: str, body: bytes, charset: str | None, hops: list[str]
+    ) -> Page:
         kind = classify(ctype, final, body[:2048])
         if kind == "binary":
             raise ToolError(f"{final} is binary content ({ctype or 'unknown type'}), not a readable page; refused")
@@ -264,8 +293,14 @@ class Fetcher:
             title, text = "", _decode(body, charset, sniff=kind == "text").strip()
         if not text:
             raise ToolError(f"{final} has no readable text")
-        meta = {"requested_url": requested, "content_type": ctype, "kind": kind, "via": "direct", "redirects": hops,
-                "bytes": len(body)}
+        meta = {
+            "requested_url": requested,
+            "content_type": ctype,
+            "kind": kind,
+            "via": "direct",
+            "redirects": hops,
+            "bytes": len(body),
+        }
         if kind == "html":
             meta["links"] = links
         return Page(url=final, title=title or final, text=text, source="live", metadata=meta)
@@ -276,10 +311,12 @@ class Fetcher:
         if self.reader_key:
             headers["Authorization"] = f"Bearer {self.reader_key}"
         reader = self.settings.reader_url.rstrip("/")
-        with _httpx_errors(f"timed out: the reader service did not return {url} in time",
-                           "reader service unreachable"):
-            async with client.stream("GET", f"{reader}/{url}", headers=headers,
-                                     timeout=self.settings.timeout_s) as response:
+        with _httpx_errors(
+            f"timed out: the reader service did not return {url} in time", "reader service unreachable"
+        ):
+            async with client.stream(
+                "GET", f"{reader}/{url}", headers=headers, timeout=self.settings.timeout_s
+            ) as response:
                 if response.status_code >= 400:
                     raise ToolError(f"the reader service answered HTTP {response.status_code} for {url}")
                 body = await self._read_capped(response, url)
@@ -287,5 +324,10 @@ class Fetcher:
         title, text = parse_reader_output(_decode(body, charset))
         if not text:
             raise ToolError(f"the reader service returned no text for {url}")
-        return Page(url=url, title=title or url, text=text, source="live",
-                    metadata={"requested_url": url, "via": "reader", "bytes": len(body)})
+        return Page(
+            url=url,
+            title=title or url,
+            text=text,
+            source="live",
+            metadata={"requested_url": url, "via": "reader", "bytes": len(body)},
+        )

@@ -21,6 +21,7 @@ import httpx
 from openseeker.errors import ToolError, UserError
 from openseeker.records import SearchHit
 from openseeker.registry import Registry
+from openseeker.text import has_cjk  # the paper's zh-locale switch
 from openseeker.web.live.config import (
     BackendSettings,
     DdgsSettings,
@@ -28,7 +29,6 @@ from openseeker.web.live.config import (
     SerperSettings,
     TavilySettings,
 )
-from openseeker.text import has_cjk  # the paper's zh-locale switch
 
 log = logging.getLogger(__name__)
 
@@ -60,21 +60,34 @@ def check_response(name: str, response: httpx.Response) -> Any:
 
     status = response.status_code
     if status in (401, 403):
-        raise BackendError(f"{name} rejected the API key (HTTP {status}: {_error_detail(response)}); check the key "
-                           "in the environment variable named by the live-web config", status=status)
+        raise BackendError(
+            f"{name} rejected the API key (HTTP {status}: {_error_detail(response)}); check the key "
+            "in the environment variable named by the live-web config",
+            status=status,
+        )
     if status == 429:
-        raise BackendError(f"{name} rate limit hit (HTTP 429: {_error_detail(response)})", status=status,
-                           retryable=True, retry_after=parse_retry_after(response.headers.get("retry-after")))
+        raise BackendError(
+            f"{name} rate limit hit (HTTP 429: {_error_detail(response)})",
+            status=status,
+            retryable=True,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
     if status >= 500:
-        raise BackendError(f"{name} server error (HTTP {status}: {_error_detail(response)})", status=status,
-                           retryable=True, retry_after=parse_retry_after(response.headers.get("retry-after")))
+        raise BackendError(
+            f"{name} server error (HTTP {status}: {_error_detail(response)})",
+            status=status,
+            retryable=True,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
     if status >= 400:
         raise BackendError(f"{name} refused the request (HTTP {status}: {_error_detail(response)})", status=status)
     try:
         return response.json()
     except ValueError:
-        raise BackendError(f"{name} returned malformed JSON (HTTP {status}, {len(response.content)} bytes: "
-                           f"{response.text[:80]!r})", status=status) from None
+        raise BackendError(
+            f"{name} returned malformed JSON (HTTP {status}, {len(response.content)} bytes: {response.text[:80]!r})",
+            status=status,
+        ) from None
 
 
 def _str(value: Any) -> str:
@@ -112,12 +125,22 @@ class SearchBackend:
         except httpx.TimeoutException:
             raise BackendError(f"{self.name} timed out after {self.settings.timeout_s}s", retryable=True) from None
         except httpx.TransportError as exc:
-            raise BackendError(f"{self.name} unreachable at {self.base_url} ({type(exc).__name__}: {exc})",
-                               retryable=True) from None
+            raise BackendError(
+                f"{self.name} unreachable at {self.base_url} ({type(exc).__name__}: {exc})", retryable=True
+            ) from None
         return check_response(self.name, response)
 
-    def _hits_from(self, items: Any, *, url_key: str, snippet_key: str, date_keys: tuple[str, ...] = (),
-                   source_key: str | None = None, score_key: str | None = None, top_k: int = 10) -> list[SearchHit]:
+    def _hits_from(
+        self,
+        items: Any,
+        *,
+        url_key: str,
+        snippet_key: str,
+        date_keys: tuple[str, ...] = (),
+        source_key: str | None = None,
+        score_key: str | None = None,
+        top_k: int = 10,
+    ) -> list[SearchHit]:
         if items is None:
             return []
         if not isinstance(items, list):
@@ -133,11 +156,16 @@ class SearchBackend:
             seen.add(url)
             date = next((_str(item[k]) for k in date_keys if item.get(k)), None)
             score = item.get(score_key) if score_key else None
-            hits.append(SearchHit(
-                url=url, title=_str(item.get("title")) or url, snippet=_str(item.get(snippet_key)),
-                date=date or None, source=(_str(item.get(source_key)) or None) if source_key else None,
-                score=float(score) if isinstance(score, (int, float)) else float(len(items) - rank),
-            ))
+            hits.append(
+                SearchHit(
+                    url=url,
+                    title=_str(item.get("title")) or url,
+                    snippet=_str(item.get(snippet_key)),
+                    date=date or None,
+                    source=(_str(item.get(source_key)) or None) if source_key else None,
+                    score=float(score) if isinstance(score, (int, float)) else float(len(items) - rank),
+                )
+            )
             if len(hits) >= top_k:
                 break
         return hits
@@ -153,12 +181,23 @@ class SerperBackend(SearchBackend):
     async def search(self, client: httpx.AsyncClient, query: str, top_k: int) -> list[SearchHit]:
         locale = {"gl": "cn", "hl": "zh-cn"} if has_cjk(query) else {"gl": "us", "hl": "en"}
         body = {"q": query, "num": max(top_k, 10), **locale, **self.settings.params}
-        data = await self._send(client, "POST", f"{self.base_url}/search", json=body,
-                                headers={"X-API-KEY": self.api_key or "", "Content-Type": "application/json"})
+        data = await self._send(
+            client,
+            "POST",
+            f"{self.base_url}/search",
+            json=body,
+            headers={"X-API-KEY": self.api_key or "", "Content-Type": "application/json"},
+        )
         if not isinstance(data, dict):
             raise BackendError(f"serper returned an unexpected body ({type(data).__name__})")
-        return self._hits_from(data.get("organic"), url_key="link", snippet_key="snippet", date_keys=("date",),
-                               source_key="source", top_k=top_k)
+        return self._hits_from(
+            data.get("organic"),
+            url_key="link",
+            snippet_key="snippet",
+            date_keys=("date",),
+            source_key="source",
+            top_k=top_k,
+        )
 
 
 class TavilyBackend(SearchBackend):
@@ -169,14 +208,26 @@ class TavilyBackend(SearchBackend):
     settings_class = TavilySettings
 
     async def search(self, client: httpx.AsyncClient, query: str, top_k: int) -> list[SearchHit]:
-        body = {"query": query, "max_results": min(max(top_k, 1), 20), "search_depth": "basic",
-                "api_key": self.api_key, **self.settings.params}
-        data = await self._send(client, "POST", f"{self.base_url}/search", json=body,
-                                headers={"Authorization": f"Bearer {self.api_key}"})
+        body = {
+            "query": query,
+            "max_results": min(max(top_k, 1), 20),
+            "search_depth": "basic",
+            "api_key": self.api_key,
+            **self.settings.params,
+        }
+        data = await self._send(
+            client, "POST", f"{self.base_url}/search", json=body, headers={"Authorization": f"Bearer {self.api_key}"}
+        )
         if not isinstance(data, dict):
             raise BackendError(f"tavily returned an unexpected body ({type(data).__name__})")
-        return self._hits_from(data.get("results"), url_key="url", snippet_key="content",
-                               date_keys=("published_date",), score_key="score", top_k=top_k)
+        return self._hits_from(
+            data.get("results"),
+            url_key="url",
+            snippet_key="content",
+            date_keys=("published_date",),
+            score_key="score",
+            top_k=top_k,
+        )
 
 
 class SearxngBackend(SearchBackend):
@@ -192,15 +243,26 @@ class SearxngBackend(SearchBackend):
 
     async def search(self, client: httpx.AsyncClient, query: str, top_k: int) -> list[SearchHit]:
         if not self.base_url:
-            raise UserError("live web: searxng needs live.searxng.base_url (your instance, e.g. "
-                            "http://127.0.0.1:8888)")
-        params = {"q": query, "format": "json", "pageno": 1, "language": "zh-CN" if has_cjk(query) else "en",
-                  **self.settings.params}
+            raise UserError(
+                "live web: searxng needs live.searxng.base_url (your instance, e.g. http://127.0.0.1:8888)"
+            )
+        params = {
+            "q": query,
+            "format": "json",
+            "pageno": 1,
+            "language": "zh-CN" if has_cjk(query) else "en",
+            **self.settings.params,
+        }
         data = await self._send(client, "GET", f"{self.base_url}/search", params=params)
         if not isinstance(data, dict):
             raise BackendError(f"searxng returned an unexpected body ({type(data).__name__})")
-        return self._hits_from(data.get("results"), url_key="url", snippet_key="content",
-                               date_keys=("publishedDate", "pubdate"), top_k=top_k)
+        return self._hits_from(
+            data.get("results"),
+            url_key="url",
+            snippet_key="content",
+            date_keys=("publishedDate", "pubdate"),
+            top_k=top_k,
+        )
 
 
 class DdgsBackend(SearchBackend):
@@ -224,7 +286,8 @@ class DdgsBackend(SearchBackend):
 
         def run() -> list[dict[str, Any]]:
             return factory(timeout=int(self.settings.timeout_s)).text(
-                query, region=region, max_results=top_k, backend=backend, **self.settings.params)
+                query, region=region, max_results=top_k, backend=backend, **self.settings.params
+            )
 
         try:
             items = await asyncio.to_thread(run)

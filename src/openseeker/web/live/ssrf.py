@@ -168,8 +168,10 @@ class SSRFGuard:
             reason = block_reason(ip)
             if reason:
                 shown = host if host == addr else f"{host} ({addr})"
-                raise self._refuse(f"refused: {shown} is {reason}; private, loopback, link-local and metadata "
-                                   "addresses cannot be visited (allow-list it in live.ssrf.allow if intended)")
+                raise self._refuse(
+                    f"refused: {shown} is {reason}; private, loopback, link-local and metadata "
+                    "addresses cannot be visited (allow-list it in live.ssrf.allow if intended)"
+                )
         return addrs
 
     async def check_url(self, url: str) -> None:
@@ -203,8 +205,9 @@ class GuardedBackend(_make_backend_base()):  # type: ignore[misc]
         last_exc: Exception | None = None
         for addr in addrs:
             try:
-                return await self.inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
-                                                    socket_options=socket_options)
+                return await self.inner.connect_tcp(
+                    addr, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
             except OSError as exc:  # try the next checked address
                 last_exc = exc
             except Exception as exc:  # httpcore.ConnectError / ConnectTimeout

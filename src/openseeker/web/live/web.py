@@ -52,22 +52,26 @@ class LiveWeb:
         if config.fetch.reader_url and config.fetch.reader_api_key_env:
             reader_key = os.environ.get(config.fetch.reader_api_key_env, "").strip()
             if not reader_key:
-                raise UserError(f"live web: live.fetch.reader_api_key_env names {config.fetch.reader_api_key_env}, "
-                                "which is not set in the environment")
+                raise UserError(
+                    f"live web: live.fetch.reader_api_key_env names {config.fetch.reader_api_key_env}, "
+                    "which is not set in the environment"
+                )
         self.guard = SSRFGuard(config.ssrf.allow, block_private=config.ssrf.block_private, resolver=resolver)
         self.fetcher = Fetcher(config.fetch, self.guard, reader_key)
         self.cache = SQLiteCache(config.cache.path) if config.cache.enabled else None
         self.search_bucket = TokenBucket(settings.rate_per_s, settings.burst)
         self.fetch_bucket = TokenBucket(config.fetch.rate_per_s, config.fetch.burst)
-        self.counters: dict[str, dict[str, int]] = {config.backend: dict.fromkeys(COUNTERS, 0),
-                                                     "fetch": dict.fromkeys(COUNTERS, 0)}
+        self.counters: dict[str, dict[str, int]] = {
+            config.backend: dict.fromkeys(COUNTERS, 0),
+            "fetch": dict.fromkeys(COUNTERS, 0),
+        }
         self._loop: asyncio.AbstractEventLoop | None = None
         self._api: httpx.AsyncClient | None = None
         self._guarded: httpx.AsyncClient | None = None
         self._sem: asyncio.Semaphore | None = None
 
     @classmethod
-    def from_config(cls, config: Any = None, **kwargs: Any) -> "LiveWeb":
+    def from_config(cls, config: Any = None, **kwargs: Any) -> LiveWeb:
         """Open the live web from a YAML path, a dict (whole config or with a ``live:`` section), a
         ``LiveWebConfig``, or ``None`` (then ``$OPENSEEKER_LIVE_CONFIG``; otherwise a ``UserError`` naming what
         to pass)."""
@@ -80,8 +84,11 @@ class LiveWeb:
             self._loop = loop
             self._sem = asyncio.Semaphore(max(1, self.config.max_concurrency))
             self._api = httpx.AsyncClient(timeout=httpx.Timeout(self.config.backend_settings().timeout_s))
-            self._guarded = httpx.AsyncClient(transport=self._guarded_transport(), trust_env=False,
-                                              timeout=httpx.Timeout(self.config.fetch.timeout_s))
+            self._guarded = httpx.AsyncClient(
+                transport=self._guarded_transport(),
+                trust_env=False,
+                timeout=httpx.Timeout(self.config.fetch.timeout_s),
+            )
         return self._api, self._guarded
 
     def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
@@ -100,8 +107,11 @@ class LiveWeb:
         else:
             ssl_context = httpx.create_ssl_context()
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context, max_connections=100, max_keepalive_connections=20,
-            keepalive_expiry=5.0, network_backend=self.guard.network_backend(),
+            ssl_context=ssl_context,
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=self.guard.network_backend(),
         )
         return transport
 
@@ -134,8 +144,9 @@ class LiveWeb:
             hits = await self._with_retries(counter, lambda: self.backend.search(api, query, top_k))
         counter["billed"] += 1
         if self.cache is not None:
-            self.cache.put("search", key, {"top_k": top_k, "hits": [h.model_dump() for h in hits]},
-                           self.config.cache.search_ttl_s)
+            self.cache.put(
+                "search", key, {"top_k": top_k, "hits": [h.model_dump() for h in hits]}, self.config.cache.search_ttl_s
+            )
         return hits
 
     async def _with_retries(self, counter: dict[str, int], call):
@@ -149,8 +160,9 @@ class LiveWeb:
                 if not exc.retryable or attempt >= settings.max_retries:
                     counter["errors"] += 1
                     if exc.retryable:
-                        raise BackendError(f"{exc} (gave up after {attempt + 1} attempts)", status=exc.status) \
-                            from None
+                        raise BackendError(
+                            f"{exc} (gave up after {attempt + 1} attempts)", status=exc.status
+                        ) from None
                     raise
                 counter["retries"] += 1
                 delay = backoff_delay(attempt, base=settings.backoff_s, retry_after=exc.retry_after)
