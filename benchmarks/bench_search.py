@@ -72,7 +72,7 @@ N_QUERIES = 1000
 TOP_K = 10
 REPEATS = 3
 PASS_BUDGET_S = 20.0
-QUERY_ENCODERS = ("torch", "onnx", "onnx-int8")  # openseeker.web.onnx_encoder; imported lazily (dense extra)
+QUERY_ENCODERS = ("torch", "onnx", "onnx-int8")  # openseeker.web.search.onnx_encoder; imported lazily (dense extra)
 
 
 # --------------------------------------------------------------------------- corpora
@@ -216,7 +216,7 @@ def worker_build(system: str, corpus: Path, limit: int | None, out: Path) -> dic
     c0 = _cpu_s()
     t0 = time.perf_counter()
     if system == "tantivy":
-        from openseeker.web.index import SearchIndex
+        from openseeker.web.search.index import SearchIndex
 
         SearchIndex.build(out, iter(docs), progress=False)
     else:
@@ -287,7 +287,7 @@ def worker_query(system: str, index_dir: Path, queries: list[str]) -> dict:
     t0 = time.perf_counter()
     res: dict = {}
     if system == "tantivy":
-        from openseeker.web.index import SearchIndex
+        from openseeker.web.search.index import SearchIndex
 
         idx = SearchIndex.open(index_dir)
         res["load_s"] = round(time.perf_counter() - t0, 3)
@@ -464,7 +464,7 @@ def _rankings(
     dense_dir: Path | None = None,
 ) -> dict[str, list[list[int]]]:
     """System name -> per query, ranked corpus positions (top ``depth``). ``corpus`` = [(key, title, text)]."""
-    from openseeker.web.index import IndexSettings, SearchIndex
+    from openseeker.web.search.index import IndexSettings, SearchIndex
 
     pos = {key: i for i, (key, _t, _x) in enumerate(corpus)}
     variants = {
@@ -484,7 +484,7 @@ def _rankings(
         [f"{t}\n{x}" for _k, t, x in corpus], queries, depth
     )
     if dense:
-        from openseeker.web.dense import DenseIndex, rrf
+        from openseeker.web.search.dense import DenseIndex, rrf
 
         d = workdir / f"dense-{name}"
         if dense_dir is not None and (dense_dir / "dense.json").exists():
@@ -588,8 +588,8 @@ def fusion_study(workdir: Path) -> dict:
     """Hybrid fusion choices on MuSiQue and HotpotQA, chosen on a dev half of the questions and reported on the
     held-out half (seeded split): RRF (k, depth) vs normalised score fusion (min-max / z-score, dense weight
     alpha, depth), documents embedded as title + text vs text only. Embeddings are cached in --workdir."""
-    from openseeker.web.dense import DenseIndex, rrf
-    from openseeker.web.index import SearchIndex
+    from openseeker.web.search.dense import DenseIndex, rrf
+    from openseeker.web.search.index import SearchIndex
 
     rows: dict = {}
     order = list(range(10_000))
@@ -683,8 +683,8 @@ def expansion_study(workdir: Path) -> dict:
     per half and on all 100 questions."""
     import numpy as np
 
-    from openseeker.web.dense import DenseIndex, encode, rrf
-    from openseeker.web.index import SearchIndex
+    from openseeker.web.search.dense import DenseIndex, encode, rrf
+    from openseeker.web.search.index import SearchIndex
 
     rows: dict = {}
     split: dict = {}
@@ -750,9 +750,9 @@ def expansion_study(workdir: Path) -> dict:
                 for q, h in zip(questions, hybrid)
             ],
         }
-        # what ships (LocalWeb hybrid, openseeker.web.feedback): the selected idea with the index's own analyser
+        # what ships (LocalWeb hybrid, openseeker.web.search.feedback): the selected idea with the index's own analyser
         # (stemmed terms, its stop words, idf from the index), the first 2,000 characters of each feedback page
-        from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop
+        from openseeker.web.search.feedback import FEEDBACK_DOCS, feedback_terms, second_hop
 
         shipped = []
         for q, h in zip(questions, hybrid):
@@ -805,7 +805,7 @@ EXAMPLE_QUERIES = [
 
 def _examples(workdir: Path, docs: list[tuple[str, str, str]], dense: bool, dense_dir: Path | None) -> dict:
     """What each retriever returns (top 3 titles) on a few descriptive queries: for the docs."""
-    from openseeker.web.index import IndexSettings, SearchIndex
+    from openseeker.web.search.index import IndexSettings, SearchIndex
 
     title = {u: t for u, t, _x in docs}
     out: dict = {q: {} for q in EXAMPLE_QUERIES}
@@ -818,7 +818,7 @@ def _examples(workdir: Path, docs: list[tuple[str, str, str]], dense: bool, dens
         lexical = {q: [h.url for h in idx.search(q, 50, snippets=False)] for q in EXAMPLE_QUERIES}
         shutil.rmtree(d, ignore_errors=True)
     if dense:
-        from openseeker.web.dense import DenseIndex, rrf
+        from openseeker.web.search.dense import DenseIndex, rrf
 
         d = dense_dir if dense_dir is not None and (dense_dir / "dense.json").exists() else workdir / "ex-dense"
         if not (d / "dense.json").exists():
@@ -834,8 +834,8 @@ def latency(workdir: Path) -> dict:
     """p50/p95 (wall and CPU) of ``LocalWeb.search`` with snippets, one query at a time, for bm25 / dense /
     hybrid on the wiki-offline web (10,033 pages), plus index and embedding build time per 10k pages."""
     from openseeker.web.build import build_web
-    from openseeker.web.dense import embed_web
     from openseeker.web.local import LocalWeb
+    from openseeker.web.search.dense import embed_web
 
     web = workdir / "web-wiki"
     t0 = time.perf_counter()
@@ -869,7 +869,7 @@ def latency(workdir: Path) -> dict:
             name = f"hybrid ({enc}, RRF only, no second hop)"
             res[name] = _best_of(REPEATS, lambda q: lw.search_sync([q], TOP_K, retrieval="hybrid"), queries, "")
             print(f"  latency {name}: {res[name]}", flush=True)
-    from openseeker.web.dense import DenseIndex, encode
+    from openseeker.web.search.dense import DenseIndex, encode
 
     idx = DenseIndex.open(web / "dense")
     vec = encode(idx.model, [queries[0]])
@@ -897,7 +897,7 @@ def worker_serve(web: Path, encoder: str) -> None:
 def latency_ab(workdir: Path, ref: str, n: int = 300, encoder: str = "onnx-int8") -> dict:
     """Hybrid latency of this tree vs git revision ``ref``, interleaved query by query (see the module doc)."""
     from openseeker.web.build import build_web
-    from openseeker.web.dense import embed_web
+    from openseeker.web.search.dense import embed_web
 
     web = workdir / "web-wiki"
     build_web("wiki-offline", web, progress=False)
@@ -980,8 +980,9 @@ def encoder_latency(workdir: Path, n: int = 200) -> dict:
     import faiss
     import numpy as np
 
-    from openseeker.web.dense import encode, load_encoder
-    from openseeker.web.onnx_encoder import open_encoder
+    from openseeker.web.search.dense import encode
+    from openseeker.web.search.encoder import load_encoder
+    from openseeker.web.search.onnx_encoder import open_encoder
 
     queries = make_queries(n)
     encoders = {"torch": load_encoder(None)}

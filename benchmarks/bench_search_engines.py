@@ -3,14 +3,14 @@ dynamic pruning (PISA: MaxScore, block-max WAND), on the pages and queries of be
 
 Why: docs/web.md sets the goal "search p50 at 10M within 2x of the 1M figure". Through tantivy-py every posting
 of every query term is scored (its ``Searcher.search`` always collects through a ``MultiCollector``, so tantivy's
-block-max WAND never runs); openseeker.web.maxscore skips only what it can prove. This benchmark asks whether an
+block-max WAND never runs); openseeker.web.search.maxscore skips only what it can prove. This benchmark asks whether an
 engine that does have block-max WAND keeps the top 10 within 2x on the same workload, i.e. whether the goal is a
 matter of engine or of workload.
 
 What is measured (one process per web size, the same 200 queries of 2-3 words drawn from the 2,000 most frequent
 words, every method in turn on each query, after 10 warm-up queries):
 - ``tantivy_full``: the plain query, all postings scored (what the binding does);
-- ``tantivy_openseeker``: ``SearchIndex._top`` (MaxScore-style split of openseeker.web.maxscore);
+- ``tantivy_openseeker``: ``SearchIndex._top`` (MaxScore-style split of openseeker.web.search.maxscore);
 - ``pisa_<algorithm>``: PISA's ``ranked_or`` (exhaustive), ``maxscore``, ``block_max_wand``,
   ``block_max_maxscore``, on the same texts with the same BM25 parameters (k1 1.2, b 0.75, no stop words, no
   stemming: the synthetic words need none);
@@ -72,7 +72,7 @@ def build(n: int, root: Path) -> dict:
     """The tantivy index (openseeker's build) and, when PISA is installed, a PISA index of the same pages."""
     from bench_webscale import synthetic_pages
 
-    from openseeker.web.index import SearchIndex
+    from openseeker.web.search.index import SearchIndex
 
     out: dict = {"pages": n}
     if not (root / "tantivy" / "openseeker_index.json").exists():
@@ -103,7 +103,7 @@ def build(n: int, root: Path) -> dict:
 def measure(root: Path) -> dict:
     import numpy as np
 
-    from openseeker.web.index import SearchIndex
+    from openseeker.web.search.index import SearchIndex
 
     ix = SearchIndex.open(root / "tantivy")
     rng = random.Random(5)

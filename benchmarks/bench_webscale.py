@@ -179,7 +179,7 @@ with LocalWeb.open(web) as lw:
         lw.search_sync([next(qs)], 10)
     out["search"] = lat(lambda: lw.search_sync([next(qs)], 10), 200)
     # the top 10 alone (no stored documents read), with the frequent terms' lists skipped when provably exact
-    # (openseeker.web.maxscore) vs the full query, on the same 200 queries, alternating
+    # (openseeker.web.search.maxscore) vs the full query, on the same 200 queries, alternating
     ix = lw.index
     terms = [ix.query_terms(" ".join(rng.sample(vocab, rng.choice((2, 3))))) for _ in range(200)]
     full = lambda t: ix._searcher.search(ix._query(t), limit=10, count=False).hits

@@ -19,7 +19,7 @@ import yaml
 from openseeker.eval.loaders import BENCHMARKS, load_benchmark
 from openseeker.web.importers import IMPORTERS, detect_format, get_importer
 from openseeker.web.live import LiveWeb
-from openseeker.web.live.search_backends import BACKENDS
+from openseeker.web.live.config import BACKENDS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "extending.md"

@@ -17,8 +17,8 @@ from openseeker.records import EvalItem, Page, SearchHit
 from openseeker.registry import Registry, import_target
 from openseeker.web.importers import IMPORTERS, Importer, detect_format, formats_help, get_importer
 from openseeker.web.live import LiveWeb
-from openseeker.web.live.config import BackendSettings
-from openseeker.web.live.search_backends import BACKENDS, SearchBackend
+from openseeker.web.live.config import BACKENDS, BackendSettings
+from openseeker.web.live.search_backends import SearchBackend
 
 
 def test_registry_lazy_targets_aliases_and_did_you_mean():

@@ -43,8 +43,8 @@ def test_examples():
 def test_the_stages_use_this_class():
     # regression: five copies with different ranges made a character CJK in one stage and not in another
     from openseeker.synth.qa import text as qa_text
-    from openseeker.web import snippets
     from openseeker.web.live import search_backends
+    from openseeker.web.search import snippets
 
     assert qa_text.has_cjk is has_cjk and search_backends.has_cjk is has_cjk and snippets.is_cjk is is_cjk
     # Extension B ideographs were CJK for live search but not for QA shingles; now for both

@@ -188,7 +188,7 @@ class TrajectoryLabels(BaseModel):
 
     They live in ``Trajectory.metadata`` under these same keys, so files stay as they are; this is the one
     place that names them. ``teacher``: ``llm`` or ``reference-replay``; ``correct``: the judge's grade (None:
-    ungraded); ``verdict``: the judge's full verdict (``openseeker.eval.judge.Verdict`` dump).
+    ungraded); ``verdict``: the judge's full verdict (``openseeker.llm.judge.Verdict`` dump).
     """
 
     teacher: str = "llm"

@@ -468,7 +468,8 @@ def test_sharded_sdk_clients_round_robin():
 def test_transport_selection(monkeypatch):
     import importlib.util
 
-    from openseeker.llm.transport import AiohttpTransport, OpenAITransport, make_transport, resolve_transport
+    from openseeker.llm.replicas import make_transport
+    from openseeker.llm.transport import AiohttpTransport, OpenAITransport, resolve_transport
 
     have_aiohttp = importlib.util.find_spec("aiohttp") is not None
     assert resolve_transport("openai") == "openai"

@@ -163,8 +163,7 @@ def test_cli_synth_traj_reference(tmp_path, monkeypatch):
 
     qa_path = tmp_path / "qa.jsonl"
     write_jsonl(qa_path, [qa(0)])
-    monkeypatch.setattr("openseeker.web.open.open_web", lambda spec, config=None: FakeWeb(tiny_pages()))
-    assert pipeline  # the pipeline imports open_web lazily, so the patch applies
+    monkeypatch.setattr(pipeline, "open_web", lambda spec, config=None: FakeWeb(tiny_pages()))
     rc = main(
         [
             "synth",

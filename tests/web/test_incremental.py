@@ -69,7 +69,7 @@ def test_interrupted_add_resumes_without_duplicates(tmp_path, monkeypatch, where
     add_to_web(ref, delta, progress=False)
 
     from openseeker.web.importers.warc import WarcImporter
-    from openseeker.web.index import SearchIndex
+    from openseeker.web.search.index import SearchIndex
 
     calls = {"n": 0}
     if where == "import":

@@ -109,7 +109,7 @@ def test_interrupted_import_rebuilds_cleanly(tmp_path, monkeypatch):
 
 
 def test_interrupted_index_resumes_at_index(tmp_path, monkeypatch):
-    from openseeker.web import index as index_mod
+    from openseeker.web.search import index as index_mod
 
     out = tmp_path / "web"
     real = index_mod.SearchIndex.build

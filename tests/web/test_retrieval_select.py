@@ -13,9 +13,9 @@ from openseeker.errors import UserError
 from openseeker.testing.dense_web import build_dense_web
 from openseeker.testing.fake_web import FakeWeb, tiny_pages
 from openseeker.web.base import ensure_retrieval
-from openseeker.web.dense import rrf
 from openseeker.web.local import FUSION_DEPTH, LocalWeb
 from openseeker.web.open import ensure_web_retrieval, open_web
+from openseeker.web.search.dense import rrf
 from openseeker.web.tools import SearchTool
 
 # BM25 finds only Piano (the one shared word); MiniLM ranks Mount Everest first (no shared word)

@@ -21,13 +21,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openseeker.agent.runtime import step_listener
+from openseeker.agent.extract import LLMExtractor
+from openseeker.agent.runtime import Agent, step_listener
 from openseeker.agent.settings import resolve_agent_settings
-from openseeker.errors import InputError, UserError
+from openseeker.errors import InputError, LLMError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
+from openseeker.executors.local import LocalExecutor
 from openseeker.io import iter_jsonl
 from openseeker.llm.cache import rollout_scope
+from openseeker.llm.pool import LLMPool
+from openseeker.provenance import git_hash, package_versions
 from openseeker.records import Question, Trajectory
+from openseeker.web.open import close_web, ensure_web_retrieval, open_web
+from openseeker.web.tools import SearchTool, VisitTool
 
 if TYPE_CHECKING:
     from openseeker.agent.runtime import Agent
@@ -92,8 +98,6 @@ def raise_if_failed(summary: dict[str, Any]) -> None:
     """For CLIs: rollouts that ended on LLM errors make the command fail (exit 1) with a one-line reason."""
     n = summary.get("failed") or 0
     if n:
-        from openseeker.errors import LLMError
-
         raise LLMError(
             f"{n} rollout(s) ended on LLM errors and were not saved as results (first: "
             f"{summary.get('failed_first_error')}); everything else is saved: fix the endpoint and "
@@ -273,7 +277,6 @@ async def run_batch(
         ``{"out", "total", "done", "skipped", "pending", "stop_reasons", "tool_calls", "mean_tool_calls",
         "turns", "tokens", "wall_s", "rollouts_per_s", ...}``.
     """
-    from openseeker.executors.local import LocalExecutor
 
     stage = AgentStage(out_path, agent=agent, make_agent=make_agent, factory=factory, keep_llm_errors=keep_llm_errors)
     if concurrency < 1:
@@ -300,8 +303,6 @@ async def run_batch(
 def _write_summary(out_path: Path, summary: dict[str, Any], config: dict[str, Any] | None) -> None:
     import platform
 
-    from openseeker.provenance import git_hash, package_versions
-
     git = git_hash() or ""
     versions = package_versions(("openseeker", "openai", "httpx", "pydantic"), missing=False)
     blob = {
@@ -326,8 +327,6 @@ def build_agent_parts(pool: LLMPool, llm_config: LLMConfig, web_obj: Web, s: dic
         the extractor role when ``s["extract"]``), the extractor (or None) and the ``Agent`` keyword arguments
         resolved from the settings (the context budget defaults to the embedded server's n_ctx).
     """
-    from openseeker.agent.extract import LLMExtractor
-    from openseeker.web.tools import SearchTool, VisitTool
 
     llm = pool.role(role)
     context_tokens = s["context_tokens"] or (llm.context_tokens if llm.embedded else None)
@@ -393,9 +392,6 @@ class AgentFactory:
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[AgentContext]:
-        from openseeker.agent.runtime import Agent
-        from openseeker.llm.pool import LLMPool
-        from openseeker.web.open import close_web, open_web
 
         s, web = self.settings, self.web
         opened = isinstance(web, (str, os.PathLike))
@@ -475,7 +471,6 @@ async def run_questions(
     """
     s = resolve_agent_settings(**(settings or {}))
     items = validate_items(items)
-    from openseeker.web.open import ensure_web_retrieval
 
     await ensure_web_retrieval(web, s["retrieval"], config=web_config)  # one line now, not an error per search
     llm_config = sized_llm_config(llm_config, (s["role"], "extractor"), s["concurrency"])

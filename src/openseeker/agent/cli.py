@@ -12,28 +12,38 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from openseeker.cli.options import (
-    BaseUrlOpt,
+from openseeker.agent.batch import load_questions, raise_if_failed, run_questions
+from openseeker.agent.embedded_defaults import apply_embedded_defaults, describe_reduced
+from openseeker.agent.options import (
     ConcurrencyOpt,
-    ConfigOpt,
     ContextTokensOpt,
-    ExecutorOpt,
-    LLMOpt,
     MaxToolCallsOpt,
     MaxTurnsOpt,
-    ModelOpt,
     ProtocolOpt,
-    RankOpt,
-    RayAddressOpt,
     RetrievalOpt,
     RoleOpt,
     SeedOpt,
     TemperatureOpt,
+)
+from openseeker.agent.settings import agent_section, resolve_agent_settings
+from openseeker.cli.options import (
+    BaseUrlOpt,
+    ConfigOpt,
+    ExecutorOpt,
+    LLMOpt,
+    ModelOpt,
+    RankOpt,
+    RayAddressOpt,
     WebConfigOpt,
     WebOpt,
     WorkersOpt,
 )
 from openseeker.errors import UserError
+from openseeker.executors import get_executor
+from openseeker.io import iter_jsonl
+from openseeker.llm.config import resolve_llm_config
+from openseeker.records import Question, content_id
+from openseeker.web.open import live_config_from_flags
 
 if TYPE_CHECKING:
     from openseeker.llm.config import LLMConfig
@@ -97,11 +107,6 @@ def run_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Answer questions with the agent; one trajectory per question in --out."""
-    from openseeker.agent.batch import run_questions
-    from openseeker.agent.settings import resolve_agent_settings
-    from openseeker.executors import get_executor
-    from openseeker.llm.config import resolve_llm_config
-    from openseeker.web.open import live_config_from_flags
 
     if (question is None) == (questions is None):
         raise UserError("give exactly one of --question TEXT or --questions FILE")
@@ -150,15 +155,12 @@ def run_cmd(
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
         _echo_summary(summary, single=question is not None)
-    from openseeker.agent.batch import raise_if_failed
 
     raise_if_failed(summary)
 
 
 def _questions(question: str | None, questions: Path | None) -> list[Question]:
     """The questions to run: ``--question TEXT`` (its id is a hash of the text) or ``--questions FILE``."""
-    from openseeker.agent.batch import load_questions
-    from openseeker.records import Question, content_id
 
     if question is not None:
         if not question.strip():
@@ -172,8 +174,6 @@ def _embedded_defaults(
 ) -> dict[str, Any]:
     """``settings`` reduced for an embedded model where the user set neither a flag nor an ``agent:`` key (said on
     stderr)."""
-    from openseeker.agent.embedded_defaults import apply_embedded_defaults, describe_reduced
-    from openseeker.agent.settings import agent_section
 
     given = set(agent_section(config)) | {k for k, v in cli.items() if v is not None}
     settings, reduced = apply_embedded_defaults(settings, given, llm_config.role(settings["role"]).embedded)
@@ -197,8 +197,6 @@ def _echo_summary(s: dict, single: bool) -> None:
         e = s["extractor"]
         typer.echo(f"  visit extractor: {e['ok']} extracted, {e['failed']} fell back to raw text")
     if single and s["done"]:
-        from openseeker.io import iter_jsonl
-
         last = None
         for _, obj in iter_jsonl(s["out"]):
             last = obj

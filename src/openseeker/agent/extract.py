@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from openseeker.agent.prompts import EXTRACT_SCHEMA, EXTRACTOR_PROMPT
+from openseeker.agent.runtime import is_embedded
 from openseeker.llm.jsonout import chat_json
 from openseeker.llm.usage import record_usage
 from openseeker.records import Usage
@@ -32,7 +33,6 @@ PAPER_PAGE_TOKENS = 95_000  # the paper truncates pages to 95k tokens before ext
 
 
 def _default_page_chars(llm: LLM) -> int:
-    from openseeker.agent.runtime import is_embedded
 
     if is_embedded(llm):
         return 8_000  # SmolLM2-135M: 8k context, slow prompt processing on CPU

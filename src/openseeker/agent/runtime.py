@@ -31,6 +31,7 @@ from openseeker.agent.protocol import (
 )
 from openseeker.errors import ContextLengthError, UserError, is_context_length_error
 from openseeker.llm.base import Completion
+from openseeker.llm.config import EmbeddedSettings
 from openseeker.llm.usage import UsageMeter, metering
 from openseeker.records import Step, StopReason, ToolCall, Trajectory, Usage, content_id
 
@@ -79,8 +80,6 @@ def default_context_tokens(llm: LLM) -> int:
         if value:
             return int(value)
     if is_embedded(llm):
-        from openseeker.llm.config import EmbeddedSettings
-
         return EmbeddedSettings().n_ctx
     return DEFAULT_CONTEXT_TOKENS
 

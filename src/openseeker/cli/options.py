@@ -1,4 +1,8 @@
-"""Options shared by every LLM-using command, so ``--llm/--base-url/--model/--config`` mean the same everywhere."""
+"""Options shared by the stages' commands, so ``--llm/--base-url/--model/--config/--web/--workers`` mean the same
+everywhere; and ``field_help``, which makes a settings class's field docs the one source of an option's help.
+
+Below every stage: it imports none (the agent's options, whose help comes from ``AgentSettings``, are
+``openseeker.agent.options``)."""
 
 from __future__ import annotations
 
@@ -102,23 +106,3 @@ def field_help(model: type, name: str) -> str:
         raise KeyError(f"{model.__name__}.{name} is not documented in its docstring")
     text = entries[name].replace("``", "")
     return text[:1].upper() + text[1:]
-
-
-def _agent(name: str) -> str:
-    from openseeker.agent.settings import AgentSettings
-
-    return field_help(AgentSettings, name)
-
-
-MaxToolCallsOpt = Annotated[int | None, typer.Option("--max-tool-calls", min=0, help=_agent("max_tool_calls"))]
-ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", min=1, help=_agent("concurrency"))]
-ProtocolOpt = Annotated[str | None, typer.Option("--protocol", help=_agent("protocol"))]
-RoleOpt = Annotated[str | None, typer.Option("--role", help=_agent("role"))]
-MaxTokensPerTurnOpt = Annotated[
-    int | None, typer.Option("--max-tokens-per-turn", min=16, help=_agent("max_tokens_per_turn"))
-]
-MaxTurnsOpt = Annotated[int | None, typer.Option("--max-turns", min=1, help=_agent("max_turns"))]
-ContextTokensOpt = Annotated[int | None, typer.Option("--context-tokens", min=256, help=_agent("context_tokens"))]
-TemperatureOpt = Annotated[float | None, typer.Option("--temperature", help=_agent("temperature"))]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help=_agent("seed"))]
-RetrievalOpt = Annotated[str | None, typer.Option("--retrieval", help=_agent("retrieval"))]

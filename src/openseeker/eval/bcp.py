@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import InputError, UserError
-from openseeker.eval.qrels import load_qrels, recall
+from openseeker.eval.loaders.base import data_root
+from openseeker.eval.qrels import load_qrels, recall, retrieved_ids
+from openseeker.io import iter_jsonl
 from openseeker.records import EvalItem
 
 if TYPE_CHECKING:
@@ -151,7 +153,6 @@ def parse_grade(text: str) -> dict[str, Any]:
 
 
 def qrels_dir(path: Path | None = None) -> Path:
-    from openseeker.eval.loaders.base import data_root
 
     return path if path is not None else data_root() / QRELS_DIR
 
@@ -202,8 +203,6 @@ def load_browsecomp_plus(path: Path) -> Iterator[EvalItem]:
             (i, {"query_id": q, "query": text}) for i, (q, text) in enumerate(load_queries_tsv(path).items(), 1)
         )
     else:
-        from openseeker.io import iter_jsonl
-
         rows = iter_jsonl(path, required=("query_id", "query"))
     for lineno, obj in rows:
         qid = str(obj["query_id"])
@@ -259,7 +258,6 @@ class RunRecord:
 
 def run_record_from_trajectory(traj: Any, query_id: str, to_docid: Any = None) -> RunRecord:
     """Our ``Trajectory`` as their run record: docids of every search hit, tool counts, final answer."""
-    from openseeker.eval.qrels import retrieved_ids
 
     ids = retrieved_ids(traj, to_docid)
     counts = Counter(call.name for step in traj.steps for call in step.tool_calls)

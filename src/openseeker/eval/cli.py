@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from openseeker.agent.options import RetrievalOpt
 from openseeker.cli.options import (
     BaseUrlOpt,
     ConfigOpt,
@@ -14,14 +15,21 @@ from openseeker.cli.options import (
     LLMOpt,
     ModelOpt,
     RayAddressOpt,
-    RetrievalOpt,
     WebConfigOpt,
     WorkersOpt,
     field_help,
 )
 from openseeker.eval import DEFAULT_MAX_TOOL_CALLS
+from openseeker.eval.cli_offline import after_run, echo_retrieval, web_for
 from openseeker.eval.cli_offline import app as offline_app
+from openseeker.eval.leakage import DEFAULT_BLOCKLIST
+from openseeker.eval.loaders import BENCHMARKS, load_benchmark
+from openseeker.eval.report import compare, render_markdown, write_report
+from openseeker.eval.run import evaluate, regrade
 from openseeker.eval.settings import EvalSettings
+from openseeker.executors import get_executor
+from openseeker.llm.config import resolve_llm_config
+from openseeker.web.open import live_config_from_flags
 
 EPILOG_LOAD = """Examples:\n
   openseeker eval load --benchmark browsecomp-zh --count\n
@@ -62,7 +70,6 @@ def load_cmd(
     ] = None,
 ) -> None:
     """Load (and decrypt in memory) a benchmark: print its record count or the first N records."""
-    from openseeker.eval.loaders import load_benchmark
 
     items = load_benchmark(benchmark, path)
     if show is None or count:
@@ -75,7 +82,6 @@ def load_cmd(
 @app.command("list")
 def list_cmd() -> None:
     """List the benchmarks the loaders know."""
-    from openseeker.eval.loaders import BENCHMARKS
 
     for name, spec in sorted(BENCHMARKS.items()):
         typer.echo(f"{name:24s} {spec.kind:9s} {spec.description}")
@@ -115,13 +121,6 @@ def run_cmd(
     ray_address: RayAddressOpt = None,
 ) -> None:
     """Run the agent (student role) on a benchmark subset, judge the answers, write the report."""
-    from openseeker.eval.cli_offline import after_run, echo_retrieval, web_for
-    from openseeker.eval.leakage import DEFAULT_BLOCKLIST
-    from openseeker.eval.report import render_markdown
-    from openseeker.eval.run import evaluate
-    from openseeker.executors import get_executor
-    from openseeker.llm.config import resolve_llm_config
-    from openseeker.web.open import live_config_from_flags
 
     web = web_for(benchmark, path, web)
     cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
@@ -168,13 +167,9 @@ def regrade_cmd(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """Grade a finished run's answers again with another judge, without re-running the agent."""
-    from openseeker.eval.report import render_markdown
-    from openseeker.eval.run import regrade
 
     cfg = None
     if judge == "llm":
-        from openseeker.llm.config import resolve_llm_config
-
         cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
     report = regrade(source, out, judge=judge, llm_config=cfg, progress=not no_progress)
     typer.echo(render_markdown(report).split("\n## ")[0].strip())
@@ -193,7 +188,6 @@ def report_cmd(
     ] = None,
 ) -> None:
     """Regenerate the report of DIR; with several DIRs also print and write a side-by-side comparison."""
-    from openseeker.eval.report import compare, render_markdown, write_report
 
     if len(dirs) == 1:
         rep = write_report(dirs[0], ungraded=ungraded)

@@ -12,6 +12,17 @@ import typer
 
 from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt
 from openseeker.errors import UserError
+from openseeker.eval import bcp
+from openseeker.eval.bcp import run_record_from_trajectory, write_run_dir
+from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
+from openseeker.eval.localcomp import check_web, freeze, frozen_web, localcomp_qrels, qrels_report
+from openseeker.eval.qrels import load_qrels
+from openseeker.io import iter_jsonl
+from openseeker.llm.config import resolve_llm_config
+from openseeker.llm.pool import LLMPool
+from openseeker.records import Trajectory
+from openseeker.web.local import LocalWeb
+from openseeker.web.open import open_web
 
 EPILOG_FREEZE = """Examples:\n
   openseeker eval freeze --qa out/qa.jsonl --web out/web --out benchmarks/localcomp-wiki\n
@@ -27,11 +38,9 @@ EPILOG_BCP = """Examples:\n
 
 def web_for(benchmark: str, path: Path | None, web: str | None) -> str | None:
     """``eval run``'s web: a LocalComp benchmark brings its own (content hash checked)."""
-    from openseeker.eval.loaders import get_spec
 
     if get_spec(benchmark).name != "localcomp":
         return web
-    from openseeker.eval.localcomp import check_web, frozen_web
 
     if path is None:
         raise UserError("--path DIR (a frozen LocalComp benchmark) is required for --benchmark localcomp")
@@ -45,18 +54,12 @@ def web_for(benchmark: str, path: Path | None, web: str | None) -> str | None:
 
 def after_run(benchmark: str, path: Path | None, web: str | None, out: Path) -> dict[str, Any] | None:
     """Evidence/gold recall of an ``eval run`` on a benchmark with qrels (LocalComp, BrowseComp-Plus)."""
-    from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
-    from openseeker.eval.localcomp import qrels_report
 
     name = get_spec(benchmark).name
     if name == "localcomp":
-        from openseeker.eval.localcomp import localcomp_qrels
-
         evidence, gold, sub = localcomp_qrels(path)  # type: ignore[arg-type]
         return qrels_report(out, evidence, gold, extra={"subgraph": sub})
     if name == "browsecomp-plus":
-        from openseeker.web.open import open_web
-
         items = load_benchmark(name, resolve_path(get_spec(name), path))
         evidence = {it.id: it.metadata.get("evidence_docids", []) for it in items}
         gold = {it.id: it.metadata.get("gold_docids", []) for it in items}
@@ -109,7 +112,6 @@ def freeze_cmd(
 ) -> None:
     """Freeze verified QA + its web into an offline benchmark (questions, answers, evidence/gold qrels,
     the web's content hash, the protocol)."""
-    from openseeker.eval.localcomp import freeze
 
     meta = freeze(
         qa, web, out, name=name, holdout=holdout, seed=seed, copy_web=copy_web, allow_unverified=allow_unverified
@@ -128,10 +130,6 @@ def bcp_runs_cmd(
     out: Annotated[Path, typer.Option("--out", help="Directory for their run files (one JSON per query).")],
 ) -> None:
     """Write a finished run as BrowseComp-Plus run files (for their evaluate_run.py or `eval bcp`)."""
-    from openseeker.eval.bcp import run_record_from_trajectory, write_run_dir
-    from openseeker.io import iter_jsonl
-    from openseeker.records import Trajectory
-    from openseeker.web.local import LocalWeb
 
     tpath = source / "trajectories.jsonl"
     if not tpath.exists():
@@ -186,8 +184,6 @@ def bcp_cmd(
     ] = None,
 ) -> None:
     """Grade BrowseComp-Plus run files under their protocol; print and write their summary (+ gold recall)."""
-    from openseeker.eval import bcp
-    from openseeker.eval.qrels import load_qrels
 
     records = bcp.read_run_dir(runs)
     qdir = bcp.qrels_dir(qrels)
@@ -204,8 +200,6 @@ def bcp_cmd(
             )
         truth = bcp.load_ground_truth(ground_truth)
         template = bcp.load_grader_template(bcp_repo, proto)
-        from openseeker.llm.config import resolve_llm_config
-        from openseeker.llm.pool import LLMPool
 
         cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
 

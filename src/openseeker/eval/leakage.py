@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from openseeker.errors import ToolError
-from openseeker.eval.metrics import cjk_tokens as _tokens
+from openseeker.metrics import cjk_tokens as _tokens
 from openseeker.records import Page, SearchHit
 from openseeker.web.base import ensure_retrieval, search_with
 

@@ -29,9 +29,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from openseeker.agent import prompts
 from openseeker.errors import InputError, UserError
 from openseeker.eval.qrels import load_qrels, recall, retrieved_ids, write_qrels
-from openseeker.records import EvalItem, QASample
+from openseeker.eval.run import EVAL_VERSION
+from openseeker.io import iter_jsonl
+from openseeker.llm import judge as judge_mod
+from openseeker.records import EvalItem, QASample, Trajectory
+from openseeker.web.local import LocalWeb
+from openseeker.web.store import WebGraph
 
 FORMAT = "localcomp/v1"
 META = "benchmark.json"
@@ -42,7 +48,6 @@ WEB_COPY = "web"
 
 def web_content_hash(web_dir: str | Path) -> str:
     """sha256 over every page's (url, title, text) in id order: the identity of what the agent can read."""
-    from openseeker.web.store import WebGraph
 
     h = hashlib.sha256()
     with WebGraph(Path(web_dir) / "graph.sqlite", readonly=True) as g:
@@ -94,7 +99,6 @@ def answer_page(qa: QASample) -> str | None:
 
 
 def _read_qa(path: Path, allow_unverified: bool) -> list[QASample]:
-    from openseeker.io import iter_jsonl
 
     if not path.is_file():
         raise UserError(f"{path}: no such QA file")
@@ -128,15 +132,12 @@ def _sha256_file(path: Path) -> str:
 
 
 def _protocol() -> dict[str, Any]:
-    from openseeker.eval import judge as judge_mod
-    from openseeker.eval.run import EVAL_VERSION
 
     out = {
         "judge_prompt": judge_mod.PROMPT_VERSION,
         "eval": EVAL_VERSION,
         "tools": "search(queries) -> format_search blocks; visit(url, goal)",
     }
-    from openseeker.agent import prompts
 
     out["agent_prompt"] = prompts.PROMPT_VERSION
     return out
@@ -160,7 +161,6 @@ def freeze(
     not the one the QA came from).
     """
     qa_path, web_dir, out = Path(qa_path), Path(web_dir), Path(out)
-    from openseeker.web.local import LocalWeb
 
     samples = _read_qa(qa_path, allow_unverified)
     rest: list[str] = []
@@ -261,7 +261,6 @@ def read_meta(path: str | Path) -> dict[str, Any]:
 
 def load_localcomp(path: Path) -> Iterator[EvalItem]:
     """The questions of a frozen benchmark (directory or its questions.jsonl)."""
-    from openseeker.io import iter_jsonl
 
     d = _bench_dir(path)
     for line, obj in iter_jsonl(d / QUESTIONS):
@@ -304,8 +303,6 @@ def qrels_report(
 ) -> dict[str, Any]:
     """Evidence / gold recall of the documents each (question, run) of an eval output directory retrieved by
     search, and of the documents it visited; written into ``report.json`` under ``"retrieval"``."""
-    from openseeker.io import iter_jsonl
-    from openseeker.records import Trajectory
 
     out = Path(out_dir)
     tpath = out / "trajectories.jsonl"

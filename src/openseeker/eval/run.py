@@ -24,16 +24,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from openseeker.agent import prompts
+from openseeker.agent.extract import LLMExtractor
+from openseeker.agent.runtime import Agent
 from openseeker.errors import LLMError, UserError
 from openseeker.eval import DEFAULT_MAX_TOOL_CALLS
-from openseeker.eval import judge as judge_mod
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DomainBlocklist, GuardedWeb
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
-from openseeker.eval.metrics import style_for_language
+from openseeker.eval.loaders.multihop import multihop_pages
+from openseeker.eval.report import write_report
 from openseeker.eval.settings import EvalSettings
+from openseeker.eval.stage import EvalFactory, EvalStage
+from openseeker.eval.widesearch import WIDESEARCH_JUDGE_VERSION, evaluate_table
+from openseeker.executors.local import LocalExecutor
+from openseeker.io import write_jsonl
+from openseeker.llm import judge as judge_mod
+from openseeker.metrics import style_for_language
 from openseeker.provenance import git_hash, provenance
 from openseeker.records import EvalItem, EvalResult, Trajectory
 from openseeker.web.base import ensure_retrieval
+from openseeker.web.build import build_web
+from openseeker.web.open import open_web
+from openseeker.web.tools import SearchTool, VisitTool
 
 if TYPE_CHECKING:
     from openseeker.llm.base import LLM
@@ -76,10 +88,8 @@ def versions() -> dict[str, str]:
 
 def _prompt_versions() -> dict[str, str]:
     out = {"judge": judge_mod.PROMPT_VERSION, "normalized": judge_mod.NORMALIZED_VERSION, "eval": EVAL_VERSION}
-    from openseeker.agent import prompts
 
     out["agent"] = prompts.PROMPT_VERSION
-    from openseeker.eval.widesearch import WIDESEARCH_JUDGE_VERSION
 
     out["widesearch_cells"] = WIDESEARCH_JUDGE_VERSION
     return out
@@ -99,7 +109,6 @@ def prepare_web(
 ) -> tuple[Any, str]:
     """Open ``web`` (a directory or ``live``); for multi-hop benchmarks without ``web``, build (or reuse) a local
     web from the file's paragraphs under ``out_dir/web``. Returns ``(web, description)``."""
-    from openseeker.web.open import open_web
 
     if web:
         if web == "live":
@@ -107,9 +116,6 @@ def prepare_web(
         return open_web(web), str(web)
     if spec_kind != "multihop":
         raise UserError("--web DIR|live is required for this benchmark (only multi-hop sets bring their own web)")
-    from openseeker.eval.loaders.multihop import multihop_pages
-    from openseeker.io import write_jsonl
-    from openseeker.web.build import build_web
 
     web_dir = out_dir / "web"
     source = out_dir / "web-source.jsonl"
@@ -156,8 +162,6 @@ async def run_one(
     existing: Trajectory | None = None,
 ) -> tuple[Trajectory, dict]:
     """Run the agent on one question (or reuse its saved trajectory) and grade it; returns (trajectory, record)."""
-    from openseeker.agent.runtime import Agent
-    from openseeker.web.tools import SearchTool, VisitTool
 
     key = f"{item.id}#{run}"
     item_web = (
@@ -201,8 +205,6 @@ async def run_one(
         error=traj.metadata.get("error") or (traj.metadata.get("errors") or [None])[0],
     )
     if item.metadata.get("task") == "table":
-        from openseeker.eval.widesearch import evaluate_table
-
         ws = await evaluate_table(answer, item.metadata["gold_csv"], item.metadata["evaluation"], roles.judge)
         result = EvalResult(**fields, widesearch=ws, verdict=None, correct=bool(ws["success"]), score=ws["item_f1"])
     else:
@@ -317,8 +319,6 @@ async def evaluate_async(
             cfg.roles["student"].cache = False
         factory = None
         if executor is not None and executor.workers > 1 and grade_only is None:
-            from openseeker.eval.stage import EvalFactory
-
             factory = EvalFactory(cfg, settings.judge, settings.web or str(out / "web"), settings.web_config)
         async with LLMPool(cfg) as pool:
             return await _run(
@@ -347,7 +347,6 @@ async def evaluate_async(
 
 def pool_roles(pool: LLMPool, judge: str) -> Roles:
     """The ``Roles`` of an evaluation from an open ``LLMPool`` (the judge role only for ``judge == "llm"``)."""
-    from openseeker.agent.extract import LLMExtractor
 
     return Roles(
         student=pool.role("student"),
@@ -422,9 +421,6 @@ async def _run(
     _check_resume(out, cfg)
     (out / CONFIG).write_text(json.dumps(cfg, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
-    from openseeker.eval.stage import EvalStage
-    from openseeker.executors.local import LocalExecutor
-
     stage = EvalStage(
         out,
         bench=spec.name,
@@ -452,7 +448,6 @@ async def _run(
         if roles.usage is not None:
             cfg["usage"] = roles.usage()
         (out / CONFIG).write_text(json.dumps(cfg, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    from openseeker.eval.report import write_report
 
     report = write_report(out)
     if run["failed"]:

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openseeker.executors.base import Outcome, Stage, Stream
+from openseeker.executors.engine import read_keys
 from openseeker.io import iter_jsonl
+from openseeker.llm.pool import LLMPool
 from openseeker.records import EvalItem, Trajectory
+from openseeker.web.open import close_web, open_web
 
 if TYPE_CHECKING:
     from openseeker.eval.run import Roles
@@ -88,7 +91,6 @@ class EvalStage(Stage):
         """The question-runs still to grade; loads saved trajectories (finished before an interruption, or the
         source of a regrade) and the leakage counts a regrade carries over."""
         from openseeker.eval.run import RESULTS
-        from openseeker.executors.engine import read_keys
 
         results = self._streams["results"].path
         traj_path = self._streams["trajectories"].path
@@ -146,8 +148,6 @@ class EvalFactory:
     @asynccontextmanager
     async def open(self) -> AsyncIterator[tuple[Any, Any]]:
         from openseeker.eval.run import pool_roles
-        from openseeker.llm.pool import LLMPool
-        from openseeker.web.open import close_web, open_web
 
         web = open_web(self.web, config=self.web_config)
         try:

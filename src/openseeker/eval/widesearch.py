@@ -52,6 +52,7 @@ from urllib.parse import urlparse
 from openseeker.errors import InputError
 from openseeker.llm.base import LLM
 from openseeker.llm.jsonout import chat_json
+from openseeker.llm.judge import _parse_json_obj
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +331,6 @@ async def _judge_column(llm: LLM, column: str, criterion: str, pairs: list[tuple
             ),
         }
     ]
-    from openseeker.eval.judge import _parse_json_obj
 
     def one_per_pair(obj: Any) -> str | None:
         res = obj.get("results")
@@ -374,7 +374,6 @@ async def _align_llm(llm: LLM, values: list[str], reference: list[str]) -> dict[
     prompt = ALIGN_PROMPT.format(
         values=json.dumps(values, ensure_ascii=False), reference=json.dumps(reference, ensure_ascii=False)
     )
-    from openseeker.eval.judge import _parse_json_obj
 
     reply = await chat_json(
         llm,

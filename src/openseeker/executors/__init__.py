@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openseeker.errors import UserError
 from openseeker.executors.base import Executor, Outcome, Stage, Stream, shard_of
 from openseeker.registry import Registry
 
@@ -23,7 +24,6 @@ def get_executor(
 ) -> Executor:
     """Build an executor by name: ``local`` (``workers`` processes, default 1 = in-process; ``rank``: only that
     rank, in this process, as one task of a job array) or ``ray`` (default 2 workers)."""
-    from openseeker.errors import UserError
 
     cls = EXECUTORS.get(name)
     if workers is None:

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openseeker.errors import UserError
+
 SHARD_DIR_SUFFIX = ".shards"
 
 
@@ -171,7 +173,6 @@ class Executor(ABC):
     name: str = "executor"
 
     def __init__(self, workers: int = 1, *, concurrency: int = 8, progress: bool = True, limit: int | None = None):
-        from openseeker.errors import UserError
 
         if workers < 1:
             raise UserError("--workers must be >= 1")

@@ -13,8 +13,8 @@ import pickle
 import time
 from typing import Any
 
-from openseeker.errors import UserError
-from openseeker.executors.base import Executor, ShardResult, Stage
+from openseeker.errors import LLMError, UserError
+from openseeker.executors.base import Executor, ShardResult, Stage, stats_path
 from openseeker.executors.engine import all_complete, merge_shards, plan, run_shard, summarize
 from openseeker.executors.progress import RunProgress
 
@@ -144,9 +144,6 @@ class LocalExecutor(Executor):
 def collect_results(stage: Stage, world_size: int, exitcodes: dict[int, Any]) -> list[ShardResult]:
     """Read every rank's ``stats/{rank:05d}.json``; a rank that died is a one-line error saying how to resume."""
     import json
-
-    from openseeker.errors import LLMError
-    from openseeker.executors.base import stats_path
 
     dead = {r: c for r, c in exitcodes.items() if c not in (0, None)}
     if dead:

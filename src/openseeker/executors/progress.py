@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.executors.base import Stage, progress_path
+from openseeker.executors.engine import add_stats
 
 
 def _LiveColumn(live: Any) -> Any:
@@ -67,7 +68,6 @@ class RunProgress:
         """Re-read every rank's progress file (written by the ranks at most every 0.5 s)."""
         if self.progress is None:
             return
-        from openseeker.executors.engine import add_stats
 
         done = failed = 0
         stats: dict[str, Any] = {}

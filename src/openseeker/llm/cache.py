@@ -30,6 +30,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from openseeker.errors import UserError
 from openseeker.sqlite_wal import connect_wal
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,6 @@ class ResponseCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = connect_wal(self.path, schema=SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            from openseeker.errors import UserError
-
             raise UserError(
                 f"cannot open the LLM response cache {self.path}: {exc} "
                 "(set cache_dir in the config, or OPENSEEKER_NO_CACHE=1)"

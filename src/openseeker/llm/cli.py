@@ -11,6 +11,10 @@ import typer
 
 from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt
 from openseeker.errors import LLMError, OpenSeekerError, UserError
+from openseeker.llm.base import ROLES
+from openseeker.llm.cache import CACHE_FILE, ResponseCache
+from openseeker.llm.config import resolve_llm_config
+from openseeker.llm.pool import LLMPool
 
 PING_EPILOG = """Examples:
 
@@ -30,8 +34,6 @@ async def ping(
     Returns:
         One row per role: role, backend, base_url, model, ok, latency_s, reply (or error), tokens.
     """
-    from openseeker.llm.base import ROLES
-    from openseeker.llm.pool import LLMPool
 
     roles = list(roles or ROLES)
     for role in roles:
@@ -89,7 +91,6 @@ def ping_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Send one small chat call to each configured endpoint and report latency and the reply."""
-    from openseeker.llm.config import resolve_llm_config
 
     cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
     rows = asyncio.run(ping(cfg, role, prompt))
@@ -123,7 +124,6 @@ def show_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Print the resolved per-role LLM config (defaults < --config < flags) as JSON; never API keys."""
-    from openseeker.llm.config import resolve_llm_config
 
     cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model, check_keys=False)
     out = {"roles": cfg.describe(), "cache_dir": cfg.cache_dir, "embedded": cfg.embedded.model_dump()}
@@ -137,9 +137,6 @@ def cache_cmd(
 ) -> None:
     """Show where the response cache is and how big it is; --clear empties it."""
     from pathlib import Path
-
-    from openseeker.llm.cache import CACHE_FILE, ResponseCache
-    from openseeker.llm.config import resolve_llm_config
 
     cfg = resolve_llm_config(config=config, check_keys=False)
     path = Path(cfg.cache_dir) / CACHE_FILE

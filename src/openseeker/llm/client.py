@@ -25,7 +25,8 @@ from openseeker.errors import CONTEXT_LENGTH_RE, ContextLengthError, LLMError
 from openseeker.llm.base import Completion
 from openseeker.llm.cache import ResponseCache, cache_disabled_by_env
 from openseeker.llm.config import EMBEDDED_MODEL_NAME, EndpointConfig
-from openseeker.llm.transport import TransportBadRequest, TransportRetryable, make_transport
+from openseeker.llm.replicas import make_transport
+from openseeker.llm.transport import TransportBadRequest, TransportRetryable
 from openseeker.records import ToolCall, Usage
 from openseeker.retry import backoff_delay
 from openseeker.retry import retry_after_from_headers as parse_retry_after

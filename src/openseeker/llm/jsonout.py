@@ -143,7 +143,7 @@ def json_objects(text: str) -> list[tuple[int, int, dict[str, Any]]]:
     """Every top-level, well-formed JSON object in ``text`` as ``(start, end, object)``, in order (no repairs).
 
     For replies that may hold several objects where position matters: tool calls written as bare JSON in prose
-    (``agent/protocol``), the last of several verdicts (``eval/judge``). ``parse_json`` is for one value.
+    (``agent/protocol``), the last of several verdicts (``llm/judge``). ``parse_json`` is for one value.
     """
     out: list[tuple[int, int, dict[str, Any]]] = []
     dec = json.JSONDecoder()

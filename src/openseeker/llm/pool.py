@@ -20,11 +20,12 @@ import urllib.parse
 from typing import Any, Self
 
 from openseeker.errors import LLMError, UserError
+from openseeker.llm import embedded
 from openseeker.llm.base import ROLES
 from openseeker.llm.cache import ResponseCache, cache_disabled_by_env
 from openseeker.llm.client import CallStats, OpenAIChatLLM
 from openseeker.llm.config import LLMConfig
-from openseeker.llm.transport import make_transport
+from openseeker.llm.replicas import make_transport
 from openseeker.llm.usage import UsageMeter
 from openseeker.records import Usage
 
@@ -66,8 +67,6 @@ class LLMPool:
             self._cache = ResponseCache(cfg.cache_dir)
         try:
             if cfg.needs_embedded:
-                from openseeker.llm import embedded
-
                 self._embedded = await asyncio.to_thread(embedded.acquire, cfg.embedded)
             self._build_roles()
             await self._discover_models()
@@ -166,8 +165,6 @@ class LLMPool:
             self._cache.close()
             self._cache = None
         if self._embedded is not None:
-            from openseeker.llm import embedded
-
             self._embedded = None
             await asyncio.to_thread(embedded.release)
         self._started = False

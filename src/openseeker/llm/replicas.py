@@ -11,6 +11,8 @@ YAML list), behind the same small transport interface as ``transport.py`` (``pos
   the client's retries); only when every replica failed does the client see one retryable failure (and back off).
   The request is one chat call: the rollout it belongs to is neither lost nor duplicated. The response cache keys
   on the role's whole ``base_url`` (all replicas), so a replayed call hits whichever replica served it.
+
+``make_transport`` lives here, above both: it picks the transport class and wraps it in replicas when needed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 from collections import deque
 from typing import Any
 
-from openseeker.llm.transport import TransportRetryable
+from openseeker.llm.transport import AiohttpTransport, OpenAITransport, TransportRetryable, resolve_transport
 
 log = logging.getLogger(__name__)
 
@@ -189,3 +191,18 @@ class ReplicaTransport:
             if r.probe is not None:
                 r.probe.cancel()
             await r.transport.close()
+
+
+def make_transport(
+    base_url: str, api_key: str, *, concurrency: int, timeout_s: float, transport: str = "auto"
+) -> AiohttpTransport | OpenAITransport | ReplicaTransport:
+    """The transport for one endpoint (shared by every role on it); a comma-separated ``base_url`` lists replicas
+    (``openseeker.llm.replicas``: least-loaded, ``concurrency`` per replica, ejection and failover)."""
+    cls = AiohttpTransport if resolve_transport(transport) == "aiohttp" else OpenAITransport
+    if "," in base_url:
+        return ReplicaTransport(
+            split_replicas(base_url),
+            lambda url: cls(url, api_key, concurrency=concurrency, timeout_s=timeout_s),
+            concurrency=concurrency,
+        )
+    return cls(base_url, api_key, concurrency=concurrency, timeout_s=timeout_s)

@@ -19,6 +19,8 @@ import logging
 import os
 from typing import Any
 
+from openseeker.errors import UserError
+
 log = logging.getLogger(__name__)
 
 SHARD_CONNECTIONS = 32
@@ -240,28 +242,9 @@ def resolve_transport(name: str = "auto") -> str:
     if name == "auto":
         name = os.environ.get("OPENSEEKER_LLM_TRANSPORT", "auto").strip().lower() or "auto"
     if name not in TRANSPORTS:
-        from openseeker.errors import UserError
-
         raise UserError(f"unknown LLM transport {name!r}; choose one of {', '.join(TRANSPORTS)}")
     if name == "auto":
         import importlib.util
 
         name = "aiohttp" if importlib.util.find_spec("aiohttp") is not None else "openai"
     return name
-
-
-def make_transport(
-    base_url: str, api_key: str, *, concurrency: int, timeout_s: float, transport: str = "auto"
-) -> AiohttpTransport | OpenAITransport:
-    """The transport for one endpoint (shared by every role on it); a comma-separated ``base_url`` lists replicas
-    (``openseeker.llm.replicas``: least-loaded, ``concurrency`` per replica, ejection and failover)."""
-    cls = AiohttpTransport if resolve_transport(transport) == "aiohttp" else OpenAITransport
-    if "," in base_url:
-        from openseeker.llm.replicas import ReplicaTransport, split_replicas
-
-        return ReplicaTransport(
-            split_replicas(base_url),
-            lambda url: cls(url, api_key, concurrency=concurrency, timeout_s=timeout_s),
-            concurrency=concurrency,
-        )
-    return cls(base_url, api_key, concurrency=concurrency, timeout_s=timeout_s)

@@ -10,8 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, RetrievalOpt, WebConfigOpt, WebOpt
+from openseeker.agent.extract import LLMExtractor
+from openseeker.agent.options import RetrievalOpt
+from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebConfigOpt, WebOpt
 from openseeker.errors import UserError
+from openseeker.llm.config import resolve_llm_config
+from openseeker.llm.pool import LLMPool
 from openseeker.web.open import open_web_from_flags
 
 if TYPE_CHECKING:
@@ -95,9 +99,6 @@ class PoolExtractor:
             self._lock = self._lock or asyncio.Lock()
             async with self._lock:
                 if self._extractor is None:
-                    from openseeker.agent.extract import LLMExtractor
-                    from openseeker.llm.pool import LLMPool
-
                     pool = LLMPool(self.llm_config)
                     await pool.__aenter__()
                     self._pool = pool
@@ -117,7 +118,6 @@ def _extractor(
         if llm or base_url or model:
             raise UserError("--llm/--base-url/--model only matter with --extract (goal-conditioned /visit)")
         return None
-    from openseeker.llm.config import resolve_llm_config
 
     return PoolExtractor(resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model))
 

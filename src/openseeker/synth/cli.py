@@ -19,7 +19,12 @@ from openseeker.cli.options import (
     WorkersOpt,
     field_help,
 )
+from openseeker.errors import UserError
+from openseeker.executors import get_executor
 from openseeker.synth.qa.controls import QAControls
+from openseeker.synth.qa.live import read_seed_urls
+from openseeker.synth.qa.pipeline import synthesize_qa
+from openseeker.synth.qa.report import build_report, format_report
 from openseeker.synth.traj.cli import app as traj_app
 
 app = typer.Typer(
@@ -94,8 +99,6 @@ def qa_cmd(
     ray_address: RayAddressOpt = None,
 ) -> None:
     """Synthesize verified, obfuscated multi-hop questions from a web graph (METHOD.md section 2)."""
-    from openseeker.synth.qa.pipeline import synthesize_qa
-    from openseeker.synth.qa.report import format_report
 
     controls = QAControls(
         k=k,
@@ -115,17 +118,13 @@ def qa_cmd(
     )
     urls, live_cfg = None, None
     if web == "live":
-        from openseeker.synth.qa.live import read_seed_urls
         from openseeker.web.live.config import live_config_source
 
         if seed_urls is None:
-            from openseeker.errors import UserError
-
             raise UserError(
                 "--web live needs --seed-urls FILE (one url per line): QA synthesis follows the seed pages' hyperlinks"
             )
         urls, live_cfg = read_seed_urls(seed_urls), live_config_source(web_config, config)
-    from openseeker.executors import get_executor
 
     exe = get_executor(
         executor, workers=workers, ray_address=ray_address, concurrency=concurrency, progress=not no_progress
@@ -157,7 +156,6 @@ def report_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Print the per-stage yield report of a QA synthesis output (recomputed from the files)."""
-    from openseeker.synth.qa.report import build_report, format_report
 
     report = build_report(file)
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report))

@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from openseeker.web.build import build_web
+from openseeker.web.search.dense import embed_web
+
 PAGES = [
     ("Sahara", "The Sahara is the largest hot desert in the world, covering most of North Africa."),
     ("Gobi Desert", "The Gobi is a large cold desert and grassland region in Mongolia and northern China."),
@@ -25,8 +28,6 @@ PAGES = [
 def build_dense_web(directory: str | Path, *, embed: bool = True, default: str | None = None) -> Path:
     """Build ``PAGES`` into ``directory/web`` (BM25) and, with ``embed``, its dense index (``web embed``;
     ``default`` becomes the web's default retrieval). Returns the web directory."""
-    from openseeker.web.build import build_web
-    from openseeker.web.dense import embed_web
 
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)

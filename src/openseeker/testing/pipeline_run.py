@@ -23,7 +23,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+from openseeker.eval.run import EvalSettings, Roles, evaluate_async
+from openseeker.io import read_jsonl, write_jsonl
+from openseeker.llm.config import endpoint_config
+from openseeker.llm.pool import LLMPool
 from openseeker.records import EvalItem
+from openseeker.synth.qa import QAControls, synthesize_qa_async
+from openseeker.synth.traj.pipeline import synthesize_trajectories
+from openseeker.testing.chat_server import Reply, ScriptedChatServer
+from openseeker.testing.fakes import FakeLLM
+from openseeker.testing.qa_oracle import Oracle, tiny_world
+from openseeker.train.export import ExportConfig, export_sft
+from openseeker.web.build import build_web
+from openseeker.web.local import LocalWeb
 
 
 def _arun(coro: Any) -> Any:
@@ -40,11 +52,6 @@ def _arun(coro: Any) -> Any:
 
 
 def _synth_qa(out: Path) -> None:
-    from openseeker.llm.config import endpoint_config
-    from openseeker.llm.pool import LLMPool
-    from openseeker.synth.qa import QAControls, synthesize_qa_async
-    from openseeker.testing.chat_server import ScriptedChatServer
-    from openseeker.testing.qa_oracle import Oracle, tiny_world
 
     # one well-behaved run (accepted samples) then runs whose oracle fails at one stage each: a real funnel
     plan: list[tuple[Oracle, int, int, dict[str, Any]]] = [
@@ -80,7 +87,6 @@ def _synth_qa(out: Path) -> None:
 
 def _teacher(request: dict[str, Any]) -> Any:
     """The scripted teacher: search, visit the first hit, answer with the last word of what it read."""
-    from openseeker.testing.chat_server import Reply
 
     msgs = request["messages"]
     if str(msgs[0].get("content", "")).startswith("You compress"):
@@ -118,10 +124,6 @@ def _build_web(out: Path) -> Path:
     """The QA world's pages as a real local web (``build_web``: SQLite graph + tantivy index), like the demo's."""
     import tempfile
 
-    from openseeker.io import write_jsonl
-    from openseeker.testing.qa_oracle import tiny_world
-    from openseeker.web.build import build_web
-
     web = out / "web"
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "pages.jsonl"
@@ -131,15 +133,11 @@ def _build_web(out: Path) -> Path:
 
 
 def _world_web(web: Path) -> Any:
-    from openseeker.web.local import LocalWeb
 
     return LocalWeb.open(web)
 
 
 def _synth_traj(qa: Path, out: Path, web: Path) -> tuple[Path, Path]:
-    from openseeker.llm.config import endpoint_config
-    from openseeker.synth.traj.pipeline import synthesize_trajectories
-    from openseeker.testing.chat_server import ScriptedChatServer
 
     teacher, reference = out / "trajectories.teacher.jsonl", out / "trajectories.reference.jsonl"
     with ScriptedChatServer(_teacher) as srv:
@@ -161,15 +159,11 @@ def _synth_traj(qa: Path, out: Path, web: Path) -> tuple[Path, Path]:
 
 
 def _export(reference: Path, out: Path) -> None:
-    from openseeker.train.export import ExportConfig, export_sft
 
     export_sft(reference, out / "sft", ExportConfig(formats=("messages", "sharegpt"), allow_reference=True))
 
 
 def _evaluate(qa: Path, out: Path, web: Path) -> None:
-    from openseeker.eval.run import EvalSettings, Roles, evaluate_async
-    from openseeker.io import read_jsonl
-    from openseeker.testing.fakes import FakeLLM
 
     items = [
         EvalItem(

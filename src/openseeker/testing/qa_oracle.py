@@ -16,6 +16,7 @@ from typing import Any
 from openseeker.records import Page
 from openseeker.synth.qa.memgraph import MemoryGraph
 from openseeker.synth.qa.text import contains, fold, name_variants
+from openseeker.testing.chat_server import Reply
 
 W = "https://en.wikipedia.org/wiki/"
 
@@ -121,7 +122,6 @@ class Oracle:
 
     # -- adapters
     def reply(self, request: dict[str, Any]) -> Any:
-        from openseeker.testing.chat_server import Reply
 
         return Reply(content=self.answer(request.get("messages", []), _schema(request)))
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from openseeker.cli.options import field_help
+from openseeker.errors import UserError
+from openseeker.train.convert import to_gguf
+from openseeker.train.export import FORMATS, ExportConfig, export_sft
+from openseeker.train.sft import TrainConfig, train_sft
 
 EXPORT_EPILOG = """Examples:
 
@@ -18,7 +25,7 @@ TRAIN_EPILOG = """Examples:
 
   openseeker train sft --data sft/ --out runs/lora --lora --max-steps 50
 
-  accelerate launch --config_file configs/accelerate/zero3.yaml -m openseeker.train.sft --data sft/ --out runs/full
+  accelerate launch --config_file configs/accelerate/zero3.yaml -m openseeker.train --data sft/ --out runs/full
 """
 
 
@@ -62,7 +69,6 @@ def export_command(
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip malformed input lines (counted).")] = False,
 ) -> None:
     """Export trajectories as an SFT dataset: messages (TRL), ShareGPT (LLaMA-Factory), ms-swift, tokenized + mask."""
-    from openseeker.train.export import FORMATS, ExportConfig, export_sft
 
     formats = FORMATS if format.strip() == "all" else tuple(f.strip() for f in format.split(",") if f.strip())
     cfg = ExportConfig(
@@ -104,34 +110,29 @@ def export_command(
     typer.echo(f"teachers: {s['teachers']}  stats (incl. what to pass each trainer): {out}/stats.json")
 
 
+def _train(name: str) -> str:
+    return field_help(TrainConfig, name)
+
+
 def sft_command(
-    data: Annotated[Path, typer.Option("--data", help="Directory from `openseeker export sft`.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory (checkpoints, final/, logs).")],
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model", help="Base model: HF dir or .gguf (default: the embedded SmolLM2-135M, converted once)."
-        ),
-    ] = None,
-    lora: Annotated[bool, typer.Option("--lora", help="Train a LoRA adapter (default: full fine-tuning).")] = False,
-    max_steps: Annotated[int, typer.Option("--max-steps", help="Optimizer steps (-1 = use --epochs).")] = -1,
-    epochs: Annotated[float, typer.Option("--epochs")] = 1.0,
-    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (default 2e-4 LoRA, 2e-5 full).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 1,
-    grad_accum: Annotated[int, typer.Option("--grad-accum")] = 1,
-    max_length: Annotated[int | None, typer.Option("--max-length", help="Drop longer examples.")] = None,
-    lora_r: Annotated[int, typer.Option("--lora-r")] = 16,
-    save_steps: Annotated[int, typer.Option("--save-steps")] = 500,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in --out.")] = False,
-    padding_free: Annotated[
-        bool, typer.Option("--padding-free", help="Padding-free batches (GPU + flash-attention only).")
-    ] = False,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N examples.")] = None,
+    data: Annotated[Path, typer.Option("--data", help=_train("data"))],
+    out: Annotated[Path, typer.Option("--out", help=_train("out"))],
+    model: Annotated[str | None, typer.Option("--model", help=_train("model"))] = None,
+    lora: Annotated[bool, typer.Option("--lora", help=_train("lora"))] = False,
+    max_steps: Annotated[int, typer.Option("--max-steps", help=_train("max_steps"))] = -1,
+    epochs: Annotated[float, typer.Option("--epochs", help=_train("epochs"))] = 1.0,
+    lr: Annotated[float | None, typer.Option("--lr", help=_train("lr"))] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help=_train("batch_size"))] = 1,
+    grad_accum: Annotated[int, typer.Option("--grad-accum", help=_train("grad_accum"))] = 1,
+    max_length: Annotated[int | None, typer.Option("--max-length", help=_train("max_length"))] = None,
+    lora_r: Annotated[int, typer.Option("--lora-r", help=_train("lora_r"))] = 16,
+    save_steps: Annotated[int, typer.Option("--save-steps", help=_train("save_steps"))] = 500,
+    resume: Annotated[bool, typer.Option("--resume", help=_train("resume"))] = False,
+    padding_free: Annotated[bool, typer.Option("--padding-free", help=_train("padding_free"))] = False,
+    seed: Annotated[int, typer.Option("--seed", help=_train("seed"))] = 0,
+    limit: Annotated[int | None, typer.Option("--limit", help=_train("limit"))] = None,
 ) -> None:
     """Supervised fine-tuning of the student (TRL SFTTrainer; LoRA or full) on the assistant-only mask."""
-    from openseeker.train.sft import TrainConfig, train_sft
-
     cfg = TrainConfig(
         data=str(data),
         out=str(out),
@@ -158,11 +159,7 @@ def sft_command(
 
 
 def sft_main(argv: list[str] | None = None) -> int:
-    """``python -m openseeker.train.sft`` (what ``accelerate launch -m`` runs): the flags of ``train sft``."""
-    import logging
-
-    from openseeker.errors import UserError
-
+    """``python -m openseeker.train`` (what ``accelerate launch -m`` runs): the flags of ``train sft``."""
     app = typer.Typer(add_completion=False)
     app.command()(sft_command)
     try:
@@ -183,8 +180,6 @@ def to_gguf_command(
     dtype: Annotated[str, typer.Option("--dtype", help="f16 | f32")] = "f16",
 ) -> None:
     """Convert a trained checkpoint to GGUF so the embedded server (xllamacpp) can serve it as the student."""
-    from openseeker.errors import UserError
-    from openseeker.train.convert import to_gguf
 
     if dtype not in ("f16", "f32"):
         raise UserError("--dtype must be f16 or f32")

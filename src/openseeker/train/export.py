@@ -43,6 +43,7 @@ from openseeker.synth.traj.filters import Gates, apply_gates
 from openseeker.synth.traj.reference import REFERENCE_TEACHER
 from openseeker.synth.traj.view import ViewError, training_view
 from openseeker.train.chat_template import CHATML_TOOLS_TEMPLATE, TEMPLATE_FILE, template_problems
+from openseeker.train.convert import load_tokenizer
 from openseeker.train.render import (
     Rendered,
     render_messages,
@@ -387,7 +388,6 @@ def _tokenizer_or_degrade(cfg: ExportConfig) -> tuple[Any, ExportConfig, dict[st
     Why degrade rather than install: the default tokenizer comes from the embedded GGUF, and transformers reads a
     GGUF only with torch installed (hundreds of MB); messages + ShareGPT need none of it and are what most trainers
     (TRL, LLaMA-Factory, ms-swift) read anyway."""
-    from openseeker.train.convert import load_tokenizer
 
     try:
         return load_tokenizer(cfg.model), cfg, {}

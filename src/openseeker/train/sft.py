@@ -25,6 +25,9 @@ from typing import Any
 
 from openseeker.errors import InputError, UserError
 from openseeker.io import iter_jsonl
+from openseeker.provenance import provenance
+from openseeker.train.convert import SOURCE_FILE, merged_model, resolve_model_path, source_gguf
+from openseeker.train.render import render_messages
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ class TrainConfig:
     Attributes:
         data: a directory from ``openseeker export sft`` (or a ``tokenized.jsonl`` file).
         out: output directory (checkpoints, ``final/``, ``train_log.jsonl``, ``run_config.json``).
-        model: base model: a HF directory, a ``.gguf`` (converted once), or ``None`` for SmolLM2-135M.
+        model: base model: a HF directory or a ``.gguf`` (converted once); default: the embedded SmolLM2-135M.
         lora: train a LoRA adapter instead of all weights.
         max_steps: stop after this many optimizer steps (-1 = run ``epochs``).
         epochs: number of passes over the data.
@@ -46,7 +49,7 @@ class TrainConfig:
         batch_size: per-device micro-batch size.
         grad_accum: gradient-accumulation steps.
         max_length: drop longer examples at load time (export already applied its own length policy).
-        lora_r, lora_alpha, lora_dropout: LoRA shape.
+        lora_r, lora_alpha, lora_dropout: LoRA shape (rank, scaling alpha, dropout).
         save_steps: checkpoint every N steps (also saved at the end).
         save_total_limit: keep at most this many checkpoints.
         logging_steps: log every N steps.
@@ -193,9 +196,6 @@ def train_sft(cfg: TrainConfig) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
 
-    from openseeker.provenance import provenance
-    from openseeker.train.convert import SOURCE_FILE, resolve_model_path, source_gguf
-
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     model_path = resolve_model_path(cfg.model)
@@ -269,7 +269,6 @@ def train_sft(cfg: TrainConfig) -> dict[str, Any]:
 
 def load_trained(path: str | Path) -> tuple[Any, Any]:
     """Load a trained checkpoint (full, or LoRA merged into its base) and its tokenizer, for generation."""
-    from openseeker.train.convert import merged_model
 
     return merged_model(path)
 
@@ -277,8 +276,6 @@ def load_trained(path: str | Path) -> tuple[Any, Any]:
 def generate(path: str | Path, messages: list[dict[str, Any]], *, max_new_tokens: int = 64) -> str:
     """Greedy generation from a trained checkpoint with the ChatML template (a smoke check, not serving)."""
     import torch
-
-    from openseeker.train.render import render_messages
 
     model, tok = load_trained(path)
     model.eval()
@@ -293,13 +290,3 @@ def generate(path: str | Path, messages: list[dict[str, Any]], *, max_new_tokens
             pad_token_id=tok.pad_token_id,
         )
     return tok.decode(ids[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-
-
-if __name__ == "__main__":  # ``python -m openseeker.train.sft`` (what ``accelerate launch -m`` runs)
-    # The script entry point, not library code: it runs the ``train sft`` command, whose flags live in the CLI.
-    import sys
-
-    from openseeker.train.cli import sft_main
-
-    logging.basicConfig(level=logging.INFO)
-    sys.exit(sft_main())

@@ -8,6 +8,10 @@ from typing import Annotated
 
 import typer
 
+from openseeker.view.data import Catalog
+from openseeker.view.export import export_site
+from openseeker.view.server import ViewServer
+
 log = logging.getLogger(__name__)
 
 
@@ -54,8 +58,6 @@ def view(
 
     from rich.console import Console
 
-    from openseeker.view.data import Catalog
-
     console = Console(stderr=True)
     t0 = time.perf_counter()
     catalog = Catalog.open(list(paths), web=web)
@@ -66,12 +68,9 @@ def view(
         console.print(f"  [dim]skipped {s}[/]", highlight=False)
     console.print(f"[dim]line offsets indexed in {time.perf_counter() - t0:.1f}s[/]")
     if export is not None:
-        from openseeker.view.export import export_site
-
         out = export_site(catalog, export, progress=progress)
         typer.echo(f"static site written: open {Path(out['index']).resolve().as_uri()}")
         return
-    from openseeker.view.server import ViewServer
 
     server = ViewServer(catalog, host=host, port=port)
     typer.echo(f"openseeker view: {server.url}  (Ctrl-C to stop)")

@@ -28,8 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import InputError, UserError
+from openseeker.eval.report import summarize, wilson
+from openseeker.synth.qa.report import STAGES
 from openseeker.view.index import LineIndex
-from openseeker.view.sources import Found, Source, slug
+from openseeker.view.sources import Found, Source, discover, slug
+from openseeker.web.store import WebGraph
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +316,6 @@ class Dataset:
         return base
 
     def _yield(self) -> dict[str, Any]:
-        from openseeker.synth.qa.report import STAGES
 
         report = _read_json(self.source.report) if self.source.report else None
         reasons: Counter = Counter()
@@ -351,7 +353,6 @@ class Dataset:
         }
 
     def _eval_summary(self) -> dict[str, Any]:
-        from openseeker.eval.report import summarize, wilson
 
         rows = [r for r in self.all_rows() if not r.get("bad")]
         d = self.source.path.parent
@@ -511,7 +512,6 @@ class Catalog:
 
     @classmethod
     def open(cls, paths: list[str | Path], web: str | Path | None = None) -> Catalog:
-        from openseeker.view.sources import discover
 
         return cls(discover(paths, web))
 
@@ -564,7 +564,6 @@ class Catalog:
         """Title and text (cut) of each url from the local web, when the catalog has one."""
         if self.found.web is None or not urls:
             return {}
-        from openseeker.web.store import WebGraph
 
         with self._web_lock:
             if self._web is None:
@@ -611,7 +610,6 @@ class Catalog:
                 same[x] += 1
 
         def acc(rows: dict[str, dict]) -> dict[str, Any]:
-            from openseeker.eval.report import wilson
 
             n, k = len(rows), sum(1 for r in rows.values() if r["correct"] == "yes")
             lo, hi = wilson(k, n)

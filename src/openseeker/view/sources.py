@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openseeker.errors import UserError
+from openseeker.synth.qa.report import rejected_path, report_path
 
 SKIP_DIRS = {"index", "plots", "__pycache__", ".git", "student", "checkpoints"}
 MAX_DEPTH = 4
@@ -57,7 +58,6 @@ def first_record(path: Path) -> dict | None:
 
 
 def sidecars(qa: Path) -> tuple[Path, Path]:
-    from openseeker.synth.qa.report import rejected_path, report_path
 
     return rejected_path(qa), report_path(qa)
 

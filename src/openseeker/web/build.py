@@ -32,7 +32,10 @@ from openseeker.errors import UserError
 from openseeker.provenance import package_versions
 from openseeker.records import Link, Page
 from openseeker.web.importers import Importer, Redirect, get_importer
-from openseeker.web.neardup import KeyedPage, NearDup
+from openseeker.web.importers.links import derive_title_links
+from openseeker.web.neardup import KeyedPage, NearDup, check_mode
+from openseeker.web.parallel import PARTS_DIR, run_parts
+from openseeker.web.search.index import SearchIndex
 from openseeker.web.store import STAGING_FILE, STORE_VERSION, WebGraph
 
 log = logging.getLogger(__name__)
@@ -40,7 +43,6 @@ log = logging.getLogger(__name__)
 GRAPH_FILE = "graph.sqlite"
 INDEX_DIR = "index"
 INFO_FILE = "web.json"
-PARTS_DIR = "import-parts"  # openseeker.web.parallel keeps the parsed parts of a parallel import here
 NEAR_DUPLICATE = "near-duplicate text"  # the skip reason of --dedup near (web stats counts it)
 OUR_FILES = {
     *(name + suffix for name in (GRAPH_FILE, STAGING_FILE) for suffix in ("", "-wal", "-shm", "-journal")),
@@ -280,8 +282,6 @@ def import_source(
         log.info("the %s importer reads its source in one process (--workers ignored)", importer.name)
     records, source_stats, run = None, None, None
     if parallel:
-        from openseeker.web.parallel import run_parts
-
         records, source_stats, run = run_parts(
             importer.source,
             importer.name,
@@ -305,7 +305,6 @@ def import_source(
 
 
 def _build_index(graph: WebGraph, out: Path, bar: _Bar) -> dict[str, Any]:
-    from openseeker.web.index import SearchIndex
 
     target = out / INDEX_DIR
     if target.exists():
@@ -330,7 +329,6 @@ def _build_index(graph: WebGraph, out: Path, bar: _Bar) -> dict[str, Any]:
 def _build_options(derive_links: bool | None, limit: int | None, dedup: str) -> dict[str, Any]:
     """The options that change the graph, part of the fingerprint (``dedup`` only when not the default, so
     webs built before ``--dedup`` existed stay up to date)."""
-    from openseeker.web.neardup import check_mode
 
     if limit is not None and limit <= 0:
         raise UserError(f"--limit must be positive, got {limit}")
@@ -365,8 +363,6 @@ def _link(
     link_stats: dict[str, Any] = {"resolved": graph.resolve_links(keep_unresolved)}
     should_derive = derive_links if derive_links is not None else import_stats["links"] == 0
     if should_derive:
-        from openseeker.web.importers.links import derive_title_links
-
         bar = _Bar(prog, "derive links", total=len(graph))
         link_stats["derived"] = derive_title_links(graph, progress=bar)
     graph.compute_degrees()

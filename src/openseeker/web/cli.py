@@ -14,9 +14,18 @@ from typing import Annotated
 
 import typer
 
-from openseeker.cli.options import ConfigOpt, ExecutorOpt, RayAddressOpt, RetrievalOpt, WebConfigOpt
+from openseeker.cli.options import ConfigOpt, ExecutorOpt, RayAddressOpt, WebConfigOpt
 from openseeker.errors import ToolError, UserError
+from openseeker.io import iter_jsonl
+from openseeker.web.base import RETRIEVAL_HELP, ensure_retrieval, search_with
+from openseeker.web.build import build_web
+from openseeker.web.format import format_search, format_visit_raw
 from openseeker.web.importers import formats_help
+from openseeker.web.incremental import add_to_web
+from openseeker.web.local import LocalWeb
+from openseeker.web.open import close_web, open_web_from_flags
+from openseeker.web.report import web_report
+from openseeker.web.search.dense import embed_web
 
 app = typer.Typer(
     name="web",
@@ -24,6 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+RetrievalOpt = Annotated[str | None, typer.Option("--retrieval", help=RETRIEVAL_HELP)]
 WebDirOpt = Annotated[Path, typer.Option("--web", help="A web directory made by `openseeker web build`.")]
 # search and visit also read the live web (to check a live config and its SSRF guard before a long run)
 ReadWebOpt = Annotated[
@@ -105,7 +115,6 @@ def build_cmd(
     ] = "exact",
 ) -> None:
     """Import a corpus into a web graph and build its search index."""
-    from openseeker.web.build import build_web
 
     info = build_web(
         source,
@@ -173,7 +182,6 @@ def add_cmd(
     ] = None,
 ) -> None:
     """Add a corpus (a new WARC, a dump delta) to a built web without rebuilding it (docs/web.md)."""
-    from openseeker.web.incremental import add_to_web
 
     res = add_to_web(
         web,
@@ -215,8 +223,6 @@ def stats_cmd(
     ] = True,
 ) -> None:
     """Pages, languages, links, degrees, pages with out-links, largest component, duplicate rate."""
-    from openseeker.web.local import LocalWeb
-    from openseeker.web.report import web_report
 
     if str(web) == "live":
         raise UserError(
@@ -284,8 +290,6 @@ def search_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Search the web (a local one or `live`): the agent's `search` tool block, or JSON."""
-    from openseeker.io import iter_jsonl
-    from openseeker.web.format import format_search
 
     qs: list[str] = []
     if query:
@@ -297,7 +301,6 @@ def search_cmd(
             qs.append(obj["query"])
     if not qs or not any(q.strip() for q in qs):
         raise UserError("give a QUERY or --queries FILE")
-    from openseeker.web.base import ensure_retrieval, search_with
 
     async def search(w):
         await ensure_retrieval(w, retrieval)
@@ -336,7 +339,6 @@ def visit_cmd(
     """Print a page the way the agent's `visit` tool shows it (without goal-conditioned extraction).
 
     On the live web the fetch goes through the SSRF guard: a refused address is an error naming the reason."""
-    from openseeker.web.format import format_visit_raw
 
     page = _on_web(web, web_config, config, lambda w: w.fetch(url))
     if page is None:
@@ -348,7 +350,6 @@ def _on_web(web: str, web_config: Path | None, config: Path | None, call):
     """Open ``--web`` (a directory or ``live`` with its config), run one async ``call(web)``, close the web.
 
     A ``ToolError`` (a live backend failing, a refused address) becomes a one-line ``UserError``."""
-    from openseeker.web.open import close_web, open_web_from_flags
 
     the_web = open_web_from_flags(web, web_config, config)
 
@@ -395,7 +396,6 @@ def embed_cmd(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """Embed every page for dense and hybrid search (resumable: re-run to continue an interrupted run)."""
-    from openseeker.web.dense import embed_web
 
     meta = embed_web(
         web, model=model, batch_size=batch_size, default=default, progress=not no_progress, query_encoder=query_encoder

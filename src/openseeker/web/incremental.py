@@ -29,8 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
-from openseeker.web.build import GRAPH_FILE, INDEX_DIR, INFO_FILE, PARTS_DIR, _progress, import_source, write_info
+from openseeker.web.build import GRAPH_FILE, INDEX_DIR, INFO_FILE, _progress, import_source, write_info
 from openseeker.web.importers import get_importer
+from openseeker.web.neardup import NearDup, check_mode
+from openseeker.web.parallel import PARTS_DIR
+from openseeker.web.search.index import SearchIndex
 from openseeker.web.store import WebGraph
 
 log = logging.getLogger(__name__)
@@ -63,7 +66,6 @@ def _pages_after(graph: WebGraph, last: int, batch: int = 2_000):
 def _near_index(graph: WebGraph, dedup: str | None, meta: dict[str, Any]) -> Any:
     """``--dedup near``: an LSH index of the pages already in the web (built again from the stored pages on
     every add, so a resumed add, after its rollback, sees exactly the pages before it); ``None`` for exact."""
-    from openseeker.web.neardup import NearDup, check_mode
 
     if check_mode(dedup or (meta.get("options") or {}).get("dedup") or "exact") != "near":
         return None
@@ -133,7 +135,6 @@ def add_to_web(
         )
         links = graph.resolve_links(bool(meta.get("keep_unresolved")))
         graph.compute_degrees()
-        from openseeker.web.index import SearchIndex
 
         index = SearchIndex.open(out / INDEX_DIR)
         indexed = index.add(_pages_after(graph, pending["max_id"]))

@@ -26,12 +26,15 @@ from openseeker.errors import UserError
 from openseeker.records import Page, SearchHit
 from openseeker.web.base import check_retrieval
 from openseeker.web.build import GRAPH_FILE, INDEX_DIR, INFO_FILE
-from openseeker.web.snippets import make_snippet
+from openseeker.web.importers.warc import canonical_url
+from openseeker.web.search.dense import DENSE_DIR, DenseIndex, rrf
+from openseeker.web.search.feedback import FEEDBACK_DOCS, feedback_terms, second_hop, term_weights
+from openseeker.web.search.index import SearchIndex
+from openseeker.web.search.snippets import make_snippet
 from openseeker.web.store import WebGraph
 
 log = logging.getLogger(__name__)
 
-DENSE_DIR = "dense"
 FUSION_DEPTH = 50  # hybrid fuses this many hits of each retriever (RRF); measured in benchmarks/bench_search.py
 PAGE_CACHE = 512  # pages hybrid / dense search keep between searches (for snippets and the second hop)
 WEIGHTS_CACHE = 1024  # pages whose feedback term weights (web.feedback.term_weights, ~15 kB each) hybrid keeps
@@ -147,8 +150,6 @@ class LocalWeb:
     @property
     def index(self) -> Any:
         if self._index is None:
-            from openseeker.web.index import SearchIndex
-
             self._index = SearchIndex.open(self.directory / INDEX_DIR)
         return self._index
 
@@ -156,8 +157,6 @@ class LocalWeb:
     def dense(self) -> Any:
         """The dense index (``dense/``), opened on first use; a clear error when missing or stale."""
         if self._dense is None:
-            from openseeker.web.dense import DenseIndex
-
             if not (self.directory / DENSE_DIR).exists():
                 raise UserError(
                     f"{self.directory}: no dense index; run `openseeker web embed {self.directory}` "
@@ -179,8 +178,6 @@ class LocalWeb:
             return self.index.search_many(queries, top_k)
         if top_k <= 0:
             return [[] for _ in queries]
-        from openseeker.web.dense import rrf
-
         depth = top_k if mode == "dense" else max(top_k, FUSION_DEPTH)
         dense = self.dense.search(queries, depth)
         out = []
@@ -218,7 +215,6 @@ class LocalWeb:
         """Hybrid's lower half from a second BM25 query: the question + feedback terms of the fused top pages
         (``web.feedback``). Hits keep their fused score; second-hop hits get one no higher than the hit above.
         ``terms``: the question's analysed terms (``index.query_terms(query)``)."""
-        from openseeker.web.feedback import FEEDBACK_DOCS, feedback_terms, second_hop, term_weights
 
         if top_k < 2 or not fused or not isinstance(query, str):
             return fused[:top_k]
@@ -297,8 +293,6 @@ class LocalWeb:
             if page is not None:
                 return page
         if "://" in url:  # a crawl's redirect, or a non-canonical spelling of a crawled url
-            from openseeker.web.importers.warc import canonical_url
-
             canon = canonical_url(url)
             page = (
                 (self.graph.get(canon) if canon not in seen else None)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openseeker.errors import UserError
+from openseeker.provenance import package_versions
 from openseeker.records import Page
 from openseeker.text import words as text_words
 
@@ -359,7 +360,6 @@ class NearDup:
 
     def settings(self) -> dict[str, Any]:
         """What ``web.json`` records about the detector (``import.near_dedup``)."""
-        from openseeker.provenance import package_versions
 
         return {
             "method": "minhash-lsh-verified",

@@ -8,6 +8,8 @@ from typing import Any
 
 from openseeker.errors import UserError
 from openseeker.web.base import Web, WebSource, check_retrieval, ensure_retrieval, own_ranking_error
+from openseeker.web.local import LocalWeb
+from openseeker.web.remote import RemoteWeb, is_remote_spec
 
 
 def open_web(spec: str | Path, *, config: Any = None, retrieval: str | None = None) -> Web:
@@ -19,7 +21,6 @@ def open_web(spec: str | Path, *, config: Any = None, retrieval: str | None = No
         config: for ``live``: the live-web config (backends, keys, cache); see ``openseeker.web.live``.
         retrieval: the default ranking of a local web's search (bm25 / dense / hybrid; default: its own).
     """
-    from openseeker.web.remote import RemoteWeb, is_remote_spec
 
     if retrieval is not None:
         check_retrieval(retrieval)
@@ -43,7 +44,6 @@ def open_web(spec: str | Path, *, config: Any = None, retrieval: str | None = No
         raise UserError(
             f"{path}: no such web directory (build one with `openseeker web build --source ... --out {path}`)"
         )
-    from openseeker.web.local import LocalWeb
 
     return LocalWeb.open(path, retrieval=retrieval)
 

@@ -36,12 +36,14 @@ from openseeker.executors import Outcome, Stage, Stream, get_executor, shard_of
 from openseeker.executors.engine import add_stats
 from openseeker.records import Link, Page
 from openseeker.web.importers import Redirect, get_importer
-from openseeker.web.neardup import KeyedPage
+from openseeker.web.neardup import KeyedPage, NearDup
 
 if TYPE_CHECKING:
     from openseeker.web.neardup import NearDup
 
 log = logging.getLogger(__name__)
+
+PARTS_DIR = "import-parts"  # the parsed parts of a parallel import, under the web directory
 
 _PAGE_FIELDS = ("url", "title", "text", "description", "lang", "topic", "source", "metadata")
 
@@ -112,8 +114,6 @@ class ImportStage(Stage):
         n, cpu0 = 0, time.process_time()
         near = None
         if self.near:
-            from openseeker.web.neardup import NearDup
-
             near = NearDup()
         try:
             with tmp.open("w", encoding="utf-8") as fh:
@@ -133,8 +133,6 @@ class ImportStage(Stage):
 
 
 def parts_dir_for(out: Path, fingerprint: str) -> Path:
-    from openseeker.web.build import PARTS_DIR
-
     return Path(out) / PARTS_DIR / fingerprint
 
 

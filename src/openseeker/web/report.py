@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from openseeker.web.build import NEAR_DUPLICATE
 from openseeker.web.store import WebGraph
 
 
@@ -90,7 +91,6 @@ def largest_component(graph: WebGraph, batch: int = 1_000_000) -> dict[str, Any]
 def duplicate_rate(import_stats: dict[str, Any]) -> dict[str, Any]:
     """Pages dropped as duplicates by reason and their share of the pages read; with ``--dedup near`` also the
     near-duplicates alone (``near_duplicates``, ``near_rate``) and the detector's settings (``near_dedup``)."""
-    from openseeker.web.build import NEAR_DUPLICATE
 
     reasons = import_stats.get("skipped_by_reason", {})
     dups = {k: v for k, v in reasons.items() if k.startswith("duplicate") or k == NEAR_DUPLICATE}

@@ -7,6 +7,7 @@ from typing import Any
 
 from openseeker.errors import UserError
 from openseeker.records import content_id
+from openseeker.synth.qa.expand import SELECTORS
 
 
 @dataclass
@@ -86,8 +87,6 @@ class QAControls:
             problems.append(f"judge must be auto, llm or normalized, got {self.judge!r}")
         if self.retries < 0:
             problems.append("retries must be >= 0")
-        from openseeker.synth.qa.expand import SELECTORS
-
         SELECTORS.check(self.selector)  # raises with a did-you-mean
         if problems:
             raise UserError("bad QA synthesis controls: " + "; ".join(problems))

@@ -27,19 +27,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from openseeker.errors import LLMError, UserError
-from openseeker.executors.base import Outcome, Stage, Stream
-from openseeker.io import ResumableWriter, iter_jsonl
+from openseeker.executors.base import SHARD_DIR_SUFFIX, Outcome, Stage, Stream
+from openseeker.executors.local import LocalExecutor
+from openseeker.io import ResumableWriter, iter_jsonl, read_jsonl, write_jsonl
+from openseeker.llm.config import resolve_llm_config
+from openseeker.llm.pool import LLMPool
 from openseeker.records import QASample, Rejection, content_id
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.controls import QAControls
 from openseeker.synth.qa.entities import EntityGraph, build_entity_graph, chains_to_answer
 from openseeker.synth.qa.expand import expand
 from openseeker.synth.qa.generate import Generated, StageFailure, generate_question
+from openseeker.synth.qa.live import crawl_live
 from openseeker.synth.qa.llmcall import Meter
 from openseeker.synth.qa.obfuscate import obfuscate
 from openseeker.synth.qa.report import build_report, rejected_path, report_path, write_report
 from openseeker.synth.qa.sampling import GraphLike, sample_seeds
 from openseeker.synth.qa.verify import Deduper, check_difficulty, check_leaks, check_solvability, difficulty_label
+from openseeker.web.local import LocalWeb
+from openseeker.web.open import open_web
 
 if TYPE_CHECKING:
     from openseeker.llm.base import LLM
@@ -285,7 +291,6 @@ def _open_graph(web: GraphSource) -> tuple[GraphLike, Any]:
     path = Path(web)
     if not path.exists():
         raise UserError(f"{path}: no such web directory (build one with `openseeker web build`)")
-    from openseeker.web.local import LocalWeb
 
     local = LocalWeb.open(path)
     return local.graph, local
@@ -502,7 +507,6 @@ class QAFactory:
 
     @asynccontextmanager
     async def open(self, out: Path | None = None) -> AsyncIterator[_Run]:
-        from openseeker.llm.pool import LLMPool
 
         graph, closer = _open_graph(self.web)
         try:
@@ -546,7 +550,6 @@ async def _run_all(
     executor: Any = None,
     factory: QAFactory | None = None,
 ) -> None:
-    from openseeker.executors.local import LocalExecutor
 
     done_ids = acc_w.done | rej_w.done
     todo = []
@@ -584,7 +587,6 @@ def _dedup_across_workers(out: Path, before: set[str], threshold: float) -> int:
     """After a multi-worker merge: a question accepted by one worker while another accepted a near-duplicate is
     moved, in merge (input) order, from ``out`` to the rejected sidecar as ``dedup:near_duplicate``; records that
     were accepted before this run are never touched. Returns how many were moved."""
-    from openseeker.io import read_jsonl, write_jsonl
 
     rows = read_jsonl(out) if out.exists() else []
     deduper = Deduper(threshold=threshold)
@@ -633,7 +635,6 @@ class _SeededFactory:
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[_Run]:
-        from openseeker.executors.base import SHARD_DIR_SUFFIX
 
         async with self.factory.open() as run:
             shards = self.out.with_name(self.out.name + SHARD_DIR_SUFFIX)
@@ -700,15 +701,10 @@ def synthesize_qa(
                 max_candidates=max_candidates,
                 progress=progress,
             )
-        from openseeker.llm.config import resolve_llm_config
-        from openseeker.llm.pool import LLMPool
 
         cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
         graph = web_dir
         if str(web_dir) == "live":
-            from openseeker.synth.qa.live import crawl_live
-            from openseeker.web.open import open_web
-
             live = open_web("live", config=web_config)
             try:
                 graph, _ = await crawl_live(

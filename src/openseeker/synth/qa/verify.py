@@ -7,7 +7,7 @@ Order (cheap first, **ours**): leak check -> near-duplicate check -> difficulty 
   kept only if every attempt is wrong.
 - Solvability (paper): the verifier, given G_entity (facts in shuffled order), must answer correctly. Control
   (**ours**): asked a decoy question about the chain's far end, it must not name the answer again.
-- Correctness: the judge role via ``openseeker.eval.judge.judge_answer``; when no judge is available or its
+- Correctness: the judge role via ``openseeker.llm.judge.judge_answer``; when no judge is available or its
   verdict is unparseable, a normalized-string match (the offline fallback). Both verdicts are recorded.
 - Leaks (**ours**): neither the answer nor any obfuscated entity name (or their short forms) may appear in q.
 - Near-duplicates (**ours**): word-3-gram (CJK: character-3-gram) shingle Jaccard against accepted questions.
@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from openseeker.eval.judge import judge_answer
+from openseeker.llm.judge import judge_answer
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.entities import EntityGraph
 from openseeker.synth.qa.generate import StageFailure

@@ -10,25 +10,33 @@ from typing import Annotated
 
 import typer
 
-from openseeker.cli.options import (
-    BaseUrlOpt,
+from openseeker.agent.batch import raise_if_failed
+from openseeker.agent.options import (
     ConcurrencyOpt,
-    ConfigOpt,
     ContextTokensOpt,
-    ExecutorOpt,
-    LLMOpt,
     MaxTokensPerTurnOpt,
     MaxToolCallsOpt,
     MaxTurnsOpt,
-    ModelOpt,
     ProtocolOpt,
+    RetrievalOpt,
+)
+from openseeker.agent.settings import agent_section
+from openseeker.cli.options import (
+    BaseUrlOpt,
+    ConfigOpt,
+    ExecutorOpt,
+    LLMOpt,
+    ModelOpt,
     RankOpt,
     RayAddressOpt,
-    RetrievalOpt,
     WebConfigOpt,
     WebOpt,
     WorkersOpt,
 )
+from openseeker.executors import get_executor
+from openseeker.llm.config import resolve_llm_config
+from openseeker.synth.traj.pipeline import synthesize_trajectories
+from openseeker.web.open import live_config_from_flags
 
 TRAJ_EPILOG = """Examples:
 
@@ -97,15 +105,9 @@ def traj_cmd(
     rank: RankOpt = None,
 ) -> None:
     """Teacher rollouts on QA records (retrospective summarization), labelled against the gold answers."""
-    from openseeker.agent.settings import agent_section
-    from openseeker.executors import get_executor
-    from openseeker.synth.traj.pipeline import synthesize_trajectories
-    from openseeker.web.open import live_config_from_flags
 
     llm_config = None
     if teacher == "llm" or (not no_judge and (base_url or config)):
-        from openseeker.llm.config import resolve_llm_config
-
         llm_config = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
     live_cfg = live_config_from_flags(web, web_config, config)
 
@@ -149,7 +151,6 @@ def traj_cmd(
         )
     )
     _echo_summary(summary, out)
-    from openseeker.agent.batch import raise_if_failed
 
     raise_if_failed(summary)
 

@@ -1,7 +1,7 @@
 """Labelling and quality gates of trajectories.
 
 ``label(traj, qa, judge_llm)`` judges the final answer against the QA record's gold answer (the ``judge`` role via
-``openseeker.eval.judge.judge_answer``; normalized match when no judge is given or it cannot grade) and records
+``openseeker.llm.judge.judge_answer``; normalized match when no judge is given or it cannot grade) and records
 the verdict, the tool-call count and the stop reason in ``traj.metadata``. Synthesis never drops a trajectory:
 the gates below are applied at export (``openseeker export sft``), where each rejection is written out with its
 reason. The paper applies no heuristic filter (v1) and a minimum of T_min ~ 30 tool calls (v2); both are options.
@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from openseeker.llm.judge import judge_answer
 from openseeker.records import QASample, Trajectory
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 async def label(traj: Trajectory, qa: QASample, judge_llm: LLM | None) -> Trajectory:
     """Judge ``traj.final_answer`` against ``qa.answer``; write ``verdict``/``correct``/counts into metadata
     (the labels are read back through ``Trajectory.labels``)."""
-    from openseeker.eval.judge import judge_answer
 
     golds = [qa.answer] + [a for a in (qa.metadata.get("aliases") or []) if isinstance(a, str)]
     try:

@@ -17,13 +17,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from openseeker.agent.batch import AgentContext, build_agent_parts, pool_usage, run_batch, sized_llm_config
+from openseeker.agent.embedded_defaults import EMBEDDED_SUMMARIZER_DEFAULTS, apply_embedded_defaults, describe_reduced
+from openseeker.agent.settings import resolve_agent_settings
 from openseeker.errors import InputError, UserError
 from openseeker.io import iter_jsonl
 from openseeker.llm.base import LLM
+from openseeker.llm.pool import LLMPool
 from openseeker.records import QASample, Question, Trajectory
 from openseeker.synth.traj.filters import label
 from openseeker.synth.traj.reference import REFERENCE_TEACHER, reference_rollout
 from openseeker.synth.traj.teacher import LLM_TEACHER, teacher_rollout
+from openseeker.web.open import close_web, ensure_web_retrieval, open_web
+from openseeker.web.tools import SearchTool, VisitTool
 
 if TYPE_CHECKING:
     from openseeker.llm.config import LLMConfig
@@ -95,8 +101,6 @@ class TeacherFactory:
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[Any]:
-        from openseeker.agent.batch import AgentContext
-        from openseeker.web.open import close_web, open_web
 
         opened = isinstance(self.web, (str, os.PathLike))
         web_obj = open_web(self.web, config=self.web_config) if opened else self.web
@@ -124,9 +128,6 @@ class TeacherFactory:
 
     @asynccontextmanager
     async def _llm(self, web_obj: Web) -> AsyncIterator[Any]:
-        from openseeker.agent.batch import AgentContext, build_agent_parts, pool_usage
-        from openseeker.agent.embedded_defaults import EMBEDDED_SUMMARIZER_DEFAULTS, describe_reduced
-        from openseeker.llm.pool import LLMPool
 
         s, llm_config = self.s, self.llm_config
         async with LLMPool(llm_config) as pool:
@@ -170,7 +171,6 @@ class TeacherFactory:
 
 
 def _reference_rollout(web_obj: Web, s: dict[str, Any]) -> Any:
-    from openseeker.web.tools import SearchTool, VisitTool
 
     tools = [
         SearchTool(web_obj, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
@@ -221,9 +221,6 @@ async def synthesize_trajectories(
         web_config: the live-web config for ``web="live"`` (see ``openseeker.web.live``).
         executor: an ``openseeker.executors.Executor`` (``--workers``/``--executor ray``); default this process.
     """
-    from openseeker.agent.batch import run_batch, sized_llm_config
-    from openseeker.agent.embedded_defaults import apply_embedded_defaults
-    from openseeker.agent.settings import resolve_agent_settings
 
     if teacher not in TEACHERS:
         raise UserError(f"--teacher must be one of {', '.join(TEACHERS)}, got {teacher!r}")
@@ -240,7 +237,6 @@ async def synthesize_trajectories(
     reduced: dict[str, Any] = {}
     if teacher == "llm" and llm_config is not None:
         s, reduced = apply_embedded_defaults(s, given, llm_config.role("teacher").embedded)
-    from openseeker.web.open import ensure_web_retrieval
 
     await ensure_web_retrieval(web, s["retrieval"], config=web_config)
     qas = load_qa(qa_path)

@@ -17,6 +17,8 @@ import json
 import time
 from typing import Any
 
+from openseeker.agent import prompts
+from openseeker.agent.protocol import assistant_message, tool_message
 from openseeker.records import QASample, Step, ToolCall, Trajectory
 
 REFERENCE_TEACHER = "reference-replay"
@@ -54,8 +56,6 @@ def chain_entities(qa: QASample) -> list[dict[str, Any]]:
 
 async def reference_rollout(qa: QASample, tools: list[Any], *, max_tool_calls: int = 200) -> Trajectory:
     """Replay ``qa``'s chain with the real tools; the final answer is the gold answer."""
-    from openseeker.agent import prompts
-    from openseeker.agent.protocol import assistant_message, tool_message
 
     t0 = time.perf_counter()
     by_name = {t.name: t for t in tools}

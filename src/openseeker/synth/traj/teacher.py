@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from openseeker.agent.runtime import Agent
 from openseeker.records import QASample, Trajectory
 from openseeker.synth.traj.summarize import RetrospectiveSummarizer
 
@@ -43,7 +44,6 @@ async def teacher_rollout(
         agent_kwargs: extra ``Agent`` arguments (max_tool_calls, protocol, context_tokens, ...).
         summarizer_kwargs: extra ``RetrospectiveSummarizer`` arguments.
     """
-    from openseeker.agent.runtime import Agent
 
     hook = None
     if summarize:

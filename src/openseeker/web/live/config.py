@@ -27,6 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from openseeker.config import pydantic_problems, read_yaml
 from openseeker.errors import UserError
+from openseeker.registry import Registry
+
+# The search backends by name, as lazy "module:Class" targets: this section validates names against it, and the
+# backends' module imports this one for their settings classes (so the registry lives here, not there).
+BACKENDS: Registry[Any] = Registry("search backend")
+BACKENDS.register("serper", "openseeker.web.live.search_backends:SerperBackend")
+BACKENDS.register("tavily", "openseeker.web.live.search_backends:TavilyBackend")
+BACKENDS.register("searxng", "openseeker.web.live.search_backends:SearxngBackend")
+BACKENDS.register("ddgs", "openseeker.web.live.search_backends:DdgsBackend")
 
 ENV_CONFIG = "OPENSEEKER_LIVE_CONFIG"
 DEFAULT_CACHE = "~/.cache/openseeker/live.sqlite"
@@ -146,16 +155,12 @@ class LiveWebConfig(_Strict):
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        from openseeker.web.live.search_backends import BACKENDS
-
         BACKENDS.check(value)
         return value
 
     @classmethod
     def for_backends(cls) -> type[LiveWebConfig]:
         """This model plus one section per registered search backend (``BACKENDS``), typed by its settings."""
-        from openseeker.web.live.search_backends import BACKENDS
-
         return _with_sections(tuple((name, backend.settings_class) for name, backend in BACKENDS.items()))
 
     def backend_settings(self, name: str | None = None) -> BackendSettings:
@@ -163,8 +168,6 @@ class LiveWebConfig(_Strict):
         name = name or self.backend
         section = self.__dict__.get(name)
         if section is None:  # a model without that section (the bare base class): the backend's defaults
-            from openseeker.web.live.search_backends import BACKENDS
-
             section = BACKENDS.get(name).settings_class()
         return section
 
@@ -172,8 +175,6 @@ class LiveWebConfig(_Strict):
         """The backend's API key from its env var; ``UserError`` when the backend needs one and it is unset."""
         name = name or self.backend
         settings = self.backend_settings(name)
-        from openseeker.web.live.search_backends import BACKENDS
-
         needs_key = BACKENDS.get(name).needs_key
         if not needs_key:
             return None
@@ -206,8 +207,6 @@ def _validate(data: dict[str, Any], where: str) -> LiveWebConfig:
 
 
 def _names() -> list[str]:
-    from openseeker.web.live.search_backends import BACKENDS
-
     return BACKENDS.names()
 
 

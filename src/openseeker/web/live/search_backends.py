@@ -3,7 +3,7 @@
 Each backend maps its API's documented response to ``SearchHit`` (title, url, snippet, date, source) and raises
 ``BackendError`` (a ``ToolError``) with ``retryable`` set for 429 / 5xx / network failures, so the caller
 (``LiveWeb``) retries those with backoff and reports the rest at once. Backends are looked up in a lazy
-registry (``BACKENDS``) by name, with a did-you-mean error for typos.
+registry (``openseeker.web.live.config.BACKENDS``) by name, with a did-you-mean error for typos.
 
 Locale (paper, METHOD §1): a query containing CJK characters is searched with a Chinese locale
 (Serper ``gl=cn, hl=zh-cn``; SearXNG ``language=zh-CN``; ddgs ``region=cn-zh``), otherwise English/US.
@@ -20,7 +20,6 @@ import httpx
 
 from openseeker.errors import ToolError, UserError
 from openseeker.records import SearchHit
-from openseeker.registry import Registry
 from openseeker.text import has_cjk  # the paper's zh-locale switch
 from openseeker.web.live.config import (
     BackendSettings,
@@ -29,6 +28,7 @@ from openseeker.web.live.config import (
     SerperSettings,
     TavilySettings,
 )
+from openseeker.web.live.ratelimit import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,6 @@ def _error_detail(response: httpx.Response) -> str:
 
 def check_response(name: str, response: httpx.Response) -> Any:
     """The JSON body of a 2xx response, or a ``BackendError`` saying what went wrong and whether to retry."""
-    from openseeker.web.live.ratelimit import parse_retry_after
-
     status = response.status_code
     if status in (401, 403):
         raise BackendError(
@@ -300,10 +298,3 @@ class DdgsBackend(SearchBackend):
                 return []
             raise BackendError(f"ddgs failed ({exc})", retryable=True) from None
         return self._hits_from(items, url_key="href", snippet_key="body", date_keys=("date",), top_k=top_k)
-
-
-BACKENDS: Registry[type[SearchBackend]] = Registry("search backend")
-BACKENDS.register("serper", "openseeker.web.live.search_backends:SerperBackend")
-BACKENDS.register("tavily", "openseeker.web.live.search_backends:TavilyBackend")
-BACKENDS.register("searxng", "openseeker.web.live.search_backends:SearxngBackend")
-BACKENDS.register("ddgs", "openseeker.web.live.search_backends:DdgsBackend")

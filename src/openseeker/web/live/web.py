@@ -21,10 +21,10 @@ import httpx
 from openseeker.errors import ToolError, UserError
 from openseeker.records import Page, SearchHit
 from openseeker.web.live.cache import SQLiteCache, normalize_query, normalize_url
-from openseeker.web.live.config import LiveWebConfig, load_live_config
+from openseeker.web.live.config import BACKENDS, LiveWebConfig, load_live_config
 from openseeker.web.live.fetch import Fetcher
 from openseeker.web.live.ratelimit import TokenBucket, backoff_delay
-from openseeker.web.live.search_backends import BACKENDS, BackendError
+from openseeker.web.live.search_backends import BackendError
 from openseeker.web.live.ssrf import BlockedAddress, Resolver, SSRFGuard
 
 log = logging.getLogger(__name__)

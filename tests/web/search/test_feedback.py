@@ -4,8 +4,8 @@ keeps the fused upper half."""
 from __future__ import annotations
 
 from openseeker.web.build import build_web
-from openseeker.web.feedback import feedback_terms, second_hop
-from openseeker.web.index import SearchIndex
+from openseeker.web.search.feedback import feedback_terms, second_hop
+from openseeker.web.search.index import SearchIndex
 
 
 def test_second_hop_keeps_the_upper_half_and_never_repeats():

@@ -1,14 +1,14 @@
 """EM / F1 under the official HotpotQA rules (hotpotqa/hotpot ``hotpot_evaluate_v1.py``) and our CJK style.
 
 Expected ``(EM, F1)`` values come from running hotpot_evaluate_v1's ``exact_match_score`` / ``f1_score``
-unmodified on these pairs (62 pairs, 0 disagreements with ``openseeker.eval.metrics``); docs/eval.md.
+unmodified on these pairs (62 pairs, 0 disagreements with ``openseeker.metrics``); docs/eval.md.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from openseeker.eval.metrics import (
+from openseeker.metrics import (
     cjk_normalize,
     exact_match,
     hotpot_f1_one,

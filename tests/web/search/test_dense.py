@@ -11,10 +11,11 @@ import pytest
 
 from openseeker.errors import UserError
 from openseeker.testing.dense_web import PAGES, build_dense_web
-from openseeker.web import dense as dense_mod
 from openseeker.web.build import build_web
-from openseeker.web.dense import DenseIndex, rrf
 from openseeker.web.local import LocalWeb
+from openseeker.web.search import dense as dense_mod
+from openseeker.web.search import encoder
+from openseeker.web.search.dense import DenseIndex, rrf
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +111,12 @@ def test_missing_extra_names_it(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(UserError, match=r"'dense' extra \(faiss-cpu missing\): pip install 'openseeker\[dense\]'"):
-        dense_mod.require()
+        encoder.require()
 
 
 def test_unknown_model_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="cannot load embedding model"):
-        dense_mod.load_encoder(str(tmp_path / "no-such-model"))
+        encoder.load_encoder(str(tmp_path / "no-such-model"))
 
 
 def test_cli_embed_and_search_per_call(web_dir, capsys):
@@ -155,7 +156,7 @@ def test_onnx_query_encoder_exported_offline_matches_torch(web_dir, tmp_path, ca
     import numpy as np
 
     from openseeker.cli.main import main
-    from openseeker.web.onnx_encoder import OnnxEncoder, check_query_encoder
+    from openseeker.web.search.onnx_encoder import OnnxEncoder, check_query_encoder
 
     web = tmp_path / "web"
     shutil.copytree(web_dir, web)

@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from openseeker.eval.judge import (
+from openseeker.llm.judge import (
     NORMALIZED_VERSION,
     PROMPT_VERSION,
     answer_metric_for,

@@ -6,8 +6,8 @@ import asyncio
 import json
 import socket
 
-from openseeker.eval.judge import PROMPT_VERSION, judge_answer
 from openseeker.llm.config import endpoint_config
+from openseeker.llm.judge import PROMPT_VERSION, judge_answer
 from openseeker.llm.pool import LLMPool
 from openseeker.testing.chat_server import Reply, ScriptedChatServer
 

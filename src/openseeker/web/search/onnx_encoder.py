@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
+from openseeker.web.search.encoder import load_encoder, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,6 @@ def export(model: str | None, dense_dir: str | Path, kind: str = "onnx") -> Path
 
 def _export_fp32(model: str | None, out: Path) -> None:
     import torch
-
-    from openseeker.web.dense import load_encoder, resolve_model
 
     st = load_encoder(model)
     names = _input_names(st.tokenizer)

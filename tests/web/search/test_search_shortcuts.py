@@ -11,10 +11,10 @@ import re
 import pytest
 
 from openseeker.text import is_cjk
-from openseeker.web import snippets
 from openseeker.web.build import build_web
-from openseeker.web.feedback import feedback_terms, term_weights
-from openseeker.web.index import MAX_QUERY_TERMS, SearchIndex
+from openseeker.web.search import snippets
+from openseeker.web.search.feedback import feedback_terms, term_weights
+from openseeker.web.search.index import MAX_QUERY_TERMS, SearchIndex
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from openseeker.eval import metrics
+from openseeker import metrics
 from openseeker.llm.base import LLM
 from openseeker.llm.jsonout import chat_json, json_objects, json_schema_format, parse_json
 from openseeker.text import has_cjk
@@ -80,14 +80,14 @@ class Verdict(BaseModel):
     prompt_version: str = PROMPT_VERSION
     em: bool = False
     f1: float = 0.0
-    answer_metric: str = metrics.HOTPOT  # the EM/F1 style (openseeker.eval.metrics): "hotpot" or "cjk"
+    answer_metric: str = metrics.HOTPOT  # the EM/F1 style (openseeker.metrics): "hotpot" or "cjk"
     attempts: int = 0
     error: str | None = None
     ungraded: Literal["unparseable", "judge_error"] | None = None  # why ``correct is None``
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-# --------------------------------------------------------------------------- EM / F1 (openseeker.eval.metrics)
+# --------------------------------------------------------------------------- EM / F1 (openseeker.metrics)
 
 
 def _golds(golds: str | list[str] | tuple[str, ...]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Top k without the frequent terms' posting lists (openseeker.web.maxscore): the same pages as the full query,
+"""Top k without the frequent terms' posting lists (openseeker.web.search.maxscore): the same pages as the full query,
 whether the split is taken or the full query runs."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from openseeker.web import maxscore
-from openseeker.web.index import IndexSettings, SearchIndex
+from openseeker.web.search import maxscore
+from openseeker.web.search.index import IndexSettings, SearchIndex
 
 
 def _docs(n: int = 3000):

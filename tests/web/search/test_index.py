@@ -7,8 +7,8 @@ import json
 import pytest
 
 from openseeker.errors import UserError
-from openseeker.web.index import META_FILE, IndexSettings, SearchIndex
-from openseeker.web.snippets import fold, make_snippet
+from openseeker.web.search.index import META_FILE, IndexSettings, SearchIndex
+from openseeker.web.search.snippets import fold, make_snippet
 
 FILLER = (
     "The committee met on several occasions during the year to review the budget and the schedule. "

@@ -15,7 +15,7 @@ Design (see docs/web.md, "Search index"):
   ``AND``/``OR`` must not raise or change meaning): the query string goes through the same analyser and each
   distinct term becomes a ``SHOULD`` clause on ``body`` (plus one on ``title`` when ``title_boost`` > 0).
   Tantivy's scorer sums the clauses, i.e. BM25(title + text) [+ boost * BM25(title)]. (Through the Python
-  binding it scores every posting, without block-max WAND; ``openseeker.web.maxscore`` skips the long lists of
+  binding it scores every posting, without block-max WAND; ``openseeker.web.search.maxscore`` skips the long lists of
   frequent terms when that provably leaves the top k unchanged.) Scoring title and text as one field is what
   plain BM25 does (bm25s, Pyserini): scoring the title as its own short field made a one-word title matching
   one query word outweigh the body ("largest desert in Africa" ranked Gobi above Sahara) and lost 11-19 points of top-5 accuracy on descriptive queries (docs/web.md).
@@ -38,8 +38,8 @@ from typing import Any
 
 from openseeker.errors import UserError
 from openseeker.records import SearchHit
-from openseeker.web import maxscore
-from openseeker.web.snippets import make_snippet
+from openseeker.web.search import maxscore
+from openseeker.web.search.snippets import make_snippet
 
 log = logging.getLogger(__name__)
 
@@ -443,7 +443,7 @@ class SearchIndex:
         return hits
 
     def _top_without_frequent_lists(self, terms: Sequence[str], limit: int) -> list[tuple[float, Any]] | None:
-        """The exact top ``limit`` read from the rare terms' lists (``openseeker.web.maxscore``), or ``None``
+        """The exact top ``limit`` read from the rare terms' lists (``openseeker.web.search.maxscore``), or ``None``
         when that cannot be proven equal to the full query's."""
         n_docs = len(self)
         split = maxscore.split_frequent(terms, self.doc_freq, n_docs)
