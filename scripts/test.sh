@@ -10,4 +10,5 @@ export OPENSEEKER_REQUIRE_BROWSER=${OPENSEEKER_REQUIRE_BROWSER:-1}
 # the house rules first (pyproject.toml: ruff's rules and formatter, mypy on the checked core): seconds, not minutes
 "${PYTHON:-python3}" -m ruff check --quiet .
 "${PYTHON:-python3}" -m ruff format --check --quiet .
+"${PYTHON:-python3}" -m mypy  # the checked core: [tool.mypy] files in pyproject.toml
 exec "${PYTHON:-python3}" -m pytest -q "$@"

@@ -193,3 +193,24 @@ def test_function_level_imports_only_for_heavy_modules():
         if in_function and not _heavy(t)
     ]
     assert light == [], "\n".join(light)
+
+
+def test_the_package_imports_without_pytest():
+    """``openseeker.testing`` ships in the wheel (its doubles serve benchmarks and users' own tests): none of its
+    modules may need pytest at import (``testing/shared.py`` did)."""
+    import subprocess
+    import sys
+
+    names = sorted(m for m in MODULES if m.startswith("openseeker.testing"))
+    code = (
+        "import importlib, sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('pytest', '_pytest'):\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"for name in {names!r}:\n"
+        "    importlib.import_module(name)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -73,7 +73,7 @@ def test_batch_and_eval_token_counts_read_typed_usage():
     # eval's token count skipped every role that was not a plain dict: with typed usage it fell back to the
     # steps and missed the extractor's tokens
     from openseeker.agent.batch import trajectory_stats
-    from openseeker.eval.run import _tokens
+    from openseeker.eval.stage import _tokens
 
     t = Trajectory(
         id="a",

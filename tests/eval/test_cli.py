@@ -156,6 +156,7 @@ def test_eval_option_help_is_the_eval_settings_doc():
     # one source for the help text: the EvalSettings docstring (as AgentSettings for agent options)
     import typer
 
+    from openseeker.agent.settings import AgentSettings
     from openseeker.cli.options import field_help
     from openseeker.eval.cli import app
     from openseeker.eval.settings import EvalSettings
@@ -168,16 +169,15 @@ def test_eval_option_help_is_the_eval_settings_doc():
         "web",
         "limit",
         "sample",
-        "seed",
+        "subset_seed",
         "runs",
         "judge",
-        "concurrency",
-        "max_tool_calls",
-        "max_turns",
         "leakage_guard",
         "ungraded",
     ):
         assert helps["run"][name] == field_help(EvalSettings, name), name
+    for name in ("concurrency", "max_tool_calls", "max_turns", "seed", "protocol", "retrieval"):  # the agent's own
+        assert helps["run"][name] == field_help(AgentSettings, name), name
     assert helps["run"]["block_domain"] == field_help(EvalSettings, "blocklist")
     assert helps["load"]["benchmark"] == helps["run"]["benchmark"] and helps["load"]["path"] == helps["run"]["path"]
     assert helps["regrade"]["judge"] == helps["run"]["judge"]

@@ -127,7 +127,9 @@ def test_run_on_frozen_benchmark_reports_accuracy_and_evidence_recall(world, tmp
 
     web = web_for("localcomp", bench, None)
     assert web == str(bench / "web")
-    settings = EvalSettings(benchmark="localcomp", path=str(bench), web=web, concurrency=1, max_tool_calls=3)
+    settings = EvalSettings(
+        benchmark="localcomp", path=str(bench), web=web, agent={"concurrency": 1, "max_tool_calls": 3}
+    )
     with LocalWeb.open(web) as w:
         rep = asyncio.run(
             evaluate_async(

@@ -70,7 +70,7 @@ def run(tmp_path, *, runs=1, fail_after=None, counter=None, judge="llm", items=I
     fn, counter = student_fn(fail_after, counter)
     roles = Roles(student=FakeLLM(fn, model="student-x"), judge=FakeLLM(judge_fn, model="judge-y"))
     settings = EvalSettings(
-        benchmark="synth", path="", web="fake", runs=runs, concurrency=1, judge=judge, max_tool_calls=5
+        benchmark="synth", path="", web="fake", runs=runs, judge=judge, agent={"concurrency": 1, "max_tool_calls": 5}
     )
     rep = asyncio.run(
         evaluate_async(
@@ -175,7 +175,12 @@ def test_leakage_counts_reach_the_report(tmp_path):
         return '<tool_call>{"name": "search", "arguments": {"query": ["Eiffel Tower designer born"]}}</tool_call>'
 
     settings = EvalSettings(
-        benchmark="synth", path="", web="fake", concurrency=1, max_tool_calls=3, leakage_guard="on", ngram=6
+        benchmark="synth",
+        path="",
+        web="fake",
+        leakage_guard="on",
+        ngram=6,
+        agent={"concurrency": 1, "max_tool_calls": 3},
     )
     rep = asyncio.run(
         evaluate_async(
@@ -233,7 +238,9 @@ def test_llm_error_runs_are_not_graded_and_are_retried(tmp_path):
 
     def once():
         roles = Roles(student=FakeLLM(student, model="student-x"), judge=FakeLLM(judge_fn, model="judge-y"))
-        settings = EvalSettings(benchmark="synth", path="", web="fake", concurrency=1, judge="llm", max_tool_calls=5)
+        settings = EvalSettings(
+            benchmark="synth", path="", web="fake", judge="llm", agent={"concurrency": 1, "max_tool_calls": 5}
+        )
         return asyncio.run(
             evaluate_async(
                 settings, tmp_path / "out", roles=roles, progress=False, items=ITEMS, web_obj=FakeWeb(tiny_pages())

@@ -28,8 +28,9 @@ def student(messages, kwargs):
     return '<tool_call>{"name": "search", "arguments": {"query": ["' + QUERY + '"]}}</tool_call>'
 
 
-def settings(**kw):
-    return EvalSettings(benchmark="synth", path="", web="local", concurrency=1, max_tool_calls=3, judge="none", **kw)
+def settings(retrieval=None, **kw):
+    agent = {"concurrency": 1, "max_tool_calls": 3, "retrieval": retrieval}
+    return EvalSettings(benchmark="synth", path="", web="local", judge="none", agent=agent, **kw)
 
 
 def test_eval_run_searches_with_the_chosen_retrieval(tmp_path):
@@ -50,7 +51,7 @@ def test_eval_run_searches_with_the_chosen_retrieval(tmp_path):
             )
         (traj,) = [json.loads(x) for x in (out / "trajectories.jsonl").read_text().splitlines()]
         observations[mode] = traj["steps"][0]["observations"][0]
-        assert json.loads((out / "config.json").read_text())["settings"]["retrieval"] == mode
+        assert json.loads((out / "config.json").read_text())["settings"]["agent"]["retrieval"] == mode
     assert "[Mount Everest](" in observations["hybrid"] and "[Piano](" in observations["hybrid"]
     assert "[Mount Everest](" not in observations[None]  # the web's default: bm25
 
@@ -68,5 +69,5 @@ def test_eval_run_refuses_a_retrieval_the_web_cannot_do(tmp_path):
             )
         )
     assert not (tmp_path / "o" / "results.jsonl").exists()
-    with pytest.raises(UserError, match="unknown retrieval"):
+    with pytest.raises(UserError, match="retrieval: Input should be 'bm25', 'dense' or 'hybrid'"):
         settings(retrieval="semantic")

@@ -4,6 +4,7 @@ HTTP, labelling, resumability (no duplicates), and one teacher kind per file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
@@ -158,12 +159,17 @@ def test_load_qa_errors_are_located(tmp_path):
 
 
 def test_cli_synth_traj_reference(tmp_path, monkeypatch):
-    import openseeker.synth.traj.pipeline as pipeline
+    import openseeker.agent.batch as batch
     from openseeker.cli.main import main
 
     qa_path = tmp_path / "qa.jsonl"
     write_jsonl(qa_path, [qa(0)])
-    monkeypatch.setattr(pipeline, "open_web", lambda spec, config=None: FakeWeb(tiny_pages()))
+
+    @contextlib.asynccontextmanager
+    async def fake_open_web(source, config=None):
+        yield FakeWeb(tiny_pages())
+
+    monkeypatch.setattr(batch, "open_web", fake_open_web)  # every worker opens its web there
     rc = main(
         [
             "synth",

@@ -11,7 +11,7 @@ from openseeker.errors import UserError
 from openseeker.web.base import Web
 from openseeker.web.build import build_web
 from openseeker.web.local import LocalWeb, title_from_url, url_variants
-from openseeker.web.open import open_web
+from openseeker.web.open import connect_web
 from openseeker.web.tools import SearchTool, VisitTool
 
 ROWS = [
@@ -165,7 +165,7 @@ def test_fetch_percent_encoding_both_ways(web_dir):
 
 
 def test_local_web_protocol_search_and_tools(web_dir):
-    web = open_web(web_dir)
+    web = connect_web(web_dir)
     try:
         assert isinstance(web, LocalWeb) and isinstance(web, Web) and web.name == "local:web"
         results = asyncio.run(web.search(["soul music genre", "zzzz-nothing"], top_k=2))

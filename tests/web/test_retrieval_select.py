@@ -14,7 +14,7 @@ from openseeker.testing.dense_web import build_dense_web
 from openseeker.testing.fake_web import FakeWeb, tiny_pages
 from openseeker.web.base import ensure_retrieval
 from openseeker.web.local import FUSION_DEPTH, LocalWeb
-from openseeker.web.open import ensure_web_retrieval, open_web
+from openseeker.web.open import connect_web, ensure_web_retrieval
 from openseeker.web.search.dense import rrf
 from openseeker.web.tools import SearchTool
 
@@ -78,5 +78,5 @@ def test_a_web_with_its_own_search_engine_refuses_a_retrieval(tmp_path):
     with pytest.raises(UserError, match="ranks with its own search engine"):
         asyncio.run(ensure_web_retrieval("live", "hybrid"))
     with pytest.raises(UserError, match="local web directory"):
-        open_web("live", retrieval="dense")
+        connect_web("live", retrieval="dense")
     asyncio.run(ensure_retrieval(FakeWeb(tiny_pages()), None))  # no retrieval asked for: any web

@@ -12,12 +12,12 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,13 +32,12 @@ from openseeker.llm.cache import rollout_scope
 from openseeker.llm.pool import LLMPool
 from openseeker.provenance import git_hash, package_versions
 from openseeker.records import Question, Trajectory
-from openseeker.web.open import close_web, ensure_web_retrieval, open_web
+from openseeker.web.open import ensure_web_retrieval, open_web
 from openseeker.web.tools import SearchTool, VisitTool
 
 if TYPE_CHECKING:
-    from openseeker.agent.runtime import Agent
+    from openseeker.llm.base import LLM
     from openseeker.llm.config import LLMConfig
-    from openseeker.llm.pool import LLMPool
     from openseeker.web.base import Web, WebSource
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,8 @@ log = logging.getLogger(__name__)
 def load_questions(path: str | os.PathLike) -> list[Question]:
     """Read a questions JSONL (each line has ``id`` and ``question``; other keys go to ``Question.metadata``);
     duplicate ids are an ``InputError``."""
-    items, seen = [], {}
+    items: list[Question] = []
+    seen: dict[str, int] = {}
     for lineno, obj in iter_jsonl(path, required=("id", "question")):
         _check_item(obj, str(path), lineno)
         key = str(obj["id"])
@@ -108,8 +108,11 @@ def raise_if_failed(summary: dict[str, Any]) -> None:
 class AgentStage(Stage):
     """Agent rollouts on the executor: one ``Trajectory`` per item in ``out_path`` (keyed by ``id``).
 
-    Give ``agent`` / ``make_agent`` (live objects: in-process only) or a picklable ``factory`` whose async context
-    ``factory.open()`` yields an ``AgentContext`` in every worker (``AgentFactory``: web + LLM pool + agent).
+    In-process callers give a ready ``agent`` (or ``make_agent``: ``Question -> Agent``). Otherwise the stage holds
+    the recipe - ``web`` (a source: directory, ``live``, ``http://...``), ``llm_config`` and resolved ``settings``
+    - and ``open()`` builds the agent in every worker: ``async with open_web(...) as web, LLMPool(...) as pool``.
+    Subclasses that do more per question than one rollout (trajectory synthesis: rollout + labelling) override
+    ``build`` and ``solve``.
     """
 
     name = "agent"
@@ -120,18 +123,30 @@ class AgentStage(Stage):
         *,
         agent: Agent | None = None,
         make_agent: Callable[[Question], Agent] | None = None,
-        factory: Any = None,
+        web: WebSource | None = None,
+        llm_config: LLMConfig | None = None,
+        settings: dict[str, Any] | None = None,
+        web_config: Any = None,
         keep_llm_errors: bool = False,
     ):
-        if sum(x is not None for x in (agent, make_agent, factory)) != 1:
-            raise UserError("run_batch needs exactly one of agent= or make_agent=")
+        if sum(x is not None for x in (agent, make_agent, web)) != 1:
+            raise UserError("an agent stage needs exactly one of agent=, make_agent= or web= (with llm_config=)")
         self.out_path = Path(out_path)
-        self.agent, self.make_agent, self.factory = agent, make_agent, factory
+        self.agent, self.make_agent = agent, make_agent
+        self.web, self.llm_config, self.web_config = web, llm_config, web_config
+        self.settings = dict(settings or {})
         self.keep_llm_errors = keep_llm_errors
-        self._ctx: Any = None
+        self.pool: LLMPool | None = None
+        self.opened_web: Web | None = None
+        self.extractor: LLMExtractor | None = None
         # turns and tool calls of every step so far, in-flight rollouts included (shared with the copies open()
         # makes): the progress bar shows them, so a long rollout visibly progresses
         self._live = [0, 0]
+
+    def __getstate__(self) -> dict[str, Any]:  # to worker processes: the recipe, never open objects
+        state = dict(self.__dict__)
+        state.update(pool=None, opened_web=None, extractor=None)
+        return state
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -139,13 +154,32 @@ class AgentStage(Stage):
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[AgentStage]:
-        if self.factory is None:
+        if self.web is None:  # a ready agent, in-process
             yield self
             return
-        async with self.factory.open() as ctx:
-            ready = copy.copy(self)
-            ready._ctx, ready.make_agent = ctx, ctx.make_agent
+        async with AsyncExitStack() as stack:
+            ready = self.ready_copy()
+            ready.opened_web = await stack.enter_async_context(open_web(self.web, config=self.web_config))
+            if self.llm_config is not None:
+                ready.pool = await stack.enter_async_context(LLMPool(self.llm_config))
+            ready.build()
             yield ready
+
+    def build(self) -> None:
+        """Per worker, once the web and the pool are open: the agent of ``agent run``."""
+        assert self.pool is not None and self.opened_web is not None, "build() runs inside open()"
+        parts = build_agent_parts(self.pool, self.settings, self.settings["role"])
+        self.agent, self.extractor = parts.agent(self.opened_web), parts.extractor
+
+    async def solve(self, question: Question) -> Trajectory:
+        """One question's trajectory."""
+        if self.agent is not None:
+            a = self.agent
+        else:
+            assert self.make_agent is not None  # __init__ takes exactly one of agent, make_agent, web
+            a = self.make_agent(question)
+        extra = question.metadata
+        return await a.run(question.question, id=question.id, metadata={"item": extra} if extra else None)
 
     def _on_step(self, traj: Trajectory, step: Any) -> None:
         self._live[0] += 1
@@ -160,12 +194,7 @@ class AgentStage(Stage):
     async def process(self, question: Question) -> Outcome:
         step_listener.set(self._on_step)  # this rollout reports each step (turns, tool calls) to the bar
         with rollout_scope(question.id):  # the id joins LLM cache keys: no replay across items on resume
-            if self._ctx is not None and self._ctx.solve is not None:
-                traj = await self._ctx.solve(question)
-            else:
-                a = self.agent if self.agent is not None else self.make_agent(question)
-                extra = question.metadata
-                traj = await a.run(question.question, id=question.id, metadata={"item": extra} if extra else None)
+            traj = await self.solve(question)
         if traj.stop_reason == "llm_error" and not self.keep_llm_errors:
             # the endpoint failed after its retries: an infrastructure fault, not the agent's answer. Keep it
             # out of the output so a re-run retries it (the cache replays the calls that did succeed).
@@ -174,10 +203,30 @@ class AgentStage(Stage):
         return Outcome(records={"trajectories": [traj]}, stats=trajectory_stats(traj))
 
     def worker_stats(self) -> dict[str, Any]:
-        return self._ctx.stats() if self._ctx is not None else {}
+        out: dict[str, Any] = {}
+        if self.pool is not None:
+            out["llm_usage"] = self.pool.usage_by_role()
+        web_stats = getattr(self.opened_web, "stats", None)  # live backends: calls, cache hits, errors, cost
+        if callable(web_stats):
+            out["web_stats"] = web_stats()
+        if self.extractor is not None:
+            out["extractor"] = dict(self.extractor.stats)
+        return out
 
     def worker_info(self) -> dict[str, Any]:
-        return self._ctx.info() if self._ctx is not None else {}
+        if self.web is None or self.agent is None:
+            return {}
+        a = self.agent
+        return {
+            "protocol": a.protocol,
+            "config": {
+                "agent": self.settings,
+                "agent_resolved": {"protocol": a.protocol, "context_tokens": a.context_tokens},
+                "system_prompt": a.system_prompt,
+                "llm": self.pool.describe() if self.pool is not None else {},
+                "web": str(self.web) if isinstance(self.web, (str, os.PathLike)) else getattr(self.web, "name", ""),
+            },
+        }
 
     def progress_text(self, stats: dict[str, Any]) -> str:
         return " ".join(f"{k}={v}" for k, v in sorted((stats.get("stop") or {}).items()))
@@ -243,7 +292,6 @@ async def run_batch(
     *,
     agent: Agent | None = None,
     make_agent: Callable[[Question], Agent] | None = None,
-    factory: Any = None,
     concurrency: int = 8,
     progress: bool = True,
     limit: int | None = None,
@@ -252,7 +300,9 @@ async def run_batch(
     keep_llm_errors: bool = False,
     executor: Any = None,
 ) -> dict[str, Any]:
-    """Run every item not yet in ``out_path`` on the executor; return (and save next to it) a summary.
+    """Run a ready agent on every item not yet in ``out_path`` (in this process); return (and save next to it) a
+    summary. For several workers, build the stage from its recipe (``AgentStage(web=..., llm_config=...)``) and
+    use ``run_stage``.
 
     A rollout that ends in ``llm_error`` (the endpoint still failing after the client's retries) is not written
     to ``out_path`` unless ``keep_llm_errors``: it goes to ``<out>.failed.jsonl`` for diagnosis and is retried by
@@ -263,8 +313,7 @@ async def run_batch(
             their ``metadata`` (a dict's other keys) is kept in ``Trajectory.metadata["item"]``.
         out_path: the JSONL of trajectories (appended to; ids already present are skipped).
         agent: the ``Agent`` for every item, or
-        make_agent: ``Question -> Agent`` (e.g. one per item to vary settings), or
-        factory: a picklable ``AgentFactory``-like object (needed for several workers).
+        make_agent: ``Question -> Agent`` (e.g. one per item to vary settings).
         concurrency: rollouts in flight (per worker).
         progress: show a rich progress bar.
         limit: run at most this many of the pending items.
@@ -277,14 +326,38 @@ async def run_batch(
         ``{"out", "total", "done", "skipped", "pending", "stop_reasons", "tool_calls", "mean_tool_calls",
         "turns", "tokens", "wall_s", "rollouts_per_s", ...}``.
     """
+    stage = AgentStage(out_path, agent=agent, make_agent=make_agent, keep_llm_errors=keep_llm_errors)
+    return await run_stage(
+        stage,
+        items,
+        concurrency=concurrency,
+        progress=progress,
+        limit=limit,
+        config=config,
+        write_summary=write_summary,
+        executor=executor,
+    )
 
-    stage = AgentStage(out_path, agent=agent, make_agent=make_agent, factory=factory, keep_llm_errors=keep_llm_errors)
+
+async def run_stage(
+    stage: AgentStage,
+    items: Iterable[Question | dict[str, Any]],
+    *,
+    concurrency: int = 8,
+    progress: bool = True,
+    limit: int | None = None,
+    config: dict[str, Any] | None = None,
+    write_summary: bool = True,
+    executor: Any = None,
+) -> dict[str, Any]:
+    """Run an ``AgentStage`` (or a subclass) over ``items`` on ``executor``; the summary (see ``run_batch``)."""
     if concurrency < 1:
         raise UserError("--concurrency must be >= 1")
     items = validate_items(items)
     if executor is None:
         executor = LocalExecutor(1, concurrency=concurrency, progress=progress, limit=limit)
     run = await executor.arun(stage, items)
+    out_path = stage.out_path
     summary = batch_summary(run, out_path)
     summary["info"] = run.get("info") or {}
     extras = run["stats"]
@@ -319,27 +392,39 @@ def _write_summary(out_path: Path, summary: dict[str, Any], config: dict[str, An
 # --------------------------------------------------------------------------- the whole stage (CLI backend)
 
 
-def build_agent_parts(pool: LLMPool, llm_config: LLMConfig, web_obj: Web, s: dict[str, Any], role: str) -> tuple:
-    """The pieces every agent run needs, built one way for ``agent run``, trajectory synthesis and friends.
+@dataclass
+class AgentParts:
+    """The pieces of one agent, built one way for every stage that runs it (``agent run``, ``synth traj``,
+    ``eval run``): the role's LLM, the extractor that makes ``visit`` goal-conditioned (None: raw page text), the
+    resolved settings and the ``Agent`` keyword arguments they give."""
 
-    Returns:
-        ``(llm, tools, extractor, agent_kwargs)``: the role's LLM, the search/visit tools (visit goal-conditioned by
-        the extractor role when ``s["extract"]``), the extractor (or None) and the ``Agent`` keyword arguments
-        resolved from the settings (the context budget defaults to the embedded server's n_ctx).
-    """
+    llm: LLM
+    extractor: LLMExtractor | None
+    settings: dict[str, Any]
+    kwargs: dict[str, Any]
 
-    llm = pool.role(role)
-    context_tokens = s["context_tokens"] or (llm.context_tokens if llm.embedded else None)
+    def tools(self, web: Web) -> list[Any]:
+        s = self.settings
+        return [
+            SearchTool(web, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
+            VisitTool(web, extractor=self.extractor, max_chars=s["visit_max_chars"]),
+        ]
+
+    def agent(self, web: Web, **overrides: Any) -> Agent:
+        """The agent over ``web`` (``overrides``: Agent keyword arguments for this one, e.g. a per-run seed)."""
+        return Agent(self.llm, self.tools(web), **{**self.kwargs, **overrides})
+
+
+def agent_parts(llm: LLM, extractor_llm: LLM | None, s: dict[str, Any]) -> AgentParts:
+    """``AgentParts`` from the role LLMs and resolved ``AgentSettings`` (a dict); ``extractor_llm`` is used only when
+    ``s["extract"]``. The context budget defaults to the embedded server's n_ctx."""
+    context_tokens = s["context_tokens"] or (llm.context_tokens if getattr(llm, "embedded", False) else None)
     extractor = None
-    if s["extract"]:
+    if s["extract"] and extractor_llm is not None:
         extractor = LLMExtractor(
-            pool.role("extractor"), max_page_chars=s["extract_page_chars"], max_tokens=s.get("extract_max_tokens")
+            extractor_llm, max_page_chars=s["extract_page_chars"], max_tokens=s.get("extract_max_tokens")
         )
-    tools = [
-        SearchTool(web_obj, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
-        VisitTool(web_obj, extractor=extractor, max_chars=s["visit_max_chars"]),
-    ]
-    agent_kwargs = {
+    kwargs = {
         "max_tool_calls": s["max_tool_calls"],
         "max_turns": s["max_turns"],
         "context_tokens": context_tokens,
@@ -349,85 +434,12 @@ def build_agent_parts(pool: LLMPool, llm_config: LLMConfig, web_obj: Web, s: dic
         "tool_timeout": s["tool_timeout"],
         "seed": s["seed"],
     }
-    return llm, tools, extractor, agent_kwargs
+    return AgentParts(llm, extractor, s, kwargs)
 
 
-class AgentContext:
-    """What a worker's ``AgentFactory.open()`` yields: the agent per item (``make_agent``) or, for stages that do
-    more than one agent run per question (trajectory synthesis: rollout + labelling), ``solve``: ``Question ->
-    Trajectory``; plus its counters for the summary."""
-
-    def __init__(
-        self,
-        make_agent: Callable[[Question], Agent] | None,
-        stats: Callable[[], dict[str, Any]],
-        info: Callable[[], dict[str, Any]],
-        solve: Callable[[Question], Awaitable[Trajectory]] | None = None,
-    ):
-        self.make_agent, self.stats, self.info, self.solve = make_agent, stats, info, solve
-
-
-def pool_usage(pool: LLMPool) -> dict[str, Any]:
-    """Per-role tokens and calls of an ``LLMPool`` (roles that made calls only)."""
-    return {
-        r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
-        for r, u in pool.usage().items()
-        if u.calls
-    }
-
-
-class AgentFactory:
-    """Picklable recipe of ``agent run``'s agent: every worker opens the web and an LLM pool and builds it.
-
-    Args:
-        web: a web directory, ``"live"``, an ``http://host:port`` ``openseeker serve`` address, or an opened
-            ``Web`` (in-process only).
-        llm_config: an ``LLMConfig``.
-        settings: resolved ``AgentSettings`` (as a dict).
-        web_config: the live-web config for ``web="live"``.
-    """
-
-    def __init__(self, web: WebSource, llm_config: LLMConfig, settings: dict[str, Any], web_config: Any = None):
-        self.web, self.llm_config, self.settings, self.web_config = web, llm_config, settings, web_config
-
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[AgentContext]:
-
-        s, web = self.settings, self.web
-        opened = isinstance(web, (str, os.PathLike))
-        web_obj = open_web(web, config=self.web_config) if opened else web
-        try:
-            async with LLMPool(self.llm_config) as pool:
-                llm, tools, extractor, agent_kwargs = build_agent_parts(pool, self.llm_config, web_obj, s, s["role"])
-                agent = Agent(llm, tools, **agent_kwargs)
-
-                def stats() -> dict[str, Any]:
-                    out: dict[str, Any] = {"llm_usage": pool_usage(pool)}
-                    web_stats = getattr(web_obj, "stats", None)  # live backends: calls, cache hits, errors, cost
-                    if callable(web_stats):
-                        out["web_stats"] = web_stats()
-                    if extractor is not None:
-                        out["extractor"] = dict(extractor.stats)
-                    return out
-
-                def info() -> dict[str, Any]:
-                    return {
-                        "protocol": agent.protocol,
-                        "config": {
-                            "agent": {
-                                **s,
-                                "protocol_resolved": agent.protocol,
-                                "context_tokens": agent.context_tokens,
-                            },
-                            "llm": pool.describe(),
-                            "web": str(web) if opened else getattr(web_obj, "name", ""),
-                        },
-                    }
-
-                yield AgentContext(lambda item: agent, stats, info)
-        finally:
-            if opened:
-                await close_web(web_obj)
+def build_agent_parts(pool: LLMPool, s: dict[str, Any], role: str) -> AgentParts:
+    """``agent_parts`` with the role and the extractor taken from an open ``LLMPool``."""
+    return agent_parts(pool.role(role), pool.role("extractor") if s["extract"] else None, s)
 
 
 def sized_llm_config(llm_config: LLMConfig, roles: Iterable[str], concurrency: int) -> LLMConfig:
@@ -474,11 +486,10 @@ async def run_questions(
 
     await ensure_web_retrieval(web, s["retrieval"], config=web_config)  # one line now, not an error per search
     llm_config = sized_llm_config(llm_config, (s["role"], "extractor"), s["concurrency"])
-    factory = AgentFactory(web, llm_config, s, web_config)
-    summary = await run_batch(
+    stage = AgentStage(out_path, web=web, llm_config=llm_config, settings=s, web_config=web_config)
+    summary = await run_stage(
+        stage,
         items,
-        out_path,
-        factory=factory,
         concurrency=s["concurrency"],
         progress=progress,
         limit=limit,

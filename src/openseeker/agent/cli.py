@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from openseeker.agent.batch import load_questions, raise_if_failed, run_questions
-from openseeker.agent.embedded_defaults import apply_embedded_defaults, describe_reduced
+from openseeker.agent.embedded_defaults import describe_reduced
 from openseeker.agent.options import (
     ConcurrencyOpt,
     ContextTokensOpt,
@@ -25,7 +25,7 @@ from openseeker.agent.options import (
     SeedOpt,
     TemperatureOpt,
 )
-from openseeker.agent.settings import agent_section, resolve_agent_settings
+from openseeker.agent.settings import resolve_run_settings
 from openseeker.cli.options import (
     BaseUrlOpt,
     ConfigOpt,
@@ -46,7 +46,6 @@ from openseeker.records import Question, content_id
 from openseeker.web.open import live_config_from_flags
 
 if TYPE_CHECKING:
-    from openseeker.llm.config import LLMConfig
     from openseeker.records import Question
 
 app = typer.Typer(name="agent", help="The search agent (ReAct with search/visit).", no_args_is_help=True)
@@ -125,9 +124,10 @@ def run_cmd(
         seed=seed,
         retrieval=retrieval,
     )
-    settings = resolve_agent_settings(config, **cli)
     llm_config = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
-    settings = _embedded_defaults(settings, config, cli, llm_config)
+    settings, reduced = resolve_run_settings(config, llm_config, cli)
+    if reduced:
+        typer.echo(describe_reduced(reduced), err=True)
     live_cfg = live_config_from_flags(web, web_config, config)
     exe = get_executor(
         executor,
@@ -166,20 +166,8 @@ def _questions(question: str | None, questions: Path | None) -> list[Question]:
         if not question.strip():
             raise UserError("--question is empty")
         return [Question(id=content_id(question), question=question)]
+    assert questions is not None  # run_cmd checked that exactly one of the two was given
     return load_questions(questions)
-
-
-def _embedded_defaults(
-    settings: dict[str, Any], config: Path | None, cli: dict[str, Any], llm_config: LLMConfig
-) -> dict[str, Any]:
-    """``settings`` reduced for an embedded model where the user set neither a flag nor an ``agent:`` key (said on
-    stderr)."""
-
-    given = set(agent_section(config)) | {k for k, v in cli.items() if v is not None}
-    settings, reduced = apply_embedded_defaults(settings, given, llm_config.role(settings["role"]).embedded)
-    if reduced:
-        typer.echo(describe_reduced(reduced), err=True)
-    return settings
 
 
 def _echo_summary(s: dict, single: bool) -> None:

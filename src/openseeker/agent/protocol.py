@@ -398,14 +398,13 @@ def tool_message(call: ToolCall, observation: str) -> dict[str, Any]:
 
 def render_input(messages: list[dict[str, Any]], protocol: str) -> list[dict[str, Any]]:
     """Turn canonical messages into what the model of ``protocol`` expects to read."""
+    out: list[dict[str, Any]] = []
     if protocol == "native":
-        out = []
         for m in messages:
             if m.get("role") == "assistant" and m.get("tool_calls"):
                 m = {**m, "content": _TOOL_TAGS.sub("", m.get("content") or "").strip()}
             out.append(m)
         return out
-    out: list[dict[str, Any]] = []
     pending: list[str] = []
 
     def flush() -> None:

@@ -8,13 +8,18 @@ CLI values that were given > the file's ``agent:`` section > these defaults.
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from openseeker.agent.embedded_defaults import apply_embedded_defaults
 from openseeker.config import layered, load_config, pydantic_problems
 from openseeker.errors import UserError
 from openseeker.web.base import RETRIEVAL_HELP
+
+if TYPE_CHECKING:
+    from openseeker.llm.config import LLMConfig
 
 
 class AgentSettings(BaseModel):
@@ -75,7 +80,7 @@ def validate_agent_section(section: Any, source: str) -> AgentSettings:
 
 def agent_section(config: str | os.PathLike | None) -> dict[str, Any]:
     """The ``agent:`` section of a config file as written (``{}`` without one), checked: what the file sets."""
-    return load_config(config).section("agent")
+    return load_config(None if config is None else Path(config)).section("agent")
 
 
 def resolve_agent_settings(config: str | os.PathLike | None = None, **cli: Any) -> dict[str, Any]:
@@ -88,3 +93,18 @@ def resolve_agent_settings(config: str | os.PathLike | None = None, **cli: Any) 
         return AgentSettings.model_validate(merged).model_dump()
     except ValidationError as exc:
         raise UserError(f"invalid agent settings: {pydantic_problems(exc)}") from None
+
+
+def resolve_run_settings(
+    config: str | os.PathLike | None, llm_config: LLMConfig, cli: dict[str, Any], *, role: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The agent settings of a run, resolved one way for every command that runs the agent (``agent run``,
+    ``synth traj``, ``eval run``): defaults < the ``agent:`` section < the flags that were given; then, when the
+    role playing the agent is the embedded model, its reduced budgets for what neither set
+    (``openseeker.agent.embedded_defaults``). ``role`` fixes the role (``teacher`` for trajectory synthesis,
+    ``student`` for evaluation). Returns ``(settings, reduced)``; ``reduced`` is what the embedded defaults changed.
+    """
+    cli = {**cli, "role": role} if role is not None else dict(cli)
+    given = set(agent_section(config)) | {k for k, v in cli.items() if v is not None}
+    settings = resolve_agent_settings(config, **cli)
+    return apply_embedded_defaults(settings, given, llm_config.role(settings["role"]).embedded)

@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from openseeker.agent.options import RetrievalOpt
+from openseeker.agent.embedded_defaults import describe_reduced
+from openseeker.agent.options import (
+    ConcurrencyOpt,
+    ContextTokensOpt,
+    MaxTokensPerTurnOpt,
+    MaxToolCallsOpt,
+    MaxTurnsOpt,
+    ProtocolOpt,
+    RetrievalOpt,
+    SeedOpt,
+    TemperatureOpt,
+)
+from openseeker.agent.settings import resolve_run_settings
 from openseeker.cli.options import (
     BaseUrlOpt,
     ConfigOpt,
@@ -19,7 +31,6 @@ from openseeker.cli.options import (
     WorkersOpt,
     field_help,
 )
-from openseeker.eval import DEFAULT_MAX_TOOL_CALLS
 from openseeker.eval.cli_offline import after_run, echo_retrieval, web_for
 from openseeker.eval.cli_offline import app as offline_app
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST
@@ -37,7 +48,7 @@ EPILOG_LOAD = """Examples:\n
 """
 EPILOG_RUN = """Examples:\n
   openseeker eval run --benchmark musique --out out/eval-musique --limit 5 --llm embedded\n
-  openseeker eval run --benchmark browsecomp-zh --web live --config my.yaml --out out/bczh --sample 50 --seed 0
+  openseeker eval run --benchmark browsecomp-zh --web live --config my.yaml --out out/bczh --sample 50 --subset-seed 0
 """
 
 
@@ -95,7 +106,7 @@ def run_cmd(
     web: Annotated[str | None, typer.Option("--web", help=_eval("web"))] = None,
     limit: Annotated[int | None, typer.Option("--limit", help=_eval("limit"))] = None,
     sample: Annotated[int | None, typer.Option("--sample", help=_eval("sample"))] = None,
-    seed: Annotated[int, typer.Option("--seed", help=_eval("seed"))] = 0,
+    subset_seed: Annotated[int, typer.Option("--subset-seed", help=_eval("subset_seed"))] = 0,
     runs: Annotated[int, typer.Option("--runs", help=_eval("runs"))] = 1,
     llm: LLMOpt = None,
     base_url: BaseUrlOpt = None,
@@ -103,28 +114,47 @@ def run_cmd(
     config: ConfigOpt = None,
     web_config: WebConfigOpt = None,
     judge: JudgeOpt = "llm",
-    concurrency: Annotated[int, typer.Option("--concurrency", help=_eval("concurrency"))] = 2,
-    max_tool_calls: Annotated[
-        int, typer.Option("--max-tool-calls", help=_eval("max_tool_calls"))
-    ] = DEFAULT_MAX_TOOL_CALLS,
-    max_turns: Annotated[int | None, typer.Option("--max-turns", help=_eval("max_turns"))] = None,
-    max_tokens_per_turn: Annotated[
-        int | None, typer.Option("--max-tokens-per-turn", help="Generation limit per agent turn.")
-    ] = None,
+    concurrency: ConcurrencyOpt = None,
+    max_tool_calls: MaxToolCallsOpt = None,
+    max_turns: MaxTurnsOpt = None,
+    max_tokens_per_turn: MaxTokensPerTurnOpt = None,
+    context_tokens: ContextTokensOpt = None,
+    protocol: ProtocolOpt = None,
+    temperature: TemperatureOpt = None,
+    seed: SeedOpt = None,
+    retrieval: RetrievalOpt = None,
+    no_extract: Annotated[
+        bool, typer.Option("--no-extract", help="visit returns raw page text (no extractor LLM).")
+    ] = False,
     leakage_guard: Annotated[str, typer.Option("--leakage-guard", help=_eval("leakage_guard"))] = "auto",
     block_domain: Annotated[list[str] | None, typer.Option("--block-domain", help=_eval("blocklist"))] = None,
     ungraded: UngradedOpt = "wrong",
-    retrieval: RetrievalOpt = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
 ) -> None:
-    """Run the agent (student role) on a benchmark subset, judge the answers, write the report."""
+    """Run the agent (student role) on a benchmark subset, judge the answers, write the report.
 
+    The agent is the one `agent run` runs with the same --config (its `agent:` section) and flags."""
     web = web_for(benchmark, path, web)
     cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
     live_cfg = live_config_from_flags(web, web_config, config)
+    cli = dict(
+        protocol=protocol,
+        max_tool_calls=max_tool_calls,
+        concurrency=concurrency,
+        extract=False if no_extract else None,
+        max_turns=max_turns,
+        max_tokens_per_turn=max_tokens_per_turn,
+        context_tokens=context_tokens,
+        temperature=temperature,
+        seed=seed,
+        retrieval=retrieval,
+    )
+    agent, reduced = resolve_run_settings(config, cfg, cli, role="student")
+    if reduced:
+        typer.echo(describe_reduced(reduced), err=True)
     report = evaluate(
         benchmark,
         path,
@@ -132,22 +162,22 @@ def run_cmd(
         out,
         limit=limit,
         sample=sample,
-        seed=seed,
+        subset_seed=subset_seed,
         runs=runs,
         llm_config=cfg,
         judge=judge,
-        concurrency=concurrency,
-        max_tool_calls=max_tool_calls,
-        max_turns=max_turns,
+        agent=agent,
         leakage_guard=leakage_guard,
         blocklist=list(DEFAULT_BLOCKLIST) + list(block_domain or []),
         progress=not no_progress,
-        agent_options={"max_tokens_per_turn": max_tokens_per_turn} if max_tokens_per_turn else None,
         web_config=live_cfg,
         ungraded=ungraded,
-        retrieval=retrieval,
         executor=get_executor(
-            executor, workers=workers, ray_address=ray_address, concurrency=concurrency, progress=not no_progress
+            executor,
+            workers=workers,
+            ray_address=ray_address,
+            concurrency=agent["concurrency"],
+            progress=not no_progress,
         ),
     )
     typer.echo(render_markdown(report).split("\n## ")[0].strip())

@@ -187,5 +187,5 @@ class GuardedWeb:
             raise ToolError(f"{url} is blocked during evaluation (it quotes the benchmark question)")
         return page
 
-    def close(self) -> None:  # the underlying web is shared; its owner closes it
+    async def aclose(self) -> None:  # the underlying web is shared; its owner closes it
         pass

@@ -176,8 +176,11 @@ def _config_block(config: dict[str, Any], runs: int, verdicts: list[dict[str, An
         "judge_models_seen": sorted({v.get("judge_model", "") for v in verdicts if v}),
         "prompt_versions": config.get("prompt_versions"),
         "prompt_versions_seen": sorted({v.get("prompt_version", "") for v in verdicts if v}),
-        "max_tool_calls": settings.get("max_tool_calls"),
-        "max_turns": settings.get("max_turns"),
+        # the agent's settings (runs before the agent section kept its budget at the top level)
+        "max_tool_calls": (settings.get("agent") or settings).get("max_tool_calls"),
+        "max_turns": (settings.get("agent") or settings).get("max_turns"),
+        "agent": settings.get("agent"),
+        "agent_system_prompt": (config.get("prompts") or {}).get("agent_system"),
         "web": config.get("web"),
         "leakage_guard": config.get("leakage_guard"),
         "git_hash": config.get("git_hash"),

@@ -10,15 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from openseeker.agent.settings import resolve_agent_settings
 from openseeker.errors import UserError
-from openseeker.eval import DEFAULT_MAX_TOOL_CALLS
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DEFAULT_NGRAM
-from openseeker.web.base import check_retrieval
 
 
 @dataclass
 class EvalSettings:
     """Everything that defines a reported number (written into config.json and the report).
+
+    The agent itself is not configured here: ``agent`` holds its resolved ``AgentSettings`` (the ``agent:`` section
+    of the config file and the agent flags, resolved exactly as for ``agent run``: the paper's 200-call budget by
+    default), so the agent an evaluation measures is the agent ``agent run`` runs with the same config.
 
     Attributes:
         benchmark: benchmark name (see `eval list`).
@@ -26,21 +29,17 @@ class EvalSettings:
         web: a local web directory (from `web build`) or 'live'. Multi-hop sets (musique, hotpotqa) default to a
             web built from their own paragraphs under OUT/web.
         limit: first N questions (after --sample).
-        sample: N questions drawn with --seed.
-        seed: seed of --sample.
-        runs: runs per question (avg@n, pass@n).
+        sample: N questions drawn with --subset-seed.
+        subset_seed: seed of --sample (which questions; the agent's sampling seed is --seed).
+        runs: runs per question (avg@n, pass@n); run r samples with seed + r when --seed is given.
         judge: 'llm' (judge role) or 'none' (normalized exact match).
-        concurrency: questions in flight.
-        max_tool_calls: tool budget per question.
-        max_turns: LLM turns per question.
         leakage_guard: auto (on for --web live), on, off.
         blocklist: blocked hosts or host/path prefixes: the built-in list plus each --block-domain (repeatable).
         ngram: length of the question/answer n-grams the leakage guard forbids in results.
-        agent_options: further ``Agent`` keyword arguments (the CLI's --max-tokens-per-turn).
         web_config: the live-web YAML (for --web live).
         ungraded: ungraded answers (judge reply unparseable or judge down) count as 'wrong' or are 'exclude'd
             from the denominator (OpenSeeker's eval script); the report says which.
-        retrieval: the search tool's ranking: the agent option --retrieval (its help is AgentSettings.retrieval's).
+        agent: the student agent's settings (``AgentSettings`` keys; missing keys take its defaults).
     """
 
     benchmark: str
@@ -48,32 +47,27 @@ class EvalSettings:
     web: str
     limit: int | None = None
     sample: int | None = None
-    seed: int = 0
+    subset_seed: int = 0
     runs: int = 1
     judge: str = "llm"  # "llm" | "none"
-    concurrency: int = 2
-    max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS
-    max_turns: int | None = None
     leakage_guard: str = "auto"  # "auto" (on for live), "on", "off"
     blocklist: list[str] = field(default_factory=lambda: list(DEFAULT_BLOCKLIST))
     ngram: int = DEFAULT_NGRAM
-    agent_options: dict[str, Any] = field(default_factory=dict)
     web_config: str | None = None
     ungraded: str = "wrong"  # "wrong" | "exclude" (report.summarize)
-    retrieval: str | None = None  # bm25 | dense | hybrid (None: the web's default)
+    agent: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.runs < 1:
             raise UserError("--runs must be >= 1")
-        if self.concurrency < 1:
-            raise UserError("--concurrency must be >= 1")
-        if self.max_tool_calls < 0:
-            raise UserError("--max-tool-calls must be >= 0")
         if self.judge not in ("llm", "none"):
             raise UserError("--judge must be 'llm' or 'none'")
         if self.leakage_guard not in ("auto", "on", "off"):
             raise UserError("--leakage-guard must be auto, on or off")
         if self.ungraded not in ("wrong", "exclude"):
             raise UserError("--ungraded must be 'wrong' or 'exclude'")
-        if self.retrieval is not None:
-            check_retrieval(self.retrieval)
+        self.agent = resolve_agent_settings(**{**self.agent, "role": "student"})
+
+    @property
+    def concurrency(self) -> int:
+        return self.agent["concurrency"]

@@ -25,7 +25,7 @@ def get_executor(
     """Build an executor by name: ``local`` (``workers`` processes, default 1 = in-process; ``rank``: only that
     rank, in this process, as one task of a job array) or ``ray`` (default 2 workers)."""
 
-    cls = EXECUTORS.get(name)
+    cls: Any = EXECUTORS.get(name)  # each backend's own keyword arguments below
     if workers is None:
         workers = 2 if name == "ray" else 1
     if name == "ray":

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -35,7 +36,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from openseeker.errors import UserError
 
@@ -99,6 +100,13 @@ class Stage(ABC):
     async def open(self) -> AsyncIterator[Stage]:
         """Per-worker resources (LLM pool, web); yields the stage ready for ``process``."""
         yield self
+
+    def ready_copy(self) -> Self:
+        """A shallow copy for ``open()`` to fill with this worker's open resources. Not ``copy.copy``: that goes
+        through ``__getstate__``, which stages override to strip open objects before pickling to workers."""
+        ready = object.__new__(type(self))
+        ready.__dict__.update(self.__dict__)
+        return ready
 
     @abstractmethod
     async def process(self, item: Any) -> Outcome:
@@ -181,8 +189,12 @@ class Executor(ABC):
         self.workers, self.concurrency, self.progress, self.limit = workers, concurrency, progress, limit
 
     @abstractmethod
-    def run(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
+    async def arun(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
         """Run every pending item of ``stage``; merge; return the summary (see ``engine.summarize``)."""
+
+    def run(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
+        """``arun`` from synchronous code."""
+        return asyncio.run(self.arun(stage, items))
 
 
 def completion_marker(shard_dir: Path, rank: int) -> Path:

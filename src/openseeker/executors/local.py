@@ -111,9 +111,6 @@ class LocalExecutor(Executor):
             bar.close()
         return finish_run(stage, items, results, skipped=skipped, t0=t0, workers=self.workers, backend=self.name)
 
-    def run(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
-        return asyncio.run(self.arun(stage, items))
-
     async def _processes(self, stage: Stage, per_rank: list[list[Any]], bar: RunProgress) -> list[ShardResult]:
         import multiprocessing as mp
 

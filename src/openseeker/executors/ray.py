@@ -78,9 +78,6 @@ class RayExecutor(Executor):
                 )
         return ray
 
-    def run(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
-        return asyncio.run(self.arun(stage, items))
-
     async def arun(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         ray = self._init()

@@ -182,6 +182,14 @@ class LLMPool:
         """Tokens, calls and summed latency per role (endpoint calls only; cache hits are in ``stats()``)."""
         return self._usage.snapshot()
 
+    def usage_by_role(self) -> dict[str, dict[str, int]]:
+        """Tokens and calls of the roles that made calls: what run summaries report."""
+        return {
+            role: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
+            for role, u in self.usage().items()
+            if u.calls
+        }
+
     def replica_stats(self) -> dict[str, list[dict[str, Any]]]:
         """Per endpoint that lists several replicas: each replica's served requests, ejections, health."""
         return {key: client.stats() for key, client in self._clients.items() if hasattr(client, "stats")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebC
 from openseeker.errors import UserError
 from openseeker.llm.config import resolve_llm_config
 from openseeker.llm.pool import LLMPool
-from openseeker.web.open import open_web_from_flags
+from openseeker.web.open import connect_web, live_config_from_flags
 
 if TYPE_CHECKING:
     from openseeker.llm.config import LLMConfig
@@ -93,7 +94,6 @@ class PoolExtractor:
         self._lock = None
 
     async def __call__(self, url: str, title: str, text: str, goal: str) -> str | None:
-        import asyncio
 
         if self._extractor is None:
             self._lock = self._lock or asyncio.Lock()
@@ -144,7 +144,9 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
 
         if mcp_tools not in TOOL_SETS:
             raise UserError(f"--mcp must be one of {', '.join(TOOL_SETS)}; got {mcp_tools!r}")
-    the_web = open_web_from_flags(spec["web"], web_config, config, retrieval=spec.get("retrieval"))
+    the_web = connect_web(
+        spec["web"], config=live_config_from_flags(spec["web"], web_config, config), retrieval=spec.get("retrieval")
+    )
     max_body = int(spec.get("max_body") or DEFAULT_MAX_BODY)
     mcp_app = None
     if mcp_tools:
@@ -158,11 +160,15 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
         )
     closed = False
 
-    def close() -> None:
+    async def aclose() -> None:
         nonlocal closed
         if not closed:
             closed = True
-            the_web.close()
+            await the_web.aclose()
+
+    def close() -> None:  # after the server's loop ended, or for an app used without its lifespan (tests)
+        if not closed:
+            asyncio.run(aclose())
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -172,10 +178,7 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
             yield
         if extractor is not None:
             await extractor.aclose()
-        aclose = getattr(the_web, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        close()
+        await aclose()
 
     app_obj = create_app(
         the_web,
@@ -359,7 +362,7 @@ def mcp(
         )
     else:
         options["extractor"] = _extractor(extract, llm, base_url, model, config)
-    the_web = open_web_from_flags(web, web_config, config, retrieval=retrieval)
+    the_web = connect_web(web, config=live_config_from_flags(web, web_config, config), retrieval=retrieval)
     if transport != "stdio":  # stdout belongs to the protocol under stdio: say nothing there
         typer.echo(
             f"MCP ({tools} tools) on http://{host}:{port}: streamable HTTP at /mcp, SSE at /sse "
@@ -369,4 +372,4 @@ def mcp(
     try:
         run_mcp(the_web, transport=transport, host=host, port=port, token=token, max_body_bytes=max_body, **options)
     finally:
-        the_web.close()
+        asyncio.run(the_web.aclose())  # the server's loop has ended: close in a loop of our own

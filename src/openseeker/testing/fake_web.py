@@ -73,7 +73,7 @@ class FakeWeb:
         await self._sleep()
         return self.pages.get(url)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self.closed = True
 
 

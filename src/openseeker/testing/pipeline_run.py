@@ -199,7 +199,7 @@ def _evaluate(qa: Path, out: Path, web: Path) -> None:
 
     for name, guess_first in (("eval", True), ("eval-b", False)):
         settings = EvalSettings(
-            benchmark="synth", path="", web="fake", runs=1, concurrency=1, judge="none", max_tool_calls=4
+            benchmark="synth", path="", web="fake", runs=1, judge="none", agent={"concurrency": 1, "max_tool_calls": 4}
         )
         roles = Roles(student=FakeLLM(student(guess_first), model=f"student-{name}"))
         _arun(evaluate_async(settings, out / name, roles=roles, progress=False, items=items, web_obj=_world_web(web)))

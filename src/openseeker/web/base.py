@@ -41,7 +41,10 @@ class Web(Protocol):
         """
         ...
 
-    def close(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release what the web holds (HTTP clients inside the running loop, files, caches). ``open_web`` calls it;
+        a wrapper over a web it does not own (the eval's leakage guard) does nothing."""
+        ...
 
 
 def check_retrieval(name: str) -> str:

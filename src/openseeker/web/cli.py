@@ -23,7 +23,7 @@ from openseeker.web.format import format_search, format_visit_raw
 from openseeker.web.importers import formats_help
 from openseeker.web.incremental import add_to_web
 from openseeker.web.local import LocalWeb
-from openseeker.web.open import close_web, open_web_from_flags
+from openseeker.web.open import open_web_from_flags
 from openseeker.web.report import web_report
 from openseeker.web.search.dense import embed_web
 
@@ -351,13 +351,9 @@ def _on_web(web: str, web_config: Path | None, config: Path | None, call):
 
     A ``ToolError`` (a live backend failing, a refused address) becomes a one-line ``UserError``."""
 
-    the_web = open_web_from_flags(web, web_config, config)
-
     async def run():
-        try:
+        async with open_web_from_flags(web, web_config, config) as the_web:  # closed inside this event loop
             return await call(the_web)
-        finally:
-            await close_web(the_web)  # live HTTP clients belong to this event loop: close them inside it
 
     try:
         return asyncio.run(run())

@@ -314,7 +314,11 @@ class LocalWeb:
     async def fetch(self, url: str) -> Page | None:
         return await asyncio.to_thread(self.fetch_sync, url)
 
+    async def aclose(self) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Sync close (``with LocalWeb.open(...)``, the viewer); in async code ``aclose``."""
         self.graph.close()
         self._index = None
         self._dense = None

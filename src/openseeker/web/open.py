@@ -1,8 +1,15 @@
-"""``open_web(spec)``: the one way stages get a ``Web`` — a local web directory, ``live``, or a remote server."""
+"""``open_web(source)``: the one way stages get a ``Web`` — a local web directory, ``live``, or a remote server.
+
+``async with open_web(source) as web:`` opens it and closes it (``Web.aclose``) on the way out. ``source`` may be an
+already opened ``Web``: it is passed through and left open, because whoever opened it owns it. So a stage's
+``open()`` reads the same whether it was given a path (each worker opens its own) or a live object (in-process).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +19,24 @@ from openseeker.web.local import LocalWeb
 from openseeker.web.remote import RemoteWeb, is_remote_spec
 
 
-def open_web(spec: str | Path, *, config: Any = None, retrieval: str | None = None) -> Web:
-    """Open a web.
+@asynccontextmanager
+async def open_web(source: WebSource, *, config: Any = None, retrieval: str | None = None) -> AsyncIterator[Web]:
+    """The ``Web`` of ``source``, closed on exit if it was opened here (see the module docstring).
+
+    Args: as ``connect_web``; ``source`` may also be an opened ``Web`` (passed through, not closed).
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        yield source
+        return
+    web = connect_web(source, config=config, retrieval=retrieval)
+    try:
+        yield web
+    finally:
+        await web.aclose()
+
+
+def connect_web(spec: str | Path, *, config: Any = None, retrieval: str | None = None) -> Web:
+    """Open a web; the caller closes it (``await web.aclose()``). Prefer ``async with open_web(...)``.
 
     Args:
         spec: a directory made by ``openseeker web build``, ``"live"``, or ``http://host:port`` (an ``openseeker
@@ -54,25 +77,10 @@ async def ensure_web_retrieval(web: WebSource, retrieval: str | None, *, config:
     if retrieval is None:
         return
     check_retrieval(retrieval)
-    if not isinstance(web, (str, os.PathLike)):
-        await ensure_retrieval(web, retrieval)
-        return
-    if str(web) == "live":
+    if isinstance(web, (str, os.PathLike)) and str(web) == "live":
         raise own_ranking_error(retrieval, "the live web")
-    opened = open_web(web, config=config)
-    try:
+    async with open_web(web, config=config) as opened:
         await ensure_retrieval(opened, retrieval)
-    finally:
-        await close_web(opened)
-
-
-async def close_web(web: Web) -> None:
-    """Close a web from async code: HTTP clients (live, remote) close inside the running loop (``aclose``), then
-    everything else (``close``: caches, files)."""
-    aclose = getattr(web, "aclose", None)
-    if aclose is not None:
-        await aclose()
-    web.close()
 
 
 def open_web_from_flags(
@@ -80,13 +88,11 @@ def open_web_from_flags(
     web_config: str | Path | None = None,
     config: str | Path | None = None,
     retrieval: str | None = None,
-) -> Web:
-    """``open_web`` for the command-line flags every stage shares: ``--web DIR|live``, ``--web-config FILE`` and
+) -> Any:
+    """``open_web`` (an async context manager) for the command-line flags every stage shares: ``--web DIR|live``, ``--web-config FILE`` and
     ``--config FILE`` (whose ``live:`` section is used when there is no ``--web-config``; see
     ``openseeker.web.live.config.live_config_source``). ``--web-config`` with a local web is a ``UserError``;
     ``--retrieval`` is the default ranking of a local web."""
-    if str(web) != "live" and web_config is not None:
-        raise UserError("--web-config is only used with --web live")
     return open_web(web, config=live_config_from_flags(web, web_config, config), retrieval=retrieval)
 
 
@@ -97,6 +103,8 @@ def live_config_from_flags(
     local web, or when neither flag names one; see ``openseeker.web.live.config.live_config_source``), for the
     stages that open their web later (in each worker) rather than here."""
     if str(web) != "live":
+        if web_config is not None:
+            raise UserError("--web-config is only used with --web live")
         return None
     from openseeker.web.live.config import live_config_source
 

@@ -15,7 +15,6 @@ an endpoint error (``LLMError``), is not written and is retried on the next run.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import os
 import random
@@ -353,25 +352,12 @@ async def synthesize_qa_async(
                 for _, obj in iter_jsonl(out, skip_bad=True):
                     if obj.get("kind") == "qa":
                         deduper.add(str(obj.get("id")), obj.get("question", ""))
-            models = _describe(pool)
-            judge_mode = effective_judge_mode(controls.judge, models)
-            if judge_mode != controls.judge:
+            run = new_run(graph, pool, controls, seed, deduper, accepted=len(acc_w.done))
+            if run.judge_mode != controls.judge:
                 log.warning(
                     "the judge role is the embedded SmolLM2-135M, which calls nearly any answer correct: "
                     "correctness is decided by normalized-string match (--judge llm to override)"
                 )
-            run = _Run(
-                graph=graph,
-                controls=controls,
-                generator=_role(pool, "generator"),
-                verifier=_role(pool, "verifier"),
-                judge=_role(pool, "judge"),
-                seed=seed,
-                models=models,
-                deduper=deduper,
-                accepted=len(acc_w.done),
-                judge_mode=judge_mode,
-            )
             if run.accepted >= n:
                 log.info("%s already holds %d accepted samples (>= %d): nothing to do", out, run.accepted, n)
             else:
@@ -383,10 +369,10 @@ async def synthesize_qa_async(
                     lang=controls.page_lang,
                     min_out_degree=controls.min_out_degree,
                 )
-                factory = None
+                recipe = None
                 if executor is not None and executor.workers > 1:
-                    factory = QAFactory(web, llm_config, controls, seed)
-                await _run_all(run, seeds, n, max_candidates, concurrency, acc_w, rej_w, progress, executor, factory)
+                    recipe = {"web": web, "llm_config": llm_config, "controls": controls, "seed": seed}
+                await _run_all(run, seeds, n, max_candidates, concurrency, acc_w, rej_w, progress, executor, recipe)
     finally:
         if closer is not None and hasattr(closer, "close"):
             closer.close()
@@ -417,31 +403,76 @@ async def synthesize_qa_async(
     return report
 
 
+def new_run(graph: GraphLike, pool: Any, controls: QAControls, seed: int, deduper: Deduper, accepted: int) -> _Run:
+    """One worker's ``_Run`` over an open graph and LLM pool (the parent's, or a worker's own)."""
+    models = _describe(pool)
+    return _Run(
+        graph=graph,
+        controls=controls,
+        generator=_role(pool, "generator"),
+        verifier=_role(pool, "verifier"),
+        judge=_role(pool, "judge"),
+        seed=seed,
+        models=models,
+        deduper=deduper,
+        accepted=accepted,
+        judge_mode=effective_judge_mode(controls.judge, models),
+    )
+
+
 class QAStage(Stage):
     """QA synthesis candidates on the executor: each seed through ``run_candidate``, accepted samples to ``out``
-    and rejections to ``<out>.rejected.jsonl`` (both mark a candidate done); stops at ``n`` accepted."""
+    and rejections to ``<out>.rejected.jsonl`` (both mark a candidate done); stops at ``n`` accepted.
+
+    In-process the stage is given the parent's ``run``; for several workers it holds the recipe (``web``,
+    ``llm_config``, ``controls``, ``seed``) and ``open()`` builds each worker's run, whose near-duplicate filter
+    starts from every accepted question already written (the final file and every shard)."""
 
     name = "synth qa"
 
-    def __init__(self, run: _Run | None, out: Path, n: int, factory: Any = None):
-        self.run, self.out, self.n, self.factory = run, Path(out), n, factory
+    def __init__(
+        self,
+        run: _Run | None,
+        out: Path,
+        n: int,
+        *,
+        web: GraphSource | None = None,
+        llm_config: LLMConfig | None = None,
+        controls: QAControls | None = None,
+        seed: int = 0,
+    ):
+        self.run, self.out, self.n = run, Path(out), n
+        self.web, self.llm_config, self.controls, self.seed = web, llm_config, controls, seed
         self.start_accepted = run.accepted if run is not None else 0
+        self.pool: LLMPool | None = None
 
     def __getstate__(self) -> dict[str, Any]:  # to worker processes: the recipe, not the parent's open run
-        return {**self.__dict__, "run": None}
+        return {**self.__dict__, "run": None, "pool": None}
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[QAStage]:
-        if self.factory is None:
+        if self.run is not None:
             yield self
             return
-        async with self.factory.open() as run:
-            ready = copy.copy(self)
-            ready.run, ready.start_accepted = run, 0
-            yield ready
+        graph, closer = _open_graph(self.web)
+        try:
+            async with LLMPool(self.llm_config) as pool:
+                deduper = Deduper(threshold=self.controls.dedup)
+                shards = self.out.with_name(self.out.name + SHARD_DIR_SUFFIX)
+                _seed_deduper(deduper, [self.out, *sorted(shards.glob("accepted-*.jsonl"))])
+                ready = self.ready_copy()
+                ready.run, ready.pool, ready.start_accepted = (
+                    new_run(graph, pool, self.controls, self.seed, deduper, 0),
+                    pool,
+                    0,
+                )
+                yield ready
+        finally:
+            if closer is not None and hasattr(closer, "close"):
+                closer.close()
 
     def worker_stats(self) -> dict[str, Any]:
-        return {"usage": self.factory.usage()} if self.factory is not None and self.run is not None else {}
+        return {"usage": self.pool.usage_by_role()} if self.pool is not None else {}
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -485,51 +516,6 @@ class QAStage(Stage):
         return text
 
 
-class QAFactory:
-    """Picklable recipe of a QA worker: opens the web graph and an LLM pool and builds its ``_Run``, whose
-    near-duplicate filter starts from every accepted question already written (final file and every shard)."""
-
-    def __init__(self, web: GraphSource, llm_config: LLMConfig, controls: QAControls, seed: int):
-        self.web, self.llm_config, self.controls, self.seed = web, llm_config, controls, seed
-        self._pool: LLMPool | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_pool": None}
-
-    def usage(self) -> dict[str, Any]:
-        if self._pool is None:
-            return {}
-        return {
-            r: u.model_dump(include={"prompt_tokens", "completion_tokens", "calls"})
-            for r, u in self._pool.usage().items()
-            if u.calls
-        }
-
-    @asynccontextmanager
-    async def open(self, out: Path | None = None) -> AsyncIterator[_Run]:
-
-        graph, closer = _open_graph(self.web)
-        try:
-            async with LLMPool(self.llm_config) as pool:
-                self._pool = pool
-                models = _describe(pool)
-                yield _Run(
-                    graph=graph,
-                    controls=self.controls,
-                    generator=_role(pool, "generator"),
-                    verifier=_role(pool, "verifier"),
-                    judge=_role(pool, "judge"),
-                    seed=self.seed,
-                    models=models,
-                    deduper=Deduper(threshold=self.controls.dedup),
-                    accepted=0,
-                    judge_mode=effective_judge_mode(self.controls.judge, models),
-                )
-        finally:
-            if closer is not None and hasattr(closer, "close"):
-                closer.close()
-
-
 def _seed_deduper(deduper: Deduper, paths: list[Path]) -> None:
     for path in paths:
         if path.exists():
@@ -548,7 +534,7 @@ async def _run_all(
     rej_w: ResumableWriter,
     progress: bool,
     executor: Any = None,
-    factory: QAFactory | None = None,
+    recipe: dict[str, Any] | None = None,
 ) -> None:
 
     done_ids = acc_w.done | rej_w.done
@@ -558,7 +544,7 @@ async def _run_all(
         cid = candidate_id(run.seed, i, page.url, run.controls)
         if cid not in done_ids:
             todo.append({"id": cid, "index": i, "page": page})
-    if factory is None:
+    if recipe is None:
         stage = QAStage(run, acc_w.path, n)
         await (executor or LocalExecutor(1, concurrency=concurrency, progress=progress)).arun(stage, todo)
         return
@@ -567,7 +553,7 @@ async def _run_all(
     # question on disk, so only questions accepted concurrently by two workers can slip through as near-duplicates
     workers = executor.workers
     quota = -(-(n - run.accepted) // workers)
-    stage = QAStage(None, acc_w.path, quota, factory=_SeededFactory(factory, acc_w.path))
+    stage = QAStage(None, acc_w.path, quota, **recipe)
     before = set(acc_w.done)
     summary = await executor.arun(stage, todo)
     st = summary["stats"]
@@ -622,24 +608,6 @@ def _dedup_across_workers(out: Path, before: set[str], threshold: float) -> int:
             rejected_path(out),
         )
     return len(moved)
-
-
-class _SeededFactory:
-    """A ``QAFactory`` whose runs start their near-duplicate filter from the accepted questions on disk."""
-
-    def __init__(self, factory: QAFactory, out: Path):
-        self.factory, self.out = factory, Path(out)
-
-    def usage(self) -> dict[str, Any]:
-        return self.factory.usage()
-
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[_Run]:
-
-        async with self.factory.open() as run:
-            shards = self.out.with_name(self.out.name + SHARD_DIR_SUFFIX)
-            _seed_deduper(run.deduper, [self.out, *sorted(shards.glob("accepted-*.jsonl"))])
-            yield run
 
 
 def synthesize_qa(
@@ -705,8 +673,7 @@ def synthesize_qa(
         cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
         graph = web_dir
         if str(web_dir) == "live":
-            live = open_web("live", config=web_config)
-            try:
+            async with open_web("live", config=web_config) as live:
                 graph, _ = await crawl_live(
                     live,
                     list(seed_urls or []),
@@ -714,8 +681,6 @@ def synthesize_qa(
                     fanout=crawl_fanout,
                     concurrency=max(concurrency, 4),
                 )
-            finally:
-                live.close()
         elif not hasattr(web_dir, "out_links"):
             _open_graph(web_dir)[1].close()  # a bad --web fails here, before an LLM server is started
         async with LLMPool(cfg) as opened:

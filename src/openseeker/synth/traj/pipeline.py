@@ -12,23 +12,21 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openseeker.agent.batch import AgentContext, build_agent_parts, pool_usage, run_batch, sized_llm_config
-from openseeker.agent.embedded_defaults import EMBEDDED_SUMMARIZER_DEFAULTS, apply_embedded_defaults, describe_reduced
-from openseeker.agent.settings import resolve_agent_settings
+from openseeker.agent.batch import AgentStage, build_agent_parts, run_stage, sized_llm_config
+from openseeker.agent.embedded_defaults import EMBEDDED_SUMMARIZER_DEFAULTS, describe_reduced
+from openseeker.agent.settings import resolve_agent_settings, resolve_run_settings
 from openseeker.errors import InputError, UserError
 from openseeker.io import iter_jsonl
 from openseeker.llm.base import LLM
-from openseeker.llm.pool import LLMPool
 from openseeker.records import QASample, Question, Trajectory
 from openseeker.synth.traj.filters import label
 from openseeker.synth.traj.reference import REFERENCE_TEACHER, reference_rollout
 from openseeker.synth.traj.teacher import LLM_TEACHER, teacher_rollout
-from openseeker.web.open import close_web, ensure_web_retrieval, open_web
+from openseeker.web.open import ensure_web_retrieval
 from openseeker.web.tools import SearchTool, VisitTool
 
 if TYPE_CHECKING:
@@ -75,12 +73,17 @@ def existing_teachers(out_path: str | os.PathLike) -> Counter:
     return counts
 
 
-class TeacherFactory:
-    """Picklable recipe of the teacher: every worker (process or Ray task) opens the web (and for the LLM teacher
-    an LLM pool) and builds the rollout + labelling job per QA record. See ``synthesize_trajectories``."""
+class TeacherStage(AgentStage):
+    """The teacher on the executor: per QA record a rollout (the LLM teacher with retrospective summarization, or
+    the offline reference replay), labelled against its gold answer. ``open()`` (inherited) opens the web and,
+    for the LLM teacher, an LLM pool in every worker; ``build`` makes the rollout. See ``synthesize_trajectories``.
+    """
+
+    name = "synth traj"
 
     def __init__(
         self,
+        out_path: str | os.PathLike,
         by_id: dict[str, QASample],
         web: WebSource,
         s: dict[str, Any],
@@ -94,84 +97,73 @@ class TeacherFactory:
         web_config: Any = None,
         reduced: dict[str, Any] | None = None,
     ):
-        self.by_id, self.web, self.s, self.teacher = by_id, web, s, teacher
+        super().__init__(
+            out_path, web=web, llm_config=llm_config if teacher == "llm" else None, settings=s, web_config=web_config
+        )
+        self.by_id, self.teacher = by_id, teacher
         self.reduced = dict(reduced or {})  # agent settings lowered for the embedded teacher (embedded_defaults)
-        self.llm_config, self.summarize, self.judge = llm_config, summarize, judge
-        self.summarizer_kwargs, self.embedded_judge, self.web_config = summarizer_kwargs, embedded_judge, web_config
+        self.summarize, self.judge = summarize, judge
+        self.summarizer_kwargs, self.embedded_judge = summarizer_kwargs, embedded_judge
+        self.rollout: Callable[[QASample], Awaitable[Trajectory]] | None = None
+        self.judge_llm: LLM | None = None
+        self.info: dict[str, Any] = {}
 
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[Any]:
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "rollout": None, "judge_llm": None}
 
-        opened = isinstance(self.web, (str, os.PathLike))
-        web_obj = open_web(self.web, config=self.web_config) if opened else self.web
-        try:
-            if self.teacher == "reference":
-                yield AgentContext(None, dict, dict, solve=self._solver(_reference_rollout(web_obj, self.s), None))
-            else:
-                async with self._llm(web_obj) as ctx:
-                    yield ctx
-        finally:
-            if opened:
-                await close_web(web_obj)
+    def build(self) -> None:
+        if self.teacher == "reference":
+            self.rollout = _reference_rollout(self.opened_web, self.settings)
+            return
+        pool, s = self.pool, self.settings
+        parts = build_agent_parts(pool, s, "teacher")
+        self.extractor = parts.extractor
+        summarizer_llm = pool.role("summarizer") if self.summarize else None
+        sk = dict(self.summarizer_kwargs or {})
+        reduced_summarizer: dict[str, Any] = {}
+        if summarizer_llm is not None and summarizer_llm.embedded:
+            # the embedded summarizer: a short input and a short summary (one call per step; see embedded_defaults)
+            reduced_summarizer = {k: v for k, v in EMBEDDED_SUMMARIZER_DEFAULTS.items() if k not in sk}
+            sk.update(reduced_summarizer)
+        if self.reduced or reduced_summarizer:
+            log.info(describe_reduced(self.reduced, EMBEDDED_SUMMARIZER_DEFAULTS if reduced_summarizer else None))
+        judge_llm = pool.role("judge") if self.judge else None
+        if judge_llm is not None and judge_llm.embedded and not self.embedded_judge:
+            # the embedded 135M model cannot grade (it calls wrong answers correct): normalized match instead
+            log.info("the judge role is the embedded model: labelling by normalized match (embedded_judge=False)")
+            judge_llm = None
+        self.judge_llm = judge_llm
+        tools = parts.tools(self.opened_web)
 
-    def _solver(
-        self, rollout: Callable[[QASample], Awaitable[Trajectory]], judge: LLM | None
-    ) -> Callable[[Question], Awaitable[Trajectory]]:
-        """``Question -> Trajectory`` for the batch runner: the teacher's rollout on the QA record of that id,
-        labelled against its gold answer."""
-
-        async def solve(question: Question) -> Trajectory:
-            qa = self.by_id[question.id]
-            return await label(await rollout(qa), qa, judge)
-
-        return solve
-
-    @asynccontextmanager
-    async def _llm(self, web_obj: Web) -> AsyncIterator[Any]:
-
-        s, llm_config = self.s, self.llm_config
-        async with LLMPool(llm_config) as pool:
-            teacher_llm, tools, _, agent_kwargs = build_agent_parts(pool, llm_config, web_obj, s, "teacher")
-            summarizer_llm = pool.role("summarizer") if self.summarize else None
-            sk = dict(self.summarizer_kwargs or {})
-            reduced_summarizer: dict[str, Any] = {}
-            if summarizer_llm is not None and summarizer_llm.embedded:
-                # the embedded summarizer: a short input and a short summary (one call per step; see embedded_defaults)
-                reduced_summarizer = {k: v for k, v in EMBEDDED_SUMMARIZER_DEFAULTS.items() if k not in sk}
-                sk.update(reduced_summarizer)
-            if self.reduced or reduced_summarizer:
-                log.info(describe_reduced(self.reduced, EMBEDDED_SUMMARIZER_DEFAULTS if reduced_summarizer else None))
-            judge_llm = pool.role("judge") if self.judge else None
-            if judge_llm is not None and judge_llm.embedded and not self.embedded_judge:
-                # the embedded 135M model cannot grade (it calls wrong answers correct): normalized match instead
-                log.info("the judge role is the embedded model: labelling by normalized match (embedded_judge=False)")
-                judge_llm = None
-
-            async def rollout(qa: QASample) -> Trajectory:
-                return await teacher_rollout(
-                    qa,
-                    teacher_llm,
-                    tools,
-                    summarizer=summarizer_llm,
-                    summarize=self.summarize,
-                    agent_kwargs=agent_kwargs,
-                    summarizer_kwargs=sk,
-                )
-
-            info = {
-                "config": {
-                    "llm": pool.describe(),
-                    "judge": "llm" if judge_llm is not None else "normalized",
-                    "embedded_defaults": {"agent": self.reduced, "summarizer": reduced_summarizer},
-                }
-            }
-            yield AgentContext(
-                None, lambda: {"llm_usage": pool_usage(pool)}, lambda: info, solve=self._solver(rollout, judge_llm)
+        async def rollout(qa: QASample) -> Trajectory:
+            return await teacher_rollout(
+                qa,
+                parts.llm,
+                tools,
+                summarizer=summarizer_llm,
+                summarize=self.summarize,
+                agent_kwargs=parts.kwargs,
+                summarizer_kwargs=sk,
             )
 
+        self.rollout = rollout
+        self.info = {
+            "config": {
+                "llm": pool.describe(),
+                "judge": "llm" if judge_llm is not None else "normalized",
+                "embedded_defaults": {"agent": self.reduced, "summarizer": reduced_summarizer},
+            }
+        }
 
-def _reference_rollout(web_obj: Web, s: dict[str, Any]) -> Any:
+    async def solve(self, question: Question) -> Trajectory:
+        qa = self.by_id[question.id]
+        return await label(await self.rollout(qa), qa, self.judge_llm)
 
+    def worker_info(self) -> dict[str, Any]:
+        return self.info
+
+
+def _reference_rollout(web_obj: Web, s: dict[str, Any]) -> Callable[[QASample], Awaitable[Trajectory]]:
     tools = [
         SearchTool(web_obj, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
         VisitTool(web_obj, max_chars=s["visit_max_chars"]),
@@ -232,11 +224,10 @@ async def synthesize_trajectories(
             f"{out_path} already holds trajectories of another teacher ({dict(other)}); write "
             f"{tag!r} trajectories to a separate file so they never mix silently"
         )
-    given = {k for k, v in (settings or {}).items() if v is not None}
-    s = resolve_agent_settings(**{**(settings or {}), "role": "teacher"})
-    reduced: dict[str, Any] = {}
     if teacher == "llm" and llm_config is not None:
-        s, reduced = apply_embedded_defaults(s, given, llm_config.role("teacher").embedded)
+        s, reduced = resolve_run_settings(None, llm_config, settings or {}, role="teacher")
+    else:
+        s, reduced = resolve_agent_settings(**{**(settings or {}), "role": "teacher"}), {}
 
     await ensure_web_retrieval(web, s["retrieval"], config=web_config)
     qas = load_qa(qa_path)
@@ -254,7 +245,8 @@ async def synthesize_trajectories(
         if llm_config is None:
             raise UserError("the LLM teacher needs an LLM config (--llm embedded, --base-url/--model or --config)")
         llm_config = sized_llm_config(llm_config, ("teacher", "summarizer", "extractor", "judge"), s["concurrency"])
-    factory = TeacherFactory(
+    stage = TeacherStage(
+        out_path,
         by_id,
         web,
         s,
@@ -267,10 +259,9 @@ async def synthesize_trajectories(
         web_config=web_config,
         reduced=reduced,
     )
-    summary = await run_batch(
+    summary = await run_stage(
+        stage,
         items,
-        out_path,
-        factory=factory,
         concurrency=s["concurrency"],
         progress=progress,
         limit=limit,

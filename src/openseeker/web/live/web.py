@@ -216,6 +216,13 @@ class LiveWeb:
         return out
 
     async def aclose(self) -> None:
+        """Close the HTTP clients inside the running loop, then the cache."""
+        await self._close_clients()
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+
+    async def _close_clients(self) -> None:
         for client in (self._api, self._guarded):
             if client is not None:
                 await client.aclose()
@@ -230,9 +237,9 @@ class LiveWeb:
             running = None
         if self._api is not None or self._guarded is not None:
             if running is not None and running is loop:
-                running.create_task(self.aclose())
+                running.create_task(self._close_clients())
             elif loop is not None and not loop.is_closed() and not loop.is_running():
-                loop.run_until_complete(self.aclose())
+                loop.run_until_complete(self._close_clients())
             self._api = self._guarded = None
         if self.cache is not None:
             self.cache.close()
