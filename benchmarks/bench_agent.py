@@ -343,7 +343,7 @@ async def main_async(args: argparse.Namespace) -> dict:
 
 
 def markdown(report: dict) -> str:
-    """The results as a markdown table (written next to the JSON, pasted into docs/agent.md)."""
+    """The results as a markdown table (written next to the JSON, pasted into benchmarks/agent.md)."""
     rows = [
         "| client | start | c | rollouts | wall s | rollouts/s | ideal | **fraction of ideal** | overhead ms/step "
         "(wall) | agent-loop ms/step | client ms/step | CPU ms/step | projected fraction, idle core | "

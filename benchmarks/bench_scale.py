@@ -1,4 +1,4 @@
-"""Scale-out benchmark: the executor's backends and the client's CPU per agent step (docs/scale.md).
+"""Scale-out benchmark: the executor's backends and the client's CPU per agent step (benchmarks/scale.md).
 
 Run (each part bounded; the fake endpoint is bench_agent.py's raw-asyncio server in its own process):
 

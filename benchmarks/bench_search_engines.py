@@ -1,7 +1,7 @@
 """Top-10 BM25 latency from 1M to 10M pages: our search path (tantivy through tantivy-py) beside an engine with
 dynamic pruning (PISA: MaxScore, block-max WAND), on the pages and queries of bench_webscale.py.
 
-Why: docs/web.md sets the goal "search p50 at 10M within 2x of the 1M figure". Through tantivy-py every posting
+Why: issue 14 set the goal (benchmarks/webscale.md) "search p50 at 10M within 2x of the 1M figure". Through tantivy-py every posting
 of every query term is scored (its ``Searcher.search`` always collects through a ``MultiCollector``, so tantivy's
 block-max WAND never runs); openseeker.web.search.maxscore skips only what it can prove. This benchmark asks whether an
 engine that does have block-max WAND keeps the top 10 within 2x on the same workload, i.e. whether the goal is a

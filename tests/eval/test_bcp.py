@@ -1,5 +1,5 @@
 """BrowseComp-Plus compatibility: qrels, evidence/gold recall from a run against hand-made qrels, run files,
-their calibration error and grade parsing rules (checked against their evaluate_run.py, see docs/eval.md),
+their calibration error and grade parsing rules (checked against their evaluate_run.py, see docs/eval-offline.md),
 queries/answers loaders, the pinned judge protocol."""
 
 from __future__ import annotations

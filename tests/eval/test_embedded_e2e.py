@@ -1,6 +1,6 @@
 """The embedded agent (SmolLM2-135M, in-process llama.cpp) evaluated offline on the MuSiQue sample, its
 paragraphs as the web: the report files and plots must appear. Budgets are tiny to keep this test short; the
-measured --limit 5 run is in docs/eval.md."""
+measured --limit 5 run is in benchmarks/eval.md."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from openseeker.testing.shared import requires_shared
 
 # Gold-as-answer (every gold CSV rendered as one fenced markdown table, newlines in cells -> spaces, "|" -> "\\|"):
 # the official evaluator (ByteDance-Seed/WideSearch, run unmodified, LLM steps by the offline stand-ins) gives
-# success on 189/200; these 11 fail there, for the reasons docs/eval.md lists.
+# success on 189/200; these 11 fail there, for the reasons docs/eval-widesearch.md lists.
 OFFICIAL_GOLD_FAILURES = {
     "ws_en_001": "gold CSV has a column outside `required` -> extra column",
     "ws_en_008": "gold CSV has a column outside `required` -> extra column",

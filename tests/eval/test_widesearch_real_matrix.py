@@ -1,6 +1,6 @@
 """WideSearch perturbation matrix on real gold tables (shared data): every perturbation class, applied to real
 tasks at test time, scores exactly what the official evaluator (ByteDance-Seed/WideSearch, run unmodified beside
-ours, LLM steps by the offline stand-ins) gave on the same responses. The rules: docs/eval.md."""
+ours, LLM steps by the offline stand-ins) gave on the same responses. The rules: docs/eval-widesearch.md."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 Expected ``(score, item_f1, row_f1)`` values come from the official evaluator (ByteDance-Seed/WideSearch,
 ``src/evaluation/evaluation.py``) run unmodified on exactly these responses, with its LLM calls answered by the
 same deterministic stand-ins our offline mode uses (alignment: ``norm_str`` equality; ``llm_judge`` cells:
-normalized equality or containment). Each name says which rule the case pins; docs/eval.md explains the rules.
+normalized equality or containment). Each name says which rule the case pins; docs/eval-widesearch.md explains
+the rules.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Read against texttron/BrowseComp-Plus (README "Evaluation"; ``scripts_evaluation/evaluate_run.py``;
 ``scripts_build_index/decrypt_dataset.py``) and checked by running their evaluation script beside ours
-(docs/eval.md, "BrowseComp-Plus"). Nothing here is their code; the rules are restated in our words:
+(docs/eval-offline.md, "BrowseComp-Plus"). Nothing here is their code; the rules are restated in our words:
 
 - **Queries** ``queries.tsv`` (``query_id<TAB>query``), **qrels** TREC files: *evidence* documents are those
   needed to answer, *gold* documents those that also contain the final answer. **Answers** are only in their

@@ -31,7 +31,8 @@ The rules (what a WideSearch number means; each is pinned by ``tests/eval/test_w
    the two preprocessed tables are identical (same shape, same column order, same rows in any order, and no key
    was aligned).
 
-Gold-as-answer: 189/200 tasks score ``success`` here and under the official evaluator (docs/eval.md lists the 11).
+Gold-as-answer: 189/200 tasks score ``success`` here and under the official evaluator (docs/eval-widesearch.md
+lists the 11).
 """
 
 from __future__ import annotations

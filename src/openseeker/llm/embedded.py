@@ -74,7 +74,7 @@ def auto_threads(idle: float | None = None) -> int:
 
     llama.cpp's threads spin-wait on each other; when the cores are oversubscribed (the agent, the search index
     and other jobs share them) every extra thread makes decoding dramatically slower: on the 2-core machine,
-    under load, 2 threads decoded ~1-2 tok/s and 1 thread ~40 tok/s (see docs/llm.md). On the same machine idle,
+    under load, 2 threads decoded ~1-2 tok/s and 1 thread ~40 tok/s (see benchmarks/llm.md). On the same machine idle,
     2 threads served 16 concurrent requests in 16-17 s against 28 s on 1 thread. So the server takes every core
     only when at least ``IDLE_FOR_ALL_CORES`` of the CPU was idle just before it started (``idle``: that share,
     measured here when not given); ``llm.embedded.threads`` in the config overrides the choice.

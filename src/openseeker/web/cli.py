@@ -385,7 +385,7 @@ def embed_cmd(
             "--query-encoder",
             help="What encodes search queries: onnx-int8 (default: the model "
             "exported to ONNX here, once, with int8 weights: a fifth of torch's CPU time, recall "
-            "within 0.5 point, docs/web.md), onnx (the same export in fp32: identical embeddings, "
+            "within 0.5 point, docs/search.md), onnx (the same export in fp32: identical embeddings, "
             "a third of the CPU time) or torch (sentence-transformers).",
         ),
     ] = "onnx-int8",

@@ -8,7 +8,7 @@ against each of them. A page whose candidate's signature agrees on at least the 
 dropped as ``near-duplicate text``.
 
 Settings (``SHINGLE``, ``THRESHOLD``, ``NUM_PERM``, ``SEED``) were chosen by a measurement on real pages (the
-Kiwix and enwiki samples and MuSiQue paragraphs; docs/web.md "Near-duplicate pages"): word 5-grams and a
+Kiwix and enwiki samples and MuSiQue paragraphs; benchmarks/import.md "Near-duplicate detection"): word 5-grams and a
 Jaccard threshold of 0.5 kept every genuinely different page of the set (precision 1.0; pages of one topic
 included) and caught 92 % of the reworded copies.
 
@@ -20,7 +20,7 @@ the text alone: parallel workers compute it and write it with the page (``KeyedP
 
 Memory: per kept page its signature (128 x 4 bytes) and a 4-byte slot per band (25 at the default threshold)
 in a hash table at most half full, whose keys are recomputed from the signatures: ~0.9 KB a page at 1M pages,
-~9 GB at 10M; measured in benchmarks/bench_import.py ``neardup_memory`` (docs/web.md "Near-duplicate pages").
+~9 GB at 10M; measured in benchmarks/bench_import.py ``neardup_memory`` (benchmarks/import.md).
 """
 
 from __future__ import annotations

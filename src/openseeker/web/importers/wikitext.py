@@ -1,7 +1,7 @@
 """Wikitext -> plain text + article links in a few linear regex passes (no parse tree).
 
 Why: building ``mwparserfromhell``'s node tree is ~90% of the MediaWiki importer's time (its tokenizer is C,
-the tree builder is Python; profile in docs/web.md). A dump import does not need the tree: it drops
+the tree builder is Python; profile in benchmarks/import.md). A dump import does not need the tree: it drops
 templates, references, tables and files, keeps prose, and wants ``[[links]]`` with their anchors. This does
 the same in passes over the string, innermost-first for what nests (templates, tables, file captions), the
 way WikiExtractor-style dump cleaners work. ``tests/web/test_wikitext.py`` checks it against the

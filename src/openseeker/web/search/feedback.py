@@ -7,7 +7,7 @@ expansion terms (Lavrenko & Croft's relevance model as Anserini's RM3 uses it: w
 documents weighted by their frequency there, here times idf) make a second query that reaches it. The first half
 of the list is the fused ranking unchanged, so a top-5 look-up is what it was; ranks 6-10 (of 10) go to the
 second hop. Chosen on a dev half of the MuSiQue / HotpotQA questions among 13 ideas and confirmed on the held-out
-half (``python benchmarks/bench_search.py --expansion-study``; docs/web.md "Dense and hybrid retrieval").
+half (``python benchmarks/bench_search.py --expansion-study``; benchmarks/search.md "The second hop").
 
 Terms shorter than 3 characters are not used, so text indexed one CJK character per token gets no second hop (the
 fused ranking is returned as it is). Cost per query: the analysis of the top ``FEEDBACK_DOCS`` pages (first

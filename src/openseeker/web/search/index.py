@@ -1,6 +1,6 @@
 """The local web's full-text search index: BM25 over title + text with tantivy, persisted in a directory.
 
-Design (see docs/web.md, "Search index"):
+Design (see docs/search.md, "Search index"):
 
 - One tantivy document per page: ``url`` and ``docid`` (stored, not tokenized; ``docid`` is the page's external
   document id when its corpus has one, e.g. BrowseComp-Plus, and is searchable by exact value), ``title`` and
@@ -18,7 +18,7 @@ Design (see docs/web.md, "Search index"):
   binding it scores every posting, without block-max WAND; ``openseeker.web.search.maxscore`` skips the long lists of
   frequent terms when that provably leaves the top k unchanged.) Scoring title and text as one field is what
   plain BM25 does (bm25s, Pyserini): scoring the title as its own short field made a one-word title matching
-  one query word outweigh the body ("largest desert in Africa" ranked Gobi above Sahara) and lost 11-19 points of top-5 accuracy on descriptive queries (docs/web.md).
+  one query word outweigh the body ("largest desert in Africa" ranked Gobi above Sahara) and lost 11-19 points of top-5 accuracy on descriptive queries (benchmarks/search.md).
   Indexes built before (format 1, ``scoring="fields"``) are still opened and scored as they were built.
 - The index directory holds tantivy's files plus ``openseeker_index.json`` (analyser settings, document count),
   written only after the final commit: an index without it is incomplete and refused by ``open``.
@@ -65,7 +65,7 @@ class IndexSettings:
             the title field when ``title_boost`` > 0. ``"fields"`` (format-1 indexes): BM25(text) + ``title_boost``
             x BM25(title), the title scored as its own short field.
         title_boost: weight of the separate title clause (0 = none). With ``"combined"`` the title's words are
-            already in the body; a small extra weight helps title-like queries (docs/web.md, measured).
+            already in the body; a small extra weight helps title-like queries (benchmarks/search.md, measured).
         stemmer: Snowball stemmer language (tantivy names, e.g. ``"english"``), or ``None`` for no stemming.
         stopwords: built-in stop-word list language, or ``None`` to keep every word.
         ascii_fold: fold accents (``é`` -> ``e``).

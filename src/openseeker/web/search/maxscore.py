@@ -2,8 +2,8 @@
 
 Why: tantivy has block-max WAND, but the Python binding's ``Searcher.search`` always collects through a
 ``MultiCollector``, which scores every posting of every query term. At 10M pages a query's cost became linear in
-the document frequency of its terms (measured: a term in every page 70 ms, one in 47k pages 0.44 ms; docs/web.md,
-"Web scale").
+the document frequency of its terms (measured: a term in every page 70 ms, one in 47k pages 0.44 ms;
+benchmarks/webscale.md, "Readers at 1M and 10M").
 
 How: a term's BM25 contribution to any page is below ``(1 + k1) * idf * boost`` (tantivy's BM25 with k1 = 1.2).
 Split the query into *frequent* terms (in at least ``FREQUENT_SHARE`` of the pages) and the others (*rare*), and

@@ -2,10 +2,10 @@
 
 Why: encoding the query is almost all of a dense or hybrid search (a 10k-page faiss search is well under a
 millisecond). PyTorch eager pays a per-operator overhead that dominates for one short query; ONNX Runtime runs the
-same graph with fused kernels. Measured in ``benchmarks/bench_search.py`` (docs/web.md): the exported fp32 graph
-gives the same embeddings as sentence-transformers (cosine 1.0000) at about a third of the CPU time per query;
-``onnx-int8`` (ONNX Runtime dynamic quantization, int8 weights per channel) halves that again at a small cost in
-fidelity, so it is opt-in.
+same graph with fused kernels. Measured in ``benchmarks/bench_search.py`` (benchmarks/search.md): the exported
+fp32 graph gives the same embeddings as sentence-transformers (cosine 1.0000) at about a third of the CPU time per
+query; ``onnx-int8`` (ONNX Runtime dynamic quantization, int8 weights per channel) halves that again at a small
+cost in fidelity, so it is opt-in.
 
 The export (``torch.onnx.export`` with the dynamo exporter, then optionally
 ``onnxruntime.quantization.quantize_dynamic``) reads the model from disk only and is cached next to the
