@@ -5,7 +5,7 @@ of its own (snippet terms, QA shingles and key terms, EM/F1 in the judge) and sw
 Chinese locale when a query contains CJK text. One character class serves all of them, so a character counts
 as CJK in every stage or in none.
 
-The one deliberate exception is the search index's tokenizer (``web/index.py``, a tantivy regex): it splits Han
+The one deliberate exception is the search index's tokenizer (``web/search/index.py``, a tantivy regex): it splits Han
 and kana per character but keeps Hangul words whole (Korean separates words with spaces), and changing it would
 change every index already built.
 

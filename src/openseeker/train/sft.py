@@ -10,7 +10,7 @@ correct when the attention kernel honours per-sequence ``position_ids`` (flash-a
 GPU runs with ``attn_implementation=flash_attention_2``.
 
 Multi-GPU / multi-node: the same module under accelerate, e.g.
-``accelerate launch --config_file configs/accelerate/zero3.yaml -m openseeker.train.sft --data D --out O``.
+``accelerate launch --config_file configs/accelerate/zero3.yaml -m openseeker.train --data D --out O``.
 """
 
 from __future__ import annotations

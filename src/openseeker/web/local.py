@@ -5,7 +5,7 @@ url, http/https, ``www.``/mobile hosts, a trailing slash, a ``#fragment``, perce
 spaces instead of underscores, a url without scheme, a bare page title, and (on a web whose corpus has them,
 e.g. BrowseComp-Plus) a document id.
 
-``search`` ranks with BM25 (tantivy), dense embeddings (``web.dense``, optional extra) or both fused by
+``search`` ranks with BM25 (tantivy), dense embeddings (``web.search.dense``, optional extra) or both fused by
 reciprocal rank (``hybrid``; its lower half from a second-hop BM25 query, ``web.feedback``): the web's default
 is ``web.json``'s ``retrieval`` (set by ``openseeker web embed --default``), else ``bm25``;
 ``LocalWeb.open(d, retrieval=...)`` and each ``search(..., retrieval=...)`` call override it.
