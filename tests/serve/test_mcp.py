@@ -17,6 +17,7 @@ from mcp.client.stdio import StdioServerParameters
 from serve_helpers import running
 
 from openseeker.errors import ToolError
+from openseeker.records import Page
 from openseeker.serve.mcp_server import build_mcp_server, mcp_asgi_app
 from openseeker.testing.fake_search_apis import FakeSearchAPI, FakeSite, Route
 from openseeker.testing.fake_web import FakeWeb, tiny_pages
@@ -103,6 +104,18 @@ class Broken(FakeWeb):
 def test_tool_errors_are_is_error(tool, args, message):
     result = in_memory(build_mcp_server(FakeWeb(tiny_pages())), lambda c: c.call_tool(tool, args))
     assert is_error(result) and message in text_of(result)
+
+
+def test_null_top_k_is_the_servers_default():
+    """MCP clients send ``null`` for an optional argument they leave unset (docs/serve.md: null = the default)."""
+    towers = [Page(url=f"https://t.org/{i}", title=f"Tower {i}", text=f"tower number {i}") for i in range(12)]
+
+    async def fn(client):
+        return [await client.call_tool("search", {"query": "tower", **extra}) for extra in ({"top_k": None}, {})]
+
+    null, missing = in_memory(build_mcp_server(FakeWeb(towers), top_k=3), fn)
+    assert not is_error(null), text_of(null)
+    assert text_of(null) == text_of(missing) and text_of(null).count("https://t.org/") == 3
 
 
 def test_a_failing_backend_is_a_tool_error_with_its_kind():
