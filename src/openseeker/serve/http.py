@@ -599,6 +599,24 @@ def nodelay_h11_protocol() -> type:
     return NoDelayH11Protocol
 
 
+def run_uvicorn(config: Any, on_listening: Callable[[int], None] | None = None) -> None:
+    """Run a uvicorn server (blocking) and call ``on_listening(port)`` once its socket accepts connections.
+
+    Importing the app's stack and entering its lifespan take seconds (about 25 s with four servers starting at
+    once): a "serving on" line printed before that sends clients and scripts to a port that refuses them. The
+    port is the bound one (``--port 0`` picks a free port).
+    """
+    import uvicorn
+
+    class _Announcing(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and on_listening is not None:
+                on_listening(self.servers[0].sockets[0].getsockname()[1])
+
+    _Announcing(config).run()
+
+
 def serve_http(
     web: Web,
     *,
