@@ -224,3 +224,21 @@ def test_cli_bcp_no_judge_writes_their_summary(tmp_path, capsys):
     assert summary["Recall (%)"] == 75.0 and summary["Gold Recall (%)"] == 50.0 and summary["judge_protocol"] is None
     assert main(["eval", "bcp", str(tmp_path / "runs"), "--qrels-dir", str(tmp_path / "q")]) == 2  # needs answers
     assert "--ground-truth" in capsys.readouterr().err
+
+
+@requires_shared
+def test_cli_bcp_finds_the_shared_qrels_from_any_directory(tmp_path, monkeypatch):
+    """Without --qrels-dir the qrels come from the shared data beside the checkout, wherever the command runs."""
+    from openseeker.cli.main import main
+
+    monkeypatch.delenv("OPENSEEKER_DATA", raising=False)
+    monkeypatch.delenv("OPENSEEKER_SHARED", raising=False)
+    evidence = load_qrels(SHARED_DATA / "benchmarks/browsecomp-plus/topics-qrels/qrel_evidence.txt")
+    qid, docids = next(iter(evidence.items()))
+    bcp.write_run_dir(tmp_path / "runs", [bcp.RunRecord(**run_file(qid, docids))])
+    elsewhere = tmp_path / "deep" / "elsewhere"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    assert main(["eval", "bcp", str(tmp_path / "runs"), "--no-judge"]) == 0
+    summary = json.loads((tmp_path / "runs_eval" / "evaluation_summary.json").read_text())
+    assert summary["Recall (%)"] == 100.0
