@@ -222,6 +222,9 @@ def test_cli_bcp_no_judge_writes_their_summary(tmp_path, capsys):
     assert main(["eval", "bcp", str(tmp_path / "runs"), "--qrels-dir", str(tmp_path / "q"), "--no-judge"]) == 0
     summary = json.loads((tmp_path / "runs_eval" / "evaluation_summary.json").read_text())
     assert summary["Recall (%)"] == 75.0 and summary["Gold Recall (%)"] == 50.0 and summary["judge_protocol"] is None
+    # nothing was judged: no accuracy (not 0.0), no per-query verdict, and a note saying why
+    assert summary["Accuracy (%)"] is None and [q["correct"] for q in summary["per_query_metrics"]] == [None, None]
+    assert any("nothing was judged" in note for note in summary["notes"])
     assert main(["eval", "bcp", str(tmp_path / "runs"), "--qrels-dir", str(tmp_path / "q")]) == 2  # needs answers
     assert "--ground-truth" in capsys.readouterr().err
 

@@ -348,7 +348,7 @@ def calibration_error(confidences: list[float], correct: list[bool], beta: int =
 
 def summarize(
     records: list[RunRecord],
-    grades: Mapping[str, Mapping[str, Any]],
+    grades: Mapping[str, Mapping[str, Any]] | None,
     *,
     evidence: Mapping[str, list[str]],
     gold: Mapping[str, list[str]] | None = None,
@@ -359,7 +359,11 @@ def summarize(
 ) -> dict[str, Any]:
     """Their summary keys (``Accuracy (%)``, ``Recall (%)``, ``avg_tool_stats``, ``Calibration Error (%)``,
     ``per_query_metrics``) plus gold recall, search calls per query and the judge protocol. ``grades`` maps a
-    query id to ``{correct, confidence, parse_error}`` (ungraded queries count as wrong, as in theirs)."""
+    query id to ``{correct, confidence, parse_error}`` (ungraded queries count as wrong, as in theirs); ``None``
+    means nothing was judged (``--no-judge``): accuracy and correctness are ``None``, not 0, and ``notes`` says
+    why, as it does for a calibration error below ``MIN_CALIBRATION`` graded answers."""
+    judged = grades is not None
+    grades = grades or {}
     n = len(records)
     runs = {r.query_id: r.retrieved_docids for r in records}
     ev = recall(runs, evidence)
@@ -367,7 +371,7 @@ def summarize(
     tools: Counter = Counter()
     for r in records:
         tools.update(r.tool_call_counts)
-    correct = {r.query_id: bool((grades.get(r.query_id) or {}).get("correct")) for r in records}
+    correct = {r.query_id: bool((grades.get(r.query_id) or {}).get("correct")) if judged else None for r in records}
     confs, oks = [], []
     for r in records:
         g = grades.get(r.query_id) or {}
@@ -376,12 +380,22 @@ def summarize(
             oks.append(bool(g["correct"]))
     cal = calibration_error(confs, oks)
 
+    accuracy = (round(100.0 * sum(correct.values()) / n, 2) if n else 0.0) if judged else None
+    notes = []
+    if accuracy is None:
+        notes.append("Accuracy (%) is null: nothing was judged (--no-judge)")
+    if cal is None:
+        notes.append(
+            f"Calibration Error (%) is null: {len(confs)} graded answers with a confidence, fewer than "
+            f"{MIN_CALIBRATION}"
+        )
+
     def pct(x: float | None) -> float | None:
         return None if x is None else round(100.0 * x, 2)
 
     return {
         "LLM": llm or "change me when submitting",
-        "Accuracy (%)": round(100.0 * sum(correct.values()) / n, 2) if n else 0.0,
+        "Accuracy (%)": accuracy,
         "Recall (%)": pct(ev["recall"]),
         "Gold Recall (%)": pct(gd["recall"]),
         "avg_tool_stats": {k: v / n for k, v in tools.items()} if n else {},
@@ -393,6 +407,7 @@ def summarize(
         "judge_protocol": protocol,
         "judge_model": judge_model,
         "Retriever": retriever or "change me when submitting",
+        "notes": notes,
         "per_query_metrics": [
             {"query_id": r.query_id, "correct": correct[r.query_id], "recall": pct(ev["per_query"].get(r.query_id))}
             for r in records

@@ -197,7 +197,7 @@ def bcp_cmd(
         )
     evidence = load_qrels(qdir / bcp.EVIDENCE_QRELS)
     gold = load_qrels(qdir / bcp.GOLD_QRELS) if (qdir / bcp.GOLD_QRELS).exists() else {}
-    grades: dict[str, Any] = {}
+    grades: dict[str, Any] | None = None
     proto = bcp.get_protocol(protocol)
     judge_model = None
     if not no_judge:
