@@ -120,9 +120,69 @@ def test_trajectory_to_run_record_maps_urls_to_docids():
     assert ids == {"retrieved": ["10", "11"], "visited": ["11"]}
     rec = bcp.run_record_from_trajectory(traj, "7", {"https://ex.org/sahara": "10", "urn:docid:11": "11"}.get)
     assert rec.status == "completed" and rec.retrieved_docids == ["10", "11"]
-    assert rec.tool_call_counts == {"search": 1, "visit": 1} and rec.response == "Exact Answer: Sahara"
+    assert rec.tool_call_counts == {"search": 1, "visit": 1} and rec.response == "Sahara"
     unfinished = traj.model_copy(update={"stop_reason": "max_tool_calls", "final_answer": None})
     assert bcp.run_record_from_trajectory(unfinished, "7").status == "max_tool_calls"
+
+
+def test_run_files_lay_out_the_steps_as_their_clients_do(tmp_path):
+    """Their search-agent clients (search_agent/*_client.py at 97c637ce) write ``result`` as items with the keys
+    type / tool_name / arguments / output: a ``reasoning`` item per assistant turn that thought, a ``tool_call``
+    item per call (arguments as a JSON string, output = what the tool returned), and finally an ``output_text``
+    item; their evaluate_run.py grades only the last item's output when its type is output_text. So our reasoning
+    must be a reasoning item, never part of the graded text (a real agent run over HTTP, text protocol)."""
+    from openseeker.agent.runtime import Agent
+    from openseeker.llm.client import OpenAIChatLLM
+    from openseeker.llm.config import EndpointConfig
+    from openseeker.testing.chat_server import Reply, ScriptedChatServer
+    from openseeker.testing.fake_web import FakeWeb, tiny_pages
+    from openseeker.web.tools import SearchTool, VisitTool
+
+    def call(name, **arguments):
+        return "<tool_call>" + json.dumps({"name": name, "arguments": arguments}) + "</tool_call>"
+
+    eiffel = "https://en.wikipedia.org/wiki/Gustave_Eiffel"
+    script = [
+        Reply(content="<think>Find the designer.</think>" + call("search", query=["Eiffel Tower designer"])),
+        Reply(content="<think>Open his page.</think>" + call("visit", url=[eiffel], goal="birthplace")),
+        Reply(content="<think>He was born in Dijon.</think>\n<answer>Dijon</answer>"),
+    ]
+    web = FakeWeb(tiny_pages())
+
+    async def go():
+        llm = OpenAIChatLLM("student", EndpointConfig(base_url=srv.base_url, model="scripted", cache=False))
+        try:
+            return await Agent(llm, [SearchTool(web), VisitTool(web)]).run("Where was he born?", id="q9#0")
+        finally:
+            await llm.aclose()
+
+    with ScriptedChatServer(script) as srv:
+        traj = asyncio.run(go())
+    assert traj.stop_reason == "answered"
+    rec = bcp.run_record_from_trajectory(traj, "9", {p.url: str(i) for i, p in enumerate(tiny_pages())}.get)
+    bcp.write_run_dir(tmp_path, [rec])
+    result = json.loads((tmp_path / "9.json").read_text())["result"]
+    assert all(set(item) == {"type", "tool_name", "arguments", "output"} for item in result)
+    assert [item["type"] for item in result] == [
+        "reasoning",
+        "tool_call",
+        "reasoning",
+        "tool_call",
+        "reasoning",
+        "output_text",
+    ]
+    assert [item["output"] for item in result if item["type"] == "reasoning"] == [
+        "Find the designer.",
+        "Open his page.",
+        "He was born in Dijon.",
+    ]
+    calls = [item for item in result if item["type"] == "tool_call"]
+    assert [c["tool_name"] for c in calls] == ["search", "visit"]
+    assert json.loads(calls[1]["arguments"]) == {"url": [eiffel], "goal": "birthplace"}
+    assert calls[0]["output"] == traj.steps[0].observations[0] and "Gustave Eiffel" in calls[0]["output"]
+    graded = result[-1]
+    assert graded == {"type": "output_text", "tool_name": None, "arguments": None, "output": "Dijon"}
+    assert bcp.read_run_dir(tmp_path)[0].response == "Dijon"
 
 
 def test_read_run_dir_errors_name_the_file(tmp_path):
@@ -222,5 +282,26 @@ def test_cli_bcp_no_judge_writes_their_summary(tmp_path, capsys):
     assert main(["eval", "bcp", str(tmp_path / "runs"), "--qrels-dir", str(tmp_path / "q"), "--no-judge"]) == 0
     summary = json.loads((tmp_path / "runs_eval" / "evaluation_summary.json").read_text())
     assert summary["Recall (%)"] == 75.0 and summary["Gold Recall (%)"] == 50.0 and summary["judge_protocol"] is None
+    # nothing was judged: no accuracy (not 0.0), no per-query verdict, and a note saying why
+    assert summary["Accuracy (%)"] is None and [q["correct"] for q in summary["per_query_metrics"]] == [None, None]
+    assert any("nothing was judged" in note for note in summary["notes"])
     assert main(["eval", "bcp", str(tmp_path / "runs"), "--qrels-dir", str(tmp_path / "q")]) == 2  # needs answers
     assert "--ground-truth" in capsys.readouterr().err
+
+
+@requires_shared
+def test_cli_bcp_finds_the_shared_qrels_from_any_directory(tmp_path, monkeypatch):
+    """Without --qrels-dir the qrels come from the shared data beside the checkout, wherever the command runs."""
+    from openseeker.cli.main import main
+
+    monkeypatch.delenv("OPENSEEKER_DATA", raising=False)
+    monkeypatch.delenv("OPENSEEKER_SHARED", raising=False)
+    evidence = load_qrels(SHARED_DATA / "benchmarks/browsecomp-plus/topics-qrels/qrel_evidence.txt")
+    qid, docids = next(iter(evidence.items()))
+    bcp.write_run_dir(tmp_path / "runs", [bcp.RunRecord(**run_file(qid, docids))])
+    elsewhere = tmp_path / "deep" / "elsewhere"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    assert main(["eval", "bcp", str(tmp_path / "runs"), "--no-judge"]) == 0
+    summary = json.loads((tmp_path / "runs_eval" / "evaluation_summary.json").read_text())
+    assert summary["Recall (%)"] == 100.0

@@ -17,6 +17,7 @@ from mcp.client.stdio import StdioServerParameters
 from serve_helpers import running
 
 from openseeker.errors import ToolError
+from openseeker.records import Page
 from openseeker.serve.mcp_server import build_mcp_server, mcp_asgi_app
 from openseeker.testing.fake_search_apis import FakeSearchAPI, FakeSite, Route
 from openseeker.testing.fake_web import FakeWeb, tiny_pages
@@ -103,6 +104,18 @@ class Broken(FakeWeb):
 def test_tool_errors_are_is_error(tool, args, message):
     result = in_memory(build_mcp_server(FakeWeb(tiny_pages())), lambda c: c.call_tool(tool, args))
     assert is_error(result) and message in text_of(result)
+
+
+def test_null_top_k_is_the_servers_default():
+    """MCP clients send ``null`` for an optional argument they leave unset (docs/serve.md: null = the default)."""
+    towers = [Page(url=f"https://t.org/{i}", title=f"Tower {i}", text=f"tower number {i}") for i in range(12)]
+
+    async def fn(client):
+        return [await client.call_tool("search", {"query": "tower", **extra}) for extra in ({"top_k": None}, {})]
+
+    null, missing = in_memory(build_mcp_server(FakeWeb(towers), top_k=3), fn)
+    assert not is_error(null), text_of(null)
+    assert text_of(null) == text_of(missing) and text_of(null).count("https://t.org/") == 3
 
 
 def test_a_failing_backend_is_a_tool_error_with_its_kind():
@@ -214,6 +227,44 @@ def test_streamable_http_and_sse_with_and_without_token(token):
         assert out["no token"] == 401 and out["sse no token"] == 401
     else:
         assert out["no token"] != 401
+
+
+def _mcp_error_message(exc: BaseException) -> str:
+    """The message of the ``MCPError`` the SDK client raised (anyio nests it in task-group exception groups)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    assert type(exc).__name__ in ("MCPError", "McpError"), repr(exc)
+    return str(exc)
+
+
+@pytest.mark.parametrize("mounted", ["mcp", "serve --mcp"])
+@pytest.mark.parametrize("token", [None, "wrong"])
+def test_streamable_client_is_told_the_token_is_missing_or_wrong(tmp_path, mounted, token):
+    """The SDK's streamable-HTTP client (which openai-agents and fastmcp use) shows the JSON-RPC error of a non-2xx
+    JSON body, and only "Server returned an error response" for any other body: the 401 must be JSON-RPC."""
+    if mounted == "mcp":
+        app, config = mcp_asgi_app(build_mcp_server(FakeWeb(tiny_pages())), token="s3cret"), {}
+    else:
+        from serve_helpers import small_web
+
+        from openseeker.serve.cli import build_app_from_spec
+
+        app, config = (
+            build_app_from_spec({"web": str(small_web(tmp_path)), "token": "s3cret", "mcp": "openseeker"}),
+            {"lifespan": "on"},
+        )
+    with running(app, **config) as port:
+
+        async def go():
+            async with Client(streamable_transport(f"http://127.0.0.1:{port}/mcp", token), read_timeout_seconds=30):
+                pass
+
+        with pytest.raises(BaseException) as caught:
+            asyncio.run(asyncio.wait_for(go(), 60))
+        search = httpx.post(f"http://127.0.0.1:{port}/search", json={"query": "x"}) if mounted != "mcp" else None
+    assert "missing or wrong bearer token" in _mcp_error_message(caught.value)
+    if search is not None:  # the HTTP routes keep their {"detail": ...} body
+        assert search.status_code == 401 and search.json() == {"detail": "missing or wrong bearer token"}
 
 
 @pytest.mark.parametrize("tools", ["openseeker", "browsecomp-plus"])

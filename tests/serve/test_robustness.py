@@ -10,8 +10,9 @@ import socket
 import pytest
 from serve_helpers import call, running
 
+from openseeker.records import Page
 from openseeker.serve.http import create_app
-from openseeker.serve.limits import DEFAULT_MAX_BODY, RETRIEVE_MAX_QUERIES, TOP_K_MAX
+from openseeker.serve.limits import DEFAULT_MAX_BODY, RETRIEVE_MAX_QUERIES, SEARCH_TOP_K, TOP_K_MAX
 from openseeker.testing.fake_web import FakeWeb, tiny_pages
 
 NESTED = b"[" * 1000 + b"]" * 1000
@@ -79,6 +80,16 @@ def test_top_k_bounds_and_defaults(web):
     assert len(r.json()["result"][0]) == 3  # Search-R1's default
     r = call(app, "POST", "/search", json={"query": "capital city"})
     assert len(r.json()["hits"][0]) == 3  # every page matching (default 10)
+
+
+def test_null_top_k_is_the_default_on_search(web):
+    """docs/serve.md: missing or null means the door's default, on /search as on /retrieve."""
+    towers = [Page(url=f"https://t.org/{i}", title=f"Tower {i}", text=f"tower number {i}") for i in range(12)]
+    app = create_app(FakeWeb(towers))
+    null = call(app, "POST", "/search", json={"query": "tower", "top_k": None})
+    missing = call(app, "POST", "/search", json={"query": "tower"})
+    assert null.status_code == 200, null.text
+    assert len(null.json()["hits"][0]) == SEARCH_TOP_K and null.json() == missing.json()
 
 
 def test_query_length_is_the_raw_length(web):

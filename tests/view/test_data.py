@@ -73,6 +73,18 @@ def test_yield_without_report_is_computed_from_the_sidecar(run_dir, tmp_path):
     assert y["candidates"] == n_acc + n_rej and y["funnel"][-1]["out"] == n_acc
 
 
+def test_yield_of_a_run_that_accepted_nothing(run_dir, tmp_path):
+    """Nothing accepted: the QA file is empty (so it is not a dataset of its own) and the page, which renders
+    "{candidates} candidates → {accepted} accepted" from this JSON, must say 0 accepted, not "-" (unknown)."""
+    (tmp_path / "qa.jsonl").write_text("")
+    (tmp_path / "qa.rejected.jsonl").write_bytes((run_dir / "qa.rejected.jsonl").read_bytes())
+    cat = Catalog.open([tmp_path])
+    assert [ds.kind for ds in cat.datasets.values()] == ["rejected"]
+    y = ds_of(cat, "rejected").summary()["yield"]
+    assert y["accepted"] == 0 and y["candidates"] == len(read_jsonl(tmp_path / "qa.rejected.jsonl"))
+    assert y["funnel"][-1]["out"] == 0
+
+
 def test_trajectory_item_keeps_raw_and_summary(run_dir):
     cat = Catalog.open([run_dir / "trajectories.teacher.jsonl"])
     tr = ds_of(cat, "traj")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 
 import pytest
 
@@ -18,7 +19,7 @@ from openseeker.web.store import WebGraph
 warcio = pytest.importorskip("warcio")
 from warcio.warcwriter import WARCWriter
 
-from .warc_files import write_crawl
+from .warc_files import write_crawl, write_pages
 
 
 @pytest.fixture
@@ -105,6 +106,25 @@ def test_build_graph(tmp_path, crawl):
     with LocalWeb.open(tmp_path / "web") as lw:  # visit follows the crawl's redirects and canonical spellings
         assert lw.fetch_sync("http://example.com/old").url == "http://example.com/b"
         assert lw.fetch_sync("HTTP://EXAMPLE.com/a?utm_campaign=z#x").url == "http://example.com/a"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_web_json_counts_the_pages_in_the_web(tmp_path, workers):
+    """A duplicate is yielded by the importer and dropped by the build: the counts in web.json are of what the web
+    holds (12 pages, not 13), whether one process or several parsed the archive."""
+    body = "<p>Page {i} is about item {i}; see <a href='/p{j}'>the next one</a>.</p>"
+    pages = [(f"http://example.com/p{i}", f"Page {i}", body.format(i=i, j=(i + 1) % 12)) for i in range(12)]
+    pages.append(("http://example.com/p3", "Page 3 again", "<p>another body under the same url</p>"))
+    crawl = write_pages(tmp_path / "dup.warc.gz", pages)
+    build_web(crawl, tmp_path / "web", progress=False, workers=workers)
+    info = json.loads((tmp_path / "web" / "web.json").read_text())
+    with WebGraph(tmp_path / "web", readonly=True) as g:
+        in_web = len(g)
+    assert in_web == 12 and info["import"]["imported"] == 12
+    assert info["import"]["pages"] == in_web, info["import"]
+    # each page links to the next one and (its nav bar) to "/"; the dropped copy's links are not counted
+    assert info["import"]["links"] == info["links"]["resolved"]["raw_links"] == 24
+    assert info["import"]["skipped_by_reason"] == {"duplicate url": 1}
 
 
 def test_folder_and_glob_same_graph(tmp_path):

@@ -11,7 +11,7 @@ Read against texttron/BrowseComp-Plus (README "Evaluation"; ``scripts_evaluation
 - **Run files**: one JSON per query, ``{query_id, tool_call_counts, status, retrieved_docids, result}``;
   ``status == "completed"`` is success, anything else a failure (not graded, counted wrong); ``retrieved_docids``
   is the union of every docid the retriever returned to the agent; the response is the ``output`` of the last
-  ``result`` item when its ``type`` is ``output_text``.
+  ``result`` item when its ``type`` is ``output_text``; reasoning and tool calls are items of their own before it.
 - **Metrics**: accuracy = judged correct / all queries of the run; evidence recall = mean over queries with
   evidence qrels of |retrieved ∩ evidence| / |evidence| (gold recall likewise with gold qrels, which their script
   does not report; we add it); average tool calls per query, per tool, over all queries; calibration error =
@@ -256,21 +256,41 @@ class RunRecord:
         return ""
 
 
+def _result_item(kind: str, output: Any, tool_name: str | None = None, arguments: str | None = None) -> dict:
+    return {"type": kind, "tool_name": tool_name, "arguments": arguments, "output": output}
+
+
+def result_items(traj: Any) -> list[dict[str, Any]]:
+    """The ``result`` list of their run files, laid out as their search-agent clients write it: per step a
+    ``reasoning`` item (the step's thinking), then one ``tool_call`` item per call (name, JSON arguments, the
+    observation), and last an ``output_text`` item with the final answer only (their Tongyi client, which reads
+    the same ``<think>``/``<tool_call>``/``<answer>`` format as ours, keeps the text inside ``<answer>``). Their
+    judge grades the last item's ``output``, so reasoning never goes there."""
+    items = []
+    for step in traj.steps:
+        if step.reasoning.strip():
+            items.append(_result_item("reasoning", step.reasoning.strip()))
+        for call, observation in zip(step.tool_calls, step.observations):
+            arguments = json.dumps(call.arguments, ensure_ascii=False)
+            items.append(_result_item("tool_call", observation, call.name, arguments))
+    if traj.final_answer is not None and traj.final_answer.strip():
+        items.append(_result_item("output_text", traj.final_answer.strip()))
+    return items
+
+
 def run_record_from_trajectory(traj: Any, query_id: str, to_docid: Any = None) -> RunRecord:
-    """Our ``Trajectory`` as their run record: docids of every search hit, tool counts, final answer."""
+    """Our ``Trajectory`` as their run record: docids of every search hit, tool counts, the steps as their
+    ``result`` items (:func:`result_items`)."""
 
     ids = retrieved_ids(traj, to_docid)
     counts = Counter(call.name for step in traj.steps for call in step.tool_calls)
     answered = traj.stop_reason == "answered" and traj.final_answer is not None
-    response = traj.final_answer or ""
-    if answered and traj.messages and isinstance(traj.messages[-1], dict):
-        response = str(traj.messages[-1].get("content") or response)  # the full final message, like theirs
     return RunRecord(
         query_id=str(query_id),
         status="completed" if answered else traj.stop_reason,
         retrieved_docids=ids["retrieved"],
         tool_call_counts=dict(counts),
-        result=[{"type": "output_text", "output": response}],
+        result=result_items(traj),
         metadata={"visited_docids": ids["visited"], "trajectory_id": traj.id},
     )
 
@@ -346,7 +366,7 @@ def calibration_error(confidences: list[float], correct: list[bool], beta: int =
 
 def summarize(
     records: list[RunRecord],
-    grades: Mapping[str, Mapping[str, Any]],
+    grades: Mapping[str, Mapping[str, Any]] | None,
     *,
     evidence: Mapping[str, list[str]],
     gold: Mapping[str, list[str]] | None = None,
@@ -357,7 +377,11 @@ def summarize(
 ) -> dict[str, Any]:
     """Their summary keys (``Accuracy (%)``, ``Recall (%)``, ``avg_tool_stats``, ``Calibration Error (%)``,
     ``per_query_metrics``) plus gold recall, search calls per query and the judge protocol. ``grades`` maps a
-    query id to ``{correct, confidence, parse_error}`` (ungraded queries count as wrong, as in theirs)."""
+    query id to ``{correct, confidence, parse_error}`` (ungraded queries count as wrong, as in theirs); ``None``
+    means nothing was judged (``--no-judge``): accuracy and correctness are ``None``, not 0, and ``notes`` says
+    why, as it does for a calibration error below ``MIN_CALIBRATION`` graded answers."""
+    judged = grades is not None
+    grades = grades or {}
     n = len(records)
     runs = {r.query_id: r.retrieved_docids for r in records}
     ev = recall(runs, evidence)
@@ -365,7 +389,7 @@ def summarize(
     tools: Counter = Counter()
     for r in records:
         tools.update(r.tool_call_counts)
-    correct = {r.query_id: bool((grades.get(r.query_id) or {}).get("correct")) for r in records}
+    correct = {r.query_id: bool((grades.get(r.query_id) or {}).get("correct")) if judged else None for r in records}
     confs, oks = [], []
     for r in records:
         g = grades.get(r.query_id) or {}
@@ -374,12 +398,22 @@ def summarize(
             oks.append(bool(g["correct"]))
     cal = calibration_error(confs, oks)
 
+    accuracy = (round(100.0 * sum(correct.values()) / n, 2) if n else 0.0) if judged else None
+    notes = []
+    if accuracy is None:
+        notes.append("Accuracy (%) is null: nothing was judged (--no-judge)")
+    if cal is None:
+        notes.append(
+            f"Calibration Error (%) is null: {len(confs)} graded answers with a confidence, fewer than "
+            f"{MIN_CALIBRATION}"
+        )
+
     def pct(x: float | None) -> float | None:
         return None if x is None else round(100.0 * x, 2)
 
     return {
         "LLM": llm or "change me when submitting",
-        "Accuracy (%)": round(100.0 * sum(correct.values()) / n, 2) if n else 0.0,
+        "Accuracy (%)": accuracy,
         "Recall (%)": pct(ev["recall"]),
         "Gold Recall (%)": pct(gd["recall"]),
         "avg_tool_stats": {k: v / n for k, v in tools.items()} if n else {},
@@ -391,6 +425,7 @@ def summarize(
         "judge_protocol": protocol,
         "judge_model": judge_model,
         "Retriever": retriever or "change me when submitting",
+        "notes": notes,
         "per_query_metrics": [
             {"query_id": r.query_id, "correct": correct[r.query_id], "recall": pct(ev["per_query"].get(r.query_id))}
             for r in records

@@ -187,9 +187,13 @@ def bcp_cmd(
 
     records = bcp.read_run_dir(runs)
     qdir = bcp.qrels_dir(qrels)
+    if qrels is None and not (qdir / bcp.EVIDENCE_QRELS).is_file():
+        raise UserError(
+            f"{qdir}: no {bcp.EVIDENCE_QRELS} (the shared data); pass --qrels-dir DIR or set $OPENSEEKER_DATA"
+        )
     evidence = load_qrels(qdir / bcp.EVIDENCE_QRELS)
     gold = load_qrels(qdir / bcp.GOLD_QRELS) if (qdir / bcp.GOLD_QRELS).exists() else {}
-    grades: dict[str, Any] = {}
+    grades: dict[str, Any] | None = None
     proto = bcp.get_protocol(protocol)
     judge_model = None
     if not no_judge:

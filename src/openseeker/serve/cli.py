@@ -236,7 +236,7 @@ def serve(
     """Serve a web over HTTP: /search and /visit (our tool formats), /retrieve (Search-R1), /health."""
     import uvicorn
 
-    from openseeker.serve.http import nodelay_h11_protocol
+    from openseeker.serve.http import nodelay_h11_protocol, run_uvicorn
 
     spec = {
         "web": web,
@@ -258,28 +258,31 @@ def serve(
         log.warning("serving on %s without --token: anyone who can reach it can use the web tools", host)
     level = "info" if os.environ.get("OPENSEEKER_DEBUG") else "warning"
     app_obj = build_app_from_spec(spec)  # opens the web: bad flags/configs fail here, before any worker starts
-    typer.echo(
-        f"serving {web} on http://{host}:{port} (/search /visit /retrieve /health"
-        f"{f'; MCP ({mcp}) at /mcp and /sse' if mcp else ''})"
-        f"{' with bearer token' if token else ''}{f', {workers} workers' if workers > 1 else ''}",
-        err=True,
-    )
+
+    def listening(bound_port: int) -> None:
+        typer.echo(
+            f"serving {web} on http://{host}:{bound_port} (/search /visit /retrieve /health"
+            f"{f'; MCP ({mcp}) at /mcp and /sse' if mcp else ''})"
+            f"{' with bearer token' if token else ''}{f', {workers} workers' if workers > 1 else ''}",
+            err=True,
+        )
+
     if workers == 1:
-        uvicorn.Server(
-            uvicorn.Config(
-                app_obj,
-                host=host,
-                port=port,
-                log_level=level,
-                lifespan="on",
-                timeout_keep_alive=30,
-                http=nodelay_h11_protocol(),
-            )
-        ).run()
+        server_config = uvicorn.Config(
+            app_obj,
+            host=host,
+            port=port,
+            log_level=level,
+            lifespan="on",
+            timeout_keep_alive=30,
+            http=nodelay_h11_protocol(),
+        )
+        run_uvicorn(server_config, listening)
         app_obj.fastapi.state.openseeker["close"]()
         return
     app_obj.fastapi.state.openseeker["close"]()
     os.environ[SPEC_ENV] = json.dumps(spec)
+    listening(port)  # uvicorn.run binds the socket in this process right away; the workers then accept on it
     uvicorn.run(
         "openseeker.serve.cli:app_factory",
         factory=True,
@@ -363,13 +366,24 @@ def mcp(
     else:
         options["extractor"] = _extractor(extract, llm, base_url, model, config)
     the_web = connect_web(web, config=live_config_from_flags(web, web_config, config), retrieval=retrieval)
-    if transport != "stdio":  # stdout belongs to the protocol under stdio: say nothing there
+
+    def listening(bound_port: int) -> None:  # HTTP only: stdout belongs to the protocol under stdio
         typer.echo(
-            f"MCP ({tools} tools) on http://{host}:{port}: streamable HTTP at /mcp, SSE at /sse "
+            f"MCP ({tools} tools) on http://{host}:{bound_port}: streamable HTTP at /mcp, SSE at /sse "
             f"(and GET /mcp){' with bearer token' if token else ''}",
             err=True,
         )
+
     try:
-        run_mcp(the_web, transport=transport, host=host, port=port, token=token, max_body_bytes=max_body, **options)
+        run_mcp(
+            the_web,
+            transport=transport,
+            host=host,
+            port=port,
+            token=token,
+            max_body_bytes=max_body,
+            on_listening=listening,
+            **options,
+        )
     finally:
         asyncio.run(the_web.aclose())  # the server's loop has ended: close in a loop of our own

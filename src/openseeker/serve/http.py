@@ -286,8 +286,26 @@ class BodyLimit:
         )
 
 
+MCP_PATHS = ("/mcp", "/sse")  # the MCP transports (``mcp_server.mcp_http_app``); SSE posts go to /messages/...
+MCP_MESSAGE_PREFIX = "/messages/"
+
+
+def is_mcp_path(path: str) -> bool:
+    """Whether ``path`` belongs to the MCP transports rather than to the HTTP tool routes."""
+    return path.rstrip("/") in MCP_PATHS or path.startswith(MCP_MESSAGE_PREFIX)
+
+
+UNAUTHORIZED = "missing or wrong bearer token"
+JSONRPC_INVALID_REQUEST = -32600  # the code the MCP SDK's own server uses for its HTTP-level rejections
+
+
 class BearerAuth:
-    """ASGI middleware: every path except ``open_paths`` needs ``Authorization: Bearer <token>``."""
+    """ASGI middleware: every path except ``open_paths`` needs ``Authorization: Bearer <token>``.
+
+    The 401 body speaks the protocol of the door: ``{"detail": ...}`` for the HTTP routes, a JSON-RPC error on the
+    MCP paths, because MCP clients (the ``mcp`` SDK's streamable-HTTP client, so openai-agents and fastmcp) show the
+    error of a JSON-RPC body and otherwise only "Server returned an error response".
+    """
 
     def __init__(self, app, token: str, open_paths: tuple[str, ...] = ("/health",)):
         self.app, self.token, self.open_paths = app, token.encode(), open_paths
@@ -300,9 +318,15 @@ class BearerAuth:
             if name == b"authorization" and value[:7].lower() == b"bearer ":
                 given = value[7:].strip()
         if not secrets.compare_digest(given, self.token):
-            return await _send_json(
-                send, 401, {"detail": "missing or wrong bearer token"}, [(b"www-authenticate", b"Bearer")]
-            )
+            if is_mcp_path(scope.get("path", "")):
+                body = {
+                    "jsonrpc": "2.0",
+                    "id": None,
+                    "error": {"code": JSONRPC_INVALID_REQUEST, "message": UNAUTHORIZED},
+                }
+            else:
+                body = {"detail": UNAUTHORIZED}
+            return await _send_json(send, 401, body, [(b"www-authenticate", b"Bearer")])
         await self.app(scope, receive, send)
 
 
@@ -535,16 +559,12 @@ def create_app(
 class WithMCP:
     """Routes the MCP transports' paths to ``mcp_app`` and everything else (and the lifespan) to ``app``."""
 
-    PATHS = ("/mcp", "/sse")
-
     def __init__(self, app, mcp_app):
         self.app, self.mcp_app = app, mcp_app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            path = scope.get("path", "")
-            if path.rstrip("/") in self.PATHS or path.startswith("/messages/"):
-                return await self.mcp_app(scope, receive, send)
+        if scope["type"] == "http" and is_mcp_path(scope.get("path", "")):
+            return await self.mcp_app(scope, receive, send)
         return await self.app(scope, receive, send)
 
 
@@ -577,6 +597,24 @@ def nodelay_h11_protocol() -> type:
             super().connection_made(transport)
 
     return NoDelayH11Protocol
+
+
+def run_uvicorn(config: Any, on_listening: Callable[[int], None] | None = None) -> None:
+    """Run a uvicorn server (blocking) and call ``on_listening(port)`` once its socket accepts connections.
+
+    Importing the app's stack and entering its lifespan take seconds (about 25 s with four servers starting at
+    once): a "serving on" line printed before that sends clients and scripts to a port that refuses them. The
+    port is the bound one (``--port 0`` picks a free port).
+    """
+    import uvicorn
+
+    class _Announcing(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and on_listening is not None:
+                on_listening(self.servers[0].sockets[0].getsockname()[1])
+
+    _Announcing(config).run()
 
 
 def serve_http(

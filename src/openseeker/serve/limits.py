@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticUseDefault
 
 from openseeker.web.tools import MAX_QUERIES, MAX_QUERY_CHARS, MAX_URLS
 
@@ -63,7 +64,17 @@ def _valid_unicode(value: str) -> str:
 UText = Annotated[str, AfterValidator(_valid_unicode)]
 """A string field that rejects lone surrogates (pydantic)."""
 
-TopK = Annotated[int, Field(ge=1, le=TOP_K_MAX, strict=True, description=TOP_K_HELP)]
+
+def _null_is_default(value: Any) -> Any:
+    if value is None:
+        raise PydanticUseDefault()  # the field's own default: each door (and each MCP server) has its own
+    return value
+
+
+TopK = Annotated[
+    int, Field(ge=1, le=TOP_K_MAX, strict=True, description=TOP_K_HELP), BeforeValidator(_null_is_default)
+]
+"""The result count as a pydantic field: ``null`` gives the field's default; the schema stays a bounded integer."""
 
 
 def check_top_k(value: Any, default: int) -> int:

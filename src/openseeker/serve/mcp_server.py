@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -357,15 +358,19 @@ def run_mcp(
     port: int = 8000,
     token: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
+    on_listening: Callable[[int], None] | None = None,
     **server_options: Any,
 ) -> None:
     """Run the MCP server (blocking): ``stdio``, or ``http`` (= ``sse`` = ``streamable-http``: both transports on
-    ``http://host:port``, streamable at ``/mcp``, SSE at ``/sse`` and ``GET /mcp``)."""
+    ``http://host:port``, streamable at ``/mcp``, SSE at ``/sse`` and ``GET /mcp``; ``on_listening(port)`` is
+    called once the port accepts connections)."""
     server = build_mcp_server(web, **server_options)
     if transport == "stdio":
         server.run("stdio")
         return
     import uvicorn
 
+    from openseeker.serve.http import run_uvicorn
+
     app = mcp_asgi_app(server, host=host, token=token, max_body_bytes=max_body_bytes)
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+    run_uvicorn(uvicorn.Config(app, host=host, port=port, log_level="warning"), on_listening)

@@ -1,17 +1,16 @@
 """Where the shared, externally-authored test data lives (``../shared/data`` beside the repo), and a skip marker.
 
-Override with ``OPENSEEKER_SHARED=/path/to/shared``. Tests that need it skip with a reason when it is absent.
+The location is the one the commands use (``eval.loaders.base.data_root``: ``$OPENSEEKER_DATA``,
+``$OPENSEEKER_SHARED/data``, then beside the checkout). Tests that need it skip with a reason when it is absent.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
-_REPO = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("OPENSEEKER_SHARED", _REPO.parent / "shared"))
-SHARED_DATA = SHARED / "data"
+from openseeker.eval.loaders.base import data_root
+
+SHARED_DATA = data_root()
 
 
 def __getattr__(name: str) -> Any:

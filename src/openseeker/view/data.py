@@ -332,7 +332,12 @@ class Dataset:
             accepted, candidates = report.get("accepted"), report.get("candidates")
         else:
             qa = self.catalog.by_path(self.source.qa) if self.source.qa else None
-            accepted = len(qa.index) if qa is not None else None
+            if qa is not None:
+                accepted = len(qa.index)
+            elif self.source.qa is not None:  # not shown (an empty file when nothing was accepted): count it
+                accepted = len(LineIndex(self.source.qa, keep_heads=False))
+            else:
+                accepted = None
             candidates = (accepted or 0) + sum(reasons.values())
             remaining, funnel = candidates, []
             qa_stages = any(s in STAGES for s, _ in reasons) or qa is not None

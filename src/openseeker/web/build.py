@@ -222,6 +222,7 @@ def _import(
     importer yields a page's links right after the page), so 1 and N workers give the same graph."""
     dedup = _Dedup(importer.dedup_text, known, near)
     dropped: str | None = None
+    links = 0
     with graph.writer() as w:
         n = 0
         for rec in importer if records is None else records:
@@ -241,10 +242,14 @@ def _import(
             elif isinstance(rec, Link):
                 if rec.src != dropped:
                     w.add_link(rec)
+                    links += 1
             elif isinstance(rec, Redirect):
                 w.add_redirect(rec.title, rec.target)
     stats = importer.stats.as_dict() if source_stats is None else source_stats
-    stats["imported"] = w.pages_added
+    # the importer counted what it yielded; a duplicate (or a page past --limit) is dropped here, after that
+    # count, so the counts are of what went into the graph: pages = the pages in the web
+    stats["imported"] = stats["pages"] = w.pages_added
+    stats["links"] = links
     dups = dict(dedup.counts)
     if w.duplicate_urls:  # a url already in the graph (an incremental build)
         dups["duplicate url"] = dups.get("duplicate url", 0) + w.duplicate_urls

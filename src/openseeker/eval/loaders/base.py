@@ -40,14 +40,22 @@ class BenchmarkSpec:
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
+_CHECKOUT_SHARED_DATA = Path(__file__).resolve().parents[5] / "shared" / "data"  # <checkout>/../shared/data
+
+
 def data_root() -> Path:
-    """Where benchmark data is looked up when ``--path`` is not given."""
+    """Where the shared data (benchmarks, qrels, corpora) is looked up when no path is given: ``$OPENSEEKER_DATA``,
+    else ``$OPENSEEKER_SHARED/data``, else ``../shared/data`` beside the source checkout this package runs from,
+    so a default path does not depend on the current directory; an installed package without that sibling falls
+    back to ``../shared/data`` from the current directory."""
     env = os.environ.get("OPENSEEKER_DATA")
     if env:
         return Path(env)
     shared = os.environ.get("OPENSEEKER_SHARED")
     if shared:
         return Path(shared) / "data"
+    if _CHECKOUT_SHARED_DATA.is_dir():
+        return _CHECKOUT_SHARED_DATA
     return Path.cwd().parent / "shared" / "data"
 
 
