@@ -127,6 +127,9 @@ class EmbeddedSettings(BaseModel):
         n_parallel: requests decoded concurrently (continuous batching).
         threads: CPU threads; 0 means every core when the machine is idle at start, else all usable cores but one
             (see ``embedded.auto_threads``).
+        poll: how hard llama.cpp's worker threads busy-wait for work, 0-100 (its default 50; 0 = they sleep).
+        servers: independent llama.cpp servers the requests are spread over (least-loaded, like endpoint
+            replicas), each with its own ``n_parallel`` slots and ``threads`` threads (0: the cores shared out).
         model_path: a GGUF file to serve instead of the packaged SmolLM2-135M-Instruct.
         startup_timeout_s: how long to wait for the server to answer before giving up.
     """
@@ -136,6 +139,8 @@ class EmbeddedSettings(BaseModel):
     n_ctx: int = Field(default=8192, ge=256)
     n_parallel: int = Field(default=4, ge=1)
     threads: int = Field(default=0, ge=0)
+    poll: int = Field(default=50, ge=0, le=100)
+    servers: int = Field(default=1, ge=1)
     model_path: str | None = None
     startup_timeout_s: float = Field(default=120.0, gt=0)
 

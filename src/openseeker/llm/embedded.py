@@ -102,13 +102,13 @@ class EmbeddedServer:
         self.model_path = locate_gguf(self.settings.model_path)
         # the name the server reports (instead of the GGUF's full local path, which would leak into outputs)
         self.model_name = EMBEDDED_MODEL_NAME if not self.settings.model_path else self.model_path.stem
-        self._server: Any = None
-        self.base_url = ""  # "http://127.0.0.1:PORT/v1" once started
+        self._servers: list[Any] = []
+        self.base_url = ""  # "http://127.0.0.1:PORT/v1" once started (comma-separated with several servers)
         self.startup_s = 0.0
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return bool(self._servers)
 
     @property
     def cache_id(self) -> str:
@@ -119,7 +119,7 @@ class EmbeddedServer:
         import xllamacpp
 
         s = self.settings
-        threads = s.threads or auto_threads()
+        threads = s.threads or max(1, auto_threads() // s.servers)
         p = xllamacpp.CommonParams()
         p.model.path = str(self.model_path)
         p.n_ctx = s.n_ctx
@@ -127,6 +127,8 @@ class EmbeddedServer:
         p.kv_unified = True  # one KV pool shared by the slots: each request may use up to n_ctx
         p.cpuparams.n_threads = threads
         p.cpuparams_batch.n_threads = threads
+        p.cpuparams.poll = s.poll
+        p.cpuparams_batch.poll = s.poll
         p.use_jinja = True
         p.model_alias = {self.model_name}
         p.hostnames = ["127.0.0.1"]
@@ -137,7 +139,7 @@ class EmbeddedServer:
 
     def start(self) -> str:
         """Start the server (blocking, a few seconds) and wait until it answers. Returns the base URL."""
-        if self._server is not None:
+        if self._servers:
             return self.base_url
         try:
             import xllamacpp
@@ -145,14 +147,21 @@ class EmbeddedServer:
             raise UserError(f"the embedded backend needs xllamacpp ({exc}); run: pip install xllamacpp") from None
 
         t0 = time.perf_counter()
-        try:
-            self._server = xllamacpp.Server(self._params())
-        except Exception as exc:
-            self._server = None
-            raise LLMError(f"the embedded llama.cpp server failed to start with {self.model_path}: {exc}") from exc
-        address = str(self._server.listening_address).rstrip("/")
-        self.base_url = f"{address}/v1"
-        self._wait_ready(address)
+        params = self._params()
+        urls = []
+        for _ in range(self.settings.servers):
+            try:
+                server = xllamacpp.Server(params)
+            except Exception as exc:
+                self.stop()
+                raise LLMError(
+                    f"the embedded llama.cpp server failed to start with {self.model_path}: {exc}"
+                ) from exc
+            self._servers.append(server)
+            address = str(server.listening_address).rstrip("/")
+            self._wait_ready(address)
+            urls.append(f"{address}/v1")
+        self.base_url = ",".join(urls)
         self.startup_s = time.perf_counter() - t0
         log.info(
             "embedded %s serving at %s (%.1fs, n_ctx=%d, n_parallel=%d)",
@@ -181,10 +190,10 @@ class EmbeddedServer:
         raise LLMError(f"the embedded server did not answer within {self.settings.startup_timeout_s:g}s: {last}")
 
     def stop(self) -> None:
-        """Stop the server. xllamacpp stops it when the ``Server`` object is destroyed."""
-        server, self._server = self._server, None
-        if server is not None:
-            del server
+        """Stop the servers. xllamacpp stops one when its ``Server`` object is destroyed."""
+        servers, self._servers = self._servers, []
+        if servers:
+            del servers
             import gc
 
             gc.collect()

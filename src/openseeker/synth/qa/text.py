@@ -84,6 +84,59 @@ def name_variants(name: str) -> list[str]:
     return out
 
 
+# The heads of names that say what kind of thing an answer is, not which one: "Māori people", "Amazon River",
+# "Titanic (film)". An answer's other content words are its distinctive ones (``distinctive_terms``). The
+# languages the QA prompts write in (prompts.LANG_INSTRUCTIONS); CJK heads are matched as suffixes.
+GENERIC_HEADS = frozenset(
+    """people peoples person tribe nation river rivers lake sea ocean bay island islands mountain mountains mount
+    range valley desert city town village county district province state region country kingdom empire republic
+    capital film movie album song single band group series season episode novel book poem play opera game
+    language languages dialect family dynasty house clan party university college school academy institute
+    company corporation museum church cathedral temple station airport bridge street road park war battle
+    treaty award prize team club league
+    peuple peuples fleuve rivière lac mer île ville village pays région royaume empire montagne film chanson
+    langue famille guerre bataille université église
+    pueblo pueblos río lago mar isla ciudad pueblo país región reino imperio montaña película canción novela
+    lengua idioma familia guerra batalla universidad iglesia
+    volk fluss stadt dorf reich berg lied sprache familie krieg schlacht universität kirche""".split()
+)
+CJK_HEADS = (
+    "人", "族", "民族", "河", "江", "湖", "海", "岛", "山", "山脉", "市", "县", "省", "州", "国", "王国", "帝国", "城",
+    "镇", "村", "语", "电影", "专辑", "歌曲", "乐队", "小说", "大学", "学院", "公司", "王朝", "家族", "战争", "战役",
+    "寺", "教堂", "站", "机场", "桥", "奖",
+    "川", "県", "町", "語", "映画", "島", "戦争", "会社", "アルバム",
+)  # fmt: skip
+
+
+def distinctive_terms(answer: str) -> list[str]:
+    """The answer's content words that name *it* (``key_terms`` minus ``GENERIC_HEADS``): for a CJK answer, the
+    answer itself with a generic head cut off its end ("毛利人" -> "毛利")."""
+    if has_cjk(answer):
+        core = fold(answer).replace(" ", "")
+        for head in sorted(CJK_HEADS, key=len, reverse=True):
+            if core.endswith(head) and len(core) - len(head) >= 2:
+                core = core[: -len(head)]
+                break
+        return [core] if len(core) >= 2 else []
+    return [t for t in dict.fromkeys(key_terms(answer)) if t not in GENERIC_HEADS]
+
+
+def words_leak(question: str, answer: str) -> list[str] | None:
+    """The answer's distinctive terms when *every* one of them occurs in the question (a word of 5+ letters also
+    by its first five, for inflections: "Māori" / "Maoris"); None otherwise. "Which indigenous people are Māori?"
+    with the answer "Māori people" gives ["maori"]: the name's only distinctive word is in the question."""
+    terms = distinctive_terms(answer)
+    if not terms:
+        return None
+    if has_cjk(answer):
+        q = fold(question).replace(" ", "")
+        return terms if all(t in q for t in terms) else None
+    q_tokens = set(tokens(question))
+    stems = {t[:5] for t in q_tokens if len(t) >= 5}
+    hit = all(t in q_tokens or (len(t) >= 5 and t[:5] in stems) for t in terms)
+    return terms if hit else None
+
+
 def shingles(text: str, n: int = 3) -> set[str]:
     """Word n-gram shingles (character n-grams for CJK text)."""
     toks = tokens(text)

@@ -9,7 +9,8 @@ Order (cheap first, **ours**): leak check -> near-duplicate check -> difficulty 
   (**ours**): asked a decoy question about the chain's far end, it must not name the answer again.
 - Correctness: the judge role via ``openseeker.llm.judge.judge_answer``; when no judge is available or its
   verdict is unparseable, a normalized-string match (the offline fallback). Both verdicts are recorded.
-- Leaks (**ours**): neither the answer nor any obfuscated entity name (or their short forms) may appear in q.
+- Leaks (**ours**): neither the answer nor any obfuscated entity name (or their short forms) may appear in q, nor
+  every distinctive word of the answer (its content words but generic heads such as people, river, film).
 - Near-duplicates (**ours**): word-3-gram (CJK: character-3-gram) shingle Jaccard against accepted questions.
 """
 
@@ -26,7 +27,7 @@ from openseeker.synth.qa import prompts
 from openseeker.synth.qa.entities import EntityGraph
 from openseeker.synth.qa.generate import StageFailure
 from openseeker.synth.qa.llmcall import Meter, ask_json
-from openseeker.synth.qa.text import contains, fold, jaccard, name_variants, shingles, tokens
+from openseeker.synth.qa.text import contains, fold, jaccard, name_variants, shingles, tokens, words_leak
 
 if TYPE_CHECKING:
     from openseeker.llm.base import LLM
@@ -44,10 +45,14 @@ ANSWER_SCHEMA = {
 
 
 def check_leaks(question: str, answer: str, names: list[str]) -> StageFailure | None:
-    """The answer or an obfuscated entity's name (or a short form of either) appearing in the question."""
+    """The answer or an obfuscated entity's name (or a short form of either) appearing in the question, or every
+    distinctive word of the answer appearing in it ("Which indigenous people are Māori?" -> "Māori people")."""
     for v in name_variants(answer):
         if contains(question, v):
             return StageFailure("leak", "answer_leak", {"leaked": v})
+    words = words_leak(question, answer)
+    if words:
+        return StageFailure("leak", "answer_words_leak", {"leaked": words})
     for name in names:
         for v in name_variants(name):
             if contains(question, v):
