@@ -98,7 +98,7 @@ def format_result(result: ExecResult) -> str:
     return format_shell_results(result.exit_code, result.stdout, notes + result.stderr)
 
 
-class _Attempt:
+class Attempt:
     """The sandbox of one attempt, made on the first call (an attempt that never runs code costs nothing)."""
 
     def __init__(self, backend: Backend):
@@ -128,14 +128,14 @@ class CodeExecTool:
 
     def __init__(self, backend: Backend):
         self.backend = backend
-        self._current: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
+        self._current: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar(
             f"code_exec_attempt_{id(self)}", default=None
         )
 
     @asynccontextmanager
-    async def attempt(self) -> AsyncIterator[_Attempt]:
+    async def attempt(self) -> AsyncIterator[Attempt]:
         """One attempt's sandbox for every call made inside this block (and the tasks it starts)."""
-        current = _Attempt(self.backend)
+        current = Attempt(self.backend)
         token = self._current.set(current)
         try:
             yield current
