@@ -128,7 +128,7 @@ def resolve_agent_settings(config: str | os.PathLike | None = None, **cli: Any) 
         raise UserError(f"unknown agent preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if isinstance(cli.get("sandbox"), str):
         cli = {**cli, "sandbox": {**(file_section.get("sandbox") or {}), "backend": cli["sandbox"]}}
-    merged = layered({**AGENT_SETTINGS, **PRESETS.get(preset, {})}, file_section, cli)
+    merged = layered({**AGENT_SETTINGS, **(PRESETS[preset] if preset else {})}, file_section, cli)
     try:
         return AgentSettings.model_validate(merged).model_dump()
     except ValidationError as exc:

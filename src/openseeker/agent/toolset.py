@@ -35,13 +35,19 @@ class ToolContext:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+def _web(ctx: ToolContext) -> Web:
+    if ctx.web is None:
+        raise UserError("the search and visit tools need a web (--web)")
+    return ctx.web
+
+
 def _search(ctx: ToolContext) -> Any:
     s = ctx.settings
-    return SearchTool(ctx.web, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval"))
+    return SearchTool(_web(ctx), top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval"))
 
 
 def _visit(ctx: ToolContext) -> Any:
-    return VisitTool(ctx.web, extractor=ctx.extractor, max_chars=ctx.settings.get("visit_max_chars") or 20_000)
+    return VisitTool(_web(ctx), extractor=ctx.extractor, max_chars=ctx.settings.get("visit_max_chars") or 20_000)
 
 
 def _code_exec(ctx: ToolContext) -> Any:

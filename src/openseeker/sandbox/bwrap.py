@@ -109,7 +109,7 @@ def _force_rmtree(path: Path) -> None:
 def sweep_leftovers(root: Path | None = None) -> list[str]:
     """Remove attempt directories whose owner process is gone (a run killed with ``kill -9``); their names."""
     root = root or sandbox_root()
-    removed = []
+    removed: list[str] = []
     try:
         entries = list(root.iterdir())
     except OSError:
@@ -240,8 +240,8 @@ class BwrapBackend:
                 "kernel.apparmor_restrict_unprivileged_userns=0), or run inside a container that allows them"
             )
         self._python = _python_prefixes(self.settings.python)
-        self.root.mkdir(mode=0o711, parents=True, exist_ok=True)
-        os.chmod(self.root, 0o711)  # as root, attempts run under their own uid and must reach their directory
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)  # bwrap binds the attempt's directories as their owner: no one else may look in
         sweep_leftovers(self.root)
 
     def describe(self) -> dict[str, Any]:
@@ -260,15 +260,14 @@ class BwrapSandbox:
         self.backend, self.settings = backend, backend.settings
         me = os.getpid()
         self.dir = backend.root / f"{me}-{_start_time(me)}-{secrets.token_hex(6)}"
-        self.dir.mkdir(mode=0o711)
-        self.uid = self.gid = None
-        if os.geteuid() == 0:  # never run commands as root: an unprivileged uid of their own, outside too
-            self.uid = self.gid = 1_000_000_000 + secrets.randbelow(1_000_000_000)
+        self.dir.mkdir(mode=0o700)
+        # never run commands as root: as root, an unprivileged uid (and gid) of the attempt's own, outside too
+        self.uid: int | None = 1_000_000_000 + secrets.randbelow(1_000_000_000) if os.geteuid() == 0 else None
         uid = self.uid if self.uid is not None else 1000
         for sub in ("home", "tmp", "state"):
             (self.dir / sub).mkdir(mode=0o700)
             if self.uid is not None:
-                os.chown(self.dir / sub, self.uid, self.gid)
+                os.chown(self.dir / sub, self.uid, self.uid)
         etc = self.dir / "etc"
         etc.mkdir(mode=0o755)
         files = {"passwd": PASSWD.format(uid=uid), "group": GROUP.format(uid=uid), "hosts": HOSTS}
@@ -315,7 +314,7 @@ class BwrapSandbox:
         for key, value in env.items():
             args += ["--setenv", key, value]
         if self.uid is not None:
-            args += ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups"]
+            args += ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
             args += ["--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
         return [*args, "/bin/bash", "--noprofile", "--norc", "-c", WRAPPER, "bash", cmd]
 
