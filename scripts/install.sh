@@ -3,7 +3,8 @@
 #   scripts/install.sh            core + embedded model
 #   scripts/install.sh --train    also the training stack (CPU torch wheel first, then transformers/trl/peft)
 #   scripts/install.sh --dev      also the test/bench tools (implies --train: the tests cover training), and
-#                                 Debian's chromium for the viewer's browser tests (as root with apt-get)
+#                                 Debian's chromium for the viewer's browser tests and bubblewrap for the code
+#                                 tool's sandbox tests (as root with apt-get)
 #   scripts/install.sh --latest   (with any of the above) the newest releases within pyproject.toml's bounds
 #                                 instead of the tested versions in constraints.txt; also OPENSEEKER_DEPS=latest
 # By default every package is installed at the version in constraints.txt (the set the tests passed on, written by
@@ -19,7 +20,7 @@ locked=1
 for arg in "$@"; do
   case "$arg" in
     --train) train=1; [ "$dev" = 1 ] || extras="train" ;;
-    --dev) train=1; dev=1; extras="train,dev,dense" ;;
+    --dev) train=1; dev=1; extras="train,dev,dense,code" ;;
     --latest) locked=0 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
@@ -53,6 +54,17 @@ if [ "$dev" = 1 ]; then
         || echo "warning: could not install chromium; the viewer's browser tests will be skipped" >&2
     else
       echo "note: no chromium and no root apt-get; the viewer's browser tests will be skipped" >&2
+    fi
+  fi
+  # The code_exec tool's local sandbox (openseeker.sandbox.bwrap) is Debian's bubblewrap; its tests need it.
+  if ! command -v bwrap >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "installing bubblewrap (apt-get) for the code tool's sandbox"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null \
+        || echo "warning: could not install bubblewrap; the sandbox tests will be skipped" >&2
+    else
+      echo "note: no bwrap and no root apt-get; the sandbox tests will be skipped (apt-get install bubblewrap)" >&2
     fi
   fi
 fi

@@ -23,7 +23,10 @@ def check_well_formed(traj: Trajectory) -> None:
     """The invariants every trajectory must hold, whatever happened during the run."""
     Trajectory.model_validate_json(traj.model_dump_json())  # round-trips
     msgs = traj.messages
-    assert msgs[0]["role"] == "system" and msgs[1] == {"role": "user", "content": traj.question}
+    from openseeker.agent.prompts import BOX_INSTRUCTION
+
+    asked = traj.question + (BOX_INSTRUCTION if traj.metadata.get("answer") == "boxed" else "")
+    assert msgs[0]["role"] == "system" and msgs[1] == {"role": "user", "content": asked}
     open_ids: list[str] = []
     n_tool = 0
     for m in msgs[2:]:
@@ -46,6 +49,7 @@ def check_well_formed(traj: Trajectory) -> None:
     assert traj.num_tool_calls <= n_tool
     if traj.stop_reason == "answered":
         assert traj.final_answer is not None and msgs[-1]["role"] == "assistant"
-        assert f"<answer>{traj.final_answer}</answer>" in msgs[-1]["content"]
+        marked = "\\boxed{%s}" if traj.metadata.get("answer") == "boxed" else "<answer>%s</answer>"
+        assert marked % traj.final_answer in msgs[-1]["content"]
     ids = [tc["id"] for m in msgs for tc in m.get("tool_calls", [])]
     assert len(ids) == len(set(ids)), "tool call ids are unique"

@@ -24,28 +24,6 @@ def wiki_web(tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def tiny_web(tmp_path):
-    build = pytest.importorskip("openseeker.web.build")
-    src = tmp_path / "pages.jsonl"
-    pages = [
-        {
-            "url": "https://en.wikipedia.org/wiki/Gustave_Eiffel",
-            "title": "Gustave Eiffel",
-            "text": "Gustave Eiffel was a French civil engineer, born in Dijon. His company built the Eiffel Tower.",
-        },
-        {
-            "url": "https://en.wikipedia.org/wiki/Dijon",
-            "title": "Dijon",
-            "text": "Dijon is a city in eastern France, famous for mustard.",
-        },
-    ]
-    src.write_text("".join(json.dumps(p) + "\n" for p in pages))
-    out = tmp_path / "web"
-    build.build_web(src, out, progress=False)
-    return out
-
-
 def test_cli_agent_run_resumes_with_scripted_endpoint(tiny_web, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("OPENSEEKER_NO_CACHE", "1")
     qfile = tmp_path / "q.jsonl"

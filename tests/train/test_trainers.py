@@ -13,7 +13,8 @@ The rules are re-stated here in our own code (never imported from the trainers, 
   ``trl/trainer/sft_trainer.py`` calls it.
 
 Each example covers the trained spans (reasoning, visible text, single and parallel tool calls, answer) and the
-masked spans (system, user, tool results, assistant headers).
+masked spans (system, user, tool results, assistant headers); the ``code`` example (OpenSeeker-v2: ``code_exec``
+calls with heredocs, escaped ``<shell_results>`` observations, a ``\\boxed{}`` answer) goes through every one.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 from pathlib import Path
 
 import pytest
-from train_helpers import make_rich_trajectory, make_trajectory
+from train_helpers import make_code_trajectory, make_rich_trajectory, make_trajectory
 
 from openseeker.errors import UserError
 from openseeker.io import read_jsonl, write_jsonl
@@ -38,10 +39,11 @@ IM_END = "<|im_end|>"
 def export(request, tmp_path_factory, student_tokenizer):
     """One export per system-prompt policy: ``student`` lists the tools in the system prompt, ``keep`` does not."""
     d = tmp_path_factory.mktemp(f"sft-{request.param}")
-    write_jsonl(d / "traj.jsonl", [make_trajectory("seq", n_calls=3), make_rich_trajectory("rich")])
+    rows = [make_trajectory("seq", n_calls=3), make_rich_trajectory("rich"), make_code_trajectory("code")]
+    write_jsonl(d / "traj.jsonl", rows)
     export_sft(d / "traj.jsonl", d / "out", ExportConfig(system=request.param), tokenizer=student_tokenizer)
     ours = {r["id"]: r for r in read_jsonl(d / "out" / "tokenized.jsonl")}
-    assert set(ours) == {"seq", "rich"}
+    assert set(ours) == {"seq", "rich", "code"}
     return request.param, d / "out", ours
 
 
@@ -169,6 +171,12 @@ def test_spans_trained_and_masked(export, student_tokenizer):
     _check_spans(student_tokenizer, ours["seq"], make_trajectory("seq", n_calls=3))
     rich = make_rich_trajectory("rich")
     _check_spans(student_tokenizer, ours["rich"], rich)
+    _check_spans(student_tokenizer, ours["code"], make_code_trajectory("code"))
+    code_trained = student_tokenizer.decode(
+        [i for i, lab in zip(ours["code"]["input_ids"], ours["code"]["labels"]) if lab != IGNORE_INDEX]
+    )
+    assert "python - <<'PY'\\nxs = [int(x) for x in open('sides.txt')]" in code_trained  # the call, trained
+    assert code_trained.endswith("The sum of the squares is \\boxed{50}.<|im_end|>\n")  # the v2 answer
     trained = student_tokenizer.decode(
         [i for i, lab in zip(ours["rich"]["input_ids"], ours["rich"]["labels"]) if lab != IGNORE_INDEX]
     )
@@ -242,7 +250,7 @@ def test_swift_reads_its_export_as_our_tokens_and_mask(export, student_tokenizer
         ids, labels = swift_encode(row, student_tokenizer)
         _assert_same(student_tokenizer, ids, labels, ours[rid], f"ms-swift {rid}")
     calls = [m for r in rows.values() for m in r["messages"] if m["role"] == "tool_call"]
-    assert len(calls) == 7 and all(set(json.loads(c["content"])) == {"name", "arguments"} for c in calls)
+    assert len(calls) == 10 and all(set(json.loads(c["content"])) == {"name", "arguments"} for c in calls)
     # nothing ms-swift would drop: every message is role + content, reasoning lives in the content
     assert all(set(m) == {"role", "content"} for r in rows.values() for m in r["messages"])
     assert any(

@@ -145,3 +145,57 @@ def make_rich_trajectory(tid: str = "rich") -> Trajectory:
         num_turns=4,
         metadata={"teacher": "llm", "correct": True, "qa_id": tid},
     )
+
+
+def make_code_trajectory(tid: str = "code") -> Trajectory:
+    """An OpenSeeker-v2 rollout as the agent records it: a search, two ``code_exec`` calls (a file written, then a
+    Python heredoc run on it; quotes, ``<``, ``&`` and newlines in both the command and its escaped output), then
+    the answer in ``\\boxed{}`` (preset v2), built with the agent's own canonical renderers."""
+    from openseeker.agent.prompts import BOX_INSTRUCTION
+    from openseeker.agent.protocol import assistant_message, boxed_answer_message, tool_message
+    from openseeker.sandbox.tool import CODE_EXEC_SCHEMA, format_shell_results
+
+    calls = [
+        ToolCall(id="k0", name="search", arguments={"query": ["side lengths of the triangle"]}),
+        ToolCall(
+            id="k1", name="code_exec", arguments={"cmd": "printf '3\\n4\\n5\\n' > sides.txt && wc -l < sides.txt"}
+        ),
+        ToolCall(
+            id="k2",
+            name="code_exec",
+            arguments={
+                "cmd": "python - <<'PY'\nxs = [int(x) for x in open('sides.txt')]\n"
+                'print(f"sum of squares <&> {sum(x * x for x in xs)}")\nPY'
+            },
+        ),
+    ]
+    obs = [
+        f"RAW-OBS-{tid}-0 the sides are listed in sides.txt",
+        format_shell_results(0, "3\n", ""),
+        format_shell_results(0, "sum of squares <&> 50\n", ""),
+    ]
+    question = f"Question {tid}: what is the sum of the squares of the sides?"
+    msgs = [
+        {"role": "system", "content": "You are the teacher."},
+        {"role": "user", "content": question + BOX_INSTRUCTION},
+    ]
+    steps = []
+    for i, (call, o) in enumerate(zip(calls, obs)):
+        msgs.append(assistant_message(f"step {i}", [call], None))
+        msgs.append(tool_message(call, o))
+        steps.append(Step(index=i, reasoning=f"step {i}", tool_calls=[call], observations=[o]))
+    content = "<think>\nThe sandbox printed 50.\n</think>\n\nThe sum of the squares is \\boxed{50}."
+    msgs.append(boxed_answer_message("The sandbox printed 50.", content, "50"))
+    steps.append(Step(index=3, reasoning="The sandbox printed 50.", content=content))
+    return Trajectory(
+        id=tid,
+        question=question,
+        messages=msgs,
+        tools=[*TOOLS, CODE_EXEC_SCHEMA],
+        steps=steps,
+        final_answer="50",
+        stop_reason="answered",
+        num_tool_calls=3,
+        num_turns=4,
+        metadata={"teacher": "llm", "correct": True, "qa_id": tid, "answer": "boxed"},
+    )

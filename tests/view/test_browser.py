@@ -188,3 +188,44 @@ def test_long_trajectory_renders_incrementally(run_dir, browser, shots, tmp_path
         p.ready()
         assert base[1]["question"] in p.text("[data-testid=traj-question]")
         assert p.errors == [], p.errors
+
+
+def test_code_exec_steps_show_the_command_and_its_output(browser, shots, tmp_path):
+    """An OpenSeeker-v2 step: the command as written (a Python heredoc), then its exit code, stdout and stderr
+    unescaped from the ``<shell_results>`` the model read; a failing call shows its stderr."""
+    import json
+
+    from openseeker.records import Step, ToolCall, Trajectory
+    from openseeker.sandbox.tool import format_shell_results
+
+    script = "python - <<'PY'\nprint(sum(x * x for x in (3, 4, 5)), '<&>')\nPY"
+    calls = [
+        ToolCall(id="a", name="code_exec", arguments={"cmd": script}),
+        ToolCall(id="b", name="code_exec", arguments={"cmd": "cat nope"}),
+    ]
+    obs = [
+        format_shell_results(0, "50 <&>\n", ""),
+        format_shell_results(1, "", "cat: nope: No such file or directory\n"),
+    ]
+    traj = Trajectory(
+        id="code",
+        question="Sum of squares?",
+        steps=[Step(index=0, tool_calls=calls, observations=obs), Step(index=1, content="\\boxed{50}")],
+        final_answer="50",
+        stop_reason="answered",
+        num_tool_calls=2,
+        num_turns=2,
+    )
+    (tmp_path / "code.jsonl").write_text(json.dumps(traj.model_dump(mode="json")) + "\n")
+    with ViewServer(Catalog.open([tmp_path / "code.jsonl"]), port=0) as srv:
+        p = Page(browser, shots, "code")
+        p.goto(srv.url + "#/ds/traj-code-jsonl/0")
+        p.page.click("[data-testid=step][data-index='0'] .step-head")
+        cmds = p.page.locator("[data-testid=code-cmd]")
+        assert cmds.nth(0).inner_text() == script
+        assert p.page.locator("[data-testid=code-stdout]").nth(0).inner_text() == "50 <&>\n"
+        assert p.page.locator("[data-testid=code-exit]").nth(1).inner_text() == "exit code 1"
+        assert "No such file" in p.page.locator("[data-testid=code-stderr]").nth(0).inner_text()
+        assert p.page.locator("[data-testid=obs-raw]").count() == 0  # no raw XML beside the readable view
+        p.shot("trajectory-code")
+        assert p.errors == [], p.errors

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from openseeker.agent.extract import LLMExtractor
 from openseeker.agent.runtime import Agent, step_listener
 from openseeker.agent.settings import resolve_agent_settings
+from openseeker.agent.toolset import DEFAULT_TOOLS, ToolContext, build_tools, check_tools
 from openseeker.errors import InputError, LLMError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
 from openseeker.executors.local import LocalExecutor
@@ -33,7 +34,6 @@ from openseeker.llm.pool import LLMPool
 from openseeker.provenance import git_hash, package_versions
 from openseeker.records import Question, Trajectory
 from openseeker.web.open import ensure_web_retrieval, open_web
-from openseeker.web.tools import SearchTool, VisitTool
 
 if TYPE_CHECKING:
     from openseeker.llm.base import LLM
@@ -404,11 +404,10 @@ class AgentParts:
     kwargs: dict[str, Any]
 
     def tools(self, web: Web) -> list[Any]:
-        s = self.settings
-        return [
-            SearchTool(web, top_k=s.get("search_top_k") or 10, retrieval=s.get("retrieval")),
-            VisitTool(web, extractor=self.extractor, max_chars=s["visit_max_chars"]),
-        ]
+        """The tools of ``agent.tools`` over ``web`` (``openseeker.agent.toolset``: search, visit, code_exec)."""
+        return build_tools(
+            self.settings.get("tools") or DEFAULT_TOOLS, ToolContext(web, self.extractor, self.settings)
+        )
 
     def agent(self, web: Web, **overrides: Any) -> Agent:
         """The agent over ``web`` (``overrides``: Agent keyword arguments for this one, e.g. a per-run seed)."""
@@ -420,7 +419,7 @@ def agent_parts(llm: LLM, extractor_llm: LLM | None, s: dict[str, Any]) -> Agent
     ``s["extract"]``. The context budget defaults to the embedded server's n_ctx."""
     context_tokens = s["context_tokens"] or (llm.context_tokens if getattr(llm, "embedded", False) else None)
     extractor = None
-    if s["extract"] and extractor_llm is not None:
+    if s["extract"] and extractor_llm is not None and "visit" in (s.get("tools") or DEFAULT_TOOLS):
         extractor = LLMExtractor(
             extractor_llm, max_page_chars=s["extract_page_chars"], max_tokens=s.get("extract_max_tokens")
         )
@@ -433,6 +432,7 @@ def agent_parts(llm: LLM, extractor_llm: LLM | None, s: dict[str, Any]) -> Agent
         "temperature": s["temperature"],
         "tool_timeout": s["tool_timeout"],
         "seed": s["seed"],
+        "answer": s.get("answer") or "tag",
     }
     return AgentParts(llm, extractor, s, kwargs)
 
@@ -483,7 +483,7 @@ async def run_questions(
     """
     s = resolve_agent_settings(**(settings or {}))
     items = validate_items(items)
-
+    check_tools(s)  # code_exec without a working sandbox: one line now, before any rollout
     await ensure_web_retrieval(web, s["retrieval"], config=web_config)  # one line now, not an error per search
     llm_config = sized_llm_config(llm_config, (s["role"], "extractor"), s["concurrency"])
     stage = AgentStage(out_path, web=web, llm_config=llm_config, settings=s, web_config=web_config)

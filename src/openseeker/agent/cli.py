@@ -15,15 +15,19 @@ import typer
 from openseeker.agent.batch import load_questions, raise_if_failed, run_questions
 from openseeker.agent.embedded_defaults import describe_reduced
 from openseeker.agent.options import (
+    AnswerOpt,
     ConcurrencyOpt,
     ContextTokensOpt,
     MaxToolCallsOpt,
     MaxTurnsOpt,
+    PresetOpt,
     ProtocolOpt,
     RetrievalOpt,
     RoleOpt,
+    SandboxOpt,
     SeedOpt,
     TemperatureOpt,
+    ToolsOpt,
 )
 from openseeker.agent.settings import resolve_run_settings
 from openseeker.cli.options import (
@@ -67,6 +71,9 @@ RUN_EPILOG = """Examples:
   openseeker agent run --web live --web-config live.yaml --base-url http://localhost:8000/v1 \\
       --question "..." --out t.jsonl
 
+  openseeker agent run --web webs/wiki --base-url http://localhost:8000/v1 --model OpenSeeker-v2 \\
+      --preset v2 --questions qs.jsonl --out trajs.jsonl       # + code_exec in a bwrap sandbox, \\boxed{} answers
+
 Each line of the questions file is a JSON object with "id" and "question" (other keys are kept in the
 trajectory's metadata). Re-running the same command resumes: ids already in --out are skipped.
 """
@@ -97,6 +104,10 @@ def run_cmd(
     temperature: TemperatureOpt = None,
     seed: SeedOpt = None,
     retrieval: RetrievalOpt = None,
+    preset: PresetOpt = None,
+    tools: ToolsOpt = None,
+    answer: AnswerOpt = None,
+    sandbox: SandboxOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", min=0, help="Run at most N pending questions.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     workers: WorkersOpt = None,
@@ -123,6 +134,10 @@ def run_cmd(
         temperature=temperature,
         seed=seed,
         retrieval=retrieval,
+        preset=preset,
+        tools=tools,
+        answer=answer,
+        sandbox=sandbox,
     )
     llm_config = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
     settings, reduced = resolve_run_settings(config, llm_config, cli)

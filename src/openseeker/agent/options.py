@@ -10,6 +10,7 @@ import typer
 
 from openseeker.agent.settings import AgentSettings
 from openseeker.cli.options import field_help
+from openseeker.sandbox.settings import BACKEND_HELP
 
 
 def _agent(name: str) -> str:
@@ -28,3 +29,10 @@ ContextTokensOpt = Annotated[int | None, typer.Option("--context-tokens", min=25
 TemperatureOpt = Annotated[float | None, typer.Option("--temperature", help=_agent("temperature"))]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help=_agent("seed"))]
 RetrievalOpt = Annotated[str | None, typer.Option("--retrieval", help=_agent("retrieval"))]
+PresetOpt = Annotated[str | None, typer.Option("--preset", help=_agent("preset"))]
+ToolsOpt = Annotated[str | None, typer.Option("--tools", help=_agent("tools"))]
+AnswerOpt = Annotated[str | None, typer.Option("--answer", help=_agent("answer"))]
+SandboxOpt = Annotated[
+    str | None,
+    typer.Option("--sandbox", help=BACKEND_HELP + " Limits: agent.sandbox in --config (docs/code-tool.md)."),
+]

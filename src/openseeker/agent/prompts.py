@@ -47,8 +47,18 @@ JSON_SYSTEM = """You answer questions by searching an encyclopedia. Reply with O
 Search with key words from the question, visit a url from the results, then answer with a short name, date or \
 number."""
 
+# OpenSeeker-v2's answer convention (``answer: boxed``): the authors' evaluation appends this instruction to every
+# question (verbatim, two backslashes included, so their models read what they were evaluated with), and the
+# answer is the content of the last \boxed{...} of the final turn.
+BOX_INSTRUCTION = (
+    "\n\nYou should follow the format instruction in the request strictly and wrap the final answer in \\\\boxed{}."
+)
+TAG_ANSWER_SENTENCE = "you must enclose the entire final answer within <answer></answer> tags."
+BOXED_ANSWER_SENTENCE = "write it directly, without calling a tool, and wrap the final answer in \\boxed{}."
+
 # How each protocol asks for the final answer; the forcing messages below end with one of them.
 TEXT_ANSWER_FORMAT = "in <answer></answer> tags"
+BOXED_ANSWER_FORMAT = "wrapped in \\boxed{}"
 JSON_ANSWER_FORMAT = 'as {"action": "answer", "answer": "..."}'
 
 # Forcing messages (one final turn, no more tools), keyed by the stop reason they lead to. Placeholders:
@@ -83,12 +93,17 @@ def text_system_prompt(tools: list[dict[str, Any]], today: str | None = None) ->
     return prompt + (f"\n\nCurrent date: {today}" if today else "")
 
 
-def system_prompt_for(protocol: str, tools: list[dict[str, Any]], today: str | None = None) -> str:
+def system_prompt_for(
+    protocol: str, tools: list[dict[str, Any]], today: str | None = None, answer: str = "tag"
+) -> str:
+    """The system prompt of ``protocol``; ``answer="boxed"`` asks for \\boxed{} instead of <answer> tags."""
     if protocol == "json":
         return JSON_SYSTEM + (f"\nCurrent date: {today}" if today else "")
     if protocol == "native":
-        return NATIVE_SYSTEM + (f"\n\nCurrent date: {today}" if today else "")
-    return text_system_prompt(tools, today)
+        prompt = NATIVE_SYSTEM + (f"\n\nCurrent date: {today}" if today else "")
+    else:
+        prompt = text_system_prompt(tools, today)
+    return prompt.replace(TAG_ANSWER_SENTENCE, BOXED_ANSWER_SENTENCE) if answer == "boxed" else prompt
 
 
 # --------------------------------------------------------------------------- goal-conditioned visit

@@ -30,8 +30,12 @@ from openseeker.records import ToolCall
 
 PROTOCOLS = ("auto", "text", "native", "json")
 
-# Names weak or foreign-trained models use for our two tools.
+# Names weak or foreign-trained models use for our tools.
 TOOL_ALIASES = {
+    "run_command": "code_exec",
+    "execute_command": "code_exec",
+    "shell": "code_exec",
+    "bash": "code_exec",
     "web_search": "search",
     "google_search": "search",
     "search_web": "search",
@@ -50,7 +54,7 @@ TOOL_ALIASES = {
     "read_page": "visit",
 }
 # First parameter of each tool: where a bare string / list argument goes.
-DEFAULT_FIRST_PARAM = {"search": "query", "visit": "url"}
+DEFAULT_FIRST_PARAM = {"search": "query", "visit": "url", "code_exec": "cmd"}
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _TOOL_BLOCK = re.compile(r"<tool_call>(.*?)(?=</tool_call>|<tool_call>|\Z)", re.S)
@@ -350,6 +354,35 @@ def parse_json_action(content: str, *, reasoning: str = "") -> ParsedTurn:
     else:
         turn.errors.append(f'unknown action {action!r}: use "search", "visit" or "answer"')
     return turn
+
+
+# --------------------------------------------------------------------------- \\boxed{} answers (OpenSeeker-v2)
+
+_BOXED = re.compile(r"\\+boxed\s*\{")
+
+
+def extract_boxed(text: str) -> str | None:
+    """The content of the last ``\\boxed{...}`` in ``text`` (nested braces kept, one or two backslashes), or None
+    when there is none or it is never closed."""
+    starts = [m.end() for m in _BOXED.finditer(text or "")]
+    for start in reversed(starts):
+        depth = 1
+        for i in range(start, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                return text[start:i].strip()
+    return None
+
+
+def boxed_answer_message(reasoning: str, content: str, answer: str) -> dict[str, Any]:
+    """The canonical final turn of a ``boxed`` run: the reasoning in ``<think>``, then the model's own answer text
+    (tags removed), which always holds ``\\boxed{answer}`` (what a v2 student is trained to write)."""
+    body = _ANSWER.sub(lambda m: m.group(1), _split_think(content)[1])
+    body = _TOOL_TAGS.sub("", body).strip()
+    if extract_boxed(body) is None:
+        body = f"\\boxed{{{answer}}}"
+    think = f"<think>\n{reasoning}\n</think>\n\n" if reasoning else ""
+    return {"role": "assistant", "content": think + body}
 
 
 # --------------------------------------------------------------------------- canonical rendering

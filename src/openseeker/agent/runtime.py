@@ -12,6 +12,7 @@ Stop reasons: ``answered``, ``max_tool_calls``, ``max_turns``, ``context_overflo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import re
@@ -26,6 +27,8 @@ from openseeker.agent.protocol import (
     ParsedTurn,
     ToolProtocol,
     assistant_message,
+    boxed_answer_message,
+    extract_boxed,
     get_protocol,
     tool_message,
 )
@@ -151,6 +154,12 @@ class Agent:
         json_min_tool_calls: ``json`` protocol only: tool calls required before the schema allows an answer
             (weak models otherwise answer from memory on the first turn). Forced turns always allow it. The
             first turn of a ``json`` rollout may only search (there is nothing to visit yet).
+        answer: ``tag`` (``<answer>...</answer>``) or ``boxed`` (OpenSeeker-v2: the question carries the authors'
+            \\boxed{} instruction, a turn without tool calls whose text has ``\\boxed{...}`` answers, and the
+            answer is the box's content).
+
+    Tools with an ``attempt()`` async context (``code_exec``: its sandbox) get one per ``run``: opened before the
+    first turn, closed when the run ends, whatever ends it.
     """
 
     def __init__(
@@ -172,7 +181,11 @@ class Agent:
         today: str | None = None,
         seed: int | None = None,
         json_min_tool_calls: int = 1,
+        answer: str = "tag",
     ):
+        if answer not in ("tag", "boxed"):
+            raise UserError(f"answer must be 'tag' or 'boxed', got {answer!r}")
+        self.answer = answer
         if max_tool_calls < 0:
             raise UserError("max_tool_calls must be >= 0")
         self.llm = llm
@@ -189,9 +202,18 @@ class Agent:
         self.gen_reserve = max_tokens_per_turn or min(4096, self.context_tokens // 8)
         self.protocol = resolve_protocol(protocol, llm)
         self.tool_protocol: ToolProtocol = get_protocol(self.protocol)
+        if self.protocol == "json" and (answer == "boxed" or "code_exec" in self.tools):
+            raise UserError(
+                "the json protocol (the embedded model's) has no code_exec and no \\boxed{} answer: use "
+                "--protocol text or native with a real endpoint, or drop the v2 preset"
+            )
         self.context_hook = context_hook
         self.record_context = record_context
-        self.system_prompt = system_prompt or self.tool_protocol.system_prompt(self.schemas, today)
+        self.system_prompt = system_prompt or (
+            prompts.system_prompt_for(self.protocol, self.schemas, today, answer)
+            if answer == "boxed"
+            else self.tool_protocol.system_prompt(self.schemas, today)
+        )
         self.temperature = temperature
         self.tool_timeout = tool_timeout
         self.max_idle_turns = max_idle_turns
@@ -204,6 +226,10 @@ class Agent:
     # ------------------------------------------------------------------ helpers
 
     def _force_msg(self, reason: str) -> str:
+        if self.answer == "boxed":
+            return prompts.FORCE_MSGS[reason].format(
+                limit=self.max_tool_calls, answer_format=prompts.BOXED_ANSWER_FORMAT
+            )
         return self.tool_protocol.force_message(reason, max_tool_calls=self.max_tool_calls)
 
     async def _execute(self, call: ToolCall) -> str:
@@ -273,15 +299,20 @@ class Agent:
         run = _Run(self._new_trajectory(question, id, metadata), max_tokens=self.max_tokens_per_turn)
         # secondary LLM calls made on behalf of this rollout (the visit extractor, the summarizer) report into
         # ``sink`` (``openseeker.llm.usage.record_usage``), so that ``Trajectory.usage`` covers every role it used
-        with metering(UsageMeter()) as sink:
-            while run.stop is None:
-                self._check_budgets(run)
-                sent = await self._model_input(run)
-                if sent is None:
-                    break
-                completion = await self._ask(run, sent)
-                if completion is not None:
-                    await self._act(run, completion, sent)
+        async with contextlib.AsyncExitStack() as attempt:
+            for tool in self.tools.values():  # per-attempt state of a tool (code_exec's sandbox), closed at the end
+                scope = getattr(tool, "attempt", None)
+                if scope is not None:
+                    await attempt.enter_async_context(scope())
+            with metering(UsageMeter()) as sink:
+                while run.stop is None:
+                    self._check_budgets(run)
+                    sent = await self._model_input(run)
+                    if sent is None:
+                        break
+                    completion = await self._ask(run, sent)
+                    if completion is not None:
+                        await self._act(run, completion, sent)
         return self._finish(run, sink, t0)
 
     def _new_trajectory(self, question: str, id: str | None, metadata: dict[str, Any] | None) -> Trajectory:
@@ -297,10 +328,14 @@ class Agent:
                 "max_turns": self.max_turns,
                 "context_tokens": self.context_tokens,
                 "prompt_version": prompts.PROMPT_VERSION,
+                **({"answer": self.answer} if self.answer != "tag" else {}),
                 **(metadata or {}),
             },
         )
-        traj.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": question}]
+        asked = question
+        if self.answer == "boxed" and prompts.BOX_INSTRUCTION not in question:
+            asked = question + prompts.BOX_INSTRUCTION  # what the authors' evaluation asks of every question
+        traj.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": asked}]
         return traj
 
     def _force(self, run: _Run, reason: StopReason) -> None:
@@ -397,6 +432,7 @@ class Agent:
         run.usage.add(completion.usage)
         content = completion.content or ""
         parsed = self.tool_protocol.parse(completion, self.schemas)
+        boxed = self._boxed(parsed, content)
         step = Step(
             index=len(traj.steps),
             reasoning=parsed.reasoning,
@@ -407,7 +443,11 @@ class Agent:
         )
         traj.steps.append(step)
         traj.num_turns += 1
-        if parsed.answer is not None:
+        if boxed is not None:
+            messages.append(boxed_answer_message(self._think(completion, content), content, boxed))
+            traj.final_answer = boxed
+            run.stop = run.forced or "answered"
+        elif parsed.answer is not None:
             messages.append(assistant_message(parsed.reasoning, [], parsed.answer))
             traj.final_answer = parsed.answer
             run.stop = run.forced or "answered"
@@ -430,6 +470,22 @@ class Agent:
             if run.idle >= self.max_idle_turns:
                 run.stop = "no_answer"
         _notify_step(traj, step)
+
+    def _boxed(self, parsed: ParsedTurn, content: str) -> str | None:
+        """``answer="boxed"``: the final answer of a turn that calls no tool, from its last \\boxed{...} (in an
+        ``<answer>`` or in the free text after the reasoning); None otherwise."""
+        if self.answer != "boxed" or parsed.calls:
+            return None
+        if parsed.answer is not None:
+            return extract_boxed(parsed.answer) or parsed.answer
+        return extract_boxed(_untagged_answer(_after_think(content)) or "")
+
+    @staticmethod
+    def _think(completion: Completion, content: str) -> str:
+        parts = [(completion.reasoning or "").strip()]
+        if "</think>" in content:
+            parts.append(content.rpartition("</think>")[0].replace("<think>", "").strip())
+        return "\n\n".join(p for p in parts if p)
 
     def _finish(self, run: _Run, sink: UsageMeter, t0: float) -> Trajectory:
         traj = run.traj
@@ -484,3 +540,7 @@ _TAGS = re.compile(r"<think>.*?</think>|<tool_call>.*?(?:</tool_call>|\Z)|</?ans
 def _untagged_answer(content: str) -> str | None:
     text = _TAGS.sub("", content).strip()
     return text or None
+
+
+def _after_think(content: str) -> str:
+    return content.rpartition("</think>")[2] if "</think>" in content else content

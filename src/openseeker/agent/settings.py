@@ -11,15 +11,25 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from openseeker.agent.embedded_defaults import apply_embedded_defaults
+from openseeker.agent.toolset import TOOLS
 from openseeker.config import layered, load_config, pydantic_problems
 from openseeker.errors import UserError
+from openseeker.sandbox.settings import SandboxSettings
 from openseeker.web.base import RETRIEVAL_HELP
 
 if TYPE_CHECKING:
     from openseeker.llm.config import LLMConfig
+
+# Named bundles of settings: the OpenSeeker model generation they reproduce. A preset sets defaults only: the
+# file's agent: section and the flags still win over it (defaults < preset < file < CLI).
+PRESETS: dict[str, dict[str, Any]] = {
+    "v1": {"tools": ["search", "visit"], "answer": "tag"},
+    # OpenSeeker-v2: a third tool, code_exec, and the answer wrapped in \boxed{} (the authors' eval instruction)
+    "v2": {"tools": ["search", "visit", "code_exec"], "answer": "boxed"},
+}
 
 
 class AgentSettings(BaseModel):
@@ -63,6 +73,29 @@ class AgentSettings(BaseModel):
     temperature: float | None = Field(None, description="Agent sampling temperature.")
     tool_timeout: float = Field(600.0, gt=0, description="Seconds a tool call may take.")
     seed: int | None = Field(None, description="Sampling seed sent with every agent call.")
+    preset: Literal["v1", "v2"] | None = Field(
+        None,
+        description="v1: search + visit, answer in <answer> tags. v2 (OpenSeeker-v2): search + visit + code_exec, "
+        "answer in \\boxed{}. Sets defaults of tools and answer; explicit values win.",
+    )
+    tools: list[str] = Field(
+        ["search", "visit"],
+        description="Tools the agent may call, comma-separated: search, visit, code_exec (a shell in a sandbox "
+        "per attempt; see docs/code-tool.md).",
+    )
+    answer: Literal["tag", "boxed"] = Field(
+        "tag", description="How the final answer is marked: tag (<answer>...</answer>) or boxed (\\boxed{...})."
+    )
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings, description="The code_exec sandbox.")
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _tool_names(cls, value: Any) -> list[str]:
+        names = [t.strip() for t in value.split(",")] if isinstance(value, str) else list(value or [])
+        names = [TOOLS.canonical(str(n)) for n in names if str(n).strip()]
+        if not names:
+            raise ValueError("give at least one tool (search, visit, code_exec)")
+        return list(dict.fromkeys(names))
 
 
 AGENT_SETTINGS: dict[str, Any] = AgentSettings().model_dump()  # the defaults, by name
@@ -84,11 +117,18 @@ def agent_section(config: str | os.PathLike | None) -> dict[str, Any]:
 
 
 def resolve_agent_settings(config: str | os.PathLike | None = None, **cli: Any) -> dict[str, Any]:
-    """Defaults < the ``agent:`` section of the YAML config < CLI values that were given (not None)."""
+    """Defaults < the preset's values < the ``agent:`` section of the YAML config < CLI values that were given (not
+    None). A string ``sandbox`` (the ``--sandbox`` flag) names the backend; the file's other sandbox keys stay."""
     unknown = sorted(set(cli) - set(AgentSettings.model_fields))
     if unknown:
         raise UserError(f"unknown agent setting(s): {', '.join(unknown)}")
-    merged = layered(AGENT_SETTINGS, agent_section(config), cli)
+    file_section = agent_section(config)
+    preset = cli.get("preset") or file_section.get("preset")
+    if preset is not None and preset not in PRESETS:
+        raise UserError(f"unknown agent preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if isinstance(cli.get("sandbox"), str):
+        cli = {**cli, "sandbox": {**(file_section.get("sandbox") or {}), "backend": cli["sandbox"]}}
+    merged = layered({**AGENT_SETTINGS, **(PRESETS[preset] if preset else {})}, file_section, cli)
     try:
         return AgentSettings.model_validate(merged).model_dump()
     except ValidationError as exc:

@@ -9,15 +9,19 @@ import typer
 
 from openseeker.agent.embedded_defaults import describe_reduced
 from openseeker.agent.options import (
+    AnswerOpt,
     ConcurrencyOpt,
     ContextTokensOpt,
     MaxTokensPerTurnOpt,
     MaxToolCallsOpt,
     MaxTurnsOpt,
+    PresetOpt,
     ProtocolOpt,
     RetrievalOpt,
+    SandboxOpt,
     SeedOpt,
     TemperatureOpt,
+    ToolsOpt,
 )
 from openseeker.agent.settings import resolve_run_settings
 from openseeker.cli.options import (
@@ -48,7 +52,8 @@ EPILOG_LOAD = """Examples:\n
 """
 EPILOG_RUN = """Examples:\n
   openseeker eval run --benchmark musique --out out/eval-musique --limit 5 --llm embedded\n
-  openseeker eval run --benchmark browsecomp-zh --web live --config my.yaml --out out/bczh --sample 50 --subset-seed 0
+  openseeker eval run --benchmark browsecomp-zh --web live --config my.yaml --out out/bczh --sample 50 --subset-seed 0\n
+  openseeker eval run --benchmark xbench-2505 --web live --config my.yaml --out out/xb-v2 --preset v2
 """
 
 
@@ -123,6 +128,10 @@ def run_cmd(
     temperature: TemperatureOpt = None,
     seed: SeedOpt = None,
     retrieval: RetrievalOpt = None,
+    preset: PresetOpt = None,
+    tools: ToolsOpt = None,
+    answer: AnswerOpt = None,
+    sandbox: SandboxOpt = None,
     no_extract: Annotated[
         bool, typer.Option("--no-extract", help="visit returns raw page text (no extractor LLM).")
     ] = False,
@@ -151,6 +160,10 @@ def run_cmd(
         temperature=temperature,
         seed=seed,
         retrieval=retrieval,
+        preset=preset,
+        tools=tools,
+        answer=answer,
+        sandbox=sandbox,
     )
     agent, reduced = resolve_run_settings(config, cfg, cli, role="student")
     if reduced:

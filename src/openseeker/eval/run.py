@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openseeker.agent import prompts
+from openseeker.agent.toolset import check_tools
 from openseeker.errors import LLMError, UserError
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DomainBlocklist
 from openseeker.eval.loaders import get_spec, load_benchmark, resolve_path
@@ -176,6 +177,8 @@ async def evaluate_async(
         executor: an ``openseeker.executors.Executor`` (``--workers``/``--executor ray``; not with ready ``roles``
             or ``web_obj``); default: this process, ``settings.agent["concurrency"]`` in flight.
     """
+    if grade_only is None:  # code_exec without a working sandbox: one line now, before any question
+        check_tools(settings.agent)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     spec = get_spec(settings.benchmark)

@@ -13,10 +13,13 @@ import typer
 
 from openseeker.agent.extract import LLMExtractor
 from openseeker.agent.options import RetrievalOpt
+from openseeker.agent.settings import agent_section
+from openseeker.agent.toolset import code_exec_tool
 from openseeker.cli.options import BaseUrlOpt, ConfigOpt, LLMOpt, ModelOpt, WebConfigOpt, WebOpt
 from openseeker.errors import UserError
 from openseeker.llm.config import resolve_llm_config
 from openseeker.llm.pool import LLMPool
+from openseeker.sandbox.sessions import SandboxSessions
 from openseeker.web.open import connect_web, live_config_from_flags
 
 if TYPE_CHECKING:
@@ -46,6 +49,23 @@ MaxBodyOpt = Annotated[
         "characters even with every character \\u-escaped.",
     ),
 ]
+CodeExecOpt = Annotated[
+    bool,
+    typer.Option(
+        "--code-exec",
+        help="Also serve the code_exec tool (a shell in a sandbox per client session; agent.sandbox in --config "
+        "sets the backend and limits). Off by default; over HTTP only with --token.",
+    ),
+]
+
+
+def code_exec_sessions(enabled: bool, config: Path | None) -> SandboxSessions | None:
+    """The sandbox sessions of ``--code-exec`` (checked now: no working sandbox is a one-line refusal)."""
+    if not enabled:
+        return None
+    return SandboxSessions(code_exec_tool(json.dumps(agent_section(config).get("sandbox") or {}, sort_keys=True)))
+
+
 ExtractOpt = Annotated[
     bool,
     typer.Option(
@@ -68,6 +88,8 @@ SERVE_EPILOG = """Examples:
   curl -s localhost:8000/health          # 503 + "failing" when the search backend keeps failing
 
   openseeker serve --web webs/wiki --mcp openseeker --token s3cret   # + MCP at /mcp (streamable) and /sse
+
+  openseeker serve --web webs/wiki --code-exec --token s3cret   # + POST /code_exec (a bwrap sandbox per session)
 """
 
 
@@ -144,6 +166,9 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
 
         if mcp_tools not in TOOL_SETS:
             raise UserError(f"--mcp must be one of {', '.join(TOOL_SETS)}; got {mcp_tools!r}")
+    if spec.get("code_exec") and not spec.get("token"):
+        raise UserError("--code-exec is served only behind a bearer token: add --token")
+    sessions = code_exec_sessions(bool(spec.get("code_exec")), config)
     the_web = connect_web(
         spec["web"], config=live_config_from_flags(spec["web"], web_config, config), retrieval=spec.get("retrieval")
     )
@@ -153,6 +178,7 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
         from openseeker.serve.mcp_server import build_mcp_server, mcp_http_app
 
         options: dict[str, Any] = {"extractor": extractor} if mcp_tools == "openseeker" else {}
+        options["code_exec"] = sessions
         mcp_app = mcp_http_app(
             build_mcp_server(the_web, tools=mcp_tools, **options),
             host=spec.get("host") or "127.0.0.1",
@@ -176,6 +202,8 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
             if mcp_app is not None:  # the streamable-HTTP session manager runs for the server's lifetime
                 await stack.enter_async_context(mcp_app.streamable.router.lifespan_context(mcp_app.streamable))
             yield
+        if sessions is not None:
+            await sessions.close()
         if extractor is not None:
             await extractor.aclose()
         await aclose()
@@ -187,6 +215,7 @@ def build_app_from_spec(spec: dict[str, Any]) -> Any:
         max_body_bytes=max_body,
         lifespan=lifespan,
         mcp_app=mcp_app,
+        code_exec=sessions,
     )
     app_obj.fastapi.state.openseeker["close"] = close
     return app_obj
@@ -232,6 +261,7 @@ def serve(
         ),
     ] = None,
     retrieval: RetrievalOpt = None,
+    code_exec: CodeExecOpt = False,
 ) -> None:
     """Serve a web over HTTP: /search and /visit (our tool formats), /retrieve (Search-R1), /health."""
     import uvicorn
@@ -251,7 +281,10 @@ def serve(
         "mcp": mcp,
         "host": host,
         "retrieval": retrieval,
+        "code_exec": code_exec,
     }
+    if code_exec and workers > 1:
+        raise UserError("--code-exec needs --workers 1: a session's sandbox lives in one server process")
     if mcp and workers > 1:
         raise UserError("--mcp needs --workers 1: an MCP session lives in one server process")
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
@@ -262,6 +295,7 @@ def serve(
     def listening(bound_port: int) -> None:
         typer.echo(
             f"serving {web} on http://{host}:{bound_port} (/search /visit /retrieve /health"
+            f"{' /code_exec' if code_exec else ''}"
             f"{f'; MCP ({mcp}) at /mcp and /sse' if mcp else ''})"
             f"{' with bearer token' if token else ''}{f', {workers} workers' if workers > 1 else ''}",
             err=True,
@@ -346,6 +380,7 @@ def mcp(
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
     retrieval: RetrievalOpt = None,
+    code_exec: CodeExecOpt = False,
 ) -> None:
     """Serve the web's tools over MCP (official SDK; stdio, streamable HTTP and SSE)."""
     from openseeker.serve.mcp_server import HTTP_TRANSPORTS, TOOL_SETS, Snippeter, run_mcp
@@ -365,6 +400,9 @@ def mcp(
         )
     else:
         options["extractor"] = _extractor(extract, llm, base_url, model, config)
+    if code_exec and transport != "stdio" and not token:
+        raise UserError("--code-exec is served over HTTP only behind a bearer token: add --token")
+    options["code_exec"] = code_exec_sessions(code_exec, config)
     the_web = connect_web(web, config=live_config_from_flags(web, web_config, config), retrieval=retrieval)
 
     def listening(bound_port: int) -> None:  # HTTP only: stdout belongs to the protocol under stdio
@@ -387,3 +425,5 @@ def mcp(
         )
     finally:
         asyncio.run(the_web.aclose())  # the server's loop has ended: close in a loop of our own
+        if options["code_exec"] is not None:
+            asyncio.run(options["code_exec"].close())

@@ -35,6 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from openseeker.errors import UserError
 from openseeker.records import SearchHit
+from openseeker.sandbox.sessions import SESSION_CHARS, SandboxSessions
+from openseeker.sandbox.tool import CODE_EXEC_SCHEMA
 from openseeker.serve.backend import BackendHealth, classify
 from openseeker.serve.limits import (
     BODY_TIMEOUT_S,
@@ -80,6 +82,21 @@ class VisitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: UText | list[UText] = Field(description=f"One url or a list (at most {VISIT_MAX_URLS}).")
     goal: UText = Field("", description="What to look for (used by the extractor with --extract).")
+
+
+class CodeExecRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cmd: UText = Field(description=CODE_EXEC_SCHEMA["function"]["parameters"]["properties"]["cmd"]["description"])
+    session: UText = Field(
+        "default",
+        max_length=SESSION_CHARS,
+        description="The client's session: its calls share one sandbox (files, working directory) until it has "
+        "been idle for 10 minutes.",
+    )
+
+
+class CodeExecResponse(BaseModel):
+    result: str = Field(description="The code_exec tool's <shell_results>, exactly as the agent sees it.")
 
 
 class RetrieveRequest(BaseModel):
@@ -434,6 +451,18 @@ def _add_tool_routes(api: FastAPI, svc: _Service) -> None:
         return {"result": await tool.execute({"url": urls, "goal": req.goal})}
 
 
+def _add_code_exec_route(api: FastAPI, svc: _Service, sessions: SandboxSessions) -> None:
+    """``/code_exec``: the agent's code tool, one sandbox per client session (only with --code-exec and a token)."""
+
+    @api.post("/code_exec", response_model=CodeExecResponse, responses=ERRORS)
+    async def code_exec(req: CodeExecRequest) -> Any:
+        """Run a shell command in the session's sandbox (no network; time, memory and process limits)."""
+        svc.counts["code_exec"] += 1
+        if not req.cmd.strip():
+            raise HTTPException(400, "cmd must be a non-empty string")
+        return {"result": await sessions.run(req.session, req.cmd)}
+
+
 def _add_retrieve_route(api: FastAPI, svc: _Service) -> None:
     """``/retrieve``: Search-R1's retrieval server protocol."""
 
@@ -523,10 +552,12 @@ def create_app(
     retrieve_batch: int = RETRIEVE_BATCH,
     lifespan=None,
     mcp_app: Any = None,
+    code_exec: SandboxSessions | None = None,
 ) -> Any:
     """The ASGI app serving ``web``. ``extractor`` (optional) makes ``/visit`` goal-conditioned, as in the agent.
     ``mcp_app`` (optional, from ``mcp_server.mcp_http_app``) is served beside it at ``/mcp``, ``/sse`` and
-    ``/messages/`` (its lifespan must be entered by ``lifespan``).
+    ``/messages/`` (its lifespan must be entered by ``lifespan``). ``code_exec`` (optional) adds ``/code_exec``,
+    and is refused without a ``token``: a shell, even sandboxed, is never open to whoever reaches the port.
 
     Returns the app wrapped in the body-limit, (when ``token`` is set) bearer-auth and keep-serving middleware;
     the FastAPI object itself is at ``app.fastapi`` for tests.
@@ -543,6 +574,10 @@ def create_app(
         web, extractor=extractor, max_chars=max_chars, retrieve_topk=retrieve_topk, retrieve_batch=retrieve_batch
     )
     api.state.openseeker = svc.state
+    if code_exec is not None:
+        if not token:
+            raise UserError("code_exec is served only behind a bearer token: add --token")
+        _add_code_exec_route(api, svc, code_exec)
     _add_tool_routes(api, svc)
     _add_retrieve_route(api, svc)
     _add_health_routes(api, svc)

@@ -38,6 +38,8 @@ from pydantic import Field
 
 from openseeker.errors import ToolError as WebToolError
 from openseeker.errors import UserError
+from openseeker.sandbox.sessions import SandboxSessions
+from openseeker.sandbox.tool import CODE_EXEC_SCHEMA
 from openseeker.serve.backend import TRANSIENT, classify
 from openseeker.serve.limits import (
     DEFAULT_MAX_BODY,
@@ -64,6 +66,7 @@ BCP_INSTRUCTIONS = (
     "returns a document's full text."
 )
 TOOL_SETS = ("openseeker", "browsecomp-plus")
+CMD_HELP = CODE_EXEC_SCHEMA["function"]["parameters"]["properties"]["cmd"]["description"]
 HTTP_TRANSPORTS = ("http", "sse", "streamable-http")  # one app serves both; the names are BrowseComp-Plus's
 
 
@@ -259,6 +262,16 @@ def _add_browsecomp_plus_tools(server: Any, web: Web, *, k: int, snippet: Snippe
         _add_tool(server, get_document_fn, "get_document", "Retrieve a full document by its docid.")
 
 
+def _add_code_exec_tool(server: Any, sessions: SandboxSessions) -> None:
+    """``code_exec(cmd)``: the agent's code tool; every call of this server process shares one sandbox (stdio: the
+    client that started it)."""
+
+    async def code_exec(cmd: Annotated[str, Field(description=CMD_HELP)]) -> str:
+        return await sessions.run("mcp", cmd)
+
+    _add_tool(server, code_exec, CODE_EXEC_SCHEMA["function"]["name"], CODE_EXEC_SCHEMA["function"]["description"])
+
+
 def build_mcp_server(
     web: Web,
     *,
@@ -270,6 +283,7 @@ def build_mcp_server(
     snippet: Snippeter | None = None,
     get_document: bool = True,
     name: str | None = None,
+    code_exec: SandboxSessions | None = None,
 ) -> Any:
     """An MCP server with the ``tools`` set over ``web`` (``openseeker``: search + visit, the text the agent sees;
     ``browsecomp-plus``: their search + get_document with ``k`` hits and ``snippet`` truncation)."""
@@ -283,6 +297,8 @@ def build_mcp_server(
         _add_browsecomp_plus_tools(server, web, k=k, snippet=snippet or Snippeter(), get_document=get_document)
     else:
         raise UserError(f"--tools must be one of {', '.join(TOOL_SETS)}, got {tools!r}")
+    if code_exec is not None:
+        _add_code_exec_tool(server, code_exec)
     return server
 
 
@@ -364,6 +380,8 @@ def run_mcp(
     """Run the MCP server (blocking): ``stdio``, or ``http`` (= ``sse`` = ``streamable-http``: both transports on
     ``http://host:port``, streamable at ``/mcp``, SSE at ``/sse`` and ``GET /mcp``; ``on_listening(port)`` is
     called once the port accepts connections)."""
+    if server_options.get("code_exec") is not None and transport != "stdio" and not token:
+        raise UserError("code_exec is served over HTTP only behind a bearer token: add --token")
     server = build_mcp_server(web, **server_options)
     if transport == "stdio":
         server.run("stdio")

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from openseeker.agent.prompts import text_system_prompt
+from openseeker.agent.prompts import system_prompt_for, text_system_prompt
 from openseeker.errors import InputError, UserError
 from openseeker.io import iter_jsonl, write_jsonl
 from openseeker.provenance import provenance
@@ -112,9 +112,10 @@ def teacher_of(traj: Trajectory) -> str:
     return traj.labels.teacher
 
 
-def student_system_prompt(tools: list[dict[str, Any]]) -> str:
-    """The system prompt the student sees at inference (the agent's text protocol)."""
-    return text_system_prompt(tools)
+def student_system_prompt(tools: list[dict[str, Any]], answer: str = "tag") -> str:
+    """The system prompt the student sees at inference (the agent's text protocol; a ``boxed`` rollout's asks
+    for \\boxed{} answers, as the agent did)."""
+    return system_prompt_for("text", tools, None, answer) if answer == "boxed" else text_system_prompt(tools)
 
 
 # --------------------------------------------------------------------------- formats
@@ -582,7 +583,7 @@ class _Exporter:
         messages = self._messages(t)
         if messages is None:
             return
-        system = student_system_prompt(t.tools) if cfg.system == "student" else None
+        system = student_system_prompt(t.tools, t.metadata.get("answer", "tag")) if cfg.system == "student" else None
         sys_text = (
             system
             if system is not None

@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from openseeker.agent.protocol import extract_boxed
+
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 IGNORE_INDEX = -100
 
@@ -81,8 +83,9 @@ def split_assistant(message: dict[str, Any], *, final: bool = True) -> tuple[str
     Reasoning comes from ``reasoning_content``/``reasoning`` or a leading ``<think>`` block in the content;
     native tool calls are returned as ``(name, arguments)`` and their text-protocol copies removed from the text
     (text-protocol calls of a turn without native ``tool_calls`` stay in the text, as the teacher wrote them); a
-    final turn without tags is wrapped in ``<answer>`` (``final=False``: kept verbatim, e.g. a turn the agent
-    answered with a "no action" nudge).
+    final turn without tags is wrapped in ``<answer>`` unless it already marks its answer with ``\\boxed{}``
+    (OpenSeeker-v2's convention; ``final=False``: kept verbatim, e.g. a turn the agent answered with a "no
+    action" nudge).
     """
     content = message.get("content") or ""
     if not isinstance(content, str):  # list-of-parts content
@@ -96,7 +99,13 @@ def split_assistant(message: dict[str, Any], *, final: bool = True) -> tuple[str
     if calls:
         return reasoning.strip(), _TOOL_CALL_RE.sub("", content).strip(), calls
     text = content.strip()
-    if final and text and not _TOOL_CALL_RE.search(text) and not _ANSWER_RE.search(text):
+    if (
+        final
+        and text
+        and not _TOOL_CALL_RE.search(text)
+        and not _ANSWER_RE.search(text)
+        and extract_boxed(text) is None
+    ):
         text = f"<answer>{text}</answer>"  # an untagged last turn is the answer; earlier ones stay verbatim
     return reasoning.strip(), text, calls
 

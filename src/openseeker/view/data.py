@@ -29,6 +29,7 @@ from typing import Any
 
 from openseeker.errors import InputError, UserError
 from openseeker.eval.report import summarize, wilson
+from openseeker.sandbox.tool import parse_shell_results
 from openseeker.synth.qa.report import STAGES
 from openseeker.view.index import LineIndex
 from openseeker.view.sources import Found, Source, discover, slug
@@ -434,6 +435,17 @@ _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _TOOL_CALL = re.compile(r"<tool_call>.*?</tool_call>", re.DOTALL)
 
 
+def code_view(call: dict[str, Any], observation: str) -> dict[str, Any]:
+    """A ``code_exec`` call for reading: the command as written and its exit code, stdout and stderr unescaped
+    from the ``<shell_results>`` the model read (``raw`` keeps an observation that is not one, e.g. an error)."""
+    args = call.get("arguments") or {}
+    cmd = args.get("cmd", args.get("command", "")) if isinstance(args, dict) else str(args)
+    parsed = parse_shell_results(observation)
+    if parsed is None:
+        return {"cmd": str(cmd), "exit_code": None, "stdout": "", "stderr": "", "raw": observation}
+    return {"cmd": str(cmd), "exit_code": parsed[0], "stdout": parsed[1], "stderr": parsed[2], "raw": None}
+
+
 def shape_trajectory(r: dict[str, Any]) -> dict[str, Any]:
     """A trajectory for display: steps without their recorded contexts (which repeat the whole history at every
     step), each with its token counts and what its context held, plus the verdict from ``metadata``."""
@@ -443,6 +455,7 @@ def shape_trajectory(r: dict[str, Any]) -> dict[str, Any]:
         ctx = s.get("context") or []
         content = str(s.get("content") or "")
         visible = _TOOL_CALL.sub("", _THINK.sub("", content)).strip()
+        calls, observations = s.get("tool_calls") or [], [str(o) for o in s.get("observations") or []]
         steps.append(
             {
                 "index": s.get("index", len(steps)),
@@ -451,7 +464,8 @@ def shape_trajectory(r: dict[str, Any]) -> dict[str, Any]:
                 "tool_calls": [
                     {"name": c.get("name"), "arguments": c.get("arguments")} for c in s.get("tool_calls") or []
                 ],
-                "observations": [str(o) for o in s.get("observations") or []],
+                "observations": observations,
+                "code": [code_view(c, o) for c, o in zip(calls, observations) if c.get("name") == "code_exec"],
                 "summary": s.get("summary"),
                 "prompt_tokens": _num(usage.get("prompt_tokens")),
                 "completion_tokens": _num(usage.get("completion_tokens")),

@@ -12,13 +12,17 @@ import typer
 
 from openseeker.agent.batch import raise_if_failed
 from openseeker.agent.options import (
+    AnswerOpt,
     ConcurrencyOpt,
     ContextTokensOpt,
     MaxTokensPerTurnOpt,
     MaxToolCallsOpt,
     MaxTurnsOpt,
+    PresetOpt,
     ProtocolOpt,
     RetrievalOpt,
+    SandboxOpt,
+    ToolsOpt,
 )
 from openseeker.agent.settings import agent_section
 from openseeker.cli.options import (
@@ -47,6 +51,9 @@ TRAJ_EPILOG = """Examples:
       --base-url http://localhost:8000/v1 --model Qwen/Qwen3-32B --concurrency 32 --max-tool-calls 100
 
   openseeker synth traj --web webs/wiki --qa qa.jsonl --out ref.jsonl --teacher reference   # offline replay
+
+  openseeker synth traj --web webs/wiki --qa qa.jsonl --out v2.jsonl --base-url http://localhost:8000/v1 \\
+      --model Qwen/Qwen3-32B --preset v2          # the teacher may call code_exec (a bwrap sandbox per rollout)
 
   openseeker synth traj --web webs/wiki --qa qa.jsonl --out traj.jsonl --config roles.yaml \\
       --executor ray --ray-address auto --workers 16 --concurrency 128        # a Ray cluster (docs/scale.md)
@@ -87,6 +94,10 @@ def traj_cmd(
     context_tokens: ContextTokensOpt = None,
     protocol: ProtocolOpt = None,
     retrieval: RetrievalOpt = None,
+    preset: PresetOpt = None,
+    tools: ToolsOpt = None,
+    answer: AnswerOpt = None,
+    sandbox: SandboxOpt = None,
     no_judge: Annotated[
         bool, typer.Option("--no-judge", help="Label with normalized match instead of the judge role.")
     ] = False,
@@ -121,8 +132,14 @@ def traj_cmd(
         "max_tokens_per_turn": max_tokens_per_turn,
         "context_tokens": context_tokens,
         "retrieval": retrieval,
+        "preset": preset,
+        "tools": tools,
+        "answer": answer,
     }
-    settings = {**agent_section(config), **{k: v for k, v in cli.items() if v is not None}}
+    section = agent_section(config)
+    settings = {**section, **{k: v for k, v in cli.items() if v is not None}}
+    if sandbox is not None:  # the backend from the flag, the limits from the file
+        settings["sandbox"] = {**(section.get("sandbox") or {}), "backend": sandbox}
     settings.pop("role", None)
     exe = get_executor(
         executor,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from openseeker.agent.batch import AgentStage, build_agent_parts, run_stage, sized_llm_config
 from openseeker.agent.embedded_defaults import EMBEDDED_SUMMARIZER_DEFAULTS, describe_reduced
 from openseeker.agent.settings import resolve_agent_settings, resolve_run_settings
+from openseeker.agent.toolset import check_tools
 from openseeker.errors import InputError, UserError
 from openseeker.io import iter_jsonl
 from openseeker.llm.base import LLM
@@ -228,6 +229,8 @@ async def synthesize_trajectories(
         s, reduced = resolve_run_settings(None, llm_config, settings or {}, role="teacher")
     else:
         s, reduced = resolve_agent_settings(**{**(settings or {}), "role": "teacher"}), {}
+    if teacher == "llm":
+        check_tools(s)  # code_exec without a working sandbox: one line now, before any rollout
 
     await ensure_web_retrieval(web, s["retrieval"], config=web_config)
     qas = load_qa(qa_path)

@@ -475,15 +475,25 @@ function trajView(t, { mode = "raw", onMode } = {}) {
     const card = h("div", { class: "step", "data-testid": "step", "data-index": s.index },
       h("div", { class: "step-head", onclick: () => { card.classList.toggle("open"); card.classList.toggle("sel"); } },
         h("b", {}, `step ${s.index}`),
-        s.tool_calls.map((c) => h("span", { class: "call" }, `${c.name}(${JSON.stringify(c.arguments).slice(0, 160)})`)),
+        s.tool_calls.map((c) => h("span", { class: "call" }, c.name === "code_exec" && c.arguments && typeof c.arguments.cmd === "string"
+          ? `code_exec: ${c.arguments.cmd.split("\n")[0].slice(0, 120)}` : `${c.name}(${JSON.stringify(c.arguments).slice(0, 160)})`)),
         h("span", { class: "muted small", style: "margin-left:auto", "data-testid": "tokens" },
           `prompt ${fmt(s.prompt_tokens)} · completion ${fmt(s.completion_tokens)} tok`, s.context_messages ? ` · context ${s.context_messages} msgs` : "", ` · obs ${fmt(obs.length)} chars`)),
       s.reasoning ? h("div", { class: "reasoning" }, s.reasoning) : null,
       s.text ? h("div", {}, s.text) : null,
-      s.observations.length ? h("div", { class: "obs" },
+      s.code && s.code.length && !teacher ? codeRuns(s.code) : null,
+      s.observations.length && !(s.code && s.code.length === s.observations.length && !teacher) ? h("div", { class: "obs" },
         teacher ? [h("span", { class: "summary-tag" }, "summary"), h("pre", { "data-testid": "obs-summary" }, s.summary)]
           : [mode === "teacher" ? h("span", { class: "raw-tag" }, "raw (not summarized)") : null, h("pre", { "data-testid": "obs-raw" }, obs)]) : null);
     return card;
+  }
+  function codeRuns(runs) {  // code_exec: the command as written, then what it printed (unescaped), exit code first
+    return h("div", { class: "code-runs" }, runs.map((c) => h("div", { class: "code-run", "data-testid": "code-run" },
+      h("pre", { class: "code-cmd", "data-testid": "code-cmd" }, c.cmd),
+      c.raw !== null ? h("pre", { class: "code-err", "data-testid": "code-raw" }, c.raw)
+        : [h("div", { class: "small " + (c.exit_code === "0" ? "muted" : "code-fail"), "data-testid": "code-exit" }, `exit code ${c.exit_code}`),
+          c.stdout ? h("pre", { "data-testid": "code-stdout" }, c.stdout) : null,
+          c.stderr ? h("pre", { class: "code-err", "data-testid": "code-stderr" }, c.stderr) : null])));
   }
   function more() {
     const next = t.steps.slice(shown, shown + CH);
