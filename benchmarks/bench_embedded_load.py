@@ -124,7 +124,14 @@ def main() -> None:
                 for name, settings in configs:  # interleaved: drift in the machine's load hits every config alike
                     la = os.getloadavg()[0]
                     r = _run_trial(settings)
-                    row = {"load_cores": load, "config": name, **settings, "repeat": rep, "loadavg_1m": round(la, 2), **r}
+                    row = {
+                        "load_cores": load,
+                        "config": name,
+                        **settings,
+                        "repeat": rep,
+                        "loadavg_1m": round(la, 2),
+                        **r,
+                    }
                     rows.append(row)
                     print(json.dumps(row), flush=True)
         finally:
@@ -133,8 +140,15 @@ def main() -> None:
     summary = _summarize(rows)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(
-        json.dumps({"measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpus": os.cpu_count(),
-                    "rows": rows, "summary": summary}, indent=2)  # fmt: skip
+        json.dumps(
+            {
+                "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                "cpus": os.cpu_count(),
+                "rows": rows,
+                "summary": summary,
+            },
+            indent=2,
+        )  # fmt: skip
     )
     for line in summary:
         print(line)

@@ -154,9 +154,7 @@ class EmbeddedServer:
                 server = xllamacpp.Server(params)
             except Exception as exc:
                 self.stop()
-                raise LLMError(
-                    f"the embedded llama.cpp server failed to start with {self.model_path}: {exc}"
-                ) from exc
+                raise LLMError(f"the embedded llama.cpp server failed to start with {self.model_path}: {exc}") from exc
             self._servers.append(server)
             address = str(server.listening_address).rstrip("/")
             self._wait_ready(address)
