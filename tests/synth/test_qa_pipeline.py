@@ -283,3 +283,21 @@ def test_dedup_across_workers_moves_later_near_duplicates_only(tmp_path):
     moved = {r["id"]: r for r in read_jsonl(rejected_path(out))}
     assert set(moved) == {"b", "c"} and moved["b"]["detail"]["of"] == "old" and moved["c"]["detail"]["of"] == "a"
     assert all(r["stage"] == "dedup" and r["detail"]["across_workers"] for r in moved.values())
+
+
+def test_more_questions_per_graph_turn_a_weak_verifier_into_more_accepted(tmp_path):
+    """Extraction is most of a candidate's cost: with questions_per_graph 2, a graph whose first question the
+    (weak) verifier fails gets a second question, which still passes every gate; with 1 it is rejected."""
+    one = synth(Oracle(solvable_every=2), tmp_path / "one.jsonl", n=4, max_candidates=4, concurrency=1)
+    two = synth(
+        Oracle(solvable_every=2), tmp_path / "two.jsonl", n=4, max_candidates=4, concurrency=1, questions_per_graph=2
+    )
+    def reasons(name):
+        rows = [json.loads(x) for x in rejected_path(tmp_path / name).read_text().splitlines()]
+        return [(r["stage"], r["reason"]) for r in rows]
+
+    assert ("solvability", "unsolvable_with_subgraph") in reasons("one.jsonl")
+    assert ("solvability", "unsolvable_with_subgraph") not in reasons("two.jsonl")  # each got its second question
+    assert two["accepted"] > one["accepted"] >= 1
+    for row in read_jsonl(tmp_path / "two.jsonl"):
+        assert row["verification"]["solvability"]["correct"] is True

@@ -72,6 +72,9 @@ def qa_cmd(
     attempts: Annotated[int, typer.Option("--attempts", help=_qa("attempts"))] = _QA.attempts,
     judge: Annotated[str, typer.Option("--judge", help=_qa("judge"))] = _QA.judge,
     retries: Annotated[int, typer.Option("--retries", help=_qa("retries"))] = _QA.retries,
+    questions_per_graph: Annotated[
+        int, typer.Option("--questions-per-graph", help=_qa("questions_per_graph"))
+    ] = _QA.questions_per_graph,
     llm: LLMOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -115,6 +118,7 @@ def qa_cmd(
         attempts=attempts,
         judge=judge,
         retries=retries,
+        questions_per_graph=questions_per_graph,
     )
     urls, live_cfg = None, None
     if web == "live":

@@ -106,6 +106,8 @@ class Oracle:
         same_question: every generated question is the same text (-> near_duplicate).
         malformed: prompt names (extract, generate, obfuscate_entity, ...) answered with broken JSON.
         short_chain: the generator cites a one-edge chain (-> chain_too_short).
+        solvable_every: the with-graph verifier answers only every n-th generated question correctly (a weak
+            verifier; decoy questions do not count).
     """
 
     closed_book_knows: bool = False
@@ -115,6 +117,7 @@ class Oracle:
     leak_entity: bool = False
     same_question: bool = False
     short_chain: bool = False
+    solvable_every: int = 1
     malformed: set[str] = field(default_factory=set)
     answers: dict[str, str] = field(default_factory=dict)  # question -> answer, learnt while generating
     chains: dict[str, list[str]] = field(default_factory=dict)  # question -> the chain it was written for
@@ -228,6 +231,10 @@ class Oracle:
 
     def _verify_with_graph(self, text: str, schema: dict) -> dict:
         q = re.search(r"Question: (.*)\n", text).group(1)
+        if q in self.answers:
+            self.calls["verified_questions"] = self.calls.get("verified_questions", 0) + 1
+            if self.calls["verified_questions"] % self.solvable_every:
+                return {"answer": "Zorblax"}
         return {"answer": self.answers.get(q, "?") if self.solvable else "Zorblax"}
 
     def _judge(self, text: str, schema: dict) -> dict:

@@ -37,6 +37,9 @@ class QAControls:
             (always the judge role) or ``normalized`` (never an LLM judge).
         solvability_control: after a correct with-subgraph answer, ask a decoy question about the chain's far end;
             naming the answer again rejects the candidate (a verifier that ignores the question).
+        questions_per_graph: questions written over one extracted G_entity until one passes every gate (the paper:
+            1). Extraction is most of a candidate's cost, so more questions per graph is more accepted per minute
+            with a weak generator; every question still goes through every check.
     """
 
     k: int = 3
@@ -58,6 +61,7 @@ class QAControls:
     retries: int = 1
     judge: str = "auto"
     solvability_control: bool = True
+    questions_per_graph: int = 1
 
     def __post_init__(self) -> None:
         problems = []
@@ -87,6 +91,8 @@ class QAControls:
             problems.append(f"judge must be auto, llm or normalized, got {self.judge!r}")
         if self.retries < 0:
             problems.append("retries must be >= 0")
+        if self.questions_per_graph < 1:
+            problems.append("questions_per_graph must be >= 1")
         SELECTORS.check(self.selector)  # raises with a did-you-mean
         if problems:
             raise UserError("bad QA synthesis controls: " + "; ".join(problems))
@@ -97,7 +103,10 @@ class QAControls:
     def fingerprint(self) -> str:
         """A hash of every control: candidate ids depend on it, so a run with other controls never resumes
         into (and is never mistaken for) one with these."""
-        return content_id(self.to_dict(), length=8)
+        controls = self.to_dict()
+        if controls["questions_per_graph"] == 1:  # the default: the ids of runs made before it existed are kept
+            del controls["questions_per_graph"]
+        return content_id(controls, length=8)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> QAControls:

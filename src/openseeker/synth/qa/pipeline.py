@@ -115,6 +115,51 @@ def _reject(cid: str, fail: StageFailure, meter: Meter, seed_url: str, extra: di
     )
 
 
+async def _ask_and_verify(
+    run: _Run, eg: EntityGraph, rng: random.Random, meter: Meter, sub: Any, extra: dict[str, Any]
+) -> tuple[Generated, Any, dict[str, Any], dict[str, Any]] | StageFailure:
+    """One question over ``eg`` through generation, obfuscation and every gate: ``(gen, ob, difficulty,
+    solvability)`` when it passes, else the ``StageFailure`` that stopped it (``extra`` records the question)."""
+    c = run.controls
+    gen = await generate_question(
+        run.generator, eg, min_hops=c.min_hops, max_hops=c.max_hops, lang=c.lang, rng=rng, meter=meter,
+        retries=c.retries,
+    )  # fmt: skip
+    if isinstance(gen, StageFailure):
+        return gen
+    extra.update(q_init=gen.q_init, chain=gen.chain)
+    corpus_desc = {u: p.description for u, p in sub.pages.items() if p.description}
+    ob = await obfuscate(
+        run.generator, eg, gen, strength=c.obfuscation, lang=c.lang, rng=rng, meter=meter, retries=c.retries,
+        corpus_descriptions=corpus_desc,
+    )  # fmt: skip
+    if isinstance(ob, StageFailure):
+        return ob
+    extra.update(question=ob.question, obfuscation=ob.mapping)
+    answer = eg.nodes[eg.answer].name
+    fail = check_leaks(ob.question, answer, leak_names(eg, gen, ob.mapping, c.obfuscation))
+    if fail is None:
+        fail = run.deduper.check(ob.question)
+    if fail is not None:
+        return fail
+    fail, difficulty = await check_difficulty(
+        run.verifier, run.judge, ob.question, answer, attempts=c.attempts, rng=rng, meter=meter,
+        judge_mode=run.judge_mode,
+    )  # fmt: skip
+    if fail is not None:
+        return fail
+    fail, solvability = await check_solvability(
+        run.verifier, run.judge, ob.question, eg, rng=rng, meter=meter, judge_mode=run.judge_mode,
+        far=gen.chain_ids[0], control=c.solvability_control,
+    )  # fmt: skip
+    if fail is not None:
+        return fail
+    fail = run.deduper.check(ob.question)  # again: a concurrent candidate may have been accepted meanwhile
+    if fail is not None:
+        return fail
+    return gen, ob, difficulty, solvability
+
+
 async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rejection:
     """Take one seed through every stage. Raises ``LLMError`` only for endpoint failures."""
     c = run.controls
@@ -150,74 +195,22 @@ async def run_candidate(run: _Run, index: int, seed_page: Any) -> QASample | Rej
         )
         return _reject(cid, fail, meter, seed_page.url, extra)
 
-    gen = await generate_question(
-        run.generator,
-        eg,
-        min_hops=c.min_hops,
-        max_hops=c.max_hops,
-        lang=c.lang,
-        rng=rng,
-        meter=meter,
-        retries=c.retries,
-    )
-    if isinstance(gen, StageFailure):
-        return _reject(cid, gen, meter, seed_page.url, extra)
-    assert isinstance(gen, Generated)
-    extra.update(q_init=gen.q_init, chain=gen.chain)
-
-    corpus_desc = {u: p.description for u, p in sub.pages.items() if p.description}
-    ob = await obfuscate(
-        run.generator,
-        eg,
-        gen,
-        strength=c.obfuscation,
-        lang=c.lang,
-        rng=rng,
-        meter=meter,
-        retries=c.retries,
-        corpus_descriptions=corpus_desc,
-    )
-    if isinstance(ob, StageFailure):
-        return _reject(cid, ob, meter, seed_page.url, extra)
-    extra.update(question=ob.question, obfuscation=ob.mapping)
-
-    answer = eg.nodes[eg.answer].name
-    fail = check_leaks(ob.question, answer, leak_names(eg, gen, ob.mapping, c.obfuscation))
-    if fail is None:
-        fail = run.deduper.check(ob.question)
-    if fail is not None:
+    # the question stages, up to ``questions_per_graph`` times over the same G_entity (extraction is most of a
+    # candidate's cost): the first question that passes every gate is the candidate's, else its last rejection
+    fail: StageFailure | None = None
+    for attempt in range(c.questions_per_graph):
+        result = await _ask_and_verify(run, eg, rng, meter, sub, extra)
+        if not isinstance(result, StageFailure):
+            gen, ob, difficulty, solvability = result
+            break
+        fail = result
+        extra.setdefault("question_attempts", []).append(
+            {"attempt": attempt, "stage": fail.stage, "reason": fail.reason}
+        )
+    else:
+        assert fail is not None
         return _reject(cid, fail, meter, seed_page.url, extra)
-
-    fail, difficulty = await check_difficulty(
-        run.verifier,
-        run.judge,
-        ob.question,
-        answer,
-        attempts=c.attempts,
-        rng=rng,
-        meter=meter,
-        judge_mode=run.judge_mode,
-    )
-    if fail is not None:
-        return _reject(cid, fail, meter, seed_page.url, extra)
-    fail, solvability = await check_solvability(
-        run.verifier,
-        run.judge,
-        ob.question,
-        eg,
-        rng=rng,
-        meter=meter,
-        judge_mode=run.judge_mode,
-        far=gen.chain_ids[0],
-        control=c.solvability_control,
-    )
-    if fail is not None:
-        return _reject(cid, fail, meter, seed_page.url, extra)
-
-    fail = run.deduper.check(ob.question)  # again: a concurrent candidate may have been accepted meanwhile
-    if fail is not None:
-        return _reject(cid, fail, meter, seed_page.url, extra)
-    run.deduper.add(cid, ob.question)  # no await since the check: atomic within the event loop
+    run.deduper.add(cid, ob.question)  # no await since the last dedup check: atomic within the event loop
 
     checks = {
         "leak": "passed",
