@@ -292,6 +292,7 @@ def test_more_questions_per_graph_turn_a_weak_verifier_into_more_accepted(tmp_pa
     two = synth(
         Oracle(solvable_every=2), tmp_path / "two.jsonl", n=4, max_candidates=4, concurrency=1, questions_per_graph=2
     )
+
     def reasons(name):
         rows = [json.loads(x) for x in rejected_path(tmp_path / name).read_text().splitlines()]
         return [(r["stage"], r["reason"]) for r in rows]
