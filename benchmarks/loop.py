@@ -59,6 +59,7 @@ class Synth(BaseModel):
     heldout: float = Field(0.3, gt=0, lt=1, description="share of accepted samples frozen for evaluation")
     facts: int = 2
     attempts: int = 1
+    questions_per_graph: int = 1
     concurrency: int = 8
 
 
@@ -122,6 +123,7 @@ class LoopSettings(BaseModel):
     qa_files: list[QAFile] = Field(default_factory=list, description="QA sources of your own")
     reference_teacher: bool = Field(True, description="the offline evidence-chain replay teacher (no LLM)")
     llm_teacher: bool = True
+    llm_teacher_limit: int | None = Field(None, description="questions per source the LLM teacher runs on (None: all)")
     ablation: bool = True
     ablation_min_correct: int = Field(
         10, description="correct trajectories per arm below which no ablation is trained"
@@ -347,7 +349,7 @@ def _data(loop: Loop, webs: dict[str, str], cfg: Path) -> dict[str, Any]:
     if s.synth.enabled:
         qa = loop.path("qa", "qa.jsonl")
         loop.cli("synth", "qa", "--web", webs["synth"], "--n", s.synth.n, "--out", qa, "--seed", s.seed,
-                 "--max-candidates", s.synth.candidates, "--facts", s.synth.facts, "--attempts", s.synth.attempts,
+                 "--max-candidates", s.synth.candidates, "--facts", s.synth.facts, "--attempts", s.synth.attempts, "--questions-per-graph", s.synth.questions_per_graph,
                  "--concurrency", s.synth.concurrency, "--config", cfg, "--no-progress")  # fmt: skip
         rows = [o for _, o in iter_jsonl(qa)] if qa.exists() else []
         n_held = round(len(rows) * s.synth.heldout) if len(rows) >= 2 else 0
@@ -431,8 +433,9 @@ def _trajectories(loop: Loop, data: dict[str, Any], webs: dict[str, str], cfg: P
         if s.llm_teacher:
             for arm, flags in (("llm_summarized", []), ("llm_raw", ["--no-summarize"])):
                 path = loop.path("traj", f"{name}.{arm}.jsonl")
+                limit = ["--limit", s.llm_teacher_limit] if s.llm_teacher_limit else []
                 loop.cli("synth", "traj", "--qa", src["qa"], "--web", src["web"], "--out", path, "--config", cfg,
-                         "--no-progress", *flags)  # fmt: skip
+                         "--no-progress", *limit, *flags)  # fmt: skip
                 out[arm].append(str(path))
             out["main"].append(out["llm_summarized"][-1])
     return out

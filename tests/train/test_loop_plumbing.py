@@ -45,7 +45,7 @@ def test_loop_plumbing_at_toy_scale(tmp_path):
     cfg = tmp_path / "loop.yaml"
     cfg.write_text(
         "llm:\n  embedded: {n_ctx: 4096, n_parallel: 2, poll: 0}\n"
-        "agent: {protocol: text, max_tool_calls: 2, max_turns: 3, context_tokens: 4096, max_tokens_per_turn: 48,\n"
+        "agent: {protocol: text, max_tool_calls: 4, max_turns: 5, context_tokens: 4096, max_tokens_per_turn: 48,\n"
         "        search_top_k: 3, visit_max_chars: 300, extract: false, concurrency: 2}\n"
         f"loop:\n  out: {out}\n  synth: {{enabled: false}}\n  multihop: {{families: []}}\n"
         f"  qa_files: [{{name: toy, path: {qa}, web: {web}, heldout: 2}}]\n"

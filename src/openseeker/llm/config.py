@@ -124,10 +124,12 @@ class EmbeddedSettings(BaseModel):
 
     Args:
         n_ctx: context window in tokens (SmolLM2 was trained with 8192); shared by all parallel slots.
-        n_parallel: requests decoded concurrently (continuous batching).
+        n_parallel: requests decoded concurrently (continuous batching); at most 4 per thread the server runs.
         threads: CPU threads; 0 means every core when the machine is idle at start, else all usable cores but one
             (see ``embedded.auto_threads``).
-        poll: how hard llama.cpp's worker threads busy-wait for work, 0-100 (its default 50; 0 = they sleep).
+        poll: how hard llama.cpp's worker threads busy-wait for work, 0-100 (llama.cpp's own default is 50; ours
+            0: they sleep, which costs nothing measurable on an idle machine and halves the loss when another
+            program takes a core; benchmarks/bench_embedded_load.py).
         servers: independent llama.cpp servers the requests are spread over (least-loaded, like endpoint
             replicas), each with its own ``n_parallel`` slots and ``threads`` threads (0: the cores shared out).
         model_path: a GGUF file to serve instead of the packaged SmolLM2-135M-Instruct.
@@ -139,7 +141,7 @@ class EmbeddedSettings(BaseModel):
     n_ctx: int = Field(default=8192, ge=256)
     n_parallel: int = Field(default=4, ge=1)
     threads: int = Field(default=0, ge=0)
-    poll: int = Field(default=50, ge=0, le=100)
+    poll: int = Field(default=0, ge=0, le=100)
     servers: int = Field(default=1, ge=1)
     model_path: str | None = None
     startup_timeout_s: float = Field(default=120.0, gt=0)

@@ -49,6 +49,7 @@ def locate_gguf(model_path: str | None = None) -> Path:
     return path
 
 
+SLOTS_PER_THREAD = 4  # parallel sequences worth decoding per llama.cpp thread on a CPU
 IDLE_FOR_ALL_CORES = 0.9  # the machine's idle CPU share above which the embedded server takes every core
 
 
@@ -103,6 +104,8 @@ class EmbeddedServer:
         # the name the server reports (instead of the GGUF's full local path, which would leak into outputs)
         self.model_name = EMBEDDED_MODEL_NAME if not self.settings.model_path else self.model_path.stem
         self._servers: list[Any] = []
+        self.threads = 0  # per server, resolved at start
+        self.n_parallel = self.settings.n_parallel  # per server, resolved at start (see _params)
         self.base_url = ""  # "http://127.0.0.1:PORT/v1" once started (comma-separated with several servers)
         self.startup_s = 0.0
 
@@ -120,10 +123,14 @@ class EmbeddedServer:
 
         s = self.settings
         threads = s.threads or max(1, auto_threads() // s.servers)
+        # one thread decodes more tokens per second with at most 4 sequences in a batch than with 8 (measured:
+        # benchmarks/bench_embedded_load.py); more requests in flight than slots just wait in the client
+        self.threads = threads
+        self.n_parallel = min(s.n_parallel, SLOTS_PER_THREAD * threads)
         p = xllamacpp.CommonParams()
         p.model.path = str(self.model_path)
         p.n_ctx = s.n_ctx
-        p.n_parallel = s.n_parallel
+        p.n_parallel = self.n_parallel
         p.kv_unified = True  # one KV pool shared by the slots: each request may use up to n_ctx
         p.cpuparams.n_threads = threads
         p.cpuparams_batch.n_threads = threads
@@ -167,7 +174,7 @@ class EmbeddedServer:
             self.base_url,
             self.startup_s,
             self.settings.n_ctx,
-            self.settings.n_parallel,
+            self.n_parallel,
         )
         return self.base_url
 

@@ -88,7 +88,7 @@ class LLMPool:
                 # llama.cpp decodes n_parallel requests at a time; more in flight would only queue inside the
                 # server, where the wait counts against the HTTP timeout. Queue here instead.
                 base_url, api_key = self._embedded.base_url, "EMPTY"
-                concurrency = cfg.embedded.n_parallel
+                concurrency = self._embedded.n_parallel  # the slots the server was started with
                 cache_id = self._embedded.cache_id
             else:
                 base_url, api_key, cache_id = eps[0].base_url, eps[0].api_key(), eps[0].base_url
