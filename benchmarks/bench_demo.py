@@ -64,7 +64,7 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/results/demo.json")
     args = ap.parse_args()
     rows = []
-    for rep in range(args.runs):  # interleaved: drift in the machine's own load hits both conditions alike
+    for _ in range(args.runs):  # interleaved: drift in the machine's own load hits both conditions alike
         for load in args.loads:
             row = one_run(load)
             rows.append(row)
