@@ -3,13 +3,23 @@ timed in the README). The next commands it prints must be real commands of this 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shlex
 from pathlib import Path
 
 import pytest
 import typer.main
 
-from openseeker.cli.demo import DEMO_CONFIG, NEXT_COMMANDS, _split_heldout, next_commands
+from openseeker.cli.demo import (
+    DEMO_CONFIG,
+    NEXT_COMMANDS,
+    REFERENCE_QUESTIONS,
+    _split_heldout,
+    _top_up,
+    next_commands,
+    reference_questions,
+)
 from openseeker.cli.main import build_app
 from openseeker.llm.config import resolve_llm_config
 
@@ -57,3 +67,34 @@ def test_resolve_rejects_unknown_commands_and_flags():
     for argv in (["nosuch", "x"], ["train", "sft", "--data", "x", "--out", "y", "--bogus"]):
         with pytest.raises(Exception, match="No such|no such"):
             _resolve(argv)
+
+
+def test_top_up_fills_only_the_empty_sets(tmp_path):
+    train, held = tmp_path / "train.jsonl", tmp_path / "held.jsonl"
+    train.write_text('{"id": "s1"}\n')
+    held.write_text("")
+    assert _top_up(train, held, n_train=1, n_heldout=0) == (0, 1)
+    assert len(train.read_text().splitlines()) == 1 and len(held.read_text().splitlines()) == 1
+    train.write_text("")
+    held.write_text("")
+    assert _top_up(train, held, n_train=0, n_heldout=0) == (2, 1)
+    ids = [json.loads(x)["id"] for x in train.read_text().splitlines() + held.read_text().splitlines()]
+    assert len(set(ids)) == 3 and all(i.startswith("demo-reference-") for i in ids)  # none both trained and held
+
+
+def test_reference_questions_replay_over_the_wiki_offline_web(tmp_path):
+    """Every hand-written question's chain pages are in the embedded corpus, and the answer is the last page."""
+    from openseeker.synth.traj.pipeline import synthesize_trajectories
+    from openseeker.web.build import build_web
+
+    web = tmp_path / "web"
+    build_web("wiki-offline", web, progress=False)
+    qa = tmp_path / "ref.jsonl"
+    qa.write_text("".join(json.dumps(r) + "\n" for r in reference_questions()))
+    asyncio.run(synthesize_trajectories(qa, str(web), tmp_path / "t.jsonl", teacher="reference", progress=False))
+    trajs = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert len(trajs) == len(REFERENCE_QUESTIONS)
+    for t, (_, answer, chain) in zip(trajs, REFERENCE_QUESTIONS):
+        assert t["final_answer"] == answer == chain[-1] and t["num_tool_calls"] == 2 * len(chain)
+        visits = [o for s in t["steps"] for c, o in zip(s["tool_calls"], s["observations"]) if c["name"] == "visit"]
+        assert len(visits) == len(chain) and all(v.startswith("Page: [") for v in visits)  # every page was found

@@ -36,6 +36,48 @@ console = Console()
 
 SEARCH_QUERIES = ("theory of relativity physicist", "largest desert in Africa")
 
+# Hand-written two-hop questions over the wiki-offline web (ours, from its pages' lead paragraphs), each with its
+# evidence chain (the pages, far end first). The embedded 135M model accepts 0-2 synthesized questions in a demo's
+# budget (benchmarks/demo.md); when it accepts too few to train on and hold one out, these top up the sets, tagged
+# ``metadata.source = "demo-reference"`` and announced, so trajectories, SFT data and an evaluation on a question
+# the trajectories never saw are made on every run. They never count as synthesized samples.
+REFERENCE_QUESTIONS: list[tuple[str, str, list[str]]] = [
+    ("Which museum in Paris houses the most famous portrait painted by Leonardo da Vinci?", "Louvre",
+     ["Mona Lisa", "Louvre"]),
+    ("Into which sea does the river that rises in Germany's Black Forest flow?", "Black Sea", ["Danube", "Black Sea"]),
+    ("Which mountain range holds the highest mountain on Earth, on the China-Nepal border?", "Himalayas",
+     ["Mount Everest", "Himalayas"]),
+    ("Which theory, published in 1905 and 1915, is the German-born physicist behind E = mc2 best known for?",
+     "Theory of relativity", ["Albert Einstein", "Theory of relativity"]),
+]  # fmt: skip
+
+
+def reference_questions() -> list[dict]:
+    """``REFERENCE_QUESTIONS`` as QA records the reference teacher can replay and ``eval run`` can grade."""
+    out = []
+    for i, (question, answer, chain) in enumerate(REFERENCE_QUESTIONS):
+        nodes = [
+            {"id": f"n{k}", "name": t, "page_url": "https://en.wikipedia.org/wiki/" + t.replace(" ", "_")}
+            for k, t in enumerate(chain)
+        ]
+        out.append({"kind": "qa", "id": f"demo-reference-{i}", "question": question, "answer": answer,
+                    "entity_graph": {"nodes": nodes, "edges": []},
+                    "metadata": {"chain_path": chain, "source": "demo-reference"}})  # fmt: skip
+    return out
+
+
+def _top_up(train: Path, heldout: Path, n_train: int, n_heldout: int) -> tuple[int, int]:
+    """Add reference questions where the synthesized ones leave a set empty; returns how many went to each."""
+    refs = [json.dumps(r) + "\n" for r in reference_questions()]
+    add_train = 0 if n_train else 2
+    add_held = 0 if n_heldout else 1
+    with train.open("a", encoding="utf-8") as fh:
+        fh.writelines(refs[:add_train])
+    with heldout.open("a", encoding="utf-8") as fh:
+        fh.writelines(refs[len(refs) - add_held :] if add_held else [])
+    return add_train, add_held
+
+
 # The embedded server of the QA step decodes 8 candidates at once (continuous batching: on CPU a batch of 8 costs
 # little more than 1 for a 135M model); the unified KV pool is sized for 8 short QA prompts.
 DEMO_CONFIG = """# written by `openseeker demo`: settings of the demo's QA synthesis step (docs/config.md)
@@ -150,22 +192,24 @@ def run_demo(out: Path, *, n_qa: int, max_candidates: int, heldout: int, max_too
     console.print(
         f"[bold]{accepted} accepted QA sample(s)[/]: {n_train} for trajectories, {n_heldout} held out for evaluation"
     )
-
-    if n_train:
-        _trajectories_and_export(run, web, qa_train, traj, ref_traj, sft, max_tool_calls)
-    else:
+    ref_train, ref_held = _top_up(qa_train, qa_heldout, n_train, n_heldout)
+    if ref_train or ref_held:
         console.print(
-            "[yellow]No QA sample was accepted, so there is nothing to solve: trajectory synthesis and "
-            "export are skipped. Re-run with a larger --max-candidates, or a stronger model "
-            "(--base-url/--model).[/]"
+            f"[yellow]Too few synthesized samples for every later stage: {ref_train} hand-written reference "
+            f"question(s) added for trajectories and {ref_held} held out for evaluation (metadata.source "
+            "'demo-reference'; they do not count as synthesized). A stronger model (--base-url/--model) or a "
+            "larger --max-candidates makes more.[/]"
         )
-    _evaluate(run, web, qa_heldout if n_heldout else qa, evaldir, max_tool_calls, heldout=bool(n_heldout))
+    _trajectories_and_export(run, web, qa_train, traj, ref_traj, sft, max_tool_calls)
+    _evaluate(run, web, qa_heldout, evaldir, max_tool_calls)
 
     total = round(time.perf_counter() - t0, 1)
     summary = {
         "web": str(web),
         "qa": str(qa),
         "qa_report": str(qa) + ".report.json",
+        "qa_accepted": accepted,
+        "reference_questions": {"train": ref_train, "heldout": ref_held},
         "trajectories": str(traj) if traj.exists() else None,
         "reference_trajectories": str(ref_traj) if ref_traj.exists() else None,
         "sft": str(sft) if sft.exists() else None,
@@ -203,14 +247,7 @@ def _trajectories_and_export(
     run(["export", "sft", "--traj", str(ref_traj), "--out", str(sft), "--format", "all", "--allow-reference"])
 
 
-def _evaluate(
-    run: Callable[..., int], web: Path, eval_set: Path, evaldir: Path, max_tool_calls: int, *, heldout: bool
-) -> None:
-    if _count_lines(eval_set) and not heldout:
-        console.print(
-            "[yellow]Only one QA sample was accepted, so nothing could be held out: the evaluation below "
-            "runs on the question the trajectories were made from (not a held-out number).[/]"
-        )
+def _evaluate(run: Callable[..., int], web: Path, eval_set: Path, evaldir: Path, max_tool_calls: int) -> None:
     if _count_lines(eval_set):
         run(
             [
