@@ -50,7 +50,7 @@ def test_loop_plumbing_at_toy_scale(tmp_path):
         f"loop:\n  out: {out}\n  synth: {{enabled: false}}\n  multihop: {{families: []}}\n"
         f"  qa_files: [{{name: toy, path: {qa}, web: {web}, heldout: 2}}]\n"
         "  llm_teacher: false\n  ablation: false\n"
-        "  train: {max_steps: 2, grad_accum: 1, max_tokens: 1536}\n  eval: {runs: 1}\n"
+        "  train: {max_steps: 2, grad_accum: 1, max_tokens: 4096}\n  eval: {runs: 1}\n"
     )
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "loop.py"), "--config", str(cfg)],
