@@ -28,3 +28,11 @@ ContextTokensOpt = Annotated[int | None, typer.Option("--context-tokens", min=25
 TemperatureOpt = Annotated[float | None, typer.Option("--temperature", help=_agent("temperature"))]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help=_agent("seed"))]
 RetrievalOpt = Annotated[str | None, typer.Option("--retrieval", help=_agent("retrieval"))]
+AllowMixedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-mixed",
+        help="Resume an --out started with other models or settings anyway (refused by default, naming the "
+        "difference: one file would hold records made two ways).",
+    ),
+]

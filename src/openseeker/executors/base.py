@@ -132,6 +132,20 @@ class Stage(ABC):
         """The item a written record belongs to (orders the merge); default: the record's key."""
         return str(record.get(self.streams[stream].key))
 
+    def failed_id(self, record: Any) -> str | None:
+        """The item id of a ``.failed`` sidecar record (the sidecar is kept to one line per id still failing)."""
+        if isinstance(record, dict):
+            v = record.get("id", record.get("key"))
+        else:
+            v = getattr(record, "id", None)
+        return None if v is None else str(v)
+
+    @property
+    def output(self) -> Path:
+        """What the stage writes, as the one path its lock is taken on (``<output>.lock``, ``openseeker.outlock``):
+        the primary stream's file by default; a stage writing a folder names the folder."""
+        return next(iter(self.streams.values())).path
+
     @property
     def shard_dir(self) -> Path:
         """Where multi-worker runs keep their shards, markers and per-rank stats (next to the primary output)."""
@@ -215,6 +229,16 @@ def shard_stream_path(shard_dir: Path, stream: str, rank: int) -> Path:
 
 def shard_failed_path(shard_dir: Path, rank: int) -> Path:
     return shard_dir / f"failed-{rank:05d}.jsonl"
+
+
+def rank_error_path(shard_dir: Path, rank: int) -> Path:
+    """The one-line error of a worker process that failed (read by the parent, which reports it)."""
+    return shard_dir / "errors" / f"{rank:05d}.json"
+
+
+def rank_lock_path(shard_dir: Path, rank: int) -> Path:
+    """The lock of one rank's shard: held by a ``--rank`` task of a job array, and by a plain run for every rank."""
+    return shard_dir / f"rank-{rank:05d}.lock"
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
