@@ -54,13 +54,14 @@ def build_tiny_web(d: Path) -> Path:
 class Switchboard:
     """``agent_responder`` (+ a judge that says yes) with switches, for the fault tests: ``fail`` holds question
     numbers whose answer turn gets HTTP 500, ``judge_down`` makes the judge answer 500, ``delay`` slows every call;
-    ``answers`` counts the final answers served per question number, ``judged`` the verdicts."""
+    ``summarizer_down`` the summarizer; ``answers`` counts the final answers served per question number, ``judged``
+    the verdicts."""
 
     def __init__(self, delay: float = 0.0):
         import threading
         from collections import Counter
 
-        self.delay, self.fail, self.judge_down = delay, set(), False
+        self.delay, self.fail, self.judge_down, self.summarizer_down = delay, set(), False, False
         self.answers: Counter = Counter()
         self.judged: Counter = Counter()
         self.lock = threading.Lock()
@@ -79,6 +80,8 @@ class Switchboard:
                 self.judged[n] += 1
             verdict = {"extracted_final_answer": "Dijon", "reasoning": "r", "correct": "yes", "confidence": 90}
             return Reply(content=json.dumps(verdict))
+        if "You compress the result of a tool call" in str(req["messages"][0].get("content")):
+            return Reply(status=500) if self.summarizer_down else Reply(content="Eiffel was born in Dijon.")
         reply = agent_responder(req)
         if "<answer>" in (reply.content or ""):
             if n in self.fail:

@@ -238,7 +238,8 @@ async def evaluate_async(
             executor = LocalExecutor(1, concurrency=settings.concurrency, progress=progress)
         run = await executor.arun(stage, todo)
         _record_run(out, cfg, run, roles)
-        report = write_report(out) if (out / RESULTS).exists() else {}
+        graded = (out / RESULTS).exists() and (out / RESULTS).stat().st_size > 0
+        report = write_report(out) if graded else {}
         if run["failed"]:
             covers = "the report covers the rest" if report else "nothing is graded yet"
             raise LLMError(

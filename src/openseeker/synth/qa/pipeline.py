@@ -363,6 +363,8 @@ async def synthesize_qa_async(
                     )
                 if run.accepted >= n:
                     log.info("%s already holds %d accepted samples (>= %d): nothing to do", out, run.accepted, n)
+                    # candidates lost to LLM errors earlier are not needed any more: none is still failing
+                    out.with_name(out.name + ".failed.jsonl").unlink(missing_ok=True)
                 else:
                     seeds = sample_seeds(
                         graph,
