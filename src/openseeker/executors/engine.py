@@ -66,6 +66,7 @@ def run_locks(stage: Stage, world_size: int, rank: int | None = None) -> Iterato
     """The locks a run holds from before it reads what is done until after its merge (``openseeker.outlock``):
     the output's, and with several ranks every rank's shard too, so that a ``--rank`` task of a job array (which
     holds only its own rank's) and the plain command that merges never run on one shard at the same time."""
+    locks: list[tuple[Path, Path | None, str | None]]
     if rank is not None:
         locks = [(stage.output, rank_lock_path(stage.shard_dir, rank), f"rank {rank} of {stage.output}")]
     else:
@@ -341,11 +342,6 @@ def _write_progress(stage: Stage, res: ShardResult) -> None:
 
 
 # --------------------------------------------------------------------------- the parent: merge and summary
-
-
-def all_complete(stage: Stage, world_size: int) -> bool:
-    """Every rank wrote ``completions/{rank:05d}`` (each rank removes its own marker when it starts)."""
-    return all(completion_marker(stage.shard_dir, r).exists() for r in range(world_size))
 
 
 def merge_shards(stage: Stage, items: Iterable[Any], world_size: int) -> dict[str, int]:

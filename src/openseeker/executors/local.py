@@ -127,7 +127,12 @@ class LocalExecutor(Executor):
             if self.workers == 1:
                 results = [await open_and_run(stage, per_rank[0], 0, 1, self.concurrency, on_progress=progress)]
             else:
-                exitcodes = await self._processes(stage, items, per_rank, bar)
+                if any(per_rank):
+                    exitcodes = await self._processes(stage, items, per_rank, bar)
+                else:  # nothing pending (a re-run after everything finished): merge without spawning N processes
+                    exitcodes = dict.fromkeys(range(self.workers), 0)
+                    for r in range(self.workers):
+                        await open_and_run(stage, [], r, self.workers, self.concurrency)
                 results = read_stats(stage, self.workers)  # before the merge removes the shard dir
                 errors = read_rank_errors(stage, self.workers)
                 merged = merge_after_stop(stage, items, self.workers)

@@ -3,6 +3,7 @@
 Each task runs the same ``engine.run_shard`` as a local worker (``local.rank_main``); outputs go to the paths the
 stage names, so on several machines those must be on a shared filesystem (NFS, a mounted bucket). A task whose
 worker process dies is re-run by Ray (``max_retries``) and resumes from its shard; only then does the run fail.
+Once every task has ended (or, on Ctrl-C / SIGTERM, has been cancelled and has stopped) what they finished is merged.
 Ray is an optional extra (``pip install 'openseeker[ray]'``) imported only here.
 """
 

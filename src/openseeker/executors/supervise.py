@@ -96,10 +96,10 @@ def stop_signals(on_signal: Callable[[int], None]) -> Iterator[None]:
     interrupting; the previous handlers come back after. Outside the main thread: no change."""
     loop = asyncio.get_running_loop()
     installed: list[tuple[int, Any]] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (int(signal.SIGINT), int(signal.SIGTERM)):
         try:
             previous = signal.getsignal(sig)
-            loop.add_signal_handler(sig, on_signal, int(sig))
+            loop.add_signal_handler(sig, on_signal, sig)
             installed.append((sig, previous))
         except (NotImplementedError, RuntimeError, ValueError):
             break
