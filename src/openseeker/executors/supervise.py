@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 WATCH_EVERY_S = 0.5  # the getppid poll of the fallback watchdog
 GRACE_S = 60.0  # a stopped worker has this long to write what finished before SIGKILL
+STUCK_S = 2.0  # a worker whose loop is blocked by synchronous work is interrupted where it is after this long
 
 T = TypeVar("T")
 
@@ -69,25 +70,37 @@ def die_with_parent(parent: int) -> None:
 
 async def stopping_on_sigterm(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro``; SIGTERM cancels it (its cleanup writes what finished) and raises ``Interrupted(SIGTERM)``.
+
+    A stage whose ``process`` runs long synchronous code (an importer parsing its whole part) blocks the event loop,
+    so a cancel would wait for it: if the run has not stopped ``STUCK_S`` after the SIGTERM, a second one is raised
+    where the code is (as Ctrl-C does in synchronous code), and the loop's shutdown still flushes what finished.
     SIGINT needs nothing here: ``asyncio.run`` already cancels the main task on it."""
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(coro)
     got: list[int] = []
 
-    def on_sigterm() -> None:
-        got.append(signal.SIGTERM)
-        task.cancel()
+    def on_sigterm(signum: int, frame: Any) -> None:
+        got.append(signum)
+        if len(got) > 1:  # the cancel did not stop it in time: synchronous work holds the loop
+            raise Interrupted(signal.SIGTERM)
+        loop.call_soon_threadsafe(task.cancel)
+        again = threading.Timer(STUCK_S, os.kill, (os.getpid(), signal.SIGTERM))
+        again.daemon = True
+        again.start()
 
     try:
-        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
-        pass
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread
+        previous = None
     try:
         return await task
     except asyncio.CancelledError:
         if got:
             raise Interrupted(signal.SIGTERM) from None
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
