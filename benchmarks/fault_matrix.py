@@ -39,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 N = 40  # questions per run
+N_KILL = 120  # questions of the kill -9 parent runs: enough left at the kill for orphaned workers to race the re-run
 DELAY = 0.1  # seconds per LLM call
 CASE = re.compile(r"\(case (\d+)\)")
 
@@ -155,7 +156,10 @@ class Stage:
     key: str  # the record field that identifies an item
     searches: int = 1
 
-    def argv(self, d: Path, out: Path, env: Env, workers: int, model: str = "m", door: str = "a") -> list[str]:
+    def argv(
+        self, d: Path, out: Path, env: Env, workers: int, model: str = "m", door: str = "a", n: int = N
+    ) -> list[str]:
+        questions, qa = env.inputs(n)
         common = ["--config", str(env.config(d, model, door)), "--no-progress"]
         if workers > 1:
             common += ["--workers", str(workers), "--concurrency", "2"]
@@ -168,19 +172,19 @@ class Stage:
                 "--web",
                 str(env.web),
                 "--questions",
-                str(env.questions),
+                str(questions),
                 "--out",
                 str(out),
             ] + common
         if self.name == "synth traj":
-            return ["synth", "traj", "--web", str(env.web), "--qa", str(env.qa), "--out", str(out)] + common
+            return ["synth", "traj", "--web", str(env.web), "--qa", str(qa), "--out", str(out)] + common
         return [
             "eval",
             "run",
             "--benchmark",
             "synth",
             "--path",
-            str(env.qa),
+            str(qa),
             "--web",
             str(env.web),
             "--out",
@@ -193,8 +197,8 @@ class Stage:
     def final_file(self, out: Path) -> Path:
         return out / "results.jsonl" if self.name == "eval run" else out
 
-    def expected(self) -> set[str]:
-        ids = {f"q{i:03d}" for i in range(N)}
+    def expected(self, n: int = N) -> set[str]:
+        ids = {f"q{i:03d}" for i in range(n)}
         return {f"{i}#0" for i in ids} if self.name == "eval run" else ids
 
     def shard_files(self, out: Path) -> list[Path]:
@@ -260,8 +264,6 @@ class Env:
     work: Path
     endpoint: Endpoint
     web: Path = field(init=False)
-    questions: Path = field(init=False)
-    qa: Path = field(init=False)
 
     def vars(self) -> dict[str, str]:
         return {
@@ -282,6 +284,15 @@ class Env:
                 "    timeout_s: 1.5\n    max_retries: 2\n    backoff_s: 0.05\n    concurrency: 64\n"
             )
         return p
+
+    def inputs(self, n: int) -> tuple[Path, Path]:
+        """``(questions, qa)`` files of ``n`` items (the same question and id in both; gold answer Dijon)."""
+        questions, qa = self.work / f"questions-{n}.jsonl", self.work / f"qa-{n}.jsonl"
+        if not questions.exists():
+            rows = [{"id": f"q{i:03d}", "question": f"Where was Eiffel born? (case {i})"} for i in range(n)]
+            questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+            qa.write_text("".join(json.dumps({**r, "answer": "Dijon"}) + "\n" for r in rows))
+        return questions, qa
 
     def start(self, argv: list[str], cwd: Path) -> Proc:
         def child() -> None:  # Ctrl-C reaches a background child only if SIGINT is not inherited as ignored
@@ -362,11 +373,11 @@ class Row:
     ok: bool = False
 
 
-def integrity(row: Row, stage: Stage, out: Path) -> bool:
+def integrity(row: Row, stage: Stage, out: Path, n: int = N) -> bool:
     recs, bad = read_records(stage.final_file(out))
     keys = [str(r.get(stage.key)) for r in recs]
     row.dup = len(keys) - len(set(keys))
-    row.lost = len(stage.expected() - set(keys))
+    row.lost = len(stage.expected(n) - set(keys))
     row.corrupt = bad
     return row.dup == row.lost == row.corrupt == 0
 
@@ -380,8 +391,8 @@ def scenario_kill_parent(env: Env, stage: Stage, rep: int) -> Row:
     out = stage.out(d)
     env.endpoint.reset(stage.searches)
     row = Row("kill -9 parent", stage.name, 2)
-    proc = env.start(stage.argv(d, out, env, 2), d)
-    started = wait_until(lambda: stage.done_so_far(out) >= N // 5 or proc.poll() is not None, 120)
+    proc = env.start(stage.argv(d, out, env, 2, n=N_KILL), d)
+    started = wait_until(lambda: stage.done_so_far(out) >= N_KILL // 10 or proc.poll() is not None, 120)
     if not started or proc.poll() is not None:
         row.detail = "finished before the kill"
         proc.communicate()
@@ -391,16 +402,18 @@ def scenario_kill_parent(env: Env, stage: Stage, rep: int) -> Row:
     proc.communicate()
     time.sleep(2.0)
     orphans = group_alive(proc.pid)
-    code, err = env.run(stage.argv(d, out, env, 2, door="b"), d)
+    code, err = env.run(stage.argv(d, out, env, 2, door="b", n=N_KILL), d)
     wait_until(lambda: not group_alive(proc.pid), 60)  # orphans of the killed parent finish their share
     kill_group(proc.pid)
-    code2, err2 = env.run(stage.argv(d, out, env, 2, door="b"), d)  # whatever they left is merged by one more run
+    code2, err2 = env.run(
+        stage.argv(d, out, env, 2, door="b", n=N_KILL), d
+    )  # whatever they left is merged by one more run
     row.exits = f"-9, {code}, {code2}"
     row.orphans = int(orphans)
     row.redone, in_flight = env.endpoint.redone(killed_at)
-    row.detail = f"{in_flight} answer(s) in flight at the kill"
+    row.detail = f"{N_KILL} items; {in_flight} answer(s) in flight at the kill"
     row.message = last_line(err)
-    good = integrity(row, stage, out)
+    good = integrity(row, stage, out, N_KILL)
     row.ok = good and not orphans and row.redone == 0 and code == 0
     return row
 
@@ -840,19 +853,6 @@ def setup(env: Env) -> None:
         ["web", "build", "--source", str(d / "pages.jsonl"), "--out", str(env.web), "--no-progress"], d
     )
     assert code == 0, err
-    env.questions = d / "questions.jsonl"
-    env.questions.write_text(
-        "".join(
-            json.dumps({"id": f"q{i:03d}", "question": f"Where was Eiffel born? (case {i})"}) + "\n" for i in range(N)
-        )
-    )
-    env.qa = d / "qa.jsonl"
-    env.qa.write_text(
-        "".join(
-            json.dumps({"id": f"q{i:03d}", "question": f"Where was Eiffel born? (case {i})", "answer": "Dijon"}) + "\n"
-            for i in range(N)
-        )
-    )
     env.corpus = d / "corpus.jsonl"  # 3,000 linked pages
     rows = []
     for i in range(3000):
