@@ -68,3 +68,49 @@ def test_write_jsonl_roundtrip_models(tmp_path):
     assert n == 2
     rows = read_jsonl(p)
     assert rows[0]["kind"] == "eval_item" and rows[0]["schema_version"] == 1 and rows[1] == {"id": "2"}
+
+
+@pytest.mark.parametrize("bad_line", [5, 300])
+def test_a_byte_that_is_not_utf8_is_reported_on_its_own_line(tmp_path, bad_line):
+    """A text-mode reader decodes ahead in chunks: the error surfaced at line 1 (for a byte on line 5) or 220 (for
+    line 300)."""
+    p = tmp_path / "q.jsonl"
+    lines = [json.dumps({"id": i, "question": f"question {i}"}).encode() for i in range(400)]
+    lines[bad_line - 1] = lines[bad_line - 1].replace(b"question", b"que\xffstion")
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(InputError) as exc:
+        list(iter_jsonl(p))
+    assert exc.value.line == bad_line and "not valid UTF-8" in str(exc.value)
+    assert "--skip-bad" not in str(exc.value)  # only the commands that have the option name it
+    stats = {}
+    ids = [o["id"] for _, o in iter_jsonl(p, skip_bad=True, stats=stats)]
+    assert ids == [i for i in range(400) if i != bad_line - 1] and stats == {"read": 399, "skipped": 1}
+    with pytest.raises(InputError, match="use --skip-bad to skip such lines"):
+        list(iter_jsonl(p, skip_bad_option="--skip-bad"))
+
+
+def test_a_write_that_fails_is_undone_and_names_the_file(tmp_path):
+    """A full disk (RLIMIT_FSIZE: the same short write and error as a full filesystem, without mounting one)."""
+    import resource
+    import signal
+
+    from openseeker.errors import OutputError
+
+    p = tmp_path / "out.jsonl"
+    with ResumableWriter(p) as w:
+        w.write_many([{"id": f"q{i}", "pad": "x" * 100} for i in range(3)])
+    size = p.stat().st_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of the signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 150, hard))
+    try:
+        w = ResumableWriter(p)
+        with pytest.raises(OutputError) as exc:
+            w.write_many([{"id": f"r{i}", "pad": "x" * 100} for i in range(3)])
+        w.close()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert str(p) in str(exc.value) and "cannot write" in str(exc.value)
+    assert p.stat().st_size == size  # no torn line left: the batch was cut off again
+    assert ResumableWriter(p).done == {"q0", "q1", "q2"}

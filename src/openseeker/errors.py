@@ -8,6 +8,8 @@ of a component during a run; they carry enough context to say what failed.
 from __future__ import annotations
 
 import re
+import signal
+from typing import ClassVar
 
 
 class OpenSeekerError(Exception):
@@ -25,6 +27,28 @@ class InputError(UserError):
         self.path, self.line, self.reason = path, line, message
         where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
         super().__init__(f"{where}{message}")
+
+
+class OutputError(OpenSeekerError):
+    """An output could not be written (disk full, read-only file, permissions); the message names the file."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by SIGINT or SIGTERM after saving what had finished; the CLI exits ``128 + signum``.
+
+    A ``KeyboardInterrupt`` so that every cleanup path written for Ctrl-C runs for SIGTERM too. ``last`` is the
+    signal of the latest one raised in this process: typer turns a ``KeyboardInterrupt`` into a bare exit code 130,
+    and the CLI reads this to exit 143 for SIGTERM."""
+
+    last: ClassVar[int | None] = None
+    last_detail: ClassVar[str] = ""
+
+    def __init__(self, signum: int = signal.SIGINT, detail: str = ""):
+        super().__init__(detail)
+        self.signum, self.detail = int(signum), detail
+        Interrupted.last = int(signum)
+        if detail:
+            Interrupted.last_detail = detail
 
 
 class LLMError(OpenSeekerError):

@@ -195,3 +195,20 @@ def test_doc_config_examples_resolve(tmp_path):
         assert set(cfg.roles) == set(ROLES)
         resolved += 1
     assert resolved >= 6
+
+
+@pytest.mark.parametrize(
+    "section, where",
+    [
+        ("default:\n    timeout_s: -1", "llm.default.timeout_s"),
+        ("roles:\n    judge:\n      max_retries: -2", "llm.roles.judge.max_retries"),
+    ],
+)
+def test_a_bad_value_is_named_where_it_was_written(tmp_path, section, where):
+    """Before: a bad llm.default.timeout_s was 7 errors at roles.<role>.timeout_s, never naming llm.default."""
+    p = tmp_path / "c.yaml"
+    p.write_text(f"llm:\n  {section}\n")
+    with pytest.raises(UserError) as err:
+        resolve_llm_config(config=p)
+    msg = str(err.value)
+    assert f"{where}: Input should be greater" in msg and msg.count("Input should") == 1, msg

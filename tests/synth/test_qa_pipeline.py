@@ -215,6 +215,40 @@ def test_cli_qa_and_report(tmp_path, capsys):
     )
 
 
+def test_cli_candidates_lost_to_llm_errors_are_listed_and_fail_the_command(tmp_path, capsys):
+    """Before: `synth qa` exited 0 after losing candidates to LLM errors, with no sidecar naming them."""
+    from openseeker.testing.chat_server import Reply
+    from openseeker.web.build import build_web
+
+    src = tmp_path / "world.jsonl"
+    g = tiny_world()
+    with src.open("w") as fh:
+        for p in g.pages.values():
+            links = [link.dst for link in g.out_links(p.url)]
+            fh.write(json.dumps({"url": p.url, "title": p.title, "text": p.text, "links": links}) + "\n")
+    build_web(src, tmp_path / "web", progress=False)
+    out, sidecar = tmp_path / "qa.jsonl", tmp_path / "qa.jsonl.failed.jsonl"
+    oracle, calls = Oracle(), [0]
+
+    def outage_at_start(request):
+        calls[0] += 1
+        return Reply(status=500) if calls[0] <= 2 else oracle.reply(request)
+
+    with ScriptedChatServer(outage_at_start) as srv:
+        args = ["synth", "qa", "--web", str(tmp_path / "web"), "--n", "9", "--out", str(out), "--k", "3",
+                "--base-url", srv.base_url, "--model", "scripted", "--config", str(_no_cache(tmp_path)),
+                "--max-candidates", "9", "--concurrency", "1", "--no-progress"]  # fmt: skip
+        assert main(args) == 1
+        captured = capsys.readouterr()
+        err = " ".join(captured.err.split())
+        lost = len(read_jsonl(sidecar))
+        assert lost >= 1 and f"{lost} candidate(s) not finished: an endpoint kept failing" in err
+        assert f"listed in {sidecar}" in err
+        assert "+-" not in captured.out and f"{lost} LLM errors" in captured.out
+        assert main(args) == 0  # the endpoint is back: the lost candidates are tried again
+    assert not sidecar.exists()
+
+
 def _no_cache(tmp_path: Path) -> Path:
     cfg = tmp_path / "llm.yaml"
     cfg.write_text(f"llm:\n  cache_dir: {tmp_path / 'cache'}\n  default:\n    cache: false\n    max_retries: 0\n")

@@ -185,7 +185,9 @@ def test_long_trajectory_renders_incrementally(run_dir, browser, shots, tmp_path
         p.page.evaluate("document.activeElement.blur()")  # keys typed into the step box are not shortcuts
         p.page.keyboard.press("j")
         p.page.wait_for_function("location.hash.endsWith('/1')")
-        expect(p.page.locator("[data-testid=traj-question]")).to_contain_text(base[1]["question"])  # renders after the hash moves
+        expect(p.page.locator("[data-testid=traj-question]")).to_contain_text(
+            base[1]["question"]
+        )  # renders after the hash moves
         p.ready()
         assert p.errors == [], p.errors
 

@@ -67,6 +67,23 @@ def test_build_malformed_jsonl_line(tmp_path, capsys):
     assert info["import"]["imported"] == 3 and info["import"]["skipped"] == 2
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_build_a_byte_that_is_not_utf8_spoils_only_its_line(tmp_path, capsys, workers):
+    """Before: one \\xff on line 1,500 of 3,000 gave 1,498 pages with --skip-bad ("skipped 1", status complete),
+    and without it an error without a line number."""
+    src = tmp_path / "bad.jsonl"
+    lines = [json.dumps({"title": f"Page {i}", "text": f"text of page {i}"}).encode() for i in range(3000)]
+    lines[1499] = lines[1499].replace(b"text of", b"text \xff of")
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    args = ["web", "build", "--source", str(src), "--no-progress", "--workers", workers]
+    assert main([*args, "--out", str(tmp_path / "w1")]) == 2
+    err = _err_line(capsys)
+    assert f"{src}:1500: not valid UTF-8" in err and "--skip-bad" in err
+    assert main([*args, "--out", str(tmp_path / "w2"), "--skip-bad", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["import"]["imported"] == 2999 and info["import"]["skipped"] == 1
+
+
 def test_build_truncated_bz2_and_missing_file(tmp_path, capsys):
     xml = (
         "<mediawiki xml:lang='en'>"

@@ -226,6 +226,11 @@ def test_cli_one_line_errors_and_skip_bad(tmp_path, crawl, capsys):
     assert main(["web", "build", "--source", str(bad), "--out", str(tmp_path / "w"), "--no-progress"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "Traceback" not in err and "cut.warc.gz: truncated record at byte offset" in err and "--skip-bad" in err
+    args = ["web", "build", "--source", str(bad), "--out", str(tmp_path / "w1"), "--no-progress", "--workers", "2"]
+    for _ in range(2):  # with workers too: the same one line, and no advice to re-run (it would fail again)
+        assert main(args) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert "truncated record at byte offset" in err and "--skip-bad" in err and "re-run" not in err
     assert (
         main(
             [

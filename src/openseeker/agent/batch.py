@@ -23,14 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from openseeker.agent.extract import LLMExtractor
 from openseeker.agent.runtime import Agent, step_listener
-from openseeker.agent.settings import resolve_agent_settings
+from openseeker.agent.settings import answer_settings, resolve_agent_settings
 from openseeker.agent.toolset import DEFAULT_TOOLS, ToolContext, build_tools, check_tools
 from openseeker.errors import InputError, LLMError, UserError
 from openseeker.executors.base import Outcome, Stage, Stream
 from openseeker.executors.local import LocalExecutor
-from openseeker.io import iter_jsonl
+from openseeker.io import check_setup, iter_jsonl
 from openseeker.llm.cache import rollout_scope
 from openseeker.llm.pool import LLMPool
+from openseeker.outlock import hold_output
 from openseeker.provenance import git_hash, package_versions
 from openseeker.records import Question, Trajectory
 from openseeker.web.open import ensure_web_retrieval, open_web
@@ -95,13 +96,15 @@ def failed_path(out_path: str | os.PathLike) -> Path:
 
 
 def raise_if_failed(summary: dict[str, Any]) -> None:
-    """For CLIs: rollouts that ended on LLM errors make the command fail (exit 1) with a one-line reason."""
+    """For CLIs: items an endpoint kept failing on make the command fail (exit 1) with a one-line reason that says
+    what is missing, where it is listed and that everything else is saved."""
     n = summary.get("failed") or 0
     if n:
+        out = summary.get("out")
         raise LLMError(
-            f"{n} rollout(s) ended on LLM errors and were not saved as results (first: "
-            f"{summary.get('failed_first_error')}); everything else is saved: fix the endpoint and "
-            "re-run the same command to retry them"
+            f"{n} item(s) not finished: an endpoint kept failing (first: {summary.get('failed_first_error')}); "
+            f"listed in {failed_path(out) if out else 'the .failed.jsonl sidecar'}; everything else is saved in "
+            f"{out}: fix the endpoint and re-run the same command to finish them"
         )
 
 
@@ -180,6 +183,19 @@ class AgentStage(Stage):
             a = self.make_agent(question)
         extra = question.metadata
         return await a.run(question.question, id=question.id, metadata={"item": extra} if extra else None)
+
+    def setup(self) -> dict[str, Any] | None:
+        """What changes a trajectory (recorded in ``<out>.setup.json``; a resume with another is refused): the
+        resolved agent settings and the model of every role the agent calls. ``None`` for a ready agent."""
+        if self.web is None:
+            return None
+        roles = [self.settings.get("role")] + (["extractor"] if self.settings.get("extract") else [])
+        return {"stage": self.name, "agent": answer_settings(self.settings), "models": self.models(roles)}
+
+    def models(self, roles: Iterable[str | None]) -> dict[str, str | None]:
+        """The configured model of each role (``None``: the endpoint's first model, known only once opened)."""
+        described = self.llm_config.describe() if self.llm_config is not None else {}
+        return {r: (described.get(r) or {}).get("model") or None for r in roles if r}
 
     def _on_step(self, traj: Trajectory, step: Any) -> None:
         self._live[0] += 1
@@ -276,8 +292,8 @@ def batch_summary(run: dict[str, Any], out_path: str | os.PathLike) -> dict[str,
         summary["failed_ids"] = run["failed_ids"]
         summary["failed_first_error"] = run["failed_first_error"]
         log.warning(
-            "%d rollout(s) ended on LLM errors and were NOT written to %s (details in %s); re-run the "
-            "same command to retry them. First error: %s",
+            "%d item(s) not finished because an endpoint kept failing: not written to %s (listed in %s); re-run "
+            "the same command to finish them. First error: %s",
             run["failed"],
             out_path,
             failed_path(out_path),
@@ -349,28 +365,35 @@ async def run_stage(
     config: dict[str, Any] | None = None,
     write_summary: bool = True,
     executor: Any = None,
+    allow_mixed: bool = False,
 ) -> dict[str, Any]:
-    """Run an ``AgentStage`` (or a subclass) over ``items`` on ``executor``; the summary (see ``run_batch``)."""
-    if concurrency < 1:
-        raise UserError("--concurrency must be >= 1")
-    items = validate_items(items)
-    if executor is None:
-        executor = LocalExecutor(1, concurrency=concurrency, progress=progress, limit=limit)
-    run = await executor.arun(stage, items)
-    out_path = stage.out_path
-    summary = batch_summary(run, out_path)
-    summary["info"] = run.get("info") or {}
-    extras = run["stats"]
-    for key in ("llm_usage", "web_stats", "extractor"):
-        if extras.get(key):
-            summary[key] = extras[key]
-    if write_summary:
-        info_config = (run.get("info") or {}).get("config") or {}
-        try:
-            _write_summary(Path(out_path), summary, {**(config or {}), **info_config})
-        except OSError as exc:
-            log.warning("could not write the summary next to %s: %s", out_path, exc)
-    return summary
+    """Run an ``AgentStage`` (or a subclass) over ``items`` on ``executor``; the summary (see ``run_batch``).
+    ``allow_mixed``: resume an output made with another setup anyway (``io.check_setup``)."""
+    with hold_output(stage.output):
+        if concurrency < 1:
+            raise UserError("--concurrency must be >= 1")
+        items = validate_items(items)
+        setup = stage.setup()
+        if setup is not None:
+            started = stage.shard_dir.exists() or (stage.output.exists() and stage.output.stat().st_size > 0)
+            check_setup(stage.output, setup, has_records=started, allow_mixed=allow_mixed)
+        if executor is None:
+            executor = LocalExecutor(1, concurrency=concurrency, progress=progress, limit=limit)
+        run = await executor.arun(stage, items)
+        out_path = stage.out_path
+        summary = batch_summary(run, out_path)
+        summary["info"] = run.get("info") or {}
+        extras = run["stats"]
+        for key in ("llm_usage", "web_stats", "extractor"):
+            if extras.get(key):
+                summary[key] = extras[key]
+        if write_summary:
+            info_config = (run.get("info") or {}).get("config") or {}
+            try:
+                _write_summary(Path(out_path), summary, {**(config or {}), **info_config})
+            except OSError as exc:
+                log.warning("could not write the summary next to %s: %s", out_path, exc)
+        return summary
 
 
 def _write_summary(out_path: Path, summary: dict[str, Any], config: dict[str, Any] | None) -> None:
@@ -463,6 +486,7 @@ async def run_questions(
     limit: int | None = None,
     web_config: Any = None,
     executor: Any = None,
+    allow_mixed: bool = False,
 ) -> dict[str, Any]:
     """Run the agent (search + goal-conditioned visit) on ``items``: every worker opens the web and the LLM pool.
 
@@ -477,6 +501,7 @@ async def run_questions(
         limit: at most this many pending items.
         web_config: the live-web config for ``web="live"`` (see ``openseeker.web.live``).
         executor: an ``openseeker.executors.Executor`` (default: this process); see ``get_executor``.
+        allow_mixed: resume ``out_path`` even if it was started with other settings or models.
 
     Returns:
         The batch summary plus per-role LLM usage and the resolved settings.
@@ -494,6 +519,7 @@ async def run_questions(
         progress=progress,
         limit=limit,
         executor=executor,
+        allow_mixed=allow_mixed,
     )
     if summary.get("info", {}).get("protocol"):
         summary["protocol"] = summary["info"]["protocol"]

@@ -15,6 +15,7 @@ import typer
 from openseeker.agent.batch import load_questions, raise_if_failed, run_questions
 from openseeker.agent.embedded_defaults import describe_reduced
 from openseeker.agent.options import (
+    AllowMixedOpt,
     AnswerOpt,
     ConcurrencyOpt,
     ContextTokensOpt,
@@ -115,6 +116,7 @@ def run_cmd(
     ray_address: RayAddressOpt = None,
     rank: RankOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    allow_mixed: AllowMixedOpt = False,
 ) -> None:
     """Answer questions with the agent; one trajectory per question in --out."""
 
@@ -164,6 +166,7 @@ def run_cmd(
             limit=limit,
             web_config=live_cfg,
             executor=exe,
+            allow_mixed=allow_mixed,
         )
     )
     if as_json:

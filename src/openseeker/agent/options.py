@@ -36,3 +36,11 @@ SandboxOpt = Annotated[
     str | None,
     typer.Option("--sandbox", help=BACKEND_HELP + " Limits: agent.sandbox in --config (docs/code-tool.md)."),
 ]
+AllowMixedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-mixed",
+        help="Resume an --out started with other models or settings anyway (refused by default, naming the "
+        "difference: one file would hold records made two ways).",
+    ),
+]

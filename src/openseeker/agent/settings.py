@@ -101,6 +101,14 @@ class AgentSettings(BaseModel):
 AGENT_SETTINGS: dict[str, Any] = AgentSettings().model_dump()  # the defaults, by name
 
 
+ANSWER_FREE_KEYS = ("concurrency",)  # settings that do not change an answer: resuming with others is fine
+
+
+def answer_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The resolved settings that can change an answer (what a resumed run must not change silently)."""
+    return {k: v for k, v in settings.items() if k not in ANSWER_FREE_KEYS}
+
+
 def validate_agent_section(section: Any, source: str) -> AgentSettings:
     """The ``agent:`` section of the config file (``openseeker.config.SECTIONS``)."""
     if not isinstance(section, dict):

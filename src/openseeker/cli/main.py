@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
 import sys
 from functools import cache
 from typing import Any
@@ -19,7 +20,8 @@ import typer.main
 from rich.console import Console
 from rich.markup import escape
 
-from openseeker.errors import OpenSeekerError, UserError
+from openseeker import outlock
+from openseeker.errors import Interrupted, OpenSeekerError, UserError
 from openseeker.registry import import_target
 
 # The one way to add commands: a CLI module defines a module-level ``typer.Typer`` with ``@app.command``
@@ -81,7 +83,28 @@ def build_app() -> typer.Typer:
     return app
 
 
-INTERRUPTED = "[yellow]interrupted[/]: everything written so far is kept; re-run the same command to resume."
+def interrupted_line(signum: int) -> str:
+    """What an interrupted command says: which signal, and for a command that was writing an output, that what
+    finished is saved and the same command resumes."""
+    name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C" if signum == signal.SIGINT else f"signal {signum}"
+    line = f"[yellow]interrupted[/] ({name})"
+    if Interrupted.last_detail:  # a multi-worker run merged what its workers finished
+        line += f": {escape(Interrupted.last_detail)}; re-run the same command to resume."
+    elif outlock.locked_outputs:
+        where = ", ".join(escape(o) for o in outlock.locked_outputs[:3])
+        line += f": everything finished is saved in {where}; re-run the same command to resume."
+    return line
+
+
+def _sigterm_as_ctrl_c(signum: int, frame: Any) -> None:
+    """SIGTERM stops a command the way Ctrl-C does (asyncio's own SIGINT handler cancels the run, whose cleanup
+    writes what finished; in synchronous code a KeyboardInterrupt), and the exit code says SIGTERM (143)."""
+    Interrupted.last = signal.SIGTERM
+    on_sigint = signal.getsignal(signal.SIGINT)
+    if callable(on_sigint) and on_sigint is not _sigterm_as_ctrl_c:
+        on_sigint(signal.SIGINT, frame)
+    else:  # SIGINT ignored (nohup, a background job): stop anyway
+        raise Interrupted(signal.SIGTERM)
 
 
 def escape_help_markup(command: Any) -> None:
@@ -126,6 +149,24 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code (0 ok, 1 run failure, 2 user error, 130 interrupted)."""
     command = typer.main.get_command(build_app())
     escape_help_markup(command)
+    Interrupted.last, Interrupted.last_detail = None, ""
+    previous_sigterm = _install(signal.SIGTERM, _sigterm_as_ctrl_c)
+    try:
+        return _main(command, argv)
+    finally:
+        if previous_sigterm is not None:
+            _install(signal.SIGTERM, previous_sigterm)
+
+
+def _install(sig: int, handler: Any) -> Any:
+    """``signal.signal`` from the main thread; ``None`` (nothing installed) elsewhere."""
+    try:
+        return signal.signal(sig, handler)
+    except ValueError:  # not the main thread (main() called from a thread)
+        return None
+
+
+def _main(command: Any, argv: list[str] | None) -> int:
     try:
         # typer answers Ctrl-C (and typer.Exit) by *returning* the exit code when not in standalone mode
         code = command.main(
@@ -140,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OpenSeekerError as exc:
         err_console.print(f"[red]failed:[/] {escape(str(exc))}", highlight=False)
+        return 1
+    except OSError as exc:  # a file that could not be written or read (disk full, permissions): name it
+        if os.environ.get("OPENSEEKER_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"[red]failed:[/] {escape(where)}{escape(exc.strerror or str(exc))}", highlight=False)
         return 1
     except Exception as exc:  # click usage errors and the like
         click_exceptions, aborts = click_errors()
@@ -156,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
     if code == 130:
-        err_console.print(INTERRUPTED)
+        signum = Interrupted.last or signal.SIGINT
+        err_console.print(interrupted_line(signum), highlight=False)
+        code = 128 + signum
     return code if isinstance(code, int) else 0
 
 

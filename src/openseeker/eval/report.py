@@ -248,6 +248,15 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"avg@{runs} {100 * r[f'avg@{runs}']:.1f}%, pass@{runs} {100 * r[f'pass@{runs}']:.1f}%; "
         f"ungraded {r['ungraded']}{_ungraded_text(r)}.",
         "",
+    ]
+    if r.get("not_graded"):
+        lines += [
+            f"**Not graded yet: {r['not_graded']} question-run(s)**: an endpoint (the agent's or the judge's) kept "
+            "failing on them, so they are left out of every number above rather than counted wrong; they are "
+            "listed in `failed.jsonl`. Re-run the same `eval run` to finish them (a saved answer is only graded).",
+            "",
+        ]
+    lines += [
         f"Exact match {100 * r['exact_match']:.1f}%, token F1 {100 * r['token_f1']:.1f}% (additional columns; "
         f"rules: {', '.join(r.get('answer_metric') or ['-'])} - see docs/eval.md).",
         "",
@@ -379,12 +388,22 @@ def _save(plt: Any, fig: Any, ax: Any, title: str, ylabel: str, path: Path) -> s
     return str(path)
 
 
+def _not_graded(out: Path) -> int:
+    """Question-runs of ``failed.jsonl``: their agent or their judge hit an endpoint failure, so they have no result
+    yet (never counted as wrong: re-running ``eval run`` finishes them)."""
+    path = out / "failed.jsonl"
+    if not path.exists():
+        return 0
+    return len({obj.get("key") for _, obj in iter_jsonl(path, skip_bad=True)})
+
+
 def write_report(out_dir: str | Path, *, ungraded: str | None = None) -> dict[str, Any]:
     """(Re)generate ``report.json``, ``report.md`` and ``plots/`` of an eval output directory (``ungraded``:
     see ``summarize``)."""
     out = Path(out_dir)
     records, config = load_dir(out)
     report = summarize(records, config, ungraded=ungraded)
+    report["not_graded"] = _not_graded(out)
     report["plots"] = _plots([(report["benchmark"], report)], records, out / "plots")
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "report.md").write_text(render_markdown(report), encoding="utf-8")

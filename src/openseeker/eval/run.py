@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openseeker.agent import prompts
+from openseeker.agent.settings import ANSWER_FREE_KEYS
 from openseeker.agent.toolset import check_tools
 from openseeker.errors import LLMError, UserError
 from openseeker.eval.leakage import DEFAULT_BLOCKLIST, DomainBlocklist
@@ -36,6 +37,7 @@ from openseeker.executors.local import LocalExecutor
 from openseeker.io import write_jsonl
 from openseeker.llm import judge as judge_mod
 from openseeker.llm.config import resolve_llm_config
+from openseeker.outlock import hold_output
 from openseeker.provenance import git_hash, provenance
 from openseeker.records import EvalItem
 from openseeker.web.build import build_web
@@ -105,7 +107,6 @@ def prepare_web(
 
 RESUME_KEYS = (("settings", "benchmark"), ("settings", "judge"), ("models", "student"), ("models", "judge"),
                ("prompt_versions", "judge"))  # fmt: skip
-AGENT_FREE_KEYS = ("concurrency",)  # agent settings that do not change an answer: resuming with others is fine
 
 
 def _check_resume(out_dir: Path, cfg: dict[str, Any]) -> None:
@@ -126,7 +127,7 @@ def _check_resume(out_dir: Path, cfg: dict[str, Any]) -> None:
     old_agent = (prev.get("settings") or {}).get("agent") or {}
     new_agent = cfg["settings"]["agent"]
     for k in sorted(set(old_agent) & set(new_agent)):
-        if k not in AGENT_FREE_KEYS and old_agent[k] != new_agent[k]:
+        if k not in ANSWER_FREE_KEYS and old_agent[k] != new_agent[k]:
             diffs.append(f"settings.agent.{k}={old_agent[k]!r} (now {new_agent[k]!r})")
     if diffs:
         raise UserError(
@@ -180,68 +181,76 @@ async def evaluate_async(
     if grade_only is None:  # code_exec without a working sandbox: one line now, before any question
         check_tools(settings.agent)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    spec = get_spec(settings.benchmark)
-    data_path = resolve_path(spec, settings.path or None) if (items is None or settings.path) else Path("-")
-    if items is None:
-        items = load_benchmark(
-            spec.name, data_path, limit=settings.limit, sample=settings.sample, seed=settings.subset_seed
+    with hold_output(out, what=f"the eval folder {out}"):
+        out.mkdir(parents=True, exist_ok=True)
+        spec = get_spec(settings.benchmark)
+        data_path = resolve_path(spec, settings.path or None) if (items is None or settings.path) else Path("-")
+        if items is None:
+            items = load_benchmark(
+                spec.name, data_path, limit=settings.limit, sample=settings.sample, seed=settings.subset_seed
+            )
+        if not items:
+            raise UserError("the subset is empty: nothing to evaluate")
+        if grade_only is not None:
+            web, web_desc = None, "(regrade: no web needed)"
+        elif web_obj is not None:
+            web, web_desc = web_obj, getattr(web_obj, "name", type(web_obj).__name__)
+        else:
+            web, web_desc = prepare_web(spec.kind, spec.name, data_path, settings.web or None, out, progress)
+        if web is not None:  # one line now, not an error per search
+            await ensure_web_retrieval(web, settings.agent["retrieval"], config=settings.web_config)
+        is_live = str(settings.web) == "live"
+        guard = settings.leakage_guard == "on" or (settings.leakage_guard == "auto" and is_live)
+        if grade_only is not None and roles is None and settings.judge == "none":
+            roles = Roles(student=None)
+        if roles is None:
+            llm_config = llm_config.model_copy(deep=True) if llm_config is not None else resolve_llm_config()
+            if (
+                settings.runs > 1 and "student" in llm_config.roles
+            ):  # n sampled runs must not be collapsed by the cache
+                llm_config.roles["student"].cache = False
+            models = _configured_models(llm_config, settings.judge)
+        else:
+            llm_config = None
+            models = {"student": _model_of(roles.student), "judge": _model_of(roles.judge) or "none",
+                      "extractor": _model_of(roles.extractor)}  # fmt: skip
+            if settings.judge == "none":
+                models["judge"] = "none"
+        stage = EvalStage(
+            out,
+            bench=spec.name,
+            settings=settings,
+            guard=guard,
+            blocklist=DomainBlocklist(settings.blocklist),
+            web=web,
+            roles=roles,
+            llm_config=llm_config,
+            grade_only=grade_only,
         )
-    if not items:
-        raise UserError("the subset is empty: nothing to evaluate")
-    if grade_only is not None:
-        web, web_desc = None, "(regrade: no web needed)"
-    elif web_obj is not None:
-        web, web_desc = web_obj, getattr(web_obj, "name", type(web_obj).__name__)
-    else:
-        web, web_desc = prepare_web(spec.kind, spec.name, data_path, settings.web or None, out, progress)
-    if web is not None:  # one line now, not an error per search
-        await ensure_web_retrieval(web, settings.agent["retrieval"], config=settings.web_config)
-    is_live = str(settings.web) == "live"
-    guard = settings.leakage_guard == "on" or (settings.leakage_guard == "auto" and is_live)
-    if grade_only is not None and roles is None and settings.judge == "none":
-        roles = Roles(student=None)
-    if roles is None:
-        llm_config = llm_config.model_copy(deep=True) if llm_config is not None else resolve_llm_config()
-        if settings.runs > 1 and "student" in llm_config.roles:  # n sampled runs must not be collapsed by the cache
-            llm_config.roles["student"].cache = False
-        models = _configured_models(llm_config, settings.judge)
-    else:
-        llm_config = None
-        models = {"student": _model_of(roles.student), "judge": _model_of(roles.judge) or "none",
-                  "extractor": _model_of(roles.extractor)}  # fmt: skip
-        if settings.judge == "none":
-            models["judge"] = "none"
-    stage = EvalStage(
-        out,
-        bench=spec.name,
-        settings=settings,
-        guard=guard,
-        blocklist=DomainBlocklist(settings.blocklist),
-        web=web,
-        roles=roles,
-        llm_config=llm_config,
-        grade_only=grade_only,
-    )
-    cfg = _config(settings, spec, data_path, items, web_desc, guard, models, roles, grade_only)
-    _check_resume(out, cfg)
-    _write_config(out, cfg)
-    todo = stage.prepare(items)
-    log.info(
-        "%s: %d question-runs to do (%d already done)", spec.name, len(todo), len(items) * settings.runs - len(todo)
-    )
-    if executor is None or roles is not None or web_obj is not None:
-        executor = LocalExecutor(1, concurrency=settings.concurrency, progress=progress)
-    run = await executor.arun(stage, todo)
-    _record_run(out, cfg, run, roles)
-    report = write_report(out)
-    if run["failed"]:
-        raise LLMError(
-            f"{run['failed']} question-run(s) ended on LLM errors and were not graded (first: "
-            f"{run['failed_first_error']}); the report covers the rest. Fix the endpoint and re-run "
-            "the same command to retry them"
+        cfg = _config(settings, spec, data_path, items, web_desc, guard, models, roles, grade_only)
+        _check_resume(out, cfg)
+        _write_config(out, cfg)
+        todo = stage.prepare(items)
+        log.info(
+            "%s: %d question-runs to do (%d already done)",
+            spec.name,
+            len(todo),
+            len(items) * settings.runs - len(todo),
         )
-    return report
+        if executor is None or roles is not None or web_obj is not None:
+            executor = LocalExecutor(1, concurrency=settings.concurrency, progress=progress)
+        run = await executor.arun(stage, todo)
+        _record_run(out, cfg, run, roles)
+        graded = (out / RESULTS).exists() and (out / RESULTS).stat().st_size > 0
+        report = write_report(out) if graded else {}
+        if run["failed"]:
+            covers = "the report covers the rest" if report else "nothing is graded yet"
+            raise LLMError(
+                f"{run['failed']} question-run(s) not graded: an endpoint (the agent's or the judge's) kept failing "
+                f"(first: {run['failed_first_error']}); listed in {stage.failed_path}, {covers}. Fix the endpoint "
+                "and re-run the same command to finish them (an answer already saved is only graded)"
+            )
+        return report
 
 
 def _config(

@@ -133,6 +133,13 @@ class EvalStage(Stage):
         return {"agent_resolved": resolved, "system_prompt": agent.system_prompt, "llm": self.roles.describe}
 
     @property
+    def output(self) -> Path:
+        return self.out
+
+    def failed_id(self, record: Any) -> str | None:
+        return None if not isinstance(record, dict) or record.get("key") is None else str(record["key"])
+
+    @property
     def shard_dir(self) -> Path:
         return self.out / "shards"
 
@@ -169,9 +176,13 @@ class EvalStage(Stage):
         if traj.stop_reason == "llm_error":
             # the endpoint kept failing: not the agent's answer. Not graded, so a re-run retries it.
             return Outcome(failed=record, error=f"{key}: {record.get('error')}")
-        records = {"results": [record]}
-        if key not in self.saved:
-            records = {"trajectories": [traj], **records}
+        new_traj = {} if key in self.saved else {"trajectories": [traj]}
+        verdict = record.get("verdict") or {}
+        if verdict.get("ungraded") == "judge_error":
+            # the judge's endpoint kept failing: that is not a grade (it used to be counted as a wrong answer).
+            # The trajectory is kept; the next run grades it, without running the agent again.
+            return Outcome(records=new_traj, failed=record, error=f"{key}: {verdict.get('error')}")
+        records = {**new_traj, "results": [record]}
         return Outcome(records=records, stats={"n": 1, "ok": int(bool(record.get("correct")))})
 
     def progress_text(self, stats: dict[str, Any]) -> str:

@@ -9,13 +9,17 @@ worker needs (an LLM pool, a web). An *executor* runs a stage over items:
 - **Outputs.** With one worker the stage writes straight into the files the user named. With ``world_size > 1``
   rank ``r`` writes ``<shard dir>/<stream>-{r:05d}.jsonl`` (resumable, keyed by id), ``stats/{r:05d}.json``
   (additive counters) and, once every id it owns is done, the empty marker ``completions/{r:05d}`` (datatrove's
-  ``completions/{rank:05d}``). When every rank is complete the shards are **merged** into the user's files in the
-  input order (deterministic: the same bytes modulo timings whichever backend ran), and the shard dir is removed.
+  ``completions/{rank:05d}``). Once no rank runs any more - all done, items failing, a rank killed, Ctrl-C - what
+  they finished is **merged** into the user's files in the input order (deterministic: the same bytes modulo
+  timings whichever backend ran), and the shard dir is removed: what finished is never held back by what did not.
 - **Resume.** Ids already in the final files or in the rank's shard are skipped; a rank killed mid-run (even
   SIGKILL) leaves at most a torn last line, cut off on the next open; re-running the same command finishes the
   missing ids and merges: every id exactly once.
+- **One writer.** A run holds the lock of its output (``Stage.output``, ``openseeker.outlock``) from before it reads
+  what is done until after the merge (``engine.run_locks``); workers die with their parent (``supervise``).
 - **Failures.** An item whose ``Outcome.failed`` is set (an endpoint still failing after retries) is written to the
-  ``.failed`` sidecar, not to the output, and is retried by the next run.
+  ``.failed`` sidecar, not to the output, and is retried by the next run; the sidecar is kept to one line per id
+  still failing (``engine.compact_failed``).
 
 Backends: ``local`` (``LocalExecutor``: in-process for one worker, N spawned processes otherwise) and ``ray``
 (``RayExecutor``: N Ray tasks on an existing or a local cluster), both running ``openseeker.executors.engine``.
@@ -132,6 +136,20 @@ class Stage(ABC):
         """The item a written record belongs to (orders the merge); default: the record's key."""
         return str(record.get(self.streams[stream].key))
 
+    def failed_id(self, record: Any) -> str | None:
+        """The item id of a ``.failed`` sidecar record (the sidecar is kept to one line per id still failing)."""
+        if isinstance(record, dict):
+            v = record.get("id", record.get("key"))
+        else:
+            v = getattr(record, "id", None)
+        return None if v is None else str(v)
+
+    @property
+    def output(self) -> Path:
+        """What the stage writes, as the one path its lock is taken on (``<output>.lock``, ``openseeker.outlock``):
+        the primary stream's file by default; a stage writing a folder names the folder."""
+        return next(iter(self.streams.values())).path
+
     @property
     def shard_dir(self) -> Path:
         """Where multi-worker runs keep their shards, markers and per-rank stats (next to the primary output)."""
@@ -215,6 +233,16 @@ def shard_stream_path(shard_dir: Path, stream: str, rank: int) -> Path:
 
 def shard_failed_path(shard_dir: Path, rank: int) -> Path:
     return shard_dir / f"failed-{rank:05d}.jsonl"
+
+
+def rank_error_path(shard_dir: Path, rank: int) -> Path:
+    """The one-line error of a worker process that failed (read by the parent, which reports it)."""
+    return shard_dir / "errors" / f"{rank:05d}.json"
+
+
+def rank_lock_path(shard_dir: Path, rank: int) -> Path:
+    """The lock of one rank's shard: held by a ``--rank`` task of a job array, and by a plain run for every rank."""
+    return shard_dir / f"rank-{rank:05d}.lock"
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:

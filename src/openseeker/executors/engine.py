@@ -15,11 +15,13 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from openseeker.errors import OutputError, UserError
 from openseeker.executors.base import (
     Outcome,
     ShardResult,
@@ -28,12 +30,14 @@ from openseeker.executors.base import (
     completion_marker,
     plan_digest,
     progress_path,
+    rank_lock_path,
     shard_failed_path,
     shard_of,
     shard_stream_path,
     stats_path,
 )
 from openseeker.io import ResumableWriter, _dump
+from openseeker.outlock import hold_all
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,31 @@ def add_stats(into: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
         else:
             into[k] = into.get(k, 0) + v
     return into
+
+
+# --------------------------------------------------------------------------- one writer per output
+
+
+@contextmanager
+def run_locks(stage: Stage, world_size: int, rank: int | None = None) -> Iterator[None]:
+    """The locks a run holds from before it reads what is done until after its merge (``openseeker.outlock``):
+    the output's, and with several ranks every rank's shard too, so that a ``--rank`` task of a job array (which
+    holds only its own rank's) and the plain command that merges never run on one shard at the same time."""
+    locks: list[tuple[Path, Path | None, str | None]]
+    if rank is not None:
+        locks = [(stage.output, rank_lock_path(stage.shard_dir, rank), f"rank {rank} of {stage.output}")]
+    else:
+        locks = [(stage.output, None, None)]
+        if world_size > 1:
+            locks += [
+                (stage.output, rank_lock_path(stage.shard_dir, r), f"rank {r} of {stage.output}")
+                for r in range(world_size)
+            ]
+    with hold_all(locks):
+        for stream in stage.streams.values():  # before any work, not when the first record (or the merge) fails
+            if stream.path.exists() and not os.access(stream.path, os.W_OK):
+                raise UserError(f"{stream.path} is read-only: make it writable, or choose another --out")
+        yield
 
 
 # --------------------------------------------------------------------------- where a rank writes
@@ -194,9 +223,12 @@ class _Flusher:
                 self.writers[name].write_many(rows)
         fails = [o.failed for o in batch if o.failed is not None]
         if fails:
-            self.sidecar.parent.mkdir(parents=True, exist_ok=True)
-            with self.sidecar.open("a", encoding="utf-8") as fh:
-                fh.write("".join(_dump(f) + "\n" for f in fails))
+            try:
+                self.sidecar.parent.mkdir(parents=True, exist_ok=True)
+                with self.sidecar.open("a", encoding="utf-8") as fh:
+                    fh.write("".join(_dump(f) + "\n" for f in fails))
+            except OSError as exc:
+                raise OutputError(f"{self.sidecar}: cannot write ({exc.strerror or exc})") from None
 
     def account(self, batch: list[Outcome]) -> None:  # on the loop, after the batch is on disk
         res = self.res
@@ -205,7 +237,7 @@ class _Flusher:
                 res.failed += 1
                 if o.error and res.first_error is None:
                     res.first_error = o.error
-                fid = _record_id(o.failed)
+                fid = self.stage.failed_id(o.failed)
                 if fid is not None:
                     res.failed_ids.append(fid)
             elif o.records:
@@ -291,14 +323,6 @@ async def _drive(
             log.debug("worker stats: %s", exc)
 
 
-def _record_id(rec: Any) -> str | None:
-    if isinstance(rec, dict):
-        v = rec.get("id", rec.get("key"))
-    else:
-        v = getattr(rec, "id", None)
-    return None if v is None else str(v)
-
-
 def _write_progress(stage: Stage, res: ShardResult) -> None:
     try:
         atomic_write_json(
@@ -320,15 +344,23 @@ def _write_progress(stage: Stage, res: ShardResult) -> None:
 # --------------------------------------------------------------------------- the parent: merge and summary
 
 
-def all_complete(stage: Stage, world_size: int) -> bool:
-    """Every rank wrote ``completions/{rank:05d}`` (each rank removes its own marker when it starts)."""
-    return all(completion_marker(stage.shard_dir, r).exists() for r in range(world_size))
-
-
 def merge_shards(stage: Stage, items: Iterable[Any], world_size: int) -> dict[str, int]:
     """Append every shard's records to the user's files in input order (deterministic whichever backend ran),
-    then the ``.failed`` sidecars, then remove the shard dir. Safe to re-run after a crash mid-merge: keys already
-    in a final file are not appended again. Returns records appended per stream."""
+    then the ``.failed`` sidecars, then remove the shard dir. Called once no rank runs any more, whatever stopped
+    them (all done, items failing, a rank killed, an interrupt): what finished is never held back by what did
+    not. Safe to re-run after a crash mid-merge: keys already in a final file are not appended again. Returns
+    records appended per stream."""
+    try:
+        return _merge_shards(stage, items, world_size)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        raise OutputError(
+            f"merging the shards of {stage.shard_dir} into {stage.output} failed:{where} {exc.strerror or exc}; "
+            "the shards are kept: re-run the same command once it is fixed"
+        ) from None
+
+
+def _merge_shards(stage: Stage, items: Iterable[Any], world_size: int) -> dict[str, int]:
     order = {stage.item_id(it): i for i, it in enumerate(items)}
     appended: dict[str, int] = {}
     for name, s in stage.streams.items():
@@ -378,6 +410,38 @@ def merge_shards(stage: Stage, items: Iterable[Any], world_size: int) -> dict[st
                 out.write(p.read_bytes())
     shutil.rmtree(stage.shard_dir, ignore_errors=True)
     return appended
+
+
+def compact_failed(stage: Stage) -> int:
+    """Keep the ``.failed`` sidecar equal to the items still failing: one line per id (its latest failure), none
+    for an id done since; removed when nothing fails. Returns the ids left in it."""
+    path = stage.failed_path
+    if not path.exists():
+        return 0
+    done = done_ids(stage, 1)
+    latest: dict[str, bytes] = {}
+    with path.open("rb") as fh:
+        for raw in fh:
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                continue  # a torn line of a killed run
+            fid = stage.failed_id(obj)
+            if fid is None:
+                continue
+            latest.pop(fid, None)  # the latest failure of an id, in the order of the latest failures
+            latest[fid] = raw if raw.endswith(b"\n") else raw + b"\n"
+    keep = [raw for fid, raw in latest.items() if fid not in done]
+    try:
+        if not keep:
+            path.unlink()
+            return 0
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(b"".join(keep))
+        os.replace(tmp, path)
+    except OSError as exc:  # a stale line is harmless (the id is retried or skipped as done): never fail a run on it
+        log.warning("could not tidy %s: %s", path, exc)
+    return len(keep)
 
 
 def summarize(

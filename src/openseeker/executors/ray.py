@@ -3,6 +3,7 @@
 Each task runs the same ``engine.run_shard`` as a local worker (``local.rank_main``); outputs go to the paths the
 stage names, so on several machines those must be on a shared filesystem (NFS, a mounted bucket). A task whose
 worker process dies is re-run by Ray (``max_retries``) and resumes from its shard; only then does the run fail.
+Once every task has ended (or, on Ctrl-C / SIGTERM, has been cancelled and has stopped) what they finished is merged.
 Ray is an optional extra (``pip install 'openseeker[ray]'``) imported only here.
 """
 
@@ -11,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import time
 from typing import Any
 
-from openseeker.errors import LLMError, UserError
+from openseeker.errors import Interrupted, LLMError, UserError
 from openseeker.executors.base import Executor, ShardResult, Stage
-from openseeker.executors.engine import plan
-from openseeker.executors.local import finish_run, pickled, rank_main
+from openseeker.executors.engine import plan, run_locks
+from openseeker.executors.local import finish_run, merge_after_stop, pickled, rank_main, saved_text
 from openseeker.executors.progress import RunProgress
+from openseeker.executors.supervise import GRACE_S
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,10 @@ class RayExecutor(Executor):
         return ray
 
     async def arun(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
+        with run_locks(stage, self.workers):
+            return await self._arun(stage, items)
+
+    async def _arun(self, stage: Stage, items: list[Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         ray = self._init()
         per_rank, skipped = plan(stage, items, self.workers, self.limit)
@@ -89,6 +96,7 @@ class RayExecutor(Executor):
         bar = RunProgress(stage, sum(map(len, per_rank)), self.progress)
         results: list[ShardResult] = []
         errors: list[str] = []
+        stopped: BaseException | None = None
         try:
             pending = list(refs)
             while pending:
@@ -99,15 +107,33 @@ class RayExecutor(Executor):
                     except Exception as exc:  # noqa: BLE001 - a rank's failure, reported once all have ended
                         errors.append(f"rank {refs.index(ref)}: {str(exc).strip().splitlines()[-1]}")
                 bar.poll(self.workers)
-        except BaseException:
-            for ref in refs:
-                ray.cancel(ref)
-            raise
+        except BaseException as exc:  # Ctrl-C / SIGTERM (the loop cancels this task), or an error here
+            stopped = exc
+            await asyncio.shield(asyncio.to_thread(cancel_and_wait, ray, refs))
         finally:
             bar.close()
+        merged = merge_after_stop(stage, items, self.workers)  # what every rank finished, whatever stopped them
+        if stopped is not None:
+            if isinstance(stopped, (KeyboardInterrupt, asyncio.CancelledError)):
+                raise Interrupted(getattr(stopped, "signum", signal.SIGINT), saved_text(stage, merged)) from None
+            raise stopped
         if errors:
             raise LLMError(
-                f"{len(errors)} Ray task(s) failed ({'; '.join(errors)}); everything they finished is "
-                f"saved in {stage.shard_dir}: re-run the same command to finish the rest"
+                f"{len(errors)} Ray task(s) failed ({'; '.join(errors)}); {saved_text(stage, merged)}: re-run the "
+                "same command to finish the rest"
             )
-        return finish_run(stage, items, results, skipped=skipped, t0=t0, workers=self.workers, backend=self.name)
+        return finish_run(
+            stage, items, results, skipped=skipped, t0=t0, workers=self.workers, backend=self.name, merged=merged
+        )
+
+
+def cancel_and_wait(ray: Any, refs: list[Any], grace_s: float = GRACE_S) -> None:
+    """Stop every task: a cancel first (the task gets KeyboardInterrupt and writes what finished), a forced one
+    (its worker is killed) after ``grace_s``; returns once none runs, so the merge reads settled shards."""
+    for ref in refs:
+        ray.cancel(ref)
+    _, running = ray.wait(refs, num_returns=len(refs), timeout=grace_s)
+    for ref in running:
+        ray.cancel(ref, force=True)
+    if running:
+        ray.wait(running, num_returns=len(running), timeout=grace_s)

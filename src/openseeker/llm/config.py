@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from openseeker.config import check_keys, load_config, pydantic_problems
+from openseeker.config import check_keys, load_config
 from openseeker.errors import UserError
 from openseeker.llm.base import ROLES
 
@@ -260,7 +260,29 @@ def _build(layers: list[dict[str, Any]], source: str) -> LLMConfig:
     try:
         return LLMConfig.model_validate(payload)
     except ValidationError as exc:
-        raise UserError(f"{source}: invalid llm config: {pydantic_problems(exc)}") from None
+        raise UserError(f"{source}: invalid llm config: {_where_set(exc, layers)}") from None
+
+
+def _where_set(exc: ValidationError, layers: list[dict[str, Any]]) -> str:
+    """The problems of a merged config named where the user wrote the value: a bad ``llm.default.timeout_s`` is
+    one problem at ``llm.default.timeout_s``, not one per role at ``roles.<role>.timeout_s`` (a key the user never
+    wrote)."""
+    problems: dict[str, str] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        if len(loc) >= 3 and loc[0] == "roles":
+            role, key = loc[1], loc[2]
+            where = f"llm.roles.{role}.{'.'.join(loc[2:])}"
+            for section in reversed(layers):  # the latest layer that set it wins the merge: that is where it is
+                if key in ((section.get("roles") or {}).get(role) or {}):
+                    break
+                if key in (section.get("default") or {}):
+                    where = f"llm.default.{'.'.join(loc[2:])}"
+                    break
+        else:
+            where = "llm." + ".".join(loc) if loc else "llm"
+        problems.setdefault(where, err["msg"])
+    return "; ".join(f"{where}: {msg}" for where, msg in problems.items())
 
 
 def resolve_llm_config(

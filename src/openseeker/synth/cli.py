@@ -19,7 +19,7 @@ from openseeker.cli.options import (
     WorkersOpt,
     field_help,
 )
-from openseeker.errors import UserError
+from openseeker.errors import LLMError, UserError
 from openseeker.executors import get_executor
 from openseeker.synth.qa.controls import QAControls
 from openseeker.synth.qa.live import read_seed_urls
@@ -152,6 +152,13 @@ def qa_cmd(
         executor=exe,
     )
     typer.echo(format_report(report))
+    last = report.get("last_run") or {}
+    if last.get("llm_errors"):
+        raise LLMError(
+            f"{last['llm_errors']} candidate(s) not finished: an endpoint kept failing (last: "
+            f"{last.get('last_llm_error')}); listed in {out}.failed.jsonl; the accepted and rejected ones are "
+            "saved: fix the endpoint and re-run the same command to try them again"
+        )
 
 
 @app.command("report")

@@ -506,7 +506,7 @@ def export_sft(
 def _read_trajectories(traj_path: str | Path, skip_bad: bool, read_stats: dict[str, int]) -> list[Trajectory]:
     """The input trajectories; a line that is not one is an ``InputError`` (file and line) unless ``skip_bad``."""
     trajs: list[Trajectory] = []
-    for lineno, obj in iter_jsonl(traj_path, skip_bad=skip_bad, stats=read_stats):
+    for lineno, obj in iter_jsonl(traj_path, skip_bad=skip_bad, stats=read_stats, skip_bad_option="--skip-bad"):
         if obj.get("kind") not in (None, "trajectory"):
             raise InputError(
                 f"expected a trajectory record, got kind={obj.get('kind')!r}", path=str(traj_path), line=lineno

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
+from openseeker.outlock import hold_output
 from openseeker.provenance import package_versions
 from openseeker.records import Link, Page
 from openseeker.web.importers import Importer, Redirect, get_importer
@@ -488,48 +489,49 @@ def build_web(
     Returns:
         The ``web.json`` content; ``up_to_date`` is True when nothing had to be done.
     """
-    t_start = time.perf_counter()
-    importer = get_importer(source, skip_bad=skip_bad)
-    options = _build_options(derive_links, limit, dedup)
-    corpus_fp = importer.fingerprint()
-    fingerprint = hashlib.sha256(json.dumps([corpus_fp, options, STORE_VERSION]).encode()).hexdigest()[:24]
-    out = Path(out)
-    plan = _plan(out, fingerprint, str(source), force, corpus_fp, options)
-    if plan == "up_to_date":
-        return _up_to_date(out, source)
-    out.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-    with WebGraph(out / GRAPH_FILE) as graph, _progress(progress) as prog:
-        if plan != "index":
-            log.info("building %s from %s (%s)", out, source, importer.name)
-            _start_graph(graph, source, importer, fingerprint, corpus_fp, options, keep_unresolved)
-            _build_graph(
-                graph,
-                importer,
-                source,
-                out,
-                prog,
-                timings,
-                options=options,
-                keep_unresolved=keep_unresolved,
-                fingerprint=fingerprint,
-                workers=workers,
-                parts=parts,
-                executor=executor,
-                ray_address=ray_address,
-                progress=progress,
+    with hold_output(Path(out), what=f"the web {out}"):
+        t_start = time.perf_counter()
+        importer = get_importer(source, skip_bad=skip_bad)
+        options = _build_options(derive_links, limit, dedup)
+        corpus_fp = importer.fingerprint()
+        fingerprint = hashlib.sha256(json.dumps([corpus_fp, options, STORE_VERSION]).encode()).hexdigest()[:24]
+        out = Path(out)
+        plan = _plan(out, fingerprint, str(source), force, corpus_fp, options)
+        if plan == "up_to_date":
+            return _up_to_date(out, source)
+        out.mkdir(parents=True, exist_ok=True)
+        timings: dict[str, float] = {}
+        with WebGraph(out / GRAPH_FILE) as graph, _progress(progress) as prog:
+            if plan != "index":
+                log.info("building %s from %s (%s)", out, source, importer.name)
+                _start_graph(graph, source, importer, fingerprint, corpus_fp, options, keep_unresolved)
+                _build_graph(
+                    graph,
+                    importer,
+                    source,
+                    out,
+                    prog,
+                    timings,
+                    options=options,
+                    keep_unresolved=keep_unresolved,
+                    fingerprint=fingerprint,
+                    workers=workers,
+                    parts=parts,
+                    executor=executor,
+                    ray_address=ray_address,
+                    progress=progress,
+                )
+            else:
+                log.info("%s: the graph is complete; resuming at the search index", out)
+            t0 = time.perf_counter()
+            index_stats = _build_index(graph, out, _Bar(prog, "index", total=len(graph)))
+            timings["index"] = round(time.perf_counter() - t0, 2)
+            info = _web_info(
+                graph, source, importer, fingerprint, options, index_stats, timings, t_start, resumed=plan == "index"
             )
-        else:
-            log.info("%s: the graph is complete; resuming at the search index", out)
-        t0 = time.perf_counter()
-        index_stats = _build_index(graph, out, _Bar(prog, "index", total=len(graph)))
-        timings["index"] = round(time.perf_counter() - t0, 2)
-        info = _web_info(
-            graph, source, importer, fingerprint, options, index_stats, timings, t_start, resumed=plan == "index"
-        )
-        graph.set_meta("status", info["status"])
-        graph.checkpoint()
-    if info["status"] == "complete":
-        shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
-    write_info(out, info)
-    return info
+            graph.set_meta("status", info["status"])
+            graph.checkpoint()
+        if info["status"] == "complete":
+            shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
+        write_info(out, info)
+        return info

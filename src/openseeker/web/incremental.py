@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
+from openseeker.outlock import hold_output
 from openseeker.web.build import GRAPH_FILE, INDEX_DIR, INFO_FILE, _progress, import_source, write_info
 from openseeker.web.importers import get_importer
 from openseeker.web.neardup import NearDup, check_mode
@@ -89,74 +90,77 @@ def add_to_web(
 ) -> dict[str, Any]:
     """Add SOURCE's pages to the complete web in directory WEB; returns what was added (also in ``web.json``).
     ``dedup``: ``exact`` or ``near`` (``web build --dedup``); ``None`` = as the web was built."""
-    out = Path(web)
-    if not (out / GRAPH_FILE).exists() or not (out / INFO_FILE).exists():
-        raise UserError(f"{out}: not a web directory (build one with `openseeker web build`)")
-    importer = get_importer(source, skip_bad=skip_bad)
-    fp = importer.fingerprint()
-    t0 = time.perf_counter()
-    with WebGraph(out / GRAPH_FILE) as graph, _progress(progress) as prog:
-        meta = graph.meta()
-        added = list(meta.get("added", []))
-        if meta.get("corpus_fingerprint") == fp or any(a["fingerprint"] == fp for a in added):
-            log.info("%s: %s is already in this web", out, source)
-            return {"source": str(source), "up_to_date": True}
-        pending = meta.get("pending_add")
-        if pending and pending["fingerprint"] != fp:
-            raise UserError(f"{out}: an earlier `web add` of {pending['source']} was interrupted; re-run it first")
-        if meta.get("status") != "complete" and not pending:
-            raise UserError(f"{out}: the web is not complete (status {meta.get('status')}); finish `web build` first")
-        if pending:
-            log.info("%s: resuming the interrupted add of %s", out, source)
-            _rollback(graph, pending)
-        else:
-            max_id = graph.execute("SELECT coalesce(max(id), 0) FROM pages").fetchone()[0]
-            max_raw = graph.staged_links()
-            pending = {"fingerprint": fp, "source": str(source), "max_id": max_id, "max_raw": max_raw}
-            graph.set_meta("pending_add", pending)
-        graph.set_meta("status", "adding")
+    with hold_output(Path(web), what=f"the web {web}"):
+        out = Path(web)
+        if not (out / GRAPH_FILE).exists() or not (out / INFO_FILE).exists():
+            raise UserError(f"{out}: not a web directory (build one with `openseeker web build`)")
+        importer = get_importer(source, skip_bad=skip_bad)
+        fp = importer.fingerprint()
+        t0 = time.perf_counter()
+        with WebGraph(out / GRAPH_FILE) as graph, _progress(progress) as prog:
+            meta = graph.meta()
+            added = list(meta.get("added", []))
+            if meta.get("corpus_fingerprint") == fp or any(a["fingerprint"] == fp for a in added):
+                log.info("%s: %s is already in this web", out, source)
+                return {"source": str(source), "up_to_date": True}
+            pending = meta.get("pending_add")
+            if pending and pending["fingerprint"] != fp:
+                raise UserError(f"{out}: an earlier `web add` of {pending['source']} was interrupted; re-run it first")
+            if meta.get("status") != "complete" and not pending:
+                raise UserError(
+                    f"{out}: the web is not complete (status {meta.get('status')}); finish `web build` first"
+                )
+            if pending:
+                log.info("%s: resuming the interrupted add of %s", out, source)
+                _rollback(graph, pending)
+            else:
+                max_id = graph.execute("SELECT coalesce(max(id), 0) FROM pages").fetchone()[0]
+                max_raw = graph.staged_links()
+                pending = {"fingerprint": fp, "source": str(source), "max_id": max_id, "max_raw": max_raw}
+                graph.set_meta("pending_add", pending)
+            graph.set_meta("status", "adding")
 
-        def known(url: str) -> bool:
-            return graph.get_id(url) is not None
+            def known(url: str) -> bool:
+                return graph.get_id(url) is not None
 
-        stats = import_source(
-            graph,
-            importer,
-            out=out,
-            fingerprint=f"add-{fp}",
-            prog=prog,
-            workers=workers,
-            parts=parts,
-            executor=executor,
-            ray_address=ray_address,
-            progress=progress,
-            known=known,
-            near=_near_index(graph, dedup, meta),
-        )
-        links = graph.resolve_links(bool(meta.get("keep_unresolved")))
-        graph.compute_degrees()
+            stats = import_source(
+                graph,
+                importer,
+                out=out,
+                fingerprint=f"add-{fp}",
+                prog=prog,
+                workers=workers,
+                parts=parts,
+                executor=executor,
+                ray_address=ray_address,
+                progress=progress,
+                known=known,
+                near=_near_index(graph, dedup, meta),
+            )
+            links = graph.resolve_links(bool(meta.get("keep_unresolved")))
+            graph.compute_degrees()
 
-        index = SearchIndex.open(out / INDEX_DIR)
-        indexed = index.add(_pages_after(graph, pending["max_id"]))
-        entry = {
-            "source": str(source),
-            "format": importer.name,
-            "fingerprint": fp,
-            "import": stats,
-            "links": links,
-            "indexed": indexed,
-            "seconds": round(time.perf_counter() - t0, 2),
-            "added_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        added.append(entry)
-        graph.set_meta("added", added)
-        graph.execute("DELETE FROM meta WHERE key = 'pending_add'")
-        graph.set_meta("status", "complete")
-        info = json.loads((out / INFO_FILE).read_text(encoding="utf-8"))
-        info["added"] = added
-        info["degree_stats"] = graph.degree_stats()
-        info["index"]["docs"] = len(index)
-        graph.checkpoint()
-    write_info(out, info)
-    shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
-    return {**entry, "up_to_date": False}
+            index = SearchIndex.open(out / INDEX_DIR)
+            indexed = index.add(_pages_after(graph, pending["max_id"]))
+            entry = {
+                "source": str(source),
+                "format": importer.name,
+                "fingerprint": fp,
+                "import": stats,
+                "links": links,
+                "indexed": indexed,
+                "seconds": round(time.perf_counter() - t0, 2),
+                "added_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            added.append(entry)
+            graph.set_meta("added", added)
+            graph.execute("DELETE FROM meta WHERE key = 'pending_add'")
+            graph.set_meta("status", "complete")
+            info = json.loads((out / INFO_FILE).read_text(encoding="utf-8"))
+            info["added"] = added
+            info["degree_stats"] = graph.degree_stats()
+            info["index"]["docs"] = len(index)
+            graph.checkpoint()
+        write_info(out, info)
+        shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
+        return {**entry, "up_to_date": False}

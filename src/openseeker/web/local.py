@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from openseeker.web.store import WebGraph
 log = logging.getLogger(__name__)
 
 FUSION_DEPTH = 50  # hybrid fuses this many hits of each retriever (RRF); measured in benchmarks/bench_search.py
+REFRESH_EVERY_S = 1.0  # how often an open web looks whether web.json changed (a `web add` while serving)
 PAGE_CACHE = 512  # pages hybrid / dense search keep between searches (for snippets and the second hop)
 WEIGHTS_CACHE = 1024  # pages whose feedback term weights (web.feedback.term_weights, ~15 kB each) hybrid keeps
 
@@ -124,6 +126,8 @@ class LocalWeb:
         self.query_encoder = query_encoder
         self._weights: dict[str, dict[str, float]] = {}  # url -> the second hop's term weights of that page
         self._pages: dict[str, Page] = {}  # url -> page, see _page
+        self._info_stamp = self._stamp()
+        self._checked = time.monotonic()
 
     @classmethod
     def open(
@@ -149,13 +153,42 @@ class LocalWeb:
 
     @property
     def index(self) -> Any:
+        self._refresh()
         if self._index is None:
             self._index = SearchIndex.open(self.directory / INDEX_DIR)
         return self._index
 
+    def _stamp(self) -> tuple[int, int]:
+        try:
+            st = (self.directory / INFO_FILE).stat()
+            return st.st_mtime_ns, st.st_size
+        except OSError:
+            return 0, 0
+
+    def _refresh(self) -> None:
+        """Pick up a ``web add`` (or ``web embed``) made while this web is open (a long-running ``serve``): they
+        write ``web.json`` last, so when it changes (checked at most every ``REFRESH_EVERY_S``) the search index
+        and the dense index are reopened. The graph needs nothing: SQLite readers see committed pages at once."""
+        now = time.monotonic()
+        if now - self._checked < REFRESH_EVERY_S:
+            return
+        self._checked = now
+        stamp = self._stamp()
+        if stamp == self._info_stamp:
+            return
+        try:
+            info = json.loads((self.directory / INFO_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # caught mid-replace: the next check reads it
+            return
+        self._info_stamp, self.info = stamp, info
+        self._index, self._dense = None, None
+        self._weights, self._pages = {}, {}
+        log.info("%s changed (web add / web embed): search index reopened", self.directory)
+
     @property
     def dense(self) -> Any:
         """The dense index (``dense/``), opened on first use; a clear error when missing or stale."""
+        self._refresh()
         if self._dense is None:
             if not (self.directory / DENSE_DIR).exists():
                 raise UserError(

@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from openseeker.errors import LLMError, UserError
 from openseeker.executors.base import SHARD_DIR_SUFFIX, Outcome, Stage, Stream
+from openseeker.executors.engine import read_keys
 from openseeker.executors.local import LocalExecutor
 from openseeker.io import ResumableWriter, iter_jsonl, read_jsonl, write_jsonl
 from openseeker.llm.config import resolve_llm_config
 from openseeker.llm.pool import LLMPool
+from openseeker.outlock import hold_output
 from openseeker.records import QASample, Rejection, content_id
 from openseeker.synth.qa import prompts
 from openseeker.synth.qa.controls import QAControls
@@ -336,64 +338,69 @@ async def synthesize_qa_async(
         raise UserError("--concurrency must be >= 1")
     max_candidates = max_candidates or max(10, 3 * n)
     out = Path(out)
-    graph, closer = _open_graph(web)
-    t0 = time.monotonic()
-    try:
-        with ResumableWriter(out) as acc_w, ResumableWriter(rejected_path(out)) as rej_w:
-            deduper = Deduper(threshold=controls.dedup)
-            if out.exists():
-                for _, obj in iter_jsonl(out, skip_bad=True):
-                    if obj.get("kind") == "qa":
-                        deduper.add(str(obj.get("id")), obj.get("question", ""))
-            run = new_run(graph, pool, controls, seed, deduper, accepted=len(acc_w.done))
-            if run.judge_mode != controls.judge:
-                log.warning(
-                    "the judge role is the embedded SmolLM2-135M, which calls nearly any answer correct: "
-                    "correctness is decided by normalized-string match (--judge llm to override)"
-                )
-            if run.accepted >= n:
-                log.info("%s already holds %d accepted samples (>= %d): nothing to do", out, run.accepted, n)
-            else:
-                seeds = sample_seeds(
-                    graph,
-                    max_candidates,
-                    seed=seed,
-                    topic=controls.topic,
-                    lang=controls.page_lang,
-                    min_out_degree=controls.min_out_degree,
-                )
-                recipe = None
-                if executor is not None and executor.workers > 1:
-                    recipe = {"web": web, "llm_config": llm_config, "controls": controls, "seed": seed}
-                await _run_all(run, seeds, n, max_candidates, concurrency, acc_w, rej_w, progress, executor, recipe)
-    finally:
-        if closer is not None and hasattr(closer, "close"):
-            closer.close()
-    usage = {}
-    if hasattr(pool, "usage"):
+    with hold_output(out):
+        graph, closer = _open_graph(web)
+        t0 = time.monotonic()
         try:
-            usage = {r: u.model_dump() if hasattr(u, "model_dump") else u for r, u in pool.usage().items()}
-        except Exception:  # noqa: BLE001
-            usage = {}
-    last_run = {
-        "n": n,
-        "seed": seed,
-        "concurrency": concurrency,
-        "max_candidates": max_candidates,
-        "controls": controls.to_dict(),
-        "judge_mode": run.judge_mode,
-        "models": run.models,
-        "wall_s": round(time.monotonic() - t0, 1),
-        "new_accepted": run.new_accepted,
-        "new_rejected": run.new_rejected,
-        "llm_errors": run.llm_errors,
-        "last_llm_error": run.last_error,
-        "pool_usage": run.worker_usage or usage,
-    }
-    report = build_report(out, last_run=last_run)
-    write_report(out, report)
-    log.info("yield report: %s", report_path(out))
-    return report
+            with ResumableWriter(out) as acc_w, ResumableWriter(rejected_path(out)) as rej_w:
+                deduper = Deduper(threshold=controls.dedup)
+                if out.exists():
+                    for _, obj in iter_jsonl(out, skip_bad=True):
+                        if obj.get("kind") == "qa":
+                            deduper.add(str(obj.get("id")), obj.get("question", ""))
+                run = new_run(graph, pool, controls, seed, deduper, accepted=len(acc_w.done))
+                if run.judge_mode != controls.judge:
+                    log.warning(
+                        "the judge role is the embedded SmolLM2-135M, which calls nearly any answer correct: "
+                        "correctness is decided by normalized-string match (--judge llm to override)"
+                    )
+                if run.accepted >= n:
+                    log.info("%s already holds %d accepted samples (>= %d): nothing to do", out, run.accepted, n)
+                    # candidates lost to LLM errors earlier are not needed any more: none is still failing
+                    out.with_name(out.name + ".failed.jsonl").unlink(missing_ok=True)
+                else:
+                    seeds = sample_seeds(
+                        graph,
+                        max_candidates,
+                        seed=seed,
+                        topic=controls.topic,
+                        lang=controls.page_lang,
+                        min_out_degree=controls.min_out_degree,
+                    )
+                    recipe = None
+                    if executor is not None and executor.workers > 1:
+                        recipe = {"web": web, "llm_config": llm_config, "controls": controls, "seed": seed}
+                    await _run_all(
+                        run, seeds, n, max_candidates, concurrency, acc_w, rej_w, progress, executor, recipe
+                    )
+        finally:
+            if closer is not None and hasattr(closer, "close"):
+                closer.close()
+        usage = {}
+        if hasattr(pool, "usage"):
+            try:
+                usage = {r: u.model_dump() if hasattr(u, "model_dump") else u for r, u in pool.usage().items()}
+            except Exception:  # noqa: BLE001
+                usage = {}
+        last_run = {
+            "n": n,
+            "seed": seed,
+            "concurrency": concurrency,
+            "max_candidates": max_candidates,
+            "controls": controls.to_dict(),
+            "judge_mode": run.judge_mode,
+            "models": run.models,
+            "wall_s": round(time.monotonic() - t0, 1),
+            "new_accepted": run.new_accepted,
+            "new_rejected": run.new_rejected,
+            "llm_errors": run.llm_errors,
+            "last_llm_error": run.last_error,
+            "pool_usage": run.worker_usage or usage,
+        }
+        report = build_report(out, last_run=last_run)
+        write_report(out, report)
+        log.info("yield report: %s", report_path(out))
+        return report
 
 
 def new_run(graph: GraphLike, pool: Any, controls: QAControls, seed: int, deduper: Deduper, accepted: int) -> _Run:
@@ -487,7 +494,8 @@ class QAStage(Stage):
             log.warning("candidate %d: LLM error (%s); not recorded, a re-run retries it", entry["index"], exc)
             if run.consecutive_errors >= MAX_CONSECUTIVE_LLM_ERRORS:
                 raise LLMError(f"{run.consecutive_errors} LLM failures in a row; last: {exc}") from None
-            return Outcome(stats={"llm_errors": 1})
+            failed = {"id": entry["id"], "index": entry["index"], "seed_url": entry["page"].url, "error": str(exc)}
+            return Outcome(failed=failed, error=f"candidate {entry['index']}: {exc}", stats={"llm_errors": 1})
         run.consecutive_errors = 0
         if isinstance(result, QASample):
             if run.accepted >= self.n:  # a concurrent candidate reached the target first: not written
@@ -547,16 +555,18 @@ async def _run_all(
     workers = executor.workers
     quota = -(-(n - run.accepted) // workers)
     stage = QAStage(None, acc_w.path, quota, **recipe)
-    before = set(acc_w.done)
+    before, before_rejected = set(acc_w.done), set(rej_w.done)
     summary = await executor.arun(stage, todo)
     st = summary["stats"]
-    dropped = _dedup_across_workers(acc_w.path, before, run.controls.dedup) if summary.get("merged") else 0
-    st["accepted"], st["rejected"] = st.get("accepted", 0) - dropped, st.get("rejected", 0) + dropped
+    dropped = _dedup_across_workers(acc_w.path, before, run.controls.dedup)
     if dropped:
         key = "dedup:near_duplicate"
         st.setdefault("rejections", {})[key] = st.get("rejections", {}).get(key, 0) + dropped
-    run.new_accepted, run.new_rejected = st.get("accepted", 0), st.get("rejected", 0)
-    run.llm_errors = st.get("llm_errors", 0)
+    # counted from the files (what the merge wrote, after the dedup), not from the ranks' counters
+    run.new_accepted = len(read_keys(acc_w.path, "id") - before)
+    run.new_rejected = len(read_keys(rejected_path(acc_w.path), "id") - before_rejected)
+    run.llm_errors = summary.get("failed", 0)
+    run.last_error = summary.get("failed_first_error") or run.last_error
     run.rejections.update(st.get("rejections") or {})
     run.accepted += run.new_accepted
     run.worker_usage = st.get("usage") or {}

@@ -12,6 +12,7 @@ import typer
 
 from openseeker.agent.batch import raise_if_failed
 from openseeker.agent.options import (
+    AllowMixedOpt,
     AnswerOpt,
     ConcurrencyOpt,
     ContextTokensOpt,
@@ -114,6 +115,7 @@ def traj_cmd(
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     rank: RankOpt = None,
+    allow_mixed: AllowMixedOpt = False,
 ) -> None:
     """Teacher rollouts on QA records (retrospective summarization), labelled against the gold answers."""
 
@@ -165,6 +167,7 @@ def traj_cmd(
             embedded_judge=embedded_judge,
             web_config=live_cfg,
             executor=exe,
+            allow_mixed=allow_mixed,
         )
     )
     _echo_summary(summary, out)

@@ -53,6 +53,17 @@ async def label(traj: Trajectory, qa: QASample, judge_llm: LLM | None) -> Trajec
     return traj
 
 
+def judge_outage(traj: Trajectory) -> str | None:
+    """Why the judge could not grade ``traj`` when its endpoint failed (``None`` when it graded it, or its reply was
+    merely unparseable): an outage is not a label; synthesis keeps the rollout aside and labels it on the next run."""
+    verdict = traj.metadata.get("verdict") or {}
+    if traj.metadata.get("correct") is not None:
+        return None
+    if verdict.get("ungraded") == "judge_error" or (verdict.get("error") and not verdict.get("ungraded")):
+        return str(verdict.get("error") or "judge call failed")
+    return None
+
+
 @dataclass
 class Gates:
     """Optional filters (all off by default: the paper's v1 keeps every trajectory)."""

@@ -18,14 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 from openseeker.agent.batch import AgentStage, build_agent_parts, run_stage, sized_llm_config
 from openseeker.agent.embedded_defaults import EMBEDDED_SUMMARIZER_DEFAULTS, describe_reduced
-from openseeker.agent.settings import resolve_agent_settings, resolve_run_settings
+from openseeker.agent.settings import answer_settings, resolve_agent_settings, resolve_run_settings
 from openseeker.agent.toolset import check_tools
 from openseeker.errors import InputError, UserError
-from openseeker.io import iter_jsonl
+from openseeker.executors.base import Outcome, Stream
+from openseeker.executors.engine import read_keys
+from openseeker.io import iter_jsonl, write_jsonl
 from openseeker.llm.base import LLM
+from openseeker.outlock import hold_output
 from openseeker.records import QASample, Question, Trajectory
-from openseeker.synth.traj.filters import label
+from openseeker.synth.traj.filters import judge_outage, label
 from openseeker.synth.traj.reference import REFERENCE_TEACHER, reference_rollout
+from openseeker.synth.traj.summarize import summarizer_outage
 from openseeker.synth.traj.teacher import LLM_TEACHER, teacher_rollout
 from openseeker.web.open import ensure_web_retrieval
 from openseeker.web.tools import SearchTool, VisitTool
@@ -108,6 +112,14 @@ class TeacherStage(AgentStage):
         self.rollout: Callable[[QASample], Awaitable[Trajectory]] | None = None
         self.judge_llm: LLM | None = None
         self.info: dict[str, Any] = {}
+        self.unlabelled: dict[str, Trajectory] = {}  # rollouts kept from a run whose judge was down: label only
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        return {
+            "trajectories": Stream(self.out_path),
+            "unlabelled": Stream(unlabelled_path(self.out_path), marks_done=False),
+        }
 
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "rollout": None, "judge_llm": None}
@@ -156,12 +168,74 @@ class TeacherStage(AgentStage):
             }
         }
 
+    def setup(self) -> dict[str, Any] | None:
+        """The agent's setup plus what labels a trajectory: the teacher, summarization and the judge."""
+        roles = ["teacher", "extractor" if self.settings.get("extract") else None]
+        roles += ["summarizer" if self.summarize else None, "judge" if self.judge else None]
+        return {
+            "stage": self.name,
+            "teacher": self.teacher,
+            "summarize": self.summarize if self.teacher == "llm" else False,
+            "judge": self.judge,
+            "agent": answer_settings(self.settings),
+            "models": self.models(roles) if self.teacher == "llm" else {},
+        }
+
     async def solve(self, question: Question) -> Trajectory:
         qa = self.by_id[question.id]
-        return await label(await self.rollout(qa), qa, self.judge_llm)
+        traj = self.unlabelled.get(question.id) or await self.rollout(qa)
+        return await label(traj, qa, self.judge_llm)
+
+    async def process(self, question: Question) -> Outcome:
+        """A rollout, labelled. Infrastructure failures are not results: a rollout built on fallback summaries of
+        a summarizer outage is done again by the next run; one whose judge was down is kept in
+        ``<out>.unlabelled.jsonl`` and only labelled by the next run. Both are listed in the ``.failed`` sidecar."""
+        outcome = await super().process(question)
+        traj = (outcome.records.get("trajectories") or [None])[0]
+        if traj is None:
+            return outcome
+        if question.id not in self.unlabelled and (why := summarizer_outage(traj)):
+            return Outcome(failed=traj, error=f"{question.id}: summarizer: {why}")
+        if why := judge_outage(traj):
+            keep = {} if question.id in self.unlabelled else {"unlabelled": [traj]}
+            return Outcome(records=keep, failed=traj, error=f"{question.id}: judge: {why}")
+        return outcome
 
     def worker_info(self) -> dict[str, Any]:
         return self.info
+
+
+def unlabelled_path(out_path: str | os.PathLike) -> Path:
+    """Rollouts finished while the judge was down, kept to be labelled by the next run (never read as results)."""
+    p = Path(out_path)
+    return p.with_name(p.name + ".unlabelled.jsonl")
+
+
+def load_unlabelled(out_path: str | os.PathLike, done: set[str]) -> dict[str, Trajectory]:
+    """The kept rollouts still to label (a torn or stale line is skipped: that item is simply rolled out again)."""
+    path = unlabelled_path(out_path)
+    out: dict[str, Trajectory] = {}
+    if path.exists():
+        for _, obj in iter_jsonl(path, skip_bad=True):
+            if str(obj.get("id")) not in done:
+                try:
+                    out[str(obj["id"])] = Trajectory.model_validate(obj)
+                except ValueError:
+                    continue
+    return out
+
+
+def tidy_unlabelled(out_path: str | os.PathLike) -> None:
+    """Drop the kept rollouts that are labelled now (their ids are in the output); remove the file when empty."""
+    path = unlabelled_path(out_path)
+    if not path.exists():
+        return
+    done = read_keys(Path(out_path), "id")
+    rows = [obj for _, obj in iter_jsonl(path, skip_bad=True) if str(obj.get("id")) not in done]
+    if rows:
+        write_jsonl(path, rows)
+    else:
+        path.unlink()
 
 
 def _reference_rollout(web_obj: Web, s: dict[str, Any]) -> Callable[[QASample], Awaitable[Trajectory]]:
@@ -192,6 +266,7 @@ async def synthesize_trajectories(
     embedded_judge: bool = False,
     web_config: Any = None,
     executor: Any = None,
+    allow_mixed: bool = False,
 ) -> dict[str, Any]:
     """Run the teacher on every QA record not yet in ``out_path``; returns the run summary.
 
@@ -213,66 +288,73 @@ async def synthesize_trajectories(
             match labels instead: the 135M model's verdicts are unreliable).
         web_config: the live-web config for ``web="live"`` (see ``openseeker.web.live``).
         executor: an ``openseeker.executors.Executor`` (``--workers``/``--executor ray``); default this process.
+        allow_mixed: resume ``out_path`` even if it was started with other settings or models.
     """
 
     if teacher not in TEACHERS:
         raise UserError(f"--teacher must be one of {', '.join(TEACHERS)}, got {teacher!r}")
-    tag = REFERENCE_TEACHER if teacher == "reference" else LLM_TEACHER
-    present = existing_teachers(out_path)
-    other = {k: v for k, v in present.items() if k != tag}
-    if other:
-        raise UserError(
-            f"{out_path} already holds trajectories of another teacher ({dict(other)}); write "
-            f"{tag!r} trajectories to a separate file so they never mix silently"
-        )
-    if teacher == "llm" and llm_config is not None:
-        s, reduced = resolve_run_settings(None, llm_config, settings or {}, role="teacher")
-    else:
-        s, reduced = resolve_agent_settings(**{**(settings or {}), "role": "teacher"}), {}
-    if teacher == "llm":
-        check_tools(s)  # code_exec without a working sandbox: one line now, before any rollout
+    with hold_output(Path(out_path)):
+        tag = REFERENCE_TEACHER if teacher == "reference" else LLM_TEACHER
+        present = existing_teachers(out_path)
+        other = {k: v for k, v in present.items() if k != tag}
+        if other:
+            raise UserError(
+                f"{out_path} already holds trajectories of another teacher ({dict(other)}); write "
+                f"{tag!r} trajectories to a separate file so they never mix silently"
+            )
+        if teacher == "llm" and llm_config is not None:
+            s, reduced = resolve_run_settings(None, llm_config, settings or {}, role="teacher")
+        else:
+            s, reduced = resolve_agent_settings(**{**(settings or {}), "role": "teacher"}), {}
+        if teacher == "llm":
+            check_tools(s)  # code_exec without a working sandbox: one line now, before any rollout
 
-    await ensure_web_retrieval(web, s["retrieval"], config=web_config)
-    qas = load_qa(qa_path)
-    by_id = {q.id: q for q in qas}
-    items = [Question(id=q.id, question=q.question) for q in qas]
-    opened = isinstance(web, (str, os.PathLike))
-    config = {
-        "teacher": tag,
-        "summarize": summarize if teacher == "llm" else False,
-        "agent": s,
-        "qa": str(qa_path),
-        "web": str(web) if opened else getattr(web, "name", ""),
-    }
-    if teacher == "llm":
-        if llm_config is None:
-            raise UserError("the LLM teacher needs an LLM config (--llm embedded, --base-url/--model or --config)")
-        llm_config = sized_llm_config(llm_config, ("teacher", "summarizer", "extractor", "judge"), s["concurrency"])
-    stage = TeacherStage(
-        out_path,
-        by_id,
-        web,
-        s,
-        teacher=teacher,
-        llm_config=llm_config,
-        summarize=summarize,
-        judge=judge,
-        summarizer_kwargs=summarizer_kwargs,
-        embedded_judge=embedded_judge,
-        web_config=web_config,
-        reduced=reduced,
-    )
-    summary = await run_stage(
-        stage,
-        items,
-        concurrency=s["concurrency"],
-        progress=progress,
-        limit=limit,
-        config=config,
-        executor=executor,
-    )
-    summary.update(output_stats(out_path))
-    return summary
+        await ensure_web_retrieval(web, s["retrieval"], config=web_config)
+        qas = load_qa(qa_path)
+        by_id = {q.id: q for q in qas}
+        items = [Question(id=q.id, question=q.question) for q in qas]
+        opened = isinstance(web, (str, os.PathLike))
+        config = {
+            "teacher": tag,
+            "summarize": summarize if teacher == "llm" else False,
+            "agent": s,
+            "qa": str(qa_path),
+            "web": str(web) if opened else getattr(web, "name", ""),
+        }
+        if teacher == "llm":
+            if llm_config is None:
+                raise UserError("the LLM teacher needs an LLM config (--llm embedded, --base-url/--model or --config)")
+            llm_config = sized_llm_config(
+                llm_config, ("teacher", "summarizer", "extractor", "judge"), s["concurrency"]
+            )
+        stage = TeacherStage(
+            out_path,
+            by_id,
+            web,
+            s,
+            teacher=teacher,
+            llm_config=llm_config,
+            summarize=summarize,
+            judge=judge,
+            summarizer_kwargs=summarizer_kwargs,
+            embedded_judge=embedded_judge,
+            web_config=web_config,
+            reduced=reduced,
+        )
+        stage.unlabelled = load_unlabelled(out_path, read_keys(Path(out_path), "id"))
+        summary = await run_stage(
+            stage,
+            items,
+            concurrency=s["concurrency"],
+            progress=progress,
+            limit=limit,
+            config=config,
+            executor=executor,
+            allow_mixed=allow_mixed,
+        )
+        tidy_unlabelled(out_path)
+        summary.update(output_stats(out_path))
+        return summary
 
 
 def output_stats(out_path: str | os.PathLike) -> dict[str, Any]:

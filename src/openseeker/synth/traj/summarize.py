@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from openseeker.errors import LLMError, is_context_length_error
 from openseeker.llm.usage import record_usage
 from openseeker.records import Trajectory, Usage
 from openseeker.synth.traj.view import SUMMARY_MARKER
@@ -71,6 +72,7 @@ class SummaryRecord:
     raw_chars: int
     error: str | None = None
     latency_s: float = 0.0
+    outage: bool = False  # the fallback is an endpoint failure (not an empty summary, not a too-long input)
 
 
 def _key(index: int, content: str) -> str:
@@ -189,6 +191,7 @@ class RetrospectiveSummarizer:
                 len(observation),
                 error=f"{type(exc).__name__}: {exc}",
                 latency_s=time.perf_counter() - t0,
+                outage=isinstance(exc, LLMError) and not is_context_length_error(exc),
             )
 
     # -- after the rollout
@@ -210,8 +213,18 @@ class RetrospectiveSummarizer:
             "prompt_version": PROMPT_VERSION,
             "calls": self.calls,
             "fallbacks": sum(1 for r in by_index.values() if r.status == "fallback"),
+            "outages": sum(1 for r in by_index.values() if r.outage),
         }
         return traj
+
+
+def summarizer_outage(traj: Trajectory) -> str | None:
+    """The first summarizer endpoint failure a rollout fell back from, or ``None``. Such a rollout saw truncated
+    observations because of an outage, not by design: synthesis does not keep it as a result (the next run does
+    it again; the calls that succeeded come from the response cache)."""
+    if not (traj.metadata.get("summarizer") or {}).get("outages"):
+        return None
+    return next((s.get("error") for s in traj.metadata.get("summaries") or [] if s.get("outage")), "summarizer failed")
 
 
 def _sink_usage(usage: Usage) -> None:

@@ -139,6 +139,27 @@ class Importer:
         log.warning("%s: skipped: %s", where, reason)
         self.stats.skipped[reason.split(":")[0][:60]] += 1
 
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """``(line number, raw line)`` of a text source (``.gz`` too), not decoded: ``decode_line`` decodes each one,
+        so a byte that is not UTF-8 spoils only its own line and is reported at its real number (a text-mode
+        reader decodes ahead in chunks: the error surfaced lines early, and ``--skip-bad`` lost the rest)."""
+        import gzip
+
+        opener: Any = gzip.open if self.source.endswith(".gz") else open
+        try:
+            with opener(self.source, "rb") as fh:
+                yield from enumerate(fh, 1)
+        except (OSError, EOFError) as exc:  # truncated/corrupt gzip
+            self.bad(f"cannot read: {exc}")
+
+    def decode_line(self, raw: bytes, lineno: int) -> str | None:
+        """The text of one line of ``lines``, or ``None`` after ``bad`` (not UTF-8)."""
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.bad(f"not valid UTF-8 ({exc.reason} at byte {exc.start + 1} of the line)", line=lineno)
+            return None
+
     def skip(self, reason: str) -> None:
         """A record skipped by design (redirect, other namespace, empty text): counted, never an error."""
         self.stats.skipped[reason] += 1

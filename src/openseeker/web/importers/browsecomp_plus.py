@@ -94,22 +94,14 @@ class BrowseCompPlusImporter(Importer):
                     n += 1
                     yield n, row
             return
-        import gzip
-
-        opener = gzip.open if self.source.endswith(".gz") else open
-        try:
-            with opener(self.source, "rt", encoding="utf-8") as fh:
-                for lineno, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        yield lineno, json.loads(line)
-                    except ValueError as exc:
-                        self.bad(f"malformed JSON: {exc}", line=lineno)
-        except UnicodeDecodeError as exc:
-            self.bad(f"not valid UTF-8 ({exc.reason})")
-        except (OSError, EOFError) as exc:
-            self.bad(f"cannot read: {exc}")
+        for lineno, raw in self.lines():
+            line = self.decode_line(raw, lineno)
+            if line is None or not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except ValueError as exc:
+                self.bad(f"malformed JSON: {exc}", line=lineno)
 
     def records(self) -> Iterator[Page | Link | Redirect]:
         urls: set[str] = set()

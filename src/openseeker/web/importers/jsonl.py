@@ -4,7 +4,6 @@ the title when absent), ``description``, ``links`` (urls or titles, or ``{"url"|
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterator
 
@@ -32,21 +31,14 @@ class JsonlImporter(Importer):
     source_help = "a .jsonl file"
     supports_sharding = True
 
-    def _lines(self) -> Iterator[tuple[int, str]]:
-        opener = gzip.open if self.source.endswith(".gz") else open
-        try:
-            with opener(self.source, "rt", encoding="utf-8") as fh:
-                yield from enumerate(fh, 1)
-        except UnicodeDecodeError as exc:
-            self.bad(f"not valid UTF-8 ({exc.reason})")
-        except (OSError, EOFError) as exc:  # truncated/corrupt gzip
-            self.bad(f"cannot read: {exc}")
-
     def records(self) -> Iterator[Page | Link | Redirect]:
-        for lineno, line in self._lines():
-            if not self.mine(lineno - 1):  # item = line (JSON parsing is what is split)
+        for lineno, raw in self.lines():
+            if not self.mine(lineno - 1):  # item = line (decoding and JSON parsing are what is split)
                 continue
             self.seq = lineno - 1
+            line = self.decode_line(raw, lineno)
+            if line is None:
+                continue
             if not line.strip():
                 continue
             self.stats.read += 1

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from openseeker.errors import UserError
+from openseeker.outlock import hold_output
 from openseeker.web.base import check_retrieval
 from openseeker.web.build import GRAPH_FILE, INFO_FILE
 from openseeker.web.search.encoder import DEFAULT_MODEL, load_encoder, require
@@ -400,38 +401,38 @@ def embed_web(
     (``torch`` / ``onnx`` / ``onnx-int8``, see ``onnx_encoder``) is what encodes search queries; an ONNX one is
     exported here, once. Documents are always embedded by sentence-transformers. Returns the dense meta, or
     ``None`` when ``max_chunks`` stopped the run early."""
-
-    d = Path(web_dir)
-    info_path = d / INFO_FILE
-    if not (d / GRAPH_FILE).exists() or not info_path.exists():
-        raise UserError(f"{d}: not a complete web directory; build it with `openseeker web build` first")
-    if default is not None:
-        check_retrieval(default)
-    check_query_encoder(query_encoder)
-    info = json.loads(info_path.read_text(encoding="utf-8"))
-    with WebGraph(d / GRAPH_FILE, readonly=True) as graph:
-        docs = ((u, t, x) for _id, u, t, x in graph.iter_rows("id, url, title, text"))
-        idx = DenseIndex.build(
-            d / DENSE_DIR,
-            docs,
-            model=model,
-            fingerprint=info.get("fingerprint", ""),
-            total=len(graph),
-            batch_size=batch_size,
-            progress=progress,
-            max_chunks=max_chunks,
-        )
-    if idx is None:
-        return None
-    if query_encoder != "torch":
-        export(model, d / DENSE_DIR, query_encoder)
-    idx.meta["query_encoder"] = query_encoder
-    blob = (json.dumps(idx.meta, indent=2) + "\n").encode()
-    _write_atomic(d / DENSE_DIR / META_FILE, lambda fh: fh.write(blob))
-    if default is not None:
-        info["retrieval"] = default
-    info["dense"] = {k: idx.meta[k] for k in ("model", "dim", "docs", "index", "build_seconds", "query_encoder")}
-    tmp = info_path.with_name(INFO_FILE + ".tmp")
-    tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(info_path)
-    return idx.meta
+    with hold_output(Path(web_dir), what=f"the web {web_dir}"):
+        d = Path(web_dir)
+        info_path = d / INFO_FILE
+        if not (d / GRAPH_FILE).exists() or not info_path.exists():
+            raise UserError(f"{d}: not a complete web directory; build it with `openseeker web build` first")
+        if default is not None:
+            check_retrieval(default)
+        check_query_encoder(query_encoder)
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        with WebGraph(d / GRAPH_FILE, readonly=True) as graph:
+            docs = ((u, t, x) for _id, u, t, x in graph.iter_rows("id, url, title, text"))
+            idx = DenseIndex.build(
+                d / DENSE_DIR,
+                docs,
+                model=model,
+                fingerprint=info.get("fingerprint", ""),
+                total=len(graph),
+                batch_size=batch_size,
+                progress=progress,
+                max_chunks=max_chunks,
+            )
+        if idx is None:
+            return None
+        if query_encoder != "torch":
+            export(model, d / DENSE_DIR, query_encoder)
+        idx.meta["query_encoder"] = query_encoder
+        blob = (json.dumps(idx.meta, indent=2) + "\n").encode()
+        _write_atomic(d / DENSE_DIR / META_FILE, lambda fh: fh.write(blob))
+        if default is not None:
+            info["retrieval"] = default
+        info["dense"] = {k: idx.meta[k] for k in ("model", "dim", "docs", "index", "build_seconds", "query_encoder")}
+        tmp = info_path.with_name(INFO_FILE + ".tmp")
+        tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(info_path)
+        return idx.meta
