@@ -25,6 +25,7 @@ import argparse
 import json
 import random
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,11 +36,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from openseeker.agent.protocol import parse_text
 from openseeker.config import load_config, pydantic_problems, read_yaml
 from openseeker.errors import OpenSeekerError, UserError
 from openseeker.eval.leakage import DEFAULT_NGRAM, ForbiddenText
+from openseeker.executors.supervise import _set_pdeathsig
 from openseeker.io import iter_jsonl, write_jsonl
-from openseeker.metrics import exact_match, token_f1
+from openseeker.metrics import exact_match, hotpot_normalize, token_f1
 from openseeker.testing.shared import SHARED_DATA
 from openseeker.web.importers.base import title_url
 
@@ -217,7 +220,9 @@ class Loop:
         print("$ " + " ".join(shlex.quote(str(a)) for a in words), flush=True)
         if self.dry_run:
             return 0
-        proc = subprocess.run(argv)
+        # a stage never outlives the experiment (killed by a scheduler or `kill PID`): the kernel sends it SIGTERM,
+        # which every stage handles like Ctrl-C (writes what finished; the re-run resumes it)
+        proc = subprocess.run(argv, preexec_fn=lambda: _set_pdeathsig(signal.SIGTERM))
         if proc.returncode != 0:
             raise OpenSeekerError(f"step failed (exit {proc.returncode}): {' '.join(map(str, words))}")
         return proc.returncode
@@ -488,13 +493,25 @@ def _student(loop: Loop, arm: str, sources: list[str]) -> dict[str, Any]:
 
 
 def _train_summary(student: Path) -> dict[str, Any]:
+    """What the trainer logged (``train_log.jsonl``: one line per logged step, then the run's totals) and what
+    ``export sft`` counted (``stats.json``: tokens seen and tokens with loss)."""
+    out: dict[str, Any] = {}
+    log = student / "train_log.jsonl"
+    if log.exists():
+        lines = [o for _, o in iter_jsonl(log)]
+        losses = [o["loss"] for o in lines if "loss" in o]
+        total = next((o for o in reversed(lines) if "train_runtime" in o), {})
+        out = {"steps": total.get("step"), "train_s": round(total.get("train_runtime", 0.0), 1),
+               "first_loss": round(losses[0], 4) if losses else None,
+               "last_loss": round(losses[-1], 4) if losses else None}  # fmt: skip
     cfg = student / "run_config.json"
-    if not cfg.exists():
-        return {}
-    blob = json.loads(cfg.read_text(encoding="utf-8"))
-    summary = blob.get("summary") or blob
-    keys = ("steps", "examples", "tokens", "tokens_per_s", "train_s", "first_loss", "last_loss")
-    return {k: summary.get(k) for k in keys if k in summary}
+    data = (json.loads(cfg.read_text(encoding="utf-8")).get("config") or {}).get("data") if cfg.exists() else None
+    stats = Path(data) / "stats.json" if data else None
+    if stats is not None and stats.exists():
+        blob = json.loads(stats.read_text(encoding="utf-8"))
+        out["tokens"] = (blob.get("tokens") or {}).get("total")
+        out["trained_tokens"] = (blob.get("trained_tokens") or {}).get("total")
+    return out
 
 
 def _evaluate(loop: Loop, name: str, student: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
@@ -519,6 +536,23 @@ def _evaluate(loop: Loop, name: str, student: dict[str, Any] | None, data: dict[
 # --------------------------------------------------------------------------- the report
 
 
+NOT_SEEN = {"", "yes", "no"}
+
+
+def valid_turn(step: dict[str, Any], final_answer: bool) -> bool:
+    """A turn carries a valid tool call or the final answer. A well-formed call written after the budget ran out is
+    not executed (the step records no call): it is read back from the turn's text, so it still counts as valid."""
+    if step.get("tool_calls") or final_answer:
+        return True
+    turn = parse_text(step.get("content") or "")
+    return bool(turn.calls) and not turn.errors
+
+
+def last_text(steps: list[dict[str, Any]]) -> str:
+    """The last turn's text outside tool calls and reasoning tags (what a reader would take as its reply)."""
+    return parse_text(steps[-1].get("content") or "").reasoning if steps else ""
+
+
 def question_runs(eval_dir: Path) -> list[dict[str, Any]]:
     """One row per (question, run) with what the report needs, read from the eval's results and trajectories."""
     trajs = {o["id"]: o for _, o in iter_jsonl(eval_dir / "trajectories.jsonl")}
@@ -527,9 +561,10 @@ def question_runs(eval_dir: Path) -> list[dict[str, Any]]:
         t = trajs.get(r["key"]) or {}
         steps = t.get("steps") or []
         answered = r.get("stop_reason") == "answered"
-        valid = sum(1 for i, st in enumerate(steps) if st.get("tool_calls") or (answered and i == len(steps) - 1))
+        valid = sum(1 for i, st in enumerate(steps) if valid_turn(st, answered and i == len(steps) - 1))
         golds = r.get("gold") or []
         answer = r.get("answer") or ""
+        seen = hotpot_normalize(" ".join(o for st in steps for o in st.get("observations") or []))
         rows.append(
             {
                 "id": r["id"],
@@ -537,11 +572,17 @@ def question_runs(eval_dir: Path) -> list[dict[str, Any]]:
                 "correct": bool(r.get("correct")),
                 "em": float(exact_match(answer, golds)) if golds else 0.0,
                 "f1": token_f1(answer, golds) if golds else 0.0,
+                # the same F1 when a run without an answer is scored on its last turn's text: a model that never
+                # learned the answer tags is not scored 0 for the tags alone
+                "f1_text": token_f1(answer or last_text(steps), golds) if golds else 0.0,
                 "answered": answered,
                 "turns": len(steps),
                 "valid_turns": valid,
                 "tool_calls": r.get("num_tool_calls") or 0,
                 "overflow": r.get("stop_reason") == "context_overflow",
+                # the gold answer was on a page or result the agent read: a miss after that is reading, not search
+                # (yes/no answers are on every page: never counted as seen)
+                "gold_seen": any(f" {g} " in f" {seen} " for g in map(hotpot_normalize, golds) if g not in NOT_SEEN),
             }
         )
     return rows
@@ -556,10 +597,12 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "accuracy": round(sum(r["correct"] for r in rows) / n, 4),
         "em": round(sum(r["em"] for r in rows) / n, 4),
         "f1": round(sum(r["f1"] for r in rows) / n, 4),
+        "f1_text": round(sum(r.get("f1_text", 0.0) for r in rows) / n, 4),
         "answered_rate": round(sum(r["answered"] for r in rows) / n, 4),
         "valid_turn_share": round(sum(r["valid_turns"] for r in rows) / turns, 4) if turns else None,
         "mean_tool_calls": round(sum(r["tool_calls"] for r in rows) / n, 3),
         "context_overflows": sum(r["overflow"] for r in rows),
+        "gold_seen_rate": round(sum(r.get("gold_seen", False) for r in rows) / n, 4),
     }
 
 
@@ -580,6 +623,16 @@ def bootstrap_diff(a: list[dict[str, Any]], b: list[dict[str, Any]], key: str, n
             "questions": len(qs)}  # fmt: skip
 
 
+def trajectory_counts(path: Path) -> dict[str, Any]:
+    """How many trajectories a teacher made, how many ended correct (the judge's or the replay's label), and their
+    mean tool calls: what says whether an arm had enough to train on."""
+    rows = [o for _, o in iter_jsonl(path)]
+    correct = sum(1 for o in rows if (o.get("metadata") or {}).get("correct") is True)
+    calls = [o.get("num_tool_calls") or 0 for o in rows]
+    return {"trajectories": len(rows), "correct": correct,
+            "mean_tool_calls": round(sum(calls) / len(calls), 2) if calls else None}  # fmt: skip
+
+
 def _report(loop: Loop, data: dict, trajs: dict, students: dict, results: dict) -> dict[str, Any]:
     if loop.dry_run:
         return {"dry_run": True, "steps": list(loop.times)}
@@ -596,14 +649,18 @@ def _report(loop: Loop, data: dict, trajs: dict, students: dict, results: dict) 
     for model in rows_of:
         if model != "base":
             diffs[f"{model} - base"] = {
-                k: bootstrap_diff(rows_of["base"], rows_of[model], k) for k in ("correct", "f1", "answered")
+                k: bootstrap_diff(rows_of["base"], rows_of[model], k)
+                for k in ("correct", "f1", "f1_text", "answered", "gold_seen")
             }
-    student_info = students
+    files = sorted({f for paths in (trajs or {}).values() for f in paths if Path(f).exists()})
+    made = {Path(f).name: trajectory_counts(Path(f)) for f in files}
+    student_info = {arm: {**_train_summary(loop.path("students", arm)), **st} for arm, st in students.items()}
     report = {
         "kind": "loop_report",
         "settings": loop.s.model_dump(),
         "data": data.get("counts"),
         "trajectories": trajs,
+        "trajectories_made": made,
         "students": student_info,
         "models": per_model,
         "differences": diffs,
@@ -619,16 +676,56 @@ def _report(loop: Loop, data: dict, trajs: dict, students: dict, results: dict) 
 
 
 def render(report: dict[str, Any]) -> str:
-    cols = ("accuracy", "em", "f1", "answered_rate", "valid_turn_share", "mean_tool_calls", "context_overflows")
+    cols = ("accuracy", "em", "f1", "f1_text", "answered_rate", "valid_turn_share", "mean_tool_calls", "context_overflows",
+            "gold_seen_rate")  # fmt: skip
     lines = ["| model | question-runs | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
     for model, m in report["models"].items():
         lines.append(f"| {model} | {m['question_runs']} | " + " | ".join(str(m[c]) for c in cols) + " |")
     lines.append("")
-    lines.append("| difference | accuracy (95 % CI) | F1 (95 % CI) | answered rate (95 % CI) |")
-    lines.append("|---|---|---|---|")
+    lines.append(
+        "| difference | accuracy (95 % CI) | F1 (95 % CI) | F1 of the text (95 % CI) | answered rate (95 % CI) "
+        "| gold seen (95 % CI) |"
+    )
+    lines.append("|---|---|---|---|---|---|")
     for name, d in report["differences"].items():
-        cell = [f"{d[k]['diff']} {d[k]['ci95']}" for k in ("correct", "f1", "answered")]
+        cell = [
+            f"{d[k]['diff']} {d[k]['ci95']}" for k in ("correct", "f1", "f1_text", "answered", "gold_seen") if k in d
+        ]
         lines.append(f"| {name} | " + " | ".join(cell) + " |")
+    lines.append("")
+    lines.append(
+        "| model | held-out set | question-runs | accuracy | F1 | answered rate | valid-turn share | mean tool calls |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for model, m in report["models"].items():
+        for set_name, ps in (m.get("per_set") or {}).items():
+            row = (ps["question_runs"], ps["accuracy"], ps["f1"], ps["answered_rate"], ps["valid_turn_share"],
+                   ps["mean_tool_calls"])  # fmt: skip
+            lines.append(f"| {model} | {set_name} | " + " | ".join(map(str, row)) + " |")
+    lines.append("")
+    lines.append(
+        "| arm | trained | examples | trajectories kept (per file) | steps | tokens (with loss) | train s | loss |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for arm, st in (report.get("students") or {}).items():
+        kept = ", ".join(f"{k} {v}" for k, v in (st.get("trajectories") or {}).items()) or "none"
+        tokens = f"{st.get('tokens', '-')} ({st.get('trained_tokens', '-')})"
+        loss = f"{st['first_loss']} -> {st['last_loss']}" if st.get("first_loss") is not None else "-"
+        cells = (
+            st.get("trained"),
+            st.get("examples", 0),
+            kept,
+            st.get("steps", "-"),
+            tokens,
+            st.get("train_s", "-"),
+            loss,
+        )
+        lines.append(f"| {arm} | " + " | ".join(map(str, cells)) + " |")
+    lines.append("")
+    lines.append("| trajectories | made | ended correct | mean tool calls |")
+    lines.append("|---|---|---|---|")
+    for name, c in (report.get("trajectories_made") or {}).items():
+        lines.append(f"| {name} | {c['trajectories']} | {c['correct']} | {c['mean_tool_calls']} |")
     lines.append("")
     lines.append("| step | seconds |")
     lines.append("|---|---|")
