@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 
 CONFIGS = [  # name -> EmbeddedSettings overrides
-    ("auto threads, poll 50 (before)", {"threads": 0, "poll": 50, "n_parallel": 8}),
+    ("before: auto threads, poll 50, 4 slots", {"threads": 0, "poll": 50, "n_parallel": 4}),
+    ("default: auto threads, poll 0, 4 slots", {"threads": 0, "poll": 0, "n_parallel": 4}),
+    ("auto threads, poll 50, 8 slots", {"threads": 0, "poll": 50, "n_parallel": 8}),
     ("auto threads, poll 0", {"threads": 0, "poll": 0, "n_parallel": 8}),
     ("2 threads, poll 50", {"threads": 2, "poll": 50, "n_parallel": 8}),
     ("2 threads, poll 0", {"threads": 2, "poll": 0, "n_parallel": 8}),
