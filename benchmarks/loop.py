@@ -25,7 +25,6 @@ import argparse
 import json
 import random
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ from openseeker.agent.protocol import parse_text
 from openseeker.config import load_config, pydantic_problems, read_yaml
 from openseeker.errors import OpenSeekerError, UserError
 from openseeker.eval.leakage import DEFAULT_NGRAM, ForbiddenText
-from openseeker.executors.supervise import _set_pdeathsig
+from openseeker.executors.supervise import sigterm_when_parent_dies
 from openseeker.io import iter_jsonl, write_jsonl
 from openseeker.metrics import exact_match, hotpot_normalize, token_f1
 from openseeker.testing.shared import SHARED_DATA
@@ -222,7 +221,7 @@ class Loop:
             return 0
         # a stage never outlives the experiment (killed by a scheduler or `kill PID`): the kernel sends it SIGTERM,
         # which every stage handles like Ctrl-C (writes what finished; the re-run resumes it)
-        proc = subprocess.run(argv, preexec_fn=lambda: _set_pdeathsig(signal.SIGTERM))
+        proc = subprocess.run(argv, preexec_fn=sigterm_when_parent_dies)
         if proc.returncode != 0:
             raise OpenSeekerError(f"step failed (exit {proc.returncode}): {' '.join(map(str, words))}")
         return proc.returncode

@@ -51,6 +51,12 @@ def _set_pdeathsig(signum: int) -> bool:
         return False
 
 
+def sigterm_when_parent_dies() -> None:
+    """For ``subprocess``'s ``preexec_fn``: the child gets SIGTERM when the process that started it dies (Linux;
+    elsewhere nothing). A child that is a whole openseeker command needs no watchdog: it handles SIGTERM itself."""
+    _set_pdeathsig(signal.SIGTERM)
+
+
 def die_with_parent(parent: int) -> None:
     """Make this process get SIGTERM when ``parent`` (its parent's pid) dies (see the module docstring)."""
     _set_pdeathsig(signal.SIGTERM)
