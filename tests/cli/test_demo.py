@@ -51,7 +51,7 @@ def test_demo_config_is_a_valid_llm_config(tmp_path):
     path = tmp_path / "demo.yaml"
     path.write_text(DEMO_CONFIG)
     cfg = resolve_llm_config(config=path)
-    assert cfg.embedded.n_parallel == 8 and cfg.roles["generator"].embedded
+    assert cfg.embedded.servers * cfg.embedded.n_parallel == 8 and cfg.roles["generator"].embedded
 
 
 def test_split_heldout_keeps_the_last_for_eval(tmp_path):

@@ -11,9 +11,9 @@ the pipeline is real, the model is tiny; expect low yields and low accuracy, rep
 Budget (README: the whole demo in about 6 minutes on a 2-core CPU, install excluded). Nothing is cached or canned:
 every step does its real work, only smaller. QA synthesis stops as soon as ``--n-qa`` samples are accepted
 (``synth qa --n``), tries cheaper candidates (2 facts per page, 1 closed-book attempt) and decodes 8 candidates at
-once (``llm.embedded.n_parallel: 8`` in ``demo.yaml``, printed); the teacher and the evaluated agent get a 2-call
-budget; the embedded defaults of ``synth traj`` (``openseeker.agent.embedded_defaults``) do the rest. Each step's
-time is printed at the end and saved in ``demo.json``.
+once on two embedded servers of 4 slots (``llm.embedded`` in ``demo.yaml``, printed); the teacher and the evaluated
+agent get a 2-call budget; the embedded defaults of ``synth traj`` (``openseeker.agent.embedded_defaults``) do the
+rest. Each step's time is printed at the end and saved in ``demo.json``.
 """
 
 from __future__ import annotations
@@ -78,11 +78,13 @@ def _top_up(train: Path, heldout: Path, n_train: int, n_heldout: int) -> tuple[i
     return add_train, add_held
 
 
-# The embedded server of the QA step decodes 8 candidates at once (continuous batching: on CPU a batch of 8 costs
-# little more than 1 for a 135M model); the unified KV pool is sized for 8 short QA prompts.
+# The QA step decodes 8 candidates at once on two servers of 4 slots each, the cores shared out (one thread each
+# on 2 cores; continuous batching: on CPU a batch of 4 costs little more than 1 for a 135M model). Measured in
+# benchmarks/bench_embedded_load.py: two one-thread servers decode 1.18-1.39x faster than one two-thread server at
+# 0-2 busy cores, and 4 slots per thread beat 8 (docs/llm.md, "Threads, polling and slots").
 DEMO_CONFIG = """# written by `openseeker demo`: settings of the demo's QA synthesis step (docs/config.md)
 llm:
-  embedded: {n_parallel: 8, n_ctx: 12288}
+  embedded: {servers: 2, n_parallel: 4, n_ctx: 8192}
 """
 
 # What to try after the demo: (what it does, command). {out}, {sft} are filled in. Other stages add their entry
