@@ -336,3 +336,42 @@ def test_more_questions_per_graph_turn_a_weak_verifier_into_more_accepted(tmp_pa
     assert two["accepted"] > one["accepted"] >= 1
     for row in read_jsonl(tmp_path / "two.jsonl"):
         assert row["verification"]["solvability"]["correct"] is True
+
+
+def test_time_budget_stops_new_candidates_and_a_rerun_goes_on(tmp_path):
+    """--time-budget: no candidate starts once it is spent, those in flight finish (recorded, not lost), the report
+    says the budget stopped the run, and the same command goes on with the candidates not tried yet."""
+    from dataclasses import replace
+
+    out = tmp_path / "qa.jsonl"
+    oracle = Oracle()
+
+    def slow(request):
+        return replace(oracle.reply(request), delay=0.05)
+
+    async def go(budget):
+        with ScriptedChatServer(slow) as srv:
+            cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)
+            async with LLMPool(cfg) as pool:
+                return await synthesize_qa_async(
+                    tiny_world(), 9, out, pool=pool, concurrency=2, max_candidates=9, progress=False,
+                    time_budget_s=budget,
+                )  # fmt: skip
+
+    report = asyncio.run(go(0.3))
+    tried = len(read_jsonl(out)) + len(read_jsonl(rejected_path(out)))
+    assert 1 <= tried < 9  # stopped early, and what was in flight was written
+    assert report["last_run"]["stopped_by_time_budget"] is True and report["last_run"]["time_budget_s"] == 0.3
+    assert any("time budget" in note for note in report["notes"])
+    report = asyncio.run(go(None))  # the same output without a budget: every candidate, none twice
+    ids = [r["id"] for r in read_jsonl(out) + read_jsonl(rejected_path(out))]
+    assert len(ids) == len(set(ids)) == 9 or report["accepted"] == 9
+    assert report["last_run"]["stopped_by_time_budget"] is False
+    assert not any("time budget" in note for note in report["notes"])
+
+
+def test_time_budget_must_be_positive(tmp_path):
+    from openseeker.errors import UserError
+
+    with pytest.raises(UserError, match="--time-budget"):
+        asyncio.run(synthesize_qa_async(tiny_world(), 1, tmp_path / "qa.jsonl", pool=None, time_budget_s=0))

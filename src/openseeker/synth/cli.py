@@ -85,6 +85,13 @@ def qa_cmd(
         int | None, typer.Option("--max-candidates", help="Candidates to try at most (default 3*n).")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Alias of --max-candidates.")] = None,
+    time_budget: Annotated[
+        float | None,
+        typer.Option(
+            "--time-budget",
+            help="Seconds after which no new candidate starts (those in flight finish); default: no limit.",
+        ),
+    ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     seed_urls: Annotated[
         Path | None,
@@ -145,6 +152,7 @@ def qa_cmd(
         seed=seed,
         concurrency=concurrency,
         max_candidates=max_candidates or limit,
+        time_budget_s=time_budget,
         progress=not no_progress,
         seed_urls=urls,
         web_config=live_cfg,

@@ -199,7 +199,7 @@ async def build_entity_graph(
     """
     meter = meter or Meter()
     theme = sub.pages[sub.seed].title
-    g, page_node, title_index = _page_graph(sub, lead_fact)
+    g, page_node, title_index = page_graph(sub, lead_fact)
     stats = {"proposed": 0, "kept": 0, "name_not_in_page": 0, "ungrounded_fact": 0, "malformed_pages": 0}
     results = await asyncio.gather(
         *[
@@ -239,7 +239,7 @@ async def build_entity_graph(
     return g, log_pages
 
 
-def _page_graph(sub: Subgraph, lead_fact: bool) -> tuple[EntityGraph, dict[str, str], dict[str, str]]:
+def page_graph(sub: Subgraph, lead_fact: bool) -> tuple[EntityGraph, dict[str, str], dict[str, str]]:
     """The graph before extraction: one entity per page (its lead sentence as a fact), one edge per hyperlink.
     Returns it with url -> entity id and name-variant id -> entity id (mentions of a page title join its node)."""
     g = EntityGraph(answer=entity_id(sub.pages[sub.seed].title))

@@ -95,6 +95,7 @@ class _Run:
     last_error: str = ""
     rejections: dict[str, int] = field(default_factory=dict)
     worker_usage: dict[str, Any] = field(default_factory=dict)
+    stopped_by_time_budget: bool = False  # no new candidate started once the time budget was spent
 
 
 def leak_names(eg: Any, gen: Generated, mapping: dict[str, str], strength: int) -> list[str]:
@@ -323,6 +324,7 @@ async def synthesize_qa_async(
     progress: bool = True,
     executor: Any = None,
     llm_config: LLMConfig | None = None,
+    time_budget_s: float | None = None,
 ) -> dict[str, Any]:
     """Async core of :func:`synthesize_qa` (same arguments; ``pool`` is required and already open).
 
@@ -336,6 +338,8 @@ async def synthesize_qa_async(
         raise UserError("--n must be >= 1")
     if concurrency < 1:
         raise UserError("--concurrency must be >= 1")
+    if time_budget_s is not None and time_budget_s <= 0:
+        raise UserError("--time-budget must be > 0 seconds")
     max_candidates = max_candidates or max(10, 3 * n)
     out = Path(out)
     with hold_output(out):
@@ -371,8 +375,9 @@ async def synthesize_qa_async(
                     if executor is not None and executor.workers > 1:
                         recipe = {"web": web, "llm_config": llm_config, "controls": controls, "seed": seed}
                     await _run_all(
-                        run, seeds, n, max_candidates, concurrency, acc_w, rej_w, progress, executor, recipe
-                    )
+                        run, seeds, n, max_candidates, concurrency, acc_w, rej_w, progress, executor, recipe,
+                        time_budget_s,
+                    )  # fmt: skip
         finally:
             if closer is not None and hasattr(closer, "close"):
                 closer.close()
@@ -387,6 +392,8 @@ async def synthesize_qa_async(
             "seed": seed,
             "concurrency": concurrency,
             "max_candidates": max_candidates,
+            "time_budget_s": time_budget_s,
+            "stopped_by_time_budget": run.stopped_by_time_budget,
             "controls": controls.to_dict(),
             "judge_mode": run.judge_mode,
             "models": run.models,
@@ -440,17 +447,23 @@ class QAStage(Stage):
         llm_config: LLMConfig | None = None,
         controls: QAControls | None = None,
         seed: int = 0,
+        time_budget_s: float | None = None,
     ):
         self.run, self.out, self.n = run, Path(out), n
         self.web, self.llm_config, self.controls, self.seed = web, llm_config, controls, seed
         self.start_accepted = run.accepted if run is not None else 0
         self.pool: LLMPool | None = None
+        self.time_budget_s = time_budget_s
+        self.deadline: float | None = None  # set when the stage opens, in the process that runs it
+        self.out_of_time = False
 
     def __getstate__(self) -> dict[str, Any]:  # to worker processes: the recipe, not the parent's open run
         return {**self.__dict__, "run": None, "pool": None}
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[QAStage]:
+        if self.time_budget_s is not None:
+            self.deadline = time.monotonic() + self.time_budget_s
         if self.run is not None:
             yield self
             return
@@ -472,14 +485,20 @@ class QAStage(Stage):
                 closer.close()
 
     def worker_stats(self) -> dict[str, Any]:
-        return {"usage": self.pool.usage_by_role()} if self.pool is not None else {}
+        stats: dict[str, Any] = {"stopped_by_time_budget": 1} if self.out_of_time else {}
+        return {**stats, "usage": self.pool.usage_by_role()} if self.pool is not None else stats
 
     @property
     def streams(self) -> dict[str, Stream]:
         return {"accepted": Stream(self.out), "rejected": Stream(rejected_path(self.out))}
 
     def should_stop(self) -> bool:
-        return self.run.accepted >= self.n
+        """Enough accepted, or the time budget spent (no new candidate starts; those in flight finish)."""
+        if self.run.accepted >= self.n:
+            return True
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.out_of_time = True
+        return self.out_of_time
 
     async def process(self, entry: dict[str, Any]) -> Outcome:
         run = self.run
@@ -536,6 +555,7 @@ async def _run_all(
     progress: bool,
     executor: Any = None,
     recipe: dict[str, Any] | None = None,
+    time_budget_s: float | None = None,
 ) -> None:
 
     done_ids = acc_w.done | rej_w.done
@@ -546,15 +566,16 @@ async def _run_all(
         if cid not in done_ids:
             todo.append({"id": cid, "index": i, "page": page})
     if recipe is None:
-        stage = QAStage(run, acc_w.path, n)
+        stage = QAStage(run, acc_w.path, n, time_budget_s=time_budget_s)
         await (executor or LocalExecutor(1, concurrency=concurrency, progress=progress)).arun(stage, todo)
+        run.stopped_by_time_budget = stage.out_of_time
         return
     # several workers: each takes an equal share of what is missing (the total may overshoot n by < workers, or
     # fall short when a worker runs out of candidates); its near-duplicate filter starts from every accepted
     # question on disk, so only questions accepted concurrently by two workers can slip through as near-duplicates
     workers = executor.workers
     quota = -(-(n - run.accepted) // workers)
-    stage = QAStage(None, acc_w.path, quota, **recipe)
+    stage = QAStage(None, acc_w.path, quota, **recipe, time_budget_s=time_budget_s)
     before, before_rejected = set(acc_w.done), set(rej_w.done)
     summary = await executor.arun(stage, todo)
     st = summary["stats"]
@@ -570,6 +591,7 @@ async def _run_all(
     run.rejections.update(st.get("rejections") or {})
     run.accepted += run.new_accepted
     run.worker_usage = st.get("usage") or {}
+    run.stopped_by_time_budget = bool(st.get("stopped_by_time_budget"))
 
 
 def _dedup_across_workers(out: Path, before: set[str], threshold: float) -> int:
@@ -632,6 +654,7 @@ def synthesize_qa(
     web_config: Any = None,
     crawl_fanout: int = 8,
     executor: Any = None,
+    time_budget_s: float | None = None,
     **control_overrides: Any,
 ) -> dict[str, Any]:
     """Synthesize ``n`` verified QA samples from the web graph at ``web_dir`` into ``out`` (resumable JSONL).
@@ -648,6 +671,8 @@ def synthesize_qa(
         seed: seed of the seed sampling and of every candidate's random choices.
         concurrency: candidates in flight at once (LLM calls are further bounded by the pool).
         max_candidates: candidates to try at most (default ``max(10, 3 * n)``).
+        time_budget_s: start no new candidate after this many seconds (those in flight finish, so the step ends
+            up to one candidate's time later); ``None``: no limit. The report says when it stopped the run.
         progress: show a rich progress bar.
         executor: an ``openseeker.executors.Executor``; with several workers each opens the web and its own LLM
             pool (``--workers``/``--executor ray``); default: this process.
@@ -671,6 +696,7 @@ def synthesize_qa(
                 concurrency=concurrency,
                 max_candidates=max_candidates,
                 progress=progress,
+                time_budget_s=time_budget_s,
             )
 
         cfg = resolve_llm_config(config=config, llm=llm, base_url=base_url, model=model)
@@ -699,6 +725,7 @@ def synthesize_qa(
                 progress=progress,
                 executor=executor,
                 llm_config=cfg,
+                time_budget_s=time_budget_s,
             )
 
     return asyncio.run(main())

@@ -117,6 +117,11 @@ def build_report(out: str | Path, *, last_run: dict[str, Any] | None = None) -> 
             "The embedded judge calls nearly any answer correct, so correctness was decided by "
             "normalized-string match (--judge llm to use the judge role anyway)."
         )
+    if (last_run or {}).get("stopped_by_time_budget"):
+        report["notes"].append(
+            f"The last run stopped starting candidates at its time budget ({last_run.get('time_budget_s')} s); "
+            "re-running the same command goes on with the candidates not tried yet."
+        )
     if candidates and n_acc == 0:
         report["notes"].append("No candidate passed every stage: see the rejection reasons per stage.")
     return report
