@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from openseeker.synth.qa.report import report_path
+
 
 def one_run(load: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="bench-demo-"))
@@ -40,7 +42,7 @@ def one_run(load: int) -> dict:
     out = work / "demo"
     summary = json.loads((out / "demo.json").read_text()) if (out / "demo.json").exists() else {}
     qa = out / "qa.jsonl"
-    qa_report = Path(str(qa) + ".report.json")
+    qa_report = report_path(qa)
     qa_summary = json.loads(qa_report.read_text()) if qa_report.exists() else {}
     row = {
         "load_cores": load,

@@ -99,3 +99,25 @@ def test_reference_questions_replay_over_the_wiki_offline_web(tmp_path):
         assert t["final_answer"] == answer == chain[-1] and t["num_tool_calls"] == 2 * len(chain)
         visits = [o for s in t["steps"] for c, o in zip(s["tool_calls"], s["observations"]) if c["name"] == "visit"]
         assert len(visits) == len(chain) and all(v.startswith("Page: [") for v in visits)  # every page was found
+
+
+def test_every_step_the_demo_runs_is_a_real_command_with_real_flags(tmp_path, monkeypatch):
+    """The demo's own steps (not only the next commands it prints) parse with this CLI; QA synthesis gets the
+    time budget and the 40-candidate cap (the steps themselves are not run here: README command 1 runs them)."""
+    import openseeker.cli.demo as demo
+
+    ran: list[list[str]] = []
+
+    def fake_run(args, *, timings=None, label="", allow_fail=False):
+        ran.append(list(args))
+        return 0
+
+    monkeypatch.setattr(demo, "_run", fake_run)
+    demo.run_demo(tmp_path / "demo", n_qa=2, max_candidates=40, heldout=1, max_tool_calls=2, seed=0)
+    assert [a[:2] for a in ran][:3] == [["web", "build"], ["web", "stats"], ["web", "search"]]
+    qa = next(a for a in ran if a[:2] == ["synth", "qa"])
+    assert qa[qa.index("--time-budget") + 1] == f"{demo.QA_TIME_BUDGET_S:g}"
+    assert qa[qa.index("--max-candidates") + 1] == "40"
+    assert [a[:2] for a in ran][-2:] == [["eval", "run"], ["eval", "report"]]
+    for argv in ran:
+        assert _resolve(argv) is not None, argv
