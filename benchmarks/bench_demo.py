@@ -21,19 +21,24 @@ import tempfile
 import time
 from pathlib import Path
 
+from openseeker.executors.supervise import sigterm_when_parent_dies
 from openseeker.synth.qa.report import report_path
 
 
 def one_run(load: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="bench-demo-"))
     env = {**os.environ, "OPENSEEKER_CACHE_DIR": str(work / "cache")}
-    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
+    # the load and the demo die with this script, even when it is killed (a spinner left behind loads later runs)
+    spin = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=sigterm_when_parent_dies)
+        for _ in range(load)
+    ]
     la0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "openseeker.cli.main", "demo", "--out", str(work / "demo")],
-            env=env, capture_output=True, text=True,
+            env=env, capture_output=True, text=True, preexec_fn=sigterm_when_parent_dies,
         )  # fmt: skip
     finally:
         for p in spin:
