@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from openseeker.executors.supervise import sigterm_when_parent_dies
+
 CONFIGS = [  # name -> EmbeddedSettings overrides
     ("before: auto threads, poll 50, 4 slots", {"threads": 0, "poll": 50, "n_parallel": 4}),
     ("default: auto threads, poll 0, 4 slots", {"threads": 0, "poll": 0, "n_parallel": 4}),
@@ -92,7 +94,9 @@ async def _trial(settings: dict) -> dict:
 
 
 def _spinners(k: int) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(k)]
+    """``k`` busy cores; they die with this script even when it is killed (an orphan would load later runs)."""
+    cmd = [sys.executable, "-c", "while True: pass"]
+    return [subprocess.Popen(cmd, preexec_fn=sigterm_when_parent_dies) for _ in range(k)]
 
 
 def _run_trial(settings: dict) -> dict:
