@@ -375,3 +375,31 @@ def test_time_budget_must_be_positive(tmp_path):
 
     with pytest.raises(UserError, match="--time-budget"):
         asyncio.run(synthesize_qa_async(tiny_world(), 1, tmp_path / "qa.jsonl", pool=None, time_budget_s=0))
+
+
+def test_time_budget_holds_in_each_worker_process(tmp_path):
+    """With --workers 2 each worker starts no candidate once the budget is spent (counted from when its web and LLM
+    pool are open); the report says so."""
+    from dataclasses import replace
+
+    from openseeker.executors import get_executor
+
+    out = tmp_path / "qa.jsonl"
+    oracle = Oracle()
+
+    def slow(request):
+        return replace(oracle.reply(request), delay=0.1)
+
+    async def go():
+        with ScriptedChatServer(slow) as srv:
+            cfg = endpoint_config(srv.base_url, "scripted", cache=False, max_retries=0)
+            async with LLMPool(cfg) as pool:
+                return await synthesize_qa_async(
+                    tiny_world(), 9, out, pool=pool, concurrency=1, max_candidates=9, progress=False,
+                    llm_config=cfg, time_budget_s=0.6,
+                    executor=get_executor("local", workers=2, progress=False, concurrency=1),
+                )  # fmt: skip
+
+    report = asyncio.run(go())
+    tried = len(read_jsonl(out)) + len(read_jsonl(rejected_path(out)))
+    assert 1 <= tried < 9 and report["last_run"]["stopped_by_time_budget"] is True

@@ -460,11 +460,15 @@ class QAStage(Stage):
     def __getstate__(self) -> dict[str, Any]:  # to worker processes: the recipe, not the parent's open run
         return {**self.__dict__, "run": None, "pool": None}
 
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[QAStage]:
+    def _start_clock(self) -> None:
+        """The time budget counts from when candidates can start (after a worker's web and LLM pool are open)."""
         if self.time_budget_s is not None:
             self.deadline = time.monotonic() + self.time_budget_s
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[QAStage]:
         if self.run is not None:
+            self._start_clock()
             yield self
             return
         graph, closer = _open_graph(self.web)
@@ -479,6 +483,7 @@ class QAStage(Stage):
                     pool,
                     0,
                 )
+                ready._start_clock()
                 yield ready
         finally:
             if closer is not None and hasattr(closer, "close"):
