@@ -32,6 +32,7 @@ from openseeker.llm.pool import LLMPool
 from openseeker.synth.qa.entities import chains_to_answer, page_graph, sentences
 from openseeker.synth.qa.expand import expand
 from openseeker.synth.qa.llmcall import Meter
+from openseeker.synth.qa.obfuscate import substitute
 from openseeker.synth.qa.sampling import sample_seeds
 from openseeker.synth.qa.text import contains, name_variants
 from openseeker.synth.qa.verify import check_difficulty, check_solvability
@@ -40,9 +41,7 @@ from openseeker.web.local import LocalWeb
 
 def masked_question(sentence: str, answer: str) -> str:
     """The sentence as a fill-in question: every form of the answer's name replaced by X."""
-    for v in sorted(name_variants(answer), key=len, reverse=True):
-        sentence = re.sub(rf"(?<!\w){re.escape(v)}(?!\w)", "X", sentence, flags=re.IGNORECASE)
-    return f'Which entity is X in this fact: "{sentence}"?'
+    return f'Which entity is X in this fact: "{substitute(sentence, {answer: "X"})}"?'
 
 
 def pick_sentence(text: str, answer: str, neighbour: str) -> tuple[str, str] | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from openseeker.synth.qa import prompts
 from openseeker.synth.qa.entities import EntityGraph
 from openseeker.synth.qa.generate import StageFailure
 from openseeker.synth.qa.llmcall import Meter, ask_json
+from openseeker.synth.qa.obfuscate import substitute
 from openseeker.synth.qa.text import contains, fold, jaccard, name_variants, shingles, tokens, words_leak
 
 if TYPE_CHECKING:
@@ -266,9 +266,7 @@ def decoy_question(g: EntityGraph, far: str | None) -> tuple[str, str] | None:
         text = fact.text
         if any(contains(text, v) for v in name_variants(answer.name)):
             continue
-        masked = text
-        for v in sorted(name_variants(node.name), key=len, reverse=True):
-            masked = re.sub(rf"(?<!\w){re.escape(v)}(?!\w)", "X", masked, flags=re.IGNORECASE)
+        masked = substitute(text, {node.name: "X"})
         if masked != text and len(tokens(masked)) >= 4:
             return f'Which entity is X in this fact: "{masked}"?', node.name
     return None
